@@ -1,0 +1,112 @@
+//! Errors of the confidential instructions.
+//!
+//! Every check has its own variant so that callers (the program, the nodes, the
+//! CLI) can tell a person exactly what was wrong, and so that a misbehaving node
+//! or DKG participant is named in the error itself.
+
+use crate::keys::NodeIndex;
+
+/// Everything that can go wrong while sealing, opening, proving, verifying,
+/// aggregating or running the DKG.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A point's encoding is not the canonical one (its `y` is not reduced mod `p`).
+    #[error("point encoding is not canonical")]
+    NonCanonicalPoint,
+    /// A point does not decompress to a point of the curve.
+    #[error("point is not on the curve")]
+    InvalidPoint,
+    /// A point is the identity.
+    #[error("point is the identity")]
+    IdentityPoint,
+    /// A point has a component in the small-order (torsion) subgroup.
+    #[error("point is not in the prime-order subgroup")]
+    SmallOrderPoint,
+    /// A scalar's encoding is not reduced mod `l`.
+    #[error("scalar encoding is not canonical")]
+    NonCanonicalScalar,
+    /// An X25519 public key that has no Edwards form in the prime-order subgroup.
+    #[error("invalid X25519 public key")]
+    InvalidPublicKey,
+    /// A key or share of the wrong length or form was given.
+    #[error("malformed key material")]
+    MalformedKey,
+    /// A field group number outside `0..MAX_GROUPS`.
+    #[error("field group {0} is out of range")]
+    InvalidGroup(u8),
+    /// The binding proof of a capsule does not verify for this record.
+    #[error("capsule binding proof does not verify for this record")]
+    InvalidBindingProof,
+    /// Authenticated decryption failed: wrong key, or ciphertext, nonce or AAD tampered.
+    #[error("decryption failed: wrong key or tampered ciphertext")]
+    DecryptionFailed,
+    /// A ciphertext too short to hold a tag.
+    #[error("ciphertext is truncated")]
+    TruncatedCiphertext,
+    /// A node's re-encryption contribution has an invalid proof.
+    #[error("invalid contribution from node {node}")]
+    InvalidContribution {
+        /// The node whose contribution failed.
+        node: NodeIndex,
+    },
+    /// A node index of zero, a duplicate, or one outside the cluster.
+    #[error("invalid node index {0}")]
+    InvalidNodeIndex(u16),
+    /// The same node appears twice in a contributing set.
+    #[error("node {0} appears twice in the contributing set")]
+    DuplicateNode(NodeIndex),
+    /// Fewer contributions than the threshold.
+    #[error("need {needed} contributions, have {have}")]
+    NotEnoughContributions {
+        /// Threshold `t`.
+        needed: usize,
+        /// Contributions supplied.
+        have: usize,
+    },
+    /// More contributions than the aggregation supports.
+    #[error("too many contributions ({0})")]
+    TooManyContributions(usize),
+    /// A supplied Lagrange coefficient is wrong for the contributing set.
+    #[error("wrong Lagrange coefficient for node {node}")]
+    InvalidLagrangeCoefficient {
+        /// The node whose coefficient is wrong.
+        node: NodeIndex,
+    },
+    /// Invalid threshold parameters.
+    #[error("invalid threshold {t} of {n}")]
+    InvalidThreshold {
+        /// Threshold.
+        t: u16,
+        /// Cluster size.
+        n: u16,
+    },
+    /// A DKG participant misbehaved (bad proof of knowledge, bad share, or an
+    /// undecryptable round-2 package).
+    #[error("DKG participant {culprit} misbehaved: {reason}")]
+    DkgCulprit {
+        /// The participant to blame.
+        culprit: NodeIndex,
+        /// What it did.
+        reason: &'static str,
+    },
+    /// A DKG round-2 package addressed to another participant.
+    #[error("DKG round-2 package from {from} is addressed to node {to}, not to us")]
+    DkgWrongRecipient {
+        /// Sender.
+        from: NodeIndex,
+        /// Addressee written in the package.
+        to: NodeIndex,
+    },
+    /// The DKG failed without a participant to blame (wrong package count, bad encoding).
+    #[error("DKG failed: {0}")]
+    Dkg(&'static str),
+    /// A wire encoding could not be parsed.
+    #[error("malformed encoding: {0}")]
+    Encoding(&'static str),
+    /// An unknown wire-format version byte.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u8),
+}
+
+/// Result alias for this crate.
+pub type Result<T> = core::result::Result<T, Error>;
