@@ -22,7 +22,7 @@ proptest! {
         n in 2u16..=7,
         t_frac in 0.0f64..1.0,
         payload in proptest::collection::vec(any::<u8>(), 0..2048),
-        group in 0u8..8,
+        group in 0u8..5,
         pick in any::<u64>(),
     ) {
         let t = 2 + ((n - 2) as f64 * t_frac) as u16;

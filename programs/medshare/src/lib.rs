@@ -1,1 +1,144 @@
+//! # MedShare program
+//!
+//! Encrypted medical records on Solana, shared through a threshold MPC
+//! cluster. The cryptography lives in the `encrypted-ixs` crate; this program
+//! verifies what it must (binding proofs on write, node proofs on
+//! contribution, Lagrange coefficients and aggregation on callback) and keeps
+//! the state everyone audits.
+//!
+//! Flow: `init_cluster` → `add_node` ×n → `register_node` ×n → DKG
+//! (`post_dkg_round1`, `post_dkg_round2`, `confirm_dkg`) → cluster ready.
+//! A patient: `register_identity`, `store_patient_data` then
+//! `write_record_group` per field group, `share_patient_data` (queues a
+//! computation). Nodes: `submit_contribution`, then one of them
+//! `share_patient_data_callback`. The recipient reads the share result.
+#![allow(unexpected_cfgs)]
 
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod pda;
+pub mod state;
+
+use instructions::*;
+
+declare_id!("MediSPVzdHAsZkyW7b5xb2P2mdqCPRL3pt6G1M3jYhy");
+
+#[program]
+pub mod medshare {
+    use super::*;
+
+    /// Creates a cluster and its `share_patient_data` computation definition.
+    pub fn init_cluster(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
+        InitCluster::handler(ctx, args)
+    }
+
+    /// Admin adds a node authority to a cluster (assigns the next index).
+    pub fn add_node(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
+        AddNode::handler(ctx, authority)
+    }
+
+    /// A node registers its X25519 transport key and opens its DKG mailbox.
+    pub fn register_node(ctx: Context<RegisterNode>, transport_key: [u8; 32]) -> Result<()> {
+        RegisterNode::handler(ctx, transport_key)
+    }
+
+    /// A node posts its public DKG round-1 package.
+    pub fn post_dkg_round1(ctx: Context<PostDkgRound1>, package: Vec<u8>) -> Result<()> {
+        PostDkgRound1::handler(ctx, package)
+    }
+
+    /// A node posts encrypted DKG round-2 packages (any number per call).
+    pub fn post_dkg_round2(ctx: Context<PostDkgRound2>, packages: Vec<Round2Arg>) -> Result<()> {
+        PostDkgRound2::handler(ctx, packages)
+    }
+
+    /// A node confirms the cluster key and verification shares it computed.
+    pub fn confirm_dkg(ctx: Context<ConfirmDkg>, args: ConfirmDkgArgs) -> Result<()> {
+        ConfirmDkg::handler(ctx, args)
+    }
+
+    /// Registers a wallet's encryption key and role.
+    pub fn register_identity(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
+        RegisterIdentity::handler(ctx, args)
+    }
+
+    /// Changes a wallet's encryption key or role.
+    pub fn update_identity(ctx: Context<UpdateIdentity>, args: IdentityArgs) -> Result<()> {
+        UpdateIdentity::handler(ctx, args)
+    }
+
+    /// Creates an (empty) record for the owner, optionally authored by a co-signing provider.
+    pub fn store_patient_data(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
+        StorePatientData::handler(ctx, record_id)
+    }
+
+    /// Writes one field group of the record's current version (binding proof verified).
+    pub fn write_record_group(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
+        WriteRecordGroup::handler(ctx, args)
+    }
+
+    /// Starts a new version of the record: groups must be written again.
+    pub fn update_patient_data(ctx: Context<UpdatePatientData>) -> Result<()> {
+        UpdatePatientData::handler(ctx)
+    }
+
+    /// Closes a record (rent back to the owner).
+    pub fn close_record(ctx: Context<CloseRecord>) -> Result<()> {
+        CloseRecord::handler(ctx)
+    }
+
+    /// Queues a share computation for some field groups and a recipient key.
+    pub fn share_patient_data(ctx: Context<SharePatientData>, args: ShareArgs) -> Result<()> {
+        SharePatientData::handler(ctx, args)
+    }
+
+    /// A node submits its contribution for every group of a computation.
+    pub fn submit_contribution(
+        ctx: Context<SubmitContribution>,
+        contributions: Vec<ContributionArg>,
+    ) -> Result<()> {
+        SubmitContribution::handler(ctx, contributions)
+    }
+
+    /// A node combines `t` contributions into the recipient's capsules.
+    pub fn share_patient_data_callback(
+        ctx: Context<SharePatientDataCallback>,
+        lagrange: Vec<[u8; 32]>,
+    ) -> Result<()> {
+        SharePatientDataCallback::handler(ctx, lagrange)
+    }
+
+    /// The requester cancels an expired computation (rent back).
+    pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
+        CancelShare::handler(ctx)
+    }
+}
+
+/// `processor!`-compatible entrypoint for running this program natively
+/// (`solana-program-test`'s embedded bank). Anchor's generated `entry` ties
+/// the program id, the account slice, the accounts and the data to one
+/// `'info` lifetime, which the `processor!` function-pointer type does not
+/// express.
+#[cfg(not(target_os = "solana"))]
+pub fn native_entry<'a, 'b, 'c, 'd>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &'d [u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    // SAFETY: every reference stays valid for the whole call, and `entry`
+    // returns a `ProgramResult`, which borrows nothing, so no reference with
+    // the widened lifetime `'c` escapes this function. Only the lifetime
+    // parameters change; the types and their layouts are identical.
+    let (program_id, accounts, data): (&'c Pubkey, &'c [AccountInfo<'c>], &'c [u8]) = unsafe {
+        (
+            core::mem::transmute::<&'a Pubkey, &'c Pubkey>(program_id),
+            core::mem::transmute::<&'b [AccountInfo<'c>], &'c [AccountInfo<'c>]>(accounts),
+            core::mem::transmute::<&'d [u8], &'c [u8]>(data),
+        )
+    };
+    entry(program_id, accounts, data)
+}

@@ -1,0 +1,36 @@
+//! PDA seeds and limits, shared with the client and the nodes so the two sides
+//! can never disagree.
+
+/// Cluster: `[SEED_CLUSTER, admin, cluster_id (u32 LE)]`.
+pub const SEED_CLUSTER: &[u8] = b"cluster";
+/// A node's DKG mailbox: `[SEED_DKG, cluster, node index (u8)]`.
+pub const SEED_DKG: &[u8] = b"dkg";
+/// Identity: `[SEED_IDENTITY, wallet]`.
+pub const SEED_IDENTITY: &[u8] = b"identity";
+/// Patient record: `[SEED_RECORD, owner, record_id (u64 LE)]`.
+pub const SEED_RECORD: &[u8] = b"record";
+/// Computation: `[SEED_COMPUTATION, cluster, computation id (u64 LE)]`.
+pub const SEED_COMPUTATION: &[u8] = b"computation";
+/// Share result: `[SEED_SHARE_RESULT, computation]`.
+pub const SEED_SHARE_RESULT: &[u8] = b"share-result";
+
+/// Most nodes in a cluster (the crypto crate's limit).
+pub const MAX_NODES: usize = encrypted_ixs::MAX_NODES;
+/// Field groups per record.
+pub const MAX_GROUPS: usize = encrypted_ixs::MAX_GROUPS;
+/// Largest inline ciphertext (plaintext + 16-byte tag) of one field group.
+/// `write_record_group` with this much data, two signers and a compute-budget
+/// instruction is 1,17x bytes: under the 1,232-byte packet (see the program README).
+pub const MAX_GROUP_CIPHERTEXT: usize = 640;
+/// Largest serialized `frost` round-1 package (`t ≤ 16`: 5 + 1 + 32·t + 64 bytes, rounded up).
+pub const MAX_ROUND1_LEN: usize = 640;
+/// Largest encrypted round-2 package ciphertext (37-byte package + 16-byte tag, rounded up).
+pub const MAX_ROUND2_CIPHERTEXT: usize = 64;
+/// Smallest and largest lifetime of a computation, in slots.
+pub const MIN_COMPUTATION_TTL_SLOTS: u64 = 10;
+/// See [`MIN_COMPUTATION_TTL_SLOTS`].
+pub const MAX_COMPUTATION_TTL_SLOTS: u64 = 1_000_000;
+/// Peers a node sends round-2 packages to.
+pub const MAX_PEERS: usize = MAX_NODES - 1;
+/// Stored `(U_i, W_i)` pairs of one computation: `t × groups` at most.
+pub const MAX_PARTIALS: usize = MAX_NODES * MAX_GROUPS;

@@ -1,0 +1,225 @@
+//! Events: one per state change, so a patient, a node or an auditor can follow
+//! everything from the ledger. All carry the slot (and unix time where a person
+//! reads it).
+
+use anchor_lang::prelude::*;
+
+use crate::state::{CapsuleData, Role};
+
+/// A cluster was created.
+#[event]
+pub struct ClusterCreated {
+    /// Cluster address.
+    pub cluster: Pubkey,
+    /// Its admin.
+    pub admin: Pubkey,
+    /// Threshold.
+    pub threshold: u8,
+    /// Size.
+    pub size: u8,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// The admin added a node authority.
+#[event]
+pub struct NodeAdded {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Node authority.
+    pub authority: Pubkey,
+    /// Its index.
+    pub index: u8,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// A node registered its transport key.
+#[event]
+pub struct NodeRegistered {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Node index.
+    pub index: u8,
+    /// X25519 transport key.
+    pub transport_key: [u8; 32],
+    /// Slot.
+    pub slot: u64,
+}
+
+/// A DKG step by a node (round 1 = 1, round 2 = 2, confirmation = 3).
+#[event]
+pub struct DkgStep {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Node index.
+    pub index: u8,
+    /// Step.
+    pub step: u8,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// All nodes confirmed the same cluster key.
+#[event]
+pub struct ClusterReady {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Cluster key `P`.
+    pub cluster_key: [u8; 32],
+    /// Slot.
+    pub slot: u64,
+}
+
+/// The DKG failed: confirmations disagreed.
+#[event]
+pub struct DkgFailed {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Bit `i − 1` set for every node whose confirmation differs from the
+    /// first confirmation received.
+    pub disagreeing: u16,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// An identity was registered or updated.
+#[event]
+pub struct IdentityUpdated {
+    /// Wallet.
+    pub wallet: Pubkey,
+    /// Edwards form of its X25519 key.
+    pub encryption_key: [u8; 32],
+    /// Role.
+    pub role: Role,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// A record was created, updated (new version) or closed.
+#[event]
+pub struct RecordChanged {
+    /// Record.
+    pub record: Pubkey,
+    /// Owner.
+    pub owner: Pubkey,
+    /// Author (the owner or a provider).
+    pub author: Pubkey,
+    /// Version after the change.
+    pub version: u32,
+    /// 0 created, 1 new version, 2 closed.
+    pub kind: u8,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// A field group was written.
+#[event]
+pub struct RecordGroupWritten {
+    /// Record.
+    pub record: Pubkey,
+    /// Group.
+    pub group: u8,
+    /// Version.
+    pub version: u32,
+    /// Ciphertext length.
+    pub ciphertext_len: u16,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// A share was requested (a computation queued).
+#[event]
+pub struct ShareRequested {
+    /// Computation.
+    pub computation: Pubkey,
+    /// Share result account that will hold the output.
+    pub share_result: Pubkey,
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Record.
+    pub record: Pubkey,
+    /// Who asked.
+    pub requester: Pubkey,
+    /// Recipient key (Edwards form).
+    pub recipient: [u8; 32],
+    /// Recipient wallet, if named.
+    pub recipient_wallet: Pubkey,
+    /// Groups.
+    pub group_mask: u8,
+    /// Expiry slot.
+    pub expiry_slot: u64,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// A node's contribution was verified and stored.
+#[event]
+pub struct ContributionAccepted {
+    /// Computation.
+    pub computation: Pubkey,
+    /// Node index.
+    pub node: u8,
+    /// Contributions now stored.
+    pub count: u8,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// A node's contribution failed verification: the node is named and its fault
+/// counted on the cluster.
+#[event]
+pub struct ContributionRejected {
+    /// Computation.
+    pub computation: Pubkey,
+    /// The faulty node.
+    pub node: u8,
+    /// Its authority.
+    pub authority: Pubkey,
+    /// The first group whose proof failed.
+    pub group: u8,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// The callback combined the contributions: the recipient's capsules.
+#[event]
+pub struct ShareCompleted {
+    /// Computation (now closed).
+    pub computation: Pubkey,
+    /// Share result account.
+    pub share_result: Pubkey,
+    /// Record.
+    pub record: Pubkey,
+    /// Record version the capsules open.
+    pub record_version: u32,
+    /// Recipient key.
+    pub recipient: [u8; 32],
+    /// Groups, in order.
+    pub groups: Vec<u8>,
+    /// One capsule per group.
+    pub capsules: Vec<CapsuleData>,
+    /// Contributing nodes.
+    pub contributors: Vec<u8>,
+    /// Node that posted the callback.
+    pub finalizer: u8,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// An expired computation was cancelled by its requester.
+#[event]
+pub struct ShareCancelled {
+    /// Computation.
+    pub computation: Pubkey,
+    /// Requester.
+    pub requester: Pubkey,
+    /// Slot.
+    pub slot: u64,
+}

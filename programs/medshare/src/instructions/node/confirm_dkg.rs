@@ -1,0 +1,109 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MedshareError;
+use crate::events::{ClusterReady, DkgFailed, DkgStep};
+use crate::instructions::require_point;
+use crate::state::{Cluster, ClusterStatus};
+
+/// What a node computed at the end of the DKG.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct ConfirmDkgArgs {
+    /// Cluster key `P`.
+    pub cluster_key: [u8; 32],
+    /// `V_1 … V_n`, in index order.
+    pub verification_shares: Vec<[u8; 32]>,
+}
+
+/// Accounts of `confirm_dkg`.
+#[derive(Accounts)]
+pub struct ConfirmDkg<'info> {
+    /// A node of the cluster.
+    pub node: Signer<'info>,
+    /// The cluster.
+    #[account(mut)]
+    pub cluster: Account<'info, Cluster>,
+}
+
+impl ConfirmDkg<'_> {
+    /// During the DKG, after the node sent all its round-2 packages, once.
+    pub fn validate(&self, args: &ConfirmDkgArgs) -> Result<usize> {
+        let cluster = &self.cluster;
+        require!(
+            cluster.status == ClusterStatus::Dkg,
+            MedshareError::WrongClusterStatus
+        );
+        let pos = cluster.position_of(&self.node.key())?;
+        let all_peers = ((1u32 << cluster.size) - 1) as u16 & !(1u16 << pos);
+        require!(
+            cluster.size == 1 || cluster.nodes[pos].round2_sent == all_peers,
+            MedshareError::DkgRoundMissing
+        );
+        require!(
+            !cluster.nodes[pos].confirmed,
+            MedshareError::AlreadyConfirmed
+        );
+        require!(
+            args.verification_shares.len() == cluster.size as usize,
+            MedshareError::InvalidDkgPackage
+        );
+        Ok(pos)
+    }
+
+    /// Stores the first confirmation, compares every later one with it, and
+    /// when the last arrives marks the cluster `Ready` (all agree) or `Failed`.
+    pub fn handler(ctx: Context<ConfirmDkg>, args: ConfirmDkgArgs) -> Result<()> {
+        let pos = ctx.accounts.validate(&args)?;
+        let slot = Clock::get()?.slot;
+        let cluster = &mut ctx.accounts.cluster;
+        let first = !cluster.nodes.iter().any(|n| n.confirmed);
+        if first {
+            require_point(&args.cluster_key)?;
+            for v in &args.verification_shares {
+                require_point(v)?;
+            }
+            cluster.cluster_key = args.cluster_key;
+            for (n, v) in cluster.nodes.iter_mut().zip(&args.verification_shares) {
+                n.verification_share = *v;
+            }
+        }
+        let agrees = cluster.cluster_key == args.cluster_key
+            && cluster
+                .nodes
+                .iter()
+                .zip(&args.verification_shares)
+                .all(|(n, v)| n.verification_share == *v);
+        cluster.nodes[pos].confirmed = true;
+        cluster.nodes[pos].agreed = agrees;
+        emit!(DkgStep {
+            cluster: cluster.key(),
+            index: (pos + 1) as u8,
+            step: 3,
+            slot,
+        });
+        if cluster.nodes.iter().all(|n| n.confirmed) {
+            let disagreeing = cluster
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !n.agreed)
+                .fold(0u16, |m, (i, _)| m | (1 << i));
+            if disagreeing == 0 {
+                cluster.status = ClusterStatus::Ready;
+                emit!(ClusterReady {
+                    cluster: cluster.key(),
+                    cluster_key: cluster.cluster_key,
+                    slot,
+                });
+            } else {
+                cluster.status = ClusterStatus::Failed;
+                emit!(DkgFailed {
+                    cluster: cluster.key(),
+                    disagreeing,
+                    slot,
+                });
+            }
+        }
+        cluster.invariant()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{MAX_ROUND1_LEN, SEED_DKG};
+use crate::error::MedshareError;
+use crate::events::DkgStep;
+use crate::state::{Cluster, ClusterStatus, DkgMailbox};
+
+/// Accounts of `post_dkg_round1`.
+#[derive(Accounts)]
+pub struct PostDkgRound1<'info> {
+    /// A node of the cluster.
+    pub node: Signer<'info>,
+    /// The cluster.
+    #[account(mut)]
+    pub cluster: Account<'info, Cluster>,
+    /// The node's own mailbox.
+    #[account(
+        mut,
+        seeds = [SEED_DKG, cluster.key().as_ref(), &[mailbox.index]],
+        bump = mailbox.bump,
+        constraint = mailbox.cluster == cluster.key() @ MedshareError::WrongCluster,
+    )]
+    pub mailbox: Account<'info, DkgMailbox>,
+}
+
+impl PostDkgRound1<'_> {
+    /// During the DKG, once per node, into its own mailbox.
+    pub fn validate(&self, package: &[u8]) -> Result<usize> {
+        require!(
+            self.cluster.status == ClusterStatus::Dkg,
+            MedshareError::WrongClusterStatus
+        );
+        let pos = self.cluster.position_of(&self.node.key())?;
+        require!(
+            self.mailbox.index as usize == pos + 1,
+            MedshareError::NotClusterNode
+        );
+        require!(
+            !self.cluster.nodes[pos].round1_posted,
+            MedshareError::Round1AlreadyPosted
+        );
+        require!(
+            !package.is_empty() && package.len() <= MAX_ROUND1_LEN,
+            MedshareError::InvalidDkgPackage
+        );
+        Ok(pos)
+    }
+
+    /// Stores the public package (nodes verify it off-chain with `frost`).
+    pub fn handler(ctx: Context<PostDkgRound1>, package: Vec<u8>) -> Result<()> {
+        let pos = ctx.accounts.validate(&package)?;
+        ctx.accounts.mailbox.round1 = package;
+        let cluster = &mut ctx.accounts.cluster;
+        cluster.nodes[pos].round1_posted = true;
+        cluster.invariant()?;
+        emit!(DkgStep {
+            cluster: cluster.key(),
+            index: (pos + 1) as u8,
+            step: 1,
+            slot: Clock::get()?.slot,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+use anchor_lang::prelude::*;
+
+use encrypted_ixs::keys::NodeIndex;
+use encrypted_ixs::point::{scalar_from_canonical, Point};
+use encrypted_ixs::reencrypt::{aggregate, check_lagrange};
+use encrypted_ixs::{Scalar, MAX_NODES};
+
+use crate::error::MedshareError;
+use crate::events::ShareCompleted;
+use crate::state::{CapsuleData, Cluster, Computation, ComputationStatus, ShareResult};
+
+/// Accounts of `share_patient_data_callback`.
+#[derive(Accounts)]
+pub struct SharePatientDataCallback<'info> {
+    /// Any node of the cluster.
+    pub node: Signer<'info>,
+    /// The cluster.
+    pub cluster: Account<'info, Cluster>,
+    /// The computation; closed, rent to the requester.
+    #[account(
+        mut,
+        has_one = cluster @ MedshareError::WrongCluster,
+        has_one = requester @ MedshareError::NotRequester,
+        has_one = share_result @ MedshareError::WrongCluster,
+        close = requester
+    )]
+    pub computation: Account<'info, Computation>,
+    /// The share result to fill.
+    #[account(mut)]
+    pub share_result: Account<'info, ShareResult>,
+    /// Receives the computation's rent.
+    /// CHECK: only credited; must equal `computation.requester` (has_one above).
+    #[account(mut)]
+    pub requester: UncheckedAccount<'info>,
+}
+
+impl SharePatientDataCallback<'_> {
+    /// A node of this cluster, not expired, at least `t` contributions, one
+    /// coefficient per contributor.
+    pub fn validate(&self, lagrange: &[[u8; 32]]) -> Result<()> {
+        self.cluster.position_of(&self.node.key())?;
+        let comp = &self.computation;
+        require!(
+            comp.status == ComputationStatus::Pending,
+            MedshareError::ComputationNotPending
+        );
+        require!(
+            Clock::get()?.slot <= comp.expiry_slot,
+            MedshareError::ComputationExpired
+        );
+        require!(
+            comp.contributors.len() >= self.cluster.threshold as usize,
+            MedshareError::NotEnoughContributions
+        );
+        require!(
+            lagrange.len() == comp.contributors.len(),
+            MedshareError::InvalidLagrangeCoefficients
+        );
+        Ok(())
+    }
+
+    /// Checks the coefficients (multiplications only), combines per group
+    /// `E' = Σ λ_i·U_i`, `C' = C + Σ λ_i·W_i`, fills the share result.
+    pub fn handler(ctx: Context<SharePatientDataCallback>, lagrange: Vec<[u8; 32]>) -> Result<()> {
+        ctx.accounts.validate(&lagrange)?;
+        let finalizer = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())? + 1;
+        let comp = &ctx.accounts.computation;
+        let n = comp.contributors.len();
+        let mut nodes = [NodeIndex::new(1).map_err(|_| error!(MedshareError::InvariantViolated))?; MAX_NODES];
+        let mut coeffs = [Scalar::ZERO; MAX_NODES];
+        for k in 0..n {
+            nodes[k] = NodeIndex::new(comp.contributors[k] as u16)
+                .map_err(|_| error!(MedshareError::InvariantViolated))?;
+            coeffs[k] = scalar_from_canonical(&lagrange[k])
+                .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
+        }
+        check_lagrange(&nodes[..n], &coeffs[..n])
+            .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
+        let groups = comp.groups.len();
+        let mut capsules = Vec::with_capacity(groups);
+        for g in 0..groups {
+            let mut uw = [(Point::default(), Point::default()); MAX_NODES];
+            for k in 0..n {
+                let p = comp.partials[k * groups + g];
+                uw[k] = (Point(p.u), Point(p.w));
+            }
+            let out = aggregate(
+                ctx.accounts.cluster.threshold as usize,
+                &comp.capsules[g].into(),
+                &nodes[..n],
+                &uw[..n],
+                &coeffs[..n],
+            )
+            .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
+            capsules.push(CapsuleData::from(out));
+        }
+        let clock = Clock::get()?;
+        let result = &mut ctx.accounts.share_result;
+        result.capsules = capsules.clone();
+        result.completed = true;
+        result.completed_slot = clock.slot;
+        emit!(ShareCompleted {
+            computation: comp.key(),
+            share_result: result.key(),
+            record: comp.record,
+            record_version: comp.record_version,
+            recipient: comp.recipient,
+            groups: comp.groups.clone(),
+            capsules,
+            contributors: comp.contributors.clone(),
+            finalizer: finalizer as u8,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+use anchor_lang::prelude::*;
+
+use encrypted_ixs::keys::NodeIndex;
+use encrypted_ixs::point::Point;
+use encrypted_ixs::reencrypt::{
+    verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
+};
+
+use crate::error::MedshareError;
+use crate::events::{ContributionAccepted, ContributionRejected};
+use crate::state::{Cluster, Computation, ComputationStatus, PartialCapsule};
+
+/// One node's contribution for one group: `(U_i, W_i)` and the proof `(c, z_r, z_s)`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct ContributionArg {
+    /// `U_i`.
+    pub u: [u8; 32],
+    /// `W_i`.
+    pub w: [u8; 32],
+    /// Challenge.
+    pub c: [u8; 32],
+    /// Response for `r_i`.
+    pub z_r: [u8; 32],
+    /// Response for `s_i`.
+    pub z_s: [u8; 32],
+}
+
+impl From<ContributionArg> for Contribution {
+    fn from(a: ContributionArg) -> Self {
+        Contribution {
+            u: Point(a.u),
+            w: Point(a.w),
+            proof: ContributionProof {
+                c: a.c,
+                z_r: a.z_r,
+                z_s: a.z_s,
+            },
+        }
+    }
+}
+
+/// Accounts of `submit_contribution`.
+#[derive(Accounts)]
+pub struct SubmitContribution<'info> {
+    /// A node of the computation's cluster.
+    pub node: Signer<'info>,
+    /// The cluster (fault and contribution counters).
+    #[account(mut)]
+    pub cluster: Account<'info, Cluster>,
+    /// The computation.
+    #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
+    pub computation: Account<'info, Computation>,
+}
+
+impl SubmitContribution<'_> {
+    /// Pending, not expired, a node of this cluster, first time, room left,
+    /// one contribution per group.
+    pub fn validate(&self, contributions: &[ContributionArg]) -> Result<usize> {
+        let comp = &self.computation;
+        require!(
+            comp.status == ComputationStatus::Pending,
+            MedshareError::ComputationNotPending
+        );
+        require!(
+            Clock::get()?.slot <= comp.expiry_slot,
+            MedshareError::ComputationExpired
+        );
+        let pos = self.cluster.position_of(&self.node.key())?;
+        let index = (pos + 1) as u8;
+        require!(
+            comp.faulty & (1 << pos) == 0,
+            MedshareError::NodeFaulty
+        );
+        require!(
+            !comp.contributors.contains(&index),
+            MedshareError::DuplicateContribution
+        );
+        require!(
+            comp.contributors.len() < self.cluster.threshold as usize,
+            MedshareError::ContributionsComplete
+        );
+        require!(
+            contributions.len() == comp.groups.len(),
+            MedshareError::WrongGroupCount
+        );
+        Ok(pos)
+    }
+
+    /// Verifies every group's proof. A valid set is stored; an invalid one is
+    /// *not* an error: the node is named in `ContributionRejected`, marked
+    /// faulty on this computation and its fault counted on the cluster, and
+    /// the transaction succeeds so that this record survives.
+    pub fn handler(ctx: Context<SubmitContribution>, contributions: Vec<ContributionArg>) -> Result<()> {
+        let pos = ctx.accounts.validate(&contributions)?;
+        let node = NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
+        let slot = Clock::get()?.slot;
+        let computation_key = ctx.accounts.computation.key();
+        let comp = &mut ctx.accounts.computation;
+        let cluster = &mut ctx.accounts.cluster;
+        let recipient = Point(comp.recipient);
+        let v_i = Point(cluster.nodes[pos].verification_share);
+        let mut failed_group = None;
+        for (k, arg) in contributions.iter().enumerate() {
+            let ctx_k = ComputationContext {
+                computation: computation_key.to_bytes(),
+                group: comp.groups[k],
+            };
+            let capsule_e = Point(comp.capsules[k].e);
+            let st = Statement {
+                ctx: &ctx_k,
+                node,
+                recipient: &recipient,
+                capsule_e: &capsule_e,
+                verification_share: &v_i,
+            };
+            if verify_contribution(&st, &Contribution::from(*arg)).is_err() {
+                failed_group = Some(comp.groups[k]);
+                break;
+            }
+        }
+        if let Some(group) = failed_group {
+            comp.faulty |= 1 << pos;
+            cluster.nodes[pos].faults = cluster.nodes[pos]
+                .faults
+                .checked_add(1)
+                .ok_or(MedshareError::Overflow)?;
+            emit!(ContributionRejected {
+                computation: computation_key,
+                node: node.get() as u8,
+                authority: cluster.nodes[pos].authority,
+                group,
+                slot,
+            });
+        } else {
+            comp.contributors.push(node.get() as u8);
+            comp.partials.extend(contributions.iter().map(|a| PartialCapsule { u: a.u, w: a.w }));
+            cluster.nodes[pos].contributions = cluster.nodes[pos]
+                .contributions
+                .checked_add(1)
+                .ok_or(MedshareError::Overflow)?;
+            emit!(ContributionAccepted {
+                computation: computation_key,
+                node: node.get() as u8,
+                count: comp.contributors.len() as u8,
+                slot,
+            });
+        }
+        comp.invariant()?;
+        cluster.invariant()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_RECORD;
+use crate::events::RecordChanged;
+use crate::state::{Cluster, PatientRecord};
+
+/// Accounts of `store_patient_data`.
+#[derive(Accounts)]
+#[instruction(record_id: u64)]
+pub struct StorePatientData<'info> {
+    /// The patient; pays.
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    /// A provider writing the record for the patient (co-signs), if any.
+    pub author: Option<Signer<'info>>,
+    /// The cluster the record is sealed to (must be ready).
+    pub cluster: Account<'info, Cluster>,
+    /// The new record.
+    #[account(
+        init,
+        payer = owner,
+        space = 8 + PatientRecord::INIT_SPACE,
+        seeds = [SEED_RECORD, owner.key().as_ref(), &record_id.to_le_bytes()],
+        bump
+    )]
+    pub record: Account<'info, PatientRecord>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl StorePatientData<'_> {
+    /// The cluster must be ready: its key is what the capsules are sealed to.
+    pub fn validate(&self) -> Result<()> {
+        self.cluster.require_ready()
+    }
+
+    /// Creates an empty record at version 1; groups follow with `write_record_group`.
+    pub fn handler(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
+        ctx.accounts.validate()?;
+        let clock = Clock::get()?;
+        let owner = ctx.accounts.owner.key();
+        let author = ctx.accounts.author.as_ref().map(|a| a.key()).unwrap_or(owner);
+        let record = &mut ctx.accounts.record;
+        record.owner = owner;
+        record.cluster = ctx.accounts.cluster.key();
+        record.record_id = record_id;
+        record.author = author;
+        record.version = 1;
+        record.created_at = clock.unix_timestamp;
+        record.updated_at = clock.unix_timestamp;
+        record.groups = Vec::new();
+        record.bump = ctx.bumps.record;
+        record.invariant()?;
+        emit!(RecordChanged {
+            record: record.key(),
+            owner,
+            author,
+            version: 1,
+            kind: 0,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

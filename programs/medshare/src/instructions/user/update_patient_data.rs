@@ -1,0 +1,60 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_RECORD;
+use crate::error::MedshareError;
+use crate::events::RecordChanged;
+use crate::state::PatientRecord;
+
+/// Accounts of `update_patient_data`.
+#[derive(Accounts)]
+pub struct UpdatePatientData<'info> {
+    /// The patient.
+    pub owner: Signer<'info>,
+    /// The record's author, when a provider wrote it (must co-sign).
+    pub author: Option<Signer<'info>>,
+    /// The record.
+    #[account(
+        mut,
+        seeds = [SEED_RECORD, owner.key().as_ref(), &record.record_id.to_le_bytes()],
+        bump = record.bump,
+        has_one = owner @ MedshareError::NotOwner
+    )]
+    pub record: Account<'info, PatientRecord>,
+}
+
+impl UpdatePatientData<'_> {
+    /// A provider-authored record changes only with the provider's signature.
+    pub fn validate(&self) -> Result<()> {
+        if self.record.author != self.record.owner {
+            let signed = self
+                .author
+                .as_ref()
+                .is_some_and(|a| a.key() == self.record.author);
+            require!(signed, MedshareError::AuthorMustSign);
+        }
+        Ok(())
+    }
+
+    /// Starts version `v + 1` with no groups: old ciphertexts and capsules are
+    /// dropped, so pending shares of the old version fail with
+    /// `RecordVersionMismatch` at request time and new ones need new capsules.
+    pub fn handler(ctx: Context<UpdatePatientData>) -> Result<()> {
+        ctx.accounts.validate()?;
+        let clock = Clock::get()?;
+        let record = &mut ctx.accounts.record;
+        record.version = record.version.checked_add(1).ok_or(MedshareError::Overflow)?;
+        record.groups.clear();
+        record.updated_at = clock.unix_timestamp;
+        record.invariant()?;
+        emit!(RecordChanged {
+            record: record.key(),
+            owner: record.owner,
+            author: record.author,
+            version: record.version,
+            kind: 1,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

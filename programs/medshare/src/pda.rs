@@ -1,0 +1,47 @@
+//! PDA derivations, used by the program's clients (CLI, nodes, tests).
+
+use anchor_lang::prelude::Pubkey;
+
+use crate::constants::*;
+
+/// The cluster PDA.
+pub fn cluster(admin: &Pubkey, cluster_id: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_CLUSTER, admin.as_ref(), &cluster_id.to_le_bytes()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A node's DKG mailbox.
+pub fn dkg_mailbox(cluster: &Pubkey, index: u8) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_DKG, cluster.as_ref(), &[index]], &crate::ID).0
+}
+
+/// A wallet's identity.
+pub fn identity(wallet: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_IDENTITY, wallet.as_ref()], &crate::ID).0
+}
+
+/// A patient record.
+pub fn record(owner: &Pubkey, record_id: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_RECORD, owner.as_ref(), &record_id.to_le_bytes()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A computation.
+pub fn computation(cluster: &Pubkey, id: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_COMPUTATION, cluster.as_ref(), &id.to_le_bytes()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A computation's share result.
+pub fn share_result(computation: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_SHARE_RESULT, computation.as_ref()], &crate::ID).0
+}

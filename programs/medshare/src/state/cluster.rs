@@ -1,0 +1,105 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::MAX_NODES;
+use crate::error::MedshareError;
+
+/// Where a cluster is in its life.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum ClusterStatus {
+    /// Nodes are being added and registering transport keys.
+    Registering,
+    /// All `n` nodes registered; the DKG runs.
+    Dkg,
+    /// All `n` confirmations agreed: the cluster serves computations.
+    Ready,
+    /// Confirmations disagreed; the cluster serves nothing.
+    Failed,
+}
+
+/// One node of a cluster.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub struct NodeInfo {
+    /// The node's signing authority.
+    pub authority: Pubkey,
+    /// Whether the node registered its transport key (and created its mailbox).
+    pub registered: bool,
+    /// X25519 transport key for encrypted DKG packages.
+    pub transport_key: [u8; 32],
+    /// Round-1 package posted.
+    pub round1_posted: bool,
+    /// Bit `j − 1` set once the round-2 package to node `j` is posted.
+    pub round2_sent: u16,
+    /// Confirmation posted.
+    pub confirmed: bool,
+    /// Whether the confirmation matched the first one received.
+    pub agreed: bool,
+    /// Verification share `V_i` (set when the cluster becomes ready).
+    pub verification_share: [u8; 32],
+    /// Contributions accepted, over the cluster's life.
+    pub contributions: u64,
+    /// Contributions rejected for a bad proof, over the cluster's life.
+    pub faults: u32,
+}
+
+/// A cluster of MPC nodes and its `share_patient_data` computation definition.
+#[account]
+#[derive(InitSpace)]
+pub struct Cluster {
+    /// Admin: adds nodes; can neither read nor set key material.
+    pub admin: Pubkey,
+    /// Admin-chosen id (PDA seed).
+    pub cluster_id: u32,
+    /// Threshold `t`.
+    pub threshold: u8,
+    /// Size `n`.
+    pub size: u8,
+    /// Life-cycle state.
+    pub status: ClusterStatus,
+    /// Computation definition: slots a share computation lives before it can be cancelled.
+    pub computation_ttl_slots: u64,
+    /// Id of the next computation (PDA seed).
+    pub next_computation: u64,
+    /// Cluster key `P` (zero until ready; the first confirmation until then).
+    pub cluster_key: [u8; 32],
+    /// The nodes, index `i` at position `i − 1`.
+    #[max_len(MAX_NODES)]
+    pub nodes: Vec<NodeInfo>,
+    /// PDA bump.
+    pub bump: u8,
+}
+
+impl Cluster {
+    /// Position in `nodes` of a node authority.
+    pub fn position_of(&self, authority: &Pubkey) -> Result<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.authority == *authority)
+            .ok_or_else(|| error!(MedshareError::NotClusterNode))
+    }
+
+    /// Requires the cluster to be ready.
+    pub fn require_ready(&self) -> Result<()> {
+        require!(
+            self.status == ClusterStatus::Ready,
+            MedshareError::ClusterNotReady
+        );
+        Ok(())
+    }
+
+    /// Checked at the end of every mutating handler.
+    pub fn invariant(&self) -> Result<()> {
+        let (t, n) = (self.threshold as usize, self.size as usize);
+        require!(
+            (t == 1 && n == 1) || (2 <= t && t <= n && n <= MAX_NODES),
+            MedshareError::InvariantViolated
+        );
+        require!(self.nodes.len() <= n, MedshareError::InvariantViolated);
+        if self.status != ClusterStatus::Registering {
+            require!(
+                self.nodes.len() == n && self.nodes.iter().all(|x| x.registered),
+                MedshareError::InvariantViolated
+            );
+        }
+        Ok(())
+    }
+}

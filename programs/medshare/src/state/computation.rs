@@ -1,0 +1,94 @@
+use anchor_lang::prelude::*;
+
+use super::CapsuleData;
+use crate::constants::{MAX_GROUPS, MAX_NODES, MAX_PARTIALS};
+use crate::error::MedshareError;
+
+/// State of a computation.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum ComputationStatus {
+    /// Waiting for contributions and the callback.
+    Pending,
+}
+
+/// `(U_i, W_i)` of one node for one group.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
+pub struct PartialCapsule {
+    /// `U_i`.
+    pub u: [u8; 32],
+    /// `W_i`.
+    pub w: [u8; 32],
+}
+
+/// A queued `share_patient_data` computation. Closed by the callback or by a
+/// cancellation (rent back to the requester).
+#[account]
+#[derive(InitSpace)]
+pub struct Computation {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Id within the cluster (PDA seed).
+    pub id: u64,
+    /// Record whose groups are shared.
+    pub record: Pubkey,
+    /// Record version at request time.
+    pub record_version: u32,
+    /// Record owner.
+    pub owner: Pubkey,
+    /// Who asked (the owner, or a grantee under consent); pays rent and gets it back.
+    pub requester: Pubkey,
+    /// Recipient key `R` (Edwards form).
+    pub recipient: [u8; 32],
+    /// Recipient wallet, if named (`Pubkey::default()` otherwise).
+    pub recipient_wallet: Pubkey,
+    /// Groups shared, ascending.
+    #[max_len(MAX_GROUPS)]
+    pub groups: Vec<u8>,
+    /// The record's cluster capsules for those groups, copied at request time.
+    #[max_len(MAX_GROUPS)]
+    pub capsules: Vec<CapsuleData>,
+    /// Node indices whose contributions were accepted, in order.
+    #[max_len(MAX_NODES)]
+    pub contributors: Vec<u8>,
+    /// Accepted contributions: `contributors.len() × groups.len()`, node-major.
+    #[max_len(MAX_PARTIALS)]
+    pub partials: Vec<PartialCapsule>,
+    /// Bit `i − 1` set for every node whose contribution failed verification.
+    pub faulty: u16,
+    /// State.
+    pub status: ComputationStatus,
+    /// Slot of the request.
+    pub created_slot: u64,
+    /// Last slot at which contributions and the callback are accepted.
+    pub expiry_slot: u64,
+    /// Share result account this computation fills.
+    pub share_result: Pubkey,
+    /// PDA bump.
+    pub bump: u8,
+}
+
+impl Computation {
+    /// Account size for a cluster threshold `t` and `groups` groups.
+    pub const fn space(t: usize, groups: usize) -> usize {
+        // Fixed part + the vectors at their actual maximum for this computation.
+        8 + 32 + 8 + 32 + 4 + 32 + 32 + 32 + 32
+            + (4 + groups)
+            + (4 + groups * 64)
+            + (4 + t)
+            + (4 + t * groups * 64)
+            + 2 + 1 + 8 + 8 + 32 + 1
+    }
+
+    /// Checked at the end of every mutating handler.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            !self.groups.is_empty() && self.groups.len() == self.capsules.len(),
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.partials.len() == self.contributors.len() * self.groups.len(),
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{MAX_PEERS, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
+
+/// A round-2 package encrypted to its addressee's transport key.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, PartialEq, Eq, Debug, InitSpace)]
+pub struct Round2Package {
+    /// Addressee's node index.
+    pub to: u8,
+    /// AEAD nonce.
+    pub nonce: [u8; 12],
+    /// ChaCha20-Poly1305 ciphertext of the `frost` round-2 package.
+    #[max_len(MAX_ROUND2_CIPHERTEXT)]
+    pub ciphertext: Vec<u8>,
+}
+
+/// A node's DKG bulletin-board entry: its public round-1 package and the
+/// round-2 packages it sent (each encrypted to one peer).
+#[account]
+#[derive(InitSpace)]
+pub struct DkgMailbox {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Sender's node index.
+    pub index: u8,
+    /// Serialized `frost` round-1 package.
+    #[max_len(MAX_ROUND1_LEN)]
+    pub round1: Vec<u8>,
+    /// Encrypted round-2 packages sent by this node.
+    #[max_len(MAX_PEERS)]
+    pub round2: Vec<Round2Package>,
+    /// PDA bump.
+    pub bump: u8,
+}

@@ -1,0 +1,33 @@
+use anchor_lang::prelude::*;
+
+/// What a wallet is, for people reading the audit trail (verified roles come
+/// from the provider registry).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum Role {
+    /// A patient.
+    Patient,
+    /// A doctor.
+    Doctor,
+    /// A hospital.
+    Hospital,
+    /// An insurer.
+    Insurer,
+    /// A researcher.
+    Researcher,
+}
+
+/// A wallet's encryption key.
+#[account]
+#[derive(InitSpace)]
+pub struct Identity {
+    /// The wallet.
+    pub wallet: Pubkey,
+    /// Edwards form of the wallet's X25519 key (XEdDSA convention, sign 0).
+    pub encryption_key: [u8; 32],
+    /// Declared role.
+    pub role: Role,
+    /// Last change (unix time).
+    pub updated_at: i64,
+    /// PDA bump.
+    pub bump: u8,
+}

@@ -1,0 +1,41 @@
+use anchor_lang::prelude::*;
+
+use super::CapsuleData;
+use crate::constants::MAX_GROUPS;
+
+/// The output of a share: one capsule per group, for the recipient key.
+/// Created empty with the request (paid by the requester), filled by the callback.
+#[account]
+#[derive(InitSpace)]
+pub struct ShareResult {
+    /// The computation that fills it.
+    pub computation: Pubkey,
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// Record.
+    pub record: Pubkey,
+    /// Record version whose ciphertexts the capsules open.
+    pub record_version: u32,
+    /// Record owner.
+    pub owner: Pubkey,
+    /// Who asked.
+    pub requester: Pubkey,
+    /// Recipient key `R`.
+    pub recipient: [u8; 32],
+    /// Recipient wallet, if named.
+    pub recipient_wallet: Pubkey,
+    /// Groups, ascending.
+    #[max_len(MAX_GROUPS)]
+    pub groups: Vec<u8>,
+    /// One capsule per group once completed; empty while pending.
+    #[max_len(MAX_GROUPS)]
+    pub capsules: Vec<CapsuleData>,
+    /// Whether the callback filled it.
+    pub completed: bool,
+    /// Slot of the request.
+    pub requested_slot: u64,
+    /// Slot of the callback (0 while pending).
+    pub completed_slot: u64,
+    /// PDA bump.
+    pub bump: u8,
+}
