@@ -20,10 +20,24 @@ pub mod constants;
 pub mod error;
 pub mod events;
 pub mod instructions;
+#[cfg(not(target_os = "solana"))]
+pub mod native;
 pub mod pda;
 pub mod state;
 
 use instructions::*;
+
+/// Emits an Anchor event: `emit!` on SBF, [`native::log_event`] natively
+/// (where `emit!` is a no-op), so the embedded bank's logs carry events too.
+#[macro_export]
+macro_rules! emit_event {
+    ($event:expr) => {{
+        #[cfg(target_os = "solana")]
+        anchor_lang::prelude::emit!($event);
+        #[cfg(not(target_os = "solana"))]
+        $crate::native::log_event(&anchor_lang::Event::data(&$event));
+    }};
+}
 
 declare_id!("MediSPVzdHAsZkyW7b5xb2P2mdqCPRL3pt6G1M3jYhy");
 
@@ -116,29 +130,4 @@ pub mod medshare {
     pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
         CancelShare::handler(ctx)
     }
-}
-
-/// `processor!`-compatible entrypoint for running this program natively
-/// (`solana-program-test`'s embedded bank). Anchor's generated `entry` ties
-/// the program id, the account slice, the accounts and the data to one
-/// `'info` lifetime, which the `processor!` function-pointer type does not
-/// express.
-#[cfg(not(target_os = "solana"))]
-pub fn native_entry<'a, 'b, 'c, 'd>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &'d [u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    // SAFETY: every reference stays valid for the whole call, and `entry`
-    // returns a `ProgramResult`, which borrows nothing, so no reference with
-    // the widened lifetime `'c` escapes this function. Only the lifetime
-    // parameters change; the types and their layouts are identical.
-    let (program_id, accounts, data): (&'c Pubkey, &'c [AccountInfo<'c>], &'c [u8]) = unsafe {
-        (
-            core::mem::transmute::<&'a Pubkey, &'c Pubkey>(program_id),
-            core::mem::transmute::<&'b [AccountInfo<'c>], &'c [AccountInfo<'c>]>(accounts),
-            core::mem::transmute::<&'d [u8], &'c [u8]>(data),
-        )
-    };
-    entry(program_id, accounts, data)
 }

@@ -12,7 +12,9 @@ pub enum ComputationStatus {
 }
 
 /// `(U_i, W_i)` of one node for one group.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace,
+)]
 pub struct PartialCapsule {
     /// `U_i`.
     pub u: [u8; 32],
@@ -71,12 +73,24 @@ impl Computation {
     /// Account size for a cluster threshold `t` and `groups` groups.
     pub const fn space(t: usize, groups: usize) -> usize {
         // Fixed part + the vectors at their actual maximum for this computation.
-        8 + 32 + 8 + 32 + 4 + 32 + 32 + 32 + 32
+        8 + 32
+            + 8
+            + 32
+            + 4
+            + 32
+            + 32
+            + 32
+            + 32
             + (4 + groups)
             + (4 + groups * 64)
             + (4 + t)
             + (4 + t * groups * 64)
-            + 2 + 1 + 8 + 8 + 32 + 1
+            + 2
+            + 1
+            + 8
+            + 8
+            + 32
+            + 1
     }
 
     /// Checked at the end of every mutating handler.

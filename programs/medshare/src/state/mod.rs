@@ -17,7 +17,9 @@ pub use share_result::*;
 use anchor_lang::prelude::*;
 
 /// A capsule `(E, C)` as stored on-chain.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace,
+)]
 pub struct CapsuleData {
     /// `E`.
     pub e: [u8; 32],
@@ -36,9 +38,6 @@ impl From<CapsuleData> for encrypted_ixs::capsule::Capsule {
 
 impl From<encrypted_ixs::capsule::Capsule> for CapsuleData {
     fn from(c: encrypted_ixs::capsule::Capsule) -> Self {
-        CapsuleData {
-            e: c.e.0,
-            c: c.c.0,
-        }
+        CapsuleData { e: c.e.0, c: c.c.0 }
     }
 }

@@ -49,7 +49,7 @@ impl AddNode<'_> {
             faults: 0,
         });
         cluster.invariant()?;
-        emit!(NodeAdded {
+        crate::emit_event!(NodeAdded {
             cluster: cluster.key(),
             authority,
             index: cluster.nodes.len() as u8,

@@ -69,7 +69,7 @@ impl InitCluster<'_> {
         cluster.nodes = Vec::new();
         cluster.bump = ctx.bumps.cluster;
         cluster.invariant()?;
-        emit!(ClusterCreated {
+        crate::emit_event!(ClusterCreated {
             cluster: cluster.key(),
             admin: cluster.admin,
             threshold: cluster.threshold,

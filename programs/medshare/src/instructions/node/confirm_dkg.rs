@@ -74,7 +74,7 @@ impl ConfirmDkg<'_> {
                 .all(|(n, v)| n.verification_share == *v);
         cluster.nodes[pos].confirmed = true;
         cluster.nodes[pos].agreed = agrees;
-        emit!(DkgStep {
+        crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
             step: 3,
@@ -89,14 +89,14 @@ impl ConfirmDkg<'_> {
                 .fold(0u16, |m, (i, _)| m | (1 << i));
             if disagreeing == 0 {
                 cluster.status = ClusterStatus::Ready;
-                emit!(ClusterReady {
+                crate::emit_event!(ClusterReady {
                     cluster: cluster.key(),
                     cluster_key: cluster.cluster_key,
                     slot,
                 });
             } else {
                 cluster.status = ClusterStatus::Failed;
-                emit!(DkgFailed {
+                crate::emit_event!(DkgFailed {
                     cluster: cluster.key(),
                     disagreeing,
                     slot,

@@ -53,7 +53,7 @@ impl PostDkgRound1<'_> {
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].round1_posted = true;
         cluster.invariant()?;
-        emit!(DkgStep {
+        crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
             step: 1,

@@ -78,7 +78,7 @@ impl PostDkgRound2<'_> {
             });
         }
         cluster.invariant()?;
-        emit!(DkgStep {
+        crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
             step: 2,

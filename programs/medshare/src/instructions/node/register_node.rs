@@ -58,12 +58,13 @@ impl RegisterNode<'_> {
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].registered = true;
         cluster.nodes[pos].transport_key = transport_key;
-        if cluster.nodes.len() == cluster.size as usize && cluster.nodes.iter().all(|n| n.registered)
+        if cluster.nodes.len() == cluster.size as usize
+            && cluster.nodes.iter().all(|n| n.registered)
         {
             cluster.status = ClusterStatus::Dkg;
         }
         cluster.invariant()?;
-        emit!(NodeRegistered {
+        crate::emit_event!(NodeRegistered {
             cluster: cluster_key,
             index: (pos + 1) as u8,
             transport_key,

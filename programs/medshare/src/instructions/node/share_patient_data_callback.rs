@@ -66,7 +66,8 @@ impl SharePatientDataCallback<'_> {
         let finalizer = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())? + 1;
         let comp = &ctx.accounts.computation;
         let n = comp.contributors.len();
-        let mut nodes = [NodeIndex::new(1).map_err(|_| error!(MedshareError::InvariantViolated))?; MAX_NODES];
+        let mut nodes =
+            [NodeIndex::new(1).map_err(|_| error!(MedshareError::InvariantViolated))?; MAX_NODES];
         let mut coeffs = [Scalar::ZERO; MAX_NODES];
         for k in 0..n {
             nodes[k] = NodeIndex::new(comp.contributors[k] as u16)
@@ -99,7 +100,7 @@ impl SharePatientDataCallback<'_> {
         result.capsules = capsules.clone();
         result.completed = true;
         result.completed_slot = clock.slot;
-        emit!(ShareCompleted {
+        crate::emit_event!(ShareCompleted {
             computation: comp.key(),
             share_result: result.key(),
             record: comp.record,

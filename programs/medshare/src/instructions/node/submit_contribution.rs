@@ -67,10 +67,7 @@ impl SubmitContribution<'_> {
         );
         let pos = self.cluster.position_of(&self.node.key())?;
         let index = (pos + 1) as u8;
-        require!(
-            comp.faulty & (1 << pos) == 0,
-            MedshareError::NodeFaulty
-        );
+        require!(comp.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
         require!(
             !comp.contributors.contains(&index),
             MedshareError::DuplicateContribution
@@ -90,9 +87,13 @@ impl SubmitContribution<'_> {
     /// *not* an error: the node is named in `ContributionRejected`, marked
     /// faulty on this computation and its fault counted on the cluster, and
     /// the transaction succeeds so that this record survives.
-    pub fn handler(ctx: Context<SubmitContribution>, contributions: Vec<ContributionArg>) -> Result<()> {
+    pub fn handler(
+        ctx: Context<SubmitContribution>,
+        contributions: Vec<ContributionArg>,
+    ) -> Result<()> {
         let pos = ctx.accounts.validate(&contributions)?;
-        let node = NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
+        let node =
+            NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
         let slot = Clock::get()?.slot;
         let computation_key = ctx.accounts.computation.key();
         let comp = &mut ctx.accounts.computation;
@@ -124,7 +125,7 @@ impl SubmitContribution<'_> {
                 .faults
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
-            emit!(ContributionRejected {
+            crate::emit_event!(ContributionRejected {
                 computation: computation_key,
                 node: node.get() as u8,
                 authority: cluster.nodes[pos].authority,
@@ -133,12 +134,16 @@ impl SubmitContribution<'_> {
             });
         } else {
             comp.contributors.push(node.get() as u8);
-            comp.partials.extend(contributions.iter().map(|a| PartialCapsule { u: a.u, w: a.w }));
+            comp.partials.extend(
+                contributions
+                    .iter()
+                    .map(|a| PartialCapsule { u: a.u, w: a.w }),
+            );
             cluster.nodes[pos].contributions = cluster.nodes[pos]
                 .contributions
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
-            emit!(ContributionAccepted {
+            crate::emit_event!(ContributionAccepted {
                 computation: computation_key,
                 node: node.get() as u8,
                 count: comp.contributors.len() as u8,

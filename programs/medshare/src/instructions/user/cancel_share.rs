@@ -36,7 +36,7 @@ impl CancelShare<'_> {
     /// Closes both accounts.
     pub fn handler(ctx: Context<CancelShare>) -> Result<()> {
         ctx.accounts.validate()?;
-        emit!(ShareCancelled {
+        crate::emit_event!(ShareCancelled {
             computation: ctx.accounts.computation.key(),
             requester: ctx.accounts.requester.key(),
             slot: Clock::get()?.slot,

@@ -28,7 +28,7 @@ impl CloseRecord<'_> {
     pub fn handler(ctx: Context<CloseRecord>) -> Result<()> {
         let clock = Clock::get()?;
         let record = &ctx.accounts.record;
-        emit!(RecordChanged {
+        crate::emit_event!(RecordChanged {
             record: record.key(),
             owner: record.owner,
             author: record.author,

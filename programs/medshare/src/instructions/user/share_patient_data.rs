@@ -131,7 +131,7 @@ impl SharePatientData<'_> {
         result.completed_slot = 0;
         result.bump = ctx.bumps.share_result;
 
-        emit!(ShareRequested {
+        crate::emit_event!(ShareRequested {
             computation: comp.key(),
             share_result: result.key(),
             cluster: comp.cluster,

@@ -39,7 +39,12 @@ impl StorePatientData<'_> {
         ctx.accounts.validate()?;
         let clock = Clock::get()?;
         let owner = ctx.accounts.owner.key();
-        let author = ctx.accounts.author.as_ref().map(|a| a.key()).unwrap_or(owner);
+        let author = ctx
+            .accounts
+            .author
+            .as_ref()
+            .map(|a| a.key())
+            .unwrap_or(owner);
         let record = &mut ctx.accounts.record;
         record.owner = owner;
         record.cluster = ctx.accounts.cluster.key();
@@ -51,7 +56,7 @@ impl StorePatientData<'_> {
         record.groups = Vec::new();
         record.bump = ctx.bumps.record;
         record.invariant()?;
-        emit!(RecordChanged {
+        crate::emit_event!(RecordChanged {
             record: record.key(),
             owner,
             author,

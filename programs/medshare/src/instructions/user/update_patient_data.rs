@@ -42,11 +42,14 @@ impl UpdatePatientData<'_> {
         ctx.accounts.validate()?;
         let clock = Clock::get()?;
         let record = &mut ctx.accounts.record;
-        record.version = record.version.checked_add(1).ok_or(MedshareError::Overflow)?;
+        record.version = record
+            .version
+            .checked_add(1)
+            .ok_or(MedshareError::Overflow)?;
         record.groups.clear();
         record.updated_at = clock.unix_timestamp;
         record.invariant()?;
-        emit!(RecordChanged {
+        crate::emit_event!(RecordChanged {
             record: record.key(),
             owner: record.owner,
             author: record.author,

@@ -127,7 +127,7 @@ impl WriteRecordGroup<'_> {
             }
             info.resize(new_len)?;
         }
-        emit!(RecordGroupWritten {
+        crate::emit_event!(RecordGroupWritten {
             record: record.key(),
             group: args.group,
             version: record.version,

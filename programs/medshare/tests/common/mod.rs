@@ -1,0 +1,606 @@
+//! Test environment: the program running natively in an embedded bank, and a
+//! simulated node set that runs the real DKG through the program.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use anchor_lang::solana_program::system_instruction;
+use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
+use encrypted_ixs::capsule::RecordContext;
+use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
+use encrypted_ixs::keys::{KeyShare, NodeIndex, TransportPublic, TransportSecret, UserSecretKey};
+use encrypted_ixs::point::Point;
+use encrypted_ixs::record::{seal_group, SealedGroup};
+use encrypted_ixs::reencrypt::{self, ComputationContext};
+use medshare::state::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_sdk::{
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+    transaction::{Transaction, TransactionError},
+};
+
+pub const TTL: u64 = 50;
+
+pub fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: medshare::ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+/// The custom error code of a program error.
+pub fn code(e: medshare::error::MedshareError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
+}
+
+/// Asserts that a transaction failed with exactly this program error.
+pub fn assert_err(res: Result<Vec<String>, BanksClientError>, e: medshare::error::MedshareError) {
+    match res {
+        Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+            _,
+            InstructionError::Custom(c),
+        ))) => assert_eq!(c, code(e), "expected {e:?} ({}), got {c}", code(e)),
+        other => panic!("expected {e:?}, got {other:?}"),
+    }
+}
+
+pub struct Env {
+    pub ctx: ProgramTestContext,
+    pub rng: ChaCha20Rng,
+}
+
+impl Env {
+    pub async fn new(seed: u64) -> Self {
+        let mut pt = ProgramTest::new(
+            "medshare",
+            medshare::ID,
+            processor!(medshare::native::native_entry),
+        );
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        Env {
+            ctx,
+            rng: ChaCha20Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// Sends one transaction (fee payer: the bank's payer); returns its logs.
+    pub async fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<String>, BanksClientError> {
+        let blockhash = self.ctx.get_new_latest_blockhash().await.unwrap();
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(
+            ixs,
+            Some(&self.ctx.payer.pubkey()),
+            &all,
+            blockhash,
+        );
+        let out = self
+            .ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await?;
+        let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
+        out.result.map_err(BanksClientError::TransactionError)?;
+        Ok(logs)
+    }
+
+    /// A funded keypair.
+    pub async fn funded(&mut self) -> Keypair {
+        let k = Keypair::new();
+        let ix =
+            system_instruction::transfer(&self.ctx.payer.pubkey(), &k.pubkey(), 10_000_000_000);
+        self.send(&[ix], &[]).await.unwrap();
+        k
+    }
+
+    pub async fn account<T: AccountDeserialize>(&mut self, address: Pubkey) -> T {
+        let acc = self
+            .ctx
+            .banks_client
+            .get_account(address)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("account {address} missing"));
+        T::try_deserialize(&mut acc.data.as_slice()).unwrap()
+    }
+
+    pub async fn exists(&mut self, address: Pubkey) -> bool {
+        self.ctx
+            .banks_client
+            .get_account(address)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    pub async fn lamports(&mut self, address: Pubkey) -> u64 {
+        self.ctx.banks_client.get_balance(address).await.unwrap()
+    }
+
+    pub async fn slot(&mut self) -> u64 {
+        self.ctx.banks_client.get_root_slot().await.unwrap()
+    }
+
+    pub async fn warp_past(&mut self, slot: u64) {
+        let now = self.slot().await;
+        self.ctx.warp_to_slot(now.max(slot) + 1).unwrap();
+    }
+}
+
+pub use medshare::native::events;
+
+pub struct SimNode {
+    pub authority: Keypair,
+    pub transport: TransportSecret,
+    pub share: Option<KeyShare>,
+}
+
+pub struct SimCluster {
+    pub admin: Keypair,
+    pub address: Pubkey,
+    pub t: u8,
+    pub n: u8,
+    pub nodes: Vec<SimNode>,
+}
+
+impl SimCluster {
+    pub fn key(&self) -> Point {
+        self.nodes[0].share.as_ref().unwrap().cluster_key()
+    }
+}
+
+/// Creates a cluster and registers its nodes (no DKG yet).
+pub async fn registered_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimCluster {
+    let admin = env.funded().await;
+    let address = medshare::pda::cluster(&admin.pubkey(), id);
+    env.send(
+        &[ix(
+            medshare::accounts::InitCluster {
+                admin: admin.pubkey(),
+                cluster: address,
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::InitCluster {
+                args: medshare::instructions::InitClusterArgs {
+                    cluster_id: id,
+                    threshold: t,
+                    size: n,
+                    computation_ttl_slots: TTL,
+                },
+            },
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let mut nodes = vec![];
+    for i in 1..=n {
+        let authority = env.funded().await;
+        env.send(
+            &[ix(
+                medshare::accounts::AddNode {
+                    admin: admin.pubkey(),
+                    cluster: address,
+                },
+                medshare::instruction::AddNode {
+                    authority: authority.pubkey(),
+                },
+            )],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+        let transport = TransportSecret::generate(&mut env.rng);
+        env.send(
+            &[ix(
+                medshare::accounts::RegisterNode {
+                    node: authority.pubkey(),
+                    cluster: address,
+                    mailbox: medshare::pda::dkg_mailbox(&address, i),
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::RegisterNode {
+                    transport_key: transport.public_key().0,
+                },
+            )],
+            &[&authority],
+        )
+        .await
+        .unwrap();
+        nodes.push(SimNode {
+            authority,
+            transport,
+            share: None,
+        });
+    }
+    SimCluster {
+        admin,
+        address,
+        t,
+        n,
+        nodes,
+    }
+}
+
+pub fn confirm_ix(c: &SimCluster, i: usize, key: Point, vs: Vec<[u8; 32]>) -> Instruction {
+    ix(
+        medshare::accounts::ConfirmDkg {
+            node: c.nodes[i].authority.pubkey(),
+            cluster: c.address,
+        },
+        medshare::instruction::ConfirmDkg {
+            args: medshare::instructions::ConfirmDkgArgs {
+                cluster_key: key.0,
+                verification_shares: vs,
+            },
+        },
+    )
+}
+
+/// Runs the DKG through the chain: round 1 and round 2 posted to mailboxes,
+/// each node finishing from what it reads back; returns each node's output
+/// (confirmations are left to the caller).
+pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOutput> {
+    let n = c.n as u16;
+    if n == 1 {
+        return vec![dkg::single_node(&mut env.rng).unwrap()];
+    }
+    let params = DkgParams {
+        cluster: c.address.to_bytes(),
+        threshold: c.t as u16,
+        nodes: n,
+    };
+    let mut secrets1 = vec![];
+    for i in 1..=n {
+        let (s, pkg) = dkg::round1(&mut env.rng, &params, NodeIndex::new(i).unwrap()).unwrap();
+        secrets1.push(s);
+        env.send(
+            &[ix(
+                medshare::accounts::PostDkgRound1 {
+                    node: c.nodes[i as usize - 1].authority.pubkey(),
+                    cluster: c.address,
+                    mailbox: medshare::pda::dkg_mailbox(&c.address, i as u8),
+                },
+                medshare::instruction::PostDkgRound1 { package: pkg },
+            )],
+            &[&c.nodes[i as usize - 1].authority],
+        )
+        .await
+        .unwrap();
+    }
+    // Everyone reads the board.
+    let cluster: Cluster = env.account(c.address).await;
+    let mut mailboxes = BTreeMap::new();
+    for i in 1..=n {
+        let mb: DkgMailbox = env
+            .account(medshare::pda::dkg_mailbox(&c.address, i as u8))
+            .await;
+        mailboxes.insert(i, mb);
+    }
+    let peers_of = |me: u16, mailboxes: &BTreeMap<u16, DkgMailbox>| -> BTreeMap<NodeIndex, Peer> {
+        (1..=n)
+            .filter(|j| *j != me)
+            .map(|j| {
+                (
+                    NodeIndex::new(j).unwrap(),
+                    Peer {
+                        round1: mailboxes[&j].round1.clone(),
+                        transport: TransportPublic(cluster.nodes[j as usize - 1].transport_key),
+                    },
+                )
+            })
+            .collect()
+    };
+    let mut secrets2 = vec![];
+    for (k, s1) in secrets1.into_iter().enumerate() {
+        let i = k as u16 + 1;
+        let (s2, out) = dkg::round2(
+            &mut env.rng,
+            &params,
+            NodeIndex::new(i).unwrap(),
+            s1,
+            &c.nodes[k].transport,
+            &peers_of(i, &mailboxes),
+        )
+        .unwrap();
+        secrets2.push(s2);
+        // Post in chunks of 5 packages per transaction.
+        for chunk in out.chunks(5) {
+            let packages = chunk
+                .iter()
+                .map(|p| medshare::instructions::Round2Arg {
+                    to: p.to as u8,
+                    nonce: p.nonce,
+                    ciphertext: p.ciphertext.clone(),
+                })
+                .collect();
+            env.send(
+                &[ix(
+                    medshare::accounts::PostDkgRound2 {
+                        node: c.nodes[k].authority.pubkey(),
+                        cluster: c.address,
+                        mailbox: medshare::pda::dkg_mailbox(&c.address, i as u8),
+                    },
+                    medshare::instruction::PostDkgRound2 { packages },
+                )],
+                &[&c.nodes[k].authority],
+            )
+            .await
+            .unwrap();
+        }
+    }
+    for i in 1..=n {
+        let mb: DkgMailbox = env
+            .account(medshare::pda::dkg_mailbox(&c.address, i as u8))
+            .await;
+        mailboxes.insert(i, mb);
+    }
+    let mut outputs = vec![];
+    for (k, s2) in secrets2.iter().enumerate() {
+        let me = k as u16 + 1;
+        let inbox: Vec<EncryptedRound2> = mailboxes
+            .values()
+            .flat_map(|mb| {
+                mb.round2
+                    .iter()
+                    .filter(|p| p.to as u16 == me)
+                    .map(|p| EncryptedRound2 {
+                        from: mb.index as u16,
+                        to: p.to as u16,
+                        nonce: p.nonce,
+                        ciphertext: p.ciphertext.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        outputs.push(
+            dkg::finish(
+                &params,
+                NodeIndex::new(me).unwrap(),
+                s2,
+                &c.nodes[k].transport,
+                &peers_of(me, &mailboxes),
+                &inbox,
+            )
+            .unwrap(),
+        );
+    }
+    outputs
+}
+
+/// A ready cluster: registered, DKG run through the chain, all confirmed.
+pub async fn ready_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimCluster {
+    let mut c = registered_cluster(env, id, t, n).await;
+    let outputs = run_dkg_rounds(env, &mut c).await;
+    for (k, out) in outputs.into_iter().enumerate() {
+        let vs = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
+        env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+        c.nodes[k].share = Some(out.share);
+    }
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Ready);
+    assert_eq!(cluster.cluster_key, c.key().0);
+    c
+}
+
+pub struct Patient {
+    pub wallet: Keypair,
+    pub key: UserSecretKey,
+}
+
+pub async fn patient(env: &mut Env) -> Patient {
+    let wallet = env.funded().await;
+    let key = UserSecretKey::generate(&mut env.rng);
+    Patient { wallet, key }
+}
+
+pub fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
+    RecordContext {
+        program_id: medshare::ID.to_bytes(),
+        owner: owner.to_bytes(),
+        record: record.to_bytes(),
+        group,
+    }
+}
+
+pub fn store_ix(owner: &Pubkey, cluster: &Pubkey, record_id: u64) -> Instruction {
+    ix(
+        medshare::accounts::StorePatientData {
+            owner: *owner,
+            author: None,
+            cluster: *cluster,
+            record: medshare::pda::record(owner, record_id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::StorePatientData { record_id },
+    )
+}
+
+pub fn write_ix(owner: &Pubkey, record: &Pubkey, s: &SealedGroup) -> Instruction {
+    let mut binding = [0u8; 64];
+    binding[..32].copy_from_slice(&s.binding.c);
+    binding[32..].copy_from_slice(&s.binding.z);
+    ix(
+        medshare::accounts::WriteRecordGroup {
+            owner: *owner,
+            author: None,
+            record: *record,
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::WriteRecordGroup {
+            args: medshare::instructions::WriteGroupArgs {
+                group: s.group,
+                cluster_capsule: s.cluster_capsule.into(),
+                binding,
+                owner_capsule: s.owner_capsule.into(),
+                nonce: s.nonce,
+                ciphertext: s.ciphertext.clone(),
+            },
+        },
+    )
+}
+
+/// Stores a record with the given groups; returns its address and the sealed groups.
+pub async fn store_record(
+    env: &mut Env,
+    c: &SimCluster,
+    p: &Patient,
+    record_id: u64,
+    groups: &[(u8, &[u8])],
+) -> (Pubkey, Vec<SealedGroup>) {
+    let owner = p.wallet.pubkey();
+    let record = medshare::pda::record(&owner, record_id);
+    env.send(&[store_ix(&owner, &c.address, record_id)], &[&p.wallet])
+        .await
+        .unwrap();
+    let mut sealed = vec![];
+    for (g, plain) in groups {
+        let s = seal_group(
+            &mut env.rng,
+            &record_ctx(&owner, &record, *g),
+            1,
+            plain,
+            &c.key(),
+            &p.key.public_key().edwards().unwrap(),
+        )
+        .unwrap();
+        env.send(&[write_ix(&owner, &record, &s)], &[&p.wallet])
+            .await
+            .unwrap();
+        sealed.push(s);
+    }
+    (record, sealed)
+}
+
+pub fn share_ix(
+    requester: &Pubkey,
+    record: &Pubkey,
+    cluster: &Pubkey,
+    computation_id: u64,
+    group_mask: u8,
+    recipient: [u8; 32],
+) -> Instruction {
+    let computation = medshare::pda::computation(cluster, computation_id);
+    ix(
+        medshare::accounts::SharePatientData {
+            requester: *requester,
+            record: *record,
+            cluster: *cluster,
+            computation,
+            share_result: medshare::pda::share_result(&computation),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::SharePatientData {
+            args: medshare::instructions::ShareArgs {
+                group_mask,
+                recipient,
+                recipient_wallet: None,
+            },
+        },
+    )
+}
+
+/// Node `i` (1-based)'s contribution instruction for a computation, computed honestly.
+pub async fn contribution_ix(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    computation: Pubkey,
+) -> Instruction {
+    let comp: Computation = env.account(computation).await;
+    let share = c.nodes[i - 1].share.as_ref().unwrap();
+    let args = comp
+        .groups
+        .iter()
+        .zip(&comp.capsules)
+        .map(|(g, cap)| {
+            let k = reencrypt::contribute(
+                &mut env.rng,
+                share,
+                &ComputationContext {
+                    computation: computation.to_bytes(),
+                    group: *g,
+                },
+                &Point(comp.recipient),
+                &Point(cap.e),
+            )
+            .unwrap();
+            medshare::instructions::ContributionArg {
+                u: k.u.0,
+                w: k.w.0,
+                c: k.proof.c,
+                z_r: k.proof.z_r,
+                z_s: k.proof.z_s,
+            }
+        })
+        .collect();
+    contribute_raw_ix(c, i, computation, args)
+}
+
+pub fn contribute_raw_ix(
+    c: &SimCluster,
+    i: usize,
+    computation: Pubkey,
+    args: Vec<medshare::instructions::ContributionArg>,
+) -> Instruction {
+    ix(
+        medshare::accounts::SubmitContribution {
+            node: c.nodes[i - 1].authority.pubkey(),
+            cluster: c.address,
+            computation,
+        },
+        medshare::instruction::SubmitContribution {
+            contributions: args,
+        },
+    )
+}
+
+pub async fn callback_ix(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    computation: Pubkey,
+) -> Instruction {
+    let comp: Computation = env.account(computation).await;
+    let ids: Vec<NodeIndex> = comp
+        .contributors
+        .iter()
+        .map(|x| NodeIndex::new(*x as u16).unwrap())
+        .collect();
+    let lagrange = reencrypt::lagrange_coefficients(&ids)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| l.to_bytes())
+        .collect();
+    callback_raw_ix(c, i, computation, comp.requester, lagrange)
+}
+
+pub fn callback_raw_ix(
+    c: &SimCluster,
+    i: usize,
+    computation: Pubkey,
+    requester: Pubkey,
+    lagrange: Vec<[u8; 32]>,
+) -> Instruction {
+    ix(
+        medshare::accounts::SharePatientDataCallback {
+            node: c.nodes[i - 1].authority.pubkey(),
+            cluster: c.address,
+            computation,
+            share_result: medshare::pda::share_result(&computation),
+            requester,
+        },
+        medshare::instruction::SharePatientDataCallback { lagrange },
+    )
+}
