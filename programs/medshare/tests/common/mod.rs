@@ -137,6 +137,7 @@ impl Env {
     }
 }
 
+#[allow(unused_imports)]
 pub use medshare::native::events;
 
 pub struct SimNode {
@@ -603,4 +604,62 @@ pub fn callback_raw_ix(
         },
         medshare::instruction::SharePatientDataCallback { lagrange },
     )
+}
+
+/// A ready cluster, a record with groups 0 and 2, and a queued share of both
+/// to a fresh doctor key.
+pub struct Queued {
+    pub cluster: SimCluster,
+    pub patient: Patient,
+    pub record: Pubkey,
+    pub sealed: Vec<SealedGroup>,
+    pub doctor: UserSecretKey,
+    pub computation: Pubkey,
+}
+
+pub async fn queued(env: &mut Env, t: u8, n: u8) -> Queued {
+    let cluster = ready_cluster(env, 1, t, n).await;
+    let patient = patient(env).await;
+    let (record, sealed) = store_record(
+        env,
+        &cluster,
+        &patient,
+        1,
+        &[(0, b"identity".as_slice()), (2, b"diagnoses".as_slice())],
+    )
+    .await;
+    let doctor = UserSecretKey::generate(&mut env.rng);
+    let r = doctor.public_key().edwards().unwrap();
+    env.send(
+        &[share_ix(
+            &patient.wallet.pubkey(),
+            &record,
+            &cluster.address,
+            0,
+            0b101,
+            r.0,
+        )],
+        &[&patient.wallet],
+    )
+    .await
+    .unwrap();
+    Queued {
+        computation: medshare::pda::computation(&cluster.address, 0),
+        cluster,
+        patient,
+        record,
+        sealed,
+        doctor,
+    }
+}
+
+/// Node `i` contributes honestly.
+pub async fn contribute(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    computation: Pubkey,
+) -> Result<Vec<String>, BanksClientError> {
+    let ixn = contribution_ix(env, c, i, computation).await;
+    env.send(&[ixn], &[&c.nodes[i - 1].authority]).await
 }

@@ -81,9 +81,9 @@ impl SharePatientDataCallback<'_> {
         let mut capsules = Vec::with_capacity(groups);
         for g in 0..groups {
             let mut uw = [(Point::default(), Point::default()); MAX_NODES];
-            for k in 0..n {
+            for (k, slot) in uw.iter_mut().take(n).enumerate() {
                 let p = comp.partials[k * groups + g];
-                uw[k] = (Point(p.u), Point(p.w));
+                *slot = (Point(p.u), Point(p.w));
             }
             let out = aggregate(
                 ctx.accounts.cluster.threshold as usize,

@@ -1,0 +1,159 @@
+//! `share_patient_data_callback` and `cancel_share`.
+
+mod common;
+
+use common::*;
+use encrypted_ixs::keys::NodeIndex;
+use encrypted_ixs::reencrypt::lagrange_coefficients;
+use medshare::error::MedshareError;
+use medshare::events::ShareCancelled;
+use medshare::state::*;
+use solana_sdk::signature::Signer;
+
+#[tokio::test]
+async fn test_callback_with_fewer_than_t_contributions() {
+    let mut env = Env::new(31).await;
+    let q = queued(&mut env, 3, 5).await;
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    contribute(&mut env, &q.cluster, 4, q.computation)
+        .await
+        .unwrap();
+    let cb = callback_ix(&mut env, &q.cluster, 1, q.computation).await;
+    assert_err(
+        env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
+        MedshareError::NotEnoughContributions,
+    );
+}
+
+#[tokio::test]
+async fn test_callback_with_wrong_lagrange_coefficients() {
+    let mut env = Env::new(32).await;
+    let q = queued(&mut env, 2, 3).await;
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    contribute(&mut env, &q.cluster, 2, q.computation)
+        .await
+        .unwrap();
+    // Coefficients of another set, {1, 3}.
+    let wrong: Vec<[u8; 32]> =
+        lagrange_coefficients(&[NodeIndex::new(1).unwrap(), NodeIndex::new(3).unwrap()])
+            .unwrap()
+            .iter()
+            .map(|l| l.to_bytes())
+            .collect();
+    let requester = q.patient.wallet.pubkey();
+    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, wrong);
+    assert_err(
+        env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
+        MedshareError::InvalidLagrangeCoefficients,
+    );
+    // Too few coefficients.
+    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, vec![[0u8; 32]]);
+    assert_err(
+        env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
+        MedshareError::InvalidLagrangeCoefficients,
+    );
+    // A non-canonical scalar.
+    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, vec![[0xff; 32]; 2]);
+    assert_err(
+        env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
+        MedshareError::InvalidLagrangeCoefficients,
+    );
+}
+
+#[tokio::test]
+async fn test_callback_after_expiry() {
+    let mut env = Env::new(33).await;
+    let q = queued(&mut env, 2, 3).await;
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    contribute(&mut env, &q.cluster, 2, q.computation)
+        .await
+        .unwrap();
+    let cb = callback_ix(&mut env, &q.cluster, 1, q.computation).await;
+    let comp: Computation = env.account(q.computation).await;
+    env.warp_past(comp.expiry_slot).await;
+    assert_err(
+        env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
+        MedshareError::ComputationExpired,
+    );
+}
+
+#[tokio::test]
+async fn test_callback_by_non_node() {
+    let mut env = Env::new(34).await;
+    let q = queued(&mut env, 2, 3).await;
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    contribute(&mut env, &q.cluster, 2, q.computation)
+        .await
+        .unwrap();
+    let stranger = env.funded().await;
+    let mut cb = callback_ix(&mut env, &q.cluster, 1, q.computation).await;
+    cb.accounts[0].pubkey = stranger.pubkey();
+    assert_err(
+        env.send(&[cb], &[&stranger]).await,
+        MedshareError::NotClusterNode,
+    );
+}
+
+fn cancel_ix(
+    requester: &solana_sdk::pubkey::Pubkey,
+    computation: solana_sdk::pubkey::Pubkey,
+) -> solana_sdk::instruction::Instruction {
+    ix(
+        medshare::accounts::CancelShare {
+            requester: *requester,
+            computation,
+            share_result: medshare::pda::share_result(&computation),
+        },
+        medshare::instruction::CancelShare {},
+    )
+}
+
+#[tokio::test]
+async fn test_cancel_before_and_after_expiry() {
+    let mut env = Env::new(35).await;
+    let q = queued(&mut env, 2, 3).await;
+    let requester = q.patient.wallet.pubkey();
+    assert_err(
+        env.send(
+            &[cancel_ix(&requester, q.computation)],
+            &[&q.patient.wallet],
+        )
+        .await,
+        MedshareError::ComputationNotExpired,
+    );
+    let comp: Computation = env.account(q.computation).await;
+    env.warp_past(comp.expiry_slot).await;
+    // Someone else cannot cancel it.
+    let stranger = env.funded().await;
+    assert_err(
+        env.send(
+            &[cancel_ix(&stranger.pubkey(), q.computation)],
+            &[&stranger],
+        )
+        .await,
+        MedshareError::NotRequester,
+    );
+    let before = env.lamports(requester).await;
+    let logs = env
+        .send(
+            &[cancel_ix(&requester, q.computation)],
+            &[&q.patient.wallet],
+        )
+        .await
+        .unwrap();
+    assert_eq!(events::<ShareCancelled>(&logs).len(), 1);
+    assert!(!env.exists(q.computation).await);
+    assert!(
+        !env.exists(medshare::pda::share_result(&q.computation))
+            .await
+    );
+    assert!(env.lamports(requester).await > before, "both rents back");
+}

@@ -1,0 +1,151 @@
+//! Cluster setup and the DKG bulletin board.
+
+mod common;
+
+use common::*;
+use medshare::error::MedshareError;
+use medshare::events::DkgFailed;
+use medshare::state::*;
+use solana_sdk::signature::Signer;
+
+#[tokio::test]
+async fn test_dkg_confirmations_disagree() {
+    let mut env = Env::new(61).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    let outputs = run_dkg_rounds(&mut env, &mut c).await;
+    let mut last_logs = vec![];
+    for (k, out) in outputs.iter().enumerate() {
+        let mut vs: Vec<[u8; 32]> = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        if k == 2 {
+            // Node 3 reports another V_1.
+            vs[0] = encrypted_ixs::point::BASEPOINT.0;
+        }
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
+        last_logs = env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    let failed = events::<DkgFailed>(&last_logs);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].disagreeing, 0b100);
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Failed);
+    let p = patient(&mut env).await;
+    assert_err(
+        env.send(&[store_ix(&p.wallet.pubkey(), &c.address, 1)], &[&p.wallet])
+            .await,
+        MedshareError::ClusterNotReady,
+    );
+}
+
+#[tokio::test]
+async fn test_dkg_step_order_enforced() {
+    let mut env = Env::new(62).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    // Confirming before round 2 is refused.
+    let early = confirm_ix(&c, 0, encrypted_ixs::point::BASEPOINT, vec![[0u8; 32]; 3]);
+    assert_err(
+        env.send(&[early], &[&c.nodes[0].authority]).await,
+        MedshareError::DkgRoundMissing,
+    );
+    let outputs = run_dkg_rounds(&mut env, &mut c).await;
+    // Round 1 twice.
+    let again = ix(
+        medshare::accounts::PostDkgRound1 {
+            node: c.nodes[0].authority.pubkey(),
+            cluster: c.address,
+            mailbox: medshare::pda::dkg_mailbox(&c.address, 1),
+        },
+        medshare::instruction::PostDkgRound1 {
+            package: vec![1, 2, 3],
+        },
+    );
+    assert_err(
+        env.send(&[again], &[&c.nodes[0].authority]).await,
+        MedshareError::Round1AlreadyPosted,
+    );
+    // Round 2 to the same peer twice.
+    let dup = ix(
+        medshare::accounts::PostDkgRound2 {
+            node: c.nodes[0].authority.pubkey(),
+            cluster: c.address,
+            mailbox: medshare::pda::dkg_mailbox(&c.address, 1),
+        },
+        medshare::instruction::PostDkgRound2 {
+            packages: vec![medshare::instructions::Round2Arg {
+                to: 2,
+                nonce: [0; 12],
+                ciphertext: vec![0; 53],
+            }],
+        },
+    );
+    assert_err(
+        env.send(&[dup], &[&c.nodes[0].authority]).await,
+        MedshareError::InvalidRound2Package,
+    );
+    // Confirm twice.
+    let vs: Vec<[u8; 32]> = outputs[0]
+        .verification_shares
+        .iter()
+        .map(|(_, v)| v.0)
+        .collect();
+    let conf = confirm_ix(&c, 0, outputs[0].cluster_key, vs);
+    env.send(std::slice::from_ref(&conf), &[&c.nodes[0].authority])
+        .await
+        .unwrap();
+    assert_err(
+        env.send(&[conf], &[&c.nodes[0].authority]).await,
+        MedshareError::AlreadyConfirmed,
+    );
+}
+
+#[tokio::test]
+async fn test_cluster_admin_checks() {
+    let mut env = Env::new(63).await;
+    let c = registered_cluster(&mut env, 1, 2, 2).await;
+    let mallory = env.funded().await;
+    let add = ix(
+        medshare::accounts::AddNode {
+            admin: mallory.pubkey(),
+            cluster: c.address,
+        },
+        medshare::instruction::AddNode {
+            authority: mallory.pubkey(),
+        },
+    );
+    assert_err(env.send(&[add], &[&mallory]).await, MedshareError::NotAdmin);
+    let add = ix(
+        medshare::accounts::AddNode {
+            admin: c.admin.pubkey(),
+            cluster: c.address,
+        },
+        medshare::instruction::AddNode {
+            authority: mallory.pubkey(),
+        },
+    );
+    // Registration is over (all n registered, DKG running).
+    assert_err(
+        env.send(&[add], &[&c.admin]).await,
+        MedshareError::WrongClusterStatus,
+    );
+    for (t, n) in [(1u8, 2u8), (3, 2), (2, 17), (0, 0)] {
+        let admin = env.funded().await;
+        let init = ix(
+            medshare::accounts::InitCluster {
+                admin: admin.pubkey(),
+                cluster: medshare::pda::cluster(&admin.pubkey(), 9),
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::InitCluster {
+                args: medshare::instructions::InitClusterArgs {
+                    cluster_id: 9,
+                    threshold: t,
+                    size: n,
+                    computation_ttl_slots: TTL,
+                },
+            },
+        );
+        assert_err(
+            env.send(&[init], &[&admin]).await,
+            MedshareError::InvalidThreshold,
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! `share_patient_data`: who may queue what.
+
+mod common;
+
+use common::*;
+use encrypted_ixs::keys::UserSecretKey;
+use medshare::error::MedshareError;
+use solana_sdk::signature::Signer;
+
+#[tokio::test]
+async fn test_share_by_non_owner() {
+    let mut env = Env::new(41).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let p = patient(&mut env).await;
+    let (record, _) = store_record(&mut env, &c, &p, 1, &[(0, b"x".as_slice())]).await;
+    let mallory = env.funded().await;
+    let k = UserSecretKey::generate(&mut env.rng)
+        .public_key()
+        .edwards()
+        .unwrap();
+    assert_err(
+        env.send(
+            &[share_ix(&mallory.pubkey(), &record, &c.address, 0, 1, k.0)],
+            &[&mallory],
+        )
+        .await,
+        MedshareError::NotOwner,
+    );
+}
+
+#[tokio::test]
+async fn test_share_invalid_recipient_key() {
+    let mut env = Env::new(42).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let p = patient(&mut env).await;
+    let (record, _) = store_record(&mut env, &c, &p, 1, &[(0, b"x".as_slice())]).await;
+    let good = UserSecretKey::generate(&mut env.rng)
+        .public_key()
+        .edwards()
+        .unwrap();
+    let mut negated = good.0;
+    negated[31] |= 0x80; // −R: a valid point but not the XEdDSA form
+    let small_order = curve25519_dalek::constants::EIGHT_TORSION[1].compress().0;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    for bad in [negated, small_order, identity, [0xff; 32]] {
+        assert_err(
+            env.send(
+                &[share_ix(&p.wallet.pubkey(), &record, &c.address, 0, 1, bad)],
+                &[&p.wallet],
+            )
+            .await,
+            MedshareError::InvalidRecipientKey,
+        );
+    }
+}
+
+#[tokio::test]
+async fn test_share_missing_or_invalid_group() {
+    let mut env = Env::new(43).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let p = patient(&mut env).await;
+    let (record, _) = store_record(&mut env, &c, &p, 1, &[(0, b"x".as_slice())]).await;
+    let k = UserSecretKey::generate(&mut env.rng)
+        .public_key()
+        .edwards()
+        .unwrap();
+    assert_err(
+        env.send(
+            &[share_ix(
+                &p.wallet.pubkey(),
+                &record,
+                &c.address,
+                0,
+                0b10,
+                k.0,
+            )],
+            &[&p.wallet],
+        )
+        .await,
+        MedshareError::GroupMissing,
+    );
+    for mask in [0u8, 0b10_0000] {
+        assert_err(
+            env.send(
+                &[share_ix(
+                    &p.wallet.pubkey(),
+                    &record,
+                    &c.address,
+                    0,
+                    mask,
+                    k.0,
+                )],
+                &[&p.wallet],
+            )
+            .await,
+            MedshareError::InvalidGroup,
+        );
+    }
+}
