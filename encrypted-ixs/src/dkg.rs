@@ -19,11 +19,19 @@
 //!    means only `i` or `j` can have produced a package that decrypts, so a
 //!    package that fails to decrypt, or carries a share inconsistent with its
 //!    sender's commitments, names the sender.
-//! 3. **Finish** ([`finish`]): each node decrypts the packages addressed to it,
-//!    checks each share against its sender's commitments (a bad share names the
-//!    sender), and obtains its share `s_i`, the cluster key `P = s·B` and every
-//!    verification share `V_j`. Each node posts `P` and the `V_j` it computed;
-//!    the program marks the cluster ready only when all `n` agree.
+//! 3. **Finish** ([`finish`]): each node decrypts the packages addressed to it
+//!    (exactly one per peer: a second package from the same sender is
+//!    refused, not substituted), checks each share against its sender's
+//!    commitments (a bad share names the sender), and obtains its share `s_i`,
+//!    the cluster key `P = s·B` and every verification share `V_j`. Each node
+//!    posts `P` and the `V_j` it computed; the program marks the cluster ready
+//!    only when all `n` agree.
+//!
+//! A peer whose transport key is of low order (so the X25519 result is not
+//! contributory) is named, in round 2 and at the finish, as
+//! [`Error::DkgCulprit`] `"low-order transport key"`. A missing or extra
+//! package, which `frost` cannot attribute, is
+//! [`Error::Dkg`]`("wrong number of DKG packages")`.
 //!
 //! Participant identifiers are the node indices `1..=n`, so the Shamir `x` of
 //! node `i` is `i`, as [`crate::reencrypt`] assumes. `frost-ed25519` requires
@@ -156,21 +164,45 @@ fn node_of(id: &frost::Identifier, nodes: &[NodeIndex]) -> Option<NodeIndex> {
     nodes.iter().copied().find(|i| identifier(*i) == *id)
 }
 
-fn culprit_of(err: &frost::Error, nodes: &[NodeIndex], reason: &'static str) -> Error {
-    match err.culprits().first().and_then(|c| node_of(c, nodes)) {
+/// Reason given when `frost` reports the wrong number of packages.
+const WRONG_PACKAGE_COUNT: &str = "wrong number of DKG packages";
+
+/// Maps a `frost` DKG error to ours. Errors that name a participant become
+/// [`Error::DkgCulprit`] with the reason for that error (not for the call
+/// site); a wrong package count is [`Error::Dkg`]`("wrong number of DKG
+/// packages")`; anything else is [`Error::Dkg`]`(generic)`.
+fn map_frost_error(err: &frost::Error, nodes: &[NodeIndex], generic: &'static str) -> Error {
+    let named = |id: &frost::Identifier, reason: &'static str| match node_of(id, nodes) {
         Some(culprit) => Error::DkgCulprit { culprit, reason },
-        None => Error::Dkg(reason),
+        None => Error::Dkg(generic),
+    };
+    match err {
+        frost::Error::InvalidProofOfKnowledge { culprit } => {
+            named(culprit, "invalid round-1 proof of knowledge")
+        }
+        frost::Error::InvalidSecretShare {
+            culprit: Some(culprit),
+        } => named(culprit, "secret share inconsistent with its commitments"),
+        frost::Error::IncorrectNumberOfPackages => Error::Dkg(WRONG_PACKAGE_COUNT),
+        _ => Error::Dkg(generic),
     }
 }
 
+/// The pair key between us and `peer_index`, whose transport key is `peer`.
+/// A peer transport key that makes the Diffie–Hellman non-contributory (a
+/// low-order X25519 key) names that peer.
 fn pair_key(
     me: &TransportSecret,
+    peer_index: NodeIndex,
     peer: &TransportPublic,
     cluster: &[u8; 32],
     from: u16,
     to: u16,
 ) -> Result<(Zeroizing<[u8; 32]>, [u8; 36])> {
-    let shared = me.diffie_hellman(peer)?;
+    let shared = me.diffie_hellman(peer).map_err(|_| Error::DkgCulprit {
+        culprit: peer_index,
+        reason: "low-order transport key",
+    })?;
     let mut ctx = [0u8; 36];
     ctx[..32].copy_from_slice(cluster);
     ctx[32..34].copy_from_slice(&from.to_le_bytes());
@@ -248,7 +280,7 @@ pub fn round2<R: RngCore + CryptoRng>(
     let nodes = all_nodes(me, peers);
     let round1 = parse_round1(peers)?;
     let (secret2, packages) = dkg::part2(secret.0, &round1)
-        .map_err(|e| culprit_of(&e, &nodes, "invalid round-1 proof of knowledge"))?;
+        .map_err(|e| map_frost_error(&e, &nodes, "round-1 packages rejected"))?;
     let mut out = Vec::with_capacity(packages.len());
     for (id, pkg) in packages {
         let to = node_of(&id, &nodes).ok_or(Error::Dkg("round 2 for an unknown peer"))?;
@@ -258,6 +290,7 @@ pub fn round2<R: RngCore + CryptoRng>(
         );
         let (key, aad) = pair_key(
             transport,
+            to,
             &peers[&to].transport,
             &params.cluster,
             me.get(),
@@ -289,7 +322,16 @@ fn point_of(bytes: &[u8]) -> Result<Point> {
 }
 
 /// Finishes the DKG for node `me` with the round-2 packages addressed to it
-/// (one from every peer).
+/// (exactly one from every peer).
+///
+/// Refuses, in this order per package: one addressed to another node
+/// ([`Error::DkgWrongRecipient`]), a second one from the same sender
+/// ([`Error::DkgDuplicatePackage`]), one from a node that is not a peer
+/// ([`Error::InvalidNodeIndex`]), a sender whose transport key is of low order,
+/// an undecryptable or malformed package ([`Error::DkgCulprit`] naming the
+/// sender). Then a missing package is [`Error::Dkg`]`("wrong number of DKG
+/// packages")` and a share inconsistent with its sender's commitments names
+/// the sender.
 pub fn finish(
     params: &DkgParams,
     me: NodeIndex,
@@ -309,9 +351,13 @@ pub fn finish(
                 to: NodeIndex::new(pkg.to)?,
             });
         }
+        if round2.contains_key(&identifier(from)) {
+            return Err(Error::DkgDuplicatePackage { from });
+        }
         let peer = peers.get(&from).ok_or(Error::InvalidNodeIndex(pkg.from))?;
         let (key, aad) = pair_key(
             transport,
+            from,
             &peer.transport,
             &params.cluster,
             pkg.from,
@@ -337,7 +383,7 @@ pub fn finish(
         round2.insert(identifier(from), parsed);
     }
     let (key_package, public) = dkg::part3(&secret.0, &round1, &round2)
-        .map_err(|e| culprit_of(&e, &nodes, "secret share inconsistent with its commitments"))?;
+        .map_err(|e| map_frost_error(&e, &nodes, "round-2 packages rejected"))?;
     let cluster_key = point_of(
         &public
             .verifying_key()

@@ -77,11 +77,13 @@ pub enum Error {
     InvalidThreshold {
         /// Threshold.
         t: u16,
-        /// Cluster size.
+        /// Cluster size; [`crate::MAX_NODES`] when the cluster size is not
+        /// known (from [`crate::keys::KeyShare::new`], which only checks
+        /// `1 ≤ t ≤ MAX_NODES`).
         n: u16,
     },
-    /// A DKG participant misbehaved (bad proof of knowledge, bad share, or an
-    /// undecryptable round-2 package).
+    /// A DKG participant misbehaved (bad proof of knowledge, bad share, an
+    /// undecryptable or malformed round-2 package, or a low-order transport key).
     #[error("DKG participant {culprit} misbehaved: {reason}")]
     DkgCulprit {
         /// The participant to blame.
@@ -97,7 +99,17 @@ pub enum Error {
         /// Addressee written in the package.
         to: NodeIndex,
     },
-    /// The DKG failed without a participant to blame (wrong package count, bad encoding).
+    /// A second DKG round-2 package from the same sender. Refused rather than
+    /// silently replacing the first; not blamed on the sender, since a
+    /// duplicate may come from whoever relayed the packages.
+    #[error("duplicate DKG round-2 package from node {from}")]
+    DkgDuplicatePackage {
+        /// Sender named in both packages.
+        from: NodeIndex,
+    },
+    /// The DKG failed without a participant to blame: `"wrong number of DKG
+    /// packages"` when a round-1 or round-2 package is missing or extra,
+    /// otherwise a reason naming the step (bad encoding, rejected packages).
     #[error("DKG failed: {0}")]
     Dkg(&'static str),
     /// A wire encoding could not be parsed.

@@ -21,10 +21,27 @@ use crate::point::Point;
 
 /// A node's index in its cluster, `1..=n`: the `x` at which its Shamir share
 /// of the cluster key is the polynomial's value.
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
-)]
+///
+/// Always in `1..=MAX_NODES`: [`NodeIndex::new`] and borsh deserialization
+/// (a `u16`, little-endian) both refuse anything else, so index 0 (the Shamir
+/// `x` at which the polynomial's value is the cluster secret itself) can never
+/// be constructed.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize)]
 pub struct NodeIndex(u16);
+
+impl BorshDeserialize for NodeIndex {
+    /// Reads a `u16` and refuses `0` and anything above [`crate::MAX_NODES`]
+    /// with an [`borsh::io::ErrorKind::InvalidData`] error.
+    fn deserialize_reader<R: borsh::io::Read>(reader: &mut R) -> borsh::io::Result<Self> {
+        let i = u16::deserialize_reader(reader)?;
+        NodeIndex::new(i).map_err(|_| {
+            borsh::io::Error::new(
+                borsh::io::ErrorKind::InvalidData,
+                "node index out of range 1..=MAX_NODES",
+            )
+        })
+    }
+}
 
 impl NodeIndex {
     /// A node index; zero and anything above [`crate::MAX_NODES`] are refused.
@@ -147,7 +164,11 @@ mod client {
             Ok(UserPublicKey(e.to_montgomery().0))
         }
 
-        /// Parses 32 bytes given as hex or base58-free raw bytes.
+        /// Takes exactly 32 raw bytes (the X25519 public key `u`, not hex or
+        /// base58) and checks that the key has a valid Edwards form
+        /// ([`UserPublicKey::edwards`]). A wrong length is
+        /// [`Error::MalformedKey`]; a key without a valid Edwards form (low
+        /// order, or with a torsion component) is [`Error::InvalidPublicKey`].
         pub fn from_slice(bytes: &[u8]) -> Result<Self> {
             let b: [u8; 32] = bytes.try_into().map_err(|_| Error::MalformedKey)?;
             let k = UserPublicKey(b);
@@ -245,15 +266,29 @@ mod client {
     const KEY_SHARE_VERSION: u8 = 1;
 
     impl KeyShare {
-        /// Assembles a share; checks `V_i = s_i·B`.
+        /// Assembles a share, computing its verification share `V_i = s_i·B`
+        /// from `secret` (nothing to check it against: to check a stored
+        /// `V_i`, use [`KeyShare::from_bytes`], or compare
+        /// [`KeyShare::verification_share`] with the published one).
+        ///
+        /// Validates `cluster_key` ([`Point::validate`], its error is
+        /// returned) and the threshold: `1 ≤ threshold ≤ MAX_NODES`, else
+        /// [`Error::InvalidThreshold`] with `n = MAX_NODES`, because a share
+        /// does not know its cluster's size and `MAX_NODES` bounds every one.
         pub fn new(
             index: NodeIndex,
             secret: Scalar,
             cluster_key: Point,
             threshold: u16,
         ) -> Result<Self> {
-            let v = Point(EdwardsPoint::mul_base(&secret).compress().0);
+            if threshold == 0 || threshold as usize > crate::MAX_NODES {
+                return Err(Error::InvalidThreshold {
+                    t: threshold,
+                    n: crate::MAX_NODES as u16,
+                });
+            }
             cluster_key.validate()?;
+            let v = Point(EdwardsPoint::mul_base(&secret).compress().0);
             Ok(KeyShare {
                 index,
                 secret,
@@ -300,7 +335,9 @@ mod client {
             v
         }
 
-        /// Parses [`KeyShare::to_bytes`]; checks `V_i = s_i·B`.
+        /// Parses [`KeyShare::to_bytes`]; checks the stored `V_i` equals `s_i·B`
+        /// ([`Error::MalformedKey`] if not) and validates the rest as
+        /// [`KeyShare::new`] does.
         pub fn from_bytes(b: &[u8]) -> Result<Self> {
             if b.len() != KEY_SHARE_LEN {
                 return Err(Error::MalformedKey);

@@ -147,13 +147,19 @@ impl Point {
 
 /// `Σ kᵢ·Pᵢ` over the first `len` entries of fixed-size arrays (no allocation
 /// on SBF: one `sol_curve_multiscalar_mul` syscall).
+///
+/// Errors: [`Error::Encoding`]`("msm length mismatch")` if `scalars` and
+/// `points` differ in length, [`Error::TooManyContributions`] if there are more
+/// than [`MSM_MAX`] terms, [`Error::InvalidPoint`] if a point does not decode.
 pub fn msm(scalars: &[Scalar], points: &[Point]) -> Result<Point> {
-    debug_assert_eq!(scalars.len(), points.len());
-    let mut ps = [PodScalar([0; 32]); MSM_MAX];
-    let mut qs = [PodEdwardsPoint([0; 32]); MSM_MAX];
-    if scalars.len() > MSM_MAX || scalars.len() != points.len() {
+    if scalars.len() != points.len() {
+        return Err(Error::Encoding("msm length mismatch"));
+    }
+    if scalars.len() > MSM_MAX {
         return Err(Error::TooManyContributions(scalars.len()));
     }
+    let mut ps = [PodScalar([0; 32]); MSM_MAX];
+    let mut qs = [PodEdwardsPoint([0; 32]); MSM_MAX];
     for (i, (k, p)) in scalars.iter().zip(points).enumerate() {
         ps[i] = PodScalar(k.to_bytes());
         qs[i] = p.pod();
@@ -237,6 +243,25 @@ mod tests {
             })
             .unwrap();
         assert_eq!(Point(b).validate(), Err(Error::InvalidPoint));
+    }
+
+    #[test]
+    fn msm_length_mismatch_is_an_encoding_error() {
+        assert_eq!(
+            msm(&[Scalar::ONE, Scalar::ONE], &[BASEPOINT]),
+            Err(Error::Encoding("msm length mismatch"))
+        );
+        assert_eq!(
+            msm(&[Scalar::ONE], &[]),
+            Err(Error::Encoding("msm length mismatch"))
+        );
+        // More than MSM_MAX terms, same lengths: too many contributions.
+        let ks = [Scalar::ONE; MSM_MAX + 1];
+        let ps = [BASEPOINT; MSM_MAX + 1];
+        assert_eq!(msm(&ks, &ps), Err(Error::TooManyContributions(MSM_MAX + 1)));
+        // MSM_MAX terms are fine.
+        let sum = msm(&ks[..MSM_MAX], &ps[..MSM_MAX]).unwrap();
+        assert_eq!(sum, BASEPOINT.mul(&Scalar::from(MSM_MAX as u64)).unwrap());
     }
 
     #[test]

@@ -212,7 +212,12 @@ pub fn aggregate(
     Ok(Capsule { e, c })
 }
 
-/// Lagrange coefficients at zero for a contributing set (off-chain; inverts).
+/// Lagrange coefficients at zero for a contributing set (off-chain):
+/// `λ_i = Π_{j≠i} x_j / (x_j − x_i)`, in the order of `nodes`. The `t`
+/// denominators are inverted together with one field inversion
+/// ([`Scalar::batch_invert`], Montgomery's trick); they are never zero because
+/// the indices are distinct and in `1..=MAX_NODES`. A repeated index is
+/// [`Error::DuplicateNode`].
 #[cfg(feature = "client")]
 pub fn lagrange_coefficients(nodes: &[NodeIndex]) -> Result<Vec<Scalar>> {
     for (k, a) in nodes.iter().enumerate() {
@@ -220,22 +225,30 @@ pub fn lagrange_coefficients(nodes: &[NodeIndex]) -> Result<Vec<Scalar>> {
             return Err(Error::DuplicateNode(*a));
         }
     }
-    Ok(nodes
+    let (nums, mut dens): (Vec<Scalar>, Vec<Scalar>) = nodes
         .iter()
         .map(|i| {
             let xi = i.scalar();
-            let (num, den) = nodes
+            nodes
                 .iter()
                 .filter(|j| *j != i)
                 .fold((Scalar::ONE, Scalar::ONE), |(num, den), j| {
                     (num * j.scalar(), den * (j.scalar() - xi))
-                });
-            num * den.invert()
+                })
         })
-        .collect())
+        .unzip();
+    Scalar::batch_invert(&mut dens);
+    Ok(nums.iter().zip(&dens).map(|(num, inv)| num * inv).collect())
 }
 
 /// Node side: computes this node's contribution for one capsule.
+///
+/// Validates its inputs before touching the share: `recipient` must pass
+/// [`Point::validate`] and be in XEdDSA form ([`crate::keys::is_xeddsa_form`]),
+/// else [`Error::InvalidPublicKey`]; `capsule_e` must pass [`Point::validate`],
+/// whose error is returned. Without the check an `E` of small order, or with a
+/// torsion component `T`, would give `W_i = r_i·R − s_i·E` the torsion
+/// component `−s_i·T`, revealing `s_i` modulo the order of `T` (up to 8).
 #[cfg(feature = "client")]
 pub fn contribute<R: rand_core::RngCore + rand_core::CryptoRng>(
     rng: &mut R,
@@ -246,6 +259,11 @@ pub fn contribute<R: rand_core::RngCore + rand_core::CryptoRng>(
 ) -> Result<Contribution> {
     use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
     use zeroize::Zeroizing;
+    recipient.validate().map_err(|_| Error::InvalidPublicKey)?;
+    if !crate::keys::is_xeddsa_form(recipient) {
+        return Err(Error::InvalidPublicKey);
+    }
+    capsule_e.validate()?;
     let rp = CompressedEdwardsY(recipient.0)
         .decompress()
         .ok_or(Error::InvalidPublicKey)?;

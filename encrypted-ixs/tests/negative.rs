@@ -560,3 +560,233 @@ fn test_secrets_redacted_in_debug() {
         "CapsuleSecret(<redacted>) DataKey(<redacted>)"
     );
 }
+
+/// `p` with its Edwards sign bit flipped: `−p`, a valid point not in XEdDSA form.
+fn negated(p: &Point) -> Point {
+    let mut b = p.0;
+    b[31] ^= 0x80;
+    Point(b)
+}
+
+fn with_torsion(p: &Point) -> Point {
+    let q = curve25519_dalek::edwards::CompressedEdwardsY(p.0)
+        .decompress()
+        .unwrap()
+        + curve25519_dalek::constants::EIGHT_TORSION[1];
+    Point(q.compress().0)
+}
+
+#[test]
+fn test_contribute_refuses_invalid_recipient() {
+    let mut f = fixture();
+    let r = f.doctor.public_key().edwards().unwrap();
+    let e = f.sealed.cluster_capsule.e;
+    let ctx = comp_ctx(1);
+    let share = &f.nodes[0].share;
+    let small = Point(curve25519_dalek::constants::EIGHT_TORSION[1].compress().0);
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xf0;
+    non_canonical[31] = 0x7f;
+    for bad in [
+        // −R: a valid prime-order point, but not the XEdDSA form of any key.
+        negated(&r),
+        small,
+        encrypted_ixs::point::IDENTITY,
+        with_torsion(&r),
+        Point(non_canonical),
+    ] {
+        assert_eq!(
+            reencrypt::contribute(&mut f.rng, share, &ctx, &bad, &e).unwrap_err(),
+            Error::InvalidPublicKey,
+            "{bad:?}"
+        );
+    }
+    reencrypt::contribute(&mut f.rng, share, &ctx, &r, &e).unwrap();
+}
+
+#[test]
+fn test_contribute_refuses_invalid_capsule_e() {
+    let mut f = fixture();
+    let r = f.doctor.public_key().edwards().unwrap();
+    let e = f.sealed.cluster_capsule.e;
+    let ctx = comp_ctx(1);
+    let share = &f.nodes[0].share;
+    // A small-order E would put −s_i·E, i.e. s_i mod 8, into W_i.
+    let small = Point(curve25519_dalek::constants::EIGHT_TORSION[1].compress().0);
+    assert_eq!(
+        reencrypt::contribute(&mut f.rng, share, &ctx, &r, &small).unwrap_err(),
+        Error::SmallOrderPoint
+    );
+    assert_eq!(
+        reencrypt::contribute(&mut f.rng, share, &ctx, &r, &with_torsion(&e)).unwrap_err(),
+        Error::SmallOrderPoint
+    );
+    assert_eq!(
+        reencrypt::contribute(&mut f.rng, share, &ctx, &r, &encrypted_ixs::point::IDENTITY)
+            .unwrap_err(),
+        Error::IdentityPoint
+    );
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xf0;
+    non_canonical[31] = 0x7f;
+    assert_eq!(
+        reencrypt::contribute(&mut f.rng, share, &ctx, &r, &Point(non_canonical)).unwrap_err(),
+        Error::NonCanonicalPoint
+    );
+    // −E is a valid prime-order point: accepted (E carries no sign convention).
+    reencrypt::contribute(&mut f.rng, share, &ctx, &r, &negated(&e)).unwrap();
+}
+
+#[test]
+fn test_node_index_borsh_refuses_out_of_range() {
+    use borsh::BorshDeserialize;
+    use encrypted_ixs::keys::NodeIndex;
+    for i in [0u16, encrypted_ixs::MAX_NODES as u16 + 1, u16::MAX] {
+        let err = NodeIndex::try_from_slice(&i.to_le_bytes()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "index {i}");
+    }
+    for i in [1u16, encrypted_ixs::MAX_NODES as u16] {
+        let bytes = borsh::to_vec(&idx(i)).unwrap();
+        assert_eq!(bytes, i.to_le_bytes());
+        assert_eq!(NodeIndex::try_from_slice(&bytes).unwrap(), idx(i));
+    }
+    // Too short is still an I/O error of its own kind, not a valid index.
+    assert!(NodeIndex::try_from_slice(&[1]).is_err());
+}
+
+#[test]
+fn test_dkg_wrong_package_count() {
+    let mut rng = rng(12);
+    let tr = dkg_rounds(2, 3, &mut rng);
+    // Round 2 with node 3 missing from the peers: frost names nobody.
+    let mut peers = tr.peers_of(idx(1));
+    peers.remove(&idx(3));
+    let (s1, _) = dkg::round1(&mut rng, &tr.params, idx(1)).unwrap();
+    assert_eq!(
+        dkg::round2(&mut rng, &tr.params, idx(1), s1, &tr.transports[0], &peers).unwrap_err(),
+        Error::Dkg("wrong number of DKG packages")
+    );
+    // Finish with node 3's round-2 package missing.
+    let mut inbox = tr.inbox_of(idx(1));
+    inbox.retain(|p| p.from != 3);
+    assert_eq!(
+        dkg::finish(
+            &tr.params,
+            idx(1),
+            &tr.secrets2[&idx(1)],
+            &tr.transports[0],
+            &tr.peers_of(idx(1)),
+            &inbox
+        )
+        .unwrap_err(),
+        Error::Dkg("wrong number of DKG packages")
+    );
+}
+
+#[test]
+fn test_dkg_duplicate_round2_package_refused() {
+    let mut rng = rng(13);
+    let tr = dkg_rounds(2, 3, &mut rng);
+    let finish_with = |inbox: &[dkg::EncryptedRound2]| {
+        dkg::finish(
+            &tr.params,
+            idx(1),
+            &tr.secrets2[&idx(1)],
+            &tr.transports[0],
+            &tr.peers_of(idx(1)),
+            inbox,
+        )
+    };
+    // The same package twice.
+    let mut inbox = tr.inbox_of(idx(1));
+    let from2 = inbox.iter().find(|p| p.from == 2).unwrap().clone();
+    inbox.push(from2);
+    assert_eq!(
+        finish_with(&inbox).unwrap_err(),
+        Error::DkgDuplicatePackage { from: idx(2) }
+    );
+    // A second, different package from node 2 does not replace the first.
+    let (other_secret, _) = dkg::round1(&mut rng, &tr.params, idx(2)).unwrap();
+    let (_, sent) = dkg::round2(
+        &mut rng,
+        &tr.params,
+        idx(2),
+        other_secret,
+        &tr.transports[1],
+        &tr.peers_of(idx(2)),
+    )
+    .unwrap();
+    let mut inbox = tr.inbox_of(idx(1));
+    inbox.push(sent.into_iter().find(|p| p.to == 1).unwrap());
+    assert_eq!(
+        finish_with(&inbox).unwrap_err(),
+        Error::DkgDuplicatePackage { from: idx(2) }
+    );
+    // Without the duplicate the same inbox finishes.
+    finish_with(&tr.inbox_of(idx(1))).unwrap();
+}
+
+#[test]
+fn test_dkg_low_order_transport_key_names_peer() {
+    use encrypted_ixs::keys::TransportPublic;
+    let mut rng = rng(14);
+    let tr = dkg_rounds(2, 3, &mut rng);
+    // u = 0 and u = 1: X25519 with them is all zeros (non-contributory).
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    for low in [[0u8; 32], one] {
+        // Round 2: node 1 would encrypt to node 3's low-order key.
+        let mut peers = tr.peers_of(idx(1));
+        peers.get_mut(&idx(3)).unwrap().transport = TransportPublic(low);
+        let (s1, _) = dkg::round1(&mut rng, &tr.params, idx(1)).unwrap();
+        assert_eq!(
+            dkg::round2(&mut rng, &tr.params, idx(1), s1, &tr.transports[0], &peers).unwrap_err(),
+            Error::DkgCulprit {
+                culprit: idx(3),
+                reason: "low-order transport key"
+            }
+        );
+        // Finish: node 2's package can only be decrypted with its low-order key.
+        let mut peers = tr.peers_of(idx(1));
+        peers.get_mut(&idx(2)).unwrap().transport = TransportPublic(low);
+        assert_eq!(
+            dkg::finish(
+                &tr.params,
+                idx(1),
+                &tr.secrets2[&idx(1)],
+                &tr.transports[0],
+                &peers,
+                &tr.inbox_of(idx(1))
+            )
+            .unwrap_err(),
+            Error::DkgCulprit {
+                culprit: idx(2),
+                reason: "low-order transport key"
+            }
+        );
+    }
+}
+
+#[test]
+fn test_key_share_threshold_validated() {
+    let f = fixture();
+    let p = f.nodes[0].cluster_key;
+    let s = Scalar::from(12345u64);
+    let max = encrypted_ixs::MAX_NODES as u16;
+    for t in [0u16, max + 1, u16::MAX] {
+        assert_eq!(
+            KeyShare::new(idx(1), s, p, t).unwrap_err(),
+            Error::InvalidThreshold { t, n: max }
+        );
+    }
+    for t in [1u16, max] {
+        assert_eq!(KeyShare::new(idx(1), s, p, t).unwrap().threshold(), t);
+    }
+    // The stored form is checked the same way.
+    let mut bytes = f.nodes[1].share.to_bytes().to_vec();
+    bytes[99..101].copy_from_slice(&0u16.to_le_bytes());
+    assert_eq!(
+        KeyShare::from_bytes(&bytes).unwrap_err(),
+        Error::InvalidThreshold { t: 0, n: max }
+    );
+}

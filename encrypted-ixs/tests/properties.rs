@@ -57,3 +57,46 @@ proptest! {
         prop_assert_eq!(encrypted_ixs::keys::UserPublicKey::from_edwards(&a).unwrap(), k.public_key());
     }
 }
+
+/// `lagrange_coefficients` (one batched inversion) equals the textbook
+/// formula with one inversion per node, and passes `check_lagrange`, for every
+/// non-empty subset of `1..=8`, the full set `1..=MAX_NODES` and its reversal.
+#[test]
+fn lagrange_coefficients_match_per_node_inversion() {
+    use encrypted_ixs::keys::NodeIndex;
+    use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
+    use encrypted_ixs::Scalar;
+    fn naive(nodes: &[NodeIndex]) -> Vec<Scalar> {
+        nodes
+            .iter()
+            .map(|i| {
+                let mut num = Scalar::ONE;
+                let mut den = Scalar::ONE;
+                for j in nodes.iter().filter(|j| *j != i) {
+                    num *= j.scalar();
+                    den *= j.scalar() - i.scalar();
+                }
+                num * den.invert()
+            })
+            .collect()
+    }
+    let mut sets: Vec<Vec<NodeIndex>> = (1u32..(1 << 8))
+        .map(|mask| {
+            (1..=8u16)
+                .filter(|i| mask & (1 << (i - 1)) != 0)
+                .map(idx)
+                .collect()
+        })
+        .collect();
+    let all: Vec<NodeIndex> = (1..=encrypted_ixs::MAX_NODES as u16).map(idx).collect();
+    sets.push(all.iter().rev().copied().collect());
+    sets.push(all);
+    for nodes in &sets {
+        let lambdas = lagrange_coefficients(nodes).unwrap();
+        assert_eq!(lambdas, naive(nodes), "{nodes:?}");
+        check_lagrange(nodes, &lambdas).unwrap();
+        // Σ λ_i = 1 (interpolating the constant polynomial 1).
+        assert_eq!(lambdas.iter().sum::<Scalar>(), Scalar::ONE, "{nodes:?}");
+    }
+    assert_eq!(lagrange_coefficients(&[]).unwrap(), Vec::<Scalar>::new());
+}

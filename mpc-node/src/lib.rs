@@ -1,1 +1,28 @@
+//! # mpc-node: the MedShare MPC node
+//!
+//! A node holds one Shamir share of its cluster's key and does three jobs,
+//! all through the chain (see [`node`]):
+//!
+//! 1. **DKG**: with its peers, generates the cluster key (FROST's Pedersen
+//!    DKG from `encrypted-ixs::dkg`), posting round-1 packages publicly and
+//!    round-2 packages encrypted to each peer's transport key, then confirms
+//!    the cluster key and verification shares it computed.
+//! 2. **Contributions**: for every pending share computation of its cluster
+//!    that chain state authorizes, posts its re-encryption contribution with
+//!    its proof.
+//! 3. **Callbacks**: once `t` contributions are in, one node (a rotating
+//!    leader, others after a delay) posts the callback that combines them.
+//!
+//! The binary (`main.rs`) only parses arguments and sets up logging; tests
+//! drive whole nodes in-process through [`node::Node`] on the embedded chain.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod chain;
+pub mod config;
+pub mod keystore;
+pub mod metrics;
+pub mod node;
+
+pub use node::{Behaviour, Node, NodeConfig, NodeError};

@@ -1,1 +1,361 @@
-fn main() {}
+//! `mpc-node`: parses arguments, sets up logging, calls the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use mpc_node::chain::{fetch, rpc, Chain, SharedChain};
+use mpc_node::config::{default_dir, FileConfig};
+use mpc_node::keystore::{self, KeyStore};
+use mpc_node::metrics::{self, Metrics};
+use mpc_node::{Node, NodeConfig};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{read_keypair_file, Keypair, Signer};
+
+#[derive(Parser)]
+#[command(name = "mpc-node", version, about = "MedShare MPC node")]
+struct Cli {
+    /// TOML config file.
+    #[arg(long, short = 'c', env = "MEDSHARE_NODE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// RPC URL or moniker: devnet, localnet, or a URL.
+    #[arg(long, short = 'u', env = "MEDSHARE_NODE_URL", global = true)]
+    url: Option<String>,
+    /// Node authority keypair (admin keypair for `cluster` commands).
+    #[arg(long, short = 'k', env = "MEDSHARE_NODE_KEYPAIR", global = true)]
+    keypair: Option<PathBuf>,
+    /// Encrypted key store.
+    #[arg(long, env = "MEDSHARE_NODE_KEY_STORE", global = true)]
+    key_store: Option<PathBuf>,
+    /// File with the key-store passphrase (or set MEDSHARE_NODE_PASSPHRASE).
+    #[arg(long, env = "MEDSHARE_NODE_PASSPHRASE_FILE", global = true)]
+    passphrase_file: Option<PathBuf>,
+    /// Cluster address.
+    #[arg(long, env = "MEDSHARE_NODE_CLUSTER", global = true)]
+    cluster: Option<String>,
+    /// Log format: human or json.
+    #[arg(long, env = "MEDSHARE_NODE_LOG_FORMAT", global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates the authority keypair (unless --keypair names an existing one) and the encrypted key store.
+    Init,
+    /// Registers this node's transport key with the cluster (after the admin added it).
+    Register,
+    /// Runs the node until SIGTERM or Ctrl-C.
+    Run {
+        /// Prometheus endpoint, e.g. 127.0.0.1:9464.
+        #[arg(long, env = "MEDSHARE_NODE_METRICS_ADDR")]
+        metrics_addr: Option<String>,
+    },
+    /// Shows the cluster, the DKG, pending work and this node's record.
+    Status,
+    /// Cluster administration (signed with --keypair as admin).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Creates a cluster.
+    Create {
+        /// Admin-chosen id.
+        #[arg(long, default_value_t = 0)]
+        id: u32,
+        /// Threshold t.
+        #[arg(long)]
+        threshold: u8,
+        /// Size n.
+        #[arg(long)]
+        size: u8,
+        /// Computation lifetime in slots.
+        #[arg(long, default_value_t = mpc_node::admin::DEFAULT_TTL_SLOTS)]
+        ttl_slots: u64,
+    },
+    /// Adds a node authority.
+    AddNode {
+        /// The node's authority address.
+        authority: Pubkey,
+    },
+}
+
+struct Resolved {
+    file: FileConfig,
+    url: String,
+    keypair: PathBuf,
+    key_store: PathBuf,
+    passphrase_file: Option<PathBuf>,
+    cluster: Option<Pubkey>,
+}
+
+fn resolve(cli: &Cli) -> Result<Resolved> {
+    let file = match &cli.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let (cli_url, cli_keypair) = rpc::solana_cli_config();
+    let url = cli
+        .url
+        .clone()
+        .or(file.url.clone())
+        .or(cli_url)
+        .unwrap_or_else(|| "devnet".into());
+    let keypair = cli
+        .keypair
+        .clone()
+        .or(file.keypair.clone())
+        .unwrap_or_else(|| default_dir().join("authority.json"));
+    let _ = cli_keypair;
+    let key_store = cli
+        .key_store
+        .clone()
+        .or(file.key_store.clone())
+        .unwrap_or_else(|| default_dir().join("node-keys.json"));
+    let cluster = cli
+        .cluster
+        .clone()
+        .or(file.cluster.clone())
+        .map(|c| {
+            c.parse::<Pubkey>()
+                .map_err(|_| anyhow!("invalid cluster address {c}"))
+        })
+        .transpose()?;
+    Ok(Resolved {
+        passphrase_file: cli.passphrase_file.clone().or(file.passphrase_file.clone()),
+        file,
+        url,
+        keypair,
+        key_store,
+        cluster,
+    })
+}
+
+fn chain_for(url: &str) -> Result<SharedChain> {
+    if url == "embedded" {
+        bail!("the embedded chain lives inside one process: use `medshare demo`, or run nodes against localnet or devnet");
+    }
+    Ok(Arc::new(rpc::Rpc::new(url)))
+}
+
+fn load_keypair(path: &PathBuf) -> Result<Keypair> {
+    read_keypair_file(path).map_err(|e| anyhow!("cannot read keypair {}: {e}", path.display()))
+}
+
+fn init_logging(format: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == Some("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = real_main(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn real_main(cli: Cli) -> Result<()> {
+    let r = resolve(&cli)?;
+    init_logging(cli.log_format.as_deref().or(r.file.log_format.as_deref()));
+    match &cli.command {
+        Command::Init => {
+            if let Some(dir) = r.key_store.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let authority = if r.keypair.exists() {
+                load_keypair(&r.keypair)?
+            } else {
+                if let Some(dir) = r.keypair.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let k = Keypair::new();
+                let json = serde_json::to_string(&k.to_bytes().to_vec())?;
+                keystore::write_private(&r.keypair, json.as_bytes())
+                    .with_context(|| format!("writing {}", r.keypair.display()))?;
+                k
+            };
+            let pass = keystore::passphrase(r.passphrase_file.as_deref())?;
+            let store = KeyStore::create(&r.key_store, pass, authority.pubkey())?;
+            println!("authority:     {}", authority.pubkey());
+            println!(
+                "transport key: {}",
+                hex::encode(store.secrets.transport().public_key().0)
+            );
+            println!("key store:     {}", r.key_store.display());
+            println!(
+                "next: give the authority address to the cluster admin, then `mpc-node register`"
+            );
+        }
+        Command::Register | Command::Run { .. } => {
+            let cluster = r
+                .cluster
+                .ok_or_else(|| anyhow!("no cluster: pass --cluster or set it in the config"))?;
+            let chain = chain_for(&r.url)?;
+            let authority = load_keypair(&r.keypair)?;
+            let pass = keystore::passphrase(r.passphrase_file.as_deref())?;
+            let store = KeyStore::open(&r.key_store, pass, authority.pubkey())?;
+            let mut cfg = NodeConfig::new(cluster);
+            if let Some(ms) = r.file.poll_interval_ms {
+                cfg.poll_interval = Duration::from_millis(ms);
+            }
+            if let Some(ms) = r.file.callback_fallback_ms {
+                cfg.callback_fallback = Duration::from_millis(ms);
+            }
+            let metrics = Arc::new(Metrics::new());
+            let mut node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
+            if let Command::Run { metrics_addr } = &cli.command {
+                if let Some(addr) = metrics_addr.clone().or(r.file.metrics_addr.clone()) {
+                    let listener = tokio::net::TcpListener::bind(&addr)
+                        .await
+                        .with_context(|| format!("binding metrics endpoint {addr}"))?;
+                    tracing::info!(%addr, "metrics at /metrics");
+                    tokio::spawn(metrics::serve(listener, metrics));
+                }
+                node.run(shutdown_signal()).await?;
+            } else {
+                let c: medshare::state::Cluster = fetch(chain.as_ref(), &cluster)
+                    .await?
+                    .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
+                let pos = c.position_of(&node.authority()).map_err(|_| {
+                    anyhow!(
+                        "this authority is not a node of the cluster yet: ask the admin to add {}",
+                        node.authority()
+                    )
+                })?;
+                if c.nodes[pos].registered {
+                    println!("already registered as node {}", pos + 1);
+                } else {
+                    node.register(pos).await?;
+                    println!("registered as node {}", pos + 1);
+                }
+            }
+        }
+        Command::Status => {
+            let cluster = r
+                .cluster
+                .ok_or_else(|| anyhow!("no cluster: pass --cluster or set it in the config"))?;
+            let chain = chain_for(&r.url)?;
+            let me = load_keypair(&r.keypair).ok().map(|k| k.pubkey());
+            print_status(chain.as_ref(), &cluster, me).await?;
+        }
+        Command::Cluster(cmd) => {
+            let chain = chain_for(&r.url)?;
+            let admin = load_keypair(&r.keypair)?;
+            match cmd {
+                ClusterCommand::Create {
+                    id,
+                    threshold,
+                    size,
+                    ttl_slots,
+                } => {
+                    let c = mpc_node::admin::create_cluster(
+                        chain.as_ref(),
+                        &admin,
+                        *id,
+                        *threshold,
+                        *size,
+                        *ttl_slots,
+                    )
+                    .await?;
+                    println!("cluster: {c}");
+                }
+                ClusterCommand::AddNode { authority } => {
+                    let cluster = r
+                        .cluster
+                        .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
+                    mpc_node::admin::add_node(chain.as_ref(), &admin, &cluster, authority).await?;
+                    println!("added {authority}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn print_status(chain: &dyn Chain, cluster: &Pubkey, me: Option<Pubkey>) -> Result<()> {
+    let c: medshare::state::Cluster = fetch(chain, cluster)
+        .await?
+        .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
+    println!(
+        "cluster {cluster}: {:?}, {} of {}, {} nodes added",
+        c.status,
+        c.threshold,
+        c.size,
+        c.nodes.len()
+    );
+    if c.cluster_key != [0u8; 32] {
+        println!("cluster key: {}", hex::encode(c.cluster_key));
+    }
+    println!(
+        "{:>3}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
+        "#", "authority", "reg", "r1", "r2", "conf", "contrib", "faults"
+    );
+    for (i, n) in c.nodes.iter().enumerate() {
+        let mark = if Some(n.authority) == me { "*" } else { " " };
+        println!(
+            "{:>2}{mark}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
+            i + 1,
+            n.authority.to_string(),
+            n.registered,
+            n.round1_posted,
+            format!("{:#06x}", n.round2_sent),
+            n.confirmed,
+            n.contributions,
+            n.faults
+        );
+    }
+    let addrs: Vec<Pubkey> = (0..c.next_computation)
+        .map(|k| medshare::pda::computation(cluster, k))
+        .collect();
+    let comps = mpc_node::chain::fetch_many::<medshare::state::Computation>(chain, &addrs).await?;
+    let pending: Vec<_> = addrs
+        .iter()
+        .zip(comps)
+        .filter_map(|(a, c)| c.map(|c| (a, c)))
+        .collect();
+    println!("pending computations: {}", pending.len());
+    for (a, comp) in pending {
+        println!(
+            "  {a}  groups {:?}  contributions {}/{}  faulty {:#06x}  expires at slot {}",
+            comp.groups,
+            comp.contributors.len(),
+            c.threshold,
+            comp.faulty,
+            comp.expiry_slot
+        );
+    }
+    Ok(())
+}

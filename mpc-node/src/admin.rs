@@ -1,0 +1,58 @@
+//! Cluster administration: what the admin signs (create the cluster, add nodes).
+//! The admin never sees or sets key material.
+
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::chain::{instruction, Chain, ChainError};
+
+/// Default computation lifetime in slots (≈ 2 minutes at 400 ms slots).
+pub const DEFAULT_TTL_SLOTS: u64 = 300;
+
+/// Creates cluster `id` with threshold `t` of `n`; returns its address.
+pub async fn create_cluster(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    id: u32,
+    t: u8,
+    n: u8,
+    ttl_slots: u64,
+) -> Result<Pubkey, ChainError> {
+    let cluster = medshare::pda::cluster(&admin.pubkey(), id);
+    let ix = instruction(
+        medshare::accounts::InitCluster {
+            admin: admin.pubkey(),
+            cluster,
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::InitCluster {
+            args: medshare::instructions::InitClusterArgs {
+                cluster_id: id,
+                threshold: t,
+                size: n,
+                computation_ttl_slots: ttl_slots,
+            },
+        },
+    );
+    chain.send(&[ix], &[admin]).await?;
+    Ok(cluster)
+}
+
+/// Adds a node authority to a cluster.
+pub async fn add_node(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    authority: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = instruction(
+        medshare::accounts::AddNode {
+            admin: admin.pubkey(),
+            cluster: *cluster,
+        },
+        medshare::instruction::AddNode {
+            authority: *authority,
+        },
+    );
+    chain.send(&[ix], &[admin]).await.map(|_| ())
+}

@@ -1,0 +1,249 @@
+//! The embedded chain: the MedShare program, compiled natively, in an
+//! in-process bank (`solana-program-test`).
+//!
+//! It moves like a real cluster: a background task ends the current slot
+//! every [`SLOT_DURATION`] (as validators do, 400 ms by default) and sets the
+//! clock's unix time from the wall clock, so expiries, consent end times and
+//! cancellations behave as they would on devnet. Tests and the demo can jump
+//! ahead with [`Embedded::warp_slots`] and [`Embedded::advance_time`].
+//!
+//! Every transaction is kept in an in-memory ledger, so
+//! [`Chain::history`] answers what `getSignaturesForAddress` +
+//! `getTransaction` answer over RPC.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use solana_program_test::{
+    processor, BanksClient, BanksClientError, ProgramTest, ProgramTestContext,
+};
+use solana_sdk::{
+    account::Account,
+    clock::Clock,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+    transaction::{Transaction, TransactionError},
+};
+use tokio::task::JoinHandle;
+
+use super::{Chain, ChainError, Landed, LedgerEntry};
+
+/// How long a slot lasts on the embedded chain.
+pub const SLOT_DURATION: Duration = Duration::from_millis(400);
+
+struct Entry {
+    entry: LedgerEntry,
+    keys: Vec<Pubkey>,
+}
+
+/// The in-process chain. Cheap to share (`Arc`).
+pub struct Embedded {
+    banks: BanksClient,
+    ctx: Arc<Mutex<ProgramTestContext>>,
+    faucet: Keypair,
+    ledger: Mutex<Vec<Entry>>,
+    time_offset: Arc<AtomicI64>,
+    slot: Arc<AtomicU64>,
+    ticker: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Ends the current slot (`slots` of them) and sets the clock's unix time.
+fn advance(ctx: &Mutex<ProgramTestContext>, slot: &AtomicU64, slots: u64, offset: i64) {
+    let mut ctx = ctx.lock().expect("embedded chain lock");
+    let next = slot.load(Ordering::SeqCst) + slots.max(1);
+    ctx.warp_to_slot(next)
+        .expect("warping forward always succeeds");
+    slot.store(next, Ordering::SeqCst);
+    let clock = Clock {
+        slot: next,
+        unix_timestamp: now_unix() + offset,
+        epoch_start_timestamp: now_unix() + offset,
+        ..Clock::default()
+    };
+    ctx.set_sysvar(&clock);
+}
+
+impl Embedded {
+    /// Starts a bank with the MedShare program and the slot ticker.
+    pub async fn start() -> Arc<Self> {
+        let mut pt = ProgramTest::new(
+            "medshare",
+            medshare::ID,
+            processor!(medshare::native::native_entry),
+        );
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        let banks = ctx.banks_client.clone();
+        let faucet = ctx.payer.insecure_clone();
+        let ctx = Arc::new(Mutex::new(ctx));
+        let time_offset = Arc::new(AtomicI64::new(0));
+        let slot = Arc::new(AtomicU64::new(banks.get_root_slot().await.unwrap_or(0)));
+        advance(&ctx, &slot, 1, 0);
+        let chain = Arc::new(Embedded {
+            banks,
+            ctx: ctx.clone(),
+            faucet,
+            ledger: Mutex::new(Vec::new()),
+            time_offset: time_offset.clone(),
+            slot: slot.clone(),
+            ticker: Mutex::new(None),
+        });
+        let handle = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(SLOT_DURATION);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let ctx = ctx.clone();
+                let slot = slot.clone();
+                let offset = time_offset.load(Ordering::Relaxed);
+                if tokio::task::spawn_blocking(move || advance(&ctx, &slot, 1, offset))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        *chain.ticker.lock().expect("ticker lock") = Some(handle);
+        chain
+    }
+
+    /// Jumps `slots` slots ahead now (expiry tests, demos).
+    pub async fn warp_slots(&self, slots: u64) {
+        let ctx = self.ctx.clone();
+        let slot = self.slot.clone();
+        let offset = self.time_offset.load(Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || advance(&ctx, &slot, slots, offset))
+            .await
+            .expect("warp task");
+    }
+
+    /// Moves the chain's unix time `secs` seconds ahead of the wall clock
+    /// (cumulative) and ends the current slot.
+    pub async fn advance_time(&self, secs: i64) {
+        self.time_offset.fetch_add(secs, Ordering::Relaxed);
+        self.warp_slots(1).await;
+    }
+
+    /// The chain's current unix time.
+    pub fn unix_time(&self) -> i64 {
+        now_unix() + self.time_offset.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, tx: &Transaction, slot: u64, success: bool, logs: Vec<String>) {
+        let entry = Entry {
+            entry: LedgerEntry {
+                signature: tx.signatures[0],
+                slot,
+                block_time: Some(self.unix_time()),
+                success,
+                logs,
+            },
+            keys: tx.message.account_keys.clone(),
+        };
+        self.ledger.lock().expect("ledger lock").push(entry);
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.ticker.lock() {
+            if let Some(h) = t.take() {
+                h.abort();
+            }
+        }
+    }
+}
+
+fn banks_err(e: BanksClientError) -> ChainError {
+    ChainError::Endpoint(e.to_string())
+}
+
+/// Maps a failed transaction to a [`ChainError`].
+pub(crate) fn tx_error(err: TransactionError, logs: Vec<String>) -> ChainError {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
+            ChainError::Program { code, logs }
+        }
+        other => ChainError::Transaction(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Chain for Embedded {
+    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Landed, ChainError> {
+        let payer = signers
+            .first()
+            .ok_or_else(|| ChainError::Transaction("no fee payer".into()))?;
+        let blockhash = self.banks.get_latest_blockhash().await.map_err(banks_err)?;
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
+        let slot = self.slot().await?;
+        let out = self
+            .banks
+            .process_transaction_with_metadata(tx.clone())
+            .await
+            .map_err(banks_err)?;
+        let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
+        match out.result {
+            Ok(()) => {
+                self.record(&tx, slot, true, logs.clone());
+                Ok(Landed {
+                    signature: tx.signatures[0],
+                    slot,
+                    logs,
+                })
+            }
+            Err(e) => {
+                // Fees are charged and the failure is on the ledger, as on a real chain.
+                self.record(&tx, slot, false, logs.clone());
+                Err(tx_error(e, logs))
+            }
+        }
+    }
+
+    async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut out = Vec::with_capacity(addresses.len());
+        for a in addresses {
+            out.push(self.banks.get_account(*a).await.map_err(banks_err)?);
+        }
+        Ok(out)
+    }
+
+    async fn slot(&self) -> Result<u64, ChainError> {
+        Ok(self.slot.load(Ordering::SeqCst))
+    }
+
+    async fn balance(&self, address: &Pubkey) -> Result<u64, ChainError> {
+        self.banks.get_balance(*address).await.map_err(banks_err)
+    }
+
+    async fn history(&self, address: &Pubkey) -> Result<Vec<LedgerEntry>, ChainError> {
+        Ok(self
+            .ledger
+            .lock()
+            .expect("ledger lock")
+            .iter()
+            .filter(|e| e.keys.contains(address))
+            .map(|e| e.entry.clone())
+            .collect())
+    }
+
+    async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ChainError> {
+        let ix = anchor_lang::solana_program::system_instruction::transfer(
+            &self.faucet.pubkey(),
+            to,
+            lamports,
+        );
+        self.send(&[ix], &[&self.faucet]).await.map(|_| ())
+    }
+}

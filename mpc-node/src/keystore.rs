@@ -1,0 +1,354 @@
+//! The node's key store: its secrets, encrypted at rest.
+//!
+//! One file holds the X25519 transport secret, the DKG state between rounds
+//! and, once the DKG is done, the node's Shamir share of the cluster key. It
+//! is encrypted with ChaCha20-Poly1305 under a key derived from the
+//! operator's passphrase with Argon2id (RFC 9106; parameters stored in the
+//! file), with `AAD = "medshare/v1/key-store" ‖ version ‖ node authority`,
+//! so a file cannot be swapped between nodes unnoticed. Writes are atomic
+//! (temporary file, then rename) and the file is created `0600`.
+//!
+//! Any change to the file, a wrong passphrase or another node's file is
+//! refused with [`KeyStoreError::Undecryptable`]; nothing is overwritten.
+
+use std::path::{Path, PathBuf};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use borsh::{BorshDeserialize, BorshSerialize};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use encrypted_ixs::keys::{KeyShare, TransportSecret};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use solana_sdk::pubkey::Pubkey;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+const VERSION: u8 = 1;
+const AAD_TAG: &[u8] = b"medshare/v1/key-store";
+
+/// Argon2id memory cost (KiB) for new key stores: OWASP's 19 MiB minimum.
+pub const ARGON2_M_COST_KIB: u32 = 19 * 1024;
+/// Argon2id passes for new key stores.
+pub const ARGON2_T_COST: u32 = 2;
+
+/// Key-store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    /// The file could not be read or written.
+    #[error("key store {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a MedShare key store.
+    #[error("key store {0} is not a MedShare key store (malformed file)")]
+    Malformed(PathBuf),
+    /// Authentication failed: wrong passphrase, another node's file, or the file was tampered with.
+    #[error("key store {0} cannot be decrypted: wrong passphrase, another node's key store, or the file was modified")]
+    Undecryptable(PathBuf),
+    /// A key store already exists where `init` would create one.
+    #[error("key store {0} already exists; refusing to overwrite it")]
+    Exists(PathBuf),
+    /// No passphrase was given.
+    #[error("no key-store passphrase: set MEDSHARE_NODE_PASSPHRASE or --passphrase-file")]
+    NoPassphrase,
+}
+
+/// The secrets, in memory. Zeroized on drop; `Debug` redacted.
+#[derive(Clone, Default, BorshSerialize, BorshDeserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Secrets {
+    /// X25519 transport secret.
+    pub transport: [u8; 32],
+    /// Cluster this store belongs to (set at registration).
+    pub cluster: [u8; 32],
+    /// DKG round-1 secret package, between rounds.
+    pub dkg_round1: Option<Vec<u8>>,
+    /// DKG round-2 secret package, between rounds.
+    pub dkg_round2: Option<Vec<u8>>,
+    /// The key share, once the DKG is done ([`KeyShare::to_bytes`]).
+    pub key_share: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(<redacted>)")
+    }
+}
+
+impl Secrets {
+    /// The transport secret.
+    pub fn transport(&self) -> TransportSecret {
+        TransportSecret::from_bytes(self.transport)
+    }
+
+    /// The key share, if the DKG finished.
+    pub fn key_share(&self) -> Option<KeyShare> {
+        self.key_share
+            .as_deref()
+            .and_then(|b| KeyShare::from_bytes(b).ok())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct File {
+    version: u8,
+    kdf: String,
+    m_cost_kib: u32,
+    t_cost: u32,
+    p_cost: u32,
+    salt: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+/// An open key store: its path, passphrase and decrypted contents.
+pub struct KeyStore {
+    path: PathBuf,
+    passphrase: Zeroizing<String>,
+    authority: Pubkey,
+    /// The secrets.
+    pub secrets: Secrets,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("path", &self.path)
+            .field("authority", &self.authority)
+            .field("secrets", &"<redacted>")
+            .finish()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyStoreError + '_ {
+    move |source| KeyStoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn derive_key(
+    passphrase: &str,
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<Zeroizing<[u8; 32]>, argon2::Error> {
+    let params = Params::new(m, t, p, Some(32))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password_into(
+        passphrase.as_bytes(),
+        salt,
+        key.as_mut(),
+    )?;
+    Ok(key)
+}
+
+fn aad(authority: &Pubkey) -> Vec<u8> {
+    let mut a = AAD_TAG.to_vec();
+    a.push(VERSION);
+    a.extend_from_slice(authority.as_ref());
+    a
+}
+
+/// Reads the passphrase: `MEDSHARE_NODE_PASSPHRASE`, else the file named by
+/// `passphrase_file` (trailing newline stripped).
+pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Zeroizing<String>, KeyStoreError> {
+    if let Ok(p) = std::env::var("MEDSHARE_NODE_PASSPHRASE") {
+        if !p.is_empty() {
+            return Ok(Zeroizing::new(p));
+        }
+    }
+    match passphrase_file {
+        Some(f) => {
+            let text = Zeroizing::new(std::fs::read_to_string(f).map_err(io(f))?);
+            Ok(Zeroizing::new(
+                text.trim_end_matches(['\r', '\n']).to_string(),
+            ))
+        }
+        None => Err(KeyStoreError::NoPassphrase),
+    }
+}
+
+impl KeyStore {
+    /// Creates a new store with a fresh transport key. Refuses to overwrite.
+    pub fn create(
+        path: &Path,
+        passphrase: Zeroizing<String>,
+        authority: Pubkey,
+    ) -> Result<Self, KeyStoreError> {
+        if path.exists() {
+            return Err(KeyStoreError::Exists(path.to_path_buf()));
+        }
+        let mut secrets = Secrets::default();
+        OsRng.fill_bytes(&mut secrets.transport);
+        let store = KeyStore {
+            path: path.to_path_buf(),
+            passphrase,
+            authority,
+            secrets,
+        };
+        store.save()?;
+        Ok(store)
+    }
+
+    /// Opens and decrypts a store.
+    pub fn open(
+        path: &Path,
+        passphrase: Zeroizing<String>,
+        authority: Pubkey,
+    ) -> Result<Self, KeyStoreError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let malformed = || KeyStoreError::Malformed(path.to_path_buf());
+        let file: File = serde_json::from_str(&text).map_err(|_| malformed())?;
+        if file.version != VERSION || file.kdf != "argon2id" {
+            return Err(malformed());
+        }
+        let salt = hex::decode(&file.salt).map_err(|_| malformed())?;
+        let nonce: [u8; 12] = hex::decode(&file.nonce)
+            .ok()
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(malformed)?;
+        let ct = hex::decode(&file.ciphertext).map_err(|_| malformed())?;
+        let key = derive_key(
+            &passphrase,
+            &salt,
+            file.m_cost_kib,
+            file.t_cost,
+            file.p_cost,
+        )
+        .map_err(|_| malformed())?;
+        let plain = Zeroizing::new(
+            ChaCha20Poly1305::new(key.as_ref().into())
+                .decrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: &ct,
+                        aad: &aad(&authority),
+                    },
+                )
+                .map_err(|_| KeyStoreError::Undecryptable(path.to_path_buf()))?,
+        );
+        let secrets = Secrets::try_from_slice(&plain).map_err(|_| malformed())?;
+        Ok(KeyStore {
+            path: path.to_path_buf(),
+            passphrase,
+            authority,
+            secrets,
+        })
+    }
+
+    /// Encrypts and writes the store atomically (fresh salt and nonce each time).
+    pub fn save(&self) -> Result<(), KeyStoreError> {
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 12];
+        OsRng.fill_bytes(&mut salt);
+        OsRng.fill_bytes(&mut nonce);
+        let key = derive_key(&self.passphrase, &salt, ARGON2_M_COST_KIB, ARGON2_T_COST, 1)
+            .expect("fixed Argon2 parameters are valid");
+        let plain = Zeroizing::new(borsh::to_vec(&self.secrets).expect("in-memory borsh"));
+        let ct = ChaCha20Poly1305::new(key.as_ref().into())
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &aad(&self.authority),
+                },
+            )
+            .expect("in-memory encryption cannot fail");
+        let file = File {
+            version: VERSION,
+            kdf: "argon2id".into(),
+            m_cost_kib: ARGON2_M_COST_KIB,
+            t_cost: ARGON2_T_COST,
+            p_cost: 1,
+            salt: hex::encode(salt),
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(ct),
+        };
+        let json = serde_json::to_string_pretty(&file).expect("serializable");
+        let tmp = self.path.with_extension("tmp");
+        write_private(&tmp, json.as_bytes()).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
+        Ok(())
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(s: &str) -> Zeroizing<String> {
+        Zeroizing::new(s.to_string())
+    }
+
+    #[test]
+    fn test_key_store_roundtrip_and_refusals() {
+        let dir = std::env::temp_dir().join(format!("mpc-node-ks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node-keys.json");
+        let _ = std::fs::remove_file(&path);
+        let me = Pubkey::new_unique();
+        let mut ks = KeyStore::create(&path, pass("correct horse"), me).unwrap();
+        ks.secrets.key_share = Some(vec![1, 2, 3]);
+        ks.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(&hex::encode(ks.secrets.transport)),
+            "secret in the clear"
+        );
+        let back = KeyStore::open(&path, pass("correct horse"), me).unwrap();
+        assert_eq!(back.secrets.transport, ks.secrets.transport);
+        assert_eq!(back.secrets.key_share, Some(vec![1, 2, 3]));
+        assert!(!format!("{back:?}").contains(&hex::encode(ks.secrets.transport)));
+        // Wrong passphrase, another node, tampering: refused, file untouched.
+        assert!(matches!(
+            KeyStore::open(&path, pass("wrong"), me),
+            Err(KeyStoreError::Undecryptable(_))
+        ));
+        assert!(matches!(
+            KeyStore::open(&path, pass("correct horse"), Pubkey::new_unique()),
+            Err(KeyStoreError::Undecryptable(_))
+        ));
+        let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let ct = file["ciphertext"].as_str().unwrap().to_string();
+        let flipped = format!("{}{}", if &ct[..1] == "0" { "1" } else { "0" }, &ct[1..]);
+        file["ciphertext"] = serde_json::Value::String(flipped);
+        std::fs::write(&path, file.to_string()).unwrap();
+        let err = KeyStore::open(&path, pass("correct horse"), me).unwrap_err();
+        assert!(matches!(err, KeyStoreError::Undecryptable(_)));
+        assert!(err.to_string().contains("cannot be decrypted"));
+        std::fs::write(&path, "not json").unwrap();
+        assert!(matches!(
+            KeyStore::open(&path, pass("correct horse"), me),
+            Err(KeyStoreError::Malformed(_))
+        ));
+        assert!(matches!(
+            KeyStore::create(&path, pass("x"), me),
+            Err(KeyStoreError::Exists(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
