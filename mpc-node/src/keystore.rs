@@ -24,7 +24,8 @@ use solana_sdk::pubkey::Pubkey;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 const VERSION: u8 = 1;
-const AAD_TAG: &[u8] = b"medshare/v1/key-store";
+/// AAD tag of node key stores.
+pub const AAD_TAG: &[u8] = b"medshare/v1/key-store";
 
 /// Argon2id memory cost (KiB) for new key stores: OWASP's 19 MiB minimum.
 pub const ARGON2_M_COST_KIB: u32 = 19 * 1024;
@@ -52,8 +53,8 @@ pub enum KeyStoreError {
     #[error("key store {0} already exists; refusing to overwrite it")]
     Exists(PathBuf),
     /// No passphrase was given.
-    #[error("no key-store passphrase: set MEDSHARE_NODE_PASSPHRASE or --passphrase-file")]
-    NoPassphrase,
+    #[error("no passphrase: set {0} or pass --passphrase-file")]
+    NoPassphrase(&'static str),
 }
 
 /// The secrets, in memory. Zeroized on drop; `Debug` redacted.
@@ -106,7 +107,10 @@ struct File {
 /// An open key store: its path, passphrase and decrypted contents.
 pub struct KeyStore {
     path: PathBuf,
-    passphrase: Zeroizing<String>,
+    /// Argon2id output for this store's salt, derived once per process.
+    key: Zeroizing<[u8; 32]>,
+    salt: [u8; 16],
+    params: (u32, u32, u32),
     authority: Pubkey,
     /// The secrets.
     pub secrets: Secrets,
@@ -146,17 +150,125 @@ fn derive_key(
     Ok(key)
 }
 
-fn aad(authority: &Pubkey) -> Vec<u8> {
-    let mut a = AAD_TAG.to_vec();
+/// `tag ‖ version ‖ owner`: what a sealed file is bound to.
+pub fn aad(tag: &[u8], owner: &Pubkey) -> Vec<u8> {
+    let mut a = tag.to_vec();
     a.push(VERSION);
-    a.extend_from_slice(authority.as_ref());
+    a.extend_from_slice(owner.as_ref());
     a
 }
 
-/// Reads the passphrase: `MEDSHARE_NODE_PASSPHRASE`, else the file named by
-/// `passphrase_file` (trailing newline stripped).
+/// Encrypts `plain` under a passphrase-derived key (Argon2id, fresh salt and
+/// nonce) and writes it atomically, readable by the owner only.
+pub fn write_sealed(
+    path: &Path,
+    passphrase: &str,
+    aad: &[u8],
+    plain: &[u8],
+) -> Result<(), KeyStoreError> {
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let key = derive_key(passphrase, &salt, ARGON2_M_COST_KIB, ARGON2_T_COST, 1)
+        .expect("fixed Argon2 parameters are valid");
+    write_with_key(
+        path,
+        &key,
+        &salt,
+        (ARGON2_M_COST_KIB, ARGON2_T_COST, 1),
+        aad,
+        plain,
+    )
+}
+
+fn write_with_key(
+    path: &Path,
+    key: &[u8; 32],
+    salt: &[u8],
+    (m_cost_kib, t_cost, p_cost): (u32, u32, u32),
+    aad: &[u8],
+    plain: &[u8],
+) -> Result<(), KeyStoreError> {
+    let mut nonce = [0u8; 12];
+    OsRng.fill_bytes(&mut nonce);
+    let ct = ChaCha20Poly1305::new(key.into())
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+        .expect("in-memory encryption cannot fail");
+    let file = File {
+        version: VERSION,
+        kdf: "argon2id".into(),
+        m_cost_kib,
+        t_cost,
+        p_cost,
+        salt: hex::encode(salt),
+        nonce: hex::encode(nonce),
+        ciphertext: hex::encode(ct),
+    };
+    let json = serde_json::to_string_pretty(&file).expect("serializable");
+    let tmp = path.with_extension("tmp");
+    write_private(&tmp, json.as_bytes()).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    Ok(())
+}
+
+/// Reads and decrypts a file written by [`write_sealed`].
+pub fn open_sealed(
+    path: &Path,
+    passphrase: &str,
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    open_sealed_with_key(path, passphrase, aad).map(|(plain, ..)| plain)
+}
+
+type Opened = (
+    Zeroizing<Vec<u8>>,
+    Zeroizing<[u8; 32]>,
+    Vec<u8>,
+    (u32, u32, u32),
+);
+
+fn open_sealed_with_key(
+    path: &Path,
+    passphrase: &str,
+    aad: &[u8],
+) -> Result<Opened, KeyStoreError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let malformed = || KeyStoreError::Malformed(path.to_path_buf());
+    let file: File = serde_json::from_str(&text).map_err(|_| malformed())?;
+    if file.version != VERSION || file.kdf != "argon2id" {
+        return Err(malformed());
+    }
+    let salt = hex::decode(&file.salt).map_err(|_| malformed())?;
+    let nonce: [u8; 12] = hex::decode(&file.nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(malformed)?;
+    let ct = hex::decode(&file.ciphertext).map_err(|_| malformed())?;
+    let key = derive_key(passphrase, &salt, file.m_cost_kib, file.t_cost, file.p_cost)
+        .map_err(|_| malformed())?;
+    let plain = ChaCha20Poly1305::new(key.as_ref().into())
+        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| KeyStoreError::Undecryptable(path.to_path_buf()))?;
+    Ok((
+        plain,
+        key,
+        salt,
+        (file.m_cost_kib, file.t_cost, file.p_cost),
+    ))
+}
+
+/// Reads the node passphrase: `MEDSHARE_NODE_PASSPHRASE`, else the file named
+/// by `passphrase_file` (trailing newline stripped).
 pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Zeroizing<String>, KeyStoreError> {
-    if let Ok(p) = std::env::var("MEDSHARE_NODE_PASSPHRASE") {
+    passphrase_from("MEDSHARE_NODE_PASSPHRASE", passphrase_file)
+}
+
+/// Reads a passphrase from the environment variable `var`, else from a file.
+pub fn passphrase_from(
+    var: &'static str,
+    passphrase_file: Option<&Path>,
+) -> Result<Zeroizing<String>, KeyStoreError> {
+    if let Ok(p) = std::env::var(var) {
         if !p.is_empty() {
             return Ok(Zeroizing::new(p));
         }
@@ -168,7 +280,7 @@ pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Zeroizing<String>, K
                 text.trim_end_matches(['\r', '\n']).to_string(),
             ))
         }
-        None => Err(KeyStoreError::NoPassphrase),
+        None => Err(KeyStoreError::NoPassphrase(var)),
     }
 }
 
@@ -184,9 +296,15 @@ impl KeyStore {
         }
         let mut secrets = Secrets::default();
         OsRng.fill_bytes(&mut secrets.transport);
+        let mut salt = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        let key = derive_key(&passphrase, &salt, ARGON2_M_COST_KIB, ARGON2_T_COST, 1)
+            .expect("fixed Argon2 parameters are valid");
         let store = KeyStore {
             path: path.to_path_buf(),
-            passphrase,
+            key,
+            salt,
+            params: (ARGON2_M_COST_KIB, ARGON2_T_COST, 1),
             authority,
             secrets,
         };
@@ -200,79 +318,35 @@ impl KeyStore {
         passphrase: Zeroizing<String>,
         authority: Pubkey,
     ) -> Result<Self, KeyStoreError> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let malformed = || KeyStoreError::Malformed(path.to_path_buf());
-        let file: File = serde_json::from_str(&text).map_err(|_| malformed())?;
-        if file.version != VERSION || file.kdf != "argon2id" {
-            return Err(malformed());
-        }
-        let salt = hex::decode(&file.salt).map_err(|_| malformed())?;
-        let nonce: [u8; 12] = hex::decode(&file.nonce)
-            .ok()
-            .and_then(|n| n.try_into().ok())
-            .ok_or_else(malformed)?;
-        let ct = hex::decode(&file.ciphertext).map_err(|_| malformed())?;
-        let key = derive_key(
-            &passphrase,
-            &salt,
-            file.m_cost_kib,
-            file.t_cost,
-            file.p_cost,
-        )
-        .map_err(|_| malformed())?;
-        let plain = Zeroizing::new(
-            ChaCha20Poly1305::new(key.as_ref().into())
-                .decrypt(
-                    Nonce::from_slice(&nonce),
-                    Payload {
-                        msg: &ct,
-                        aad: &aad(&authority),
-                    },
-                )
-                .map_err(|_| KeyStoreError::Undecryptable(path.to_path_buf()))?,
-        );
-        let secrets = Secrets::try_from_slice(&plain).map_err(|_| malformed())?;
+        let (plain, key, salt, params) =
+            open_sealed_with_key(path, &passphrase, &aad(AAD_TAG, &authority))?;
+        let secrets = Secrets::try_from_slice(&plain)
+            .map_err(|_| KeyStoreError::Malformed(path.to_path_buf()))?;
+        let salt: [u8; 16] = salt
+            .try_into()
+            .map_err(|_| KeyStoreError::Malformed(path.to_path_buf()))?;
         Ok(KeyStore {
             path: path.to_path_buf(),
-            passphrase,
+            key,
+            salt,
+            params,
             authority,
             secrets,
         })
     }
 
-    /// Encrypts and writes the store atomically (fresh salt and nonce each time).
+    /// Encrypts and writes the store atomically (same salt and derived key,
+    /// fresh nonce each time, so saving costs no key derivation).
     pub fn save(&self) -> Result<(), KeyStoreError> {
-        let mut salt = [0u8; 16];
-        let mut nonce = [0u8; 12];
-        OsRng.fill_bytes(&mut salt);
-        OsRng.fill_bytes(&mut nonce);
-        let key = derive_key(&self.passphrase, &salt, ARGON2_M_COST_KIB, ARGON2_T_COST, 1)
-            .expect("fixed Argon2 parameters are valid");
         let plain = Zeroizing::new(borsh::to_vec(&self.secrets).expect("in-memory borsh"));
-        let ct = ChaCha20Poly1305::new(key.as_ref().into())
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: &aad(&self.authority),
-                },
-            )
-            .expect("in-memory encryption cannot fail");
-        let file = File {
-            version: VERSION,
-            kdf: "argon2id".into(),
-            m_cost_kib: ARGON2_M_COST_KIB,
-            t_cost: ARGON2_T_COST,
-            p_cost: 1,
-            salt: hex::encode(salt),
-            nonce: hex::encode(nonce),
-            ciphertext: hex::encode(ct),
-        };
-        let json = serde_json::to_string_pretty(&file).expect("serializable");
-        let tmp = self.path.with_extension("tmp");
-        write_private(&tmp, json.as_bytes()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
-        Ok(())
+        write_with_key(
+            &self.path,
+            &self.key,
+            &self.salt,
+            self.params,
+            &aad(AAD_TAG, &self.authority),
+            &plain,
+        )
     }
 
     /// The store's path.

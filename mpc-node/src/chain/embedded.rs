@@ -34,6 +34,9 @@ use super::{Chain, ChainError, Landed, LedgerEntry};
 /// How long a slot lasts on the embedded chain.
 pub const SLOT_DURATION: Duration = Duration::from_millis(400);
 
+/// How often a transaction blocked by another one's account locks is retried.
+pub const MAX_LOCK_RETRIES: u32 = 2_000;
+
 struct Entry {
     entry: LedgerEntry,
     keys: Vec<Pubkey>,
@@ -76,6 +79,10 @@ fn advance(ctx: &Mutex<ProgramTestContext>, slot: &AtomicU64, slots: u64, offset
 impl Embedded {
     /// Starts a bank with the MedShare program and the slot ticker.
     pub async fn start() -> Arc<Self> {
+        // The bank logs every instruction at debug level unless told otherwise.
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
         let mut pt = ProgramTest::new(
             "medshare",
             medshare::ID,
@@ -140,13 +147,14 @@ impl Embedded {
         now_unix() + self.time_offset.load(Ordering::Relaxed)
     }
 
-    fn record(&self, tx: &Transaction, slot: u64, success: bool, logs: Vec<String>) {
+    fn record(&self, tx: &Transaction, slot: u64, error: Option<String>, logs: Vec<String>) {
         let entry = Entry {
             entry: LedgerEntry {
                 signature: tx.signatures[0],
                 slot,
                 block_time: Some(self.unix_time()),
-                success,
+                success: error.is_none(),
+                error,
                 logs,
             },
             keys: tx.message.account_keys.clone(),
@@ -188,15 +196,29 @@ impl Chain for Embedded {
         let blockhash = self.banks.get_latest_blockhash().await.map_err(banks_err)?;
         let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
         let slot = self.slot().await?;
-        let out = self
-            .banks
-            .process_transaction_with_metadata(tx.clone())
-            .await
-            .map_err(banks_err)?;
+        // A validator's scheduler queues transactions that write the same
+        // account; the bank server rejects them with `AccountInUse` instead.
+        // Retry those, so the embedded chain behaves like the real one.
+        let mut attempts = 0;
+        let out = loop {
+            let out = self
+                .banks
+                .process_transaction_with_metadata(tx.clone())
+                .await
+                .map_err(banks_err)?;
+            if matches!(out.result, Err(TransactionError::AccountInUse))
+                && attempts < MAX_LOCK_RETRIES
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            break out;
+        };
         let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
         match out.result {
             Ok(()) => {
-                self.record(&tx, slot, true, logs.clone());
+                self.record(&tx, slot, None, logs.clone());
                 Ok(Landed {
                     signature: tx.signatures[0],
                     slot,
@@ -205,8 +227,9 @@ impl Chain for Embedded {
             }
             Err(e) => {
                 // Fees are charged and the failure is on the ledger, as on a real chain.
-                self.record(&tx, slot, false, logs.clone());
-                Err(tx_error(e, logs))
+                let err = tx_error(e, logs.clone());
+                self.record(&tx, slot, Some(err.to_string()), logs);
+                Err(err)
             }
         }
     }

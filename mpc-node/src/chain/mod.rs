@@ -44,6 +44,8 @@ pub struct LedgerEntry {
     pub block_time: Option<i64>,
     /// Whether it succeeded.
     pub success: bool,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
     /// Log messages.
     pub logs: Vec<String>,
 }

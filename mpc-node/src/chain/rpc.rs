@@ -161,6 +161,7 @@ impl Chain for Rpc {
                 slot: s.slot,
                 block_time: s.block_time,
                 success: s.err.is_none(),
+                error: s.err.as_ref().map(|e| format!("{e:?}")),
                 logs: self.logs_of(&signature).await,
             });
         }

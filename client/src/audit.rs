@@ -1,0 +1,198 @@
+//! The audit trail: a record's complete history, rebuilt from the chain.
+//!
+//! Every MedShare instruction emits an event. The trail is the events of
+//! every transaction that touched the record, plus those of every
+//! computation a `ShareRequested` event names (contributions, rejected
+//! proofs, the callback or the cancellation). Failed transactions appear
+//! too, with the program's refusal. Only lines logged while the MedShare
+//! program itself was executing are read ([`medshare::native::program_data`]).
+
+use anchor_lang::{AnchorDeserialize, Discriminator};
+use medshare::events::*;
+use mpc_node::chain::{Chain, LedgerEntry};
+use serde::Serialize;
+use solana_sdk::pubkey::Pubkey;
+
+use crate::data::group_names;
+use crate::error::Result;
+
+/// One line of the trail.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Slot.
+    pub slot: u64,
+    /// Unix time (block time), when known.
+    pub time: Option<i64>,
+    /// Transaction signature.
+    pub signature: String,
+    /// Event name (or `Refused`).
+    pub event: String,
+    /// Who acted.
+    pub actor: String,
+    /// What happened.
+    pub detail: String,
+}
+
+fn decode<E: AnchorDeserialize + Discriminator>(d: &[u8]) -> Option<E> {
+    d.strip_prefix(E::DISCRIMINATOR)
+        .and_then(|rest| E::try_from_slice(rest).ok())
+}
+
+fn describe(d: &[u8]) -> Option<(String, String, String)> {
+    if let Some(e) = decode::<RecordChanged>(d) {
+        let what = ["created", "new version", "closed"]
+            .get(e.kind as usize)
+            .copied()
+            .unwrap_or("changed");
+        return Some((
+            "RecordChanged".into(),
+            e.author.to_string(),
+            format!("record {what} (version {})", e.version),
+        ));
+    }
+    if let Some(e) = decode::<RecordGroupWritten>(d) {
+        return Some((
+            "RecordGroupWritten".into(),
+            String::new(),
+            format!(
+                "{} written ({} bytes, version {})",
+                group_names(1 << e.group).join(""),
+                e.ciphertext_len,
+                e.version
+            ),
+        ));
+    }
+    if let Some(e) = decode::<ShareRequested>(d) {
+        return Some((
+            "ShareRequested".into(),
+            e.requester.to_string(),
+            format!(
+                "share of [{}] to key {}{} (computation {}, expires slot {})",
+                group_names(e.group_mask).join(", "),
+                &hex::encode(e.recipient)[..16],
+                if e.recipient_wallet == Pubkey::default() {
+                    String::new()
+                } else {
+                    format!(" / wallet {}", e.recipient_wallet)
+                },
+                e.computation,
+                e.expiry_slot
+            ),
+        ));
+    }
+    if let Some(e) = decode::<ContributionAccepted>(d) {
+        return Some((
+            "ContributionAccepted".into(),
+            format!("node {}", e.node),
+            format!("contribution {} accepted", e.count),
+        ));
+    }
+    if let Some(e) = decode::<ContributionRejected>(d) {
+        return Some((
+            "ContributionRejected".into(),
+            format!("node {} ({})", e.node, e.authority),
+            format!("invalid proof for group {}: node named as faulty", e.group),
+        ));
+    }
+    if let Some(e) = decode::<ShareCompleted>(d) {
+        return Some((
+            "ShareCompleted".into(),
+            format!("node {}", e.finalizer),
+            format!(
+                "re-encrypted [{}] for key {} from nodes {:?}",
+                e.groups
+                    .iter()
+                    .map(|g| group_names(1 << g).join(""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                &hex::encode(e.recipient)[..16],
+                e.contributors
+            ),
+        ));
+    }
+    if let Some(e) = decode::<ShareCancelled>(d) {
+        return Some((
+            "ShareCancelled".into(),
+            e.requester.to_string(),
+            "expired share cancelled".into(),
+        ));
+    }
+    None
+}
+
+fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
+    let mut any = false;
+    for d in medshare::native::program_data(&entry.logs, &medshare::ID) {
+        if let Some((event, actor, detail)) = describe(&d) {
+            any = true;
+            out.push(AuditEvent {
+                slot: entry.slot,
+                time: entry.block_time,
+                signature: entry.signature.to_string(),
+                event,
+                actor,
+                detail,
+            });
+        }
+    }
+    if !entry.success && !any {
+        let reason = entry
+            .error
+            .clone()
+            .unwrap_or_else(|| "transaction failed".into());
+        out.push(AuditEvent {
+            slot: entry.slot,
+            time: entry.block_time,
+            signature: entry.signature.to_string(),
+            event: "Refused".into(),
+            actor: String::new(),
+            detail: reason,
+        });
+    }
+}
+
+/// The record's trail, oldest first.
+pub async fn trail(chain: &dyn Chain, record: &Pubkey) -> Result<Vec<AuditEvent>> {
+    let mut out = Vec::new();
+    let mut computations = Vec::new();
+    for entry in chain.history(record).await? {
+        push_entry(&mut out, &entry);
+        for d in medshare::native::program_data(&entry.logs, &medshare::ID) {
+            if let Some(e) = decode::<ShareRequested>(&d) {
+                computations.push(e.computation);
+            }
+        }
+    }
+    for c in computations {
+        for entry in chain.history(&c).await? {
+            // The request itself is already in the record's history.
+            if out
+                .iter()
+                .any(|e| e.signature == entry.signature.to_string())
+            {
+                continue;
+            }
+            push_entry(&mut out, &entry);
+        }
+    }
+    out.sort_by_key(|e| e.slot);
+    Ok(out)
+}
+
+/// The trail as CSV.
+pub fn to_csv(events: &[AuditEvent]) -> String {
+    let esc = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from("slot,time,event,actor,detail,signature\n");
+    for e in events {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            e.slot,
+            e.time.map(|t| t.to_string()).unwrap_or_default(),
+            esc(&e.event),
+            esc(&e.actor),
+            esc(&e.detail),
+            esc(&e.signature)
+        ));
+    }
+    out
+}

@@ -1,0 +1,506 @@
+//! The `medshare` command line. [`execute`] runs one command and returns what
+//! to print, so tests drive every command in-process.
+//!
+//! Exit codes: see [`crate::error::exit`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use medshare::state::Role;
+use mpc_node::chain::{rpc, SharedChain};
+use serde_json::json;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+
+use crate::data::{group_names, parse_groups, PatientData};
+use crate::error::{ClientError, Result};
+use crate::ops::{Client, ShareTicket};
+use crate::{audit, wallet};
+
+/// `medshare`: private medical records on Solana.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "medshare", version, about)]
+pub struct Cli {
+    /// RPC URL or moniker (devnet, localnet, a URL); default: the Solana CLI config, else devnet.
+    #[arg(long, short = 'u', env = "MEDSHARE_URL", global = true)]
+    pub url: Option<String>,
+    /// Wallet keypair; default: the Solana CLI config's keypair_path.
+    #[arg(long, short = 'k', env = "MEDSHARE_KEYPAIR", global = true)]
+    pub keypair: Option<PathBuf>,
+    /// Sealed encryption-key file; default: ~/.config/medshare/keys/<wallet>.json.
+    #[arg(long, env = "MEDSHARE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+    /// File holding the key passphrase (or set MEDSHARE_PASSPHRASE).
+    #[arg(long, env = "MEDSHARE_PASSPHRASE_FILE", global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Roles for `register`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    /// A patient.
+    Patient,
+    /// A doctor.
+    Doctor,
+    /// A hospital.
+    Hospital,
+    /// An insurer.
+    Insurer,
+    /// A researcher.
+    Researcher,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Patient => Role::Patient,
+            RoleArg::Doctor => Role::Doctor,
+            RoleArg::Hospital => Role::Hospital,
+            RoleArg::Insurer => Role::Insurer,
+            RoleArg::Researcher => Role::Researcher,
+        }
+    }
+}
+
+/// Audit output formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// A table.
+    Table,
+    /// JSON.
+    Json,
+    /// CSV.
+    Csv,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Creates your X25519 encryption key, sealed with your passphrase.
+    Keygen,
+    /// Publishes your encryption key and role on-chain.
+    Register {
+        /// Your role.
+        #[arg(long, value_enum, default_value = "patient")]
+        role: RoleArg,
+    },
+    /// Stores (or updates) a record, encrypted per field group.
+    Store {
+        /// Cluster the record is sealed to.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// Your id for this record.
+        #[arg(long, default_value_t = 1)]
+        record_id: u64,
+        /// A JSON file with the fields (patient_id, age, gender, blood_type,
+        /// weight_kg, height_cm, allergies, diagnoses, medications, notes).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Patient id.
+        #[arg(long)]
+        patient_id: Option<String>,
+        /// Age.
+        #[arg(long)]
+        age: Option<u32>,
+        /// Gender.
+        #[arg(long)]
+        gender: Option<String>,
+        /// Blood type.
+        #[arg(long)]
+        blood_type: Option<String>,
+        /// Weight (kg).
+        #[arg(long)]
+        weight_kg: Option<f64>,
+        /// Height (cm).
+        #[arg(long)]
+        height_cm: Option<f64>,
+        /// Allergy (repeatable).
+        #[arg(long = "allergy")]
+        allergies: Vec<String>,
+        /// Diagnosis (repeatable).
+        #[arg(long = "diagnosis")]
+        diagnoses: Vec<String>,
+        /// Medication (repeatable).
+        #[arg(long = "medication")]
+        medications: Vec<String>,
+        /// Free-text notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Decrypts one of your records.
+    Show {
+        /// Record address, or your record id.
+        record: String,
+    },
+    /// Shares field groups of your record with a recipient.
+    Share {
+        /// Record address, or your record id.
+        record: String,
+        /// Groups: identity, vitals, diagnoses, medications, notes (comma-separated) or all.
+        #[arg(long)]
+        groups: String,
+        /// Recipient: a wallet with a registered key, or a 64-hex-digit X25519 key.
+        #[arg(long)]
+        to: String,
+        /// Return at once instead of waiting for the cluster.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the cluster.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// Shares addressed to you.
+    Inbox {
+        /// Cluster to look in.
+        #[arg(long)]
+        cluster: Pubkey,
+    },
+    /// Decrypts a share addressed to you.
+    Decrypt {
+        /// Share result address (from `inbox`).
+        share: Pubkey,
+    },
+    /// Cancels an expired share request (rent back).
+    Cancel {
+        /// Computation address.
+        computation: Pubkey,
+    },
+    /// Every event touching a record: who asked for what and when.
+    Audit {
+        /// Record address, or your record id.
+        record: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// The whole system on an embedded chain: cluster, DKG, store, share, decrypt, audit.
+    Demo {
+        /// Threshold.
+        #[arg(long, default_value_t = 3)]
+        threshold: u8,
+        /// Cluster size.
+        #[arg(long, default_value_t = 5)]
+        nodes: u8,
+    },
+}
+
+struct Ctx {
+    chain: SharedChain,
+    wallet_path: PathBuf,
+    cli: Cli,
+}
+
+impl Ctx {
+    fn new(cli: &Cli, chain: Option<SharedChain>) -> Result<Self> {
+        let (cfg_url, cfg_keypair) = rpc::solana_cli_config();
+        let chain = match chain {
+            Some(c) => c,
+            None => {
+                let url = cli
+                    .url
+                    .clone()
+                    .or(cfg_url)
+                    .unwrap_or_else(|| "devnet".into());
+                if url == "embedded" {
+                    return Err(ClientError::Invalid(
+                        "the embedded chain lives inside one process: use `medshare demo`, or -u localnet/devnet".into(),
+                    ));
+                }
+                Arc::new(rpc::Rpc::new(&url))
+            }
+        };
+        let wallet_path = cli.keypair.clone().or(cfg_keypair).unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(".config/solana/id.json")
+        });
+        Ok(Ctx {
+            chain,
+            wallet_path,
+            cli: cli.clone(),
+        })
+    }
+
+    fn key_file(&self, wallet: &Pubkey) -> PathBuf {
+        self.cli
+            .key_file
+            .clone()
+            .unwrap_or_else(|| wallet::default_key_file(wallet))
+    }
+
+    fn client(&self) -> Result<Client> {
+        let w = wallet::load_wallet(&self.wallet_path)?;
+        let pass = wallet::passphrase(self.cli.passphrase_file.as_deref())?;
+        let key = wallet::open_key(&self.key_file(&w.pubkey()), &w.pubkey(), &pass)?;
+        Ok(Client::new(self.chain.clone(), w, key))
+    }
+
+    fn record(&self, c: &Client, r: &str) -> Result<Pubkey> {
+        match r.parse::<u64>() {
+            Ok(id) => Ok(medshare::pda::record(&c.wallet.pubkey(), id)),
+            Err(_) => r.parse::<Pubkey>().map_err(|_| {
+                ClientError::Invalid(format!("'{r}' is neither a record address nor a record id"))
+            }),
+        }
+    }
+}
+
+fn data_json(d: &PatientData) -> String {
+    serde_json::to_string_pretty(d).expect("JSON")
+}
+
+/// Runs one command. `chain` overrides `--url` (tests pass the embedded chain).
+/// `progress` receives status lines while waiting.
+pub async fn execute(
+    cli: &Cli,
+    chain: Option<SharedChain>,
+    mut progress: impl FnMut(&str),
+) -> Result<String> {
+    if let Command::Demo { threshold, nodes } = &cli.command {
+        let mut out = String::new();
+        crate::demo::run(
+            crate::demo::DemoOptions {
+                t: *threshold,
+                n: *nodes,
+            },
+            |l| {
+                progress(l);
+                out.push_str(l);
+                out.push('\n');
+            },
+        )
+        .await?;
+        return Ok(String::new());
+    }
+    let ctx = Ctx::new(cli, chain)?;
+    let json = cli.json;
+    match &cli.command {
+        Command::Keygen => {
+            let w = wallet::load_wallet(&ctx.wallet_path)?;
+            let pass = wallet::passphrase(cli.passphrase_file.as_deref())?;
+            let path = ctx.key_file(&w.pubkey());
+            let key = wallet::create_key(&path, &w.pubkey(), &pass)?;
+            let public = hex::encode(key.public_key().0);
+            Ok(if json {
+                json!({"wallet": w.pubkey().to_string(), "x25519": public, "key_file": path})
+                    .to_string()
+            } else {
+                format!(
+                    "encryption key (X25519): {public}\nsealed in {}\nnext: medshare register",
+                    path.display()
+                )
+            })
+        }
+        Command::Register { role } => {
+            let c = ctx.client()?;
+            c.register((*role).into()).await?;
+            Ok(if json {
+                json!({"wallet": c.wallet.pubkey().to_string(), "x25519": hex::encode(c.key.public_key().0)}).to_string()
+            } else {
+                format!(
+                    "registered {} as {:?} with key {}",
+                    c.wallet.pubkey(),
+                    role,
+                    hex::encode(c.key.public_key().0)
+                )
+            })
+        }
+        Command::Store {
+            cluster,
+            record_id,
+            file,
+            patient_id,
+            age,
+            gender,
+            blood_type,
+            weight_kg,
+            height_cm,
+            allergies,
+            diagnoses,
+            medications,
+            notes,
+        } => {
+            let mut data = match file {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f)
+                        .map_err(|e| ClientError::Io(format!("{}: {e}", f.display())))?;
+                    serde_json::from_str::<PatientData>(&text)
+                        .map_err(|e| ClientError::Invalid(format!("{}: {e}", f.display())))?
+                }
+                None => PatientData::default(),
+            };
+            data.patient_id = patient_id.clone().or(data.patient_id);
+            data.age = age.or(data.age);
+            data.gender = gender.clone().or(data.gender);
+            data.blood_type = blood_type.clone().or(data.blood_type);
+            data.weight_kg = weight_kg.or(data.weight_kg);
+            data.height_cm = height_cm.or(data.height_cm);
+            data.allergies.extend(allergies.iter().cloned());
+            data.diagnoses.extend(diagnoses.iter().cloned());
+            data.medications.extend(medications.iter().cloned());
+            data.notes = notes.clone().or(data.notes);
+            let c = ctx.client()?;
+            let (record, version) = c.store(cluster, *record_id, &data).await?;
+            let groups: u8 = data.groups().iter().fold(0, |m, (g, _)| m | (1 << g));
+            Ok(if json {
+                json!({"record": record.to_string(), "version": version, "groups": group_names(groups)}).to_string()
+            } else {
+                format!(
+                    "stored record {record} version {version}: [{}]",
+                    group_names(groups).join(", ")
+                )
+            })
+        }
+        Command::Show { record } => {
+            let c = ctx.client()?;
+            let r = ctx.record(&c, record)?;
+            let (data, version) = c.show(&r).await?;
+            Ok(if json {
+                json!({"record": r.to_string(), "version": version, "data": data}).to_string()
+            } else {
+                format!("record {r} version {version}\n{}", data_json(&data))
+            })
+        }
+        Command::Share {
+            record,
+            groups,
+            to,
+            no_wait,
+            timeout,
+        } => {
+            let c = ctx.client()?;
+            let r = ctx.record(&c, record)?;
+            let mask = parse_groups(groups).map_err(ClientError::Invalid)?;
+            let recipient = c.resolve_recipient(to).await?;
+            let ShareTicket {
+                computation,
+                share_result,
+            } = c.share(&r, mask, recipient).await?;
+            if *no_wait {
+                return Ok(if json {
+                    json!({"computation": computation.to_string(), "share_result": share_result.to_string(), "status": "pending"}).to_string()
+                } else {
+                    format!("share requested: computation {computation}, result {share_result}")
+                });
+            }
+            let mut last = usize::MAX;
+            let ticket = ShareTicket {
+                computation,
+                share_result,
+            };
+            c.wait(&ticket, Duration::from_secs(*timeout), |have, need| {
+                if have != last {
+                    last = have;
+                    progress(&format!(
+                        "waiting for the cluster: {have}/{need} contributions"
+                    ));
+                }
+            })
+            .await?;
+            Ok(if json {
+                json!({"computation": computation.to_string(), "share_result": share_result.to_string(), "status": "completed", "groups": group_names(mask)}).to_string()
+            } else {
+                format!(
+                    "shared [{}] of {r}: result {share_result}",
+                    group_names(mask).join(", ")
+                )
+            })
+        }
+        Command::Inbox { cluster } => {
+            let c = ctx.client()?;
+            let items = c.inbox(cluster).await?;
+            if json {
+                let v: Vec<_> = items
+                    .iter()
+                    .map(|(a, r)| json!({"share": a.to_string(), "record": r.record.to_string(), "owner": r.owner.to_string(), "groups": r.groups.iter().map(|g| group_names(1 << g).join("")).collect::<Vec<_>>(), "completed": r.completed, "version": r.record_version}))
+                    .collect();
+                return Ok(serde_json::Value::Array(v).to_string());
+            }
+            if items.is_empty() {
+                return Ok("no shares addressed to you".into());
+            }
+            let mut s = String::new();
+            for (a, r) in items {
+                s.push_str(&format!(
+                    "{a}  from {}  [{}]  {}\n",
+                    r.owner,
+                    r.groups
+                        .iter()
+                        .map(|g| group_names(1 << g).join(""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if r.completed { "ready" } else { "pending" }
+                ));
+            }
+            Ok(s.trim_end().to_string())
+        }
+        Command::Decrypt { share } => {
+            let c = ctx.client()?;
+            let o = c.decrypt(share).await?;
+            Ok(if json {
+                json!({"record": o.record.to_string(), "owner": o.owner.to_string(), "version": o.version, "data": o.data}).to_string()
+            } else {
+                format!(
+                    "record {} of {} (version {})\n{}",
+                    o.record,
+                    o.owner,
+                    o.version,
+                    data_json(&o.data)
+                )
+            })
+        }
+        Command::Cancel { computation } => {
+            let c = ctx.client()?;
+            let ticket = ShareTicket {
+                computation: *computation,
+                share_result: medshare::pda::share_result(computation),
+            };
+            c.cancel(&ticket).await?;
+            Ok(if json {
+                json!({"cancelled": computation.to_string()}).to_string()
+            } else {
+                format!("cancelled {computation}")
+            })
+        }
+        Command::Audit { record, format } => {
+            let w = wallet::load_wallet(&ctx.wallet_path)?;
+            let r = match record.parse::<u64>() {
+                Ok(id) => medshare::pda::record(&w.pubkey(), id),
+                Err(_) => record.parse::<Pubkey>().map_err(|_| {
+                    ClientError::Invalid(format!(
+                        "'{record}' is neither a record address nor a record id"
+                    ))
+                })?,
+            };
+            let trail = audit::trail(ctx.chain.as_ref(), &r).await?;
+            let fmt = if json { Format::Json } else { *format };
+            Ok(match fmt {
+                Format::Json => serde_json::to_string_pretty(&trail).expect("JSON"),
+                Format::Csv => audit::to_csv(&trail),
+                Format::Table => {
+                    let mut s = format!(
+                        "{:>8}  {:<22}  {:<46}  {}\n",
+                        "slot", "event", "actor", "detail"
+                    );
+                    for e in &trail {
+                        s.push_str(&format!(
+                            "{:>8}  {:<22}  {:<46}  {}\n",
+                            e.slot, e.event, e.actor, e.detail
+                        ));
+                    }
+                    s.trim_end().to_string()
+                }
+            })
+        }
+        Command::Demo { .. } => unreachable!("handled above"),
+    }
+}

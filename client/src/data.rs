@@ -1,0 +1,170 @@
+//! Patient data and its field groups.
+//!
+//! A record's fields are sealed per group, so a patient can share exactly the
+//! groups a recipient needs:
+//!
+//! | # | group | fields |
+//! |---|---|---|
+//! | 0 | `identity` | `patient_id`, `age`, `gender` |
+//! | 1 | `vitals` | `blood_type`, `weight_kg`, `height_cm` |
+//! | 2 | `diagnoses` | `diagnoses` |
+//! | 3 | `medications` | `medications`, `allergies` |
+//! | 4 | `notes` | `notes` |
+//!
+//! Each group is stored as the JSON object of its fields.
+
+use serde::{Deserialize, Serialize};
+
+/// Group names, by number.
+pub const GROUP_NAMES: [&str; 5] = ["identity", "vitals", "diagnoses", "medications", "notes"];
+
+/// A medical record's contents. Every field is optional; a group is written
+/// only when one of its fields is present.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientData {
+    /// Hospital or insurer patient identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<String>,
+    /// Age in years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u32>,
+    /// Gender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Blood type (e.g. `O+`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blood_type: Option<String>,
+    /// Weight in kilograms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<f64>,
+    /// Height in centimetres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_cm: Option<f64>,
+    /// Known allergies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allergies: Vec<String>,
+    /// Diagnoses (ICD-10 codes and text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<String>,
+    /// Current medications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub medications: Vec<String>,
+    /// Free-text notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// A group number from its name (or number).
+pub fn group_number(name: &str) -> Option<u8> {
+    GROUP_NAMES
+        .iter()
+        .position(|g| g.eq_ignore_ascii_case(name.trim()))
+        .map(|g| g as u8)
+        .or_else(|| {
+            name.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|g| (*g as usize) < GROUP_NAMES.len())
+        })
+}
+
+/// Parses `identity,vitals` (or `all`) into a group mask.
+pub fn parse_groups(list: &str) -> Result<u8, String> {
+    if list.trim() == "all" {
+        return Ok((1 << GROUP_NAMES.len()) - 1);
+    }
+    let mut mask = 0u8;
+    for name in list.split(',').filter(|s| !s.trim().is_empty()) {
+        let g = group_number(name).ok_or_else(|| {
+            format!(
+                "unknown field group '{}' (groups: {})",
+                name.trim(),
+                GROUP_NAMES.join(", ")
+            )
+        })?;
+        mask |= 1 << g;
+    }
+    if mask == 0 {
+        return Err("no field group given".into());
+    }
+    Ok(mask)
+}
+
+/// Names of the groups in a mask.
+pub fn group_names(mask: u8) -> Vec<&'static str> {
+    (0..GROUP_NAMES.len())
+        .filter(|g| mask & (1 << g) != 0)
+        .map(|g| GROUP_NAMES[g])
+        .collect()
+}
+
+impl PatientData {
+    /// The non-empty groups as `(number, JSON bytes)`.
+    pub fn groups(&self) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut push = |g: u8, v: serde_json::Value| {
+            if v.as_object().is_some_and(|o| !o.is_empty()) {
+                out.push((g, serde_json::to_vec(&v).expect("JSON")));
+            }
+        };
+        let pick = |fields: &[&str]| {
+            let all = serde_json::to_value(self).expect("JSON");
+            let mut o = serde_json::Map::new();
+            for f in fields {
+                if let Some(v) = all.get(*f) {
+                    o.insert((*f).to_string(), v.clone());
+                }
+            }
+            serde_json::Value::Object(o)
+        };
+        push(0, pick(&["patient_id", "age", "gender"]));
+        push(1, pick(&["blood_type", "weight_kg", "height_cm"]));
+        push(2, pick(&["diagnoses"]));
+        push(3, pick(&["medications", "allergies"]));
+        push(4, pick(&["notes"]));
+        out
+    }
+
+    /// Merges decrypted groups back into one record.
+    pub fn from_groups<'a>(
+        groups: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut all = serde_json::Map::new();
+        for g in groups {
+            let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(g)?;
+            all.extend(v);
+        }
+        serde_json::from_value(serde_json::Value::Object(all))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_groups_roundtrip_and_masks() {
+        let d = PatientData {
+            patient_id: Some("P-1".into()),
+            age: Some(42),
+            blood_type: Some("O+".into()),
+            allergies: vec!["penicillin".into()],
+            ..Default::default()
+        };
+        let groups = d.groups();
+        assert_eq!(
+            groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            vec![0, 1, 3]
+        );
+        let back = PatientData::from_groups(groups.iter().map(|g| g.1.as_slice())).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(parse_groups("vitals,medications").unwrap(), 0b1010);
+        assert_eq!(parse_groups("all").unwrap(), 0b11111);
+        assert_eq!(
+            parse_groups("vitals,xray").unwrap_err(),
+            "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes)"
+        );
+        assert_eq!(group_names(0b101), vec!["identity", "diagnoses"]);
+    }
+}

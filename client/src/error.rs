@@ -1,0 +1,106 @@
+//! Client errors: one line a person understands, and an exit code.
+
+use mpc_node::chain::ChainError;
+
+/// What went wrong, for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A chain refusal or endpoint failure.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// No such record.
+    #[error("record {0} not found")]
+    RecordNotFound(String),
+    /// No such share result.
+    #[error("share result {0} not found")]
+    ShareNotFound(String),
+    /// No such cluster.
+    #[error("cluster {0} not found")]
+    ClusterNotFound(String),
+    /// The cluster has not finished its DKG.
+    #[error("cluster {0} is not ready (its DKG has not finished)")]
+    ClusterNotReady(String),
+    /// The cluster did not finish in time.
+    #[error(
+        "timed out after {0} s waiting for the cluster (the share stays pending until it expires)"
+    )]
+    Timeout(u64),
+    /// The computation expired or was cancelled before the cluster finished.
+    #[error(
+        "the share request expired before the cluster finished; cancel it to get the rent back"
+    )]
+    Expired,
+    /// The key does not open this data.
+    #[error(
+        "cannot decrypt: this share is not addressed to your key, or the data was tampered with"
+    )]
+    WrongKey,
+    /// The record changed since the share.
+    #[error("the record was updated (now version {now}) after this share (version {shared}); ask for a new share")]
+    RecordChanged {
+        /// Version the share opens.
+        shared: u32,
+        /// Current version.
+        now: u32,
+    },
+    /// A recipient with no registered identity.
+    #[error("{0} has no registered encryption key (they must run `medshare register`)")]
+    NoIdentity(String),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Key files.
+    #[error(transparent)]
+    KeyStore(#[from] mpc_node::keystore::KeyStoreError),
+    /// Files.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Exit codes of the `medshare` binary.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Any other error.
+    pub const ERROR: i32 = 1;
+    /// Bad usage (clap's code).
+    pub const USAGE: i32 = 2;
+    /// The program refused: not the owner, not authorized, no consent.
+    pub const NOT_AUTHORIZED: i32 = 3;
+    /// Record, share or cluster not found.
+    pub const NOT_FOUND: i32 = 4;
+    /// Cluster not ready.
+    pub const CLUSTER_NOT_READY: i32 = 5;
+    /// Timed out or expired waiting for the cluster.
+    pub const TIMEOUT: i32 = 6;
+    /// Wrong key or tampered data.
+    pub const DECRYPTION: i32 = 7;
+}
+
+impl ClientError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        use medshare::error::MedshareError as M;
+        match self {
+            ClientError::Chain(c) => match c.medshare() {
+                Some(M::NotOwner | M::NotRequester | M::NotAdmin | M::NotClusterNode) => {
+                    exit::NOT_AUTHORIZED
+                }
+                Some(M::ClusterNotReady) => exit::CLUSTER_NOT_READY,
+                Some(M::ComputationExpired) => exit::TIMEOUT,
+                _ => exit::ERROR,
+            },
+            ClientError::RecordNotFound(_)
+            | ClientError::ShareNotFound(_)
+            | ClientError::ClusterNotFound(_)
+            | ClientError::NoIdentity(_) => exit::NOT_FOUND,
+            ClientError::ClusterNotReady(_) => exit::CLUSTER_NOT_READY,
+            ClientError::Timeout(_) | ClientError::Expired => exit::TIMEOUT,
+            ClientError::WrongKey | ClientError::RecordChanged { .. } => exit::DECRYPTION,
+            _ => exit::ERROR,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, ClientError>;

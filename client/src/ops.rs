@@ -1,0 +1,493 @@
+//! What a patient, provider or recipient does, over any [`Chain`].
+
+use std::time::{Duration, Instant};
+
+use encrypted_ixs::capsule::{open, RecordContext};
+use encrypted_ixs::keys::{UserPublicKey, UserSecretKey};
+use encrypted_ixs::point::Point;
+use encrypted_ixs::record::{open_group_with, open_own_group, seal_group, SealedGroup};
+use medshare::state::{
+    Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult, StoredGroup,
+};
+use mpc_node::chain::{compute_budget, fetch, fetch_many, instruction, ChainError, SharedChain};
+use rand_core::OsRng;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::data::PatientData;
+use crate::error::{ClientError, Result};
+
+/// A user: a wallet (signs, pays) and an X25519 encryption key.
+pub struct Client {
+    /// The chain.
+    pub chain: SharedChain,
+    /// The wallet.
+    pub wallet: Keypair,
+    /// The encryption key.
+    pub key: UserSecretKey,
+}
+
+/// Who a share is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// Edwards form of the recipient's X25519 key.
+    pub key: Point,
+    /// Their wallet, if known (for their inbox).
+    pub wallet: Option<Pubkey>,
+}
+
+/// A queued share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShareTicket {
+    /// The computation account.
+    pub computation: Pubkey,
+    /// The share result account.
+    pub share_result: Pubkey,
+}
+
+/// A decrypted share.
+#[derive(Clone, Debug)]
+pub struct OpenedShare {
+    /// The record.
+    pub record: Pubkey,
+    /// Its owner.
+    pub owner: Pubkey,
+    /// Record version.
+    pub version: u32,
+    /// Groups received.
+    pub groups: Vec<u8>,
+    /// The fields of those groups.
+    pub data: PatientData,
+}
+
+fn stored_to_sealed(s: &StoredGroup) -> SealedGroup {
+    let mut c = [0u8; 32];
+    let mut z = [0u8; 32];
+    c.copy_from_slice(&s.binding[..32]);
+    z.copy_from_slice(&s.binding[32..]);
+    SealedGroup {
+        group: s.group,
+        cluster_capsule: s.cluster_capsule.into(),
+        binding: encrypted_ixs::binding::BindingProof { c, z },
+        owner_capsule: s.owner_capsule.into(),
+        nonce: s.nonce,
+        ciphertext: s.ciphertext.clone(),
+    }
+}
+
+/// The record context a group is bound to.
+pub fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
+    RecordContext {
+        program_id: medshare::ID.to_bytes(),
+        owner: owner.to_bytes(),
+        record: record.to_bytes(),
+        group,
+    }
+}
+
+impl Client {
+    /// A client for `wallet` with encryption key `key`.
+    pub fn new(chain: SharedChain, wallet: Keypair, key: UserSecretKey) -> Self {
+        Client { chain, wallet, key }
+    }
+
+    /// The Edwards form of this user's key.
+    pub fn encryption_key(&self) -> Point {
+        self.key
+            .public_key()
+            .edwards()
+            .expect("keys from X25519 secrets always have an Edwards form")
+    }
+
+    /// Registers (or updates) this wallet's encryption key and role.
+    pub async fn register(&self, role: Role) -> Result<()> {
+        let me = self.wallet.pubkey();
+        let identity = medshare::pda::identity(&me);
+        let args = medshare::instructions::IdentityArgs {
+            encryption_key: self.encryption_key().0,
+            role,
+        };
+        let exists = fetch::<Identity>(self.chain.as_ref(), &identity)
+            .await?
+            .is_some();
+        let ix = if exists {
+            instruction(
+                medshare::accounts::UpdateIdentity {
+                    wallet: me,
+                    identity,
+                },
+                medshare::instruction::UpdateIdentity { args },
+            )
+        } else {
+            instruction(
+                medshare::accounts::RegisterIdentity {
+                    wallet: me,
+                    identity,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::RegisterIdentity { args },
+            )
+        };
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// A ready cluster.
+    pub async fn ready_cluster(&self, cluster: &Pubkey) -> Result<Cluster> {
+        let c: Cluster = fetch(self.chain.as_ref(), cluster)
+            .await?
+            .ok_or_else(|| ClientError::ClusterNotFound(cluster.to_string()))?;
+        if c.status != ClusterStatus::Ready {
+            return Err(ClientError::ClusterNotReady(cluster.to_string()));
+        }
+        Ok(c)
+    }
+
+    /// Stores `data` as record `record_id` sealed to `cluster` (a new version
+    /// if the record exists). Returns the record address and its version.
+    pub async fn store(
+        &self,
+        cluster: &Pubkey,
+        record_id: u64,
+        data: &PatientData,
+    ) -> Result<(Pubkey, u32)> {
+        let groups = data.groups();
+        if groups.is_empty() {
+            return Err(ClientError::Invalid("the record has no fields".into()));
+        }
+        for (g, bytes) in &groups {
+            if bytes.len() + encrypted_ixs::record::TAG_LEN
+                > medshare::constants::MAX_GROUP_CIPHERTEXT
+            {
+                return Err(ClientError::Invalid(format!(
+                    "field group '{}' is {} bytes; the inline limit is {} bytes per group",
+                    crate::data::GROUP_NAMES[*g as usize],
+                    bytes.len(),
+                    medshare::constants::MAX_GROUP_CIPHERTEXT - encrypted_ixs::record::TAG_LEN
+                )));
+            }
+        }
+        let c = self.ready_cluster(cluster).await?;
+        let owner = self.wallet.pubkey();
+        let record = medshare::pda::record(&owner, record_id);
+        let existing = fetch::<PatientRecord>(self.chain.as_ref(), &record).await?;
+        let version = match &existing {
+            Some(r) => {
+                if r.cluster != *cluster {
+                    return Err(ClientError::Invalid(format!(
+                        "record {record_id} is sealed to cluster {}",
+                        r.cluster
+                    )));
+                }
+                let ix = instruction(
+                    medshare::accounts::UpdatePatientData {
+                        owner,
+                        author: None,
+                        record,
+                    },
+                    medshare::instruction::UpdatePatientData {},
+                );
+                self.chain.send(&[ix], &[&self.wallet]).await?;
+                r.version + 1
+            }
+            None => {
+                let ix = instruction(
+                    medshare::accounts::StorePatientData {
+                        owner,
+                        author: None,
+                        cluster: *cluster,
+                        record,
+                        system_program: anchor_lang::system_program::ID,
+                    },
+                    medshare::instruction::StorePatientData { record_id },
+                );
+                self.chain.send(&[ix], &[&self.wallet]).await?;
+                1
+            }
+        };
+        let cluster_key = Point(c.cluster_key);
+        for (g, bytes) in groups {
+            let s = seal_group(
+                &mut OsRng,
+                &record_ctx(&owner, &record, g),
+                version,
+                &bytes,
+                &cluster_key,
+                &self.encryption_key(),
+            )
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let mut binding = [0u8; 64];
+            binding[..32].copy_from_slice(&s.binding.c);
+            binding[32..].copy_from_slice(&s.binding.z);
+            let ix = instruction(
+                medshare::accounts::WriteRecordGroup {
+                    owner,
+                    author: None,
+                    record,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::WriteRecordGroup {
+                    args: medshare::instructions::WriteGroupArgs {
+                        group: g,
+                        cluster_capsule: s.cluster_capsule.into(),
+                        binding,
+                        owner_capsule: s.owner_capsule.into(),
+                        nonce: s.nonce,
+                        ciphertext: s.ciphertext,
+                    },
+                },
+            );
+            self.chain
+                .send(&[compute_budget(400_000), ix], &[&self.wallet])
+                .await?;
+        }
+        Ok((record, version))
+    }
+
+    /// Reads a record.
+    pub async fn record(&self, record: &Pubkey) -> Result<PatientRecord> {
+        fetch(self.chain.as_ref(), record)
+            .await?
+            .ok_or_else(|| ClientError::RecordNotFound(record.to_string()))
+    }
+
+    /// The owner decrypts their own record.
+    pub async fn show(&self, record: &Pubkey) -> Result<(PatientData, u32)> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::Invalid(format!(
+                "record {record} belongs to {}; only its owner can read it directly (ask for a share)",
+                r.owner
+            )));
+        }
+        let mut plain = Vec::new();
+        for g in &r.groups {
+            let sealed = stored_to_sealed(g);
+            let p = open_own_group(
+                &sealed,
+                &self.key,
+                &record_ctx(&r.owner, record, g.group),
+                r.version,
+            )
+            .map_err(|_| ClientError::WrongKey)?;
+            plain.push(p);
+        }
+        let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
+            ClientError::Invalid(format!("record contents are not valid JSON: {e}"))
+        })?;
+        Ok((data, r.version))
+    }
+
+    /// Resolves a recipient: a wallet with a registered identity, or an X25519 key.
+    pub async fn resolve_recipient(&self, who: &str) -> Result<Recipient> {
+        let who = who.trim();
+        if who.len() == 64 && who.chars().all(|c| c.is_ascii_hexdigit()) {
+            let bytes = hex::decode(who).map_err(|_| ClientError::Invalid("bad hex key".into()))?;
+            let key = UserPublicKey::from_slice(&bytes)
+                .and_then(|k| k.edwards())
+                .map_err(|_| {
+                    ClientError::Invalid(format!("{who} is not a valid X25519 public key"))
+                })?;
+            return Ok(Recipient { key, wallet: None });
+        }
+        let wallet: Pubkey = who.parse().map_err(|_| {
+            ClientError::Invalid(format!(
+                "'{who}' is neither a wallet address nor a 64-hex-digit X25519 key"
+            ))
+        })?;
+        let id: Identity = fetch(self.chain.as_ref(), &medshare::pda::identity(&wallet))
+            .await?
+            .ok_or_else(|| ClientError::NoIdentity(wallet.to_string()))?;
+        Ok(Recipient {
+            key: Point(id.encryption_key),
+            wallet: Some(wallet),
+        })
+    }
+
+    /// Queues a share of `group_mask` of `record` for `to`.
+    pub async fn share(
+        &self,
+        record: &Pubkey,
+        group_mask: u8,
+        to: Recipient,
+    ) -> Result<ShareTicket> {
+        let r = self.record(record).await?;
+        let mut last = None;
+        // The computation id is the cluster's counter; retry if another request took it first.
+        for _ in 0..5 {
+            let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
+                .await?
+                .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
+            let computation = medshare::pda::computation(&r.cluster, c.next_computation);
+            let share_result = medshare::pda::share_result(&computation);
+            let ix = instruction(
+                medshare::accounts::SharePatientData {
+                    requester: self.wallet.pubkey(),
+                    record: *record,
+                    cluster: r.cluster,
+                    computation,
+                    share_result,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::SharePatientData {
+                    args: medshare::instructions::ShareArgs {
+                        group_mask,
+                        recipient: to.key.0,
+                        recipient_wallet: to.wallet,
+                    },
+                },
+            );
+            match self.chain.send(&[ix], &[&self.wallet]).await {
+                Ok(_) => {
+                    return Ok(ShareTicket {
+                        computation,
+                        share_result,
+                    })
+                }
+                // Anchor's ConstraintSeeds: the counter moved on.
+                Err(ChainError::Program { code: 2006, .. }) => {
+                    last = Some(ChainError::Program {
+                        code: 2006,
+                        logs: vec![],
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last
+            .map(ClientError::from)
+            .unwrap_or(ClientError::Invalid("share failed".into())))
+    }
+
+    /// Waits until the cluster fills the share result. `progress` is called
+    /// with the number of contributions so far and the threshold.
+    pub async fn wait(
+        &self,
+        ticket: &ShareTicket,
+        timeout: Duration,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<ShareResult> {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
+            {
+                if r.completed {
+                    return Ok(r);
+                }
+            } else {
+                return Err(ClientError::ShareNotFound(ticket.share_result.to_string()));
+            }
+            match fetch::<medshare::state::Computation>(self.chain.as_ref(), &ticket.computation)
+                .await?
+            {
+                Some(comp) => {
+                    let c: Option<Cluster> = fetch(self.chain.as_ref(), &comp.cluster).await?;
+                    progress(
+                        comp.contributors.len(),
+                        c.map(|c| c.threshold as usize).unwrap_or(0),
+                    );
+                    if self.chain.slot().await? > comp.expiry_slot {
+                        return Err(ClientError::Expired);
+                    }
+                }
+                None => {
+                    // Closed: finalized (read again) or cancelled.
+                    if let Some(r) =
+                        fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
+                    {
+                        if r.completed {
+                            return Ok(r);
+                        }
+                    }
+                    return Err(ClientError::Expired);
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(ClientError::Timeout(timeout.as_secs()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Cancels an expired share (rent back).
+    pub async fn cancel(&self, ticket: &ShareTicket) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::CancelShare {
+                requester: self.wallet.pubkey(),
+                computation: ticket.computation,
+                share_result: ticket.share_result,
+            },
+            medshare::instruction::CancelShare {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// Share results of `cluster` addressed to this user (by key or wallet), newest first.
+    pub async fn inbox(&self, cluster: &Pubkey) -> Result<Vec<(Pubkey, ShareResult)>> {
+        let c: Cluster = fetch(self.chain.as_ref(), cluster)
+            .await?
+            .ok_or_else(|| ClientError::ClusterNotFound(cluster.to_string()))?;
+        let addrs: Vec<Pubkey> = (0..c.next_computation)
+            .map(|k| medshare::pda::share_result(&medshare::pda::computation(cluster, k)))
+            .collect();
+        let me = self.wallet.pubkey();
+        let key = self.encryption_key().0;
+        let results = fetch_many::<ShareResult>(self.chain.as_ref(), &addrs).await?;
+        let mut out: Vec<(Pubkey, ShareResult)> = addrs
+            .into_iter()
+            .zip(results)
+            .filter_map(|(a, r)| r.map(|r| (a, r)))
+            .filter(|(_, r)| r.recipient == key || r.recipient_wallet == me)
+            .collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Opens a completed share addressed to this user's key.
+    pub async fn decrypt(&self, share_result: &Pubkey) -> Result<OpenedShare> {
+        let r: ShareResult = fetch(self.chain.as_ref(), share_result)
+            .await?
+            .ok_or_else(|| ClientError::ShareNotFound(share_result.to_string()))?;
+        if !r.completed {
+            return Err(ClientError::Invalid(format!(
+                "share {share_result} is still pending (the cluster has not finished)"
+            )));
+        }
+        if r.recipient != self.encryption_key().0 {
+            return Err(ClientError::WrongKey);
+        }
+        let rec = self.record(&r.record).await?;
+        if rec.version != r.record_version {
+            return Err(ClientError::RecordChanged {
+                shared: r.record_version,
+                now: rec.version,
+            });
+        }
+        let mut plain = Vec::new();
+        for (g, cap) in r.groups.iter().zip(&r.capsules) {
+            let stored = rec
+                .group(*g)
+                .ok_or_else(|| ClientError::Invalid(format!("record has no group {g} any more")))?;
+            let m = open(&(*cap).into(), &self.key).map_err(|_| ClientError::WrongKey)?;
+            let p = open_group_with(
+                &stored_to_sealed(stored),
+                &m,
+                &record_ctx(&rec.owner, &r.record, *g),
+                r.record_version,
+            )
+            .map_err(|_| ClientError::WrongKey)?;
+            plain.push(p);
+        }
+        let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
+            ClientError::Invalid(format!("shared contents are not valid JSON: {e}"))
+        })?;
+        Ok(OpenedShare {
+            record: r.record,
+            owner: r.owner,
+            version: r.record_version,
+            groups: r.groups.clone(),
+            data,
+        })
+    }
+}

@@ -1,0 +1,256 @@
+//! Wire sizes of the largest transaction of each kind, against the 1,232-byte
+//! packet limit (IPv6 MTU 1,280 − 48 bytes of headers).
+//!
+//! Pure sizes: instructions are built with `common::ix` and signed over a
+//! dummy blockhash, nothing is sent. `write_record_group` at the inline limit
+//! is covered by `records.rs` (`test_write_group_at_inline_limit_fits_one_packet`).
+//!
+//! Every node transaction is measured twice:
+//! - `node pays`: the node authority is the fee payer and sole signer (how
+//!   `mpc-node` sends), plus a `set_compute_unit_limit` instruction;
+//! - `relayed`: a separate fee payer co-signs (one more signature and
+//!   account), plus `set_compute_unit_limit` and `set_compute_unit_price`.
+//!
+//! Run with `cargo test -p medshare --test limits -- --nocapture` to see the figures.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::ix;
+use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
+use encrypted_ixs::keys::{NodeIndex, TransportSecret};
+use encrypted_ixs::point::BASEPOINT;
+use medshare::constants::{MAX_GROUPS, MAX_NODES, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
+use medshare::instructions::{ConfirmDkgArgs, ContributionArg, Round2Arg};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_sdk::hash::Hash;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::Transaction;
+
+/// Largest transaction the network accepts, in bytes.
+const PACKET: usize = 1232;
+
+/// Wire size: signatures (compact-u16 count + 64 each) + message.
+fn wire_size(tx: &Transaction) -> usize {
+    let sigs = tx.signatures.len();
+    assert!(sigs < 128, "a one-byte compact-u16 signature count");
+    1 + 64 * sigs + tx.message_data().len()
+}
+
+fn signed(ixs: &[Instruction], payer: &Keypair, signers: &[&Keypair]) -> Transaction {
+    Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, Hash::default())
+}
+
+/// Measures `ix` sent by `node` in both configurations, prints and asserts
+/// both fit one packet; returns `(node pays, relayed)`.
+fn measure(name: &str, ixn: Instruction, node: &Keypair) -> (usize, usize) {
+    let limit = ComputeBudgetInstruction::set_compute_unit_limit(1_400_000);
+    let price = ComputeBudgetInstruction::set_compute_unit_price(1_000);
+    let own = wire_size(&signed(&[limit.clone(), ixn.clone()], node, &[node]));
+    let relayer = Keypair::new();
+    let relayed = wire_size(&signed(&[limit, price, ixn], &relayer, &[&relayer, node]));
+    println!(
+        "{name}: {own} B node pays ({} B left), {relayed} B relayed ({} B left)",
+        PACKET as isize - own as isize,
+        PACKET as isize - relayed as isize,
+    );
+    assert!(own <= PACKET, "{name}: {own} B > {PACKET} B (node pays)");
+    assert!(
+        relayed <= PACKET,
+        "{name}: {relayed} B > {PACKET} B (relayed)"
+    );
+    (own, relayed)
+}
+
+/// A cluster address for the size tests (any 32 bytes would do).
+fn cluster_address() -> Pubkey {
+    medshare::pda::cluster(&Keypair::new().pubkey(), 1)
+}
+
+fn contribution_ix(node: &Keypair, groups: usize) -> Instruction {
+    let cluster = cluster_address();
+    let computation = medshare::pda::computation(&cluster, 0);
+    let arg = ContributionArg {
+        u: [0x11; 32],
+        w: [0x22; 32],
+        c: [0x33; 32],
+        z_r: [0x44; 32],
+        z_s: [0x55; 32],
+    };
+    ix(
+        medshare::accounts::SubmitContribution {
+            node: node.pubkey(),
+            cluster,
+            computation,
+        },
+        medshare::instruction::SubmitContribution {
+            contributions: vec![arg; groups],
+        },
+    )
+}
+
+#[test]
+fn test_submit_contribution_all_groups_fits_one_packet() {
+    assert_eq!(MAX_GROUPS, 5);
+    let node = Keypair::new();
+    let ixn = contribution_ix(&node, MAX_GROUPS);
+    // 8-byte discriminator, 4-byte length, 160 bytes per group.
+    assert_eq!(ixn.data.len(), 8 + 4 + 160 * MAX_GROUPS);
+    measure("submit_contribution (g = 5)", ixn, &node);
+}
+
+fn callback_ix(node: &Keypair, t: usize) -> Instruction {
+    let cluster = cluster_address();
+    let computation = medshare::pda::computation(&cluster, 0);
+    ix(
+        medshare::accounts::SharePatientDataCallback {
+            node: node.pubkey(),
+            cluster,
+            computation,
+            share_result: medshare::pda::share_result(&computation),
+            requester: Keypair::new().pubkey(),
+        },
+        medshare::instruction::SharePatientDataCallback {
+            lagrange: vec![[0x66; 32]; t],
+        },
+    )
+}
+
+#[test]
+fn test_share_callback_fits_one_packet() {
+    let node = Keypair::new();
+    let ixn = callback_ix(&node, 10);
+    assert_eq!(ixn.data.len(), 8 + 4 + 32 * 10);
+    measure("share_patient_data_callback (t = 10)", ixn, &node);
+    // The true maximum: one coefficient per contributor, at most t ≤ MAX_NODES.
+    let ixn = callback_ix(&node, MAX_NODES);
+    measure("share_patient_data_callback (t = 16)", ixn, &node);
+}
+
+#[test]
+fn test_post_dkg_round1_t16_fits_one_packet() {
+    let mut rng = ChaCha20Rng::seed_from_u64(71);
+    let cluster = cluster_address();
+    let params = DkgParams {
+        cluster: cluster.to_bytes(),
+        threshold: 16,
+        nodes: 16,
+    };
+    let (_secret, package) = dkg::round1(&mut rng, &params, NodeIndex::new(16).unwrap()).unwrap();
+    println!(
+        "frost round-1 package, t = 16: {} B (MAX_ROUND1_LEN = {MAX_ROUND1_LEN})",
+        package.len()
+    );
+    assert!(package.len() <= MAX_ROUND1_LEN);
+    let node = Keypair::new();
+    let ixn = ix(
+        medshare::accounts::PostDkgRound1 {
+            node: node.pubkey(),
+            cluster,
+            mailbox: medshare::pda::dkg_mailbox(&cluster, 16),
+        },
+        medshare::instruction::PostDkgRound1 { package },
+    );
+    measure("post_dkg_round1 (t = 16)", ixn, &node);
+}
+
+/// Runs rounds 1 and 2 of a real DKG; returns node 1's encrypted round-2 packages.
+fn round2_of_node1(t: u16, n: u16, cluster: &Pubkey, seed: u64) -> Vec<EncryptedRound2> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let params = DkgParams {
+        cluster: cluster.to_bytes(),
+        threshold: t,
+        nodes: n,
+    };
+    let transports: Vec<TransportSecret> = (0..n)
+        .map(|_| TransportSecret::generate(&mut rng))
+        .collect();
+    let mut secrets1 = BTreeMap::new();
+    let mut round1 = BTreeMap::new();
+    for i in 1..=n {
+        let me = NodeIndex::new(i).unwrap();
+        let (s, p) = dkg::round1(&mut rng, &params, me).unwrap();
+        secrets1.insert(me, s);
+        round1.insert(me, p);
+    }
+    let me = NodeIndex::new(1).unwrap();
+    let peers: BTreeMap<NodeIndex, Peer> = round1
+        .iter()
+        .filter(|(i, _)| **i != me)
+        .map(|(i, r1)| {
+            (
+                *i,
+                Peer {
+                    round1: r1.clone(),
+                    transport: transports[i.get() as usize - 1].public_key(),
+                },
+            )
+        })
+        .collect();
+    let secret = secrets1.remove(&me).unwrap();
+    let (_s2, out) = dkg::round2(&mut rng, &params, me, secret, &transports[0], &peers).unwrap();
+    assert_eq!(out.len(), n as usize - 1);
+    out
+}
+
+#[test]
+fn test_post_dkg_round2_five_packages_fits_one_packet() {
+    let cluster = cluster_address();
+    // The real ciphertext length, from a real 2-of-3 DKG.
+    let small = round2_of_node1(2, 3, &cluster, 72);
+    let ct_len = small[0].ciphertext.len();
+    println!(
+        "encrypted round-2 package: {ct_len} B (MAX_ROUND2_CIPHERTEXT = {MAX_ROUND2_CIPHERTEXT})"
+    );
+    assert!(small.iter().all(|p| p.ciphertext.len() == ct_len));
+    assert!(ct_len > 16 && ct_len <= MAX_ROUND2_CIPHERTEXT);
+    // The package carries one scalar whatever t and n: a 16-of-16 DKG's are
+    // the same size, and a node of it posts 15 packages, 5 per transaction.
+    let large = round2_of_node1(16, 16, &cluster, 73);
+    assert!(large.iter().all(|p| p.ciphertext.len() == ct_len));
+    let node = Keypair::new();
+    let packages: Vec<Round2Arg> = large
+        .iter()
+        .take(5)
+        .map(|p| Round2Arg {
+            to: p.to as u8,
+            nonce: p.nonce,
+            ciphertext: p.ciphertext.clone(),
+        })
+        .collect();
+    assert_eq!(packages.len(), 5);
+    let ixn = ix(
+        medshare::accounts::PostDkgRound2 {
+            node: node.pubkey(),
+            cluster,
+            mailbox: medshare::pda::dkg_mailbox(&cluster, 1),
+        },
+        medshare::instruction::PostDkgRound2 { packages },
+    );
+    measure("post_dkg_round2 (5 packages)", ixn, &node);
+}
+
+#[test]
+fn test_confirm_dkg_n16_fits_one_packet() {
+    let node = Keypair::new();
+    let cluster = cluster_address();
+    let ixn = ix(
+        medshare::accounts::ConfirmDkg {
+            node: node.pubkey(),
+            cluster,
+        },
+        medshare::instruction::ConfirmDkg {
+            args: ConfirmDkgArgs {
+                cluster_key: BASEPOINT.0,
+                verification_shares: vec![BASEPOINT.0; MAX_NODES],
+            },
+        },
+    );
+    assert_eq!(ixn.data.len(), 8 + 32 + 4 + 32 * MAX_NODES);
+    measure("confirm_dkg (n = 16)", ixn, &node);
+}
