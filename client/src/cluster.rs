@@ -1,10 +1,10 @@
-//! A local cluster of real node tasks on the embedded chain (demo and tests).
+//! A local cluster of real node tasks in this process (demo and tests), on
+//! the embedded chain or any other [`mpc_node::chain::Chain`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use medshare::state::{Cluster, ClusterStatus};
-use mpc_node::chain::embedded::Embedded;
 use mpc_node::chain::{fetch, SharedChain};
 use mpc_node::keystore::KeyStore;
 use mpc_node::metrics::Metrics;
@@ -84,8 +84,7 @@ impl ClusterOptions {
 
 impl LocalCluster {
     /// Creates the cluster, starts `n` node tasks and waits for the DKG.
-    pub async fn start(chain: Arc<Embedded>, opts: ClusterOptions) -> Result<Self> {
-        let shared: SharedChain = chain.clone();
+    pub async fn start(shared: SharedChain, opts: ClusterOptions) -> Result<Self> {
         let admin = Keypair::new();
         shared.airdrop(&admin.pubkey(), 10_000_000_000).await?;
         let address = mpc_node::admin::create_cluster(

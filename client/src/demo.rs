@@ -63,7 +63,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let embedded = Embedded::start().await;
     let chain: SharedChain = embedded.clone();
 
-    let lc = LocalCluster::start(embedded.clone(), ClusterOptions::new(opts.t, opts.n)).await?;
+    let lc = LocalCluster::start(chain.clone(), ClusterOptions::new(opts.t, opts.n)).await?;
     say(format!(
         "[1] cluster {} ready: {} nodes ran the DKG in {} ms",
         lc.address,
