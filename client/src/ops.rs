@@ -327,6 +327,9 @@ impl Client {
                     cluster: r.cluster,
                     computation,
                     share_result,
+                    recipient_identity: None,
+                    provider: None,
+                    issuer: None,
                     system_program: anchor_lang::system_program::ID,
                 },
                 medshare::instruction::SharePatientData {

@@ -197,7 +197,26 @@ pub fn aggregate(
         return Err(Error::Encoding("one contribution per node"));
     }
     check_lagrange(nodes, coeffs)?;
-    let n = nodes.len();
+    combine(capsule, contributions, coeffs)
+}
+
+/// The combination step of [`aggregate`] alone, for a caller that checked the
+/// contributing set and its coefficients once with [`check_lagrange`] and now
+/// combines several capsules with them (the program, one capsule per field
+/// group). `contributions` and `coeffs` must have the same length, at most
+/// [`crate::MAX_NODES`].
+pub fn combine(
+    capsule: &Capsule,
+    contributions: &[(Point, Point)],
+    coeffs: &[Scalar],
+) -> Result<Capsule> {
+    let n = contributions.len();
+    if n >= MSM_MAX {
+        return Err(Error::TooManyContributions(n));
+    }
+    if coeffs.len() != n || n == 0 {
+        return Err(Error::Encoding("one coefficient per contribution"));
+    }
     let mut us = [Point::default(); MSM_MAX];
     let mut ws = [Point::default(); MSM_MAX];
     let mut ks = [Scalar::ONE; MSM_MAX];

@@ -487,7 +487,7 @@ impl Node {
                         .inc_by(new_faults as u64);
                     warn!(computation = %addr, faulty_mask = comp.faulty, "faulty contribution observed");
                 }
-                if !authorized(&comp) {
+                if !self.authorized(&comp).await? {
                     self.metrics.unauthorized.inc();
                     warn!(computation = %addr, requester = %comp.requester, "request not authorized by chain state; not contributing");
                     continue;
@@ -599,6 +599,7 @@ impl Node {
                 computation: *addr,
                 share_result: comp.share_result,
                 requester: comp.requester,
+                consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
             },
             medshare::instruction::SharePatientDataCallback { lagrange },
         );
@@ -606,9 +607,42 @@ impl Node {
     }
 }
 
-/// Whether chain state authorizes a computation: the owner asked.
-pub fn authorized(comp: &Computation) -> bool {
-    comp.requester == comp.owner
+impl Node {
+    /// Whether chain state authorizes a computation: the owner asked, or the
+    /// requester holds a consent for this record that, at the chain's current
+    /// unix time, is neither revoked nor expired and covers every group.
+    pub async fn authorized(&self, comp: &Computation) -> Result<bool, NodeError> {
+        if comp.requester == comp.owner && comp.consent == Pubkey::default() {
+            return Ok(true);
+        }
+        if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
+            return Ok(false);
+        }
+        let Some(consent) =
+            fetch::<medshare::state::Consent>(self.chain.as_ref(), &comp.consent).await?
+        else {
+            return Ok(false);
+        };
+        let now = chain_time(self.chain.as_ref()).await?;
+        let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
+        Ok(consent.record == comp.record
+            && consent.grantee == comp.requester
+            && consent.check(mask, now).is_ok())
+    }
+}
+
+/// The chain's unix time (its Clock sysvar).
+pub async fn chain_time(chain: &dyn crate::chain::Chain) -> Result<i64, ChainError> {
+    let acc = chain
+        .accounts(&[solana_sdk::sysvar::clock::ID])
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| ChainError::Endpoint("clock sysvar unavailable".into()))?;
+    let clock: solana_sdk::clock::Clock = solana_sdk::account::from_account(&acc)
+        .ok_or_else(|| ChainError::Endpoint("clock sysvar undecodable".into()))?;
+    Ok(clock.unix_timestamp)
 }
 
 /// Refusals that only mean someone else got there first.

@@ -84,47 +84,7 @@ impl ChainError {
 
 /// The [`medshare::error::MedshareError`] with this Anchor code.
 pub fn medshare_error(code: u32) -> Option<medshare::error::MedshareError> {
-    use medshare::error::MedshareError as E;
-    let all = [
-        E::NotOwner,
-        E::NotAdmin,
-        E::InvalidThreshold,
-        E::InvalidTtl,
-        E::ClusterFull,
-        E::NodeAlreadyAdded,
-        E::NotClusterNode,
-        E::NodeAlreadyRegistered,
-        E::WrongClusterStatus,
-        E::ClusterNotReady,
-        E::WrongCluster,
-        E::InvalidDkgPackage,
-        E::Round1AlreadyPosted,
-        E::DkgRoundMissing,
-        E::InvalidRound2Package,
-        E::AlreadyConfirmed,
-        E::InvalidPoint,
-        E::InvalidRecipientKey,
-        E::InvalidGroup,
-        E::GroupMissing,
-        E::InvalidCiphertextSize,
-        E::InvalidBindingProof,
-        E::AuthorMustSign,
-        E::ComputationExpired,
-        E::ComputationNotExpired,
-        E::ComputationNotPending,
-        E::DuplicateContribution,
-        E::ContributionsComplete,
-        E::WrongGroupCount,
-        E::NodeFaulty,
-        E::NotEnoughContributions,
-        E::InvalidLagrangeCoefficients,
-        E::NotRequester,
-        E::Overflow,
-        E::InvariantViolated,
-        E::RecordVersionMismatch,
-    ];
-    all.into_iter()
-        .find(|e| anchor_lang::error::ERROR_CODE_OFFSET + *e as u32 == code)
+    medshare::error::MedshareError::from_code(code)
 }
 
 fn program_error_message(code: u32) -> String {

@@ -13,15 +13,25 @@ pub const SEED_RECORD: &[u8] = b"record";
 pub const SEED_COMPUTATION: &[u8] = b"computation";
 /// Share result: `[SEED_SHARE_RESULT, computation]`.
 pub const SEED_SHARE_RESULT: &[u8] = b"share-result";
+/// Consent: `[SEED_CONSENT, record, grantee]`.
+pub const SEED_CONSENT: &[u8] = b"consent";
+/// Credential issuer: `[SEED_ISSUER, cluster, issuer wallet]`.
+pub const SEED_ISSUER: &[u8] = b"issuer";
+/// Verified provider: `[SEED_PROVIDER, cluster, provider wallet]`.
+pub const SEED_PROVIDER: &[u8] = b"provider";
+
+/// Longest consent purpose, in bytes.
+pub const MAX_PURPOSE_LEN: usize = 64;
 
 /// Most nodes in a cluster (the crypto crate's limit).
 pub const MAX_NODES: usize = encrypted_ixs::MAX_NODES;
 /// Field groups per record.
 pub const MAX_GROUPS: usize = encrypted_ixs::MAX_GROUPS;
 /// Largest inline ciphertext (plaintext + 16-byte tag) of one field group.
-/// `write_record_group` with this much data, two signers and a compute-budget
-/// instruction is 1,17x bytes: under the 1,232-byte packet (see the program README).
-pub const MAX_GROUP_CIPHERTEXT: usize = 640;
+/// `write_record_group` with this much data, a co-signing provider and both
+/// compute-budget instructions (limit and price) is 1,227 bytes: under the
+/// 1,232-byte packet (measured in `tests/records.rs`).
+pub const MAX_GROUP_CIPHERTEXT: usize = 624;
 /// Largest serialized `frost` round-1 package (`t ≤ 16`: 5 + 1 + 32·t + 64 bytes, rounded up).
 pub const MAX_ROUND1_LEN: usize = 640;
 /// Largest encrypted round-2 package ciphertext (37-byte package + 16-byte tag, rounded up).

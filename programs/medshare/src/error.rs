@@ -110,7 +110,131 @@ pub enum MedshareError {
     /// An account's state breaks an invariant.
     #[msg("account invariant violated")]
     InvariantViolated,
-    /// The record changed version since the computation was queued.
-    #[msg("record changed since the share was requested")]
-    RecordVersionMismatch,
+    /// The share result account is not this computation's.
+    #[msg("share result does not belong to this computation")]
+    WrongShareResult,
+    /// The signer is not an active credential issuer of this cluster.
+    #[msg("signer is not an active credential issuer of this cluster")]
+    NotIssuer,
+    /// The provider's credential issuer was removed by the cluster admin.
+    #[msg("the provider's credential issuer was revoked")]
+    IssuerRevoked,
+    /// The recipient or grantee is not a verified provider (no registry entry given).
+    #[msg("recipient is not a verified provider")]
+    ProviderNotVerified,
+    /// The provider's registration was revoked.
+    #[msg("provider registration revoked")]
+    ProviderRevoked,
+    /// The provider's registration is outside its validity period.
+    #[msg("provider registration not valid at this time")]
+    ProviderExpired,
+    /// The provider's role is not one the record's policy allows.
+    #[msg("provider role not allowed by the record's policy")]
+    ProviderRoleNotAllowed,
+    /// A validity period or consent end time that is empty or already over.
+    #[msg("invalid validity period or end time")]
+    InvalidValidity,
+    /// The consent purpose is longer than allowed.
+    #[msg("consent purpose too long")]
+    PurposeTooLong,
+    /// The requester holds no consent for this record.
+    #[msg("no consent for this record")]
+    ConsentMissing,
+    /// The consent was revoked.
+    #[msg("consent revoked")]
+    ConsentRevoked,
+    /// The consent's end time has passed.
+    #[msg("consent expired")]
+    ConsentExpired,
+    /// The request asks for groups outside the consent.
+    #[msg("requested groups are outside the consent")]
+    ConsentScope,
+    /// A consent for this grantee already exists and is active (modify it instead).
+    #[msg("an active consent already exists for this grantee")]
+    ConsentExists,
+    /// The requester's identity (encryption key) is not the one consent names.
+    #[msg("requester identity does not match")]
+    WrongIdentity,
+}
+
+impl MedshareError {
+    /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
+    pub const ALL: [MedshareError; 50] = [
+        MedshareError::NotOwner,
+        MedshareError::NotAdmin,
+        MedshareError::InvalidThreshold,
+        MedshareError::InvalidTtl,
+        MedshareError::ClusterFull,
+        MedshareError::NodeAlreadyAdded,
+        MedshareError::NotClusterNode,
+        MedshareError::NodeAlreadyRegistered,
+        MedshareError::WrongClusterStatus,
+        MedshareError::ClusterNotReady,
+        MedshareError::WrongCluster,
+        MedshareError::InvalidDkgPackage,
+        MedshareError::Round1AlreadyPosted,
+        MedshareError::DkgRoundMissing,
+        MedshareError::InvalidRound2Package,
+        MedshareError::AlreadyConfirmed,
+        MedshareError::InvalidPoint,
+        MedshareError::InvalidRecipientKey,
+        MedshareError::InvalidGroup,
+        MedshareError::GroupMissing,
+        MedshareError::InvalidCiphertextSize,
+        MedshareError::InvalidBindingProof,
+        MedshareError::AuthorMustSign,
+        MedshareError::ComputationExpired,
+        MedshareError::ComputationNotExpired,
+        MedshareError::ComputationNotPending,
+        MedshareError::DuplicateContribution,
+        MedshareError::ContributionsComplete,
+        MedshareError::WrongGroupCount,
+        MedshareError::NodeFaulty,
+        MedshareError::NotEnoughContributions,
+        MedshareError::InvalidLagrangeCoefficients,
+        MedshareError::NotRequester,
+        MedshareError::Overflow,
+        MedshareError::InvariantViolated,
+        MedshareError::WrongShareResult,
+        MedshareError::NotIssuer,
+        MedshareError::IssuerRevoked,
+        MedshareError::ProviderNotVerified,
+        MedshareError::ProviderRevoked,
+        MedshareError::ProviderExpired,
+        MedshareError::ProviderRoleNotAllowed,
+        MedshareError::InvalidValidity,
+        MedshareError::PurposeTooLong,
+        MedshareError::ConsentMissing,
+        MedshareError::ConsentRevoked,
+        MedshareError::ConsentExpired,
+        MedshareError::ConsentScope,
+        MedshareError::ConsentExists,
+        MedshareError::WrongIdentity,
+    ];
+
+    /// The variant with this Anchor error code.
+    pub fn from_code(code: u32) -> Option<MedshareError> {
+        let i = code.checked_sub(anchor_lang::error::ERROR_CODE_OFFSET)? as usize;
+        Self::ALL.get(i).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_all_lists_every_variant_in_code_order() {
+        for (i, e) in MedshareError::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "{e:?}");
+            let back = MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + i as u32);
+            assert_eq!(back.map(|b| b as usize), Some(*e as usize));
+        }
+        assert_eq!(
+            *MedshareError::ALL.last().unwrap() as usize,
+            MedshareError::WrongIdentity as usize,
+            "a variant was added after WrongIdentity: add it to ALL"
+        );
+        assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
+    }
 }

@@ -143,6 +143,8 @@ pub struct ShareRequested {
     pub record: Pubkey,
     /// Who asked.
     pub requester: Pubkey,
+    /// Consent the request was made under (default when the owner asked).
+    pub consent: Pubkey,
     /// Recipient key (Edwards form).
     pub recipient: [u8; 32],
     /// Recipient wallet, if named.
@@ -220,6 +222,80 @@ pub struct ShareCancelled {
     pub computation: Pubkey,
     /// Requester.
     pub requester: Pubkey,
+    /// Slot.
+    pub slot: u64,
+}
+
+/// The provider registry changed: issuer appointed (0) or revoked (1),
+/// provider registered (2) or revoked (3).
+#[event]
+pub struct RegistryChanged {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// The issuer or provider concerned.
+    pub subject: Pubkey,
+    /// Who acted.
+    pub by: Pubkey,
+    /// What happened.
+    pub kind: u8,
+    /// Provider role, for provider changes.
+    pub role: Option<crate::state::ProviderRole>,
+    /// Provider validity end, for provider changes.
+    pub valid_until: i64,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// A consent was granted (0), modified (1) or revoked (2).
+#[event]
+pub struct ConsentChanged {
+    /// Consent account.
+    pub consent: Pubkey,
+    /// Record.
+    pub record: Pubkey,
+    /// Grantee.
+    pub grantee: Pubkey,
+    /// Groups.
+    pub group_mask: u8,
+    /// Purpose.
+    pub purpose: String,
+    /// End time.
+    pub expires_at: i64,
+    /// What happened.
+    pub kind: u8,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// A pull request was refused; the refusal is recorded (the transaction
+/// succeeds so that this event and the record's counter persist).
+#[event]
+pub struct PullRefused {
+    /// Record.
+    pub record: Pubkey,
+    /// Who asked.
+    pub requester: Pubkey,
+    /// Groups asked for.
+    pub group_mask: u8,
+    /// The refusal, as the program's error code.
+    pub reason: u32,
+    /// Slot.
+    pub slot: u64,
+    /// Unix time.
+    pub unix_time: i64,
+}
+
+/// The owner changed the record's provider policy.
+#[event]
+pub struct PolicyChanged {
+    /// Record.
+    pub record: Pubkey,
+    /// Required provider roles (0 = none).
+    pub required_roles: u8,
     /// Slot.
     pub slot: u64,
 }

@@ -126,6 +126,54 @@ pub mod medshare {
         SharePatientDataCallback::handler(ctx, lagrange)
     }
 
+    /// Sets the record's provider policy (required roles; 0 = none).
+    pub fn set_record_policy(ctx: Context<SetRecordPolicy>, required_roles: u8) -> Result<()> {
+        SetRecordPolicy::handler(ctx, required_roles)
+    }
+
+    /// The owner grants a grantee time-limited consent to request some groups.
+    pub fn grant_consent(ctx: Context<GrantConsent>, args: ConsentArgs) -> Result<()> {
+        GrantConsent::handler(ctx, args)
+    }
+
+    /// The owner changes an active consent (groups, purpose, end time).
+    pub fn modify_consent(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
+        ChangeConsent::modify(ctx, args)
+    }
+
+    /// The owner revokes a consent.
+    pub fn revoke_consent(ctx: Context<ChangeConsent>) -> Result<()> {
+        ChangeConsent::revoke(ctx)
+    }
+
+    /// A grantee requests a share under consent (pull); refusals are recorded.
+    pub fn request_share(ctx: Context<RequestShare>, group_mask: u8) -> Result<()> {
+        RequestShare::handler(ctx, group_mask)
+    }
+
+    /// The cluster admin appoints a credential issuer.
+    pub fn appoint_issuer(ctx: Context<AppointIssuer>, issuer: Pubkey) -> Result<()> {
+        AppointIssuer::handler(ctx, issuer)
+    }
+
+    /// The cluster admin revokes a credential issuer.
+    pub fn revoke_issuer(ctx: Context<RevokeIssuer>) -> Result<()> {
+        RevokeIssuer::handler(ctx)
+    }
+
+    /// An issuer registers a verified provider.
+    pub fn register_provider(
+        ctx: Context<RegisterProvider>,
+        args: RegisterProviderArgs,
+    ) -> Result<()> {
+        RegisterProvider::handler(ctx, args)
+    }
+
+    /// An issuer revokes a provider it registered.
+    pub fn revoke_provider(ctx: Context<RevokeProvider>) -> Result<()> {
+        RevokeProvider::handler(ctx)
+    }
+
     /// The requester cancels an expired computation (rent back).
     pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
         CancelShare::handler(ctx)

@@ -45,3 +45,30 @@ pub fn computation(cluster: &Pubkey, id: u64) -> Pubkey {
 pub fn share_result(computation: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[SEED_SHARE_RESULT, computation.as_ref()], &crate::ID).0
 }
+
+/// A consent.
+pub fn consent(record: &Pubkey, grantee: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_CONSENT, record.as_ref(), grantee.as_ref()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A credential issuer of a cluster.
+pub fn issuer(cluster: &Pubkey, issuer: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_ISSUER, cluster.as_ref(), issuer.as_ref()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A provider's registry entry in a cluster.
+pub fn provider(cluster: &Pubkey, provider: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_PROVIDER, cluster.as_ref(), provider.as_ref()],
+        &crate::ID,
+    )
+    .0
+}

@@ -114,6 +114,7 @@ fn callback_ix(node: &Keypair, t: usize) -> Instruction {
             computation,
             share_result: medshare::pda::share_result(&computation),
             requester: Keypair::new().pubkey(),
+            consent: None,
         },
         medshare::instruction::SharePatientDataCallback {
             lagrange: vec![[0x66; 32]; t],

@@ -131,14 +131,16 @@ async fn test_write_group_at_inline_limit_fits_one_packet() {
     )
     .unwrap();
     let mut write = write_ix(&owner, &record, &s);
-    // The worst case: a provider co-signs (a second signature and account).
+    // The worst case: a provider co-signs (a second signature and account)
+    // and both compute-budget instructions (limit and priority fee) are set.
     let provider = env.funded().await;
     write.accounts[1].pubkey = provider.pubkey();
     write.accounts[1].is_signer = true;
     let budget =
         solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(400_000);
+    let price = solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
     let tx = Transaction::new_signed_with_payer(
-        &[budget, write],
+        &[budget, price, write],
         Some(&owner),
         &[&p.wallet, &provider],
         env.ctx.last_blockhash,

@@ -2,10 +2,12 @@
 
 pub mod admin;
 pub mod node;
+pub mod provider;
 pub mod user;
 
 pub use admin::*;
 pub use node::*;
+pub use provider::*;
 pub use user::*;
 
 use anchor_lang::prelude::*;

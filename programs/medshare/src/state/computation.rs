@@ -65,6 +65,8 @@ pub struct Computation {
     pub expiry_slot: u64,
     /// Share result account this computation fills.
     pub share_result: Pubkey,
+    /// Consent the request was made under (`Pubkey::default()` when the owner asked).
+    pub consent: Pubkey,
     /// PDA bump.
     pub bump: u8,
 }
@@ -89,6 +91,7 @@ impl Computation {
             + 1
             + 8
             + 8
+            + 32
             + 32
             + 1
     }

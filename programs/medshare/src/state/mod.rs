@@ -2,15 +2,19 @@
 
 pub mod cluster;
 pub mod computation;
+pub mod consent;
 pub mod dkg;
 pub mod identity;
+pub mod provider;
 pub mod record;
 pub mod share_result;
 
 pub use cluster::*;
 pub use computation::*;
+pub use consent::*;
 pub use dkg::*;
 pub use identity::*;
+pub use provider::*;
 pub use record::*;
 pub use share_result::*;
 

@@ -47,6 +47,12 @@ pub struct PatientRecord {
     pub created_at: i64,
     /// Last change (unix time).
     pub updated_at: i64,
+    /// Policy: if nonzero, shares and consents may only go to verified
+    /// providers whose role bit is in this mask (doctor 1, hospital 2,
+    /// insurer 4, researcher 8).
+    pub required_roles: u8,
+    /// Pull requests refused (no, revoked, expired or out-of-scope consent).
+    pub refused_pulls: u32,
     /// Groups of the current version, in the order written.
     #[max_len(0)]
     pub groups: Vec<StoredGroup>,

@@ -500,6 +500,9 @@ pub fn share_ix(
             cluster: *cluster,
             computation,
             share_result: medshare::pda::share_result(&computation),
+            recipient_identity: None,
+            provider: None,
+            issuer: None,
             system_program: anchor_lang::system_program::ID,
         },
         medshare::instruction::SharePatientData {
@@ -601,6 +604,7 @@ pub fn callback_raw_ix(
             computation,
             share_result: medshare::pda::share_result(&computation),
             requester,
+            consent: None,
         },
         medshare::instruction::SharePatientDataCallback { lagrange },
     )

@@ -2,12 +2,12 @@ use anchor_lang::prelude::*;
 
 use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::{scalar_from_canonical, Point};
-use encrypted_ixs::reencrypt::{aggregate, check_lagrange};
+use encrypted_ixs::reencrypt::{check_lagrange, combine};
 use encrypted_ixs::{Scalar, MAX_NODES};
 
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
-use crate::state::{CapsuleData, Cluster, Computation, ComputationStatus, ShareResult};
+use crate::state::{CapsuleData, Cluster, Computation, ComputationStatus, Consent, ShareResult};
 
 /// Accounts of `share_patient_data_callback`.
 #[derive(Accounts)]
@@ -21,7 +21,7 @@ pub struct SharePatientDataCallback<'info> {
         mut,
         has_one = cluster @ MedshareError::WrongCluster,
         has_one = requester @ MedshareError::NotRequester,
-        has_one = share_result @ MedshareError::WrongCluster,
+        has_one = share_result @ MedshareError::WrongShareResult,
         close = requester
     )]
     pub computation: Account<'info, Computation>,
@@ -32,6 +32,8 @@ pub struct SharePatientDataCallback<'info> {
     /// CHECK: only credited; must equal `computation.requester` (has_one above).
     #[account(mut)]
     pub requester: UncheckedAccount<'info>,
+    /// The consent a pull was made under (required when the computation names one).
+    pub consent: Option<Account<'info, Consent>>,
 }
 
 impl SharePatientDataCallback<'_> {
@@ -56,10 +58,21 @@ impl SharePatientDataCallback<'_> {
             lagrange.len() == comp.contributors.len(),
             MedshareError::InvalidLagrangeCoefficients
         );
+        if comp.consent != Pubkey::default() {
+            // A pull: the consent must still allow it (revocation, expiry or
+            // narrowing after the request stops the share here).
+            let consent = self
+                .consent
+                .as_ref()
+                .filter(|c| c.key() == comp.consent)
+                .ok_or(MedshareError::ConsentMissing)?;
+            let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
+            consent.check(mask, Clock::get()?.unix_timestamp)?;
+        }
         Ok(())
     }
 
-    /// Checks the coefficients (multiplications only), combines per group
+    /// Checks the coefficients once (multiplications only), combines per group
     /// `E' = Σ λ_i·U_i`, `C' = C + Σ λ_i·W_i`, fills the share result.
     pub fn handler(ctx: Context<SharePatientDataCallback>, lagrange: Vec<[u8; 32]>) -> Result<()> {
         ctx.accounts.validate(&lagrange)?;
@@ -85,14 +98,8 @@ impl SharePatientDataCallback<'_> {
                 let p = comp.partials[k * groups + g];
                 *slot = (Point(p.u), Point(p.w));
             }
-            let out = aggregate(
-                ctx.accounts.cluster.threshold as usize,
-                &comp.capsules[g].into(),
-                &nodes[..n],
-                &uw[..n],
-                &coeffs[..n],
-            )
-            .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
+            let out = combine(&comp.capsules[g].into(), &uw[..n], &coeffs[..n])
+                .map_err(|_| error!(MedshareError::InvariantViolated))?;
             capsules.push(CapsuleData::from(out));
         }
         let clock = Clock::get()?;

@@ -14,7 +14,7 @@ pub struct CancelShare<'info> {
     #[account(
         mut,
         has_one = requester @ MedshareError::NotRequester,
-        has_one = share_result @ MedshareError::WrongCluster,
+        has_one = share_result @ MedshareError::WrongShareResult,
         close = requester
     )]
     pub computation: Account<'info, Computation>,

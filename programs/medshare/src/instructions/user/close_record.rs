@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::SEED_RECORD;
 use crate::error::MedshareError;
 use crate::events::RecordChanged;
 use crate::state::PatientRecord;
@@ -14,8 +13,6 @@ pub struct CloseRecord<'info> {
     /// The record.
     #[account(
         mut,
-        seeds = [SEED_RECORD, owner.key().as_ref(), &record.record_id.to_le_bytes()],
-        bump = record.bump,
         has_one = owner @ MedshareError::NotOwner,
         close = owner
     )]

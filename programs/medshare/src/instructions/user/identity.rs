@@ -65,12 +65,7 @@ pub struct UpdateIdentity<'info> {
     /// The wallet.
     pub wallet: Signer<'info>,
     /// Its identity.
-    #[account(
-        mut,
-        seeds = [SEED_IDENTITY, wallet.key().as_ref()],
-        bump = identity.bump,
-        has_one = wallet @ MedshareError::NotOwner
-    )]
+    #[account(mut, has_one = wallet @ MedshareError::NotOwner)]
     pub identity: Account<'info, Identity>,
 }
 

@@ -3,8 +3,12 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_GROUPS, SEED_COMPUTATION, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::ShareRequested;
+use crate::instructions::provider::check_policy;
 use crate::instructions::require_encryption_key;
-use crate::state::{Cluster, Computation, ComputationStatus, PatientRecord, ShareResult};
+use crate::state::{
+    Cluster, Computation, ComputationStatus, CredentialIssuer, Identity, PatientRecord, Provider,
+    ShareResult,
+};
 
 /// Arguments of `share_patient_data`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -47,12 +51,126 @@ pub struct SharePatientData<'info> {
         bump
     )]
     pub share_result: Account<'info, ShareResult>,
+    /// The recipient's identity, when the record requires verified providers.
+    pub recipient_identity: Option<Account<'info, Identity>>,
+    /// The recipient's registry entry, when the record requires verified providers.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
 
+/// The groups of `mask`, each present in the record's current version.
+pub(crate) fn groups_of(record: &PatientRecord, mask: u8) -> Result<Vec<u8>> {
+    require!(
+        mask != 0 && (mask as usize) < (1 << MAX_GROUPS),
+        MedshareError::InvalidGroup
+    );
+    let groups: Vec<u8> = (0..MAX_GROUPS as u8)
+        .filter(|g| mask & (1 << g) != 0)
+        .collect();
+    for g in &groups {
+        require!(record.group(*g).is_some(), MedshareError::GroupMissing);
+    }
+    Ok(groups)
+}
+
+/// Who asked for what, for [`queue`].
+pub(crate) struct Request {
+    pub requester: Pubkey,
+    pub consent: Pubkey,
+    pub group_mask: u8,
+    pub groups: Vec<u8>,
+    pub recipient: [u8; 32],
+    pub recipient_wallet: Pubkey,
+}
+
+/// Fills a new computation and its share result (both already created) and
+/// emits `ShareRequested`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue(
+    record: &Account<PatientRecord>,
+    cluster: &mut Account<Cluster>,
+    comp: &mut Computation,
+    comp_key: Pubkey,
+    comp_bump: u8,
+    result: &mut ShareResult,
+    result_key: Pubkey,
+    result_bump: u8,
+    req: Request,
+) -> Result<()> {
+    let clock = Clock::get()?;
+    let id = cluster.next_computation;
+    cluster.next_computation = id.checked_add(1).ok_or(MedshareError::Overflow)?;
+    let expiry_slot = clock
+        .slot
+        .checked_add(cluster.computation_ttl_slots)
+        .ok_or(MedshareError::Overflow)?;
+    let capsules = req
+        .groups
+        .iter()
+        .map(|g| record.group(*g).map(|s| s.cluster_capsule))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(MedshareError::GroupMissing)?;
+
+    comp.cluster = cluster.key();
+    comp.id = id;
+    comp.record = record.key();
+    comp.record_version = record.version;
+    comp.owner = record.owner;
+    comp.requester = req.requester;
+    comp.recipient = req.recipient;
+    comp.recipient_wallet = req.recipient_wallet;
+    comp.groups = req.groups.clone();
+    comp.capsules = capsules;
+    comp.contributors = Vec::new();
+    comp.partials = Vec::new();
+    comp.faulty = 0;
+    comp.status = ComputationStatus::Pending;
+    comp.created_slot = clock.slot;
+    comp.expiry_slot = expiry_slot;
+    comp.share_result = result_key;
+    comp.consent = req.consent;
+    comp.bump = comp_bump;
+    comp.invariant()?;
+
+    result.computation = comp_key;
+    result.cluster = comp.cluster;
+    result.record = comp.record;
+    result.record_version = comp.record_version;
+    result.owner = comp.owner;
+    result.requester = comp.requester;
+    result.recipient = comp.recipient;
+    result.recipient_wallet = req.recipient_wallet;
+    result.groups = req.groups;
+    result.capsules = Vec::new();
+    result.completed = false;
+    result.requested_slot = clock.slot;
+    result.completed_slot = 0;
+    result.bump = result_bump;
+
+    crate::emit_event!(ShareRequested {
+        computation: comp_key,
+        share_result: result_key,
+        cluster: comp.cluster,
+        record: comp.record,
+        requester: comp.requester,
+        consent: req.consent,
+        recipient: comp.recipient,
+        recipient_wallet: req.recipient_wallet,
+        group_mask: req.group_mask,
+        expiry_slot,
+        slot: clock.slot,
+        unix_time: clock.unix_timestamp,
+    });
+    Ok(())
+}
+
 impl SharePatientData<'_> {
-    /// Owner signs, cluster ready, groups present, recipient key valid.
+    /// Owner signs, cluster ready, groups present, recipient key valid, and,
+    /// when the record requires it, the recipient is a verified provider whose
+    /// registered key is the recipient key.
     pub fn validate(&self, args: &ShareArgs) -> Result<Vec<u8>> {
         require_keys_eq!(
             self.requester.key(),
@@ -60,17 +178,29 @@ impl SharePatientData<'_> {
             MedshareError::NotOwner
         );
         self.cluster.require_ready()?;
-        require!(
-            args.group_mask != 0 && (args.group_mask as usize) < (1 << MAX_GROUPS),
-            MedshareError::InvalidGroup
-        );
-        let groups: Vec<u8> = (0..MAX_GROUPS as u8)
-            .filter(|g| args.group_mask & (1 << g) != 0)
-            .collect();
-        for g in &groups {
-            require!(self.record.group(*g).is_some(), MedshareError::GroupMissing);
-        }
+        let groups = groups_of(&self.record, args.group_mask)?;
         require_encryption_key(&args.recipient, MedshareError::InvalidRecipientKey)?;
+        if self.record.required_roles != 0 {
+            let wallet = args
+                .recipient_wallet
+                .ok_or(MedshareError::ProviderNotVerified)?;
+            let identity = self
+                .recipient_identity
+                .as_ref()
+                .filter(|i| i.wallet == wallet)
+                .ok_or(MedshareError::ProviderNotVerified)?;
+            require!(
+                identity.encryption_key == args.recipient,
+                MedshareError::WrongIdentity
+            );
+            check_policy(
+                &self.record,
+                &wallet,
+                self.provider.as_ref(),
+                self.issuer.as_ref(),
+                Clock::get()?.unix_timestamp,
+            )?;
+        }
         Ok(groups)
     }
 
@@ -78,72 +208,26 @@ impl SharePatientData<'_> {
     /// expiry, creates the pending share result.
     pub fn handler(ctx: Context<SharePatientData>, args: ShareArgs) -> Result<()> {
         let groups = ctx.accounts.validate(&args)?;
-        let clock = Clock::get()?;
-        let record = &ctx.accounts.record;
-        let cluster = &mut ctx.accounts.cluster;
-        let id = cluster.next_computation;
-        cluster.next_computation = id.checked_add(1).ok_or(MedshareError::Overflow)?;
-        let expiry_slot = clock
-            .slot
-            .checked_add(cluster.computation_ttl_slots)
-            .ok_or(MedshareError::Overflow)?;
-        let recipient_wallet = args.recipient_wallet.unwrap_or_default();
-        let capsules = groups
-            .iter()
-            .map(|g| record.group(*g).map(|s| s.cluster_capsule))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(MedshareError::GroupMissing)?;
-
-        let comp = &mut ctx.accounts.computation;
-        comp.cluster = cluster.key();
-        comp.id = id;
-        comp.record = record.key();
-        comp.record_version = record.version;
-        comp.owner = record.owner;
-        comp.requester = ctx.accounts.requester.key();
-        comp.recipient = args.recipient;
-        comp.recipient_wallet = recipient_wallet;
-        comp.groups = groups.clone();
-        comp.capsules = capsules;
-        comp.contributors = Vec::new();
-        comp.partials = Vec::new();
-        comp.faulty = 0;
-        comp.status = ComputationStatus::Pending;
-        comp.created_slot = clock.slot;
-        comp.expiry_slot = expiry_slot;
-        comp.share_result = ctx.accounts.share_result.key();
-        comp.bump = ctx.bumps.computation;
-        comp.invariant()?;
-
-        let result = &mut ctx.accounts.share_result;
-        result.computation = comp.key();
-        result.cluster = comp.cluster;
-        result.record = comp.record;
-        result.record_version = comp.record_version;
-        result.owner = comp.owner;
-        result.requester = comp.requester;
-        result.recipient = comp.recipient;
-        result.recipient_wallet = recipient_wallet;
-        result.groups = groups;
-        result.capsules = Vec::new();
-        result.completed = false;
-        result.requested_slot = clock.slot;
-        result.completed_slot = 0;
-        result.bump = ctx.bumps.share_result;
-
-        crate::emit_event!(ShareRequested {
-            computation: comp.key(),
-            share_result: result.key(),
-            cluster: comp.cluster,
-            record: comp.record,
-            requester: comp.requester,
-            recipient: comp.recipient,
-            recipient_wallet,
-            group_mask: args.group_mask,
-            expiry_slot,
-            slot: clock.slot,
-            unix_time: clock.unix_timestamp,
-        });
-        Ok(())
+        let a = ctx.accounts;
+        let comp_key = a.computation.key();
+        let result_key = a.share_result.key();
+        queue(
+            &a.record,
+            &mut a.cluster,
+            &mut a.computation,
+            comp_key,
+            ctx.bumps.computation,
+            &mut a.share_result,
+            result_key,
+            ctx.bumps.share_result,
+            Request {
+                requester: a.requester.key(),
+                consent: Pubkey::default(),
+                group_mask: args.group_mask,
+                groups,
+                recipient: args.recipient,
+                recipient_wallet: args.recipient_wallet.unwrap_or_default(),
+            },
+        )
     }
 }

@@ -4,7 +4,7 @@ use anchor_lang::system_program;
 use encrypted_ixs::binding::{self, BindingProof};
 use encrypted_ixs::capsule::RecordContext;
 
-use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT, SEED_RECORD};
+use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
 use crate::error::MedshareError;
 use crate::events::RecordGroupWritten;
 use crate::instructions::require_point;
@@ -38,8 +38,6 @@ pub struct WriteRecordGroup<'info> {
     /// The record.
     #[account(
         mut,
-        seeds = [SEED_RECORD, owner.key().as_ref(), &record.record_id.to_le_bytes()],
-        bump = record.bump,
         has_one = owner @ crate::error::MedshareError::NotOwner
     )]
     pub record: Account<'info, PatientRecord>,

@@ -1,0 +1,86 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_ISSUER;
+use crate::error::MedshareError;
+use crate::events::RegistryChanged;
+use crate::state::{Cluster, CredentialIssuer};
+
+/// Accounts of `appoint_issuer`.
+#[derive(Accounts)]
+#[instruction(issuer: Pubkey)]
+pub struct AppointIssuer<'info> {
+    /// The cluster admin; pays.
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    /// The cluster.
+    #[account(has_one = admin @ MedshareError::NotAdmin)]
+    pub cluster: Account<'info, Cluster>,
+    /// The issuer's entry.
+    #[account(
+        init,
+        payer = admin,
+        space = 8 + CredentialIssuer::INIT_SPACE,
+        seeds = [SEED_ISSUER, cluster.key().as_ref(), issuer.as_ref()],
+        bump
+    )]
+    pub issuer_account: Account<'info, CredentialIssuer>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl AppointIssuer<'_> {
+    /// Appoints `issuer`.
+    pub fn handler(ctx: Context<AppointIssuer>, issuer: Pubkey) -> Result<()> {
+        let clock = Clock::get()?;
+        let a = &mut ctx.accounts.issuer_account;
+        a.cluster = ctx.accounts.cluster.key();
+        a.issuer = issuer;
+        a.active = true;
+        a.appointed_at = clock.unix_timestamp;
+        a.bump = ctx.bumps.issuer_account;
+        crate::emit_event!(RegistryChanged {
+            cluster: a.cluster,
+            subject: issuer,
+            by: ctx.accounts.admin.key(),
+            kind: 0,
+            role: None,
+            valid_until: 0,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `revoke_issuer`.
+#[derive(Accounts)]
+pub struct RevokeIssuer<'info> {
+    /// The cluster admin.
+    pub admin: Signer<'info>,
+    /// The cluster.
+    #[account(has_one = admin @ MedshareError::NotAdmin)]
+    pub cluster: Account<'info, Cluster>,
+    /// The issuer's entry.
+    #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
+    pub issuer_account: Account<'info, CredentialIssuer>,
+}
+
+impl RevokeIssuer<'_> {
+    /// Deactivates the issuer: every provider it registered stops counting as verified.
+    pub fn handler(ctx: Context<RevokeIssuer>) -> Result<()> {
+        let clock = Clock::get()?;
+        let a = &mut ctx.accounts.issuer_account;
+        a.active = false;
+        crate::emit_event!(RegistryChanged {
+            cluster: a.cluster,
+            subject: a.issuer,
+            by: ctx.accounts.admin.key(),
+            kind: 1,
+            role: None,
+            valid_until: 0,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

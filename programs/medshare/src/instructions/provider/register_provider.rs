@@ -1,0 +1,110 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{SEED_ISSUER, SEED_PROVIDER};
+use crate::error::MedshareError;
+use crate::events::RegistryChanged;
+use crate::state::{CredentialIssuer, Provider, ProviderRole};
+
+/// Arguments of `register_provider`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct RegisterProviderArgs {
+    /// The provider's wallet.
+    pub provider: Pubkey,
+    /// Role.
+    pub role: ProviderRole,
+    /// Hash of the license document.
+    pub license_hash: [u8; 32],
+    /// Valid from (unix time).
+    pub valid_from: i64,
+    /// Valid until (unix time, exclusive).
+    pub valid_until: i64,
+}
+
+/// Accounts of `register_provider`.
+#[derive(Accounts)]
+#[instruction(args: RegisterProviderArgs)]
+pub struct RegisterProvider<'info> {
+    /// An active issuer; pays.
+    #[account(mut)]
+    pub issuer: Signer<'info>,
+    /// The issuer's entry.
+    #[account(
+        seeds = [SEED_ISSUER, issuer_account.cluster.as_ref(), issuer.key().as_ref()],
+        bump = issuer_account.bump,
+        constraint = issuer_account.active @ MedshareError::NotIssuer,
+    )]
+    pub issuer_account: Account<'info, CredentialIssuer>,
+    /// The provider's registry entry.
+    #[account(
+        init,
+        payer = issuer,
+        space = 8 + Provider::INIT_SPACE,
+        seeds = [SEED_PROVIDER, issuer_account.cluster.as_ref(), args.provider.as_ref()],
+        bump
+    )]
+    pub provider_account: Account<'info, Provider>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl RegisterProvider<'_> {
+    /// Registers a provider with a role, license hash and validity period.
+    pub fn handler(ctx: Context<RegisterProvider>, args: RegisterProviderArgs) -> Result<()> {
+        require!(
+            args.valid_until > args.valid_from,
+            MedshareError::InvalidValidity
+        );
+        let clock = Clock::get()?;
+        let p = &mut ctx.accounts.provider_account;
+        p.cluster = ctx.accounts.issuer_account.cluster;
+        p.provider = args.provider;
+        p.issuer = ctx.accounts.issuer.key();
+        p.role = args.role;
+        p.license_hash = args.license_hash;
+        p.valid_from = args.valid_from;
+        p.valid_until = args.valid_until;
+        p.revoked = false;
+        p.bump = ctx.bumps.provider_account;
+        crate::emit_event!(RegistryChanged {
+            cluster: p.cluster,
+            subject: p.provider,
+            by: p.issuer,
+            kind: 2,
+            role: Some(args.role),
+            valid_until: args.valid_until,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `revoke_provider`.
+#[derive(Accounts)]
+pub struct RevokeProvider<'info> {
+    /// The issuer that registered the provider.
+    pub issuer: Signer<'info>,
+    /// The provider's entry.
+    #[account(mut, has_one = issuer @ MedshareError::NotIssuer)]
+    pub provider_account: Account<'info, Provider>,
+}
+
+impl RevokeProvider<'_> {
+    /// Revokes the registration.
+    pub fn handler(ctx: Context<RevokeProvider>) -> Result<()> {
+        let clock = Clock::get()?;
+        let p = &mut ctx.accounts.provider_account;
+        p.revoked = true;
+        crate::emit_event!(RegistryChanged {
+            cluster: p.cluster,
+            subject: p.provider,
+            by: p.issuer,
+            kind: 3,
+            role: Some(p.role),
+            valid_until: p.valid_until,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,192 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{MAX_GROUPS, MAX_PURPOSE_LEN, SEED_CONSENT};
+use crate::error::MedshareError;
+use crate::events::ConsentChanged;
+use crate::instructions::provider::check_policy;
+use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider};
+
+/// Arguments of `grant_consent` and `modify_consent`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct ConsentArgs {
+    /// Groups the grantee may request.
+    pub group_mask: u8,
+    /// Purpose, at most 64 bytes.
+    pub purpose: String,
+    /// Unix time at which the consent ends.
+    pub expires_at: i64,
+}
+
+fn validate_args(args: &ConsentArgs, now: i64) -> Result<()> {
+    require!(
+        args.group_mask != 0 && (args.group_mask as usize) < (1 << MAX_GROUPS),
+        MedshareError::InvalidGroup
+    );
+    require!(
+        args.purpose.len() <= MAX_PURPOSE_LEN,
+        MedshareError::PurposeTooLong
+    );
+    require!(args.expires_at > now, MedshareError::InvalidValidity);
+    Ok(())
+}
+
+/// Accounts of `grant_consent`.
+#[derive(Accounts)]
+#[instruction(args: ConsentArgs)]
+pub struct GrantConsent<'info> {
+    /// The record owner; pays.
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    /// The record.
+    #[account(has_one = owner @ MedshareError::NotOwner)]
+    pub record: Account<'info, PatientRecord>,
+    /// Who receives the consent.
+    /// CHECK: any wallet; only its address is stored.
+    pub grantee: UncheckedAccount<'info>,
+    /// The consent (new, or a revoked one granted again).
+    #[account(
+        init_if_needed,
+        payer = owner,
+        space = 8 + Consent::INIT_SPACE,
+        seeds = [SEED_CONSENT, record.key().as_ref(), grantee.key().as_ref()],
+        bump
+    )]
+    pub consent: Account<'info, Consent>,
+    /// The grantee's registry entry, when the record requires verified providers.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl GrantConsent<'_> {
+    /// Grants (or grants again after a revocation).
+    pub fn handler(ctx: Context<GrantConsent>, args: ConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        validate_args(&args, clock.unix_timestamp)?;
+        let a = &ctx.accounts;
+        let fresh = a.consent.record == Pubkey::default();
+        require!(fresh || a.consent.revoked, MedshareError::ConsentExists);
+        check_policy(
+            &a.record,
+            &a.grantee.key(),
+            a.provider.as_ref(),
+            a.issuer.as_ref(),
+            clock.unix_timestamp,
+        )?;
+        let record = a.record.key();
+        let owner = a.owner.key();
+        let grantee = a.grantee.key();
+        let c = &mut ctx.accounts.consent;
+        c.record = record;
+        c.owner = owner;
+        c.grantee = grantee;
+        c.group_mask = args.group_mask;
+        c.purpose = args.purpose.clone();
+        c.expires_at = args.expires_at;
+        c.revoked = false;
+        c.granted_at = clock.unix_timestamp;
+        c.updated_at = clock.unix_timestamp;
+        c.uses = 0;
+        c.bump = ctx.bumps.consent;
+        crate::emit_event!(ConsentChanged {
+            consent: c.key(),
+            record,
+            grantee,
+            group_mask: args.group_mask,
+            purpose: args.purpose,
+            expires_at: args.expires_at,
+            kind: 0,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `modify_consent` and `revoke_consent`.
+#[derive(Accounts)]
+pub struct ChangeConsent<'info> {
+    /// The record owner.
+    pub owner: Signer<'info>,
+    /// The consent.
+    #[account(mut, has_one = owner @ MedshareError::NotOwner)]
+    pub consent: Account<'info, Consent>,
+}
+
+impl ChangeConsent<'_> {
+    /// Changes groups, purpose or end time of an active consent. Narrowing
+    /// takes effect for every later request (and for pending computations,
+    /// which the callback re-checks).
+    pub fn modify(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        validate_args(&args, clock.unix_timestamp)?;
+        let c = &mut ctx.accounts.consent;
+        require!(!c.revoked, MedshareError::ConsentRevoked);
+        c.group_mask = args.group_mask;
+        c.purpose = args.purpose.clone();
+        c.expires_at = args.expires_at;
+        c.updated_at = clock.unix_timestamp;
+        crate::emit_event!(ConsentChanged {
+            consent: c.key(),
+            record: c.record,
+            grantee: c.grantee,
+            group_mask: args.group_mask,
+            purpose: args.purpose,
+            expires_at: args.expires_at,
+            kind: 1,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+
+    /// Revokes: later requests are refused and pending computations under
+    /// this consent can no longer be finalized. Shares already delivered
+    /// cannot be recalled.
+    pub fn revoke(ctx: Context<ChangeConsent>) -> Result<()> {
+        let clock = Clock::get()?;
+        let c = &mut ctx.accounts.consent;
+        require!(!c.revoked, MedshareError::ConsentRevoked);
+        c.revoked = true;
+        c.updated_at = clock.unix_timestamp;
+        crate::emit_event!(ConsentChanged {
+            consent: c.key(),
+            record: c.record,
+            grantee: c.grantee,
+            group_mask: c.group_mask,
+            purpose: c.purpose.clone(),
+            expires_at: c.expires_at,
+            kind: 2,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `set_record_policy`.
+#[derive(Accounts)]
+pub struct SetRecordPolicy<'info> {
+    /// The record owner.
+    pub owner: Signer<'info>,
+    /// The record.
+    #[account(mut, has_one = owner @ MedshareError::NotOwner)]
+    pub record: Account<'info, PatientRecord>,
+}
+
+impl SetRecordPolicy<'_> {
+    /// Requires (nonzero mask) or stops requiring verified providers.
+    pub fn handler(ctx: Context<SetRecordPolicy>, required_roles: u8) -> Result<()> {
+        require!(required_roles < 16, MedshareError::ProviderRoleNotAllowed);
+        let r = &mut ctx.accounts.record;
+        r.required_roles = required_roles;
+        crate::emit_event!(crate::events::PolicyChanged {
+            record: r.key(),
+            required_roles,
+            slot: Clock::get()?.slot,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+use anchor_lang::prelude::*;
+use anchor_lang::system_program;
+
+use crate::constants::{
+    MAX_GROUPS, SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT,
+};
+use crate::error::MedshareError;
+use crate::events::PullRefused;
+use crate::instructions::provider::check_policy;
+use crate::instructions::user::share_patient_data::{groups_of, queue, Request};
+use crate::state::{
+    Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider, ShareResult,
+};
+
+/// Accounts of `request_share` (a pull by a consent holder).
+#[derive(Accounts)]
+pub struct RequestShare<'info> {
+    /// The grantee; pays rent for the computation and the result.
+    #[account(mut)]
+    pub requester: Signer<'info>,
+    /// The record (its refusal counter may change).
+    #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
+    pub record: Account<'info, PatientRecord>,
+    /// The record's cluster.
+    #[account(mut)]
+    pub cluster: Account<'info, Cluster>,
+    /// The requester's consent for this record, if any.
+    /// CHECK: address fixed by the seeds; read as a `Consent` only if it exists.
+    #[account(mut, seeds = [SEED_CONSENT, record.key().as_ref(), requester.key().as_ref()], bump)]
+    pub consent: UncheckedAccount<'info>,
+    /// The requester's identity: the share is re-encrypted to its key.
+    #[account(
+        seeds = [SEED_IDENTITY, requester.key().as_ref()],
+        bump = requester_identity.bump,
+    )]
+    pub requester_identity: Account<'info, Identity>,
+    /// The requester's registry entry, when the record requires verified providers.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
+    /// The computation to create (id = `cluster.next_computation`); created
+    /// only if the request is granted.
+    /// CHECK: address checked against the PDA in the handler.
+    #[account(mut)]
+    pub computation: UncheckedAccount<'info>,
+    /// The share result to create with it.
+    /// CHECK: address checked against the PDA in the handler.
+    #[account(mut)]
+    pub share_result: UncheckedAccount<'info>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+fn create_pda<'info>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    system: &Program<'info, System>,
+    seeds: &[&[u8]],
+    space: usize,
+) -> Result<()> {
+    let lamports = Rent::get()?.minimum_balance(space);
+    system_program::create_account(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::CreateAccount {
+                from: payer.clone(),
+                to: target.clone(),
+            },
+            &[seeds],
+        ),
+        lamports,
+        space as u64,
+        &crate::ID,
+    )
+}
+
+/// A zeroed account read as `T` (what a freshly created account holds).
+fn blank<T: AccountDeserialize>(space: usize) -> Result<T> {
+    let zeros = vec![0u8; space];
+    T::try_deserialize_unchecked(&mut &zeros[..])
+}
+
+fn store<T: AccountSerialize>(value: &T, info: &AccountInfo<'_>) -> Result<()> {
+    let mut data = info.try_borrow_mut_data()?;
+    value.try_serialize(&mut &mut data[..])
+}
+
+impl RequestShare<'_> {
+    /// The authorization decision: `Ok` to queue, `Err(reason)` to refuse and record.
+    fn authorize(&self, group_mask: u8, now: i64) -> std::result::Result<(), MedshareError> {
+        let info = self.consent.to_account_info();
+        if info.owner != &crate::ID || info.data_is_empty() {
+            return Err(MedshareError::ConsentMissing);
+        }
+        let data = info
+            .try_borrow_data()
+            .map_err(|_| MedshareError::ConsentMissing)?;
+        let consent =
+            Consent::try_deserialize(&mut &data[..]).map_err(|_| MedshareError::ConsentMissing)?;
+        if consent.record != self.record.key() || consent.grantee != self.requester.key() {
+            return Err(MedshareError::ConsentMissing);
+        }
+        consent.check(group_mask, now)?;
+        check_policy(
+            &self.record,
+            &self.requester.key(),
+            self.provider.as_ref(),
+            self.issuer.as_ref(),
+            now,
+        )
+    }
+
+    /// Checks consent and policy at request time. Granted: creates the
+    /// computation and its share result and queues it like an owner's share,
+    /// to the requester's registered key. Refused: the transaction still
+    /// succeeds, emitting `PullRefused` with the reason and counting it on the
+    /// record, so the attempt stays on the audit trail.
+    pub fn handler(ctx: Context<RequestShare>, group_mask: u8) -> Result<()> {
+        ctx.accounts.cluster.require_ready()?;
+        let groups = groups_of(&ctx.accounts.record, group_mask)?;
+        let clock = Clock::get()?;
+        if let Err(reason) = ctx.accounts.authorize(group_mask, clock.unix_timestamp) {
+            let record = &mut ctx.accounts.record;
+            record.refused_pulls = record.refused_pulls.saturating_add(1);
+            crate::emit_event!(PullRefused {
+                record: record.key(),
+                requester: ctx.accounts.requester.key(),
+                group_mask,
+                reason: anchor_lang::error::ERROR_CODE_OFFSET + reason as u32,
+                slot: clock.slot,
+                unix_time: clock.unix_timestamp,
+            });
+            return Ok(());
+        }
+        let a = &ctx.accounts;
+        let cluster_key = a.cluster.key();
+        let id = a.cluster.next_computation.to_le_bytes();
+        let (comp_key, comp_bump) = Pubkey::find_program_address(
+            &[SEED_COMPUTATION, cluster_key.as_ref(), &id],
+            &crate::ID,
+        );
+        require_keys_eq!(a.computation.key(), comp_key, MedshareError::WrongCluster);
+        let (result_key, result_bump) =
+            Pubkey::find_program_address(&[SEED_SHARE_RESULT, comp_key.as_ref()], &crate::ID);
+        require_keys_eq!(
+            a.share_result.key(),
+            result_key,
+            MedshareError::WrongShareResult
+        );
+        let comp_info = a.computation.to_account_info();
+        let result_info = a.share_result.to_account_info();
+        let payer = a.requester.to_account_info();
+        let comp_space = Computation::space(a.cluster.threshold as usize, MAX_GROUPS);
+        let result_space = 8 + ShareResult::INIT_SPACE;
+        create_pda(
+            &payer,
+            &comp_info,
+            &a.system_program,
+            &[SEED_COMPUTATION, cluster_key.as_ref(), &id, &[comp_bump]],
+            comp_space,
+        )?;
+        create_pda(
+            &payer,
+            &result_info,
+            &a.system_program,
+            &[SEED_SHARE_RESULT, comp_key.as_ref(), &[result_bump]],
+            result_space,
+        )?;
+        let mut comp: Computation = blank(comp_space)?;
+        let mut result: ShareResult = blank(result_space)?;
+        let consent_key = a.consent.key();
+        let recipient = a.requester_identity.encryption_key;
+        let requester = a.requester.key();
+        let consent_info = a.consent.to_account_info();
+        let accounts = &mut *ctx.accounts;
+        queue(
+            &accounts.record,
+            &mut accounts.cluster,
+            &mut comp,
+            comp_key,
+            comp_bump,
+            &mut result,
+            result_key,
+            result_bump,
+            Request {
+                requester,
+                consent: consent_key,
+                group_mask,
+                groups,
+                recipient,
+                recipient_wallet: requester,
+            },
+        )?;
+        store(&comp, &comp_info)?;
+        store(&result, &result_info)?;
+        // Count the use on the consent.
+        let mut consent = {
+            let data = consent_info.try_borrow_data()?;
+            Consent::try_deserialize(&mut &data[..])?
+        };
+        consent.uses = consent.uses.saturating_add(1);
+        store(&consent, &consent_info)?;
+        Ok(())
+    }
+}
