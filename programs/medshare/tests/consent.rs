@@ -1,0 +1,550 @@
+//! Consent, pull requests, the provider registry and record policies.
+
+mod common;
+
+use common::*;
+use encrypted_ixs::capsule::open;
+use encrypted_ixs::keys::UserSecretKey;
+use encrypted_ixs::record::open_group_with;
+use medshare::error::MedshareError;
+use medshare::events::{ConsentChanged, PullRefused, ShareRequested};
+use medshare::state::*;
+use solana_sdk::clock::Clock;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+const HOUR: i64 = 3600;
+
+struct World {
+    env: Env,
+    c: SimCluster,
+    patient: Patient,
+    record: Pubkey,
+    sealed: Vec<encrypted_ixs::record::SealedGroup>,
+    doctor: Keypair,
+    doctor_key: UserSecretKey,
+    now: i64,
+}
+
+async fn set_time(env: &mut Env, unix: i64) {
+    let mut clock: Clock = env.ctx.banks_client.get_sysvar().await.unwrap();
+    clock.unix_timestamp = unix;
+    env.ctx.set_sysvar(&clock);
+}
+
+async fn register(env: &mut Env, who: &Keypair, key: &UserSecretKey, role: Role) {
+    env.send(
+        &[ix(
+            medshare::accounts::RegisterIdentity {
+                wallet: who.pubkey(),
+                identity: medshare::pda::identity(&who.pubkey()),
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::RegisterIdentity {
+                args: medshare::instructions::IdentityArgs {
+                    encryption_key: key.public_key().edwards().unwrap().0,
+                    role,
+                },
+            },
+        )],
+        &[who],
+    )
+    .await
+    .unwrap();
+}
+
+async fn world(seed: u64) -> World {
+    let mut env = Env::new(seed).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let patient = patient(&mut env).await;
+    let (record, sealed) = store_record(
+        &mut env,
+        &c,
+        &patient,
+        1,
+        &[
+            (0, b"{\"age\":42}".as_slice()),
+            (1, b"{\"blood_type\":\"O+\"}".as_slice()),
+            (2, b"{\"diagnoses\":[\"J45\"]}".as_slice()),
+        ],
+    )
+    .await;
+    let doctor = env.funded().await;
+    let doctor_key = UserSecretKey::generate(&mut env.rng);
+    register(&mut env, &doctor, &doctor_key, Role::Doctor).await;
+    let now = 1_900_000_000;
+    set_time(&mut env, now).await;
+    World {
+        env,
+        c,
+        patient,
+        record,
+        sealed,
+        doctor,
+        doctor_key,
+        now,
+    }
+}
+
+fn grant_ix(
+    w: &World,
+    grantee: &Pubkey,
+    mask: u8,
+    expires_at: i64,
+    registry: Option<(Pubkey, Pubkey)>,
+) -> Instruction {
+    ix(
+        medshare::accounts::GrantConsent {
+            owner: w.patient.wallet.pubkey(),
+            record: w.record,
+            grantee: *grantee,
+            consent: medshare::pda::consent(&w.record, grantee),
+            provider: registry.map(|r| r.0),
+            issuer: registry.map(|r| r.1),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::GrantConsent {
+            args: medshare::instructions::ConsentArgs {
+                group_mask: mask,
+                purpose: "asthma follow-up".into(),
+                expires_at,
+            },
+        },
+    )
+}
+
+fn change_ix(w: &World, grantee: &Pubkey, args: Option<(u8, i64)>) -> Instruction {
+    let accounts = medshare::accounts::ChangeConsent {
+        owner: w.patient.wallet.pubkey(),
+        consent: medshare::pda::consent(&w.record, grantee),
+    };
+    match args {
+        Some((mask, expires_at)) => ix(
+            accounts,
+            medshare::instruction::ModifyConsent {
+                args: medshare::instructions::ConsentArgs {
+                    group_mask: mask,
+                    purpose: "narrowed".into(),
+                    expires_at,
+                },
+            },
+        ),
+        None => ix(accounts, medshare::instruction::RevokeConsent {}),
+    }
+}
+
+async fn request_ix(w: &mut World, who: &Pubkey, mask: u8, registry: Option<(Pubkey, Pubkey)>) -> Instruction {
+    let cluster: Cluster = w.env.account(w.c.address).await;
+    let computation = medshare::pda::computation(&w.c.address, cluster.next_computation);
+    ix(
+        medshare::accounts::RequestShare {
+            requester: *who,
+            record: w.record,
+            cluster: w.c.address,
+            consent: medshare::pda::consent(&w.record, who),
+            requester_identity: medshare::pda::identity(who),
+            provider: registry.map(|r| r.0),
+            issuer: registry.map(|r| r.1),
+            computation,
+            share_result: medshare::pda::share_result(&computation),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::RequestShare { group_mask: mask },
+    )
+}
+
+/// Sends a pull; returns the refusal reason, if refused.
+async fn pull(w: &mut World, who: &Keypair, mask: u8, registry: Option<(Pubkey, Pubkey)>) -> Option<u32> {
+    let ixn = request_ix(w, &who.pubkey(), mask, registry).await;
+    let logs = w.env.send(&[ixn], &[who]).await.expect("a pull never fails: refusals are recorded");
+    let refused = events::<PullRefused>(&logs);
+    if let Some(r) = refused.first() {
+        assert_eq!(r.requester, who.pubkey());
+        assert_eq!(r.group_mask, mask);
+        return Some(r.reason);
+    }
+    assert_eq!(events::<ShareRequested>(&logs).len(), 1);
+    None
+}
+
+#[tokio::test]
+async fn test_consent_pull_then_decrypt() {
+    let mut w = world(71).await;
+    let doctor = w.doctor.pubkey();
+    let logs = w
+        .env
+        .send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 0);
+    // The patient is offline from here on: the doctor pulls.
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    let comp: Computation = w.env.account(computation).await;
+    assert_eq!(comp.requester, doctor);
+    assert_eq!(comp.consent, medshare::pda::consent(&w.record, &doctor));
+    assert_eq!(comp.recipient, w.doctor_key.public_key().edwards().unwrap().0);
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    contribute(&mut w.env, &w.c, 3, computation).await.unwrap();
+    let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
+    // Without the consent account the callback is refused.
+    assert_err(
+        w.env.send(std::slice::from_ref(&cb), &[&w.c.nodes[0].authority]).await,
+        MedshareError::ConsentMissing,
+    );
+    cb.accounts[5].pubkey = comp.consent;
+    w.env.send(&[cb], &[&w.c.nodes[0].authority]).await.unwrap();
+    let result: ShareResult = w.env.account(medshare::pda::share_result(&computation)).await;
+    for (g, cap) in result.groups.iter().zip(&result.capsules) {
+        let m = open(&(*cap).into(), &w.doctor_key).unwrap();
+        let s = w.sealed.iter().find(|s| s.group == *g).unwrap();
+        open_group_with(s, &m, &record_ctx(&w.patient.wallet.pubkey(), &w.record, *g), 1).unwrap();
+    }
+    let consent: Consent = w.env.account(comp.consent).await;
+    assert_eq!(consent.uses, 1);
+}
+
+#[tokio::test]
+async fn test_consent_expiry_exactly_at_the_boundary() {
+    let mut w = world(72).await;
+    let doctor = w.doctor.pubkey();
+    let end = w.now + HOUR;
+    w.env.send(&[grant_ix(&w, &doctor, 0b001, end, None)], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    set_time(&mut w.env, end - 1).await;
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
+    set_time(&mut w.env, end).await;
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, Some(code(MedshareError::ConsentExpired)));
+    let rec: PatientRecord = w.env.account(w.record).await;
+    assert_eq!(rec.refused_pulls, 1);
+}
+
+#[tokio::test]
+async fn test_consent_revoke_then_request() {
+    let mut w = world(73).await;
+    let doctor = w.doctor.pubkey();
+    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    let logs = w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await.unwrap();
+    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 2);
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b011, None).await, Some(code(MedshareError::ConsentRevoked)));
+    // Revoking twice is an error; granting again works.
+    assert_err(
+        w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await,
+        MedshareError::ConsentRevoked,
+    );
+    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    assert_err(
+        w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await,
+        MedshareError::ConsentExists,
+    );
+    assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
+}
+
+#[tokio::test]
+async fn test_consent_for_group_a_used_for_group_b() {
+    let mut w = world(74).await;
+    let doctor = w.doctor.pubkey();
+    w.env.send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b100, None).await, Some(code(MedshareError::ConsentScope)));
+    assert_eq!(pull(&mut w, &d, 0b101, None).await, Some(code(MedshareError::ConsentScope)));
+}
+
+#[tokio::test]
+async fn test_pull_without_consent() {
+    let mut w = world(75).await;
+    let stranger = w.env.funded().await;
+    let key = UserSecretKey::generate(&mut w.env.rng);
+    register(&mut w.env, &stranger, &key, Role::Researcher).await;
+    assert_eq!(pull(&mut w, &stranger, 0b001, None).await, Some(code(MedshareError::ConsentMissing)));
+    let rec: PatientRecord = w.env.account(w.record).await;
+    assert_eq!(rec.refused_pulls, 1);
+    // Nothing was queued.
+    assert!(!w.env.exists(medshare::pda::computation(&w.c.address, 0)).await);
+}
+
+#[tokio::test]
+async fn test_consent_modification_narrows_scope() {
+    let mut w = world(76).await;
+    let doctor = w.doctor.pubkey();
+    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
+    contribute(&mut w.env, &w.c, 3, computation).await.unwrap();
+    // The patient narrows the consent to group 0 before the callback.
+    let logs = w
+        .env
+        .send(&[change_ix(&w, &doctor, Some((0b001, w.now + HOUR)))], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 1);
+    let mut cb = callback_ix(&mut w.env, &w.c, 2, computation).await;
+    cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &doctor);
+    assert_err(
+        w.env.send(&[cb], &[&w.c.nodes[1].authority]).await,
+        MedshareError::ConsentScope,
+    );
+    assert_eq!(pull(&mut w, &d, 0b011, None).await, Some(code(MedshareError::ConsentScope)));
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
+    // Modifying with an end time in the past is refused.
+    assert_err(
+        w.env.send(&[change_ix(&w, &doctor, Some((0b001, w.now - 1)))], &[&w.patient.wallet]).await,
+        MedshareError::InvalidValidity,
+    );
+}
+
+#[tokio::test]
+async fn test_revocation_stops_a_pending_pull() {
+    let mut w = world(77).await;
+    let doctor = w.doctor.pubkey();
+    w.env.send(&[grant_ix(&w, &doctor, 0b010, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b010, None).await, None);
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
+    w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await.unwrap();
+    let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
+    cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &doctor);
+    assert_err(
+        w.env.send(&[cb], &[&w.c.nodes[0].authority]).await,
+        MedshareError::ConsentRevoked,
+    );
+}
+
+struct Registry {
+    issuer: Keypair,
+    issuer_account: Pubkey,
+}
+
+async fn appoint(w: &mut World) -> Registry {
+    let issuer = w.env.funded().await;
+    let issuer_account = medshare::pda::issuer(&w.c.address, &issuer.pubkey());
+    let admin = w.c.admin.insecure_clone();
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::AppointIssuer {
+                    admin: admin.pubkey(),
+                    cluster: w.c.address,
+                    issuer_account,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::AppointIssuer { issuer: issuer.pubkey() },
+            )],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+    Registry { issuer, issuer_account }
+}
+
+async fn register_provider(w: &mut World, reg: &Registry, who: &Pubkey, role: ProviderRole, until: i64) -> Pubkey {
+    let provider_account = medshare::pda::provider(&w.c.address, who);
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::RegisterProvider {
+                    issuer: reg.issuer.pubkey(),
+                    issuer_account: reg.issuer_account,
+                    provider_account,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::RegisterProvider {
+                    args: medshare::instructions::RegisterProviderArgs {
+                        provider: *who,
+                        role,
+                        license_hash: [7; 32],
+                        valid_from: w.now - HOUR,
+                        valid_until: until,
+                    },
+                },
+            )],
+            &[&reg.issuer],
+        )
+        .await
+        .unwrap();
+    provider_account
+}
+
+async fn require_roles(w: &mut World, mask: u8) {
+    let owner = w.patient.wallet.insecure_clone();
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::SetRecordPolicy {
+                    owner: owner.pubkey(),
+                    record: w.record,
+                },
+                medshare::instruction::SetRecordPolicy { required_roles: mask },
+            )],
+            &[&owner],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn test_unverified_provider_when_patient_requires_verified() {
+    let mut w = world(78).await;
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    let doctor = w.doctor.pubkey();
+    assert_err(
+        w.env.send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)], &[&w.patient.wallet]).await,
+        MedshareError::ProviderNotVerified,
+    );
+    // An owner's push share to an unverified key is refused too.
+    let r = w.doctor_key.public_key().edwards().unwrap();
+    assert_err(
+        w.env
+            .send(
+                &[share_ix(&w.patient.wallet.pubkey(), &w.record, &w.c.address, 0, 1, r.0)],
+                &[&w.patient.wallet],
+            )
+            .await,
+        MedshareError::ProviderNotVerified,
+    );
+    // Once registered by an appointed issuer, the doctor qualifies.
+    let reg = appoint(&mut w).await;
+    let until = w.now + 10 * HOUR;
+    let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
+    w.env
+        .send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, Some((p, reg.issuer_account)))], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, Some(code(MedshareError::ProviderNotVerified)));
+    assert_eq!(pull(&mut w, &d, 0b001, Some((p, reg.issuer_account))).await, None);
+}
+
+#[tokio::test]
+async fn test_provider_role_not_allowed() {
+    let mut w = world(79).await;
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    let reg = appoint(&mut w).await;
+    let insurer = w.doctor.pubkey();
+    let until = w.now + HOUR;
+    let p = register_provider(&mut w, &reg, &insurer, ProviderRole::Insurer, until).await;
+    assert_err(
+        w.env
+            .send(&[grant_ix(&w, &insurer, 0b001, w.now + HOUR, Some((p, reg.issuer_account)))], &[&w.patient.wallet])
+            .await,
+        MedshareError::ProviderRoleNotAllowed,
+    );
+}
+
+#[tokio::test]
+async fn test_issuer_revoked_and_provider_revoked_or_expired() {
+    let mut w = world(80).await;
+    require_roles(&mut w, ProviderRole::Doctor.bit() | ProviderRole::Hospital.bit()).await;
+    let reg = appoint(&mut w).await;
+    let doctor = w.doctor.pubkey();
+    let until = w.now + 2 * HOUR;
+    let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
+    let registry = Some((p, reg.issuer_account));
+    w.env
+        .send(&[grant_ix(&w, &doctor, 0b001, w.now + 5 * HOUR, registry)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, None);
+    // The provider's validity ends (consent still runs).
+    set_time(&mut w.env, until).await;
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::ProviderExpired)));
+    set_time(&mut w.env, w.now).await;
+    // The issuer is revoked by the admin.
+    let admin = w.c.admin.insecure_clone();
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::RevokeIssuer {
+                    admin: admin.pubkey(),
+                    cluster: w.c.address,
+                    issuer_account: reg.issuer_account,
+                },
+                medshare::instruction::RevokeIssuer {},
+            )],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::IssuerRevoked)));
+    // A revoked issuer can no longer register providers.
+    let other = Pubkey::new_unique();
+    let res = w
+        .env
+        .send(
+            &[ix(
+                medshare::accounts::RegisterProvider {
+                    issuer: reg.issuer.pubkey(),
+                    issuer_account: reg.issuer_account,
+                    provider_account: medshare::pda::provider(&w.c.address, &other),
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::RegisterProvider {
+                    args: medshare::instructions::RegisterProviderArgs {
+                        provider: other,
+                        role: ProviderRole::Doctor,
+                        license_hash: [1; 32],
+                        valid_from: w.now,
+                        valid_until: w.now + 1,
+                    },
+                },
+            )],
+            &[&reg.issuer],
+        )
+        .await;
+    assert_err(res, MedshareError::NotIssuer);
+}
+
+#[tokio::test]
+async fn test_provider_revoked_by_issuer() {
+    let mut w = world(81).await;
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    let reg = appoint(&mut w).await;
+    let doctor = w.doctor.pubkey();
+    let until = w.now + HOUR;
+    let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
+    let registry = Some((p, reg.issuer_account));
+    w.env
+        .send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, registry)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    // Only the issuer that registered it may revoke it.
+    let mallory = w.env.funded().await;
+    assert_err(
+        w.env
+            .send(
+                &[ix(
+                    medshare::accounts::RevokeProvider {
+                        issuer: mallory.pubkey(),
+                        provider_account: p,
+                    },
+                    medshare::instruction::RevokeProvider {},
+                )],
+                &[&mallory],
+            )
+            .await,
+        MedshareError::NotIssuer,
+    );
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::RevokeProvider {
+                    issuer: reg.issuer.pubkey(),
+                    provider_account: p,
+                },
+                medshare::instruction::RevokeProvider {},
+            )],
+            &[&reg.issuer],
+        )
+        .await
+        .unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::ProviderRevoked)));
+}
