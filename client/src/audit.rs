@@ -64,7 +64,12 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
     }
     if let Some(e) = decode::<ShareRequested>(d) {
         return Some((
-            "ShareRequested".into(),
+            if e.consent == Pubkey::default() {
+                "ShareRequested"
+            } else {
+                "PullRequested"
+            }
+            .into(),
             e.requester.to_string(),
             format!(
                 "share of [{}] to key {}{} (computation {}, expires slot {})",
@@ -108,6 +113,49 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
                 &hex::encode(e.recipient)[..16],
                 e.contributors
             ),
+        ));
+    }
+    if let Some(e) = decode::<ConsentChanged>(d) {
+        let what = ["granted", "modified", "revoked"]
+            .get(e.kind as usize)
+            .copied()
+            .unwrap_or("changed");
+        return Some((
+            "ConsentChanged".into(),
+            e.grantee.to_string(),
+            format!(
+                "consent {what}: [{}] for \"{}\" until {}",
+                group_names(e.group_mask).join(", "),
+                e.purpose,
+                e.expires_at
+            ),
+        ));
+    }
+    if let Some(e) = decode::<PullRefused>(d) {
+        let why = medshare::error::MedshareError::from_code(e.reason)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| format!("error {}", e.reason));
+        return Some((
+            "PullRefused".into(),
+            e.requester.to_string(),
+            format!(
+                "pull of [{}] refused: {why}",
+                group_names(e.group_mask).join(", ")
+            ),
+        ));
+    }
+    if let Some(e) = decode::<PolicyChanged>(d) {
+        return Some((
+            "PolicyChanged".into(),
+            String::new(),
+            if e.required_roles == 0 {
+                "no provider verification required".into()
+            } else {
+                format!(
+                    "shares only to verified [{}]",
+                    crate::consent::role_names(e.required_roles).join(", ")
+                )
+            },
         ));
     }
     if let Some(e) = decode::<ShareCancelled>(d) {

@@ -181,6 +181,34 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Consent: let a grantee request shares of your record while you are offline.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Requests (pulls) a share of someone's record under your consent.
+    Request {
+        /// The record's address.
+        record: Pubkey,
+        /// Groups to request (within your consent).
+        #[arg(long)]
+        groups: String,
+        /// Return at once instead of waiting for the cluster.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the cluster.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// The provider registry: issuers and verified providers.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Requires (or stops requiring) verified providers for shares and consents of a record.
+    Policy {
+        /// Record address, or your record id.
+        record: String,
+        /// Roles allowed, e.g. doctor,hospital; or none.
+        #[arg(long)]
+        require: String,
+    },
     /// The whole system on an embedded chain: cluster, DKG, store, share, decrypt, audit.
     Demo {
         /// Threshold.
@@ -189,6 +217,112 @@ pub enum Command {
         /// Cluster size.
         #[arg(long, default_value_t = 5)]
         nodes: u8,
+    },
+}
+
+/// `medshare consent ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConsentCommand {
+    /// Grants a wallet consent to request some groups of your record.
+    Grant {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+        /// Groups the grantee may request.
+        #[arg(long)]
+        groups: String,
+        /// Stated purpose (at most 64 bytes).
+        #[arg(long, default_value = "")]
+        purpose: String,
+        /// How long the consent lasts, in hours from now (chain time).
+        #[arg(long)]
+        hours: f64,
+    },
+    /// Changes an active consent (groups, purpose, duration from now).
+    Modify {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+        /// Groups the grantee may request.
+        #[arg(long)]
+        groups: String,
+        /// Stated purpose.
+        #[arg(long, default_value = "")]
+        purpose: String,
+        /// New duration, in hours from now.
+        #[arg(long)]
+        hours: f64,
+    },
+    /// Revokes a consent.
+    Revoke {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+    },
+    /// Lists the consents granted on a record.
+    List {
+        /// Record address, or your record id.
+        record: String,
+    },
+}
+
+/// `medshare provider ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum ProviderCommand {
+    /// (Cluster admin) appoints a credential issuer.
+    AppointIssuer {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The issuer's wallet.
+        issuer: Pubkey,
+    },
+    /// (Cluster admin) revokes a credential issuer.
+    RevokeIssuer {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The issuer's wallet.
+        issuer: Pubkey,
+    },
+    /// (Issuer) registers a verified provider.
+    Register {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
+        /// doctor, hospital, insurer or researcher.
+        #[arg(long)]
+        role: String,
+        /// SHA-256 of the license document, 64 hex digits.
+        #[arg(long)]
+        license_hash: String,
+        /// Days the registration is valid, from now.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
+    /// (Issuer) revokes a provider.
+    Revoke {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
+    },
+    /// Shows a provider's registration.
+    Show {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
     },
 }
 
@@ -242,6 +376,16 @@ impl Ctx {
         let pass = wallet::passphrase(self.cli.passphrase_file.as_deref())?;
         let key = wallet::open_key(&self.key_file(&w.pubkey()), &w.pubkey(), &pass)?;
         Ok(Client::new(self.chain.clone(), w, key))
+    }
+
+    /// A client for commands that only sign (admin, issuer): no encryption key needed.
+    fn client_wallet_only(&self) -> Result<Client> {
+        let w = wallet::load_wallet(&self.wallet_path)?;
+        Ok(Client::new(
+            self.chain.clone(),
+            w,
+            encrypted_ixs::keys::UserSecretKey::from_bytes([0u8; 32]),
+        ))
     }
 
     fn record(&self, c: &Client, r: &str) -> Result<Pubkey> {
@@ -501,6 +645,252 @@ pub async fn execute(
                 }
             })
         }
+        Command::Consent(cmd) => consent_command(&ctx, cmd, json).await,
+        Command::Request {
+            record,
+            groups,
+            no_wait,
+            timeout,
+        } => {
+            let c = ctx.client()?;
+            let mask = parse_groups(groups).map_err(ClientError::Invalid)?;
+            let ticket = c.request(record, mask).await?;
+            if *no_wait {
+                return Ok(if json {
+                    json!({"computation": ticket.computation.to_string(), "share_result": ticket.share_result.to_string(), "status": "pending"}).to_string()
+                } else {
+                    format!(
+                        "request queued: computation {}, result {}",
+                        ticket.computation, ticket.share_result
+                    )
+                });
+            }
+            let mut last = usize::MAX;
+            c.wait(&ticket, Duration::from_secs(*timeout), |have, need| {
+                if have != last {
+                    last = have;
+                    progress(&format!(
+                        "waiting for the cluster: {have}/{need} contributions"
+                    ));
+                }
+            })
+            .await?;
+            Ok(if json {
+                json!({"computation": ticket.computation.to_string(), "share_result": ticket.share_result.to_string(), "status": "completed", "groups": group_names(mask)}).to_string()
+            } else {
+                format!(
+                    "received [{}] of {record}: decrypt with `medshare decrypt {}`",
+                    group_names(mask).join(", "),
+                    ticket.share_result
+                )
+            })
+        }
+        Command::Provider(cmd) => provider_command(&ctx, cmd, json).await,
+        Command::Policy { record, require } => {
+            let c = ctx.client()?;
+            let r = ctx.record(&c, record)?;
+            let mask = if require.trim() == "none" {
+                0
+            } else {
+                crate::consent::parse_roles(require).map_err(ClientError::Invalid)?
+            };
+            c.set_policy(&r, mask).await?;
+            Ok(if json {
+                json!({"record": r.to_string(), "required_roles": crate::consent::role_names(mask)})
+                    .to_string()
+            } else if mask == 0 {
+                format!("record {r}: no provider verification required")
+            } else {
+                format!(
+                    "record {r}: shares and consents only to verified [{}]",
+                    crate::consent::role_names(mask).join(", ")
+                )
+            })
+        }
         Command::Demo { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn hours_from_now(ctx: &Ctx, hours: f64) -> Result<i64> {
+    if !(hours > 0.0 && hours.is_finite()) {
+        return Err(ClientError::Invalid(
+            "--hours must be a positive number".into(),
+        ));
+    }
+    let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+    Ok(now + (hours * 3600.0).round() as i64)
+}
+
+async fn consent_command(ctx: &Ctx, cmd: &ConsentCommand, json: bool) -> Result<String> {
+    let c = ctx.client()?;
+    match cmd {
+        ConsentCommand::Grant {
+            record,
+            to,
+            groups,
+            purpose,
+            hours,
+        }
+        | ConsentCommand::Modify {
+            record,
+            to,
+            groups,
+            purpose,
+            hours,
+        } => {
+            let r = ctx.record(&c, record)?;
+            let mask = parse_groups(groups).map_err(ClientError::Invalid)?;
+            let until = hours_from_now(ctx, *hours).await?;
+            let grant = matches!(cmd, ConsentCommand::Grant { .. });
+            if grant {
+                c.grant_consent(&r, to, mask, purpose, until).await?;
+            } else {
+                c.modify_consent(&r, to, mask, purpose, until).await?;
+            }
+            Ok(if json {
+                json!({"record": r.to_string(), "grantee": to.to_string(), "groups": group_names(mask), "expires_at": until}).to_string()
+            } else {
+                format!(
+                    "{} {to}: [{}] of {r} until unix time {until}",
+                    if grant {
+                        "consent granted to"
+                    } else {
+                        "consent changed for"
+                    },
+                    group_names(mask).join(", ")
+                )
+            })
+        }
+        ConsentCommand::Revoke { record, to } => {
+            let r = ctx.record(&c, record)?;
+            c.revoke_consent(&r, to).await?;
+            Ok(if json {
+                json!({"record": r.to_string(), "grantee": to.to_string(), "revoked": true})
+                    .to_string()
+            } else {
+                format!(
+                    "consent of {to} on {r} revoked (shares already delivered cannot be recalled)"
+                )
+            })
+        }
+        ConsentCommand::List { record } => {
+            let r = ctx.record(&c, record)?;
+            let list = c.consents(&r).await?;
+            let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+            let state = |k: &medshare::state::Consent| {
+                if k.revoked {
+                    "revoked"
+                } else if now >= k.expires_at {
+                    "expired"
+                } else {
+                    "active"
+                }
+            };
+            if json {
+                let v: Vec<_> = list
+                    .iter()
+                    .map(|(_, k)| json!({"grantee": k.grantee.to_string(), "groups": group_names(k.group_mask), "purpose": k.purpose, "expires_at": k.expires_at, "state": state(k), "uses": k.uses}))
+                    .collect();
+                return Ok(serde_json::Value::Array(v).to_string());
+            }
+            if list.is_empty() {
+                return Ok(format!("no consents on {r}"));
+            }
+            let mut s = String::new();
+            for (_, k) in list {
+                s.push_str(&format!(
+                    "{}  [{}]  \"{}\"  until {}  {}  used {}\n",
+                    k.grantee,
+                    group_names(k.group_mask).join(", "),
+                    k.purpose,
+                    k.expires_at,
+                    state(&k),
+                    k.uses
+                ));
+            }
+            Ok(s.trim_end().to_string())
+        }
+    }
+}
+
+async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Result<String> {
+    match cmd {
+        ProviderCommand::Show { cluster, wallet } => {
+            let p: medshare::state::Provider = mpc_node::chain::fetch(
+                ctx.chain.as_ref(),
+                &medshare::pda::provider(cluster, wallet),
+            )
+            .await?
+            .ok_or_else(|| {
+                ClientError::Invalid(format!(
+                    "{wallet} is not a registered provider of cluster {cluster}"
+                ))
+            })?;
+            let issuer_active = mpc_node::chain::fetch::<medshare::state::CredentialIssuer>(
+                ctx.chain.as_ref(),
+                &medshare::pda::issuer(cluster, &p.issuer),
+            )
+            .await?
+            .is_some_and(|i| i.active);
+            Ok(if json {
+                json!({"provider": wallet.to_string(), "role": format!("{:?}", p.role).to_lowercase(), "issuer": p.issuer.to_string(), "issuer_active": issuer_active, "license_hash": hex::encode(p.license_hash), "valid_from": p.valid_from, "valid_until": p.valid_until, "revoked": p.revoked}).to_string()
+            } else {
+                format!(
+                    "{wallet}: {:?}, license {}, valid {}..{}, issuer {} ({}){}",
+                    p.role,
+                    hex::encode(p.license_hash),
+                    p.valid_from,
+                    p.valid_until,
+                    p.issuer,
+                    if issuer_active { "active" } else { "revoked" },
+                    if p.revoked { ", REVOKED" } else { "" }
+                )
+            })
+        }
+        _ => {
+            let c = ctx.client_wallet_only()?;
+            let done = match cmd {
+                ProviderCommand::AppointIssuer { cluster, issuer } => {
+                    c.appoint_issuer(cluster, issuer).await?;
+                    format!("appointed issuer {issuer} for cluster {cluster}")
+                }
+                ProviderCommand::RevokeIssuer { cluster, issuer } => {
+                    c.revoke_issuer(cluster, issuer).await?;
+                    format!("revoked issuer {issuer} of cluster {cluster}")
+                }
+                ProviderCommand::Register {
+                    cluster,
+                    wallet,
+                    role,
+                    license_hash,
+                    valid_days,
+                } => {
+                    let role = crate::consent::parse_role(role).map_err(ClientError::Invalid)?;
+                    let hash: [u8; 32] = hex::decode(license_hash.trim())
+                        .ok()
+                        .and_then(|h| h.try_into().ok())
+                        .ok_or_else(|| {
+                            ClientError::Invalid(
+                                "--license-hash must be 64 hex digits (SHA-256)".into(),
+                            )
+                        })?;
+                    let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+                    let until = now + *valid_days as i64 * 86_400;
+                    c.register_provider(cluster, wallet, role, hash, now, until)
+                        .await?;
+                    format!("registered {wallet} as {role:?} until unix time {until}")
+                }
+                ProviderCommand::Revoke { cluster, wallet } => {
+                    c.revoke_provider(cluster, wallet).await?;
+                    format!("revoked provider {wallet}")
+                }
+                ProviderCommand::Show { .. } => unreachable!("handled above"),
+            };
+            Ok(if json {
+                json!({"ok": true, "message": done}).to_string()
+            } else {
+                done
+            })
+        }
     }
 }

@@ -46,6 +46,9 @@ pub enum ClientError {
     /// A recipient with no registered identity.
     #[error("{0} has no registered encryption key (they must run `medshare register`)")]
     NoIdentity(String),
+    /// The program refused a pull request and recorded the refusal.
+    #[error("request refused and recorded on-chain: {0}")]
+    Refused(String),
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
@@ -83,9 +86,22 @@ impl ClientError {
         use medshare::error::MedshareError as M;
         match self {
             ClientError::Chain(c) => match c.medshare() {
-                Some(M::NotOwner | M::NotRequester | M::NotAdmin | M::NotClusterNode) => {
-                    exit::NOT_AUTHORIZED
-                }
+                Some(
+                    M::NotOwner
+                    | M::NotRequester
+                    | M::NotAdmin
+                    | M::NotClusterNode
+                    | M::NotIssuer
+                    | M::ProviderNotVerified
+                    | M::ProviderRevoked
+                    | M::ProviderExpired
+                    | M::ProviderRoleNotAllowed
+                    | M::IssuerRevoked
+                    | M::ConsentMissing
+                    | M::ConsentRevoked
+                    | M::ConsentExpired
+                    | M::ConsentScope,
+                ) => exit::NOT_AUTHORIZED,
                 Some(M::ClusterNotReady) => exit::CLUSTER_NOT_READY,
                 Some(M::ComputationExpired) => exit::TIMEOUT,
                 _ => exit::ERROR,
@@ -97,6 +113,7 @@ impl ClientError {
             ClientError::ClusterNotReady(_) => exit::CLUSTER_NOT_READY,
             ClientError::Timeout(_) | ClientError::Expired => exit::TIMEOUT,
             ClientError::WrongKey | ClientError::RecordChanged { .. } => exit::DECRYPTION,
+            ClientError::Refused(_) => exit::NOT_AUTHORIZED,
             _ => exit::ERROR,
         }
     }

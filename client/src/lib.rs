@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod cli;
 pub mod cluster;
+pub mod consent;
 pub mod data;
 pub mod demo;
 pub mod error;

@@ -117,6 +117,7 @@ fn grant_ix(
 fn change_ix(w: &World, grantee: &Pubkey, args: Option<(u8, i64)>) -> Instruction {
     let accounts = medshare::accounts::ChangeConsent {
         owner: w.patient.wallet.pubkey(),
+        record: w.record,
         consent: medshare::pda::consent(&w.record, grantee),
     };
     match args {
@@ -134,7 +135,12 @@ fn change_ix(w: &World, grantee: &Pubkey, args: Option<(u8, i64)>) -> Instructio
     }
 }
 
-async fn request_ix(w: &mut World, who: &Pubkey, mask: u8, registry: Option<(Pubkey, Pubkey)>) -> Instruction {
+async fn request_ix(
+    w: &mut World,
+    who: &Pubkey,
+    mask: u8,
+    registry: Option<(Pubkey, Pubkey)>,
+) -> Instruction {
     let cluster: Cluster = w.env.account(w.c.address).await;
     let computation = medshare::pda::computation(&w.c.address, cluster.next_computation);
     ix(
@@ -155,9 +161,18 @@ async fn request_ix(w: &mut World, who: &Pubkey, mask: u8, registry: Option<(Pub
 }
 
 /// Sends a pull; returns the refusal reason, if refused.
-async fn pull(w: &mut World, who: &Keypair, mask: u8, registry: Option<(Pubkey, Pubkey)>) -> Option<u32> {
+async fn pull(
+    w: &mut World,
+    who: &Keypair,
+    mask: u8,
+    registry: Option<(Pubkey, Pubkey)>,
+) -> Option<u32> {
     let ixn = request_ix(w, &who.pubkey(), mask, registry).await;
-    let logs = w.env.send(&[ixn], &[who]).await.expect("a pull never fails: refusals are recorded");
+    let logs = w
+        .env
+        .send(&[ixn], &[who])
+        .await
+        .expect("a pull never fails: refusals are recorded");
     let refused = events::<PullRefused>(&logs);
     if let Some(r) = refused.first() {
         assert_eq!(r.requester, who.pubkey());
@@ -174,7 +189,10 @@ async fn test_consent_pull_then_decrypt() {
     let doctor = w.doctor.pubkey();
     let logs = w
         .env
-        .send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet])
+        .send(
+            &[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
         .await
         .unwrap();
     assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 0);
@@ -185,22 +203,36 @@ async fn test_consent_pull_then_decrypt() {
     let comp: Computation = w.env.account(computation).await;
     assert_eq!(comp.requester, doctor);
     assert_eq!(comp.consent, medshare::pda::consent(&w.record, &doctor));
-    assert_eq!(comp.recipient, w.doctor_key.public_key().edwards().unwrap().0);
+    assert_eq!(
+        comp.recipient,
+        w.doctor_key.public_key().edwards().unwrap().0
+    );
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
     contribute(&mut w.env, &w.c, 3, computation).await.unwrap();
     let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
     // Without the consent account the callback is refused.
     assert_err(
-        w.env.send(std::slice::from_ref(&cb), &[&w.c.nodes[0].authority]).await,
+        w.env
+            .send(std::slice::from_ref(&cb), &[&w.c.nodes[0].authority])
+            .await,
         MedshareError::ConsentMissing,
     );
     cb.accounts[5].pubkey = comp.consent;
     w.env.send(&[cb], &[&w.c.nodes[0].authority]).await.unwrap();
-    let result: ShareResult = w.env.account(medshare::pda::share_result(&computation)).await;
+    let result: ShareResult = w
+        .env
+        .account(medshare::pda::share_result(&computation))
+        .await;
     for (g, cap) in result.groups.iter().zip(&result.capsules) {
         let m = open(&(*cap).into(), &w.doctor_key).unwrap();
         let s = w.sealed.iter().find(|s| s.group == *g).unwrap();
-        open_group_with(s, &m, &record_ctx(&w.patient.wallet.pubkey(), &w.record, *g), 1).unwrap();
+        open_group_with(
+            s,
+            &m,
+            &record_ctx(&w.patient.wallet.pubkey(), &w.record, *g),
+            1,
+        )
+        .unwrap();
     }
     let consent: Consent = w.env.account(comp.consent).await;
     assert_eq!(consent.uses, 1);
@@ -211,12 +243,21 @@ async fn test_consent_expiry_exactly_at_the_boundary() {
     let mut w = world(72).await;
     let doctor = w.doctor.pubkey();
     let end = w.now + HOUR;
-    w.env.send(&[grant_ix(&w, &doctor, 0b001, end, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, end, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
     let d = w.doctor.insecure_clone();
     set_time(&mut w.env, end - 1).await;
     assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
     set_time(&mut w.env, end).await;
-    assert_eq!(pull(&mut w, &d, 0b001, None).await, Some(code(MedshareError::ConsentExpired)));
+    assert_eq!(
+        pull(&mut w, &d, 0b001, None).await,
+        Some(code(MedshareError::ConsentExpired))
+    );
     let rec: PatientRecord = w.env.account(w.record).await;
     assert_eq!(rec.refused_pulls, 1);
 }
@@ -225,19 +266,45 @@ async fn test_consent_expiry_exactly_at_the_boundary() {
 async fn test_consent_revoke_then_request() {
     let mut w = world(73).await;
     let doctor = w.doctor.pubkey();
-    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
-    let logs = w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
+    let logs = w
+        .env
+        .send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet])
+        .await
+        .unwrap();
     assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 2);
     let d = w.doctor.insecure_clone();
-    assert_eq!(pull(&mut w, &d, 0b011, None).await, Some(code(MedshareError::ConsentRevoked)));
+    assert_eq!(
+        pull(&mut w, &d, 0b011, None).await,
+        Some(code(MedshareError::ConsentRevoked))
+    );
     // Revoking twice is an error; granting again works.
     assert_err(
-        w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await,
+        w.env
+            .send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet])
+            .await,
         MedshareError::ConsentRevoked,
     );
-    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
     assert_err(
-        w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await,
+        w.env
+            .send(
+                &[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)],
+                &[&w.patient.wallet],
+            )
+            .await,
         MedshareError::ConsentExists,
     );
     assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
@@ -247,10 +314,22 @@ async fn test_consent_revoke_then_request() {
 async fn test_consent_for_group_a_used_for_group_b() {
     let mut w = world(74).await;
     let doctor = w.doctor.pubkey();
-    w.env.send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
     let d = w.doctor.insecure_clone();
-    assert_eq!(pull(&mut w, &d, 0b100, None).await, Some(code(MedshareError::ConsentScope)));
-    assert_eq!(pull(&mut w, &d, 0b101, None).await, Some(code(MedshareError::ConsentScope)));
+    assert_eq!(
+        pull(&mut w, &d, 0b100, None).await,
+        Some(code(MedshareError::ConsentScope))
+    );
+    assert_eq!(
+        pull(&mut w, &d, 0b101, None).await,
+        Some(code(MedshareError::ConsentScope))
+    );
 }
 
 #[tokio::test]
@@ -259,18 +338,31 @@ async fn test_pull_without_consent() {
     let stranger = w.env.funded().await;
     let key = UserSecretKey::generate(&mut w.env.rng);
     register(&mut w.env, &stranger, &key, Role::Researcher).await;
-    assert_eq!(pull(&mut w, &stranger, 0b001, None).await, Some(code(MedshareError::ConsentMissing)));
+    assert_eq!(
+        pull(&mut w, &stranger, 0b001, None).await,
+        Some(code(MedshareError::ConsentMissing))
+    );
     let rec: PatientRecord = w.env.account(w.record).await;
     assert_eq!(rec.refused_pulls, 1);
     // Nothing was queued.
-    assert!(!w.env.exists(medshare::pda::computation(&w.c.address, 0)).await);
+    assert!(
+        !w.env
+            .exists(medshare::pda::computation(&w.c.address, 0))
+            .await
+    );
 }
 
 #[tokio::test]
 async fn test_consent_modification_narrows_scope() {
     let mut w = world(76).await;
     let doctor = w.doctor.pubkey();
-    w.env.send(&[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b011, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
     let d = w.doctor.insecure_clone();
     assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
     let computation = medshare::pda::computation(&w.c.address, 0);
@@ -279,7 +371,10 @@ async fn test_consent_modification_narrows_scope() {
     // The patient narrows the consent to group 0 before the callback.
     let logs = w
         .env
-        .send(&[change_ix(&w, &doctor, Some((0b001, w.now + HOUR)))], &[&w.patient.wallet])
+        .send(
+            &[change_ix(&w, &doctor, Some((0b001, w.now + HOUR)))],
+            &[&w.patient.wallet],
+        )
         .await
         .unwrap();
     assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 1);
@@ -289,11 +384,19 @@ async fn test_consent_modification_narrows_scope() {
         w.env.send(&[cb], &[&w.c.nodes[1].authority]).await,
         MedshareError::ConsentScope,
     );
-    assert_eq!(pull(&mut w, &d, 0b011, None).await, Some(code(MedshareError::ConsentScope)));
+    assert_eq!(
+        pull(&mut w, &d, 0b011, None).await,
+        Some(code(MedshareError::ConsentScope))
+    );
     assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
     // Modifying with an end time in the past is refused.
     assert_err(
-        w.env.send(&[change_ix(&w, &doctor, Some((0b001, w.now - 1)))], &[&w.patient.wallet]).await,
+        w.env
+            .send(
+                &[change_ix(&w, &doctor, Some((0b001, w.now - 1)))],
+                &[&w.patient.wallet],
+            )
+            .await,
         MedshareError::InvalidValidity,
     );
 }
@@ -302,13 +405,22 @@ async fn test_consent_modification_narrows_scope() {
 async fn test_revocation_stops_a_pending_pull() {
     let mut w = world(77).await;
     let doctor = w.doctor.pubkey();
-    w.env.send(&[grant_ix(&w, &doctor, 0b010, w.now + HOUR, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b010, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
     let d = w.doctor.insecure_clone();
     assert_eq!(pull(&mut w, &d, 0b010, None).await, None);
     let computation = medshare::pda::computation(&w.c.address, 0);
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
     contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
-    w.env.send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet]).await.unwrap();
+    w.env
+        .send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet])
+        .await
+        .unwrap();
     let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
     cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &doctor);
     assert_err(
@@ -335,16 +447,27 @@ async fn appoint(w: &mut World) -> Registry {
                     issuer_account,
                     system_program: anchor_lang::system_program::ID,
                 },
-                medshare::instruction::AppointIssuer { issuer: issuer.pubkey() },
+                medshare::instruction::AppointIssuer {
+                    issuer: issuer.pubkey(),
+                },
             )],
             &[&admin],
         )
         .await
         .unwrap();
-    Registry { issuer, issuer_account }
+    Registry {
+        issuer,
+        issuer_account,
+    }
 }
 
-async fn register_provider(w: &mut World, reg: &Registry, who: &Pubkey, role: ProviderRole, until: i64) -> Pubkey {
+async fn register_provider(
+    w: &mut World,
+    reg: &Registry,
+    who: &Pubkey,
+    role: ProviderRole,
+    until: i64,
+) -> Pubkey {
     let provider_account = medshare::pda::provider(&w.c.address, who);
     w.env
         .send(
@@ -381,7 +504,9 @@ async fn require_roles(w: &mut World, mask: u8) {
                     owner: owner.pubkey(),
                     record: w.record,
                 },
-                medshare::instruction::SetRecordPolicy { required_roles: mask },
+                medshare::instruction::SetRecordPolicy {
+                    required_roles: mask,
+                },
             )],
             &[&owner],
         )
@@ -395,7 +520,12 @@ async fn test_unverified_provider_when_patient_requires_verified() {
     require_roles(&mut w, ProviderRole::Doctor.bit()).await;
     let doctor = w.doctor.pubkey();
     assert_err(
-        w.env.send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)], &[&w.patient.wallet]).await,
+        w.env
+            .send(
+                &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)],
+                &[&w.patient.wallet],
+            )
+            .await,
         MedshareError::ProviderNotVerified,
     );
     // An owner's push share to an unverified key is refused too.
@@ -403,7 +533,14 @@ async fn test_unverified_provider_when_patient_requires_verified() {
     assert_err(
         w.env
             .send(
-                &[share_ix(&w.patient.wallet.pubkey(), &w.record, &w.c.address, 0, 1, r.0)],
+                &[share_ix(
+                    &w.patient.wallet.pubkey(),
+                    &w.record,
+                    &w.c.address,
+                    0,
+                    1,
+                    r.0,
+                )],
                 &[&w.patient.wallet],
             )
             .await,
@@ -414,12 +551,27 @@ async fn test_unverified_provider_when_patient_requires_verified() {
     let until = w.now + 10 * HOUR;
     let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
     w.env
-        .send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, Some((p, reg.issuer_account)))], &[&w.patient.wallet])
+        .send(
+            &[grant_ix(
+                &w,
+                &doctor,
+                0b001,
+                w.now + HOUR,
+                Some((p, reg.issuer_account)),
+            )],
+            &[&w.patient.wallet],
+        )
         .await
         .unwrap();
     let d = w.doctor.insecure_clone();
-    assert_eq!(pull(&mut w, &d, 0b001, None).await, Some(code(MedshareError::ProviderNotVerified)));
-    assert_eq!(pull(&mut w, &d, 0b001, Some((p, reg.issuer_account))).await, None);
+    assert_eq!(
+        pull(&mut w, &d, 0b001, None).await,
+        Some(code(MedshareError::ProviderNotVerified))
+    );
+    assert_eq!(
+        pull(&mut w, &d, 0b001, Some((p, reg.issuer_account))).await,
+        None
+    );
 }
 
 #[tokio::test]
@@ -432,7 +584,16 @@ async fn test_provider_role_not_allowed() {
     let p = register_provider(&mut w, &reg, &insurer, ProviderRole::Insurer, until).await;
     assert_err(
         w.env
-            .send(&[grant_ix(&w, &insurer, 0b001, w.now + HOUR, Some((p, reg.issuer_account)))], &[&w.patient.wallet])
+            .send(
+                &[grant_ix(
+                    &w,
+                    &insurer,
+                    0b001,
+                    w.now + HOUR,
+                    Some((p, reg.issuer_account)),
+                )],
+                &[&w.patient.wallet],
+            )
             .await,
         MedshareError::ProviderRoleNotAllowed,
     );
@@ -441,21 +602,31 @@ async fn test_provider_role_not_allowed() {
 #[tokio::test]
 async fn test_issuer_revoked_and_provider_revoked_or_expired() {
     let mut w = world(80).await;
-    require_roles(&mut w, ProviderRole::Doctor.bit() | ProviderRole::Hospital.bit()).await;
+    require_roles(
+        &mut w,
+        ProviderRole::Doctor.bit() | ProviderRole::Hospital.bit(),
+    )
+    .await;
     let reg = appoint(&mut w).await;
     let doctor = w.doctor.pubkey();
     let until = w.now + 2 * HOUR;
     let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
     let registry = Some((p, reg.issuer_account));
     w.env
-        .send(&[grant_ix(&w, &doctor, 0b001, w.now + 5 * HOUR, registry)], &[&w.patient.wallet])
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + 5 * HOUR, registry)],
+            &[&w.patient.wallet],
+        )
         .await
         .unwrap();
     let d = w.doctor.insecure_clone();
     assert_eq!(pull(&mut w, &d, 0b001, registry).await, None);
     // The provider's validity ends (consent still runs).
     set_time(&mut w.env, until).await;
-    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::ProviderExpired)));
+    assert_eq!(
+        pull(&mut w, &d, 0b001, registry).await,
+        Some(code(MedshareError::ProviderExpired))
+    );
     set_time(&mut w.env, w.now).await;
     // The issuer is revoked by the admin.
     let admin = w.c.admin.insecure_clone();
@@ -473,7 +644,10 @@ async fn test_issuer_revoked_and_provider_revoked_or_expired() {
         )
         .await
         .unwrap();
-    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::IssuerRevoked)));
+    assert_eq!(
+        pull(&mut w, &d, 0b001, registry).await,
+        Some(code(MedshareError::IssuerRevoked))
+    );
     // A revoked issuer can no longer register providers.
     let other = Pubkey::new_unique();
     let res = w
@@ -512,7 +686,10 @@ async fn test_provider_revoked_by_issuer() {
     let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
     let registry = Some((p, reg.issuer_account));
     w.env
-        .send(&[grant_ix(&w, &doctor, 0b001, w.now + HOUR, registry)], &[&w.patient.wallet])
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, registry)],
+            &[&w.patient.wallet],
+        )
         .await
         .unwrap();
     // Only the issuer that registered it may revoke it.
@@ -546,5 +723,8 @@ async fn test_provider_revoked_by_issuer() {
         .await
         .unwrap();
     let d = w.doctor.insecure_clone();
-    assert_eq!(pull(&mut w, &d, 0b001, registry).await, Some(code(MedshareError::ProviderRevoked)));
+    assert_eq!(
+        pull(&mut w, &d, 0b001, registry).await,
+        Some(code(MedshareError::ProviderRevoked))
+    );
 }

@@ -138,7 +138,8 @@ async fn test_write_group_at_inline_limit_fits_one_packet() {
     write.accounts[1].is_signer = true;
     let budget =
         solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(400_000);
-    let price = solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
+    let price =
+        solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
     let tx = Transaction::new_signed_with_payer(
         &[budget, price, write],
         Some(&owner),

@@ -110,8 +110,14 @@ impl GrantConsent<'_> {
 pub struct ChangeConsent<'info> {
     /// The record owner.
     pub owner: Signer<'info>,
+    /// The record (listed so the change is on the record's history).
+    pub record: Account<'info, PatientRecord>,
     /// The consent.
-    #[account(mut, has_one = owner @ MedshareError::NotOwner)]
+    #[account(
+        mut,
+        has_one = owner @ MedshareError::NotOwner,
+        has_one = record @ MedshareError::ConsentMissing
+    )]
     pub consent: Account<'info, Consent>,
 }
 

@@ -1,0 +1,320 @@
+//! Consent, pull requests, the provider registry and record policies.
+//!
+//! A patient grants a grantee (a wallet with a registered encryption key)
+//! consent to request chosen field groups of one record until an end time.
+//! The grantee can then pull a share while the patient is offline; the
+//! program checks the consent (and, if the record requires it, that the
+//! grantee is a verified provider of an allowed role) when the request is
+//! made, the nodes check it again before contributing, and the callback
+//! checks it a last time. A refused pull is recorded on-chain.
+//!
+//! Revocation stops every later request and every pending computation; it
+//! cannot recall data a grantee already decrypted.
+
+use medshare::error::MedshareError;
+use medshare::events::PullRefused;
+use medshare::state::{Cluster, Consent, PatientRecord, Provider, ProviderRole};
+use mpc_node::chain::{fetch, instruction};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+
+use crate::error::{ClientError, Result};
+use crate::ops::{Client, ShareTicket};
+
+/// Parses `doctor,hospital` into a provider-role mask.
+pub fn parse_roles(list: &str) -> std::result::Result<u8, String> {
+    let mut mask = 0u8;
+    for r in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        mask |= parse_role(r)?.bit();
+    }
+    Ok(mask)
+}
+
+/// Parses one provider role.
+pub fn parse_role(r: &str) -> std::result::Result<ProviderRole, String> {
+    match r.to_ascii_lowercase().as_str() {
+        "doctor" => Ok(ProviderRole::Doctor),
+        "hospital" => Ok(ProviderRole::Hospital),
+        "insurer" => Ok(ProviderRole::Insurer),
+        "researcher" => Ok(ProviderRole::Researcher),
+        other => Err(format!(
+            "unknown provider role '{other}' (roles: doctor, hospital, insurer, researcher)"
+        )),
+    }
+}
+
+/// Names of the roles in a mask.
+pub fn role_names(mask: u8) -> Vec<&'static str> {
+    ["doctor", "hospital", "insurer", "researcher"]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+impl Client {
+    /// The registry accounts to pass for `wallet` when `record` requires
+    /// verified providers (`None` when it does not, or `wallet` is not registered).
+    async fn registry_for(
+        &self,
+        record: &PatientRecord,
+        wallet: &Pubkey,
+    ) -> Result<Option<(Pubkey, Pubkey)>> {
+        if record.required_roles == 0 {
+            return Ok(None);
+        }
+        let p = medshare::pda::provider(&record.cluster, wallet);
+        Ok(fetch::<Provider>(self.chain.as_ref(), &p)
+            .await?
+            .map(|prov| (p, medshare::pda::issuer(&record.cluster, &prov.issuer))))
+    }
+
+    /// Grants `grantee` consent to request `group_mask` of `record` until `expires_at`.
+    pub async fn grant_consent(
+        &self,
+        record: &Pubkey,
+        grantee: &Pubkey,
+        group_mask: u8,
+        purpose: &str,
+        expires_at: i64,
+    ) -> Result<Pubkey> {
+        let r = self.record(record).await?;
+        let registry = self.registry_for(&r, grantee).await?;
+        let consent = medshare::pda::consent(record, grantee);
+        let ix = instruction(
+            medshare::accounts::GrantConsent {
+                owner: self.wallet.pubkey(),
+                record: *record,
+                grantee: *grantee,
+                consent,
+                provider: registry.map(|x| x.0),
+                issuer: registry.map(|x| x.1),
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::GrantConsent {
+                args: medshare::instructions::ConsentArgs {
+                    group_mask,
+                    purpose: purpose.to_string(),
+                    expires_at,
+                },
+            },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(consent)
+    }
+
+    /// Changes an active consent.
+    pub async fn modify_consent(
+        &self,
+        record: &Pubkey,
+        grantee: &Pubkey,
+        group_mask: u8,
+        purpose: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::ChangeConsent {
+                owner: self.wallet.pubkey(),
+                record: *record,
+                consent: medshare::pda::consent(record, grantee),
+            },
+            medshare::instruction::ModifyConsent {
+                args: medshare::instructions::ConsentArgs {
+                    group_mask,
+                    purpose: purpose.to_string(),
+                    expires_at,
+                },
+            },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// Revokes a consent.
+    pub async fn revoke_consent(&self, record: &Pubkey, grantee: &Pubkey) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::ChangeConsent {
+                owner: self.wallet.pubkey(),
+                record: *record,
+                consent: medshare::pda::consent(record, grantee),
+            },
+            medshare::instruction::RevokeConsent {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// Every consent ever granted on `record`, as it stands now.
+    pub async fn consents(&self, record: &Pubkey) -> Result<Vec<(Pubkey, Consent)>> {
+        let mut grantees: Vec<Pubkey> = Vec::new();
+        for e in self.chain.history(record).await? {
+            for ev in medshare::native::events::<medshare::events::ConsentChanged>(&e.logs) {
+                if !grantees.contains(&ev.grantee) {
+                    grantees.push(ev.grantee);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for g in grantees {
+            let addr = medshare::pda::consent(record, &g);
+            if let Some(c) = fetch::<Consent>(self.chain.as_ref(), &addr).await? {
+                out.push((addr, c));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pulls a share of `group_mask` of someone's `record` under this wallet's
+    /// consent. A refusal is recorded on-chain and returned as
+    /// [`ClientError::Refused`].
+    pub async fn request(&self, record: &Pubkey, group_mask: u8) -> Result<ShareTicket> {
+        let r = self.record(record).await?;
+        let me = self.wallet.pubkey();
+        let registry = self.registry_for(&r, &me).await?;
+        for _ in 0..5 {
+            let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
+                .await?
+                .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
+            let computation = medshare::pda::computation(&r.cluster, c.next_computation);
+            let share_result = medshare::pda::share_result(&computation);
+            let ix = instruction(
+                medshare::accounts::RequestShare {
+                    requester: me,
+                    record: *record,
+                    cluster: r.cluster,
+                    consent: medshare::pda::consent(record, &me),
+                    requester_identity: medshare::pda::identity(&me),
+                    provider: registry.map(|x| x.0),
+                    issuer: registry.map(|x| x.1),
+                    computation,
+                    share_result,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::RequestShare { group_mask },
+            );
+            match self.chain.send(&[ix], &[&self.wallet]).await {
+                Ok(landed) => {
+                    if let Some(refused) =
+                        medshare::native::events::<PullRefused>(&landed.logs).first()
+                    {
+                        return Err(ClientError::Refused(
+                            MedshareError::from_code(refused.reason)
+                                .map(|e| e.to_string())
+                                .unwrap_or_else(|| format!("error code {}", refused.reason)),
+                        ));
+                    }
+                    return Ok(ShareTicket {
+                        computation,
+                        share_result,
+                    });
+                }
+                // The computation id moved on (another request landed first): retry.
+                Err(mpc_node::chain::ChainError::Program { code, .. })
+                    if medshare_error_is(code, MedshareError::WrongCluster) =>
+                {
+                    continue
+                }
+                Err(mpc_node::chain::ChainError::Program { code: 3012, .. }) => {
+                    return Err(ClientError::NoIdentity(me.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ClientError::Invalid(
+            "too many concurrent requests on this cluster; try again".into(),
+        ))
+    }
+
+    /// Sets the record's provider policy.
+    pub async fn set_policy(&self, record: &Pubkey, required_roles: u8) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::SetRecordPolicy {
+                owner: self.wallet.pubkey(),
+                record: *record,
+            },
+            medshare::instruction::SetRecordPolicy { required_roles },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// The cluster admin appoints a credential issuer.
+    pub async fn appoint_issuer(&self, cluster: &Pubkey, issuer: &Pubkey) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::AppointIssuer {
+                admin: self.wallet.pubkey(),
+                cluster: *cluster,
+                issuer_account: medshare::pda::issuer(cluster, issuer),
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::AppointIssuer { issuer: *issuer },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// The cluster admin revokes a credential issuer.
+    pub async fn revoke_issuer(&self, cluster: &Pubkey, issuer: &Pubkey) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::RevokeIssuer {
+                admin: self.wallet.pubkey(),
+                cluster: *cluster,
+                issuer_account: medshare::pda::issuer(cluster, issuer),
+            },
+            medshare::instruction::RevokeIssuer {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// An issuer registers a provider.
+    pub async fn register_provider(
+        &self,
+        cluster: &Pubkey,
+        provider: &Pubkey,
+        role: ProviderRole,
+        license_hash: [u8; 32],
+        valid_from: i64,
+        valid_until: i64,
+    ) -> Result<Pubkey> {
+        let me = self.wallet.pubkey();
+        let account = medshare::pda::provider(cluster, provider);
+        let ix = instruction(
+            medshare::accounts::RegisterProvider {
+                issuer: me,
+                issuer_account: medshare::pda::issuer(cluster, &me),
+                provider_account: account,
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::RegisterProvider {
+                args: medshare::instructions::RegisterProviderArgs {
+                    provider: *provider,
+                    role,
+                    license_hash,
+                    valid_from,
+                    valid_until,
+                },
+            },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(account)
+    }
+
+    /// An issuer revokes a provider.
+    pub async fn revoke_provider(&self, cluster: &Pubkey, provider: &Pubkey) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::RevokeProvider {
+                issuer: self.wallet.pubkey(),
+                provider_account: medshare::pda::provider(cluster, provider),
+            },
+            medshare::instruction::RevokeProvider {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+}
+
+fn medshare_error_is(code: u32, e: MedshareError) -> bool {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32 == code
+}

@@ -1,0 +1,821 @@
+//! `mpc-node bench`: DKG time, share throughput and queue-to-callback latency
+//! of real node tasks on the embedded chain, in this process.
+//!
+//! It does what `medshare-client`'s `LocalCluster` and `Client` do (this crate
+//! cannot depend on the client), with only what the measurements need:
+//!
+//! 1. **DKG**: for each `(t, n)`, create a cluster, add `n` node authorities,
+//!    create their encrypted key stores, spawn the nodes, wait for `Ready`.
+//!    Reported: the whole set-up (as `LocalCluster::start` measures it), the
+//!    part spent deriving key-store keys (Argon2id), and the DKG proper (last
+//!    node spawned → cluster ready).
+//! 2. **Shares** (`t = 3`, `n = 5`): a patient stores a record (two field
+//!    groups are shared), then issues `N` share requests with at most `C` in
+//!    flight. Requests are sent one at a time (each takes the cluster's
+//!    computation counter, so concurrent senders would only collide and retry)
+//!    and then waited for concurrently. An observer task reads every pending
+//!    computation and share result every [`OBSERVE_EVERY`] and timestamps the
+//!    first contribution, the `t`-th contribution and completion. Reported:
+//!    shares/s (first request sent → last share completed) and, per share,
+//!    queue-to-callback latency (request landed → share result seen
+//!    completed), split into its stages.
+//! 3. **Where time goes**: the crypto of one contribution (prove, verify), a
+//!    plain transfer on the embedded chain, and what the ledger shows
+//!    (refused transactions by reason).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_lang::AccountDeserialize;
+use anyhow::{anyhow, bail, Context, Result};
+use encrypted_ixs::capsule::RecordContext;
+use encrypted_ixs::keys::{NodeIndex, UserSecretKey};
+use encrypted_ixs::point::Point;
+use encrypted_ixs::reencrypt::{self, ComputationContext, Statement};
+use medshare::state::{Cluster, ClusterStatus, Computation, PatientRecord, ShareResult};
+use rand_core::{OsRng, RngCore};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use tokio::sync::{oneshot, watch, Mutex, Semaphore};
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+use crate::chain::embedded::Embedded;
+use crate::chain::{compute_budget, fetch, instruction, Chain, ChainError, SharedChain};
+use crate::keystore::KeyStore;
+use crate::metrics::Metrics;
+use crate::{Node, NodeConfig, NodeError};
+
+/// How often the observer reads the pending shares.
+pub const OBSERVE_EVERY: Duration = Duration::from_millis(2);
+/// Groups shared by every request: vitals (1) and medications (3), as in the demo.
+pub const SHARED_MASK: u8 = 0b1010;
+/// Computation lifetime for the bench clusters (slots): long enough that nothing expires.
+pub const BENCH_TTL_SLOTS: u64 = 3_000;
+/// Longest the bench waits for one DKG or one share.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Share requests to issue.
+    pub shares: usize,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Node poll interval.
+    pub poll: Duration,
+    /// Node callback fallback per rank.
+    pub callback_fallback: Duration,
+    /// `(t, n)` clusters whose DKG is timed.
+    pub dkg: Vec<(u8, u8)>,
+    /// `(t, n)` of the cluster that serves the shares.
+    pub share_cluster: (u8, u8),
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            shares: 200,
+            concurrency: 20,
+            // What `LocalCluster` (demo, tests) uses; `NodeConfig::new` defaults to 400 ms.
+            poll: Duration::from_millis(50),
+            callback_fallback: Duration::from_millis(500),
+            dkg: vec![(3, 5), (7, 10)],
+            share_cluster: (3, 5),
+        }
+    }
+}
+
+/// One DKG measurement.
+#[derive(Clone, Debug)]
+pub struct DkgFigure {
+    /// Threshold.
+    pub t: u8,
+    /// Size.
+    pub n: u8,
+    /// Cluster created → ready (what `LocalCluster::start` reports as `dkg_time`).
+    pub total: Duration,
+    /// Of which: Argon2id key derivations of the key stores (create + open per node).
+    pub key_stores: Duration,
+    /// Last node spawned → ready: the DKG protocol itself.
+    pub protocol: Duration,
+}
+
+/// Latency distribution summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Summary {
+    /// Samples.
+    pub count: usize,
+    /// Median.
+    pub median: Duration,
+    /// 99th percentile (nearest rank).
+    pub p99: Duration,
+    /// Largest.
+    pub max: Duration,
+    /// Mean.
+    pub mean: Duration,
+}
+
+impl Summary {
+    /// Summarizes `samples`.
+    pub fn of(mut samples: Vec<Duration>) -> Summary {
+        if samples.is_empty() {
+            return Summary::default();
+        }
+        samples.sort();
+        let n = samples.len();
+        let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Summary {
+            count: n,
+            median: rank(0.5),
+            p99: rank(0.99),
+            max: samples[n - 1],
+            mean: samples.iter().sum::<Duration>() / n as u32,
+        }
+    }
+}
+
+/// The share measurements.
+#[derive(Clone, Debug, Default)]
+pub struct ShareFigures {
+    /// Shares completed.
+    pub completed: usize,
+    /// First request sent → last share completed.
+    pub elapsed: Duration,
+    /// Completed shares per second.
+    pub per_second: f64,
+    /// Sending a request until it landed.
+    pub request: Summary,
+    /// Request landed → share result seen completed (queue-to-callback).
+    pub queue_to_callback: Summary,
+    /// Request landed → first contribution seen.
+    pub to_first_contribution: Summary,
+    /// First → `t`-th contribution seen.
+    pub first_to_threshold: Summary,
+    /// `t`-th contribution seen → share result seen completed (callback).
+    pub threshold_to_callback: Summary,
+    /// Request sent → share result seen completed.
+    pub request_to_result: Summary,
+    /// Contributions the nodes sent and the chain accepted (node metrics).
+    pub contributions_sent: u64,
+    /// Node tick failures (each followed by a back-off).
+    pub chain_errors: u64,
+    /// Transactions on the cluster's ledger, by outcome (`ok` or the refusal).
+    pub ledger: BTreeMap<String, usize>,
+}
+
+/// Where time goes: isolated costs.
+#[derive(Clone, Debug, Default)]
+pub struct CostFigures {
+    /// `reencrypt::contribute`, one group.
+    pub prove: Duration,
+    /// `reencrypt::verify_contribution`, one group.
+    pub verify: Duration,
+    /// One Argon2id key derivation (key store open).
+    pub argon2: Duration,
+    /// A system transfer sent and confirmed on an idle embedded chain.
+    pub transfer: Summary,
+}
+
+/// Everything measured.
+#[derive(Clone, Debug, Default)]
+pub struct BenchReport {
+    /// DKG runs.
+    pub dkg: Vec<DkgFigure>,
+    /// Share run.
+    pub shares: ShareFigures,
+    /// Isolated costs.
+    pub costs: CostFigures,
+}
+
+struct BenchNode {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), NodeError>>,
+    metrics: Arc<Metrics>,
+    key_store: PathBuf,
+    authority: Pubkey,
+}
+
+/// A cluster of node tasks (what `LocalCluster` does, reduced to the bench's needs).
+struct BenchCluster {
+    chain: SharedChain,
+    address: Pubkey,
+    nodes: Vec<BenchNode>,
+    dir: PathBuf,
+    passphrase: Zeroizing<String>,
+}
+
+impl BenchCluster {
+    async fn start(
+        chain: SharedChain,
+        id: u32,
+        (t, n): (u8, u8),
+        opts: &BenchOptions,
+    ) -> Result<(BenchCluster, DkgFigure)> {
+        let admin = Keypair::new();
+        chain.airdrop(&admin.pubkey(), 10_000_000_000).await?;
+        let start = Instant::now();
+        let address =
+            crate::admin::create_cluster(chain.as_ref(), &admin, id, t, n, BENCH_TTL_SLOTS).await?;
+        let dir = std::env::temp_dir().join(format!(
+            "mpc-node-bench-{}-{address}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut pass = [0u8; 16];
+        OsRng.fill_bytes(&mut pass);
+        let mut lc = BenchCluster {
+            chain: chain.clone(),
+            address,
+            nodes: vec![],
+            dir,
+            passphrase: Zeroizing::new(hex::encode(pass)),
+        };
+        let mut key_stores = Duration::ZERO;
+        for i in 1..=n as usize {
+            let authority = Keypair::new();
+            chain.airdrop(&authority.pubkey(), 10_000_000_000).await?;
+            crate::admin::add_node(chain.as_ref(), &admin, &address, &authority.pubkey()).await?;
+            let path = lc.dir.join(format!("node-{i}.json"));
+            let k0 = Instant::now();
+            // As `LocalCluster`: create the store, then open it as a restarting node would.
+            drop(KeyStore::create(
+                &path,
+                lc.passphrase.clone(),
+                authority.pubkey(),
+            )?);
+            let store = KeyStore::open(&path, lc.passphrase.clone(), authority.pubkey())?;
+            key_stores += k0.elapsed();
+            let mut cfg = NodeConfig::new(address);
+            cfg.poll_interval = opts.poll;
+            cfg.callback_fallback = opts.callback_fallback;
+            let metrics = Arc::new(Metrics::new());
+            let pubkey = authority.pubkey();
+            let node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
+            let (stop, mut rx) = watch::channel(false);
+            let task = tokio::spawn(node.run(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }));
+            lc.nodes.push(BenchNode {
+                stop,
+                task,
+                metrics,
+                key_store: path,
+                authority: pubkey,
+            });
+        }
+        let spawned = Instant::now();
+        lc.wait_ready().await?;
+        let figure = DkgFigure {
+            t,
+            n,
+            total: start.elapsed(),
+            key_stores,
+            protocol: spawned.elapsed(),
+        };
+        Ok((lc, figure))
+    }
+
+    async fn wait_ready(&self) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let c: Option<Cluster> = fetch(self.chain.as_ref(), &self.address).await?;
+            match c.map(|c| c.status) {
+                Some(ClusterStatus::Ready) => return Ok(()),
+                Some(ClusterStatus::Failed) => bail!("cluster {} DKG failed", self.address),
+                _ => {}
+            }
+            if start.elapsed() > STEP_TIMEOUT {
+                bail!("cluster {} not ready after {STEP_TIMEOUT:?}", self.address);
+            }
+            for n in &self.nodes {
+                if n.task.is_finished() {
+                    bail!("node {} stopped during the DKG", n.authority);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn metric_sum(&self, f: impl Fn(&Metrics) -> u64) -> u64 {
+        self.nodes.iter().map(|n| f(&n.metrics)).sum()
+    }
+
+    async fn shutdown(self) {
+        for n in self.nodes {
+            let _ = n.stop.send(true);
+            let _ = n.task.await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A patient with one stored record, issuing share requests.
+struct Patient {
+    chain: SharedChain,
+    wallet: Keypair,
+    record: Pubkey,
+    cluster: Pubkey,
+    recipient: Point,
+}
+
+fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
+    RecordContext {
+        program_id: medshare::ID.to_bytes(),
+        owner: owner.to_bytes(),
+        record: record.to_bytes(),
+        group,
+    }
+}
+
+fn edwards(key: &UserSecretKey) -> Result<Point> {
+    key.public_key()
+        .edwards()
+        .map_err(|e| anyhow!("user key has no Edwards form: {e}"))
+}
+
+impl Patient {
+    /// Funds a patient and stores a record with the groups [`SHARED_MASK`] names
+    /// (and one more that is never shared).
+    async fn new(chain: SharedChain, cluster: Pubkey) -> Result<Patient> {
+        let wallet = Keypair::new();
+        chain.airdrop(&wallet.pubkey(), 1_000_000_000_000).await?;
+        let owner_key = UserSecretKey::generate(&mut OsRng);
+        let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
+        let c: Cluster = fetch(chain.as_ref(), &cluster)
+            .await?
+            .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
+        let owner = wallet.pubkey();
+        let record = medshare::pda::record(&owner, 1);
+        let ix = instruction(
+            medshare::accounts::StorePatientData {
+                owner,
+                author: None,
+                cluster,
+                record,
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::StorePatientData { record_id: 1 },
+        );
+        chain.send(&[ix], &[&wallet]).await?;
+        let groups: [(u8, &[u8]); 3] = [
+            (0, br#"{"patient_id":"P-BENCH-1","age":42}"#),
+            (
+                1,
+                br#"{"blood_type":"O+","weight_kg":68.5,"height_cm":170.0}"#,
+            ),
+            (
+                3,
+                br#"{"medications":["salbutamol 100 ug inhaler"],"allergies":["penicillin"]}"#,
+            ),
+        ];
+        for (g, plain) in groups {
+            let s = encrypted_ixs::record::seal_group(
+                &mut OsRng,
+                &record_ctx(&owner, &record, g),
+                1,
+                plain,
+                &Point(c.cluster_key),
+                &edwards(&owner_key)?,
+            )
+            .map_err(|e| anyhow!("sealing group {g}: {e}"))?;
+            let mut binding = [0u8; 64];
+            binding[..32].copy_from_slice(&s.binding.c);
+            binding[32..].copy_from_slice(&s.binding.z);
+            let ix = instruction(
+                medshare::accounts::WriteRecordGroup {
+                    owner,
+                    author: None,
+                    record,
+                    system_program: anchor_lang::system_program::ID,
+                },
+                medshare::instruction::WriteRecordGroup {
+                    args: medshare::instructions::WriteGroupArgs {
+                        group: g,
+                        cluster_capsule: s.cluster_capsule.into(),
+                        binding,
+                        owner_capsule: s.owner_capsule.into(),
+                        nonce: s.nonce,
+                        ciphertext: s.ciphertext,
+                    },
+                },
+            );
+            chain
+                .send(&[compute_budget(400_000), ix], &[&wallet])
+                .await?;
+        }
+        let stored: PatientRecord = fetch(chain.as_ref(), &record)
+            .await?
+            .ok_or_else(|| anyhow!("record {record} not stored"))?;
+        if stored.groups.len() != groups.len() {
+            bail!("record stored {} groups", stored.groups.len());
+        }
+        Ok(Patient {
+            chain,
+            wallet,
+            record,
+            cluster,
+            recipient,
+        })
+    }
+
+    /// Sends `share_patient_data` for computation `id`.
+    async fn share(&self, id: u64) -> Result<(Pubkey, Pubkey), ChainError> {
+        let computation = medshare::pda::computation(&self.cluster, id);
+        let share_result = medshare::pda::share_result(&computation);
+        let ix = instruction(
+            medshare::accounts::SharePatientData {
+                requester: self.wallet.pubkey(),
+                record: self.record,
+                cluster: self.cluster,
+                computation,
+                share_result,
+                system_program: anchor_lang::system_program::ID,
+            },
+            medshare::instruction::SharePatientData {
+                args: medshare::instructions::ShareArgs {
+                    group_mask: SHARED_MASK,
+                    recipient: self.recipient.0,
+                    recipient_wallet: None,
+                },
+            },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok((computation, share_result))
+    }
+}
+
+/// Times observed for one share.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
+    first: Option<Instant>,
+    threshold: Option<Instant>,
+    done: Option<Instant>,
+}
+
+struct Watch {
+    computation: Pubkey,
+    share_result: Pubkey,
+    seen: Seen,
+    tx: Option<oneshot::Sender<Seen>>,
+}
+
+/// Reads every pending share each [`OBSERVE_EVERY`] and timestamps its stages.
+async fn observe(chain: SharedChain, t: usize, pending: Arc<Mutex<Vec<Watch>>>) {
+    loop {
+        let addrs: Vec<Pubkey> = {
+            let p = pending.lock().await;
+            p.iter()
+                .flat_map(|w| [w.computation, w.share_result])
+                .collect()
+        };
+        if !addrs.is_empty() {
+            if let Ok(accs) = chain.accounts(&addrs).await {
+                let now = Instant::now();
+                let mut p = pending.lock().await;
+                let decode = |a: Option<&solana_sdk::account::Account>| a.map(|a| a.data.clone());
+                let by_addr: HashMap<Pubkey, Option<Vec<u8>>> = addrs
+                    .iter()
+                    .zip(accs.iter())
+                    .map(|(k, a)| (*k, decode(a.as_ref())))
+                    .collect();
+                for w in p.iter_mut() {
+                    if let Some(Some(data)) = by_addr.get(&w.computation) {
+                        if let Ok(c) = Computation::try_deserialize(&mut data.as_slice()) {
+                            if !c.contributors.is_empty() && w.seen.first.is_none() {
+                                w.seen.first = Some(now);
+                            }
+                            if c.contributors.len() >= t && w.seen.threshold.is_none() {
+                                w.seen.threshold = Some(now);
+                            }
+                        }
+                    }
+                    if let Some(Some(data)) = by_addr.get(&w.share_result) {
+                        if let Ok(r) = ShareResult::try_deserialize(&mut data.as_slice()) {
+                            if r.completed {
+                                w.seen.first.get_or_insert(now);
+                                w.seen.threshold.get_or_insert(now);
+                                w.seen.done = Some(now);
+                                if let Some(tx) = w.tx.take() {
+                                    let _ = tx.send(w.seen);
+                                }
+                            }
+                        }
+                    }
+                }
+                p.retain(|w| w.tx.is_some());
+            }
+        }
+        tokio::time::sleep(OBSERVE_EVERY).await;
+    }
+}
+
+struct Sample {
+    sent: Instant,
+    landed: Instant,
+    seen: Seen,
+}
+
+async fn run_shares(
+    chain: SharedChain,
+    lc: &BenchCluster,
+    opts: &BenchOptions,
+) -> Result<ShareFigures> {
+    let c: Cluster = fetch(chain.as_ref(), &lc.address)
+        .await?
+        .ok_or_else(|| anyhow!("cluster not found"))?;
+    let t = c.threshold as usize;
+    let patient = Arc::new(Patient::new(chain.clone(), lc.address).await?);
+    let pending = Arc::new(Mutex::new(Vec::<Watch>::new()));
+    let observer = tokio::spawn(observe(chain.clone(), t, pending.clone()));
+    let sem = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    // Requests are issued one at a time: each takes the cluster's computation counter.
+    let next_id = Arc::new(Mutex::new(c.next_computation));
+    let before_contrib = lc.metric_sum(|m| m.contributions.get());
+    let before_errors = lc.metric_sum(|m| m.chain_errors.get());
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(opts.shares);
+    for _ in 0..opts.shares {
+        let permit = sem.clone().acquire_owned().await?;
+        let patient = patient.clone();
+        let pending = pending.clone();
+        let next_id = next_id.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            let (sent, landed, rx) = {
+                let mut id = next_id.lock().await;
+                let sent = Instant::now();
+                let (computation, share_result) = patient.share(*id).await?;
+                let landed = Instant::now();
+                *id += 1;
+                let (tx, rx) = oneshot::channel();
+                pending.lock().await.push(Watch {
+                    computation,
+                    share_result,
+                    seen: Seen::default(),
+                    tx: Some(tx),
+                });
+                (sent, landed, rx)
+            };
+            let seen = tokio::time::timeout(STEP_TIMEOUT, rx)
+                .await
+                .map_err(|_| anyhow!("share not completed within {STEP_TIMEOUT:?}"))?
+                .map_err(|_| anyhow!("observer stopped"))?;
+            Ok::<Sample, anyhow::Error>(Sample { sent, landed, seen })
+        }));
+    }
+    let mut samples = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        samples.push(t.await??);
+    }
+    let elapsed = samples
+        .iter()
+        .filter_map(|s| s.seen.done)
+        .max()
+        .map(|d| d - start)
+        .unwrap_or_default();
+    observer.abort();
+    let since = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+        (Some(a), Some(b)) => Some(b.saturating_duration_since(a)),
+        _ => None,
+    };
+    let collect = |f: &dyn Fn(&Sample) -> Option<Duration>| -> Summary {
+        Summary::of(samples.iter().filter_map(f).collect())
+    };
+    let mut ledger = BTreeMap::new();
+    for e in chain.history(&lc.address).await? {
+        let key = if e.success {
+            "ok".to_string()
+        } else {
+            e.error.unwrap_or_else(|| "failed".into())
+        };
+        *ledger.entry(key).or_insert(0) += 1;
+    }
+    let completed = samples.iter().filter(|s| s.seen.done.is_some()).count();
+    Ok(ShareFigures {
+        completed,
+        elapsed,
+        per_second: completed as f64 / elapsed.as_secs_f64().max(1e-9),
+        request: collect(&|s| Some(s.landed - s.sent)),
+        queue_to_callback: collect(&|s| since(Some(s.landed), s.seen.done)),
+        to_first_contribution: collect(&|s| since(Some(s.landed), s.seen.first)),
+        first_to_threshold: collect(&|s| since(s.seen.first, s.seen.threshold)),
+        threshold_to_callback: collect(&|s| since(s.seen.threshold, s.seen.done)),
+        request_to_result: collect(&|s| since(Some(s.sent), s.seen.done)),
+        contributions_sent: lc.metric_sum(|m| m.contributions.get()) - before_contrib,
+        chain_errors: lc.metric_sum(|m| m.chain_errors.get()) - before_errors,
+        ledger,
+    })
+}
+
+/// Isolated costs: one contribution's proof and its verification, one
+/// key-store key derivation, one transfer on the embedded chain.
+async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
+    let node = &lc.nodes[0];
+    let a0 = Instant::now();
+    let store = KeyStore::open(&node.key_store, lc.passphrase.clone(), node.authority)?;
+    let argon2 = a0.elapsed();
+    let share = store
+        .secrets
+        .key_share()
+        .ok_or_else(|| anyhow!("node 1 has no key share"))?;
+    let c: Cluster = fetch(chain.as_ref(), &lc.address)
+        .await?
+        .ok_or_else(|| anyhow!("cluster not found"))?;
+    let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
+    let capsule_e = edwards(&UserSecretKey::generate(&mut OsRng))?;
+    let ctx = ComputationContext {
+        computation: Pubkey::new_unique().to_bytes(),
+        group: 1,
+    };
+    const ROUNDS: u32 = 200;
+    let p0 = Instant::now();
+    let mut last = None;
+    for _ in 0..ROUNDS {
+        last = Some(
+            reencrypt::contribute(&mut OsRng, &share, &ctx, &recipient, &capsule_e)
+                .map_err(|e| anyhow!("contribute: {e}"))?,
+        );
+    }
+    let prove = p0.elapsed() / ROUNDS;
+    let contribution = last.ok_or_else(|| anyhow!("no contribution"))?;
+    let v = Point(c.nodes[0].verification_share);
+    let st = Statement {
+        ctx: &ctx,
+        node: NodeIndex::new(1).map_err(|e| anyhow!("{e}"))?,
+        recipient: &recipient,
+        capsule_e: &capsule_e,
+        verification_share: &v,
+    };
+    let v0 = Instant::now();
+    for _ in 0..ROUNDS {
+        reencrypt::verify_contribution(&st, &contribution).map_err(|e| anyhow!("verify: {e}"))?;
+    }
+    let verify = v0.elapsed() / ROUNDS;
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 1_000_000_000).await?;
+    let to = Pubkey::new_unique();
+    let mut transfers = Vec::new();
+    for _ in 0..50 {
+        let ix =
+            anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &to, 1_000_000);
+        let t0 = Instant::now();
+        chain.send(&[ix], &[&payer]).await?;
+        transfers.push(t0.elapsed());
+    }
+    Ok(CostFigures {
+        prove,
+        verify,
+        argon2,
+        transfer: Summary::of(transfers),
+    })
+}
+
+/// Runs the bench; `out` receives progress lines.
+pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<BenchReport> {
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let mut report = BenchReport::default();
+    let mut share_cluster = None;
+    for (k, &(t, n)) in opts.dkg.iter().enumerate() {
+        out(&format!("DKG t={t} n={n} ..."));
+        let (lc, fig) = BenchCluster::start(chain.clone(), k as u32, (t, n), opts).await?;
+        out(&format!(
+            "  ready in {} ms (protocol {} ms)",
+            fig.total.as_millis(),
+            fig.protocol.as_millis()
+        ));
+        report.dkg.push(fig);
+        if (t, n) == opts.share_cluster && share_cluster.is_none() {
+            share_cluster = Some(lc);
+        } else {
+            lc.shutdown().await;
+        }
+    }
+    let lc = match share_cluster {
+        Some(lc) => lc,
+        None => {
+            let id = opts.dkg.len() as u32;
+            BenchCluster::start(chain.clone(), id, opts.share_cluster, opts)
+                .await?
+                .0
+        }
+    };
+    out(&format!(
+        "shares: {} requests, {} in flight, t={} n={}, node poll {} ms ...",
+        opts.shares,
+        opts.concurrency,
+        opts.share_cluster.0,
+        opts.share_cluster.1,
+        opts.poll.as_millis()
+    ));
+    report.shares = run_shares(chain.clone(), &lc, opts).await?;
+    out("isolated costs ...");
+    report.costs = costs(&chain, &lc).await?;
+    lc.shutdown().await;
+    Ok(report)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e3)
+}
+
+/// The report as a table, with the issue's targets.
+pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nmpc-node bench (embedded chain, node poll {} ms, callback fallback {} ms)",
+        opts.poll.as_millis(),
+        opts.callback_fallback.as_millis()
+    );
+    let _ = writeln!(s, "\nDKG                 total ms   key stores ms   protocol ms   target");
+    for d in &r.dkg {
+        let target = if d.n == 10 {
+            format!(
+                "<= 5000 ms: {}",
+                if d.total <= Duration::from_secs(5) { "met" } else { "NOT met" }
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "  t={:<2} n={:<2}       {:>9}   {:>13}   {:>11}   {target}",
+            d.t,
+            d.n,
+            ms(d.total),
+            ms(d.key_stores),
+            ms(d.protocol)
+        );
+    }
+    let sh = &r.shares;
+    let _ = writeln!(
+        s,
+        "\nshares t={} n={}: {} of {} completed in {} ms with {} in flight",
+        opts.share_cluster.0,
+        opts.share_cluster.1,
+        sh.completed,
+        opts.shares,
+        ms(sh.elapsed),
+        opts.concurrency
+    );
+    let _ = writeln!(
+        s,
+        "  throughput         {:>8.1} shares/s            target >= 100: {}",
+        sh.per_second,
+        if sh.per_second >= 100.0 { "met" } else { "NOT met" }
+    );
+    let _ = writeln!(s, "\n  latency (ms)                    median      p99      max     mean");
+    let row = |s: &mut String, name: &str, x: &Summary, extra: &str| {
+        let _ = writeln!(
+            s,
+            "  {name:<30} {:>7} {:>8} {:>8} {:>8}  {extra}",
+            ms(x.median),
+            ms(x.p99),
+            ms(x.max),
+            ms(x.mean)
+        );
+    };
+    row(&mut s, "request sent -> landed", &sh.request, "");
+    let target = format!(
+        "p99 target <= 100: {}",
+        if sh.queue_to_callback.p99 <= Duration::from_millis(100) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    row(&mut s, "queue-to-callback", &sh.queue_to_callback, &target);
+    row(&mut s, "  landed -> 1st contribution", &sh.to_first_contribution, "");
+    row(&mut s, "  1st -> t-th contribution", &sh.first_to_threshold, "");
+    row(&mut s, "  t-th contribution -> result", &sh.threshold_to_callback, "");
+    row(&mut s, "request sent -> result", &sh.request_to_result, "");
+    let _ = writeln!(
+        s,
+        "\n  contributions sent by nodes: {} ({:.2} per share, t = {}); node tick failures: {}",
+        sh.contributions_sent,
+        sh.contributions_sent as f64 / sh.completed.max(1) as f64,
+        opts.share_cluster.0,
+        sh.chain_errors
+    );
+    let _ = writeln!(s, "  cluster ledger during the whole run, by outcome:");
+    for (k, v) in &sh.ledger {
+        let _ = writeln!(s, "    {v:>6}  {k}");
+    }
+    let c = &r.costs;
+    let _ = writeln!(s, "\nisolated costs");
+    let _ = writeln!(s, "  contribution proof, one group     {:>8} ms", ms(c.prove));
+    let _ = writeln!(s, "  contribution verify, one group    {:>8} ms", ms(c.verify));
+    let _ = writeln!(s, "  key-store Argon2id derivation     {:>8} ms", ms(c.argon2));
+    let _ = writeln!(
+        s,
+        "  transfer on the embedded chain    {:>8} ms median, {} ms p99",
+        ms(c.transfer.median),
+        ms(c.transfer.p99)
+    );
+    s
+}
