@@ -1,0 +1,149 @@
+//! End to end: a patient grants a doctor one hour of consent to two field
+//! groups and goes offline; the doctor pulls, the cluster (real node tasks)
+//! re-encrypts, the doctor decrypts; after revocation the next pull is
+//! refused; the audit trail shows all of it, the refused pull included.
+
+use std::time::Duration;
+
+use encrypted_ixs::keys::UserSecretKey;
+use medshare::state::Role;
+use medshare_client::audit;
+use medshare_client::cluster::{ClusterOptions, LocalCluster};
+use medshare_client::data::{parse_groups, PatientData};
+use medshare_client::demo::sample_record;
+use medshare_client::error::ClientError;
+use medshare_client::ops::Client;
+use mpc_node::chain::embedded::Embedded;
+use mpc_node::chain::SharedChain;
+use rand_core::OsRng;
+use solana_sdk::signature::{Keypair, Signer};
+
+async fn user(chain: &SharedChain) -> Client {
+    let c = Client::new(
+        chain.clone(),
+        Keypair::new(),
+        UserSecretKey::generate(&mut OsRng),
+    );
+    chain
+        .airdrop(&c.wallet.pubkey(), 5_000_000_000)
+        .await
+        .unwrap();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_consent_pull_revoke_audit_end_to_end() {
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let lc = LocalCluster::start(
+        chain.clone(),
+        ClusterOptions {
+            poll: Duration::from_millis(20),
+            ..ClusterOptions::new(3, 5)
+        },
+    )
+    .await
+    .unwrap();
+    let patient = user(&chain).await;
+    let doctor = user(&chain).await;
+    patient.register(Role::Patient).await.unwrap();
+    doctor.register(Role::Doctor).await.unwrap();
+    let data = sample_record();
+    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+
+    let mask = parse_groups("diagnoses,medications").unwrap();
+    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    patient
+        .grant_consent(
+            &record,
+            &doctor.wallet.pubkey(),
+            mask,
+            "asthma review",
+            now + 3600,
+        )
+        .await
+        .unwrap();
+    // The patient is offline from here until the revocation: only the
+    // doctor and the nodes act.
+
+    let ticket = doctor.request(&record, mask).await.unwrap();
+    let result = doctor
+        .wait(&ticket, Duration::from_secs(30), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(result.groups, vec![2, 3]);
+    let opened = doctor.decrypt(&ticket.share_result).await.unwrap();
+    assert_eq!(
+        opened.data,
+        PatientData {
+            diagnoses: data.diagnoses.clone(),
+            medications: data.medications.clone(),
+            allergies: data.allergies.clone(),
+            ..Default::default()
+        }
+    );
+    // Outside the consent's groups: refused.
+    let err = doctor
+        .request(&record, parse_groups("identity").unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Refused(m) if m == "requested groups are outside the consent"),
+        "{err}"
+    );
+
+    patient
+        .revoke_consent(&record, &doctor.wallet.pubkey())
+        .await
+        .unwrap();
+    let err = doctor.request(&record, mask).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Refused(m) if m == "consent revoked"),
+        "{err}"
+    );
+    assert_eq!(
+        err.exit_code(),
+        medshare_client::error::exit::NOT_AUTHORIZED
+    );
+
+    let trail = audit::trail(chain.as_ref(), &record).await.unwrap();
+    let kinds: Vec<&str> = trail.iter().map(|e| e.event.as_str()).collect();
+    for expected in [
+        "RecordChanged",
+        "ConsentChanged",
+        "PullRequested",
+        "ContributionAccepted",
+        "ShareCompleted",
+        "PullRefused",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "ContributionAccepted")
+            .count(),
+        3
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "PullRefused").count(), 2);
+    let revoked = trail
+        .iter()
+        .find(|e| e.event == "ConsentChanged" && e.detail.starts_with("consent revoked"));
+    assert!(revoked.is_some(), "revocation missing: {trail:#?}");
+    let refused = trail.iter().rfind(|e| e.event == "PullRefused").unwrap();
+    assert_eq!(refused.actor, doctor.wallet.pubkey().to_string());
+    assert!(
+        refused.detail.ends_with("consent revoked"),
+        "{}",
+        refused.detail
+    );
+    // Granting the pull went through the consent: the listing shows its use.
+    let consents = patient.consents(&record).await.unwrap();
+    assert_eq!(consents.len(), 1);
+    assert!(consents[0].1.revoked);
+    assert_eq!(consents[0].1.uses, 1);
+    lc.shutdown().await;
+}
