@@ -23,8 +23,8 @@ pub struct NodeHandle {
     pub index: usize,
     /// Its authority.
     pub authority: Pubkey,
-    /// Its authority keypair bytes (to restart it).
-    keypair: [u8; 64],
+    /// Its authority keypair bytes (to restart it), zeroized on drop.
+    keypair: Zeroizing<[u8; 64]>,
     /// Its key store file.
     pub key_store: std::path::PathBuf,
     /// Its metrics.
@@ -124,7 +124,12 @@ impl LocalCluster {
             let key_store = lc.dir.join(format!("node-{i}.json"));
             KeyStore::create(&key_store, lc.passphrase.clone(), authority.pubkey())?;
             let behaviour = opts.behaviours.get(i - 1).copied().unwrap_or_default();
-            let handle = lc.spawn(i, authority.to_bytes(), key_store, behaviour)?;
+            let handle = lc.spawn(
+                i,
+                Zeroizing::new(authority.to_bytes()),
+                key_store,
+                behaviour,
+            )?;
             lc.nodes.push(handle);
         }
         lc.wait_ready(Duration::from_secs(120)).await?;
@@ -135,7 +140,7 @@ impl LocalCluster {
     fn spawn(
         &self,
         index: usize,
-        keypair: [u8; 64],
+        keypair: Zeroizing<[u8; 64]>,
         key_store: std::path::PathBuf,
         behaviour: Behaviour,
     ) -> Result<NodeHandle> {
@@ -209,7 +214,7 @@ impl LocalCluster {
     pub fn restart(&mut self, index: usize) -> Result<()> {
         let (keypair, key_store) = {
             let h = &self.nodes[index - 1];
-            (h.keypair, h.key_store.clone())
+            (h.keypair.clone(), h.key_store.clone())
         };
         let handle = self.spawn(index, keypair, key_store, Behaviour::Honest)?;
         self.nodes[index - 1] = handle;

@@ -211,7 +211,7 @@ impl Client {
                 }
                 // The computation id moved on (another request landed first): retry.
                 Err(mpc_node::chain::ChainError::Program { code, .. })
-                    if medshare_error_is(code, MedshareError::WrongCluster) =>
+                    if medshare_error_is(code, MedshareError::WrongComputation) =>
                 {
                     continue
                 }

@@ -414,6 +414,24 @@ impl Client {
 
     /// Cancels an expired share (rent back).
     pub async fn cancel(&self, ticket: &ShareTicket) -> Result<()> {
+        // Without the computation account the program can only answer with
+        // Anchor's AccountNotInitialized ("refused by the program (error code
+        // 3012)", exit 1). Say what happened instead: the share completed (the
+        // callback closed the computation and kept the result), or there is
+        // no such request (never made, or cancelled already: exit NOT_FOUND).
+        let comp =
+            fetch::<medshare::state::Computation>(self.chain.as_ref(), &ticket.computation).await?;
+        if comp.is_none() {
+            return Err(
+                match fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await? {
+                    Some(r) if r.completed => ClientError::Invalid(format!(
+                        "share {} already completed; there is nothing to cancel",
+                        ticket.share_result
+                    )),
+                    _ => ClientError::ShareNotFound(ticket.share_result.to_string()),
+                },
+            );
+        }
         let ix = instruction(
             medshare::accounts::CancelShare {
                 requester: self.wallet.pubkey(),

@@ -5,8 +5,8 @@ use anchor_lang::prelude::*;
 /// Errors of the MedShare program.
 #[error_code]
 pub enum MedshareError {
-    /// The signer does not own this record.
-    #[msg("signer is not the record owner")]
+    /// The signer does not own this record (or identity, or consent).
+    #[msg("signer is not the owner")]
     NotOwner,
     /// The signer is not the cluster admin.
     #[msg("signer is not the cluster admin")]
@@ -152,14 +152,17 @@ pub enum MedshareError {
     /// A consent for this grantee already exists and is active (modify it instead).
     #[msg("an active consent already exists for this grantee")]
     ConsentExists,
-    /// The requester's identity (encryption key) is not the one consent names.
-    #[msg("requester identity does not match")]
+    /// The recipient key is not the key registered by the recipient wallet.
+    #[msg("recipient key is not the recipient wallet's registered key")]
     WrongIdentity,
+    /// The computation account is not the cluster's next computation.
+    #[msg("computation account is not the cluster's next computation")]
+    WrongComputation,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 50] = [
+    pub const ALL: [MedshareError; 51] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -210,6 +213,7 @@ impl MedshareError {
         MedshareError::ConsentScope,
         MedshareError::ConsentExists,
         MedshareError::WrongIdentity,
+        MedshareError::WrongComputation,
     ];
 
     /// The variant with this Anchor error code.
@@ -232,8 +236,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::WrongIdentity as usize,
-            "a variant was added after WrongIdentity: add it to ALL"
+            MedshareError::WrongComputation as usize,
+            "a variant was added after WrongComputation: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -728,3 +728,85 @@ async fn test_provider_revoked_by_issuer() {
         Some(code(MedshareError::ProviderRevoked))
     );
 }
+
+#[tokio::test]
+async fn test_pull_succeeds_when_the_next_address_was_prefunded() {
+    let mut w = world(82).await;
+    let doctor = w.doctor.pubkey();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
+    // Someone sends lamports to the next computation and result addresses.
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    let result = medshare::pda::share_result(&computation);
+    let griefer = w.env.funded().await;
+    for target in [computation, result] {
+        let t = anchor_lang::solana_program::system_instruction::transfer(
+            &griefer.pubkey(),
+            &target,
+            1_000_000,
+        );
+        w.env.send(&[t], &[&griefer]).await.unwrap();
+    }
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
+    let comp: Computation = w.env.account(computation).await;
+    assert_eq!(comp.requester, doctor);
+    let r: ShareResult = w.env.account(result).await;
+    assert!(!r.completed);
+}
+
+#[tokio::test]
+async fn test_consent_does_not_carry_over_to_a_recreated_record() {
+    let mut w = world(83).await;
+    let doctor = w.doctor.pubkey();
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + 10 * HOUR, None)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
+    let owner = w.patient.wallet.insecure_clone();
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::CloseRecord {
+                    owner: owner.pubkey(),
+                    record: w.record,
+                },
+                medshare::instruction::CloseRecord {},
+            )],
+            &[&owner],
+        )
+        .await
+        .unwrap();
+    // The same id again, a later time: the old consent must not apply.
+    set_time(&mut w.env, w.now + 60).await;
+    w.env
+        .send(&[store_ix(&owner.pubkey(), &w.c.address, 1)], &[&owner])
+        .await
+        .unwrap();
+    let s = encrypted_ixs::record::seal_group(
+        &mut w.env.rng,
+        &record_ctx(&owner.pubkey(), &w.record, 0),
+        1,
+        b"{\"age\":43}",
+        &w.c.key(),
+        &w.patient.key.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    w.env
+        .send(&[write_ix(&owner.pubkey(), &w.record, &s)], &[&owner])
+        .await
+        .unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(
+        pull(&mut w, &d, 0b001, None).await,
+        Some(code(MedshareError::ConsentMissing))
+    );
+}

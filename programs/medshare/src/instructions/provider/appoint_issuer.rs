@@ -70,6 +70,7 @@ impl RevokeIssuer<'_> {
     pub fn handler(ctx: Context<RevokeIssuer>) -> Result<()> {
         let clock = Clock::get()?;
         let a = &mut ctx.accounts.issuer_account;
+        require!(a.active, MedshareError::IssuerRevoked);
         a.active = false;
         crate::emit_event!(RegistryChanged {
             cluster: a.cluster,

@@ -50,11 +50,11 @@ pub struct RegisterProvider<'info> {
 impl RegisterProvider<'_> {
     /// Registers a provider with a role, license hash and validity period.
     pub fn handler(ctx: Context<RegisterProvider>, args: RegisterProviderArgs) -> Result<()> {
+        let clock = Clock::get()?;
         require!(
-            args.valid_until > args.valid_from,
+            args.valid_until > args.valid_from && args.valid_until > clock.unix_timestamp,
             MedshareError::InvalidValidity
         );
-        let clock = Clock::get()?;
         let p = &mut ctx.accounts.provider_account;
         p.cluster = ctx.accounts.issuer_account.cluster;
         p.provider = args.provider;
@@ -94,6 +94,7 @@ impl RevokeProvider<'_> {
     pub fn handler(ctx: Context<RevokeProvider>) -> Result<()> {
         let clock = Clock::get()?;
         let p = &mut ctx.accounts.provider_account;
+        require!(!p.revoked, MedshareError::ProviderRevoked);
         p.revoked = true;
         crate::emit_event!(RegistryChanged {
             cluster: p.cluster,

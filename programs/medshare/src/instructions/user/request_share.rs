@@ -51,6 +51,10 @@ pub struct RequestShare<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Creates a program-owned PDA account. Like Anchor's `init`, it also works
+/// when someone pre-funded the address (tops up rent, then allocates and
+/// assigns), so nobody can block a pull by sending lamports to the next
+/// computation's address.
 fn create_pda<'info>(
     payer: &AccountInfo<'info>,
     target: &AccountInfo<'info>,
@@ -58,18 +62,53 @@ fn create_pda<'info>(
     seeds: &[&[u8]],
     space: usize,
 ) -> Result<()> {
-    let lamports = Rent::get()?.minimum_balance(space);
-    system_program::create_account(
+    let rent = Rent::get()?.minimum_balance(space);
+    let current = target.lamports();
+    if current == 0 {
+        return system_program::create_account(
+            CpiContext::new_with_signer(
+                system.key(),
+                system_program::CreateAccount {
+                    from: payer.clone(),
+                    to: target.clone(),
+                },
+                &[seeds],
+            ),
+            rent,
+            space as u64,
+            &crate::ID,
+        );
+    }
+    if current < rent {
+        system_program::transfer(
+            CpiContext::new(
+                system.key(),
+                system_program::Transfer {
+                    from: payer.clone(),
+                    to: target.clone(),
+                },
+            ),
+            rent - current,
+        )?;
+    }
+    system_program::allocate(
         CpiContext::new_with_signer(
             system.key(),
-            system_program::CreateAccount {
-                from: payer.clone(),
-                to: target.clone(),
+            system_program::Allocate {
+                account_to_allocate: target.clone(),
             },
             &[seeds],
         ),
-        lamports,
         space as u64,
+    )?;
+    system_program::assign(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::Assign {
+                account_to_assign: target.clone(),
+            },
+            &[seeds],
+        ),
         &crate::ID,
     )
 }
@@ -97,7 +136,12 @@ impl RequestShare<'_> {
             .map_err(|_| MedshareError::ConsentMissing)?;
         let consent =
             Consent::try_deserialize(&mut &data[..]).map_err(|_| MedshareError::ConsentMissing)?;
-        if consent.record != self.record.key() || consent.grantee != self.requester.key() {
+        // A consent granted before the record was (re)created at this address
+        // belongs to a closed record: it does not carry over.
+        if consent.record != self.record.key()
+            || consent.grantee != self.requester.key()
+            || consent.granted_at < self.record.created_at
+        {
             return Err(MedshareError::ConsentMissing);
         }
         consent.check(group_mask, now)?;
@@ -139,7 +183,11 @@ impl RequestShare<'_> {
             &[SEED_COMPUTATION, cluster_key.as_ref(), &id],
             &crate::ID,
         );
-        require_keys_eq!(a.computation.key(), comp_key, MedshareError::WrongCluster);
+        require_keys_eq!(
+            a.computation.key(),
+            comp_key,
+            MedshareError::WrongComputation
+        );
         let (result_key, result_bump) =
             Pubkey::find_program_address(&[SEED_SHARE_RESULT, comp_key.as_ref()], &crate::ID);
         require_keys_eq!(

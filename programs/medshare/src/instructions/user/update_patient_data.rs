@@ -33,8 +33,9 @@ impl UpdatePatientData<'_> {
     }
 
     /// Starts version `v + 1` with no groups: old ciphertexts and capsules are
-    /// dropped, so pending shares of the old version fail with
-    /// `RecordVersionMismatch` at request time and new ones need new capsules.
+    /// dropped; new shares need the groups written again (`GroupMissing`
+    /// until then). Share results of the old version cannot be decrypted any
+    /// more (the client reports the record changed).
     pub fn handler(ctx: Context<UpdatePatientData>) -> Result<()> {
         ctx.accounts.validate()?;
         let clock = Clock::get()?;
