@@ -147,3 +147,87 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     assert_eq!(consents[0].1.uses, 1);
     lc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let mut lc = LocalCluster::start(
+        chain.clone(),
+        ClusterOptions {
+            poll: Duration::from_millis(20),
+            ttl_slots: 30,
+            ..ClusterOptions::new(2, 3)
+        },
+    )
+    .await
+    .unwrap();
+    let patient = user(&chain).await;
+    let doctor = user(&chain).await;
+    patient.register(Role::Patient).await.unwrap();
+    doctor.register(Role::Doctor).await.unwrap();
+    let (record, _) = patient
+        .store(&lc.address, 1, &sample_record())
+        .await
+        .unwrap();
+    let mask = parse_groups("vitals").unwrap();
+    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    patient
+        .grant_consent(
+            &record,
+            &doctor.wallet.pubkey(),
+            mask,
+            "one look",
+            now + 3600,
+        )
+        .await
+        .unwrap();
+    // The nodes are down while the doctor pulls and the patient revokes.
+    for i in 1..=3 {
+        lc.stop(i).await;
+    }
+    let ticket = doctor.request(&record, mask).await.unwrap();
+    patient
+        .revoke_consent(&record, &doctor.wallet.pubkey())
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        lc.restart(i).unwrap();
+    }
+    // Every node sees the computation, checks the consent, and refuses.
+    let start = std::time::Instant::now();
+    while lc
+        .nodes
+        .iter()
+        .map(|n| n.metrics.unauthorized.get())
+        .min()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nodes never checked the request"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let comp: medshare::state::Computation =
+        mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        comp.contributors.is_empty(),
+        "a node contributed to a revoked pull"
+    );
+    // The request expires; the doctor gets the rent back by cancelling.
+    embedded.warp_slots(40).await;
+    let outcome = doctor
+        .wait(&ticket, Duration::from_secs(5), |_, _| {})
+        .await;
+    assert!(
+        matches!(outcome, Err(ClientError::Expired)),
+        "the pull did not expire unfinished"
+    );
+    doctor.cancel(&ticket).await.unwrap();
+    lc.shutdown().await;
+}
