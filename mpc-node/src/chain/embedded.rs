@@ -51,6 +51,8 @@ pub struct Embedded {
     time_offset: Arc<AtomicI64>,
     slot: Arc<AtomicU64>,
     ticker: Mutex<Option<JoinHandle<()>>>,
+    /// Slot advances (write) exclude transaction processing (read): see [`advance`].
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 fn now_unix() -> i64 {
@@ -61,6 +63,12 @@ fn now_unix() -> i64 {
 }
 
 /// Ends the current slot (`slots` of them) and sets the clock's unix time.
+///
+/// `warp_to_slot` takes the bank forks' write lock and then the program
+/// cache's lock, while a transaction being processed holds the cache and
+/// reads the bank forks: run concurrently they deadlock (a known issue of
+/// `solana-program-test` 3.1). [`Embedded`] therefore never advances a slot
+/// while a transaction is in flight (its `gate`).
 fn advance(ctx: &Mutex<ProgramTestContext>, slot: &AtomicU64, slots: u64, offset: i64) {
     let mut ctx = ctx.lock().expect("embedded chain lock");
     let next = slot.load(Ordering::SeqCst) + slots.max(1);
@@ -94,6 +102,7 @@ impl Embedded {
         let faucet = ctx.payer.insecure_clone();
         let ctx = Arc::new(Mutex::new(ctx));
         let time_offset = Arc::new(AtomicI64::new(0));
+        let gate = Arc::new(tokio::sync::RwLock::new(()));
         let slot = Arc::new(AtomicU64::new(banks.get_root_slot().await.unwrap_or(0)));
         advance(&ctx, &slot, 1, 0);
         let chain = Arc::new(Embedded {
@@ -104,6 +113,7 @@ impl Embedded {
             time_offset: time_offset.clone(),
             slot: slot.clone(),
             ticker: Mutex::new(None),
+            gate: gate.clone(),
         });
         let handle = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SLOT_DURATION);
@@ -113,9 +123,13 @@ impl Embedded {
                 let ctx = ctx.clone();
                 let slot = slot.clone();
                 let offset = time_offset.load(Ordering::Relaxed);
-                if tokio::task::spawn_blocking(move || advance(&ctx, &slot, 1, offset))
-                    .await
-                    .is_err()
+                let guard = gate.clone().write_owned().await;
+                if tokio::task::spawn_blocking(move || {
+                    advance(&ctx, &slot, 1, offset);
+                    drop(guard);
+                })
+                .await
+                .is_err()
                 {
                     break;
                 }
@@ -130,9 +144,13 @@ impl Embedded {
         let ctx = self.ctx.clone();
         let slot = self.slot.clone();
         let offset = self.time_offset.load(Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || advance(&ctx, &slot, slots, offset))
-            .await
-            .expect("warp task");
+        let guard = self.gate.clone().write_owned().await;
+        tokio::task::spawn_blocking(move || {
+            advance(&ctx, &slot, slots, offset);
+            drop(guard);
+        })
+        .await
+        .expect("warp task");
     }
 
     /// Moves the chain's unix time `secs` seconds ahead of the wall clock
@@ -200,6 +218,7 @@ impl Chain for Embedded {
         // account; the bank server rejects them with `AccountInUse` instead.
         // Retry those, so the embedded chain behaves like the real one.
         let mut attempts = 0;
+        let gate = self.gate.read().await;
         let out = loop {
             let out = self
                 .banks
@@ -215,6 +234,7 @@ impl Chain for Embedded {
             }
             break out;
         };
+        drop(gate);
         let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
         match out.result {
             Ok(()) => {
