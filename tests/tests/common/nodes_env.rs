@@ -1,0 +1,334 @@
+//! Shared setup for the in-process node tests (`tests/nodes.rs`): an embedded
+//! chain, a [`LocalCluster`] of real node tasks, and a patient and a doctor
+//! with funded wallets and registered identities.
+// Each test binary that declares `mod common;` compiles this file; not all use every helper.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use encrypted_ixs::keys::UserSecretKey;
+use medshare::state::{Cluster, Computation, Role, ShareResult};
+use medshare_client::cluster::{ClusterOptions, LocalCluster};
+use medshare_client::data::PatientData;
+use medshare_client::ops::{Client, Recipient, ShareTicket};
+use mpc_node::chain::embedded::Embedded;
+use mpc_node::chain::{fetch, LedgerEntry, SharedChain};
+use mpc_node::Behaviour;
+use rand_core::OsRng;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+/// Node poll interval used by these tests (the brief: 20–50 ms).
+pub const POLL: Duration = Duration::from_millis(25);
+/// Upper bound for anything the cluster should finish quickly.
+pub const SHARE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lamports given to each user wallet.
+pub const USER_FUNDS: u64 = 5_000_000_000;
+/// Record id the patient stores the sample record under.
+pub const RECORD_ID: u64 = 1;
+
+/// Cluster options for these tests: `t` of `n`, fast polling, the default TTL.
+pub fn options(t: u8, n: u8) -> ClusterOptions {
+    ClusterOptions {
+        poll: POLL,
+        ..ClusterOptions::new(t, n)
+    }
+}
+
+/// Cluster options with per-node behaviours (index 0 = node 1).
+pub fn options_with(t: u8, n: u8, behaviours: Vec<Behaviour>) -> ClusterOptions {
+    ClusterOptions {
+        behaviours,
+        ..options(t, n)
+    }
+}
+
+/// An embedded chain, a running cluster and two users.
+pub struct NodesEnv {
+    /// The embedded chain (for `warp_slots`).
+    pub embedded: Arc<Embedded>,
+    /// The same chain behind the trait.
+    pub chain: SharedChain,
+    /// The node tasks.
+    pub cluster: LocalCluster,
+    /// The record owner (registered as a patient).
+    pub patient: Client,
+    /// The recipient (registered as a doctor).
+    pub doctor: Client,
+    /// Fails the run if the test hangs (dropped with the environment).
+    pub watchdog: Watchdog,
+}
+
+/// A client with a fresh wallet and encryption key, funded from the faucet.
+pub async fn funded_client(chain: &SharedChain) -> Client {
+    let c = Client::new(
+        chain.clone(),
+        Keypair::new(),
+        UserSecretKey::generate(&mut OsRng),
+    );
+    chain
+        .airdrop(&c.wallet.pubkey(), USER_FUNDS)
+        .await
+        .expect("airdrop");
+    c
+}
+
+impl NodesEnv {
+    /// Starts a chain and a cluster (waits for its DKG) and registers a patient and a doctor.
+    pub async fn start(opts: ClusterOptions) -> NodesEnv {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("a nodes test")
+            .to_string();
+        let watchdog = Watchdog::arm(&name, TEST_LIMIT);
+        let embedded = Embedded::start().await;
+        let chain: SharedChain = embedded.clone();
+        let cluster = within(
+            "cluster start",
+            LocalCluster::start(chain.clone(), opts.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cluster {}-of-{} did not start: {e}", opts.t, opts.n));
+        let patient = funded_client(&chain).await;
+        let doctor = funded_client(&chain).await;
+        patient
+            .register(Role::Patient)
+            .await
+            .expect("patient registers");
+        doctor
+            .register(Role::Doctor)
+            .await
+            .expect("doctor registers");
+        NodesEnv {
+            embedded,
+            chain,
+            cluster,
+            patient,
+            doctor,
+            watchdog,
+        }
+    }
+
+    /// The cluster address.
+    pub fn address(&self) -> Pubkey {
+        self.cluster.address
+    }
+
+    /// The patient stores [`medshare_client::demo::sample_record`] as record
+    /// [`RECORD_ID`]; returns the record address.
+    pub async fn store_sample(&self) -> Pubkey {
+        let data = medshare_client::demo::sample_record();
+        let (record, version) = within(
+            "storing the record",
+            self.patient.store(&self.address(), RECORD_ID, &data),
+        )
+        .await
+        .expect("patient stores the sample record");
+        assert_eq!(version, 1);
+        record
+    }
+
+    /// The doctor as a recipient, resolved by wallet through their registered identity.
+    pub async fn doctor_recipient(&self) -> Recipient {
+        let r = self
+            .patient
+            .resolve_recipient(&self.doctor.wallet.pubkey().to_string())
+            .await
+            .expect("doctor's identity resolves");
+        assert_eq!(r.wallet, Some(self.doctor.wallet.pubkey()));
+        assert_eq!(r.key, self.doctor.encryption_key());
+        r
+    }
+
+    /// The patient shares `mask` of `record` with the doctor.
+    pub async fn share_to_doctor(&self, record: &Pubkey, mask: u8) -> ShareTicket {
+        let to = self.doctor_recipient().await;
+        within("share request", self.patient.share(record, mask, to))
+            .await
+            .expect("share request accepted")
+    }
+
+    /// Waits (bounded) for a share to complete.
+    pub async fn wait_share(&self, ticket: &ShareTicket) -> ShareResult {
+        within(
+            "waiting for a share",
+            self.patient.wait(ticket, SHARE_TIMEOUT, |_, _| {}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("share {} did not complete: {e}", ticket.computation))
+    }
+
+    /// The cluster account.
+    pub async fn cluster_account(&self) -> Cluster {
+        fetch::<Cluster>(self.chain.as_ref(), &self.address())
+            .await
+            .expect("chain")
+            .expect("cluster exists")
+    }
+
+    /// A computation account, if it still exists.
+    pub async fn computation(&self, address: &Pubkey) -> Option<Computation> {
+        fetch::<Computation>(self.chain.as_ref(), address)
+            .await
+            .expect("chain")
+    }
+
+    /// Sum of the nodes' `contributions` counters (current node tasks' metrics).
+    pub fn contributions_metric(&self) -> u64 {
+        self.cluster
+            .nodes
+            .iter()
+            .map(|n| n.metrics.contributions.get())
+            .sum()
+    }
+
+    /// Ledger entries that touched `address`.
+    pub async fn history(&self, address: &Pubkey) -> Vec<LedgerEntry> {
+        within("reading the ledger", self.chain.history(address))
+            .await
+            .expect("history")
+    }
+
+    /// Ledger entries that touched `address`, once `settled` holds for them
+    /// (or as they are after a few seconds). The embedded chain appends a
+    /// transaction to its ledger when the sender's call returns, which can be
+    /// a moment after other parties already see its effects in accounts.
+    pub async fn history_when(
+        &self,
+        address: &Pubkey,
+        settled: impl Fn(&[LedgerEntry]) -> bool,
+    ) -> Vec<LedgerEntry> {
+        let start = Instant::now();
+        loop {
+            let h = self.history(address).await;
+            if settled(&h) || start.elapsed() > Duration::from_secs(5) {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Events of type `E` emitted by successful transactions that touched `address`.
+    pub async fn events<E>(&self, address: &Pubkey) -> Vec<E>
+    where
+        E: anchor_lang::Event + anchor_lang::AnchorDeserialize,
+    {
+        events_in(&self.history(address).await)
+    }
+
+    /// Stops node `i` (1-based) gracefully and waits for its task to end.
+    pub async fn stop(&mut self, i: usize) {
+        within(&format!("stopping node {i}"), self.cluster.stop(i)).await;
+    }
+
+    /// Aborts node `i`'s task.
+    pub async fn kill(&mut self, i: usize) {
+        within(&format!("killing node {i}"), self.cluster.kill(i)).await;
+    }
+
+    /// Stops the nodes and removes their key stores.
+    pub async fn shutdown(self) {
+        within("cluster shutdown", self.cluster.shutdown()).await;
+    }
+}
+
+/// Events of type `E` in successful ledger entries.
+pub fn events_in<E>(entries: &[LedgerEntry]) -> Vec<E>
+where
+    E: anchor_lang::Event + anchor_lang::AnchorDeserialize,
+{
+    entries
+        .iter()
+        .filter(|e| e.success)
+        .flat_map(|e| medshare::native::events::<E>(&e.logs))
+        .collect()
+}
+
+/// What a recipient of `mask` of `data` must see: exactly the fields of
+/// those groups, nothing else.
+pub fn expected_fields(data: &PatientData, mask: u8) -> PatientData {
+    let groups = data.groups();
+    PatientData::from_groups(
+        groups
+            .iter()
+            .filter(|(g, _)| mask & (1 << g) != 0)
+            .map(|(_, b)| b.as_slice()),
+    )
+    .expect("groups of a valid record")
+}
+
+/// Longest a test using [`NodesEnv`] may run before [`Watchdog`] ends the process.
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+/// Ends the test process if a test is still running after its limit.
+///
+/// The embedded chain can deadlock: its slot ticker's `warp_to_slot` holds
+/// the bank-forks write lock while it waits for the program cache, and a
+/// transaction in flight holds the program cache while it waits for the bank
+/// forks. Both runtime workers then block on those locks, so no async timeout
+/// ([`within`], [`poll_until`]) can fire any more and the test would hang
+/// forever. A plain thread notices and fails the run instead.
+pub struct Watchdog {
+    done: std::sync::mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    /// Arms a watchdog for `test`.
+    pub fn arm(test: &str, limit: Duration) -> Watchdog {
+        let (done, rx) = std::sync::mpsc::channel::<()>();
+        let test = test.to_string();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!(
+                    "{test}: still running after {limit:?}; the embedded chain is most likely \
+                     deadlocked (slot ticker vs. a transaction in flight); failing the run"
+                );
+                std::process::exit(101);
+            }
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.done.send(());
+    }
+}
+
+/// Longest any single step of a test may take before the test fails naming it.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Awaits `fut`, failing the test with `what` if it takes longer than [`STEP_TIMEOUT`].
+pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(STEP_TIMEOUT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no result after {STEP_TIMEOUT:?}"),
+    }
+}
+
+/// Polls `probe` every `every` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn poll_until<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(every).await;
+    }
+}
