@@ -56,7 +56,7 @@ pub fn role_names(mask: u8) -> Vec<&'static str> {
 impl Client {
     /// The registry accounts to pass for `wallet` when `record` requires
     /// verified providers (`None` when it does not, or `wallet` is not registered).
-    async fn registry_for(
+    pub(crate) async fn registry_for(
         &self,
         record: &PatientRecord,
         wallet: &Pubkey,

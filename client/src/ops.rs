@@ -312,6 +312,16 @@ impl Client {
         to: Recipient,
     ) -> Result<ShareTicket> {
         let r = self.record(record).await?;
+        // A record with a provider policy needs the recipient's identity and
+        // registry entries (the program checks them).
+        let registry = match to.wallet {
+            Some(w) => self.registry_for(&r, &w).await?,
+            None => None,
+        };
+        let recipient_identity = match (r.required_roles != 0, to.wallet) {
+            (true, Some(w)) => Some(medshare::pda::identity(&w)),
+            _ => None,
+        };
         let mut last = None;
         // The computation id is the cluster's counter; retry if another request took it first.
         for _ in 0..5 {
@@ -327,9 +337,9 @@ impl Client {
                     cluster: r.cluster,
                     computation,
                     share_result,
-                    recipient_identity: None,
-                    provider: None,
-                    issuer: None,
+                    recipient_identity,
+                    provider: registry.map(|x| x.0),
+                    issuer: registry.map(|x| x.1),
                     system_program: anchor_lang::system_program::ID,
                 },
                 medshare::instruction::SharePatientData {
