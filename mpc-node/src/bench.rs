@@ -22,6 +22,13 @@
 //! 3. **Where time goes**: the crypto of one contribution (prove, verify), a
 //!    plain transfer on the embedded chain, and what the ledger shows
 //!    (refused transactions by reason).
+//!
+//! The embedded chain ends slots (`warp_to_slot`) while transactions run. Under
+//! this load that sometimes makes the bank panic inside one transaction (the
+//! sender's call then times out after 10 s and that node stalls, which shows
+//! as a long tail) or deadlock (both runtime workers blocked on the bank's
+//! locks). A watchdog thread ends the run with an error after
+//! [`STALL_LIMIT`] without progress instead of hanging.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -43,7 +50,7 @@ use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use crate::chain::embedded::Embedded;
-use crate::chain::{compute_budget, fetch, instruction, Chain, ChainError, SharedChain};
+use crate::chain::{compute_budget, fetch, instruction, ChainError, SharedChain};
 use crate::keystore::KeyStore;
 use crate::metrics::Metrics;
 use crate::{Node, NodeConfig, NodeError};
@@ -213,16 +220,15 @@ impl BenchCluster {
         id: u32,
         (t, n): (u8, u8),
         opts: &BenchOptions,
+        wd: &Watchdog,
     ) -> Result<(BenchCluster, DkgFigure)> {
         let admin = Keypair::new();
         chain.airdrop(&admin.pubkey(), 10_000_000_000).await?;
         let start = Instant::now();
         let address =
             crate::admin::create_cluster(chain.as_ref(), &admin, id, t, n, BENCH_TTL_SLOTS).await?;
-        let dir = std::env::temp_dir().join(format!(
-            "mpc-node-bench-{}-{address}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("mpc-node-bench-{}-{address}", std::process::id()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut pass = [0u8; 16];
         OsRng.fill_bytes(&mut pass);
@@ -267,7 +273,7 @@ impl BenchCluster {
             });
         }
         let spawned = Instant::now();
-        lc.wait_ready().await?;
+        lc.wait_ready(wd).await?;
         let figure = DkgFigure {
             t,
             n,
@@ -278,10 +284,11 @@ impl BenchCluster {
         Ok((lc, figure))
     }
 
-    async fn wait_ready(&self) -> Result<()> {
+    async fn wait_ready(&self, wd: &Watchdog) -> Result<()> {
         let start = Instant::now();
         loop {
             let c: Option<Cluster> = fetch(self.chain.as_ref(), &self.address).await?;
+            wd.progress();
             match c.map(|c| c.status) {
                 Some(ClusterStatus::Ready) => return Ok(()),
                 Some(ClusterStatus::Failed) => bail!("cluster {} DKG failed", self.address),
@@ -432,6 +439,9 @@ impl Patient {
                 cluster: self.cluster,
                 computation,
                 share_result,
+                recipient_identity: None,
+                provider: None,
+                issuer: None,
                 system_program: anchor_lang::system_program::ID,
             },
             medshare::instruction::SharePatientData {
@@ -463,7 +473,7 @@ struct Watch {
 }
 
 /// Reads every pending share each [`OBSERVE_EVERY`] and timestamps its stages.
-async fn observe(chain: SharedChain, t: usize, pending: Arc<Mutex<Vec<Watch>>>) {
+async fn observe(chain: SharedChain, t: usize, pending: Arc<Mutex<Vec<Watch>>>, wd: Arc<Watchdog>) {
     loop {
         let addrs: Vec<Pubkey> = {
             let p = pending.lock().await;
@@ -500,6 +510,7 @@ async fn observe(chain: SharedChain, t: usize, pending: Arc<Mutex<Vec<Watch>>>) 
                                 w.seen.done = Some(now);
                                 if let Some(tx) = w.tx.take() {
                                     let _ = tx.send(w.seen);
+                                    wd.progress();
                                 }
                             }
                         }
@@ -522,6 +533,7 @@ async fn run_shares(
     chain: SharedChain,
     lc: &BenchCluster,
     opts: &BenchOptions,
+    wd: Arc<Watchdog>,
 ) -> Result<ShareFigures> {
     let c: Cluster = fetch(chain.as_ref(), &lc.address)
         .await?
@@ -529,10 +541,11 @@ async fn run_shares(
     let t = c.threshold as usize;
     let patient = Arc::new(Patient::new(chain.clone(), lc.address).await?);
     let pending = Arc::new(Mutex::new(Vec::<Watch>::new()));
-    let observer = tokio::spawn(observe(chain.clone(), t, pending.clone()));
+    let observer = tokio::spawn(observe(chain.clone(), t, pending.clone(), wd.clone()));
     let sem = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     // Requests are issued one at a time: each takes the cluster's computation counter.
     let next_id = Arc::new(Mutex::new(c.next_computation));
+    let first_slot = chain.slot().await?;
     let before_contrib = lc.metric_sum(|m| m.contributions.get());
     let before_errors = lc.metric_sum(|m| m.chain_errors.get());
     let start = Instant::now();
@@ -586,6 +599,9 @@ async fn run_shares(
     };
     let mut ledger = BTreeMap::new();
     for e in chain.history(&lc.address).await? {
+        if e.slot < first_slot {
+            continue;
+        }
         let key = if e.success {
             "ok".to_string()
         } else {
@@ -658,9 +674,13 @@ async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
     chain.airdrop(&payer.pubkey(), 1_000_000_000).await?;
     let to = Pubkey::new_unique();
     let mut transfers = Vec::new();
-    for _ in 0..50 {
-        let ix =
-            anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &to, 1_000_000);
+    for i in 0..50u64 {
+        // Distinct amounts: identical transfers within one blockhash would be duplicates.
+        let ix = anchor_lang::solana_program::system_instruction::transfer(
+            &payer.pubkey(),
+            &to,
+            1_000_000 + i,
+        );
         let t0 = Instant::now();
         chain.send(&[ix], &[&payer]).await?;
         transfers.push(t0.elapsed());
@@ -673,15 +693,70 @@ async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
     })
 }
 
+/// A thread outside the async runtime that ends the process if the bench
+/// makes no progress for [`STALL_LIMIT`]: when the embedded chain's slot
+/// ticker deadlocks with a transaction (both runtime workers end up blocked
+/// on the bank's locks), no async timeout can fire any more.
+struct Watchdog {
+    last: Arc<std::sync::atomic::AtomicU64>,
+    start: Instant,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How long the bench may go without progress before the watchdog ends it.
+pub const STALL_LIMIT: Duration = Duration::from_secs(60);
+
+impl Watchdog {
+    fn arm() -> Watchdog {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let last = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
+        let (l, s) = (last.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                let idle = start
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(l.load(Ordering::Relaxed)));
+                if idle > STALL_LIMIT && !s.load(Ordering::Relaxed) {
+                    eprintln!(
+                        "error: no progress for {} s: the embedded chain appears deadlocked \
+                         (slot ticker's warp_to_slot vs. a transaction in flight); giving up",
+                        idle.as_secs()
+                    );
+                    std::process::exit(2);
+                }
+            }
+        });
+        Watchdog { last, start, stop }
+    }
+
+    fn progress(&self) {
+        self.last.store(
+            self.start.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs the bench; `out` receives progress lines.
 pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<BenchReport> {
+    let watchdog = Arc::new(Watchdog::arm());
     let embedded = Embedded::start().await;
     let chain: SharedChain = embedded.clone();
     let mut report = BenchReport::default();
     let mut share_cluster = None;
     for (k, &(t, n)) in opts.dkg.iter().enumerate() {
         out(&format!("DKG t={t} n={n} ..."));
-        let (lc, fig) = BenchCluster::start(chain.clone(), k as u32, (t, n), opts).await?;
+        let (lc, fig) =
+            BenchCluster::start(chain.clone(), k as u32, (t, n), opts, &watchdog).await?;
         out(&format!(
             "  ready in {} ms (protocol {} ms)",
             fig.total.as_millis(),
@@ -698,7 +773,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
         Some(lc) => lc,
         None => {
             let id = opts.dkg.len() as u32;
-            BenchCluster::start(chain.clone(), id, opts.share_cluster, opts)
+            BenchCluster::start(chain.clone(), id, opts.share_cluster, opts, &watchdog)
                 .await?
                 .0
         }
@@ -711,8 +786,9 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
         opts.share_cluster.1,
         opts.poll.as_millis()
     ));
-    report.shares = run_shares(chain.clone(), &lc, opts).await?;
+    report.shares = run_shares(chain.clone(), &lc, opts, watchdog.clone()).await?;
     out("isolated costs ...");
+    watchdog.progress();
     report.costs = costs(&chain, &lc).await?;
     lc.shutdown().await;
     Ok(report)
@@ -732,12 +808,21 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         opts.poll.as_millis(),
         opts.callback_fallback.as_millis()
     );
-    let _ = writeln!(s, "\nDKG                 total ms   key stores ms   protocol ms   target");
+    if !r.dkg.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nDKG                 total ms   key stores ms   protocol ms   target"
+        );
+    }
     for d in &r.dkg {
         let target = if d.n == 10 {
             format!(
                 "<= 5000 ms: {}",
-                if d.total <= Duration::from_secs(5) { "met" } else { "NOT met" }
+                if d.total <= Duration::from_secs(5) {
+                    "met"
+                } else {
+                    "NOT met"
+                }
             )
         } else {
             String::new()
@@ -767,9 +852,16 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         s,
         "  throughput         {:>8.1} shares/s            target >= 100: {}",
         sh.per_second,
-        if sh.per_second >= 100.0 { "met" } else { "NOT met" }
+        if sh.per_second >= 100.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
-    let _ = writeln!(s, "\n  latency (ms)                    median      p99      max     mean");
+    let _ = writeln!(
+        s,
+        "\n  latency (ms)                    median      p99      max     mean"
+    );
     let row = |s: &mut String, name: &str, x: &Summary, extra: &str| {
         let _ = writeln!(
             s,
@@ -790,9 +882,24 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         }
     );
     row(&mut s, "queue-to-callback", &sh.queue_to_callback, &target);
-    row(&mut s, "  landed -> 1st contribution", &sh.to_first_contribution, "");
-    row(&mut s, "  1st -> t-th contribution", &sh.first_to_threshold, "");
-    row(&mut s, "  t-th contribution -> result", &sh.threshold_to_callback, "");
+    row(
+        &mut s,
+        "  landed -> 1st contribution",
+        &sh.to_first_contribution,
+        "",
+    );
+    row(
+        &mut s,
+        "  1st -> t-th contribution",
+        &sh.first_to_threshold,
+        "",
+    );
+    row(
+        &mut s,
+        "  t-th contribution -> result",
+        &sh.threshold_to_callback,
+        "",
+    );
     row(&mut s, "request sent -> result", &sh.request_to_result, "");
     let _ = writeln!(
         s,
@@ -802,15 +909,30 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         opts.share_cluster.0,
         sh.chain_errors
     );
-    let _ = writeln!(s, "  cluster ledger during the whole run, by outcome:");
+    let _ = writeln!(
+        s,
+        "  transactions on the cluster account during the share run, by outcome:"
+    );
     for (k, v) in &sh.ledger {
         let _ = writeln!(s, "    {v:>6}  {k}");
     }
     let c = &r.costs;
     let _ = writeln!(s, "\nisolated costs");
-    let _ = writeln!(s, "  contribution proof, one group     {:>8} ms", ms(c.prove));
-    let _ = writeln!(s, "  contribution verify, one group    {:>8} ms", ms(c.verify));
-    let _ = writeln!(s, "  key-store Argon2id derivation     {:>8} ms", ms(c.argon2));
+    let _ = writeln!(
+        s,
+        "  contribution proof, one group     {:>8} ms",
+        ms(c.prove)
+    );
+    let _ = writeln!(
+        s,
+        "  contribution verify, one group    {:>8} ms",
+        ms(c.verify)
+    );
+    let _ = writeln!(
+        s,
+        "  key-store Argon2id derivation     {:>8} ms",
+        ms(c.argon2)
+    );
     let _ = writeln!(
         s,
         "  transfer on the embedded chain    {:>8} ms median, {} ms p99",

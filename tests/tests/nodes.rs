@@ -1,0 +1,742 @@
+//! In-process tests with a cluster of real node tasks on the embedded chain:
+//! DKG then share (2-of-3, 3-of-5), liveness with `t − 1` nodes down, a stall
+//! below `t` ending in the requester's cancellation, a faulty node named
+//! on-chain while the others finalize, nodes killed mid-computation that
+//! restart without contributing twice, and key stores that refuse tampering.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::nodes_env::{
+    events_in, expected_fields, options, options_with, poll_until, NodesEnv, Watchdog, POLL,
+    SHARE_TIMEOUT, TEST_LIMIT,
+};
+use medshare::error::MedshareError;
+use medshare::events::{
+    ContributionAccepted, ContributionRejected, ShareCancelled, ShareCompleted,
+};
+use medshare::state::{ClusterStatus, ShareResult};
+use medshare_client::data::parse_groups;
+use medshare_client::demo::sample_record;
+use medshare_client::error::ClientError;
+use mpc_node::chain::embedded::Embedded;
+use mpc_node::chain::{ChainError, LedgerEntry, SharedChain};
+use mpc_node::keystore::{KeyStore, KeyStoreError};
+use mpc_node::metrics::Metrics;
+use mpc_node::{Behaviour, Node, NodeConfig, NodeError};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+/// The groups the patient shares in these tests: vitals and medications.
+fn vitals_and_medications() -> u8 {
+    parse_groups("vitals,medications").expect("valid group names")
+}
+
+/// Accepted contributions per node index, from a computation's ledger history.
+fn accepted_per_node(entries: &[LedgerEntry]) -> BTreeMap<u8, usize> {
+    let mut out = BTreeMap::new();
+    for ev in events_in::<ContributionAccepted>(entries) {
+        *out.entry(ev.node).or_insert(0) += 1;
+    }
+    out
+}
+
+/// Whether a ledger entry is a transaction the program refused with `err`.
+fn refused_with(entry: &LedgerEntry, err: MedshareError) -> bool {
+    let name = format!("Error Code: {err:?}");
+    let code = anchor_lang::error::ERROR_CODE_OFFSET + err as u32;
+    let as_chain_error = ChainError::Program { code, logs: vec![] }.to_string();
+    !entry.success
+        && (entry.error.as_deref() == Some(as_chain_error.as_str())
+            || entry.logs.iter().any(|l| l.contains(&name)))
+}
+
+/// Whether a computation's ledger shows it finished (completed or cancelled)
+/// after `accepted` accepted contributions.
+fn finished_after(accepted: usize) -> impl Fn(&[LedgerEntry]) -> bool {
+    move |h| {
+        let done = !events_in::<ShareCompleted>(h).is_empty()
+            || !events_in::<ShareCancelled>(h).is_empty();
+        done && events_in::<ContributionAccepted>(h).len() == accepted
+    }
+}
+
+/// The single `ShareCompleted` event of a computation.
+async fn completed_event(env: &NodesEnv, computation: &Pubkey) -> ShareCompleted {
+    let history = env
+        .history_when(computation, |h| !events_in::<ShareCompleted>(h).is_empty())
+        .await;
+    let mut evs = events_in::<ShareCompleted>(&history);
+    assert_eq!(evs.len(), 1, "exactly one ShareCompleted for {computation}");
+    evs.pop().expect("one event")
+}
+
+/// DKG, then a share of two groups to a doctor who decrypts exactly those
+/// groups; `t` contributions in total, on-chain and in the node metrics.
+async fn dkg_then_share(t: u8, n: u8) {
+    let env = NodesEnv::start(options(t, n)).await;
+
+    // The DKG finished: every node confirmed the same key.
+    let c = env.cluster_account().await;
+    assert_eq!(c.status, ClusterStatus::Ready);
+    assert_eq!((c.threshold, c.size), (t, n));
+    assert_eq!(c.nodes.len(), n as usize);
+    assert_ne!(c.cluster_key, [0u8; 32]);
+    for (i, node) in c.nodes.iter().enumerate() {
+        assert!(node.registered && node.round1_posted && node.confirmed && node.agreed);
+        assert_eq!(node.authority, env.cluster.nodes[i].authority);
+        assert_ne!(node.verification_share, [0u8; 32]);
+        assert_eq!(node.contributions, 0);
+    }
+    let mut shares: Vec<_> = c.nodes.iter().map(|x| x.verification_share).collect();
+    shares.sort();
+    shares.dedup();
+    assert_eq!(shares.len(), n as usize, "distinct verification shares");
+    assert!(env.cluster.dkg_time < Duration::from_secs(20));
+
+    // The patient stores the record and shares two groups with the doctor.
+    let data = sample_record();
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let ticket = env.share_to_doctor(&record, mask).await;
+    let result = env.wait_share(&ticket).await;
+    assert!(result.completed);
+    assert_eq!(result.groups, vec![1, 3]);
+    assert_eq!(result.capsules.len(), 2);
+    assert_eq!(result.recipient, env.doctor.encryption_key().0);
+    assert_eq!(result.recipient_wallet, env.doctor.wallet.pubkey());
+    assert!(
+        env.computation(&ticket.computation).await.is_none(),
+        "the callback closes the computation"
+    );
+
+    // The doctor finds it in their inbox and sees exactly those fields.
+    let inbox = env.doctor.inbox(&env.address()).await.expect("inbox");
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].0, ticket.share_result);
+    let opened = env
+        .doctor
+        .decrypt(&ticket.share_result)
+        .await
+        .expect("doctor decrypts");
+    assert_eq!(opened.record, record);
+    assert_eq!(opened.owner, env.patient.wallet.pubkey());
+    assert_eq!(opened.groups, vec![1, 3]);
+    assert_eq!(opened.data, expected_fields(&data, mask));
+    assert_eq!(opened.data.blood_type, data.blood_type);
+    assert_eq!(opened.data.weight_kg, data.weight_kg);
+    assert_eq!(opened.data.height_cm, data.height_cm);
+    assert_eq!(opened.data.medications, data.medications);
+    assert_eq!(opened.data.allergies, data.allergies);
+    assert_eq!(opened.data.patient_id, None);
+    assert_eq!(opened.data.age, None);
+    assert_eq!(opened.data.gender, None);
+    assert!(opened.data.diagnoses.is_empty());
+    assert_eq!(opened.data.notes, None);
+    // The share is for the doctor's key only.
+    assert!(matches!(
+        env.patient.decrypt(&ticket.share_result).await,
+        Err(ClientError::WrongKey)
+    ));
+
+    // Exactly t contributions: in the ledger, the cluster's counters and the node metrics.
+    let done = completed_event(&env, &ticket.computation).await;
+    assert_eq!(done.contributors.len(), t as usize);
+    let history = env
+        .history_when(&ticket.computation, finished_after(t as usize))
+        .await;
+    let accepted = accepted_per_node(&history);
+    assert_eq!(accepted.values().sum::<usize>(), t as usize);
+    assert!(accepted.values().all(|k| *k == 1));
+    let mut from_events: Vec<u8> = accepted.keys().copied().collect();
+    let mut from_result = done.contributors.clone();
+    from_events.sort();
+    from_result.sort();
+    assert_eq!(from_events, from_result);
+    let c = env.cluster_account().await;
+    assert_eq!(c.status, ClusterStatus::Ready);
+    assert_eq!(
+        c.nodes.iter().map(|x| x.contributions).sum::<u64>(),
+        t as u64
+    );
+    assert!(c.nodes.iter().all(|x| x.faults == 0));
+    // A node bumps its counter right after its transaction returns: allow it a moment.
+    poll_until(
+        "the nodes' contribution counters to reach t",
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || async { (env.contributions_metric() == t as u64).then_some(()) },
+    )
+    .await;
+    for (i, node) in env.cluster.nodes.iter().enumerate() {
+        assert_eq!(
+            node.metrics.contributions.get(),
+            c.nodes[i].contributions,
+            "node {} metric vs. on-chain count",
+            i + 1
+        );
+        assert_eq!(node.metrics.proof_failures_observed.get(), 0);
+    }
+    assert_eq!(
+        env.cluster
+            .nodes
+            .iter()
+            .map(|n| n.metrics.finalized.get())
+            .sum::<u64>(),
+        1,
+        "exactly one callback"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_dkg_then_share_2_of_3() {
+    dkg_then_share(2, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_dkg_then_share_3_of_5() {
+    dkg_then_share(3, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_t_minus_1_stopped_still_finalizes() {
+    let mut env = NodesEnv::start(options(3, 5)).await;
+    env.stop(4).await;
+    env.stop(5).await;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let ticket = env.share_to_doctor(&record, mask).await;
+    let result = env.wait_share(&ticket).await;
+    assert!(result.completed);
+
+    // Only running nodes contributed and finalized.
+    let done = completed_event(&env, &ticket.computation).await;
+    let mut contributors = done.contributors.clone();
+    contributors.sort();
+    assert_eq!(contributors, vec![1, 2, 3]);
+    assert!((1..=3).contains(&done.finalizer));
+    for stopped in [4, 5] {
+        let m = &env.cluster.nodes[stopped - 1].metrics;
+        assert_eq!(m.computations_seen.get(), 0, "node {stopped} was stopped");
+        assert_eq!(m.contributions.get(), 0);
+    }
+    let opened = env
+        .doctor
+        .decrypt(&ticket.share_result)
+        .await
+        .expect("doctor decrypts");
+    assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
+    const TTL: u64 = 20;
+    let mut env = NodesEnv::start(super_short_ttl(options(3, 5), TTL)).await;
+    for i in [3, 4, 5] {
+        env.stop(i).await;
+    }
+    let record = env.store_sample().await;
+    let ticket = env.share_to_doctor(&record, vitals_and_medications()).await;
+
+    // The two running nodes contribute; the third contribution never comes.
+    let comp = poll_until(
+        "the two running nodes to contribute",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async {
+            env.computation(&ticket.computation)
+                .await
+                .filter(|c| c.contributors.len() == 2)
+        },
+    )
+    .await;
+    tokio::time::sleep(POLL * 8).await;
+    let before_expiry = env
+        .computation(&ticket.computation)
+        .await
+        .expect("still pending");
+    let mut contributors = before_expiry.contributors.clone();
+    contributors.sort();
+    assert_eq!(contributors, vec![1, 2]);
+    assert!(
+        before_expiry.contributors.len() < 3,
+        "fewer than t contributed"
+    );
+    assert_eq!(before_expiry.expiry_slot, comp.created_slot + TTL);
+    let sr: ShareResult = mpc_node::chain::fetch(env.chain.as_ref(), &ticket.share_result)
+        .await
+        .unwrap()
+        .expect("share result exists");
+    assert!(!sr.completed);
+
+    // Cancelling before expiry is refused.
+    match env.patient.cancel(&ticket).await {
+        Err(ClientError::Chain(e)) => {
+            assert!(
+                matches!(e.medshare(), Some(MedshareError::ComputationNotExpired)),
+                "{e}"
+            )
+        }
+        other => panic!("cancel before expiry: expected ComputationNotExpired, got {other:?}"),
+    }
+
+    // Past expiry (warped, not slept), waiting reports the expiry.
+    env.embedded.warp_slots(TTL + 5).await;
+    match env
+        .patient
+        .wait(&ticket, Duration::from_secs(10), |_, _| {})
+        .await
+    {
+        Err(ClientError::Expired | ClientError::Timeout(_)) => {}
+        Err(other) => panic!("expected Expired or Timeout, got {other}"),
+        Ok(_) => panic!("a share below the threshold completed"),
+    }
+
+    // The requester cancels and gets both rents back.
+    let rent: u64 = env
+        .chain
+        .accounts(&[ticket.computation, ticket.share_result])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.expect("both accounts exist").lamports)
+        .sum();
+    assert!(rent > 0);
+    let me = env.patient.wallet.pubkey();
+    let before = env.chain.balance(&me).await.unwrap();
+    env.patient
+        .cancel(&ticket)
+        .await
+        .expect("cancel after expiry");
+    let after = env.chain.balance(&me).await.unwrap();
+    let gone = env
+        .chain
+        .accounts(&[ticket.computation, ticket.share_result])
+        .await
+        .unwrap();
+    assert!(gone.iter().all(Option::is_none), "both accounts closed");
+    let fee = (before + rent)
+        .checked_sub(after)
+        .expect("got no more than the rent back");
+    assert!(fee <= 10_000, "rent {rent} returned minus a fee, not {fee}");
+    assert!(after > before);
+
+    let history = env
+        .history_when(&ticket.computation, finished_after(2))
+        .await;
+    assert_eq!(events_in::<ShareCancelled>(&history).len(), 1);
+    assert!(events_in::<ShareCompleted>(&history).is_empty());
+    assert_eq!(accepted_per_node(&history).values().sum::<usize>(), 2);
+    env.shutdown().await;
+}
+
+/// `opts` with a short computation lifetime.
+fn super_short_ttl(
+    opts: medshare_client::cluster::ClusterOptions,
+    ttl: u64,
+) -> medshare_client::cluster::ClusterOptions {
+    medshare_client::cluster::ClusterOptions {
+        ttl_slots: ttl,
+        ..opts
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_faulty_node_named_and_others_finalize() {
+    let mut env = NodesEnv::start(options_with(2, 3, vec![Behaviour::CorruptProofs])).await;
+    let node1 = env.cluster.nodes[0].authority;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+
+    // With the honest nodes paused, node 1 is the only one that can contribute:
+    // its bad proof is rejected and it is marked faulty on the computation.
+    env.stop(2).await;
+    env.stop(3).await;
+    let first = env.share_to_doctor(&record, mask).await;
+    let comp = poll_until(
+        "node 1's contribution to be rejected",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async {
+            env.computation(&first.computation)
+                .await
+                .filter(|c| c.faulty & 1 != 0)
+        },
+    )
+    .await;
+    assert!(comp.contributors.is_empty(), "a bad proof is never stored");
+    env.cluster.restart(2).expect("restart node 2");
+    env.cluster.restart(3).expect("restart node 3");
+
+    // The honest nodes finalize this one and the next ones.
+    let mut tickets = vec![first];
+    env.wait_share(&first).await;
+    for _ in 0..2 {
+        let t = env.share_to_doctor(&record, mask).await;
+        env.wait_share(&t).await;
+        tickets.push(t);
+    }
+
+    // Node 1 is named on the ledger, with its authority.
+    let history = env
+        .history_when(&first.computation, |h| {
+            finished_after(2)(h) && !events_in::<ContributionRejected>(h).is_empty()
+        })
+        .await;
+    let rejected = events_in::<ContributionRejected>(&history);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].node, 1);
+    assert_eq!(rejected[0].authority, node1);
+    assert_eq!(rejected[0].computation, first.computation);
+    assert!(mask & (1 << rejected[0].group) != 0);
+    for t in &tickets {
+        let done = completed_event(&env, &t.computation).await;
+        let mut contributors = done.contributors.clone();
+        contributors.sort();
+        assert_eq!(contributors, vec![2, 3], "only honest nodes are combined");
+        let opened = env
+            .doctor
+            .decrypt(&t.share_result)
+            .await
+            .expect("doctor decrypts");
+        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    }
+    let c = env.cluster_account().await;
+    assert!(c.nodes[0].faults >= 1, "node 1's faults are counted");
+    assert_eq!(c.nodes[0].contributions, 0, "node 1 never had one accepted");
+    for i in [1, 2] {
+        assert_eq!(c.nodes[i].faults, 0);
+        assert_eq!(c.nodes[i].contributions, tickets.len() as u64);
+    }
+    // The restarted honest nodes saw the fault recorded on the first computation.
+    for i in [2, 3] {
+        let observed = env.cluster.nodes[i - 1]
+            .metrics
+            .proof_failures_observed
+            .get();
+        assert!(observed >= 1, "node {i} observed {observed} proof failures");
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
+    // 3-of-3: every node must contribute, so node 3 is needed.
+    let mut env = NodesEnv::start(options(3, 3)).await;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+
+    // (1) Node 3 is killed before the request, so it cannot have contributed;
+    // it is restarted once the others have.
+    env.kill(3).await;
+    let first = env.share_to_doctor(&record, mask).await;
+    poll_until(
+        "nodes 1 and 2 to contribute",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async {
+            env.computation(&first.computation)
+                .await
+                .filter(|c| c.contributors.len() == 2)
+        },
+    )
+    .await;
+    tokio::time::sleep(POLL * 8).await;
+    let stalled = env.computation(&first.computation).await.expect("pending");
+    let mut have = stalled.contributors.clone();
+    have.sort();
+    assert_eq!(have, vec![1, 2], "stalled without node 3");
+    env.cluster.restart(3).expect("restart node 3");
+    env.wait_share(&first).await;
+    let history = env
+        .history_when(&first.computation, finished_after(3))
+        .await;
+    assert_eq!(
+        accepted_per_node(&history),
+        BTreeMap::from([(1, 1), (2, 1), (3, 1)])
+    );
+    assert!(
+        !history
+            .iter()
+            .any(|e| refused_with(e, MedshareError::DuplicateContribution)),
+        "no duplicate contribution was even attempted"
+    );
+
+    // (2) Node 3 is killed right after its contribution lands, while the
+    // computation still waits for node 2; restarted, it must not send again.
+    env.stop(2).await;
+    let second = env.share_to_doctor(&record, mask).await;
+    let seen = poll_until(
+        "node 3's contribution to land",
+        Duration::from_secs(10),
+        Duration::from_millis(2),
+        || async {
+            env.computation(&second.computation)
+                .await
+                .filter(|c| c.contributors.contains(&3))
+        },
+    )
+    .await;
+    env.kill(3).await;
+    assert!(seen.contributors.len() < 3);
+    env.cluster.restart(3).expect("restart node 3");
+    // Let the restarted node scan the pending computation several times.
+    let restarted = Arc::clone(&env.cluster.nodes[2].metrics);
+    poll_until(
+        "the restarted node 3 to see the computation",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async { (restarted.computations_seen.get() >= 1).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(POLL * 8).await;
+    let pending = env.computation(&second.computation).await.expect("pending");
+    let mut have = pending.contributors.clone();
+    have.sort();
+    assert_eq!(have, vec![1, 3]);
+    assert_eq!(
+        restarted.contributions.get(),
+        0,
+        "node 3 did not send again"
+    );
+    env.cluster.restart(2).expect("restart node 2");
+    env.wait_share(&second).await;
+
+    // The program combined each node once.
+    let done = completed_event(&env, &second.computation).await;
+    let mut contributors = done.contributors.clone();
+    contributors.sort();
+    assert_eq!(contributors, vec![1, 2, 3]);
+    assert_eq!(
+        restarted.contributions.get(),
+        0,
+        "the restarted node 3 never sent a contribution"
+    );
+    // The ledger: one accepted contribution each from nodes 1 and 2; node 3's
+    // may be missing, since the embedded chain appends a transaction to its
+    // ledger only when the sender's call returns, and node 3 was aborted
+    // right after its contribution landed (its on-chain counter below is exact).
+    let history = env
+        .history_when(&second.computation, |h| {
+            let a = accepted_per_node(h);
+            !events_in::<ShareCompleted>(h).is_empty()
+                && a.get(&1) == Some(&1)
+                && a.get(&2) == Some(&1)
+        })
+        .await;
+    let accepted = accepted_per_node(&history);
+    assert_eq!(accepted.get(&1), Some(&1));
+    assert_eq!(accepted.get(&2), Some(&1));
+    assert!(accepted.get(&3).copied().unwrap_or(0) <= 1);
+    assert!(!history
+        .iter()
+        .any(|e| refused_with(e, MedshareError::DuplicateContribution)));
+    // No transaction of node 3's on this computation failed, and it sent no
+    // second contribution (at most the callback, if it was the finalizer).
+    let node3 = env.cluster.nodes[2].authority;
+    let mine: Vec<_> = env
+        .history(&node3)
+        .await
+        .into_iter()
+        .map(|e| e.signature)
+        .collect();
+    let failed_mine: Vec<_> = history
+        .iter()
+        .filter(|e| !e.success && mine.contains(&e.signature))
+        .collect();
+    assert!(failed_mine.is_empty(), "node 3 failed: {failed_mine:?}");
+    let recorded_mine = history
+        .iter()
+        .filter(|e| mine.contains(&e.signature))
+        .count();
+    assert!(
+        recorded_mine <= accepted.get(&3).copied().unwrap_or(0) + usize::from(done.finalizer == 3),
+        "node 3 sent {recorded_mine} transactions on the computation"
+    );
+    // On-chain counters are exact: every node contributed once to each computation.
+    let c = env.cluster_account().await;
+    assert!(c
+        .nodes
+        .iter()
+        .all(|x| x.contributions == 2 && x.faults == 0));
+    for t in [first, second] {
+        let opened = env.doctor.decrypt(&t.share_result).await.expect("decrypts");
+        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_tampered_key_store_refused() {
+    let mut env = NodesEnv::start(options(2, 3)).await;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let t = env.share_to_doctor(&record, mask).await;
+    env.wait_share(&t).await;
+
+    env.stop(3).await;
+    let path = env.cluster.nodes[2].key_store.clone();
+    let text = std::fs::read_to_string(&path).expect("key store file");
+    let mut file: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let transport_public = env.cluster_account().await.nodes[2].transport_key;
+    assert!(!text.contains(&hex::encode(transport_public)));
+    assert_eq!(file["kdf"], "argon2id");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key store readable by its owner only");
+    }
+
+    // Flip one hex digit of the ciphertext: the node refuses to start.
+    let ct = file["ciphertext"].as_str().expect("ciphertext").to_string();
+    let i = ct.len() / 2;
+    let flipped = if &ct[i..=i] == "0" { "1" } else { "0" };
+    file["ciphertext"] = format!("{}{flipped}{}", &ct[..i], &ct[i + 1..]).into();
+    let tampered = serde_json::to_string_pretty(&file).unwrap();
+    std::fs::write(&path, &tampered).unwrap();
+    match env.cluster.restart(3) {
+        Err(ClientError::KeyStore(e @ KeyStoreError::Undecryptable(_))) => {
+            let KeyStoreError::Undecryptable(p) = &e else {
+                unreachable!()
+            };
+            assert_eq!(p, &path);
+            assert!(
+                e.to_string().contains("cannot be decrypted"),
+                "message: {e}"
+            );
+        }
+        Err(other) => panic!("expected Undecryptable, got {other}"),
+        Ok(()) => panic!("a tampered key store was accepted"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        tampered,
+        "a refused key store is left as it is"
+    );
+
+    // The two remaining nodes still meet the threshold.
+    let t2 = env.share_to_doctor(&record, mask).await;
+    env.wait_share(&t2).await;
+    let done = completed_event(&env, &t2.computation).await;
+    assert!(!done.contributors.contains(&3));
+    env.shutdown().await;
+}
+
+/// Opens a node's key store and builds the node, as `mpc-node run` does.
+fn open_node(
+    chain: &SharedChain,
+    path: &std::path::Path,
+    passphrase: &str,
+    authority: Keypair,
+    cfg: NodeConfig,
+) -> Result<Node, NodeError> {
+    let store = KeyStore::open(path, passphrase.to_string().into(), authority.pubkey())?;
+    Node::new(
+        chain.clone(),
+        authority,
+        store,
+        cfg,
+        Arc::new(Metrics::new()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_key_store_holds_no_secret_in_clear() {
+    const PASS: &str = "correct horse battery staple";
+    let _watchdog = Watchdog::arm("test_nodes_key_store_holds_no_secret_in_clear", TEST_LIMIT);
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let admin = Keypair::new();
+    let authority = Keypair::new();
+    for k in [&admin, &authority] {
+        chain.airdrop(&k.pubkey(), 10_000_000_000).await.unwrap();
+    }
+    let cluster = mpc_node::admin::create_cluster(chain.as_ref(), &admin, 7, 1, 1, 300)
+        .await
+        .unwrap();
+    mpc_node::admin::add_node(chain.as_ref(), &admin, &cluster, &authority.pubkey())
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "medshare-nodes-ks-{}-{cluster}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("node-1.json");
+    let store = KeyStore::create(&path, PASS.to_string().into(), authority.pubkey()).unwrap();
+    let transport_secret = hex::encode(store.secrets.transport);
+    drop(store);
+
+    // A real node runs the (1-of-1) DKG, saving its key share to the store.
+    let mut cfg = NodeConfig::new(cluster);
+    cfg.poll_interval = POLL;
+    let node = open_node(&chain, &path, PASS, authority.insecure_clone(), cfg.clone()).unwrap();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(node.run(async move {
+        let _ = rx.await;
+    }));
+    poll_until(
+        "the 1-of-1 cluster to be ready",
+        SHARE_TIMEOUT,
+        Duration::from_millis(20),
+        || async {
+            mpc_node::chain::fetch::<medshare::state::Cluster>(chain.as_ref(), &cluster)
+                .await
+                .unwrap()
+                .filter(|c| c.status == ClusterStatus::Ready)
+        },
+    )
+    .await;
+    let _ = stop.send(());
+    task.await.unwrap().expect("node ran cleanly");
+
+    // The secrets are in the file, but only encrypted.
+    let store = KeyStore::open(&path, PASS.to_string().into(), authority.pubkey())
+        .expect("right passphrase opens");
+    assert_eq!(hex::encode(store.secrets.transport), transport_secret);
+    assert_eq!(store.secrets.cluster, cluster.to_bytes());
+    let share = store.secrets.key_share.clone().expect("key share saved");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(&transport_secret),
+        "transport secret in the clear"
+    );
+    assert!(
+        !text.contains(&hex::encode(&share)),
+        "key share in the clear"
+    );
+    assert!(!text.contains(PASS));
+    assert!(!format!("{store:?}").contains(&transport_secret));
+    drop(store);
+
+    // Wrong passphrase, another node's authority, tampering: refused before any node exists.
+    for (pass, who) in [
+        ("wrong passphrase", authority.insecure_clone()),
+        (PASS, Keypair::new()),
+    ] {
+        let err = open_node(&chain, &path, pass, who, cfg.clone()).unwrap_err();
+        assert!(
+            matches!(err, NodeError::KeyStore(KeyStoreError::Undecryptable(_))),
+            "{err}"
+        );
+        assert!(err.is_fatal());
+    }
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ct = file["ciphertext"].as_str().unwrap().to_string();
+    let flipped = if ct.ends_with('0') { "1" } else { "0" };
+    file["ciphertext"] = format!("{}{flipped}", &ct[..ct.len() - 1]).into();
+    std::fs::write(&path, file.to_string()).unwrap();
+    let err = open_node(&chain, &path, PASS, authority.insecure_clone(), cfg).unwrap_err();
+    assert!(matches!(
+        err,
+        NodeError::KeyStore(KeyStoreError::Undecryptable(_))
+    ));
+    assert!(err.to_string().contains("cannot be decrypted"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
