@@ -23,12 +23,10 @@
 //!    plain transfer on the embedded chain, and what the ledger shows
 //!    (refused transactions by reason).
 //!
-//! The embedded chain ends slots (`warp_to_slot`) while transactions run. Under
-//! this load that sometimes makes the bank panic inside one transaction (the
-//! sender's call then times out after 10 s and that node stalls, which shows
-//! as a long tail) or deadlock (both runtime workers blocked on the bank's
-//! locks). A watchdog thread ends the run with an error after
-//! [`STALL_LIMIT`] without progress instead of hanging.
+//! If the bank wedges (as the embedded chain's slot ticker and an in-flight
+//! transaction did before the chain's slot gate), both runtime workers block
+//! on its locks and no async timeout can fire: a watchdog thread then ends
+//! the run with an error after [`STALL_LIMIT`] without progress.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -694,9 +692,8 @@ async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
 }
 
 /// A thread outside the async runtime that ends the process if the bench
-/// makes no progress for [`STALL_LIMIT`]: when the embedded chain's slot
-/// ticker deadlocks with a transaction (both runtime workers end up blocked
-/// on the bank's locks), no async timeout can fire any more.
+/// makes no progress for [`STALL_LIMIT`]: when the bank deadlocks (both
+/// runtime workers blocked on its locks), no async timeout can fire any more.
 struct Watchdog {
     last: Arc<std::sync::atomic::AtomicU64>,
     start: Instant,
@@ -721,8 +718,8 @@ impl Watchdog {
                     .saturating_sub(Duration::from_millis(l.load(Ordering::Relaxed)));
                 if idle > STALL_LIMIT && !s.load(Ordering::Relaxed) {
                     eprintln!(
-                        "error: no progress for {} s: the embedded chain appears deadlocked \
-                         (slot ticker's warp_to_slot vs. a transaction in flight); giving up",
+                        "error: no progress for {} s: the embedded chain's bank appears \
+                         deadlocked; giving up",
                         idle.as_secs()
                     );
                     std::process::exit(2);

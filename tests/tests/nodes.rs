@@ -246,7 +246,7 @@ async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
     // The two running nodes contribute; the third contribution never comes.
     let comp = poll_until(
         "the two running nodes to contribute",
-        Duration::from_secs(10),
+        SHARE_TIMEOUT,
         Duration::from_millis(10),
         || async {
             env.computation(&ticket.computation)
@@ -287,11 +287,7 @@ async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
 
     // Past expiry (warped, not slept), waiting reports the expiry.
     env.embedded.warp_slots(TTL + 5).await;
-    match env
-        .patient
-        .wait(&ticket, Duration::from_secs(10), |_, _| {})
-        .await
-    {
+    match env.patient.wait(&ticket, SHARE_TIMEOUT, |_, _| {}).await {
         Err(ClientError::Expired | ClientError::Timeout(_)) => {}
         Err(other) => panic!("expected Expired or Timeout, got {other}"),
         Ok(_) => panic!("a share below the threshold completed"),
@@ -360,7 +356,7 @@ async fn test_nodes_faulty_node_named_and_others_finalize() {
     let first = env.share_to_doctor(&record, mask).await;
     let comp = poll_until(
         "node 1's contribution to be rejected",
-        Duration::from_secs(10),
+        SHARE_TIMEOUT,
         Duration::from_millis(10),
         || async {
             env.computation(&first.computation)
@@ -437,7 +433,7 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
     let first = env.share_to_doctor(&record, mask).await;
     poll_until(
         "nodes 1 and 2 to contribute",
-        Duration::from_secs(10),
+        SHARE_TIMEOUT,
         Duration::from_millis(10),
         || async {
             env.computation(&first.computation)
@@ -473,7 +469,7 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
     let second = env.share_to_doctor(&record, mask).await;
     let seen = poll_until(
         "node 3's contribution to land",
-        Duration::from_secs(10),
+        SHARE_TIMEOUT,
         Duration::from_millis(2),
         || async {
             env.computation(&second.computation)
@@ -489,7 +485,7 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
     let restarted = Arc::clone(&env.cluster.nodes[2].metrics);
     poll_until(
         "the restarted node 3 to see the computation",
-        Duration::from_secs(10),
+        SHARE_TIMEOUT,
         Duration::from_millis(10),
         || async { (restarted.computations_seen.get() >= 1).then_some(()) },
     )
