@@ -497,10 +497,11 @@ impl Node {
                 let faulty = comp.faulty & (1 << pos) != 0;
                 if !mine_in && !faulty && comp.contributors.len() < t {
                     match self.contribute(&share, addr, &comp).await {
-                        Ok(()) => {
+                        Ok(true) => {
                             report.contributions += 1;
                             self.metrics.contributions.inc();
                         }
+                        Ok(false) => {}
                         Err(e) if benign(&e) => debug!(error = %e, "contribution no longer needed"),
                         Err(e) => return Err(e.into()),
                     }
@@ -537,7 +538,7 @@ impl Node {
         share: &encrypted_ixs::keys::KeyShare,
         addr: &Pubkey,
         comp: &Computation,
-    ) -> Result<(), ChainError> {
+    ) -> Result<bool, ChainError> {
         let mut args = Vec::with_capacity(comp.groups.len());
         for (g, cap) in comp.groups.iter().zip(&comp.capsules) {
             let ctx = ComputationContext {
@@ -576,9 +577,21 @@ impl Node {
                 contributions: args,
             },
         );
-        self.send_node_ix(&[compute_budget(HEAVY_CU), ix]).await?;
-        info!(computation = %addr, "contribution posted");
-        Ok(())
+        let landed = self
+            .chain
+            .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
+            .await?;
+        // A contribution whose proof fails still lands (the program records
+        // the fault): it was accepted only if no rejection names this node.
+        let rejected =
+            !medshare::native::events::<medshare::events::ContributionRejected>(&landed.logs)
+                .is_empty();
+        if rejected {
+            warn!(computation = %addr, "contribution rejected by the program as faulty");
+        } else {
+            info!(computation = %addr, "contribution posted");
+        }
+        Ok(!rejected)
     }
 
     async fn callback(&self, addr: &Pubkey, comp: &Computation) -> Result<(), ChainError> {

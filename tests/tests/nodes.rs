@@ -417,6 +417,8 @@ async fn test_nodes_faulty_node_named_and_others_finalize() {
             .get();
         assert!(observed >= 1, "node {i} observed {observed} proof failures");
     }
+    // Node 1's own metric counts accepted contributions only: none.
+    assert_eq!(env.cluster.nodes[0].metrics.contributions.get(), 0);
     env.shutdown().await;
 }
 
