@@ -378,16 +378,6 @@ impl Ctx {
         Ok(Client::new(self.chain.clone(), w, key))
     }
 
-    /// A client for commands that only sign (admin, issuer): no encryption key needed.
-    fn client_wallet_only(&self) -> Result<Client> {
-        let w = wallet::load_wallet(&self.wallet_path)?;
-        Ok(Client::new(
-            self.chain.clone(),
-            w,
-            encrypted_ixs::keys::UserSecretKey::from_bytes([0u8; 32]),
-        ))
-    }
-
     fn record(&self, c: &Client, r: &str) -> Result<Pubkey> {
         match r.parse::<u64>() {
             Ok(id) => Ok(medshare::pda::record(&c.wallet.pubkey(), id)),
@@ -848,14 +838,15 @@ async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Resul
             })
         }
         _ => {
-            let c = ctx.client_wallet_only()?;
+            let w = wallet::load_wallet(&ctx.wallet_path)?;
+            let chain = ctx.chain.as_ref();
             let done = match cmd {
                 ProviderCommand::AppointIssuer { cluster, issuer } => {
-                    c.appoint_issuer(cluster, issuer).await?;
+                    crate::consent::appoint_issuer(chain, &w, cluster, issuer).await?;
                     format!("appointed issuer {issuer} for cluster {cluster}")
                 }
                 ProviderCommand::RevokeIssuer { cluster, issuer } => {
-                    c.revoke_issuer(cluster, issuer).await?;
+                    crate::consent::revoke_issuer(chain, &w, cluster, issuer).await?;
                     format!("revoked issuer {issuer} of cluster {cluster}")
                 }
                 ProviderCommand::Register {
@@ -876,12 +867,23 @@ async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Resul
                         })?;
                     let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
                     let until = now + *valid_days as i64 * 86_400;
-                    c.register_provider(cluster, wallet, role, hash, now, until)
-                        .await?;
+                    crate::consent::register_provider(
+                        chain,
+                        &w,
+                        cluster,
+                        medshare::instructions::RegisterProviderArgs {
+                            provider: *wallet,
+                            role,
+                            license_hash: hash,
+                            valid_from: now,
+                            valid_until: until,
+                        },
+                    )
+                    .await?;
                     format!("registered {wallet} as {role:?} until unix time {until}")
                 }
                 ProviderCommand::Revoke { cluster, wallet } => {
-                    c.revoke_provider(cluster, wallet).await?;
+                    crate::consent::revoke_provider(chain, &w, cluster, wallet).await?;
                     format!("revoked provider {wallet}")
                 }
                 ProviderCommand::Show { .. } => unreachable!("handled above"),

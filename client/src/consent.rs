@@ -14,9 +14,9 @@
 use medshare::error::MedshareError;
 use medshare::events::PullRefused;
 use medshare::state::{Cluster, Consent, PatientRecord, Provider, ProviderRole};
-use mpc_node::chain::{fetch, instruction};
+use mpc_node::chain::{fetch, instruction, Chain};
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 
 use crate::error::{ClientError, Result};
 use crate::ops::{Client, ShareTicket};
@@ -238,81 +238,86 @@ impl Client {
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
+}
 
-    /// The cluster admin appoints a credential issuer.
-    pub async fn appoint_issuer(&self, cluster: &Pubkey, issuer: &Pubkey) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::AppointIssuer {
-                admin: self.wallet.pubkey(),
-                cluster: *cluster,
-                issuer_account: medshare::pda::issuer(cluster, issuer),
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::AppointIssuer { issuer: *issuer },
-        );
-        self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok(())
-    }
+/// The cluster admin appoints a credential issuer.
+pub async fn appoint_issuer(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    issuer: &Pubkey,
+) -> Result<()> {
+    let ix = instruction(
+        medshare::accounts::AppointIssuer {
+            admin: admin.pubkey(),
+            cluster: *cluster,
+            issuer_account: medshare::pda::issuer(cluster, issuer),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::AppointIssuer { issuer: *issuer },
+    );
+    chain.send(&[ix], &[admin]).await?;
+    Ok(())
+}
 
-    /// The cluster admin revokes a credential issuer.
-    pub async fn revoke_issuer(&self, cluster: &Pubkey, issuer: &Pubkey) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::RevokeIssuer {
-                admin: self.wallet.pubkey(),
-                cluster: *cluster,
-                issuer_account: medshare::pda::issuer(cluster, issuer),
-            },
-            medshare::instruction::RevokeIssuer {},
-        );
-        self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok(())
-    }
+/// The cluster admin revokes a credential issuer.
+pub async fn revoke_issuer(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    issuer: &Pubkey,
+) -> Result<()> {
+    let ix = instruction(
+        medshare::accounts::RevokeIssuer {
+            admin: admin.pubkey(),
+            cluster: *cluster,
+            issuer_account: medshare::pda::issuer(cluster, issuer),
+        },
+        medshare::instruction::RevokeIssuer {},
+    );
+    chain.send(&[ix], &[admin]).await?;
+    Ok(())
+}
 
-    /// An issuer registers a provider.
-    pub async fn register_provider(
-        &self,
-        cluster: &Pubkey,
-        provider: &Pubkey,
-        role: ProviderRole,
-        license_hash: [u8; 32],
-        valid_from: i64,
-        valid_until: i64,
-    ) -> Result<Pubkey> {
-        let me = self.wallet.pubkey();
-        let account = medshare::pda::provider(cluster, provider);
-        let ix = instruction(
-            medshare::accounts::RegisterProvider {
-                issuer: me,
-                issuer_account: medshare::pda::issuer(cluster, &me),
-                provider_account: account,
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::RegisterProvider {
-                args: medshare::instructions::RegisterProviderArgs {
-                    provider: *provider,
-                    role,
-                    license_hash,
-                    valid_from,
-                    valid_until,
-                },
-            },
-        );
-        self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok(account)
-    }
+/// An issuer registers a provider (`args.provider`) with a role, a license
+/// hash and a validity period.
+pub async fn register_provider(
+    chain: &dyn Chain,
+    issuer: &Keypair,
+    cluster: &Pubkey,
+    args: medshare::instructions::RegisterProviderArgs,
+) -> Result<Pubkey> {
+    let me = issuer.pubkey();
+    let account = medshare::pda::provider(cluster, &args.provider);
+    let ix = instruction(
+        medshare::accounts::RegisterProvider {
+            issuer: me,
+            issuer_account: medshare::pda::issuer(cluster, &me),
+            provider_account: account,
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::RegisterProvider { args },
+    );
+    chain.send(&[ix], &[issuer]).await?;
+    Ok(account)
+}
 
-    /// An issuer revokes a provider.
-    pub async fn revoke_provider(&self, cluster: &Pubkey, provider: &Pubkey) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::RevokeProvider {
-                issuer: self.wallet.pubkey(),
-                provider_account: medshare::pda::provider(cluster, provider),
-            },
-            medshare::instruction::RevokeProvider {},
-        );
-        self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok(())
-    }
+/// An issuer revokes a provider.
+pub async fn revoke_provider(
+    chain: &dyn Chain,
+    issuer: &Keypair,
+    cluster: &Pubkey,
+    provider: &Pubkey,
+) -> Result<()> {
+    let ix = instruction(
+        medshare::accounts::RevokeProvider {
+            issuer: issuer.pubkey(),
+            provider_account: medshare::pda::provider(cluster, provider),
+        },
+        medshare::instruction::RevokeProvider {},
+    );
+    chain.send(&[ix], &[issuer]).await?;
+    Ok(())
 }
 
 fn medshare_error_is(code: u32, e: MedshareError) -> bool {
