@@ -150,6 +150,7 @@ impl LocalCluster {
         let mut cfg = NodeConfig::new(self.address);
         cfg.poll_interval = self.poll;
         cfg.callback_fallback = Duration::from_millis(500);
+        cfg.contribution_fallback = Duration::from_millis(250);
         cfg.behaviour = behaviour;
         let metrics = Arc::new(Metrics::new());
         let pubkey = authority.pubkey();

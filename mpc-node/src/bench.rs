@@ -13,12 +13,12 @@
 //!    groups are shared), then issues `N` share requests with at most `C` in
 //!    flight. Requests are sent one at a time (each takes the cluster's
 //!    computation counter, so concurrent senders would only collide and retry)
-//!    and then waited for concurrently. An observer task reads every pending
-//!    computation and share result every [`OBSERVE_EVERY`] and timestamps the
-//!    first contribution, the `t`-th contribution and completion. Reported:
-//!    shares/s (first request sent → last share completed) and, per share,
-//!    queue-to-callback latency (request landed → share result seen
-//!    completed), split into its stages.
+//!    and then waited for concurrently. An observer task subscribed to the
+//!    cluster's transactions ([`Chain::subscribe`](crate::chain::Chain::subscribe))
+//!    timestamps, from their events, the first contribution, the `t`-th
+//!    contribution and completion. Reported: shares/s (first request sent →
+//!    last share completed) and, per share, queue-to-callback latency
+//!    (request landed → `ShareCompleted` seen), split into its stages.
 //! 3. **Where time goes**: the crypto of one contribution (prove, verify), a
 //!    plain transfer on the embedded chain, and what the ledger shows
 //!    (refused transactions by reason).
@@ -33,13 +33,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, bail, Context, Result};
 use encrypted_ixs::capsule::RecordContext;
 use encrypted_ixs::keys::{NodeIndex, UserSecretKey};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{self, ComputationContext, Statement};
-use medshare::state::{Cluster, ClusterStatus, Computation, PatientRecord, ShareResult};
+use medshare::state::{Cluster, ClusterStatus, PatientRecord};
 use rand_core::{OsRng, RngCore};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -53,8 +52,6 @@ use crate::keystore::KeyStore;
 use crate::metrics::Metrics;
 use crate::{Node, NodeConfig, NodeError};
 
-/// How often the observer reads the pending shares.
-pub const OBSERVE_EVERY: Duration = Duration::from_millis(2);
 /// Groups shared by every request: vitals (1) and medications (3), as in the demo.
 pub const SHARED_MASK: u8 = 0b1010;
 /// Computation lifetime for the bench clusters (slots): long enough that nothing expires.
@@ -73,6 +70,8 @@ pub struct BenchOptions {
     pub poll: Duration,
     /// Node callback fallback per rank.
     pub callback_fallback: Duration,
+    /// Node contribution fallback per rank.
+    pub contribution_fallback: Duration,
     /// `(t, n)` clusters whose DKG is timed.
     pub dkg: Vec<(u8, u8)>,
     /// `(t, n)` of the cluster that serves the shares.
@@ -87,6 +86,7 @@ impl Default for BenchOptions {
             // What `LocalCluster` (demo, tests) uses; `NodeConfig::new` defaults to 400 ms.
             poll: Duration::from_millis(50),
             callback_fallback: Duration::from_millis(500),
+            contribution_fallback: Duration::from_millis(250),
             dkg: vec![(3, 5), (7, 10)],
             share_cluster: (3, 5),
         }
@@ -255,6 +255,7 @@ impl BenchCluster {
             let mut cfg = NodeConfig::new(address);
             cfg.poll_interval = opts.poll;
             cfg.callback_fallback = opts.callback_fallback;
+            cfg.contribution_fallback = opts.contribution_fallback;
             let metrics = Arc::new(Metrics::new());
             let pubkey = authority.pubkey();
             let node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
@@ -426,8 +427,8 @@ impl Patient {
         })
     }
 
-    /// Sends `share_patient_data` for computation `id`.
-    async fn share(&self, id: u64) -> Result<(Pubkey, Pubkey), ChainError> {
+    /// Sends `share_patient_data` for computation `id`; returns the computation's address.
+    async fn share(&self, id: u64) -> Result<Pubkey, ChainError> {
         let computation = medshare::pda::computation(&self.cluster, id);
         let share_result = medshare::pda::share_result(&computation);
         let ix = instruction(
@@ -451,7 +452,7 @@ impl Patient {
             },
         );
         self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok((computation, share_result))
+        Ok(computation)
     }
 }
 
@@ -463,61 +464,61 @@ struct Seen {
     done: Option<Instant>,
 }
 
-struct Watch {
-    computation: Pubkey,
-    share_result: Pubkey,
-    seen: Seen,
-    tx: Option<oneshot::Sender<Seen>>,
+/// What the observer knows: stages seen per computation, and who waits for which.
+#[derive(Default)]
+struct Observed {
+    seen: HashMap<Pubkey, Seen>,
+    waiting: HashMap<Pubkey, oneshot::Sender<Seen>>,
 }
 
-/// Reads every pending share each [`OBSERVE_EVERY`] and timestamps its stages.
-async fn observe(chain: SharedChain, t: usize, pending: Arc<Mutex<Vec<Watch>>>, wd: Arc<Watchdog>) {
-    loop {
-        let addrs: Vec<Pubkey> = {
-            let p = pending.lock().await;
-            p.iter()
-                .flat_map(|w| [w.computation, w.share_result])
-                .collect()
-        };
-        if !addrs.is_empty() {
-            if let Ok(accs) = chain.accounts(&addrs).await {
-                let now = Instant::now();
-                let mut p = pending.lock().await;
-                let decode = |a: Option<&solana_sdk::account::Account>| a.map(|a| a.data.clone());
-                let by_addr: HashMap<Pubkey, Option<Vec<u8>>> = addrs
-                    .iter()
-                    .zip(accs.iter())
-                    .map(|(k, a)| (*k, decode(a.as_ref())))
-                    .collect();
-                for w in p.iter_mut() {
-                    if let Some(Some(data)) = by_addr.get(&w.computation) {
-                        if let Ok(c) = Computation::try_deserialize(&mut data.as_slice()) {
-                            if !c.contributors.is_empty() && w.seen.first.is_none() {
-                                w.seen.first = Some(now);
-                            }
-                            if c.contributors.len() >= t && w.seen.threshold.is_none() {
-                                w.seen.threshold = Some(now);
-                            }
-                        }
-                    }
-                    if let Some(Some(data)) = by_addr.get(&w.share_result) {
-                        if let Ok(r) = ShareResult::try_deserialize(&mut data.as_slice()) {
-                            if r.completed {
-                                w.seen.first.get_or_insert(now);
-                                w.seen.threshold.get_or_insert(now);
-                                w.seen.done = Some(now);
-                                if let Some(tx) = w.tx.take() {
-                                    let _ = tx.send(w.seen);
-                                    wd.progress();
-                                }
-                            }
-                        }
-                    }
-                }
-                p.retain(|w| w.tx.is_some());
+impl Observed {
+    /// Registers a waiter for `computation` (answered at once if it is done).
+    fn wait(&mut self, computation: Pubkey) -> oneshot::Receiver<Seen> {
+        let (tx, rx) = oneshot::channel();
+        match self.seen.get(&computation) {
+            Some(seen) if seen.done.is_some() => {
+                let _ = tx.send(*seen);
+            }
+            _ => {
+                self.waiting.insert(computation, tx);
             }
         }
-        tokio::time::sleep(OBSERVE_EVERY).await;
+        rx
+    }
+}
+
+/// Timestamps each share's stages from the events of the cluster's
+/// transactions as they land (the subscription a client would use): first
+/// contribution, `t`-th contribution, completion.
+async fn observe(
+    mut notices: crate::chain::Notices,
+    t: usize,
+    observed: Arc<Mutex<Observed>>,
+    wd: Arc<Watchdog>,
+) {
+    use medshare::events::{ContributionAccepted, ShareCompleted};
+    use medshare::native::events;
+    while let Some(notice) = notices.recv().await {
+        let now = Instant::now();
+        let mut o = observed.lock().await;
+        for ev in events::<ContributionAccepted>(&notice.logs) {
+            let seen = o.seen.entry(ev.computation).or_default();
+            seen.first.get_or_insert(now);
+            if ev.count as usize >= t {
+                seen.threshold.get_or_insert(now);
+            }
+        }
+        for ev in events::<ShareCompleted>(&notice.logs) {
+            let seen = o.seen.entry(ev.computation).or_default();
+            seen.first.get_or_insert(now);
+            seen.threshold.get_or_insert(now);
+            seen.done = Some(now);
+            let seen = *seen;
+            if let Some(tx) = o.waiting.remove(&ev.computation) {
+                let _ = tx.send(seen);
+            }
+            wd.progress();
+        }
     }
 }
 
@@ -538,8 +539,9 @@ async fn run_shares(
         .ok_or_else(|| anyhow!("cluster not found"))?;
     let t = c.threshold as usize;
     let patient = Arc::new(Patient::new(chain.clone(), lc.address).await?);
-    let pending = Arc::new(Mutex::new(Vec::<Watch>::new()));
-    let observer = tokio::spawn(observe(chain.clone(), t, pending.clone(), wd.clone()));
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let notices = chain.subscribe(&lc.address).await?;
+    let observer = tokio::spawn(observe(notices, t, observed.clone(), wd.clone()));
     let sem = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     // Requests are issued one at a time: each takes the cluster's computation counter.
     let next_id = Arc::new(Mutex::new(c.next_computation));
@@ -551,23 +553,17 @@ async fn run_shares(
     for _ in 0..opts.shares {
         let permit = sem.clone().acquire_owned().await?;
         let patient = patient.clone();
-        let pending = pending.clone();
+        let observed = observed.clone();
         let next_id = next_id.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             let (sent, landed, rx) = {
                 let mut id = next_id.lock().await;
                 let sent = Instant::now();
-                let (computation, share_result) = patient.share(*id).await?;
+                let computation = patient.share(*id).await?;
                 let landed = Instant::now();
                 *id += 1;
-                let (tx, rx) = oneshot::channel();
-                pending.lock().await.push(Watch {
-                    computation,
-                    share_result,
-                    seen: Seen::default(),
-                    tx: Some(tx),
-                });
+                let rx = observed.lock().await.wait(computation);
                 (sent, landed, rx)
             };
             let seen = tokio::time::timeout(STEP_TIMEOUT, rx)

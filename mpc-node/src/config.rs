@@ -9,6 +9,7 @@
 //! passphrase_file = "/run/secrets/medshare-passphrase"
 //! poll_interval_ms = 400
 //! callback_fallback_ms = 2000
+//! contribution_fallback_ms = 1000
 //! metrics_addr = "127.0.0.1:9464"
 //! log_format = "json"                  # or "human"
 //! ```
@@ -33,8 +34,10 @@ pub struct FileConfig {
     pub passphrase_file: Option<PathBuf>,
     /// Chain poll interval.
     pub poll_interval_ms: Option<u64>,
-    /// Delay per rank before a non-leader posts a callback.
+    /// Delay per rank before a node that did not finish a computation posts its callback.
     pub callback_fallback_ms: Option<u64>,
+    /// Delay per rank before a node beyond the first `t` contributes.
+    pub contribution_fallback_ms: Option<u64>,
     /// Prometheus endpoint address.
     pub metrics_addr: Option<String>,
     /// `human` or `json`.
@@ -74,9 +77,14 @@ mod tests {
 
     #[test]
     fn test_config_parses_and_rejects_unknown_keys() {
-        let c: FileConfig = toml::from_str("url = \"devnet\"\npoll_interval_ms = 250\n").unwrap();
+        let c: FileConfig = toml::from_str(
+            "url = \"devnet\"\npoll_interval_ms = 250\ncontribution_fallback_ms = 300\n",
+        )
+        .unwrap();
         assert_eq!(c.url.as_deref(), Some("devnet"));
         assert_eq!(c.poll_interval_ms, Some(250));
+        assert_eq!(c.contribution_fallback_ms, Some(300));
+        assert_eq!(c.callback_fallback_ms, None);
         assert!(toml::from_str::<FileConfig>("colour = \"red\"").is_err());
     }
 }

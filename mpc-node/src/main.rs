@@ -74,6 +74,9 @@ enum Command {
         /// Node callback fallback per rank in milliseconds.
         #[arg(long, default_value_t = 500)]
         callback_fallback_ms: u64,
+        /// Node contribution fallback per rank in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        contribution_fallback_ms: u64,
         /// Skip the DKG measurements (only a 3-of-5 cluster is started for the shares).
         #[arg(long)]
         no_dkg: bool,
@@ -261,6 +264,9 @@ async fn real_main(cli: Cli) -> Result<()> {
             if let Some(ms) = r.file.callback_fallback_ms {
                 cfg.callback_fallback = Duration::from_millis(ms);
             }
+            if let Some(ms) = r.file.contribution_fallback_ms {
+                cfg.contribution_fallback = Duration::from_millis(ms);
+            }
             let metrics = Arc::new(Metrics::new());
             let mut node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
             if let Command::Run { metrics_addr } = &cli.command {
@@ -303,6 +309,7 @@ async fn real_main(cli: Cli) -> Result<()> {
             concurrency,
             poll_ms,
             callback_fallback_ms,
+            contribution_fallback_ms,
             no_dkg,
         } => {
             let mut opts = mpc_node::bench::BenchOptions {
@@ -310,12 +317,19 @@ async fn real_main(cli: Cli) -> Result<()> {
                 concurrency: *concurrency,
                 poll: Duration::from_millis(*poll_ms),
                 callback_fallback: Duration::from_millis(*callback_fallback_ms),
+                contribution_fallback: Duration::from_millis(*contribution_fallback_ms),
                 ..Default::default()
             };
             if *no_dkg {
                 opts.dkg.clear();
             }
-            let report = mpc_node::bench::run(&opts, |line| eprintln!("{line}")).await?;
+            // The embedded bank runs the program natively, and the Solana
+            // crates' native `msg!` prints every program log line to stdout:
+            // silence fd 1 while the bench runs.
+            let quiet = gag::Gag::stdout().ok();
+            let report = mpc_node::bench::run(&opts, |line| eprintln!("{line}")).await;
+            drop(quiet);
+            let report = report?;
             print!("{}", mpc_node::bench::render(&opts, &report));
         }
         Command::Cluster(cmd) => {
@@ -370,8 +384,12 @@ async fn print_status(chain: &dyn Chain, cluster: &Pubkey, me: Option<Pubkey>) -
         "{:>3}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
         "#", "authority", "reg", "r1", "r2", "conf", "contrib", "faults"
     );
-    for (i, n) in c.nodes.iter().enumerate() {
+    let records = mpc_node::node::node_records(chain, cluster, c.nodes.len()).await?;
+    for (i, (n, record)) in c.nodes.iter().zip(records).enumerate() {
         let mark = if Some(n.authority) == me { "*" } else { " " };
+        let (contributions, faults) = record
+            .map(|r| (r.contributions.to_string(), r.faults.to_string()))
+            .unwrap_or_else(|| ("-".into(), "-".into()));
         println!(
             "{:>2}{mark}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
             i + 1,
@@ -380,8 +398,8 @@ async fn print_status(chain: &dyn Chain, cluster: &Pubkey, me: Option<Pubkey>) -
             n.round1_posted,
             format!("{:#06x}", n.round2_sent),
             n.confirmed,
-            n.contributions,
-            n.faults
+            contributions,
+            faults
         );
     }
     let addrs: Vec<Pubkey> = (0..c.next_computation)

@@ -7,12 +7,30 @@
 //! chain says it is: it never contributes twice (it checks the computation's
 //! contributor list before sending) and never re-runs a finished DKG step.
 //!
-//! Callbacks: the node of rank 0 for computation `id` (ranks rotate with
-//! `id mod n`) posts at once; the node of rank `k` waits `k ×`
-//! [`NodeConfig::callback_fallback`] after it first saw the computation ready,
-//! so nodes do not all race and a stopped leader is covered.
+//! Who does what: for computation `id` a node's *rank* is its position
+//! rotated by `id mod n`, so the work spreads over the cluster.
+//!
+//! - **Contributions.** The nodes of rank `< t + f` (`f`: nodes already found
+//!   faulty on this computation) contribute at once; a node of rank `r` above
+//!   that waits `(r − t − f + 1) ×` [`NodeConfig::contribution_fallback`]
+//!   after it first saw the computation, and contributes only if the
+//!   computation still lacks `t` contributions. With every node up exactly
+//!   `t` contributions are sent, none refused; a stopped node is covered
+//!   after one fallback delay, a faulty one at once.
+//! - **Callback.** The node whose contribution was the `t`-th posts the
+//!   callback straight away (its transaction's `ContributionAccepted` event
+//!   says so). Every other node of rank `r` posts it only if the computation
+//!   is still open `(r + 1) ×` [`NodeConfig::callback_fallback`] after it
+//!   saw `t` contributions, which covers a finisher that stopped.
+//!
+//! Reacting: the node subscribes to transactions that mention its cluster
+//! ([`Chain::subscribe`](crate::chain::Chain::subscribe)) and handles each
+//! event as it lands (a request, a contribution, a rejection, a completion),
+//! reading only the computation concerned. A full read of the chain every
+//! poll interval, and whenever a fallback delay runs out, remains the source
+//! of truth: lost notices cost latency, never correctness.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,13 +39,20 @@ use encrypted_ixs::keys::{NodeIndex, TransportPublic};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{self, ComputationContext};
 use medshare::error::MedshareError;
+use medshare::events::{
+    ContributionAccepted, ContributionRejected, ShareCancelled, ShareCompleted, ShareRequested,
+};
+use medshare::native::events;
 use medshare::state::{Cluster, ClusterStatus, Computation, DkgMailbox};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
+use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::chain::{compute_budget, fetch, fetch_many, instruction, ChainError, SharedChain};
+use crate::chain::{
+    compute_budget, fetch, fetch_many, instruction, ChainError, Notice, Notices, SharedChain,
+};
 use crate::keystore::{KeyStore, KeyStoreError};
 use crate::metrics::Metrics;
 
@@ -35,6 +60,8 @@ use crate::metrics::Metrics;
 pub const ROUND2_PER_TX: usize = 5;
 /// Computations read per batch while scanning.
 pub const SCAN_BATCH: u64 = 64;
+/// How long a stopping node waits for its running tasks.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Compute units requested for contributions and callbacks.
 pub const HEAVY_CU: u32 = 1_400_000;
 
@@ -56,19 +83,23 @@ pub struct NodeConfig {
     pub cluster: Pubkey,
     /// How often to read the chain.
     pub poll_interval: Duration,
-    /// Delay per rank before a non-leader posts a callback.
+    /// Delay per rank before a node that did not finish a computation posts its callback.
     pub callback_fallback: Duration,
+    /// Delay per rank before a node beyond the first `t` contributes.
+    pub contribution_fallback: Duration,
     /// Misbehaviour, for tests.
     pub behaviour: Behaviour,
 }
 
 impl NodeConfig {
-    /// Defaults for a cluster: poll every 400 ms (one slot), 2 s callback fallback.
+    /// Defaults for a cluster: a full read every 400 ms (one slot), 2 s
+    /// callback fallback and 1 s contribution fallback per rank.
     pub fn new(cluster: Pubkey) -> Self {
         NodeConfig {
             cluster,
             poll_interval: Duration::from_millis(400),
             callback_fallback: Duration::from_secs(2),
+            contribution_fallback: Duration::from_secs(1),
             behaviour: Behaviour::Honest,
         }
     }
@@ -118,23 +149,48 @@ pub struct TickReport {
     pub status: Option<String>,
     /// Transactions sent for the DKG.
     pub dkg_steps: u32,
-    /// Contributions sent.
+    /// Contribution tasks started.
     pub contributions: u32,
-    /// Callbacks sent.
+    /// Fallback callback tasks started.
     pub callbacks: u32,
+}
+
+/// What a node remembers of a pending computation (forgotten once it is
+/// finalized, cancelled or expired).
+#[derive(Clone, Copy, Debug)]
+struct Tracked {
+    /// This node's rank for it.
+    rank: u32,
+    /// When this node first saw it.
+    first_seen: Instant,
+    /// When this node first saw `t` contributions.
+    ready_seen: Option<Instant>,
+    /// Faulty-node mask last seen.
+    faults: u16,
+    /// Whether this node has nothing more to contribute (it did, it was
+    /// found faulty, or the request is not authorized).
+    settled: bool,
 }
 
 /// A running node.
 pub struct Node {
     chain: SharedChain,
-    authority: Keypair,
+    authority: Arc<Keypair>,
     store: KeyStore,
     cfg: NodeConfig,
     metrics: Arc<Metrics>,
     cursor: u64,
-    first_seen: HashMap<u64, Instant>,
-    ready_seen: HashMap<u64, Instant>,
-    faults_seen: HashMap<u64, u16>,
+    /// The cluster as last read (threshold, size and nodes are fixed once ready).
+    cluster: Option<Cluster>,
+    tracked: HashMap<Pubkey, Tracked>,
+    /// Context of the contribution and callback tasks, once ready.
+    worker: Option<Arc<Worker>>,
+    /// Contribution and callback tasks running.
+    jobs: JoinSet<Outcome>,
+    /// Computations with a task running.
+    inflight: HashSet<Pubkey>,
+    /// Work was put off because [`MAX_JOBS`] tasks were running.
+    rescan: bool,
 }
 
 impl std::fmt::Debug for Node {
@@ -161,14 +217,17 @@ impl Node {
         }
         Ok(Node {
             chain,
-            authority,
             store,
             cfg,
             metrics,
+            authority: Arc::new(authority),
             cursor: 0,
-            first_seen: HashMap::new(),
-            ready_seen: HashMap::new(),
-            faults_seen: HashMap::new(),
+            cluster: None,
+            tracked: HashMap::new(),
+            worker: None,
+            jobs: JoinSet::new(),
+            inflight: HashSet::new(),
+            rescan: false,
         })
     }
 
@@ -182,44 +241,110 @@ impl Node {
         self.metrics.clone()
     }
 
-    /// Runs until `shutdown` resolves: a tick every poll interval; errors are
-    /// logged and retried, fatal ones end the loop.
+    /// Runs until `shutdown` resolves: a full tick every poll interval and
+    /// whenever a fallback delay runs out, and in between the events of
+    /// every transaction that mentions the cluster as it lands. Errors are
+    /// logged and retried with backoff; fatal ones end the loop.
     pub async fn run(
         mut self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), NodeError> {
         tokio::pin!(shutdown);
         info!(node = %self.authority.pubkey(), cluster = %self.cfg.cluster, "node started");
+        let mut notices = match self.chain.subscribe(&self.cfg.cluster).await {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                warn!(error = %e, "no subscription to the cluster's transactions; polling only");
+                None
+            }
+        };
         let mut backoff = self.cfg.poll_interval;
+        let mut next_tick = Instant::now();
         loop {
-            let wait = match self.tick().await {
-                Ok(report) => {
-                    if report.dkg_steps + report.contributions + report.callbacks > 0 {
-                        debug!(?report, "tick");
-                    }
-                    backoff = self.cfg.poll_interval;
-                    self.cfg.poll_interval
-                }
-                Err(e) if e.is_fatal() => {
-                    warn!(error = %e, "stopping");
-                    return Err(e);
-                }
-                Err(e) => {
-                    self.metrics.chain_errors.inc();
-                    warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "tick failed; will retry");
-                    let w = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    w
-                }
-            };
+            if Instant::now() >= next_tick {
+                next_tick = Instant::now()
+                    + match self.tick().await {
+                        Ok(report) => {
+                            if report.dkg_steps + report.contributions + report.callbacks > 0 {
+                                debug!(?report, "tick");
+                            }
+                            backoff = self.cfg.poll_interval;
+                            self.cfg.poll_interval
+                        }
+                        Err(e) if e.is_fatal() => {
+                            warn!(error = %e, "stopping");
+                            return Err(e);
+                        }
+                        Err(e) => {
+                            self.metrics.chain_errors.inc();
+                            warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "tick failed; will retry");
+                            let w = backoff;
+                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                            w
+                        }
+                    };
+            }
+            // A fallback delay that runs out calls for a full tick.
+            let wake = self.next_deadline().map_or(next_tick, |d| d.min(next_tick));
             tokio::select! {
                 _ = &mut shutdown => {
-                    info!(node = %self.authority.pubkey(), "shutting down");
+                    info!(node = %self.authority.pubkey(), running = self.jobs.len(), "shutting down");
+                    // Let transactions already sent be confirmed (the chain keeps them either way).
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                        while let Some(done) = self.jobs.join_next().await {
+                            if let Ok(out) = done {
+                                self.apply(out);
+                            }
+                        }
+                    })
+                    .await;
                     return Ok(());
                 }
-                _ = tokio::time::sleep(wait) => {}
+                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => {
+                    match done {
+                        Ok(out) => self.apply(out),
+                        Err(e) => warn!(error = %e, "a contribution task failed"),
+                    }
+                    if self.rescan && self.jobs.len() < MAX_JOBS / 2 {
+                        self.rescan = false;
+                        next_tick = Instant::now();
+                    }
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    next_tick = next_tick.min(wake);
+                }
+                batch = next_notices(&mut notices) => match batch {
+                    Some(batch) => {
+                        if let Err(e) = self.on_notices(&batch).await {
+                            self.metrics.chain_errors.inc();
+                            warn!(error = %e, "handling the cluster's transactions failed; the next tick retries");
+                        }
+                    }
+                    None => {
+                        warn!("subscription to the cluster's transactions closed; polling only");
+                        notices = None;
+                    }
+                },
             }
         }
+    }
+
+    /// The earliest moment a fallback delay runs out.
+    fn next_deadline(&self) -> Option<Instant> {
+        let t = self.cluster.as_ref()?.threshold as u32;
+        self.tracked
+            .values()
+            .filter_map(|c| match c.ready_seen {
+                Some(ready) => Some(ready + self.cfg.callback_fallback * (c.rank + 1)),
+                None if !c.settled => {
+                    let immediate = t + c.faults.count_ones();
+                    (c.rank >= immediate).then(|| {
+                        c.first_seen + self.cfg.contribution_fallback * (c.rank - immediate + 1)
+                    })
+                }
+                None => None,
+            })
+            .min()
     }
 
     /// Reads the chain once and does what this node owes.
@@ -229,6 +354,7 @@ impl Node {
             .await?
             .ok_or(NodeError::ClusterNotFound(self.cfg.cluster))?;
         report.status = Some(format!("{:?}", cluster.status));
+        self.cluster = Some(cluster.clone());
         let Ok(pos) = cluster.position_of(&self.authority.pubkey()) else {
             debug!("not (yet) a node of this cluster");
             return Ok(report);
@@ -251,7 +377,7 @@ impl Node {
         &self,
         ixs: &[solana_sdk::instruction::Instruction],
     ) -> Result<(), ChainError> {
-        self.chain.send(ixs, &[&self.authority]).await.map(|_| ())
+        self.chain.send(ixs, &[&*self.authority]).await.map(|_| ())
     }
 
     /// Registers this node's transport key (the admin must have added it).
@@ -263,6 +389,7 @@ impl Node {
                 node: self.authority.pubkey(),
                 cluster: self.cfg.cluster,
                 mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, (pos + 1) as u8),
+                node_record: medshare::pda::node_record(&self.cfg.cluster, (pos + 1) as u8),
                 system_program: anchor_lang::system_program::ID,
             },
             medshare::instruction::RegisterNode {
@@ -433,18 +560,14 @@ impl Node {
             .collect())
     }
 
+    /// A full pass over the cluster's pending computations.
     async fn serve(
         &mut self,
         cluster: &Cluster,
         pos: usize,
         report: &mut TickReport,
     ) -> Result<(), NodeError> {
-        let share = self
-            .store
-            .secrets
-            .key_share()
-            .ok_or(NodeError::NoKeyShare)?;
-        let me = (pos + 1) as u8;
+        self.ensure_worker(cluster, pos)?;
         let next = cluster.next_computation;
         let slot = self.chain.slot().await?;
         let mut id = self.cursor;
@@ -457,88 +580,338 @@ impl Node {
             let comps = fetch_many::<Computation>(self.chain.as_ref(), &addrs).await?;
             for (k, (addr, comp)) in addrs.iter().zip(comps).enumerate() {
                 let cid = id + k as u64;
-                let Some(comp) = comp else {
-                    // Finalized or cancelled.
-                    self.first_seen.remove(&cid);
-                    self.ready_seen.remove(&cid);
-                    self.faults_seen.remove(&cid);
+                let open = comp.filter(|c| slot <= c.expiry_slot);
+                let Some(comp) = open else {
+                    // Finalized or cancelled (closed), or expired: only its
+                    // requester can act on it now (cancel).
+                    self.tracked.remove(addr);
                     if advance_cursor {
                         self.cursor = cid + 1;
                     }
                     continue;
                 };
-                if slot > comp.expiry_slot {
-                    // Expired: only its requester can act (cancel).
-                    if advance_cursor {
-                        self.cursor = cid + 1;
-                    }
-                    continue;
-                }
                 advance_cursor = false;
-                if self.first_seen.insert(cid, Instant::now()).is_none() {
-                    self.metrics.computations_seen.inc();
-                    info!(computation = %addr, id = cid, groups = ?comp.groups, "computation seen");
-                }
-                let old_faults = self.faults_seen.insert(cid, comp.faulty).unwrap_or(0);
-                let new_faults = (comp.faulty & !old_faults).count_ones();
-                if new_faults > 0 {
-                    self.metrics
-                        .proof_failures_observed
-                        .inc_by(new_faults as u64);
-                    warn!(computation = %addr, faulty_mask = comp.faulty, "faulty contribution observed");
-                }
-                if !self.authorized(&comp).await? {
-                    self.metrics.unauthorized.inc();
-                    warn!(computation = %addr, requester = %comp.requester, "request not authorized by chain state; not contributing");
-                    continue;
-                }
-                let t = cluster.threshold as usize;
-                let mine_in = comp.contributors.contains(&me);
-                let faulty = comp.faulty & (1 << pos) != 0;
-                if !mine_in && !faulty && comp.contributors.len() < t {
-                    match self.contribute(&share, addr, &comp).await {
-                        Ok(true) => {
-                            report.contributions += 1;
-                            self.metrics.contributions.inc();
-                        }
-                        Ok(false) => {}
-                        Err(e) if benign(&e) => debug!(error = %e, "contribution no longer needed"),
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                if comp.contributors.len() >= t {
-                    let seen = *self.ready_seen.entry(cid).or_insert_with(Instant::now);
-                    let rank = ((pos as u64 + cluster.size as u64 - cid % cluster.size as u64)
-                        % cluster.size as u64) as u32;
-                    if seen.elapsed() >= self.cfg.callback_fallback * rank {
-                        match self.callback(addr, &comp).await {
-                            Ok(()) => {
-                                report.callbacks += 1;
-                                self.metrics.finalized.inc();
-                                if let Some(t0) = self.first_seen.get(&cid) {
-                                    self.metrics
-                                        .queue_to_callback_seconds
-                                        .observe(t0.elapsed().as_secs_f64());
-                                }
-                                info!(computation = %addr, rank, "callback posted");
-                            }
-                            Err(e) if benign(&e) => debug!(error = %e, "callback already done"),
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                }
+                self.consider(cluster, pos, addr, comp, report);
             }
             id = end;
         }
         Ok(())
     }
 
+    /// The task context that contributions and callbacks run in (made once
+    /// the cluster is ready and this node holds its key share).
+    fn ensure_worker(&mut self, cluster: &Cluster, pos: usize) -> Result<Arc<Worker>, NodeError> {
+        if let Some(w) = &self.worker {
+            return Ok(w.clone());
+        }
+        let share = self
+            .store
+            .secrets
+            .key_share()
+            .ok_or(NodeError::NoKeyShare)?;
+        let worker = Arc::new(Worker {
+            chain: self.chain.clone(),
+            authority: self.authority.clone(),
+            cluster: self.cfg.cluster,
+            index: (pos + 1) as u8,
+            threshold: cluster.threshold as usize,
+            share,
+            behaviour: self.cfg.behaviour,
+        });
+        self.worker = Some(worker.clone());
+        Ok(worker)
+    }
+
+    /// Handles the events of landed transactions that mention the cluster:
+    /// reads the computations they concern and serves them; forgets the
+    /// finished ones.
+    async fn on_notices(&mut self, batch: &[Notice]) -> Result<(), NodeError> {
+        let Some(cluster) = self.cluster.clone() else {
+            return Ok(());
+        };
+        if cluster.status != ClusterStatus::Ready {
+            // DKG progress: a full tick does the next step.
+            return self.tick().await.map(|_| ());
+        }
+        let Ok(pos) = cluster.position_of(&self.authority.pubkey()) else {
+            return Ok(());
+        };
+        self.ensure_worker(&cluster, pos)?;
+        let t = cluster.threshold as usize;
+        let mut to_read = BTreeSet::new();
+        for notice in batch.iter().filter(|n| n.success) {
+            for ev in events::<ShareRequested>(&notice.logs) {
+                if ev.cluster == self.cfg.cluster {
+                    to_read.insert(ev.computation);
+                }
+            }
+            for ev in events::<ContributionAccepted>(&notice.logs) {
+                match self.tracked.get_mut(&ev.computation) {
+                    Some(c) if ev.count as usize >= t => {
+                        c.ready_seen.get_or_insert_with(Instant::now);
+                    }
+                    Some(_) => {}
+                    None => {
+                        to_read.insert(ev.computation);
+                    }
+                }
+            }
+            for ev in events::<ContributionRejected>(&notice.logs) {
+                // One node fewer to count on: the next in rank steps in.
+                to_read.insert(ev.computation);
+            }
+            for ev in events::<ShareCompleted>(&notice.logs) {
+                self.tracked.remove(&ev.computation);
+                to_read.remove(&ev.computation);
+            }
+            for ev in events::<ShareCancelled>(&notice.logs) {
+                self.tracked.remove(&ev.computation);
+                to_read.remove(&ev.computation);
+            }
+        }
+        if to_read.is_empty() {
+            return Ok(());
+        }
+        let addrs: Vec<Pubkey> = to_read.into_iter().collect();
+        let comps = fetch_many::<Computation>(self.chain.as_ref(), &addrs).await?;
+        let mut report = TickReport::default();
+        for (addr, comp) in addrs.iter().zip(comps) {
+            match comp.filter(|c| c.cluster == self.cfg.cluster) {
+                Some(comp) => self.consider(&cluster, pos, addr, comp, &mut report),
+                None => {
+                    self.tracked.remove(addr);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides what this node owes one pending computation, as `comp` shows
+    /// it, and starts it as a task: its contribution when its rank is due,
+    /// the callback when its fallback delay ran out. Nothing is started for
+    /// a computation that already has a task of this node's running.
+    fn consider(
+        &mut self,
+        cluster: &Cluster,
+        pos: usize,
+        addr: &Pubkey,
+        comp: Computation,
+        report: &mut TickReport,
+    ) {
+        let t = cluster.threshold as usize;
+        let me = (pos + 1) as u8;
+        let now = Instant::now();
+        let rank = rank(pos, comp.id, cluster.size as u64);
+        let tracked = *self.tracked.entry(*addr).or_insert_with(|| {
+            self.metrics.computations_seen.inc();
+            info!(computation = %addr, id = comp.id, groups = ?comp.groups, rank, "computation seen");
+            Tracked {
+                rank,
+                first_seen: now,
+                ready_seen: None,
+                faults: 0,
+                settled: false,
+            }
+        });
+        let new_faults = (comp.faulty & !tracked.faults).count_ones();
+        if new_faults > 0 {
+            self.metrics
+                .proof_failures_observed
+                .inc_by(new_faults as u64);
+            warn!(computation = %addr, faulty_mask = comp.faulty, "faulty contribution observed");
+        }
+        let mut state = Tracked {
+            faults: comp.faulty | tracked.faults,
+            ..tracked
+        };
+        state.settled |= comp.contributors.contains(&me) || comp.faulty & (1 << pos) != 0;
+        let complete = comp.contributors.len() >= t;
+        if complete {
+            state.ready_seen.get_or_insert(now);
+        }
+        self.tracked.insert(*addr, state);
+        if self.inflight.contains(addr) {
+            return;
+        }
+        let job = if !state.settled && !complete {
+            let immediate = t as u32 + state.faults.count_ones();
+            let due = rank < immediate
+                || now
+                    >= state.first_seen + self.cfg.contribution_fallback * (rank - immediate + 1);
+            due.then_some(JobKind::Contribute)
+        } else {
+            state
+                .ready_seen
+                .filter(|ready| now >= *ready + self.cfg.callback_fallback * (rank + 1))
+                .map(|_| JobKind::Finish)
+        };
+        let (Some(kind), Some(worker)) = (job, self.worker.clone()) else {
+            return;
+        };
+        if self.jobs.len() >= MAX_JOBS {
+            // Picked up again by the tick after the running ones finish.
+            self.rescan = true;
+            return;
+        }
+        match kind {
+            JobKind::Contribute => report.contributions += 1,
+            JobKind::Finish => report.callbacks += 1,
+        }
+        self.inflight.insert(*addr);
+        let addr = *addr;
+        self.jobs
+            .spawn(async move { worker.run(addr, comp, kind).await });
+    }
+
+    /// Records what a task did.
+    fn apply(&mut self, out: Outcome) {
+        self.inflight.remove(&out.addr);
+        let addr = out.addr;
+        if !out.authorized {
+            self.metrics.unauthorized.inc();
+            if let Some(c) = self.tracked.get_mut(&addr) {
+                c.settled = true;
+            }
+            warn!(computation = %addr, "request not authorized by chain state; not contributing");
+            return;
+        }
+        match out.contributed {
+            Some(Ok(count)) => {
+                let t = self.worker_threshold();
+                if let Some(c) = self.tracked.get_mut(&addr) {
+                    c.settled = true;
+                    if count.is_some_and(|k| k as usize >= t) {
+                        c.ready_seen.get_or_insert_with(Instant::now);
+                    }
+                }
+                match count {
+                    Some(count) => {
+                        self.metrics.contributions.inc();
+                        info!(computation = %addr, count, "contribution posted");
+                    }
+                    None => {
+                        warn!(computation = %addr, "contribution rejected by the program as faulty")
+                    }
+                }
+            }
+            Some(Err(e)) if benign(&e) => debug!(error = %e, "contribution no longer needed"),
+            Some(Err(e)) => {
+                self.metrics.chain_errors.inc();
+                warn!(computation = %addr, error = %e, "contribution failed; will retry");
+            }
+            None => {}
+        }
+        match out.finished {
+            Some((Ok(()), role)) => {
+                self.metrics.finalized.inc();
+                if let Some(c) = self.tracked.remove(&addr) {
+                    self.metrics
+                        .queue_to_callback_seconds
+                        .observe(c.first_seen.elapsed().as_secs_f64());
+                }
+                info!(computation = %addr, role, "callback posted");
+            }
+            Some((Err(e), _)) if benign(&e) => {
+                debug!(error = %e, "callback already done");
+                self.tracked.remove(&addr);
+            }
+            Some((Err(e), role)) => {
+                self.metrics.chain_errors.inc();
+                warn!(computation = %addr, role, error = %e, "callback failed; will retry");
+            }
+            None => {}
+        }
+    }
+
+    fn worker_threshold(&self) -> usize {
+        self.worker.as_ref().map_or(usize::MAX, |w| w.threshold)
+    }
+}
+
+/// How many contribution and callback tasks a node runs at once.
+pub const MAX_JOBS: usize = 128;
+
+/// What a task does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobKind {
+    /// Contribute; post the callback too if this contribution was the `t`-th.
+    Contribute,
+    /// Post the callback (fallback).
+    Finish,
+}
+
+/// What a task reports back.
+struct Outcome {
+    addr: Pubkey,
+    /// False if chain state does not authorize the request (nothing sent).
+    authorized: bool,
+    /// The contribution: accepted with the new count, or rejected (`None`).
+    contributed: Option<Result<Option<u8>, ChainError>>,
+    /// The callback, and why this node posted it.
+    finished: Option<(Result<(), ChainError>, &'static str)>,
+}
+
+/// What contribution and callback tasks share: the chain, the authority
+/// and the key share (zeroized when the last task and the node drop it).
+struct Worker {
+    chain: SharedChain,
+    authority: Arc<Keypair>,
+    cluster: Pubkey,
+    index: u8,
+    threshold: usize,
+    share: encrypted_ixs::keys::KeyShare,
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+    behaviour: Behaviour,
+}
+
+impl Worker {
+    async fn run(&self, addr: Pubkey, comp: Computation, kind: JobKind) -> Outcome {
+        let mut out = Outcome {
+            addr,
+            authorized: true,
+            contributed: None,
+            finished: None,
+        };
+        if kind == JobKind::Finish {
+            out.finished = Some((self.callback(&addr, &comp).await, "fallback"));
+            return out;
+        }
+        match authorized(self.chain.as_ref(), &comp).await {
+            Ok(true) => {}
+            Ok(false) => {
+                out.authorized = false;
+                return out;
+            }
+            Err(e) => {
+                out.contributed = Some(Err(e));
+                return out;
+            }
+        }
+        let contributed = self.contribute(&addr, &comp).await;
+        if let Ok(Some(count)) = contributed {
+            if count as usize >= self.threshold {
+                // This contribution completed the set: read it and finalize now.
+                out.finished = match fetch::<Computation>(self.chain.as_ref(), &addr).await {
+                    Ok(Some(done)) if done.contributors.len() >= self.threshold => {
+                        Some((self.callback(&addr, &done).await, "finisher"))
+                    }
+                    Ok(_) => None,
+                    Err(e) => Some((Err(e), "finisher")),
+                };
+            }
+        }
+        out.contributed = Some(contributed);
+        out
+    }
+
+    /// Sends this node's contribution. `Some(count)`: accepted, the
+    /// computation now has `count`; `None`: the program found the proof
+    /// faulty (the transaction lands, naming this node).
     async fn contribute(
         &self,
-        share: &encrypted_ixs::keys::KeyShare,
         addr: &Pubkey,
         comp: &Computation,
-    ) -> Result<bool, ChainError> {
+    ) -> Result<Option<u8>, ChainError> {
         let mut args = Vec::with_capacity(comp.groups.len());
         for (g, cap) in comp.groups.iter().zip(&comp.capsules) {
             let ctx = ComputationContext {
@@ -547,7 +920,7 @@ impl Node {
             };
             let c = reencrypt::contribute(
                 &mut OsRng,
-                share,
+                &self.share,
                 &ctx,
                 &Point(comp.recipient),
                 &Point(cap.e),
@@ -562,7 +935,7 @@ impl Node {
                 z_s: c.proof.z_s,
             };
             #[cfg(feature = "fault-injection")]
-            if self.cfg.behaviour == Behaviour::CorruptProofs {
+            if self.behaviour == Behaviour::CorruptProofs {
                 std::mem::swap(&mut arg.u, &mut arg.w);
             }
             args.push(arg);
@@ -570,7 +943,8 @@ impl Node {
         let ix = instruction(
             medshare::accounts::SubmitContribution {
                 node: self.authority.pubkey(),
-                cluster: self.cfg.cluster,
+                cluster: self.cluster,
+                node_record: medshare::pda::node_record(&self.cluster, self.index),
                 computation: *addr,
             },
             medshare::instruction::SubmitContribution {
@@ -582,18 +956,13 @@ impl Node {
             .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
             .await?;
         // A contribution whose proof fails still lands (the program records
-        // the fault): it was accepted only if no rejection names this node.
-        let rejected =
-            !medshare::native::events::<medshare::events::ContributionRejected>(&landed.logs)
-                .is_empty();
-        if rejected {
-            warn!(computation = %addr, "contribution rejected by the program as faulty");
-        } else {
-            info!(computation = %addr, "contribution posted");
-        }
-        Ok(!rejected)
+        // the fault): it was accepted only if the program says so.
+        Ok(events::<ContributionAccepted>(&landed.logs)
+            .first()
+            .map(|ev| ev.count))
     }
 
+    /// Posts the callback for a computation with `t` contributions.
     async fn callback(&self, addr: &Pubkey, comp: &Computation) -> Result<(), ChainError> {
         let ids: Vec<NodeIndex> = comp
             .contributors
@@ -608,7 +977,7 @@ impl Node {
         let ix = instruction(
             medshare::accounts::SharePatientDataCallback {
                 node: self.authority.pubkey(),
-                cluster: self.cfg.cluster,
+                cluster: self.cluster,
                 computation: *addr,
                 share_result: comp.share_result,
                 requester: comp.requester,
@@ -616,32 +985,47 @@ impl Node {
             },
             medshare::instruction::SharePatientDataCallback { lagrange },
         );
-        self.send_node_ix(&[compute_budget(HEAVY_CU), ix]).await
+        self.chain
+            .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
+            .await
+            .map(|_| ())
     }
 }
 
-impl Node {
-    /// Whether chain state authorizes a computation: the owner asked, or the
-    /// requester holds a consent for this record that, at the chain's current
-    /// unix time, is neither revoked nor expired and covers every group.
-    pub async fn authorized(&self, comp: &Computation) -> Result<bool, NodeError> {
-        if comp.requester == comp.owner && comp.consent == Pubkey::default() {
-            return Ok(true);
-        }
-        if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
-            return Ok(false);
-        }
-        let Some(consent) =
-            fetch::<medshare::state::Consent>(self.chain.as_ref(), &comp.consent).await?
-        else {
-            return Ok(false);
-        };
-        let now = chain_time(self.chain.as_ref()).await?;
-        let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
-        Ok(consent.record == comp.record
-            && consent.grantee == comp.requester
-            && consent.check(mask, now).is_ok())
+/// Whether chain state authorizes a computation: the owner asked, or the
+/// requester holds a consent for this record that, at the chain's current
+/// unix time, is neither revoked nor expired and covers every group.
+pub async fn authorized(
+    chain: &dyn crate::chain::Chain,
+    comp: &Computation,
+) -> Result<bool, ChainError> {
+    if comp.requester == comp.owner && comp.consent == Pubkey::default() {
+        return Ok(true);
     }
+    if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
+        return Ok(false);
+    }
+    let Some(consent) = fetch::<medshare::state::Consent>(chain, &comp.consent).await? else {
+        return Ok(false);
+    };
+    let now = chain_time(chain).await?;
+    let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
+    Ok(consent.record == comp.record
+        && consent.grantee == comp.requester
+        && consent.check(mask, now).is_ok())
+}
+
+/// The service records (accepted contributions, faults) of a cluster's
+/// nodes `1..=count`, `None` for a node that has not registered.
+pub async fn node_records(
+    chain: &dyn crate::chain::Chain,
+    cluster: &Pubkey,
+    count: usize,
+) -> Result<Vec<Option<medshare::state::NodeRecord>>, ChainError> {
+    let addrs: Vec<Pubkey> = (1..=count)
+        .map(|i| medshare::pda::node_record(cluster, i as u8))
+        .collect();
+    fetch_many(chain, &addrs).await
 }
 
 /// The chain's unix time (its Clock sysvar).
@@ -656,6 +1040,25 @@ pub async fn chain_time(chain: &dyn crate::chain::Chain) -> Result<i64, ChainErr
     let clock: solana_sdk::clock::Clock = solana_sdk::account::from_account(&acc)
         .ok_or_else(|| ChainError::Endpoint("clock sysvar undecodable".into()))?;
     Ok(clock.unix_timestamp)
+}
+
+/// A node's rank for computation `id`: its position rotated by `id mod n`.
+pub fn rank(pos: usize, id: u64, n: u64) -> u32 {
+    ((pos as u64 + n - id % n) % n) as u32
+}
+
+/// Waits for the next notices and takes every one already queued behind it
+/// (`None`: the subscription closed). Without a subscription, never resolves.
+async fn next_notices(notices: &mut Option<Notices>) -> Option<Vec<Notice>> {
+    let Some(rx) = notices.as_mut() else {
+        return std::future::pending().await;
+    };
+    let first = rx.recv().await?;
+    let mut batch = vec![first];
+    while let Ok(more) = rx.try_recv() {
+        batch.push(more);
+    }
+    Some(batch)
 }
 
 /// Refusals that only mean someone else got there first.

@@ -9,7 +9,13 @@
 //!
 //! Every transaction is kept in an in-memory ledger, so
 //! [`Chain::history`] answers what `getSignaturesForAddress` +
-//! `getTransaction` answer over RPC.
+//! `getTransaction` answer over RPC, and [`Chain::subscribe`] delivers each
+//! one, as it lands, to the subscribers of the addresses it mentions (what
+//! `logsSubscribe` with a `mentions` filter delivers over a websocket).
+//!
+//! Each transaction is processed by a task of its own that holds the slot
+//! gate until the bank is done with it and writes the ledger entry before
+//! the sender hears back, so a sender that gives up waiting changes nothing.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,9 +33,10 @@ use solana_sdk::{
     signature::{Keypair, Signer},
     transaction::{Transaction, TransactionError},
 };
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Chain, ChainError, Landed, LedgerEntry};
+use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
 
 /// How long a slot lasts on the embedded chain.
 pub const SLOT_DURATION: Duration = Duration::from_millis(400);
@@ -42,17 +49,24 @@ struct Entry {
     keys: Vec<Pubkey>,
 }
 
-/// The in-process chain. Cheap to share (`Arc`).
-pub struct Embedded {
+/// What transaction processing shares with the slot ticker and with the
+/// tasks that process transactions.
+struct Shared {
     banks: BanksClient,
-    ctx: Arc<Mutex<ProgramTestContext>>,
-    faucet: Keypair,
     ledger: Mutex<Vec<Entry>>,
-    time_offset: Arc<AtomicI64>,
-    slot: Arc<AtomicU64>,
-    ticker: Mutex<Option<JoinHandle<()>>>,
+    subscribers: Mutex<Vec<(Pubkey, mpsc::Sender<Notice>)>>,
+    time_offset: AtomicI64,
+    slot: AtomicU64,
     /// Slot advances (write) exclude transaction processing (read): see [`advance`].
     gate: Arc<tokio::sync::RwLock<()>>,
+}
+
+/// The in-process chain. Cheap to share (`Arc`).
+pub struct Embedded {
+    shared: Arc<Shared>,
+    ctx: Arc<Mutex<ProgramTestContext>>,
+    faucet: Keypair,
+    ticker: Mutex<Option<JoinHandle<()>>>,
 }
 
 fn now_unix() -> i64 {
@@ -69,12 +83,13 @@ fn now_unix() -> i64 {
 /// reads the bank forks: run concurrently they deadlock (a known issue of
 /// `solana-program-test` 3.1). [`Embedded`] therefore never advances a slot
 /// while a transaction is in flight (its `gate`).
-fn advance(ctx: &Mutex<ProgramTestContext>, slot: &AtomicU64, slots: u64, offset: i64) {
+fn advance(ctx: &Mutex<ProgramTestContext>, shared: &Shared, slots: u64) {
+    let offset = shared.time_offset.load(Ordering::Relaxed);
     let mut ctx = ctx.lock().expect("embedded chain lock");
-    let next = slot.load(Ordering::SeqCst) + slots.max(1);
+    let next = shared.slot.load(Ordering::SeqCst) + slots.max(1);
     ctx.warp_to_slot(next)
         .expect("warping forward always succeeds");
-    slot.store(next, Ordering::SeqCst);
+    shared.slot.store(next, Ordering::SeqCst);
     let clock = Clock {
         slot: next,
         unix_timestamp: now_unix() + offset,
@@ -82,6 +97,21 @@ fn advance(ctx: &Mutex<ProgramTestContext>, slot: &AtomicU64, slots: u64, offset
         ..Clock::default()
     };
     ctx.set_sysvar(&clock);
+}
+
+/// Advances `slots` slots on a blocking thread once no transaction is in flight.
+async fn advance_gated(ctx: Arc<Mutex<ProgramTestContext>>, shared: Arc<Shared>, slots: u64) {
+    let guard = shared.gate.clone().write_owned().await;
+    let done = tokio::task::spawn_blocking(move || {
+        advance(&ctx, &shared, slots);
+        drop(guard);
+    })
+    .await;
+    if let Err(e) = done {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 }
 
 impl Embedded {
@@ -101,38 +131,27 @@ impl Embedded {
         let banks = ctx.banks_client.clone();
         let faucet = ctx.payer.insecure_clone();
         let ctx = Arc::new(Mutex::new(ctx));
-        let time_offset = Arc::new(AtomicI64::new(0));
-        let gate = Arc::new(tokio::sync::RwLock::new(()));
-        let slot = Arc::new(AtomicU64::new(banks.get_root_slot().await.unwrap_or(0)));
-        advance(&ctx, &slot, 1, 0);
-        let chain = Arc::new(Embedded {
+        let shared = Arc::new(Shared {
+            slot: AtomicU64::new(banks.get_root_slot().await.unwrap_or(0)),
             banks,
+            ledger: Mutex::new(Vec::new()),
+            subscribers: Mutex::new(Vec::new()),
+            time_offset: AtomicI64::new(0),
+            gate: Arc::new(tokio::sync::RwLock::new(())),
+        });
+        advance(&ctx, &shared, 1);
+        let chain = Arc::new(Embedded {
+            shared: shared.clone(),
             ctx: ctx.clone(),
             faucet,
-            ledger: Mutex::new(Vec::new()),
-            time_offset: time_offset.clone(),
-            slot: slot.clone(),
             ticker: Mutex::new(None),
-            gate: gate.clone(),
         });
         let handle = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SLOT_DURATION);
             interval.tick().await;
             loop {
                 interval.tick().await;
-                let ctx = ctx.clone();
-                let slot = slot.clone();
-                let offset = time_offset.load(Ordering::Relaxed);
-                let guard = gate.clone().write_owned().await;
-                if tokio::task::spawn_blocking(move || {
-                    advance(&ctx, &slot, 1, offset);
-                    drop(guard);
-                })
-                .await
-                .is_err()
-                {
-                    break;
-                }
+                advance_gated(ctx.clone(), shared.clone(), 1).await;
             }
         });
         *chain.ticker.lock().expect("ticker lock") = Some(handle);
@@ -141,84 +160,37 @@ impl Embedded {
 
     /// Jumps `slots` slots ahead now (expiry tests, demos).
     pub async fn warp_slots(&self, slots: u64) {
-        let ctx = self.ctx.clone();
-        let slot = self.slot.clone();
-        let offset = self.time_offset.load(Ordering::Relaxed);
-        let guard = self.gate.clone().write_owned().await;
-        tokio::task::spawn_blocking(move || {
-            advance(&ctx, &slot, slots, offset);
-            drop(guard);
-        })
-        .await
-        .expect("warp task");
+        advance_gated(self.ctx.clone(), self.shared.clone(), slots).await;
     }
 
     /// Moves the chain's unix time `secs` seconds ahead of the wall clock
     /// (cumulative) and ends the current slot.
     pub async fn advance_time(&self, secs: i64) {
-        self.time_offset.fetch_add(secs, Ordering::Relaxed);
+        self.shared.time_offset.fetch_add(secs, Ordering::Relaxed);
         self.warp_slots(1).await;
     }
 
     /// The chain's current unix time.
     pub fn unix_time(&self) -> i64 {
+        self.shared.unix_time()
+    }
+}
+
+impl Shared {
+    fn unix_time(&self) -> i64 {
         now_unix() + self.time_offset.load(Ordering::Relaxed)
     }
 
-    fn record(&self, tx: &Transaction, slot: u64, error: Option<String>, logs: Vec<String>) {
-        let entry = Entry {
-            entry: LedgerEntry {
-                signature: tx.signatures[0],
-                slot,
-                block_time: Some(self.unix_time()),
-                success: error.is_none(),
-                error,
-                logs,
-            },
-            keys: tx.message.account_keys.clone(),
-        };
-        self.ledger.lock().expect("ledger lock").push(entry);
-    }
-}
-
-impl Drop for Embedded {
-    fn drop(&mut self) {
-        if let Ok(mut t) = self.ticker.lock() {
-            if let Some(h) = t.take() {
-                h.abort();
-            }
-        }
-    }
-}
-
-fn banks_err(e: BanksClientError) -> ChainError {
-    ChainError::Endpoint(e.to_string())
-}
-
-/// Maps a failed transaction to a [`ChainError`].
-pub(crate) fn tx_error(err: TransactionError, logs: Vec<String>) -> ChainError {
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
-            ChainError::Program { code, logs }
-        }
-        other => ChainError::Transaction(other.to_string()),
-    }
-}
-
-#[async_trait]
-impl Chain for Embedded {
-    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Landed, ChainError> {
-        let payer = signers
-            .first()
-            .ok_or_else(|| ChainError::Transaction("no fee payer".into()))?;
-        let blockhash = self.banks.get_latest_blockhash().await.map_err(banks_err)?;
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
-        let slot = self.slot().await?;
+    /// Processes one transaction under the gate, then puts it on the ledger
+    /// and notifies subscribers. Runs as its own task, so a caller that stops
+    /// waiting neither releases the gate early nor loses the ledger entry.
+    async fn process(self: Arc<Self>, tx: Transaction) -> Result<Landed, ChainError> {
         // A validator's scheduler queues transactions that write the same
         // account; the bank server rejects them with `AccountInUse` instead.
         // Retry those, so the embedded chain behaves like the real one.
+        let gate = self.gate.clone().read_owned().await;
+        let slot = self.slot.load(Ordering::SeqCst);
         let mut attempts = 0;
-        let gate = self.gate.read().await;
         let out = loop {
             let out = self
                 .banks
@@ -254,24 +226,104 @@ impl Chain for Embedded {
         }
     }
 
+    fn record(&self, tx: &Transaction, slot: u64, error: Option<String>, logs: Vec<String>) {
+        let keys = &tx.message.account_keys;
+        let notice = Notice {
+            signature: tx.signatures[0],
+            slot,
+            success: error.is_none(),
+            logs: logs.clone(),
+        };
+        let entry = Entry {
+            entry: LedgerEntry {
+                signature: tx.signatures[0],
+                slot,
+                block_time: Some(self.unix_time()),
+                success: error.is_none(),
+                error,
+                logs,
+            },
+            keys: keys.clone(),
+        };
+        self.ledger.lock().expect("ledger lock").push(entry);
+        self.subscribers
+            .lock()
+            .expect("subscribers lock")
+            .retain(|(address, sender)| {
+                if keys.contains(address) {
+                    // A full queue drops this notice; the subscriber polls.
+                    let _ = sender.try_send(notice.clone());
+                }
+                !sender.is_closed()
+            });
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.ticker.lock() {
+            if let Some(h) = t.take() {
+                h.abort();
+            }
+        }
+    }
+}
+
+fn banks_err(e: BanksClientError) -> ChainError {
+    ChainError::Endpoint(e.to_string())
+}
+
+/// Maps a failed transaction to a [`ChainError`].
+pub(crate) fn tx_error(err: TransactionError, logs: Vec<String>) -> ChainError {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
+            ChainError::Program { code, logs }
+        }
+        other => ChainError::Transaction(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Chain for Embedded {
+    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Landed, ChainError> {
+        let payer = signers
+            .first()
+            .ok_or_else(|| ChainError::Transaction("no fee payer".into()))?;
+        let blockhash = self
+            .shared
+            .banks
+            .get_latest_blockhash()
+            .await
+            .map_err(banks_err)?;
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
+        tokio::spawn(self.shared.clone().process(tx))
+            .await
+            .map_err(|e| ChainError::Endpoint(format!("embedded chain task failed: {e}")))?
+    }
+
     async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>, ChainError> {
         let mut out = Vec::with_capacity(addresses.len());
         for a in addresses {
-            out.push(self.banks.get_account(*a).await.map_err(banks_err)?);
+            out.push(self.shared.banks.get_account(*a).await.map_err(banks_err)?);
         }
         Ok(out)
     }
 
     async fn slot(&self) -> Result<u64, ChainError> {
-        Ok(self.slot.load(Ordering::SeqCst))
+        Ok(self.shared.slot.load(Ordering::SeqCst))
     }
 
     async fn balance(&self, address: &Pubkey) -> Result<u64, ChainError> {
-        self.banks.get_balance(*address).await.map_err(banks_err)
+        self.shared
+            .banks
+            .get_balance(*address)
+            .await
+            .map_err(banks_err)
     }
 
     async fn history(&self, address: &Pubkey) -> Result<Vec<LedgerEntry>, ChainError> {
         Ok(self
+            .shared
             .ledger
             .lock()
             .expect("ledger lock")
@@ -288,5 +340,15 @@ impl Chain for Embedded {
             lamports,
         );
         self.send(&[ix], &[&self.faucet]).await.map(|_| ())
+    }
+
+    async fn subscribe(&self, address: &Pubkey) -> Result<Notices, ChainError> {
+        let (sender, receiver) = mpsc::channel(NOTICE_QUEUE);
+        self.shared
+            .subscribers
+            .lock()
+            .expect("subscribers lock")
+            .push((*address, sender));
+        Ok(receiver)
     }
 }

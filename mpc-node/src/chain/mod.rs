@@ -50,6 +50,27 @@ pub struct LedgerEntry {
     pub logs: Vec<String>,
 }
 
+/// A landed transaction as a subscription delivers it (`logsSubscribe` over
+/// RPC, the ledger's feed on the embedded chain).
+#[derive(Clone, Debug)]
+pub struct Notice {
+    /// Its signature.
+    pub signature: Signature,
+    /// Its slot.
+    pub slot: u64,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// Its log messages (events are read from these).
+    pub logs: Vec<String>,
+}
+
+/// Notices of landed transactions that mention one address.
+pub type Notices = tokio::sync::mpsc::Receiver<Notice>;
+
+/// Notices a subscription queues for a subscriber that is not reading; past
+/// that the newest are dropped, so a subscriber must still poll now and then.
+pub const NOTICE_QUEUE: usize = 4_096;
+
 /// Why a chain call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -114,6 +135,13 @@ pub trait Chain: Send + Sync {
 
     /// Funds `to` from a faucet, where the chain has one (embedded, localnet, devnet airdrop).
     async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ChainError>;
+
+    /// Transactions that mention `address` (as an account key), failed ones
+    /// included, as they land. Best effort, as websocket subscriptions are:
+    /// notices can be late or lost (a dropped connection, a full queue), so
+    /// a subscriber acts on them at once but keeps reading the chain now and
+    /// then as the source of truth.
+    async fn subscribe(&self, address: &Pubkey) -> Result<Notices, ChainError>;
 }
 
 /// Shared handle to a chain.

@@ -7,9 +7,14 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use solana_commitment_config::CommitmentConfig;
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_types::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
 use solana_sdk::{
     account::Account,
     instruction::Instruction,
@@ -20,9 +25,14 @@ use solana_sdk::{
 use solana_transaction_status_client_types::{
     option_serializer::OptionSerializer, UiTransactionEncoding,
 };
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
 
 use super::embedded::tx_error;
-use super::{Chain, ChainError, Landed, LedgerEntry};
+use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
+
+/// Longest wait between two attempts to re-open a dropped subscription.
+pub const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
 
 /// A JSON-RPC endpoint.
 pub struct Rpc {
@@ -64,6 +74,91 @@ pub fn resolve_url(url: &str) -> String {
         "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".into(),
         "localnet" | "localhost" | "l" => "http://127.0.0.1:8899".into(),
         other => other.into(),
+    }
+}
+
+/// The websocket URL the Solana CLI derives from an RPC URL: `http` becomes
+/// `ws`, `https` becomes `wss`, and an explicit port goes up by one (a local
+/// validator serves RPC on 8899 and websockets on 8900).
+pub fn websocket_url(rpc_url: &str) -> Result<String, ChainError> {
+    let mut url = url::Url::parse(rpc_url)
+        .map_err(|e| ChainError::Endpoint(format!("invalid RPC URL {rpc_url}: {e}")))?;
+    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    url.set_scheme(scheme)
+        .map_err(|()| ChainError::Endpoint(format!("invalid RPC URL {rpc_url}")))?;
+    if let Some(port) = url.port() {
+        url.set_port(Some(port.saturating_add(1)))
+            .map_err(|()| ChainError::Endpoint(format!("invalid RPC URL {rpc_url}")))?;
+    }
+    Ok(url.to_string())
+}
+
+/// Forwards `logsSubscribe` notices to `sender` until the receiver is
+/// dropped, re-opening the subscription with backoff when the connection drops.
+async fn forward_logs(
+    ws: String,
+    address: Pubkey,
+    mut client: Option<PubsubClient>,
+    sender: mpsc::Sender<Notice>,
+) {
+    let filter = RpcTransactionLogsFilter::Mentions(vec![address.to_string()]);
+    let config = RpcTransactionLogsConfig {
+        commitment: Some(CommitmentConfig::confirmed()),
+    };
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let pubsub = match client.take() {
+            Some(c) => c,
+            None => match PubsubClient::new(ws.as_str()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, retry_in_s = backoff.as_secs(), "websocket connection failed");
+                    tokio::select! {
+                        _ = sender.closed() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(RESUBSCRIBE_MAX);
+                    continue;
+                }
+            },
+        };
+        match pubsub.logs_subscribe(filter.clone(), config.clone()).await {
+            Ok((mut stream, unsubscribe)) => {
+                debug!(%address, "logs subscription open");
+                backoff = Duration::from_secs(1);
+                loop {
+                    tokio::select! {
+                        _ = sender.closed() => {
+                            unsubscribe().await;
+                            return;
+                        }
+                        item = stream.next() => {
+                            let Some(response) = item else { break };
+                            let Ok(signature) = response.value.signature.parse() else {
+                                continue;
+                            };
+                            let notice = Notice {
+                                signature,
+                                slot: response.context.slot,
+                                success: response.value.err.is_none(),
+                                logs: response.value.logs,
+                            };
+                            // A full queue drops this notice; the subscriber polls.
+                            if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(notice) {
+                                return;
+                            }
+                        }
+                    }
+                }
+                warn!(%address, "logs subscription ended; re-opening");
+            }
+            Err(e) => warn!(error = %e, "logs subscription refused"),
+        }
+        tokio::select! {
+            _ = sender.closed() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(RESUBSCRIBE_MAX);
     }
 }
 
@@ -188,5 +283,39 @@ impl Chain for Rpc {
         Err(ChainError::Endpoint(
             "airdrop not confirmed within 30 s".into(),
         ))
+    }
+
+    async fn subscribe(&self, address: &Pubkey) -> Result<Notices, ChainError> {
+        let ws = websocket_url(&self.url)?;
+        // Connect now, so an unreachable endpoint is the caller's error.
+        let client = PubsubClient::new(ws.as_str()).await.map_err(endpoint)?;
+        let (sender, receiver) = mpsc::channel(NOTICE_QUEUE);
+        tokio::spawn(forward_logs(ws, *address, Some(client), sender));
+        Ok(receiver)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_url_follows_the_solana_cli() {
+        assert_eq!(
+            websocket_url("http://127.0.0.1:8899").unwrap(),
+            "ws://127.0.0.1:8900/"
+        );
+        assert_eq!(
+            websocket_url("https://api.devnet.solana.com").unwrap(),
+            "wss://api.devnet.solana.com/"
+        );
+        assert_eq!(
+            websocket_url(&resolve_url("localnet")).unwrap(),
+            "ws://127.0.0.1:8900/"
+        );
+        assert!(matches!(
+            websocket_url("not a url"),
+            Err(ChainError::Endpoint(m)) if m.starts_with("invalid RPC URL not a url")
+        ));
     }
 }

@@ -5,6 +5,8 @@
 pub const SEED_CLUSTER: &[u8] = b"cluster";
 /// A node's DKG mailbox: `[SEED_DKG, cluster, node index (u8)]`.
 pub const SEED_DKG: &[u8] = b"dkg";
+/// A node's service record: `[SEED_NODE, cluster, node index (u8)]`.
+pub const SEED_NODE: &[u8] = b"node";
 /// Identity: `[SEED_IDENTITY, wallet]`.
 pub const SEED_IDENTITY: &[u8] = b"identity";
 /// Patient record: `[SEED_RECORD, owner, record_id (u64 LE)]`.

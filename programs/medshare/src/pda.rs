@@ -18,6 +18,11 @@ pub fn dkg_mailbox(cluster: &Pubkey, index: u8) -> Pubkey {
     Pubkey::find_program_address(&[SEED_DKG, cluster.as_ref(), &[index]], &crate::ID).0
 }
 
+/// A node's service record (contribution and fault counters).
+pub fn node_record(cluster: &Pubkey, index: u8) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_NODE, cluster.as_ref(), &[index]], &crate::ID).0
+}
+
 /// A wallet's identity.
 pub fn identity(wallet: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[SEED_IDENTITY, wallet.as_ref()], &crate::ID).0

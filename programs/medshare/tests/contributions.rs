@@ -30,6 +30,7 @@ async fn test_contribution_node_of_another_cluster() {
     let mut ixn = contribution_ix(&mut env, &q.cluster, 1, q.computation).await;
     ixn.accounts[0].pubkey = other.nodes[0].authority.pubkey();
     ixn.accounts[1].pubkey = other.address;
+    ixn.accounts[2].pubkey = medshare::pda::node_record(&other.address, 1);
     assert_err(
         env.send(std::slice::from_ref(&ixn), &[&other.nodes[0].authority])
             .await,
@@ -37,10 +38,44 @@ async fn test_contribution_node_of_another_cluster() {
     );
     // With the computation's cluster account: not one of its nodes.
     ixn.accounts[1].pubkey = q.cluster.address;
+    ixn.accounts[2].pubkey = medshare::pda::node_record(&q.cluster.address, 1);
     assert_err(
         env.send(&[ixn], &[&other.nodes[0].authority]).await,
         MedshareError::NotClusterNode,
     );
+}
+
+#[tokio::test]
+async fn test_contribution_with_another_nodes_record() {
+    let mut env = Env::new(27).await;
+    let q = queued(&mut env, 2, 3).await;
+    let other = ready_cluster(&mut env, 3, 2, 3).await;
+    // Node 1 signing with node 2's record: its counters are not node 1's.
+    let mut ixn = contribution_ix(&mut env, &q.cluster, 1, q.computation).await;
+    ixn.accounts[2].pubkey = medshare::pda::node_record(&q.cluster.address, 2);
+    assert_err(
+        env.send(std::slice::from_ref(&ixn), &[&q.cluster.nodes[0].authority])
+            .await,
+        MedshareError::NotClusterNode,
+    );
+    // Node 1's record in another cluster: not this cluster's record PDA.
+    ixn.accounts[2].pubkey = medshare::pda::node_record(&other.address, 1);
+    assert_anchor_err(
+        env.send(&[ixn], &[&q.cluster.nodes[0].authority]).await,
+        anchor_lang::error::ErrorCode::ConstraintSeeds,
+    );
+    // Nothing was counted anywhere; the right record still works.
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    let mine: NodeRecord = env
+        .account(medshare::pda::node_record(&q.cluster.address, 1))
+        .await;
+    let theirs: NodeRecord = env
+        .account(medshare::pda::node_record(&q.cluster.address, 2))
+        .await;
+    assert_eq!((mine.contributions, mine.faults), (1, 0));
+    assert_eq!((theirs.contributions, theirs.faults), (0, 0));
 }
 
 #[tokio::test]
@@ -82,8 +117,11 @@ async fn test_contribution_bad_proof_names_node_and_others_finalize() {
     let comp: Computation = env.account(q.computation).await;
     assert_eq!(comp.faulty, 0b1);
     assert!(comp.contributors.is_empty());
-    let cluster: Cluster = env.account(q.cluster.address).await;
-    assert_eq!(cluster.nodes[0].faults, 1);
+    let record: NodeRecord = env
+        .account(medshare::pda::node_record(&q.cluster.address, 1))
+        .await;
+    assert_eq!((record.faults, record.contributions), (1, 0));
+    assert_eq!(record.node, q.cluster.nodes[0].authority.pubkey());
     // The faulty node cannot try again on this computation.
     assert_err(
         contribute(&mut env, &q.cluster, 1, q.computation).await,

@@ -86,6 +86,7 @@ fn contribution_ix(node: &Keypair, groups: usize) -> Instruction {
         medshare::accounts::SubmitContribution {
             node: node.pubkey(),
             cluster,
+            node_record: medshare::pda::node_record(&cluster, 1),
             computation,
         },
         medshare::instruction::SubmitContribution {

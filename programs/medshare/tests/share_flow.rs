@@ -88,9 +88,14 @@ async fn happy_path(t: u8, n: u8, seed: u64) {
         let expected = groups.iter().find(|(x, _)| x == g).unwrap().1;
         assert_eq!(&plain[..], expected);
     }
-    // The cluster counted the contributions.
-    let cluster: Cluster = env.account(c.address).await;
-    let total: u64 = cluster.nodes.iter().map(|x| x.contributions).sum();
+    // The contributors' service records counted them.
+    let mut total = 0;
+    for i in 1..=n {
+        let r: NodeRecord = env.account(medshare::pda::node_record(&c.address, i)).await;
+        assert_eq!((r.cluster, r.index, r.faults), (c.address, i, 0));
+        assert_eq!(r.node, c.nodes[i as usize - 1].authority.pubkey());
+        total += r.contributions;
+    }
     assert_eq!(total, t as u64);
 }
 

@@ -168,6 +168,17 @@ impl NodesEnv {
             .expect("cluster exists")
     }
 
+    /// The nodes' service records, in node order (every node registered).
+    pub async fn node_records(&self) -> Vec<medshare::state::NodeRecord> {
+        let size = self.cluster.nodes.len();
+        mpc_node::node::node_records(self.chain.as_ref(), &self.address(), size)
+            .await
+            .expect("chain")
+            .into_iter()
+            .map(|r| r.expect("every node registered"))
+            .collect()
+    }
+
     /// A computation account, if it still exists.
     pub async fn computation(&self, address: &Pubkey) -> Option<Computation> {
         fetch::<Computation>(self.chain.as_ref(), address)

@@ -35,10 +35,6 @@ pub struct NodeInfo {
     pub agreed: bool,
     /// Verification share `V_i` (set when the cluster becomes ready).
     pub verification_share: [u8; 32],
-    /// Contributions accepted, over the cluster's life.
-    pub contributions: u64,
-    /// Contributions rejected for a bad proof, over the cluster's life.
-    pub faults: u32,
 }
 
 /// A cluster of MPC nodes and its `share_patient_data` computation definition.

@@ -38,6 +38,21 @@ pub fn code(e: medshare::error::MedshareError) -> u32 {
     anchor_lang::error::ERROR_CODE_OFFSET + e as u32
 }
 
+/// Asserts that a transaction failed with one of Anchor's own error codes.
+pub fn assert_anchor_err(
+    res: Result<Vec<String>, BanksClientError>,
+    e: anchor_lang::error::ErrorCode,
+) {
+    let want = e as u32;
+    match res {
+        Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+            _,
+            InstructionError::Custom(c),
+        ))) => assert_eq!(c, want, "expected {e:?} ({want}), got {c}"),
+        other => panic!("expected {e:?}, got {other:?}"),
+    }
+}
+
 /// Asserts that a transaction failed with exactly this program error.
 pub fn assert_err(res: Result<Vec<String>, BanksClientError>, e: medshare::error::MedshareError) {
     match res {
@@ -208,6 +223,7 @@ pub async fn registered_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimClus
                     node: authority.pubkey(),
                     cluster: address,
                     mailbox: medshare::pda::dkg_mailbox(&address, i),
+                    node_record: medshare::pda::node_record(&address, i),
                     system_program: anchor_lang::system_program::ID,
                 },
                 medshare::instruction::RegisterNode {
@@ -562,6 +578,7 @@ pub fn contribute_raw_ix(
         medshare::accounts::SubmitContribution {
             node: c.nodes[i - 1].authority.pubkey(),
             cluster: c.address,
+            node_record: medshare::pda::node_record(&c.address, i as u8),
             computation,
         },
         medshare::instruction::SubmitContribution {

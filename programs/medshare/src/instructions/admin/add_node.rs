@@ -45,8 +45,6 @@ impl AddNode<'_> {
             confirmed: false,
             agreed: false,
             verification_share: [0; 32],
-            contributions: 0,
-            faults: 0,
         });
         cluster.invariant()?;
         crate::emit_event!(NodeAdded {

@@ -1,14 +1,14 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::SEED_DKG;
+use crate::constants::{SEED_DKG, SEED_NODE};
 use crate::error::MedshareError;
 use crate::events::NodeRegistered;
-use crate::state::{Cluster, ClusterStatus, DkgMailbox};
+use crate::state::{Cluster, ClusterStatus, DkgMailbox, NodeRecord};
 
 /// Accounts of `register_node`.
 #[derive(Accounts)]
 pub struct RegisterNode<'info> {
-    /// The node authority the admin added; pays for its mailbox.
+    /// The node authority the admin added; pays for its mailbox and record.
     #[account(mut)]
     pub node: Signer<'info>,
     /// The cluster.
@@ -23,6 +23,15 @@ pub struct RegisterNode<'info> {
         bump
     )]
     pub mailbox: Account<'info, DkgMailbox>,
+    /// The node's service record.
+    #[account(
+        init,
+        payer = node,
+        space = 8 + NodeRecord::INIT_SPACE,
+        seeds = [SEED_NODE, cluster.key().as_ref(), &[(cluster.position_of(&node.key())? + 1) as u8]],
+        bump
+    )]
+    pub node_record: Account<'info, NodeRecord>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -55,6 +64,13 @@ impl RegisterNode<'_> {
         mailbox.round1 = Vec::new();
         mailbox.round2 = Vec::new();
         mailbox.bump = ctx.bumps.mailbox;
+        let record = &mut ctx.accounts.node_record;
+        record.cluster = cluster_key;
+        record.node = ctx.accounts.node.key();
+        record.index = (pos + 1) as u8;
+        record.contributions = 0;
+        record.faults = 0;
+        record.bump = ctx.bumps.node_record;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].registered = true;
         cluster.nodes[pos].transport_key = transport_key;

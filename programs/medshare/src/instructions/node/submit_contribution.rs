@@ -6,9 +6,10 @@ use encrypted_ixs::reencrypt::{
     verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
 };
 
+use crate::constants::SEED_NODE;
 use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
-use crate::state::{Cluster, Computation, ComputationStatus, PartialCapsule};
+use crate::state::{Cluster, Computation, ComputationStatus, NodeRecord, PartialCapsule};
 
 /// One node's contribution for one group: `(U_i, W_i)` and the proof `(c, z_r, z_s)`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -44,9 +45,18 @@ impl From<ContributionArg> for Contribution {
 pub struct SubmitContribution<'info> {
     /// A node of the computation's cluster.
     pub node: Signer<'info>,
-    /// The cluster (fault and contribution counters).
-    #[account(mut)]
+    /// The cluster (verification shares, threshold); read only, so that
+    /// contributions to different computations run side by side.
     pub cluster: Account<'info, Cluster>,
+    /// The node's service record (contribution and fault counters).
+    #[account(
+        mut,
+        seeds = [SEED_NODE, cluster.key().as_ref(), &[node_record.index]],
+        bump = node_record.bump,
+        has_one = cluster @ MedshareError::WrongCluster,
+        has_one = node @ MedshareError::NotClusterNode,
+    )]
+    pub node_record: Account<'info, NodeRecord>,
     /// The computation.
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
     pub computation: Account<'info, Computation>,
@@ -85,7 +95,7 @@ impl SubmitContribution<'_> {
 
     /// Verifies every group's proof. A valid set is stored; an invalid one is
     /// *not* an error: the node is named in `ContributionRejected`, marked
-    /// faulty on this computation and its fault counted on the cluster, and
+    /// faulty on this computation and its fault counted on its node record, and
     /// the transaction succeeds so that this record survives.
     pub fn handler(
         ctx: Context<SubmitContribution>,
@@ -97,7 +107,8 @@ impl SubmitContribution<'_> {
         let slot = Clock::get()?.slot;
         let computation_key = ctx.accounts.computation.key();
         let comp = &mut ctx.accounts.computation;
-        let cluster = &mut ctx.accounts.cluster;
+        let cluster = &ctx.accounts.cluster;
+        let record = &mut ctx.accounts.node_record;
         let recipient = Point(comp.recipient);
         let v_i = Point(cluster.nodes[pos].verification_share);
         let mut failed_group = None;
@@ -121,7 +132,7 @@ impl SubmitContribution<'_> {
         }
         if let Some(group) = failed_group {
             comp.faulty |= 1 << pos;
-            cluster.nodes[pos].faults = cluster.nodes[pos]
+            record.faults = record
                 .faults
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
@@ -139,7 +150,7 @@ impl SubmitContribution<'_> {
                     .iter()
                     .map(|a| PartialCapsule { u: a.u, w: a.w }),
             );
-            cluster.nodes[pos].contributions = cluster.nodes[pos]
+            record.contributions = record
                 .contributions
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
@@ -151,7 +162,6 @@ impl SubmitContribution<'_> {
             });
         }
         comp.invariant()?;
-        cluster.invariant()?;
         Ok(())
     }
 }

@@ -1,0 +1,22 @@
+use anchor_lang::prelude::*;
+
+/// A node's service record: what the program accepted and rejected from it
+/// over the cluster's life. One account per node, so that contributions to
+/// different computations write disjoint accounts and never queue behind
+/// one another on the cluster account.
+#[account]
+#[derive(InitSpace)]
+pub struct NodeRecord {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// The node's signing authority.
+    pub node: Pubkey,
+    /// The node's index `i` (position `i − 1` in the cluster's node list).
+    pub index: u8,
+    /// Contributions accepted.
+    pub contributions: u64,
+    /// Contributions rejected for a bad proof.
+    pub faults: u32,
+    /// PDA bump.
+    pub bump: u8,
+}
