@@ -17,6 +17,10 @@ use solana_sdk::signature::{Keypair, Signer};
 use crate::data::PatientData;
 use crate::error::{ClientError, Result};
 
+/// How often [`Client::wait`] reads the share's accounts when no
+/// transaction touching them lands.
+pub const WAIT_POLL: Duration = Duration::from_millis(100);
+
 /// A user: a wallet (signs, pays) and an X25519 encryption key.
 pub struct Client {
     /// The chain.
@@ -374,6 +378,10 @@ impl Client {
 
     /// Waits until the cluster fills the share result. `progress` is called
     /// with the number of contributions so far and the threshold.
+    ///
+    /// It reads the accounts again as soon as a transaction that mentions
+    /// the computation lands (a subscription), and every [`WAIT_POLL`]
+    /// in any case.
     pub async fn wait(
         &self,
         ticket: &ShareTicket,
@@ -381,6 +389,8 @@ impl Client {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ShareResult> {
         let start = Instant::now();
+        // Subscribed before the first read, so nothing lands unnoticed in between.
+        let mut notices = self.chain.subscribe(&ticket.computation).await.ok();
         loop {
             if let Some(r) = fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
             {
@@ -418,7 +428,15 @@ impl Client {
             if start.elapsed() > timeout {
                 return Err(ClientError::Timeout(timeout.as_secs()));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            match notices.as_mut() {
+                Some(rx) => match tokio::time::timeout(WAIT_POLL, rx.recv()).await {
+                    // One read covers every notice already queued.
+                    Ok(Some(_)) => while rx.try_recv().is_ok() {},
+                    Ok(None) => notices = None,
+                    Err(_) => {}
+                },
+                None => tokio::time::sleep(WAIT_POLL).await,
+            }
         }
     }
 

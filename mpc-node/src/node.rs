@@ -1097,3 +1097,30 @@ fn peers(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_rotate_so_work_spreads_evenly() {
+        for (t, n) in [(1u32, 1u64), (2, 3), (3, 5), (7, 10), (16, 16)] {
+            let mut first_t = vec![0u32; n as usize];
+            for id in 0..n * 4 {
+                let ranks: Vec<u32> = (0..n as usize).map(|pos| rank(pos, id, n)).collect();
+                // A permutation of 0..n: one leader, one of each rank.
+                let mut sorted = ranks.clone();
+                sorted.sort();
+                assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>());
+                assert_eq!(ranks[(id % n) as usize], 0, "node id mod n leads");
+                for (pos, r) in ranks.iter().enumerate() {
+                    if *r < t {
+                        first_t[pos] += 1;
+                    }
+                }
+            }
+            // Over n consecutive computations every node is among the first t equally often.
+            assert!(first_t.iter().all(|k| *k == 4 * t), "t={t} n={n}: {first_t:?}");
+        }
+    }
+}

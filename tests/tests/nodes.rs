@@ -23,7 +23,7 @@ use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
 use mpc_node::chain::embedded::Embedded;
-use mpc_node::chain::{ChainError, LedgerEntry, SharedChain};
+use mpc_node::chain::{Chain, ChainError, LedgerEntry, SharedChain};
 use mpc_node::keystore::{KeyStore, KeyStoreError};
 use mpc_node::metrics::Metrics;
 use mpc_node::{Behaviour, Node, NodeConfig, NodeError};
@@ -156,6 +156,23 @@ async fn dkg_then_share(t: u8, n: u8) {
     let accepted = accepted_per_node(&history);
     assert_eq!(accepted.values().sum::<usize>(), t as usize);
     assert!(accepted.values().all(|k| *k == 1));
+    // Only the nodes first in rank contributed (computation 0: nodes 1..=t),
+    // nothing was sent in vain, and the t-th contributor finalized at once.
+    assert_eq!(
+        accepted.keys().copied().collect::<Vec<u8>>(),
+        (1..=t).collect::<Vec<u8>>()
+    );
+    assert_eq!(
+        history.len(),
+        t as usize + 2,
+        "request, t contributions, callback"
+    );
+    assert!(history.iter().all(|e| e.success), "no transaction refused");
+    let last = events_in::<ContributionAccepted>(&history)
+        .into_iter()
+        .find(|e| e.count == t)
+        .expect("a t-th contribution");
+    assert_eq!(done.finalizer, last.node, "the t-th contributor finalizes");
     let mut from_events: Vec<u8> = accepted.keys().copied().collect();
     let mut from_result = done.contributors.clone();
     from_events.sort();
@@ -210,22 +227,33 @@ async fn test_nodes_dkg_then_share_3_of_5() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_t_minus_1_stopped_still_finalizes() {
+    // Computation 0 ranks nodes 1, 2, 3 first: with 1 and 2 stopped, only
+    // node 3 contributes at once, and nodes 4 and 5 step in after their
+    // contribution fallback delays.
     let mut env = NodesEnv::start(options(3, 5)).await;
-    env.stop(4).await;
-    env.stop(5).await;
+    env.stop(1).await;
+    env.stop(2).await;
     let record = env.store_sample().await;
     let mask = vitals_and_medications();
     let ticket = env.share_to_doctor(&record, mask).await;
     let result = env.wait_share(&ticket).await;
     assert!(result.completed);
 
-    // Only running nodes contributed and finalized.
+    // Only running nodes contributed and finalized: the last to contribute
+    // (node 5, two fallback delays) finished it.
     let done = completed_event(&env, &ticket.computation).await;
     let mut contributors = done.contributors.clone();
     contributors.sort();
-    assert_eq!(contributors, vec![1, 2, 3]);
-    assert!((1..=3).contains(&done.finalizer));
-    for stopped in [4, 5] {
+    assert_eq!(contributors, vec![3, 4, 5]);
+    assert_eq!(done.finalizer, 5);
+    let history = env
+        .history_when(&ticket.computation, finished_after(3))
+        .await;
+    let accepted = events_in::<ContributionAccepted>(&history);
+    let order: Vec<(u8, u8)> = accepted.iter().map(|e| (e.node, e.count)).collect();
+    assert_eq!(order, vec![(3, 1), (4, 2), (5, 3)], "in rank order");
+    assert!(history.iter().all(|e| e.success), "nothing refused");
+    for stopped in [1, 2] {
         let m = &env.cluster.nodes[stopped - 1].metrics;
         assert_eq!(m.computations_seen.get(), 0, "node {stopped} was stopped");
         assert_eq!(m.contributions.get(), 0);
@@ -568,6 +596,121 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
         assert_eq!(opened.data, expected_fields(&sample_record(), mask));
     }
     env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_react_to_events_without_polling() {
+    // Nodes that read the whole chain only once an hour: after their first
+    // read, the DKG and the share run on the events of the cluster's
+    // transactions alone.
+    let env = NodesEnv::start(medshare_client::cluster::ClusterOptions {
+        poll: Duration::from_secs(3_600),
+        ..options(2, 3)
+    })
+    .await;
+    assert_eq!(env.cluster_account().await.status, ClusterStatus::Ready);
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    for _ in 0..3 {
+        let ticket = env.share_to_doctor(&record, mask).await;
+        env.wait_share(&ticket).await;
+        let opened = env
+            .doctor
+            .decrypt(&ticket.share_result)
+            .await
+            .expect("doctor decrypts");
+        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    }
+    assert_eq!(env.contributions_metric(), 6);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_chain_subscription_delivers_what_mentions_the_address() {
+    let chain = Embedded::start().await;
+    let payer = Keypair::new();
+    chain.airdrop(&payer.pubkey(), 1_000_000_000).await.unwrap();
+    let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let mut to_a = chain.subscribe(&a).await.unwrap();
+    let mut to_b = chain.subscribe(&b).await.unwrap();
+    let transfer = |to: &Pubkey, lamports: u64| {
+        anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), to, lamports)
+    };
+    let landed = chain
+        .send(&[transfer(&a, 5_000_000)], &[&payer])
+        .await
+        .unwrap();
+    let notice = to_a.recv().await.expect("a notice for a");
+    assert_eq!(notice.signature, landed.signature);
+    assert_eq!(notice.slot, landed.slot);
+    assert!(notice.success);
+    assert_eq!(notice.logs, landed.logs);
+    assert!(to_b.try_recv().is_err(), "b was not mentioned");
+    // A failed transaction is delivered too, as failed.
+    let err = chain
+        .send(&[transfer(&a, 10_000_000_000)], &[&payer])
+        .await
+        .expect_err("more than the payer has");
+    // The system program's "insufficient funds" (its custom error 1).
+    assert!(matches!(err, ChainError::Program { code: 1, .. }), "{err}");
+    let notice = to_a.recv().await.expect("a notice for the failure");
+    assert!(!notice.success);
+    assert!(to_b.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_chain_sender_that_stops_waiting_changes_nothing() {
+    // Senders give up after 0 to 4 ms: some before their transaction is
+    // sent, some while the bank processes it, some after. Every transfer
+    // that took effect must be on the ledger and notified, and slots must
+    // keep advancing (the gate is held until the bank is done).
+    const UNIT: u64 = 1_000;
+    const SENDS: u32 = 20;
+    let chain = Embedded::start().await;
+    let payer = Keypair::new();
+    chain
+        .airdrop(&payer.pubkey(), 10_000_000_000)
+        .await
+        .unwrap();
+    let to = Pubkey::new_unique();
+    let transfer = |lamports: u64| {
+        anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &to, lamports)
+    };
+    // Rent-exempt first, so any later transfer can land.
+    chain.send(&[transfer(1_000_000)], &[&payer]).await.unwrap();
+    let mut notices = chain.subscribe(&to).await.unwrap();
+    for k in 0..SENDS {
+        // Distinct powers of two: the balance tells which transfers landed.
+        let give_up = Duration::from_millis(u64::from(k % 5));
+        let _ = tokio::time::timeout(give_up, chain.send(&[transfer(UNIT << k)], &[&payer])).await;
+        chain.warp_slots(1).await;
+    }
+    // Let anything still in flight finish: a task spawned by a sender that
+    // gave up has started well within this pause, and the slot cannot end
+    // before the bank and the ledger are done with it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    chain.warp_slots(1).await;
+    let landed = (chain.balance(&to).await.unwrap() - 1_000_000) / UNIT;
+    let count = landed.count_ones() as usize;
+    assert!(count > 0, "some transfers landed");
+    let history = chain.history(&to).await.unwrap();
+    assert_eq!(
+        history.len(),
+        1 + count,
+        "every transfer that landed is on the ledger"
+    );
+    assert!(history.iter().all(|e| e.success));
+    for _ in 0..count {
+        let n = tokio::time::timeout(SHARE_TIMEOUT, notices.recv())
+            .await
+            .expect("a notice for every transfer that landed")
+            .expect("subscription open");
+        assert!(n.success);
+    }
+    assert!(
+        notices.try_recv().is_err(),
+        "no more notices than transfers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

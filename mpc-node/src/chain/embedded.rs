@@ -206,9 +206,9 @@ impl Shared {
             }
             break out;
         };
-        drop(gate);
         let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
-        match out.result {
+        // On the ledger before the slot can end, as in a real block.
+        let res = match out.result {
             Ok(()) => {
                 self.record(&tx, slot, None, logs.clone());
                 Ok(Landed {
@@ -223,7 +223,9 @@ impl Shared {
                 self.record(&tx, slot, Some(err.to_string()), logs);
                 Err(err)
             }
-        }
+        };
+        drop(gate);
+        res
     }
 
     fn record(&self, tx: &Transaction, slot: u64, error: Option<String>, logs: Vec<String>) {
