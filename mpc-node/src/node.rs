@@ -1120,7 +1120,10 @@ mod tests {
                 }
             }
             // Over n consecutive computations every node is among the first t equally often.
-            assert!(first_t.iter().all(|k| *k == 4 * t), "t={t} n={n}: {first_t:?}");
+            assert!(
+                first_t.iter().all(|k| *k == 4 * t),
+                "t={t} n={n}: {first_t:?}"
+            );
         }
     }
 }
