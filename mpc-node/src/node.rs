@@ -60,6 +60,8 @@ use crate::metrics::Metrics;
 pub const ROUND2_PER_TX: usize = 5;
 /// Computations read per batch while scanning.
 pub const SCAN_BATCH: u64 = 64;
+/// Longest back-off before a failed contribution or callback is tried again.
+pub const RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long a stopping node waits for its running tasks.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Compute units requested for contributions and callbacks.
@@ -170,6 +172,10 @@ struct Tracked {
     /// Whether this node has nothing more to contribute (it did, it was
     /// found faulty, or the request is not authorized).
     settled: bool,
+    /// Consecutive failed tasks (contribution or callback).
+    failures: u32,
+    /// After a failed task: no new task before this.
+    retry_at: Option<Instant>,
 }
 
 /// A running node.
@@ -329,20 +335,34 @@ impl Node {
         }
     }
 
-    /// The earliest moment a fallback delay runs out.
+    /// The earliest moment a fallback delay or a retry delay runs out for a
+    /// computation with no task running (none while tasks are at the cap:
+    /// a finishing task triggers the rescan then).
     fn next_deadline(&self) -> Option<Instant> {
         let t = self.cluster.as_ref()?.threshold as u32;
+        if self.jobs.len() >= MAX_JOBS {
+            return None;
+        }
         self.tracked
-            .values()
-            .filter_map(|c| match c.ready_seen {
-                Some(ready) => Some(ready + self.cfg.callback_fallback * (c.rank + 1)),
-                None if !c.settled => {
-                    let immediate = t + c.faults.count_ones();
-                    (c.rank >= immediate).then(|| {
-                        c.first_seen + self.cfg.contribution_fallback * (c.rank - immediate + 1)
-                    })
-                }
-                None => None,
+            .iter()
+            .filter(|(addr, _)| !self.inflight.contains(addr))
+            .filter_map(|(_, c)| {
+                let due = match c.ready_seen {
+                    Some(ready) => Some(ready + self.cfg.callback_fallback * (c.rank + 1)),
+                    None if !c.settled => {
+                        let immediate = t + c.faults.count_ones();
+                        if c.rank >= immediate {
+                            Some(
+                                c.first_seen
+                                    + self.cfg.contribution_fallback * (c.rank - immediate + 1),
+                            )
+                        } else {
+                            c.retry_at
+                        }
+                    }
+                    None => None,
+                }?;
+                Some(c.retry_at.map_or(due, |r| due.max(r)))
             })
             .min()
     }
@@ -711,6 +731,8 @@ impl Node {
                 ready_seen: None,
                 faults: 0,
                 settled: false,
+                failures: 0,
+                retry_at: None,
             }
         });
         let new_faults = (comp.faulty & !tracked.faults).count_ones();
@@ -730,7 +752,7 @@ impl Node {
             state.ready_seen.get_or_insert(now);
         }
         self.tracked.insert(*addr, state);
-        if self.inflight.contains(addr) {
+        if self.inflight.contains(addr) || state.retry_at.is_some_and(|r| now < r) {
             return;
         }
         let job = if !state.settled && !complete {
@@ -797,7 +819,8 @@ impl Node {
             Some(Err(e)) if benign(&e) => debug!(error = %e, "contribution no longer needed"),
             Some(Err(e)) => {
                 self.metrics.chain_errors.inc();
-                warn!(computation = %addr, error = %e, "contribution failed; will retry");
+                let retry_in = self.failed(&addr);
+                warn!(computation = %addr, error = %e, retry_in_ms = retry_in.as_millis() as u64, "contribution failed; will retry");
             }
             None => {}
         }
@@ -817,10 +840,24 @@ impl Node {
             }
             Some((Err(e), role)) => {
                 self.metrics.chain_errors.inc();
-                warn!(computation = %addr, role, error = %e, "callback failed; will retry");
+                let retry_in = self.failed(&addr);
+                warn!(computation = %addr, role, error = %e, retry_in_ms = retry_in.as_millis() as u64, "callback failed; will retry");
             }
             None => {}
         }
+    }
+
+    /// Backs off a computation whose task failed: the poll interval,
+    /// doubled per consecutive failure, at most [`RETRY_MAX`].
+    fn failed(&mut self, addr: &Pubkey) -> Duration {
+        let Some(c) = self.tracked.get_mut(addr) else {
+            return Duration::ZERO;
+        };
+        c.failures = c.failures.saturating_add(1);
+        let wait = (self.cfg.poll_interval * 2u32.saturating_pow(c.failures.min(16) - 1))
+            .min(RETRY_MAX);
+        c.retry_at = Some(Instant::now() + wait);
+        wait
     }
 
     fn worker_threshold(&self) -> usize {

@@ -256,3 +256,28 @@ fn test_confirm_dkg_n16_fits_one_packet() {
     assert_eq!(ixn.data.len(), 8 + 32 + 4 + 32 * MAX_NODES);
     measure("confirm_dkg (n = 16)", ixn, &node);
 }
+
+/// The account sizes the README's account table gives (8-byte discriminator
+/// included), so the table cannot drift from the code.
+#[test]
+fn test_account_sizes_as_documented() {
+    use anchor_lang::Space;
+    use medshare::state::*;
+    let sizes = [
+        ("Cluster", 8 + Cluster::INIT_SPACE, 1_732),
+        ("NodeRecord", 8 + NodeRecord::INIT_SPACE, 86),
+        ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_905),
+        ("Identity", 8 + Identity::INIT_SPACE, 82),
+        ("ShareResult", 8 + ShareResult::INIT_SPACE, 587),
+        ("Consent", 8 + Consent::INIT_SPACE, 203),
+        ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
+        ("Provider", 8 + Provider::INIT_SPACE, 155),
+    ];
+    for (name, actual, documented) in sizes {
+        assert_eq!(actual, documented, "{name}");
+    }
+    // Computation: 637 + 321·t bytes (sized for 5 groups).
+    for (t, documented) in [(2, 1_279), (3, 1_600), (16, 5_773)] {
+        assert_eq!(Computation::space(t, MAX_GROUPS), documented, "Computation t={t}");
+    }
+}
