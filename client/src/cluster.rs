@@ -29,6 +29,8 @@ pub struct NodeHandle {
     pub key_store: std::path::PathBuf,
     /// Its metrics.
     pub metrics: Arc<Metrics>,
+    /// How it behaves (kept across restarts).
+    pub behaviour: Behaviour,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<std::result::Result<(), mpc_node::NodeError>>>,
 }
@@ -166,6 +168,7 @@ impl LocalCluster {
             keypair,
             key_store,
             metrics,
+            behaviour,
             stop,
             task: Some(task),
         })
@@ -211,13 +214,13 @@ impl LocalCluster {
         }
     }
 
-    /// Restarts a stopped or killed node from its key store.
+    /// Restarts a stopped or killed node from its key store, with the same behaviour.
     pub fn restart(&mut self, index: usize) -> Result<()> {
-        let (keypair, key_store) = {
+        let (keypair, key_store, behaviour) = {
             let h = &self.nodes[index - 1];
-            (h.keypair.clone(), h.key_store.clone())
+            (h.keypair.clone(), h.key_store.clone(), h.behaviour)
         };
-        let handle = self.spawn(index, keypair, key_store, Behaviour::Honest)?;
+        let handle = self.spawn(index, keypair, key_store, behaviour)?;
         self.nodes[index - 1] = handle;
         Ok(())
     }

@@ -76,6 +76,9 @@ pub enum Behaviour {
     /// Sends contributions whose proofs do not verify.
     #[cfg(feature = "fault-injection")]
     CorruptProofs,
+    /// Sends callbacks with a wrong Lagrange coefficient.
+    #[cfg(feature = "fault-injection")]
+    BadCallbacks,
 }
 
 /// Tunables.
@@ -854,8 +857,8 @@ impl Node {
             return Duration::ZERO;
         };
         c.failures = c.failures.saturating_add(1);
-        let wait = (self.cfg.poll_interval * 2u32.saturating_pow(c.failures.min(16) - 1))
-            .min(RETRY_MAX);
+        let wait =
+            (self.cfg.poll_interval * 2u32.saturating_pow(c.failures.min(16) - 1)).min(RETRY_MAX);
         c.retry_at = Some(Instant::now() + wait);
         wait
     }
@@ -1006,11 +1009,16 @@ impl Worker {
             .iter()
             .filter_map(|i| NodeIndex::new(*i as u16).ok())
             .collect();
-        let lagrange = reencrypt::lagrange_coefficients(&ids)
+        #[allow(unused_mut)]
+        let mut lagrange: Vec<[u8; 32]> = reencrypt::lagrange_coefficients(&ids)
             .map_err(|e| ChainError::Transaction(e.to_string()))?
             .iter()
             .map(|l| l.to_bytes())
             .collect();
+        #[cfg(feature = "fault-injection")]
+        if self.behaviour == Behaviour::BadCallbacks {
+            lagrange[0][0] ^= 1;
+        }
         let ix = instruction(
             medshare::accounts::SharePatientDataCallback {
                 node: self.authority.pubkey(),

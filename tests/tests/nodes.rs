@@ -599,6 +599,72 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_bad_callback_refused_and_others_finish() {
+    // 3-of-3 with node 1 sending callbacks with a wrong coefficient. Node 1
+    // is held back until 2 and 3 have contributed, so its contribution is the
+    // third and it is the one that posts the callback at once.
+    let mut env = NodesEnv::start(options_with(3, 3, vec![Behaviour::BadCallbacks])).await;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    env.stop(1).await;
+    let ticket = env.share_to_doctor(&record, mask).await;
+    poll_until(
+        "nodes 2 and 3 to contribute",
+        SHARE_TIMEOUT,
+        Duration::from_millis(5),
+        || async {
+            env.computation(&ticket.computation)
+                .await
+                .filter(|c| c.contributors.len() == 2)
+        },
+    )
+    .await;
+    env.cluster.restart(1).expect("restart node 1");
+    env.wait_share(&ticket).await;
+
+    // The program refused node 1's callbacks; a node that saw the
+    // computation ready finished it after its fallback delay.
+    let done = completed_event(&env, &ticket.computation).await;
+    assert_ne!(done.finalizer, 1);
+    let mut contributors = done.contributors.clone();
+    contributors.sort();
+    assert_eq!(contributors, vec![1, 2, 3]);
+    let history = env
+        .history_when(&ticket.computation, finished_after(3))
+        .await;
+    let node1: Vec<_> = env
+        .history(&env.cluster.nodes[0].authority)
+        .await
+        .into_iter()
+        .map(|e| e.signature)
+        .collect();
+    let refused: Vec<_> = history.iter().filter(|e| !e.success).collect();
+    assert!(!refused.is_empty(), "node 1 posted a bad callback");
+    for e in &refused {
+        assert!(
+            node1.contains(&e.signature),
+            "only node 1's transactions failed"
+        );
+        assert!(
+            refused_with(e, MedshareError::InvalidLagrangeCoefficients),
+            "{:?}",
+            e.error
+        );
+    }
+    // Node 1 backed off between attempts (poll 25 ms, doubling): a handful of
+    // attempts before the share completed, not one per wake-up.
+    assert!(refused.len() <= 8, "{} bad callbacks", refused.len());
+    assert_eq!(env.cluster.nodes[0].metrics.finalized.get(), 0);
+    let opened = env
+        .doctor
+        .decrypt(&ticket.share_result)
+        .await
+        .expect("doctor decrypts");
+    assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_react_to_events_without_polling() {
     // Nodes that read the whole chain only once an hour: after their first
     // read, the DKG and the share run on the events of the cluster's

@@ -278,6 +278,10 @@ fn test_account_sizes_as_documented() {
     }
     // Computation: 637 + 321·t bytes (sized for 5 groups).
     for (t, documented) in [(2, 1_279), (3, 1_600), (16, 5_773)] {
-        assert_eq!(Computation::space(t, MAX_GROUPS), documented, "Computation t={t}");
+        assert_eq!(
+            Computation::space(t, MAX_GROUPS),
+            documented,
+            "Computation t={t}"
+        );
     }
 }
