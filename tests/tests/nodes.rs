@@ -258,12 +258,7 @@ async fn test_nodes_t_minus_1_stopped_still_finalizes() {
         assert_eq!(m.computations_seen.get(), 0, "node {stopped} was stopped");
         assert_eq!(m.contributions.get(), 0);
     }
-    let opened = env
-        .doctor
-        .decrypt(&ticket.share_result)
-        .await
-        .expect("doctor decrypts");
-    assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    env.assert_doctor_opens(&ticket.share_result, mask).await;
     env.shutdown().await;
 }
 
@@ -278,17 +273,13 @@ async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
     let ticket = env.share_to_doctor(&record, vitals_and_medications()).await;
 
     // The two running nodes contribute; the third contribution never comes.
-    let comp = poll_until(
-        "the two running nodes to contribute",
-        SHARE_TIMEOUT,
-        Duration::from_millis(10),
-        || async {
-            env.computation(&ticket.computation)
-                .await
-                .filter(|c| c.contributors.len() == 2)
-        },
-    )
-    .await;
+    let comp = env
+        .wait_contributors(
+            "the two running nodes to contribute",
+            &ticket.computation,
+            2,
+        )
+        .await;
     tokio::time::sleep(POLL * 8).await;
     let before_expiry = env
         .computation(&ticket.computation)
@@ -429,12 +420,7 @@ async fn test_nodes_faulty_node_named_and_others_finalize() {
         let mut contributors = done.contributors.clone();
         contributors.sort();
         assert_eq!(contributors, vec![2, 3], "only honest nodes are combined");
-        let opened = env
-            .doctor
-            .decrypt(&t.share_result)
-            .await
-            .expect("doctor decrypts");
-        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+        env.assert_doctor_opens(&t.share_result, mask).await;
     }
     let records = env.node_records().await;
     assert!(records[0].faults >= 1, "node 1's faults are counted");
@@ -467,17 +453,8 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
     // it is restarted once the others have.
     env.kill(3).await;
     let first = env.share_to_doctor(&record, mask).await;
-    poll_until(
-        "nodes 1 and 2 to contribute",
-        SHARE_TIMEOUT,
-        Duration::from_millis(10),
-        || async {
-            env.computation(&first.computation)
-                .await
-                .filter(|c| c.contributors.len() == 2)
-        },
-    )
-    .await;
+    env.wait_contributors("nodes 1 and 2 to contribute", &first.computation, 2)
+        .await;
     tokio::time::sleep(POLL * 8).await;
     let stalled = env.computation(&first.computation).await.expect("pending");
     let mut have = stalled.contributors.clone();
@@ -608,17 +585,8 @@ async fn test_nodes_bad_callback_refused_and_others_finish() {
     let mask = vitals_and_medications();
     env.stop(1).await;
     let ticket = env.share_to_doctor(&record, mask).await;
-    poll_until(
-        "nodes 2 and 3 to contribute",
-        SHARE_TIMEOUT,
-        Duration::from_millis(5),
-        || async {
-            env.computation(&ticket.computation)
-                .await
-                .filter(|c| c.contributors.len() == 2)
-        },
-    )
-    .await;
+    env.wait_contributors("nodes 2 and 3 to contribute", &ticket.computation, 2)
+        .await;
     env.cluster.restart(1).expect("restart node 1");
     env.wait_share(&ticket).await;
 
@@ -655,12 +623,7 @@ async fn test_nodes_bad_callback_refused_and_others_finish() {
     // attempts before the share completed, not one per wake-up.
     assert!(refused.len() <= 8, "{} bad callbacks", refused.len());
     assert_eq!(env.cluster.nodes[0].metrics.finalized.get(), 0);
-    let opened = env
-        .doctor
-        .decrypt(&ticket.share_result)
-        .await
-        .expect("doctor decrypts");
-    assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+    env.assert_doctor_opens(&ticket.share_result, mask).await;
     env.shutdown().await;
 }
 
@@ -680,12 +643,7 @@ async fn test_nodes_react_to_events_without_polling() {
     for _ in 0..3 {
         let ticket = env.share_to_doctor(&record, mask).await;
         env.wait_share(&ticket).await;
-        let opened = env
-            .doctor
-            .decrypt(&ticket.share_result)
-            .await
-            .expect("doctor decrypts");
-        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+        env.assert_doctor_opens(&ticket.share_result, mask).await;
     }
     assert_eq!(env.contributions_metric(), 6);
     env.shutdown().await;

@@ -179,6 +179,36 @@ impl NodesEnv {
             .collect()
     }
 
+    /// Waits (up to [`SHARE_TIMEOUT`]) until `computation` has exactly `k`
+    /// accepted contributions, and returns it then.
+    pub async fn wait_contributors(
+        &self,
+        what: &str,
+        computation: &Pubkey,
+        k: usize,
+    ) -> Computation {
+        poll_until(what, SHARE_TIMEOUT, Duration::from_millis(5), || async {
+            self.computation(computation)
+                .await
+                .filter(|c| c.contributors.len() == k)
+        })
+        .await
+    }
+
+    /// Asserts that the doctor decrypts `share_result` into exactly the
+    /// `mask` groups of the sample record.
+    pub async fn assert_doctor_opens(&self, share_result: &Pubkey, mask: u8) {
+        let opened = self
+            .doctor
+            .decrypt(share_result)
+            .await
+            .expect("doctor decrypts");
+        assert_eq!(
+            opened.data,
+            expected_fields(&medshare_client::demo::sample_record(), mask)
+        );
+    }
+
     /// A computation account, if it still exists.
     pub async fn computation(&self, address: &Pubkey) -> Option<Computation> {
         fetch::<Computation>(self.chain.as_ref(), address)
