@@ -9,7 +9,10 @@ use encrypted_ixs::record::{open_group_with, open_own_group, seal_group, SealedG
 use medshare::state::{
     Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult, StoredGroup,
 };
-use mpc_node::chain::{compute_budget, fetch, fetch_many, instruction, ChainError, SharedChain};
+use mpc_node::chain::{
+    compute_budget, fetch, fetch_many, instruction, share_patient_data_ix, write_record_group_ix,
+    ChainError, ShareAccounts, SharedChain,
+};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -220,27 +223,7 @@ impl Client {
                 &self.encryption_key(),
             )
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-            let mut binding = [0u8; 64];
-            binding[..32].copy_from_slice(&s.binding.c);
-            binding[32..].copy_from_slice(&s.binding.z);
-            let ix = instruction(
-                medshare::accounts::WriteRecordGroup {
-                    owner,
-                    author: None,
-                    record,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::WriteRecordGroup {
-                    args: medshare::instructions::WriteGroupArgs {
-                        group: g,
-                        cluster_capsule: s.cluster_capsule.into(),
-                        binding,
-                        owner_capsule: s.owner_capsule.into(),
-                        nonce: s.nonce,
-                        ciphertext: s.ciphertext,
-                    },
-                },
-            );
+            let ix = write_record_group_ix(owner, None, record, s);
             self.chain
                 .send(&[compute_budget(400_000), ix], &[&self.wallet])
                 .await?;
@@ -332,26 +315,19 @@ impl Client {
             let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
                 .await?
                 .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
-            let computation = medshare::pda::computation(&r.cluster, c.next_computation);
-            let share_result = medshare::pda::share_result(&computation);
-            let ix = instruction(
-                medshare::accounts::SharePatientData {
-                    requester: self.wallet.pubkey(),
-                    record: *record,
-                    cluster: r.cluster,
-                    computation,
-                    share_result,
-                    recipient_identity,
-                    provider: registry.map(|x| x.0),
-                    issuer: registry.map(|x| x.1),
-                    system_program: anchor_lang::system_program::ID,
+            let (ix, computation, share_result) = share_patient_data_ix(
+                self.wallet.pubkey(),
+                *record,
+                r.cluster,
+                c.next_computation,
+                medshare::instructions::ShareArgs {
+                    group_mask,
+                    recipient: to.key.0,
+                    recipient_wallet: to.wallet,
                 },
-                medshare::instruction::SharePatientData {
-                    args: medshare::instructions::ShareArgs {
-                        group_mask,
-                        recipient: to.key.0,
-                        recipient_wallet: to.wallet,
-                    },
+                ShareAccounts {
+                    recipient_identity,
+                    registry,
                 },
             );
             match self.chain.send(&[ix], &[&self.wallet]).await {

@@ -47,7 +47,10 @@ use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use crate::chain::embedded::Embedded;
-use crate::chain::{compute_budget, fetch, instruction, ChainError, SharedChain};
+use crate::chain::{
+    compute_budget, fetch, instruction, share_patient_data_ix, write_record_group_ix, ChainError,
+    ShareAccounts, SharedChain,
+};
 use crate::keystore::KeyStore;
 use crate::metrics::Metrics;
 use crate::{Node, NodeConfig, NodeError};
@@ -387,27 +390,7 @@ impl Patient {
                 &edwards(&owner_key)?,
             )
             .map_err(|e| anyhow!("sealing group {g}: {e}"))?;
-            let mut binding = [0u8; 64];
-            binding[..32].copy_from_slice(&s.binding.c);
-            binding[32..].copy_from_slice(&s.binding.z);
-            let ix = instruction(
-                medshare::accounts::WriteRecordGroup {
-                    owner,
-                    author: None,
-                    record,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::WriteRecordGroup {
-                    args: medshare::instructions::WriteGroupArgs {
-                        group: g,
-                        cluster_capsule: s.cluster_capsule.into(),
-                        binding,
-                        owner_capsule: s.owner_capsule.into(),
-                        nonce: s.nonce,
-                        ciphertext: s.ciphertext,
-                    },
-                },
-            );
+            let ix = write_record_group_ix(owner, None, record, s);
             chain
                 .send(&[compute_budget(400_000), ix], &[&wallet])
                 .await?;
@@ -429,27 +412,17 @@ impl Patient {
 
     /// Sends `share_patient_data` for computation `id`; returns the computation's address.
     async fn share(&self, id: u64) -> Result<Pubkey, ChainError> {
-        let computation = medshare::pda::computation(&self.cluster, id);
-        let share_result = medshare::pda::share_result(&computation);
-        let ix = instruction(
-            medshare::accounts::SharePatientData {
-                requester: self.wallet.pubkey(),
-                record: self.record,
-                cluster: self.cluster,
-                computation,
-                share_result,
-                recipient_identity: None,
-                provider: None,
-                issuer: None,
-                system_program: anchor_lang::system_program::ID,
+        let (ix, computation, _) = share_patient_data_ix(
+            self.wallet.pubkey(),
+            self.record,
+            self.cluster,
+            id,
+            medshare::instructions::ShareArgs {
+                group_mask: SHARED_MASK,
+                recipient: self.recipient.0,
+                recipient_wallet: None,
             },
-            medshare::instruction::SharePatientData {
-                args: medshare::instructions::ShareArgs {
-                    group_mask: SHARED_MASK,
-                    recipient: self.recipient.0,
-                    recipient_wallet: None,
-                },
-            },
+            ShareAccounts::default(),
         );
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(computation)

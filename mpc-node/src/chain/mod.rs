@@ -191,6 +191,75 @@ pub fn instruction(
     }
 }
 
+/// `write_record_group` for one sealed field group of `record` (signed by
+/// `owner`, and by `author` when a provider writes it).
+pub fn write_record_group_ix(
+    owner: Pubkey,
+    author: Option<Pubkey>,
+    record: Pubkey,
+    sealed: encrypted_ixs::record::SealedGroup,
+) -> Instruction {
+    let mut binding = [0u8; 64];
+    binding[..32].copy_from_slice(&sealed.binding.c);
+    binding[32..].copy_from_slice(&sealed.binding.z);
+    instruction(
+        medshare::accounts::WriteRecordGroup {
+            owner,
+            author,
+            record,
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::WriteRecordGroup {
+            args: medshare::instructions::WriteGroupArgs {
+                group: sealed.group,
+                cluster_capsule: sealed.cluster_capsule.into(),
+                binding,
+                owner_capsule: sealed.owner_capsule.into(),
+                nonce: sealed.nonce,
+                ciphertext: sealed.ciphertext,
+            },
+        },
+    )
+}
+
+/// The accounts a share request names besides requester, record and cluster.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShareAccounts {
+    /// The recipient wallet's identity, when the share names a wallet.
+    pub recipient_identity: Option<Pubkey>,
+    /// The recipient's provider entry and its issuer, when the record's policy asks for them.
+    pub registry: Option<(Pubkey, Pubkey)>,
+}
+
+/// `share_patient_data` queuing computation `id` of `cluster`; returns the
+/// instruction, the computation and the share-result addresses.
+pub fn share_patient_data_ix(
+    requester: Pubkey,
+    record: Pubkey,
+    cluster: Pubkey,
+    id: u64,
+    args: medshare::instructions::ShareArgs,
+    extra: ShareAccounts,
+) -> (Instruction, Pubkey, Pubkey) {
+    let computation = medshare::pda::computation(&cluster, id);
+    let share_result = medshare::pda::share_result(&computation);
+    let ix = instruction(
+        medshare::accounts::SharePatientData {
+            requester,
+            record,
+            cluster,
+            computation,
+            share_result,
+            recipient_identity: extra.recipient_identity,
+            provider: extra.registry.map(|x| x.0),
+            issuer: extra.registry.map(|x| x.1),
+            system_program: anchor_lang::system_program::ID,
+        },
+        medshare::instruction::SharePatientData { args },
+    );
+    (ix, computation, share_result)
+}
+
 /// A compute-budget instruction raising the limit to what MedShare's heaviest
 /// instructions need on SBF.
 pub fn compute_budget(units: u32) -> Instruction {
