@@ -10,17 +10,20 @@
 //! 2. **Contributions**: for every pending share computation of its cluster
 //!    that chain state authorizes, posts its re-encryption contribution with
 //!    its proof.
-//! 3. **Callbacks**: once `t` contributions are in, one node (a rotating
-//!    leader, others after a delay) posts the callback that combines them.
+//! 3. **Callbacks**: once `t` contributions are in, one node (the one whose
+//!    contribution was the `t`-th; others after a delay if it fails) posts
+//!    the callback that combines them.
 //!
-//! The binary (`main.rs`) only parses arguments and sets up logging; tests
-//! drive whole nodes in-process through [`node::Node`] on the embedded chain.
+//! The binary (`main.rs`) only parses arguments, sets up logging and prints
+//! errors; every command runs in-process through [`cli::execute`], and tests
+//! drive whole nodes through [`node::Node`] on the embedded chain.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod bench;
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod keystore;
 pub mod metrics;
