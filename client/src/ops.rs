@@ -365,8 +365,13 @@ impl Client {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ShareResult> {
         let start = Instant::now();
-        // Subscribed before the first read, so nothing lands unnoticed in between.
-        let mut notices = self.chain.subscribe(&ticket.computation).await.ok();
+        // Subscribed before the first read, so nothing lands unnoticed in
+        // between; an endpoint slow to open a subscription only means polling.
+        let mut notices =
+            tokio::time::timeout(WAIT_POLL * 20, self.chain.subscribe(&ticket.computation))
+                .await
+                .ok()
+                .and_then(|r| r.ok());
         loop {
             if let Some(r) = fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
             {

@@ -1,11 +1,12 @@
 //! The node: DKG over the chain, contributions, callbacks.
 //!
 //! [`Node::tick`] reads the chain and does whatever this node owes: register,
-//! the next DKG step, a contribution to each pending computation, a callback
-//! for each computation with `t` contributions. The chain is the source of
-//! truth, so a tick is idempotent and a restarted node resumes where the
-//! chain says it is: it never contributes twice (it checks the computation's
-//! contributor list before sending) and never re-runs a finished DKG step.
+//! the next DKG step, and for each pending computation the contribution or
+//! callback its rank makes due (below), each started as a task of its own.
+//! The chain is the source of truth, so a tick is idempotent and a restarted
+//! node resumes where the chain says it is: it never contributes twice (it
+//! checks the computation's contributor list before sending) and never
+//! re-runs a finished DKG step.
 //!
 //! Who does what: for computation `id` a node's *rank* is its position
 //! rotated by `id mod n`, so the work spreads over the cluster.
@@ -14,9 +15,10 @@
 //!   faulty on this computation) contribute at once; a node of rank `r` above
 //!   that waits `(r − t − f + 1) ×` [`NodeConfig::contribution_fallback`]
 //!   after it first saw the computation, and contributes only if the
-//!   computation still lacks `t` contributions. With every node up exactly
-//!   `t` contributions are sent, none refused; a stopped node is covered
-//!   after one fallback delay, a faulty one at once.
+//!   computation still lacks `t` contributions. With every node up and each
+//!   contribution landing within the fallback delay, exactly `t`
+//!   contributions are sent, none refused; a stopped node is covered after
+//!   one fallback delay, a faulty one at once.
 //! - **Callback.** The node whose contribution was the `t`-th posts the
 //!   callback straight away (its transaction's `ContributionAccepted` event
 //!   says so). Every other node of rank `r` posts it only if the computation
@@ -60,7 +62,9 @@ use crate::metrics::Metrics;
 pub const ROUND2_PER_TX: usize = 5;
 /// Computations read per batch while scanning.
 pub const SCAN_BATCH: u64 = 64;
-/// Longest back-off before a failed contribution or callback is tried again.
+/// Closest spacing of full ticks called for by fallback or retry delays.
+pub const MIN_TICK_SPACING: Duration = Duration::from_millis(50);
+/// Longest back-off before a failed tick, contribution or callback is tried again.
 pub const RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long a stopping node waits for its running tasks.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -198,6 +202,8 @@ pub struct Node {
     jobs: JoinSet<Outcome>,
     /// Computations with a task running.
     inflight: HashSet<Pubkey>,
+    /// The computation of each running task.
+    job_addr: HashMap<tokio::task::Id, Pubkey>,
     /// Work was put off because [`MAX_JOBS`] tasks were running.
     rescan: bool,
 }
@@ -236,6 +242,7 @@ impl Node {
             worker: None,
             jobs: JoinSet::new(),
             inflight: HashSet::new(),
+            job_addr: HashMap::new(),
             rescan: false,
         })
     }
@@ -269,10 +276,17 @@ impl Node {
         };
         let mut backoff = self.cfg.poll_interval;
         let mut next_tick = Instant::now();
+        let mut last_tick = Instant::now();
+        let mut failing = false;
+        // Full ticks called for by a fallback or retry delay come no closer together than this.
+        let spacing = self.cfg.poll_interval.min(MIN_TICK_SPACING);
         loop {
             if Instant::now() >= next_tick {
+                last_tick = Instant::now();
+                let result = self.tick().await;
+                failing = result.is_err();
                 next_tick = Instant::now()
-                    + match self.tick().await {
+                    + match result {
                         Ok(report) => {
                             if report.dkg_steps + report.contributions + report.callbacks > 0 {
                                 debug!(?report, "tick");
@@ -288,13 +302,17 @@ impl Node {
                             self.metrics.chain_errors.inc();
                             warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "tick failed; will retry");
                             let w = backoff;
-                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                            backoff = (backoff * 2).min(RETRY_MAX);
                             w
                         }
                     };
             }
-            // A fallback delay that runs out calls for a full tick.
-            let wake = self.next_deadline().map_or(next_tick, |d| d.min(next_tick));
+            // A fallback delay that runs out calls for a full tick, unless
+            // ticks are failing (then only the backoff decides).
+            let wake = match self.next_deadline() {
+                Some(d) if !failing => d.max(last_tick + spacing).min(next_tick),
+                _ => next_tick,
+            };
             tokio::select! {
                 _ = &mut shutdown => {
                     info!(node = %self.authority.pubkey(), running = self.jobs.len(), "shutting down");
@@ -309,10 +327,20 @@ impl Node {
                     .await;
                     return Ok(());
                 }
-                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => {
+                Some(done) = self.jobs.join_next_with_id(), if !self.jobs.is_empty() => {
                     match done {
-                        Ok(out) => self.apply(out),
-                        Err(e) => warn!(error = %e, "a contribution task failed"),
+                        Ok((id, out)) => {
+                            self.job_addr.remove(&id);
+                            self.apply(out);
+                        }
+                        Err(e) => {
+                            // A task that panicked: its computation is free for the next tick.
+                            if let Some(addr) = self.job_addr.remove(&e.id()) {
+                                self.inflight.remove(&addr);
+                                self.failed(&addr);
+                            }
+                            warn!(error = %e, "a contribution or callback task failed");
+                        }
                     }
                     if self.rescan && self.jobs.len() < MAX_JOBS / 2 {
                         self.rescan = false;
@@ -323,12 +351,17 @@ impl Node {
                     next_tick = next_tick.min(wake);
                 }
                 batch = next_notices(&mut notices) => match batch {
-                    Some(batch) => {
-                        if let Err(e) = self.on_notices(&batch).await {
+                    Some(batch) => match self.on_notices(&batch).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_fatal() => {
+                            warn!(error = %e, "stopping");
+                            return Err(e);
+                        }
+                        Err(e) => {
                             self.metrics.chain_errors.inc();
                             warn!(error = %e, "handling the cluster's transactions failed; the next tick retries");
                         }
-                    }
+                    },
                     None => {
                         warn!("subscription to the cluster's transactions closed; polling only");
                         notices = None;
@@ -683,13 +716,21 @@ impl Node {
                 // One node fewer to count on: the next in rank steps in.
                 to_read.insert(ev.computation);
             }
-            for ev in events::<ShareCompleted>(&notice.logs) {
-                self.tracked.remove(&ev.computation);
-                to_read.remove(&ev.computation);
-            }
-            for ev in events::<ShareCancelled>(&notice.logs) {
-                self.tracked.remove(&ev.computation);
-                to_read.remove(&ev.computation);
+            let finished = events::<ShareCompleted>(&notice.logs)
+                .into_iter()
+                .map(|ev| ev.computation)
+                .chain(
+                    events::<ShareCancelled>(&notice.logs)
+                        .into_iter()
+                        .map(|ev| ev.computation),
+                );
+            for computation in finished {
+                // A task of this node's still running on it reports first
+                // (it may be the callback that finished it).
+                if !self.inflight.contains(&computation) {
+                    self.tracked.remove(&computation);
+                }
+                to_read.remove(&computation);
             }
         }
         if to_read.is_empty() {
@@ -784,8 +825,10 @@ impl Node {
         }
         self.inflight.insert(*addr);
         let addr = *addr;
-        self.jobs
+        let task = self
+            .jobs
             .spawn(async move { worker.run(addr, comp, kind).await });
+        self.job_addr.insert(task.id(), addr);
     }
 
     /// Records what a task did.
@@ -805,6 +848,8 @@ impl Node {
                 let t = self.worker_threshold();
                 if let Some(c) = self.tracked.get_mut(&addr) {
                     c.settled = true;
+                    c.failures = 0;
+                    c.retry_at = None;
                     if count.is_some_and(|k| k as usize >= t) {
                         c.ready_seen.get_or_insert_with(Instant::now);
                     }
@@ -819,7 +864,12 @@ impl Node {
                     }
                 }
             }
-            Some(Err(e)) if benign(&e) => debug!(error = %e, "contribution no longer needed"),
+            Some(Err(e)) if benign(&e) => {
+                if let Some(c) = self.tracked.get_mut(&addr) {
+                    c.settled = true;
+                }
+                debug!(error = %e, "contribution no longer needed");
+            }
             Some(Err(e)) => {
                 self.metrics.chain_errors.inc();
                 let retry_in = self.failed(&addr);
@@ -996,10 +1046,25 @@ impl Worker {
             .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
             .await?;
         // A contribution whose proof fails still lands (the program records
-        // the fault): it was accepted only if the program says so.
-        Ok(events::<ContributionAccepted>(&landed.logs)
-            .first()
-            .map(|ev| ev.count))
+        // the fault): the events say which it was.
+        if let Some(ev) = events::<ContributionAccepted>(&landed.logs).first() {
+            return Ok(Some(ev.count));
+        }
+        if !events::<ContributionRejected>(&landed.logs).is_empty() {
+            return Ok(None);
+        }
+        // No logs (an RPC node that has not served the transaction yet): the
+        // computation says. Closed already means it was finalized after this
+        // contribution landed, and only an accepted one lands without a
+        // rejection event: accepted, count unknown (0: no callback to post).
+        match fetch::<Computation>(self.chain.as_ref(), addr).await? {
+            Some(c) if c.contributors.contains(&self.index) => Ok(Some(c.contributors.len() as u8)),
+            Some(c) if c.faulty & (1 << (self.index - 1)) != 0 => Ok(None),
+            Some(_) => Err(ChainError::Transaction(
+                "the contribution landed but the computation does not show it yet".into(),
+            )),
+            None => Ok(Some(0)),
+        }
     }
 
     /// Posts the callback for a computation with `t` contributions.
@@ -1118,8 +1183,10 @@ fn benign(e: &ChainError) -> bool {
         )
     ) || matches!(
         e,
-        // Anchor's AccountNotInitialized: the computation was closed meanwhile.
-        ChainError::Program { code: 3012, .. }
+        // Anchor's AccountNotInitialized: the computation was closed meanwhile
+        // (not this node's own service record missing, which Anchor names).
+        ChainError::Program { code: 3012, logs }
+            if !logs.iter().any(|l| l.contains("account: node_record"))
     )
 }
 

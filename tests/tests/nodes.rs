@@ -627,6 +627,89 @@ async fn test_nodes_bad_callback_refused_and_others_finish() {
     env.shutdown().await;
 }
 
+/// A chain whose account reads fail while `down` is set (an RPC endpoint
+/// that stops answering); everything else goes to the embedded chain.
+struct FlakyChain {
+    inner: SharedChain,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl Chain for FlakyChain {
+    async fn send(
+        &self,
+        ixs: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<mpc_node::chain::Landed, ChainError> {
+        self.inner.send(ixs, signers).await
+    }
+    async fn accounts(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<Vec<Option<solana_sdk::account::Account>>, ChainError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ChainError::Endpoint("connection refused".into()));
+        }
+        self.inner.accounts(addresses).await
+    }
+    async fn slot(&self) -> Result<u64, ChainError> {
+        self.inner.slot().await
+    }
+    async fn balance(&self, address: &Pubkey) -> Result<u64, ChainError> {
+        self.inner.balance(address).await
+    }
+    async fn history(&self, address: &Pubkey) -> Result<Vec<LedgerEntry>, ChainError> {
+        self.inner.history(address).await
+    }
+    async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ChainError> {
+        self.inner.airdrop(to, lamports).await
+    }
+    async fn subscribe(&self, address: &Pubkey) -> Result<mpc_node::chain::Notices, ChainError> {
+        self.inner.subscribe(address).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_back_off_while_the_endpoint_is_down() {
+    // Nodes 1 and 2 stopped: node 3 contributes at once, nodes 4 and 5 are
+    // due after their contribution fallback (250 and 500 ms). The endpoint
+    // stops answering reads as the request lands, so every due tick fails:
+    // the nodes must back off (poll 25 ms, doubling) instead of retrying on
+    // every wake-up, and finish once it answers again.
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = down.clone();
+    let mut env = NodesEnv::start_with_node_chain(options(3, 5), move |inner| {
+        Arc::new(FlakyChain { inner, down: flag })
+    })
+    .await;
+    env.stop(1).await;
+    env.stop(2).await;
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let before: Vec<u64> = (3..=5)
+        .map(|i| env.cluster.nodes[i - 1].metrics.chain_errors.get())
+        .collect();
+    let ticket = env.share_to_doctor(&record, mask).await;
+    env.wait_contributors("node 3 to contribute", &ticket.computation, 1)
+        .await;
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for (k, i) in (3..=5).enumerate() {
+        let errors = env.cluster.nodes[i - 1].metrics.chain_errors.get() - before[k];
+        // 1.5 s of failures at 25, 50, 100, ... ms apart is at most 7 ticks
+        // (plus the notices that each fail once).
+        assert!(errors <= 12, "node {i}: {errors} failed reads in 1.5 s");
+    }
+    assert!(
+        env.cluster.nodes[3].metrics.chain_errors.get() > before[1],
+        "node 4's due tick did fail"
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    env.wait_share(&ticket).await;
+    env.assert_doctor_opens(&ticket.share_result, mask).await;
+    env.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_react_to_events_without_polling() {
     // Nodes that read the whole chain only once an hour: after their first

@@ -214,6 +214,10 @@ impl Shared {
             }
             break out;
         };
+        if let Err(TransactionError::AccountInUse) = out.result {
+            // Never executed: nothing to put on the ledger.
+            return Err(tx_error(TransactionError::AccountInUse, Vec::new()));
+        }
         let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
         // On the ledger before the slot can end, as in a real block.
         let res = match out.result {

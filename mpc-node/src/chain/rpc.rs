@@ -31,6 +31,8 @@ use tracing::{debug, warn};
 use super::embedded::tx_error;
 use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
 
+/// How many times a landed transaction's logs are asked for.
+pub const LOG_ATTEMPTS: u32 = 5;
 /// Longest wait between two attempts to re-open a dropped subscription.
 pub const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
 
@@ -177,18 +179,26 @@ impl Rpc {
         &self.url
     }
 
+    /// A landed transaction's logs; an RPC node may not serve a transaction
+    /// it has just confirmed, so this asks a few times before giving up.
     async fn logs_of(&self, signature: &Signature) -> Vec<String> {
-        match self
-            .client
-            .get_transaction(signature, UiTransactionEncoding::Json)
-            .await
-        {
-            Ok(tx) => match tx.transaction.meta.map(|m| m.log_messages) {
-                Some(OptionSerializer::Some(logs)) => logs,
-                _ => Vec::new(),
-            },
-            Err(_) => Vec::new(),
+        for attempt in 0..LOG_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if let Ok(tx) = self
+                .client
+                .get_transaction(signature, UiTransactionEncoding::Json)
+                .await
+            {
+                if let Some(OptionSerializer::Some(logs)) =
+                    tx.transaction.meta.map(|m| m.log_messages)
+                {
+                    return logs;
+                }
+            }
         }
+        Vec::new()
     }
 }
 

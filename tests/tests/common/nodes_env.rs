@@ -78,6 +78,15 @@ pub async fn funded_client(chain: &SharedChain) -> Client {
 impl NodesEnv {
     /// Starts a chain and a cluster (waits for its DKG) and registers a patient and a doctor.
     pub async fn start(opts: ClusterOptions) -> NodesEnv {
+        Self::start_with_node_chain(opts, |chain| chain).await
+    }
+
+    /// As [`NodesEnv::start`], the nodes reaching the chain through
+    /// `wrap(chain)` (to make their endpoint fail, say); the users do not.
+    pub async fn start_with_node_chain(
+        opts: ClusterOptions,
+        wrap: impl FnOnce(SharedChain) -> SharedChain,
+    ) -> NodesEnv {
         let name = std::thread::current()
             .name()
             .unwrap_or("a nodes test")
@@ -87,7 +96,7 @@ impl NodesEnv {
         let chain: SharedChain = embedded.clone();
         let cluster = within(
             "cluster start",
-            LocalCluster::start(chain.clone(), opts.clone()),
+            LocalCluster::start(wrap(chain.clone()), opts.clone()),
         )
         .await
         .unwrap_or_else(|e| panic!("cluster {}-of-{} did not start: {e}", opts.t, opts.n));

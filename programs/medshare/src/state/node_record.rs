@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 
 /// A node's service record: what the program accepted and rejected from it
-/// over the cluster's life. One account per node, so that contributions to
-/// different computations write disjoint accounts and never queue behind
-/// one another on the cluster account.
+/// over the cluster's life. One account per node, so that contributions of
+/// different nodes write disjoint accounts and only read the cluster
+/// account: they no longer queue behind one another on it.
 #[account]
 #[derive(InitSpace)]
 pub struct NodeRecord {
