@@ -12,7 +12,7 @@ use crate::keystore::{self, KeyStore};
 use crate::metrics::{self, Metrics};
 use crate::{Node, NodeConfig};
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{read_keypair_file, Keypair, Signer};
 
@@ -58,6 +58,9 @@ pub enum Command {
         /// Prometheus endpoint, e.g. 127.0.0.1:9464.
         #[arg(long, env = "MEDSHARE_NODE_METRICS_ADDR")]
         metrics_addr: Option<String>,
+        /// Timing (overrides the config file).
+        #[command(flatten)]
+        timing: Timing,
     },
     /// Shows the cluster, the DKG, pending work and this node's record.
     Status,
@@ -86,6 +89,40 @@ pub enum Command {
         #[arg(long)]
         no_dkg: bool,
     },
+}
+
+/// A node's timing: flag or environment, else the config file, else
+/// [`NodeConfig::new`]'s defaults.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Timing {
+    /// Full read of the chain every this many milliseconds.
+    #[arg(long, env = "MEDSHARE_NODE_POLL_INTERVAL_MS")]
+    pub poll_interval_ms: Option<u64>,
+    /// Delay per rank before a node that did not finish a computation posts its callback.
+    #[arg(long, env = "MEDSHARE_NODE_CALLBACK_FALLBACK_MS")]
+    pub callback_fallback_ms: Option<u64>,
+    /// Delay per rank before a node beyond the first `t` contributes.
+    #[arg(long, env = "MEDSHARE_NODE_CONTRIBUTION_FALLBACK_MS")]
+    pub contribution_fallback_ms: Option<u64>,
+}
+
+/// The node configuration for `cluster`: `timing` over `file` over the defaults.
+pub fn node_config(cluster: Pubkey, file: &FileConfig, timing: &Timing) -> NodeConfig {
+    let mut cfg = NodeConfig::new(cluster);
+    let ms = Duration::from_millis;
+    if let Some(v) = timing.poll_interval_ms.or(file.poll_interval_ms) {
+        cfg.poll_interval = ms(v);
+    }
+    if let Some(v) = timing.callback_fallback_ms.or(file.callback_fallback_ms) {
+        cfg.callback_fallback = ms(v);
+    }
+    if let Some(v) = timing
+        .contribution_fallback_ms
+        .or(file.contribution_fallback_ms)
+    {
+        cfg.contribution_fallback = ms(v);
+    }
+    cfg
 }
 
 /// Cluster administration commands.
@@ -276,19 +313,14 @@ pub async fn execute(
             let authority = load_keypair(&r.keypair)?;
             let pass = keystore::passphrase(r.passphrase_file.as_deref())?;
             let store = KeyStore::open(&r.key_store, pass, authority.pubkey())?;
-            let mut cfg = NodeConfig::new(cluster);
-            if let Some(ms) = r.file.poll_interval_ms {
-                cfg.poll_interval = Duration::from_millis(ms);
-            }
-            if let Some(ms) = r.file.callback_fallback_ms {
-                cfg.callback_fallback = Duration::from_millis(ms);
-            }
-            if let Some(ms) = r.file.contribution_fallback_ms {
-                cfg.contribution_fallback = Duration::from_millis(ms);
-            }
+            let timing = match &cli.command {
+                Command::Run { timing, .. } => timing.clone(),
+                _ => Timing::default(),
+            };
+            let cfg = node_config(cluster, &r.file, &timing);
             let metrics = Arc::new(Metrics::new());
             let mut node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
-            if let Command::Run { metrics_addr } = &cli.command {
+            if let Command::Run { metrics_addr, .. } = &cli.command {
                 if let Some(addr) = metrics_addr.clone().or(r.file.metrics_addr.clone()) {
                     let listener = tokio::net::TcpListener::bind(&addr)
                         .await
@@ -451,4 +483,53 @@ async fn print_status(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_flags_override_the_file_which_overrides_the_defaults() {
+        let cluster = Pubkey::new_unique();
+        let file: FileConfig =
+            toml::from_str("poll_interval_ms = 250\ncallback_fallback_ms = 900\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "mpc-node",
+            "run",
+            "--poll-interval-ms",
+            "100",
+            "--contribution-fallback-ms",
+            "300",
+        ])
+        .unwrap();
+        let Command::Run { timing, .. } = &cli.command else {
+            panic!("parsed as run");
+        };
+        let cfg = node_config(cluster, &file, timing);
+        assert_eq!(cfg.cluster, cluster);
+        assert_eq!(
+            cfg.poll_interval,
+            Duration::from_millis(100),
+            "flag over file"
+        );
+        assert_eq!(
+            cfg.callback_fallback,
+            Duration::from_millis(900),
+            "file over default"
+        );
+        assert_eq!(
+            cfg.contribution_fallback,
+            Duration::from_millis(300),
+            "flag over default"
+        );
+        let defaults = node_config(cluster, &FileConfig::default(), &Timing::default());
+        let expected = NodeConfig::new(cluster);
+        assert_eq!(defaults.poll_interval, expected.poll_interval);
+        assert_eq!(defaults.callback_fallback, expected.callback_fallback);
+        assert_eq!(
+            defaults.contribution_fallback,
+            expected.contribution_fallback
+        );
+    }
 }
