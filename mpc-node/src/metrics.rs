@@ -1,10 +1,11 @@
 //! Prometheus metrics and their HTTP endpoint (`GET /metrics`).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +27,13 @@ pub struct Metrics {
     pub chain_errors: Counter<u64, AtomicU64>,
     /// Seconds from first seeing a computation to this node's callback landing.
     pub queue_to_callback_seconds: Histogram,
+    /// Transactions mentioning the cluster delivered by the subscription.
+    pub notices: Counter<u64, AtomicU64>,
+    /// 1 while the subscription to the cluster's transactions is open, else 0
+    /// (the node then only polls).
+    pub subscription_up: Gauge<i64, AtomicI64>,
+    /// Contribution and callback tasks running.
+    pub tasks_running: Gauge<i64, AtomicI64>,
     registry: Registry,
 }
 
@@ -58,6 +66,9 @@ impl Metrics {
                 ]
                 .into_iter(),
             ),
+            notices: Counter::default(),
+            subscription_up: Gauge::default(),
+            tasks_running: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -94,6 +105,21 @@ impl Metrics {
             "queue_to_callback_seconds",
             "Seconds from first seeing a computation to this node's callback",
             m.queue_to_callback_seconds.clone(),
+        );
+        registry.register(
+            "notices",
+            "Transactions mentioning the cluster delivered by the subscription",
+            m.notices.clone(),
+        );
+        registry.register(
+            "subscription_up",
+            "1 while the subscription to the cluster's transactions is open",
+            m.subscription_up.clone(),
+        );
+        registry.register(
+            "tasks_running",
+            "Contribution and callback tasks running",
+            m.tasks_running.clone(),
         );
         Metrics { registry, ..m }
     }

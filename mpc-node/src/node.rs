@@ -268,7 +268,10 @@ impl Node {
         tokio::pin!(shutdown);
         info!(node = %self.authority.pubkey(), cluster = %self.cfg.cluster, "node started");
         let mut notices = match self.chain.subscribe(&self.cfg.cluster).await {
-            Ok(rx) => Some(rx),
+            Ok(rx) => {
+                self.metrics.subscription_up.set(1);
+                Some(rx)
+            }
             Err(e) => {
                 warn!(error = %e, "no subscription to the cluster's transactions; polling only");
                 None
@@ -307,6 +310,7 @@ impl Node {
                         }
                     };
             }
+            self.metrics.tasks_running.set(self.jobs.len() as i64);
             // A fallback delay that runs out calls for a full tick, unless
             // ticks are failing (then only the backoff decides).
             let wake = match self.next_deadline() {
@@ -351,19 +355,23 @@ impl Node {
                     next_tick = next_tick.min(wake);
                 }
                 batch = next_notices(&mut notices) => match batch {
-                    Some(batch) => match self.on_notices(&batch).await {
-                        Ok(()) => {}
-                        Err(e) if e.is_fatal() => {
-                            warn!(error = %e, "stopping");
-                            return Err(e);
+                    Some(batch) => {
+                        self.metrics.notices.inc_by(batch.len() as u64);
+                        match self.on_notices(&batch).await {
+                            Ok(()) => {}
+                            Err(e) if e.is_fatal() => {
+                                warn!(error = %e, "stopping");
+                                return Err(e);
+                            }
+                            Err(e) => {
+                                self.metrics.chain_errors.inc();
+                                warn!(error = %e, "handling the cluster's transactions failed; the next tick retries");
+                            }
                         }
-                        Err(e) => {
-                            self.metrics.chain_errors.inc();
-                            warn!(error = %e, "handling the cluster's transactions failed; the next tick retries");
-                        }
-                    },
+                    }
                     None => {
                         warn!("subscription to the cluster's transactions closed; polling only");
+                        self.metrics.subscription_up.set(0);
                         notices = None;
                     }
                 },

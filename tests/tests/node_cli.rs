@@ -105,6 +105,18 @@ fn node_args<'a>(dir: &'a Dir, i: usize, rest: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// `GET path` over plain HTTP/1.1; the whole response.
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    sock.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    sock.read_to_string(&mut out).await.unwrap();
+    out
+}
+
 async fn cluster_account(chain: &SharedChain, address: &Pubkey) -> Cluster {
     fetch::<Cluster>(chain.as_ref(), address)
         .await
@@ -222,14 +234,23 @@ async fn test_node_cli_operator_path() {
     );
     assert!(status.contains("pending computations: 0"), "{status}");
 
-    // `run` on all three: they register (2 and 3), run the DKG and serve.
+    // `run` on all three: they register (2 and 3), run the DKG and serve;
+    // node 1 serves its metrics.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let metrics_addr = format!("127.0.0.1:{port}");
     let (stop, stopped) = watch::channel(false);
     let mut runs = vec![];
     for i in 1..=3 {
-        let args: Vec<String> = node_args(&dir, i, &["--cluster", &cluster_s, "run"])
+        let mut args: Vec<String> = node_args(&dir, i, &["--cluster", &cluster_s, "run"])
             .into_iter()
             .map(String::from)
             .collect();
+        if i == 1 {
+            args.extend(["--metrics-addr".into(), metrics_addr.clone()]);
+        }
         let chain = chain.clone();
         let mut stopped = stopped.clone();
         runs.push(tokio::spawn(async move {
@@ -307,6 +328,27 @@ async fn test_node_cli_operator_path() {
         .sum();
     assert_eq!(contributions, 2);
     assert!(status.contains("pending computations: 0"), "{status}");
+
+    // Node 1's Prometheus endpoint.
+    let metrics = http_get(&metrics_addr, "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("medshare_node_{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("subscription_up"), 1.0);
+    assert!(value("notices_total") >= 1.0);
+    assert_eq!(value("computations_seen_total"), 1.0);
+    assert_eq!(value("chain_errors_total"), 0.0);
+    let mine = row(&status, 1)[6].parse::<f64>().unwrap();
+    assert_eq!(value("contributions_total"), mine, "metric vs. node record");
+    assert!(metrics.contains("medshare_node_queue_to_callback_seconds_bucket"));
+    let other = http_get(&metrics_addr, "/").await;
+    assert!(other.starts_with("HTTP/1.1 404 Not Found\r\n"), "{other}");
 
     // `run` ends cleanly when told to stop.
     stop.send(true).unwrap();

@@ -729,6 +729,13 @@ async fn test_nodes_react_to_events_without_polling() {
         env.assert_doctor_opens(&ticket.share_result, mask).await;
     }
     assert_eq!(env.contributions_metric(), 6);
+    for node in &env.cluster.nodes {
+        assert_eq!(node.metrics.subscription_up.get(), 1);
+        assert!(
+            node.metrics.notices.get() >= 3,
+            "at least the three requests"
+        );
+    }
     env.shutdown().await;
 }
 
