@@ -49,6 +49,7 @@ pub struct LocalCluster {
     pub dir: std::path::PathBuf,
     passphrase: Zeroizing<String>,
     poll: Duration,
+    contribution_fallback: Duration,
     /// Time the DKG took.
     pub dkg_time: Duration,
 }
@@ -66,6 +67,8 @@ pub struct ClusterOptions {
     pub ttl_slots: u64,
     /// Node poll interval.
     pub poll: Duration,
+    /// Node contribution fallback per rank.
+    pub contribution_fallback: Duration,
     /// Per-node behaviour (index 0 = node 1); missing entries are honest.
     pub behaviours: Vec<Behaviour>,
 }
@@ -79,6 +82,7 @@ impl ClusterOptions {
             id: 0,
             ttl_slots: mpc_node::admin::DEFAULT_TTL_SLOTS,
             poll: Duration::from_millis(50),
+            contribution_fallback: Duration::from_millis(250),
             behaviours: vec![],
         }
     }
@@ -115,6 +119,7 @@ impl LocalCluster {
             dir,
             passphrase,
             poll: opts.poll,
+            contribution_fallback: opts.contribution_fallback,
             dkg_time: Duration::ZERO,
         };
         let start = Instant::now();
@@ -152,7 +157,7 @@ impl LocalCluster {
         let mut cfg = NodeConfig::new(self.address);
         cfg.poll_interval = self.poll;
         cfg.callback_fallback = Duration::from_millis(500);
-        cfg.contribution_fallback = Duration::from_millis(250);
+        cfg.contribution_fallback = self.contribution_fallback;
         cfg.behaviour = behaviour;
         let metrics = Arc::new(Metrics::new());
         let pubkey = authority.pubkey();

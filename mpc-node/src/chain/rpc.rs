@@ -33,8 +33,6 @@ use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEU
 
 /// How many times a landed transaction's logs are asked for.
 pub const LOG_ATTEMPTS: u32 = 5;
-/// Longest wait between two attempts to re-open a dropped subscription.
-pub const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
 
 /// A JSON-RPC endpoint.
 pub struct Rpc {
@@ -96,72 +94,46 @@ pub fn websocket_url(rpc_url: &str) -> Result<String, ChainError> {
 }
 
 /// Forwards `logsSubscribe` notices to `sender` until the receiver is
-/// dropped, re-opening the subscription with backoff when the connection drops.
-async fn forward_logs(
-    ws: String,
-    address: Pubkey,
-    mut client: Option<PubsubClient>,
-    sender: mpsc::Sender<Notice>,
-) {
+/// dropped or the websocket ends; then the receiver sees the channel close
+/// (and may subscribe again).
+async fn forward_logs(pubsub: PubsubClient, address: Pubkey, sender: mpsc::Sender<Notice>) {
     let filter = RpcTransactionLogsFilter::Mentions(vec![address.to_string()]);
     let config = RpcTransactionLogsConfig {
         commitment: Some(CommitmentConfig::confirmed()),
     };
-    let mut backoff = Duration::from_secs(1);
+    let (mut stream, unsubscribe) = match pubsub.logs_subscribe(filter, config).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "logs subscription refused");
+            return;
+        }
+    };
+    debug!(%address, "logs subscription open");
     loop {
-        let pubsub = match client.take() {
-            Some(c) => c,
-            None => match PubsubClient::new(ws.as_str()).await {
-                Ok(c) => c,
-                Err(e) => {
-                    warn!(error = %e, retry_in_s = backoff.as_secs(), "websocket connection failed");
-                    tokio::select! {
-                        _ = sender.closed() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(RESUBSCRIBE_MAX);
-                    continue;
-                }
-            },
-        };
-        match pubsub.logs_subscribe(filter.clone(), config.clone()).await {
-            Ok((mut stream, unsubscribe)) => {
-                debug!(%address, "logs subscription open");
-                backoff = Duration::from_secs(1);
-                loop {
-                    tokio::select! {
-                        _ = sender.closed() => {
-                            unsubscribe().await;
-                            return;
-                        }
-                        item = stream.next() => {
-                            let Some(response) = item else { break };
-                            let Ok(signature) = response.value.signature.parse() else {
-                                continue;
-                            };
-                            let notice = Notice {
-                                signature,
-                                slot: response.context.slot,
-                                success: response.value.err.is_none(),
-                                logs: response.value.logs,
-                            };
-                            // A full queue drops this notice; the subscriber polls.
-                            if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(notice) {
-                                return;
-                            }
-                        }
-                    }
-                }
-                warn!(%address, "logs subscription ended; re-opening");
-            }
-            Err(e) => warn!(error = %e, "logs subscription refused"),
-        }
         tokio::select! {
-            _ = sender.closed() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = sender.closed() => break,
+            item = stream.next() => {
+                let Some(response) = item else {
+                    warn!(%address, "logs subscription ended");
+                    return;
+                };
+                let Ok(signature) = response.value.signature.parse() else {
+                    continue;
+                };
+                let notice = Notice {
+                    signature,
+                    slot: response.context.slot,
+                    success: response.value.err.is_none(),
+                    logs: response.value.logs,
+                };
+                // A full queue drops this notice; the subscriber polls.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(notice) {
+                    break;
+                }
+            }
         }
-        backoff = (backoff * 2).min(RESUBSCRIBE_MAX);
     }
+    unsubscribe().await;
 }
 
 impl Rpc {
@@ -179,10 +151,10 @@ impl Rpc {
         &self.url
     }
 
-    /// A landed transaction's logs; an RPC node may not serve a transaction
-    /// it has just confirmed, so this asks a few times before giving up.
-    async fn logs_of(&self, signature: &Signature) -> Vec<String> {
-        for attempt in 0..LOG_ATTEMPTS {
+    /// A landed transaction's logs, asked for up to `attempts` times (an RPC
+    /// node may not serve a transaction it has just confirmed).
+    async fn logs_of(&self, signature: &Signature, attempts: u32) -> Vec<String> {
+        for attempt in 0..attempts {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -199,6 +171,20 @@ impl Rpc {
             }
         }
         Vec::new()
+    }
+}
+
+/// The simulation logs of a transaction refused at preflight (Anchor names
+/// the failing account there).
+fn preflight_logs(kind: &solana_rpc_client_api::client_error::ErrorKind) -> Vec<String> {
+    use solana_rpc_client_api::client_error::ErrorKind;
+    use solana_rpc_client_types::request::{RpcError, RpcResponseErrorData};
+    match kind {
+        ErrorKind::RpcError(RpcError::RpcResponseError {
+            data: RpcResponseErrorData::SendTransactionPreflightFailure(result),
+            ..
+        }) => result.logs.clone().unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 
@@ -220,11 +206,11 @@ impl Chain for Rpc {
                 Ok(Landed {
                     signature,
                     slot,
-                    logs: self.logs_of(&signature).await,
+                    logs: self.logs_of(&signature, LOG_ATTEMPTS).await,
                 })
             }
             Err(e) => match e.get_transaction_error() {
-                Some(te) => Err(tx_error(te, Vec::new())),
+                Some(te) => Err(tx_error(te, preflight_logs(e.kind()))),
                 None => Err(endpoint(e)),
             },
         }
@@ -267,7 +253,7 @@ impl Chain for Rpc {
                 block_time: s.block_time,
                 success: s.err.is_none(),
                 error: s.err.as_ref().map(|e| format!("{e:?}")),
-                logs: self.logs_of(&signature).await,
+                logs: self.logs_of(&signature, 1).await,
             });
         }
         Ok(out)
@@ -300,7 +286,7 @@ impl Chain for Rpc {
         // Connect now, so an unreachable endpoint is the caller's error.
         let client = PubsubClient::new(ws.as_str()).await.map_err(endpoint)?;
         let (sender, receiver) = mpsc::channel(NOTICE_QUEUE);
-        tokio::spawn(forward_logs(ws, *address, Some(client), sender));
+        tokio::spawn(forward_logs(client, *address, sender));
         Ok(receiver)
     }
 }
