@@ -158,11 +158,20 @@ pub enum MedshareError {
     /// The computation account is not the cluster's next computation.
     #[msg("computation account is not the cluster's next computation")]
     WrongComputation,
+    /// The share result is not completed (a pending one is cancelled after expiry).
+    #[msg("share result is not completed yet")]
+    ShareNotCompleted,
+    /// Only the requester or the recipient wallet may close a share result.
+    #[msg("signer is neither the requester nor the recipient of this share")]
+    NotRequesterOrRecipient,
+    /// The record account is not the one the share result is for.
+    #[msg("record account is not the one this share is of")]
+    WrongRecord,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 51] = [
+    pub const ALL: [MedshareError; 54] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -214,6 +223,9 @@ impl MedshareError {
         MedshareError::ConsentExists,
         MedshareError::WrongIdentity,
         MedshareError::WrongComputation,
+        MedshareError::ShareNotCompleted,
+        MedshareError::NotRequesterOrRecipient,
+        MedshareError::WrongRecord,
     ];
 
     /// The variant with this Anchor error code.
@@ -236,8 +248,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::WrongComputation as usize,
-            "a variant was added after WrongComputation: add it to ALL"
+            MedshareError::WrongRecord as usize,
+            "a variant was added after WrongRecord: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -226,6 +226,21 @@ pub struct ShareCancelled {
     pub slot: u64,
 }
 
+/// A completed share result was closed (its rent returned to the requester).
+#[event]
+pub struct ShareClosed {
+    /// Share result.
+    pub share_result: Pubkey,
+    /// The shared record.
+    pub record: Pubkey,
+    /// Requester (got the rent back).
+    pub requester: Pubkey,
+    /// Who closed it: the requester or the recipient wallet.
+    pub by: Pubkey,
+    /// Slot.
+    pub slot: u64,
+}
+
 /// The provider registry changed: issuer appointed (0) or revoked (1),
 /// provider registered (2) or revoked (3).
 #[event]

@@ -178,4 +178,10 @@ pub mod medshare {
     pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
         CancelShare::handler(ctx)
     }
+
+    /// The requester or the recipient closes a completed share result (rent
+    /// to the requester); the recipient can no longer fetch it afterwards.
+    pub fn close_share_result(ctx: Context<CloseShareResult>) -> Result<()> {
+        CloseShareResult::handler(ctx)
+    }
 }

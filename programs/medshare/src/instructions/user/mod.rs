@@ -2,6 +2,7 @@
 
 pub mod cancel_share;
 pub mod close_record;
+pub mod close_share_result;
 pub mod consent;
 pub mod identity;
 pub mod request_share;
@@ -12,6 +13,7 @@ pub mod write_record_group;
 
 pub use cancel_share::*;
 pub use close_record::*;
+pub use close_share_result::*;
 pub use consent::*;
 pub use identity::*;
 pub use request_share::*;

@@ -1,0 +1,157 @@
+//! `close_share_result`: who may close a share result, when, and where the rent goes.
+
+mod common;
+
+use anchor_lang::{InstructionData, ToAccountMetas};
+use common::*;
+use medshare::error::MedshareError;
+use medshare::events::ShareClosed;
+use medshare::state::*;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+
+fn close_ix(
+    closer: &Pubkey,
+    share_result: &Pubkey,
+    requester: &Pubkey,
+    record: &Pubkey,
+) -> Instruction {
+    Instruction {
+        program_id: medshare::ID,
+        accounts: medshare::accounts::CloseShareResult {
+            closer: *closer,
+            share_result: *share_result,
+            requester: *requester,
+            record: *record,
+        }
+        .to_account_metas(None),
+        data: medshare::instruction::CloseShareResult {}.data(),
+    }
+}
+
+/// A 2-of-3 share of the patient's record, finalized by node 1.
+async fn completed(env: &mut Env) -> (Queued, Pubkey) {
+    let q = queued(env, 2, 3).await;
+    contribute(env, &q.cluster, 1, q.computation).await.unwrap();
+    contribute(env, &q.cluster, 2, q.computation).await.unwrap();
+    let cb = callback_ix(env, &q.cluster, 1, q.computation).await;
+    env.send(&[cb], &[&q.cluster.nodes[0].authority])
+        .await
+        .unwrap();
+    let share_result = medshare::pda::share_result(&q.computation);
+    let r: ShareResult = env.account(share_result).await;
+    assert!(r.completed);
+    (q, share_result)
+}
+
+#[tokio::test]
+async fn test_close_share_result_by_requester_returns_the_rent() {
+    let mut env = Env::new(81).await;
+    let (q, share_result) = completed(&mut env).await;
+    let requester = q.patient.wallet.pubkey();
+    let rent = env.lamports(share_result).await;
+    assert!(rent > 0);
+    let before = env.lamports(requester).await;
+    let logs = env
+        .send(
+            &[close_ix(&requester, &share_result, &requester, &q.record)],
+            &[&q.patient.wallet],
+        )
+        .await
+        .expect("the requester closes a completed share");
+    // The bank's payer paid the fee: the requester gets exactly the rent.
+    assert_eq!(env.lamports(requester).await, before + rent);
+    assert!(!env.exists(share_result).await);
+    let ev = events::<ShareClosed>(&logs);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].share_result, ev[0].record, ev[0].requester, ev[0].by),
+        (share_result, q.record, requester, requester)
+    );
+    // Closing again: the account is gone (Anchor's AccountNotInitialized).
+    assert_anchor_err(
+        env.send(
+            &[close_ix(&requester, &share_result, &requester, &q.record)],
+            &[&q.patient.wallet],
+        )
+        .await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+}
+
+#[tokio::test]
+async fn test_close_share_result_refusals() {
+    let mut env = Env::new(82).await;
+    let q = queued(&mut env, 2, 3).await;
+    let requester = q.patient.wallet.pubkey();
+    let share_result = medshare::pda::share_result(&q.computation);
+
+    // Pending: cancel it after expiry instead.
+    assert_err(
+        env.send(
+            &[close_ix(&requester, &share_result, &requester, &q.record)],
+            &[&q.patient.wallet],
+        )
+        .await,
+        MedshareError::ShareNotCompleted,
+    );
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    contribute(&mut env, &q.cluster, 3, q.computation)
+        .await
+        .unwrap();
+    let cb = callback_ix(&mut env, &q.cluster, 3, q.computation).await;
+    env.send(&[cb], &[&q.cluster.nodes[2].authority])
+        .await
+        .unwrap();
+
+    // A stranger (the share names no recipient wallet: only the requester may close).
+    let stranger = env.funded().await;
+    assert_err(
+        env.send(
+            &[close_ix(
+                &stranger.pubkey(),
+                &share_result,
+                &requester,
+                &q.record,
+            )],
+            &[&stranger],
+        )
+        .await,
+        MedshareError::NotRequesterOrRecipient,
+    );
+    // The rent sent elsewhere.
+    assert_err(
+        env.send(
+            &[close_ix(
+                &requester,
+                &share_result,
+                &stranger.pubkey(),
+                &q.record,
+            )],
+            &[&q.patient.wallet],
+        )
+        .await,
+        MedshareError::NotRequester,
+    );
+    // Another record named for the audit trail.
+    assert_err(
+        env.send(
+            &[close_ix(
+                &requester,
+                &share_result,
+                &requester,
+                &Pubkey::new_unique(),
+            )],
+            &[&q.patient.wallet],
+        )
+        .await,
+        MedshareError::WrongRecord,
+    );
+    // Nothing was closed by any of these.
+    let r: ShareResult = env.account(share_result).await;
+    assert!(r.completed);
+    assert_eq!(r.requester, requester);
+}
