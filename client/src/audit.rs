@@ -158,6 +158,16 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
             },
         ));
     }
+    if let Some(e) = decode::<ShareClosed>(d) {
+        return Some((
+            "ShareClosed".into(),
+            e.by.to_string(),
+            format!(
+                "share result {} closed, rent to {}",
+                e.share_result, e.requester
+            ),
+        ));
+    }
     if let Some(e) = decode::<ShareCancelled>(d) {
         return Some((
             "ShareCancelled".into(),

@@ -168,6 +168,12 @@ pub enum Command {
         /// Share result address (from `inbox`).
         share: Pubkey,
     },
+    /// Closes a completed share result (as its requester or recipient); the
+    /// rent goes back to the requester, and the share can no longer be fetched.
+    CloseShare {
+        /// Share result address.
+        share: Pubkey,
+    },
     /// Cancels an expired share request (rent back).
     Cancel {
         /// Computation address.
@@ -589,6 +595,23 @@ pub async fn execute(
                     o.owner,
                     o.version,
                     data_json(&o.data)
+                )
+            })
+        }
+        Command::CloseShare { share } => {
+            let c = ctx.client()?;
+            let (lamports, requester) = c.close_share(share).await?;
+            Ok(if json {
+                json!({
+                    "closed": share.to_string(),
+                    "rent_lamports": lamports,
+                    "rent_to": requester.to_string(),
+                })
+                .to_string()
+            } else {
+                format!(
+                    "closed {share}: {} SOL back to {requester}",
+                    lamports as f64 / 1e9
                 )
             })
         }

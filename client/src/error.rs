@@ -89,6 +89,7 @@ impl ClientError {
                 Some(
                     M::NotOwner
                     | M::NotRequester
+                    | M::NotRequesterOrRecipient
                     | M::NotAdmin
                     | M::NotClusterNode
                     | M::NotIssuer

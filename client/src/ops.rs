@@ -453,6 +453,35 @@ impl Client {
         Ok(())
     }
 
+    /// Closes a completed share result, as its requester or its recipient
+    /// wallet; the rent (returned as lamports, with who got it) goes to the
+    /// requester. The recipient can no longer fetch the share afterwards.
+    pub async fn close_share(&self, share_result: &Pubkey) -> Result<(u64, Pubkey)> {
+        let not_found = || ClientError::ShareNotFound(share_result.to_string());
+        let acc = self
+            .chain
+            .accounts(std::slice::from_ref(share_result))
+            .await?
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(not_found)?;
+        let r: ShareResult = fetch(self.chain.as_ref(), share_result)
+            .await?
+            .ok_or_else(not_found)?;
+        let ix = instruction(
+            medshare::accounts::CloseShareResult {
+                closer: self.wallet.pubkey(),
+                share_result: *share_result,
+                requester: r.requester,
+                record: r.record,
+            },
+            medshare::instruction::CloseShareResult {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok((acc.lamports, r.requester))
+    }
+
     /// Share results of `cluster` addressed to this user (by key or wallet), newest first.
     pub async fn inbox(&self, cluster: &Pubkey) -> Result<Vec<(Pubkey, ShareResult)>> {
         let c: Cluster = fetch(self.chain.as_ref(), cluster)

@@ -1264,6 +1264,94 @@ fn test_cli_cancel_completed_or_unknown() {
     });
 }
 
+#[test]
+fn test_cli_close_share() {
+    run_test("test_cli_close_share", async {
+        let env = CliEnv::new(1, 1).await;
+        let p = env.user_with_key("patient").await;
+        let doctor = env.registered("doctor", "doctor").await;
+        let stranger = env.user_with_key("stranger").await;
+        env.store(&p, 1, &sample_record()).await;
+        let share = |k: u64| {
+            let c = medshare::pda::computation(&env.cluster_address(), k);
+            medshare::pda::share_result(&c)
+        };
+        for _ in 0..2 {
+            let v = env
+                .run_json(
+                    &p,
+                    &["share", "1", "--groups", "vitals", "--to", &doctor.wallet()],
+                )
+                .await;
+            assert_eq!(v["status"], json!("completed"));
+        }
+        let (sr0, sr1) = (share(0), share(1));
+        let rent = env.chain.balance(&sr0).await.unwrap();
+        assert!(rent > 0);
+
+        // A stranger may not close it.
+        let e = err(env.run(&stranger, &["close-share", &sr0.to_string()]).await);
+        assert!(
+            matches!(&e, ClientError::Chain(c) if matches!(c.medshare(), Some(MedshareError::NotRequesterOrRecipient))),
+            "{e:?}"
+        );
+        assert_eq!(e.exit_code(), exit::NOT_AUTHORIZED);
+
+        // The doctor (the recipient wallet) closes one once read; the patient
+        // (the requester) gets the rent.
+        env.run(&doctor, &["decrypt", &sr0.to_string()])
+            .await
+            .expect("readable before");
+        let before = env.chain.balance(&p.pubkey).await.unwrap();
+        let v = env
+            .run_json(&doctor, &["close-share", &sr0.to_string()])
+            .await;
+        assert_eq!(v["closed"], json!(sr0.to_string()));
+        assert_eq!(v["rent_lamports"], json!(rent));
+        assert_eq!(v["rent_to"], json!(p.wallet()));
+        assert_eq!(env.chain.balance(&p.pubkey).await.unwrap(), before + rent);
+        let e = err(env.run(&doctor, &["decrypt", &sr0.to_string()]).await);
+        assert!(
+            matches!(&e, ClientError::ShareNotFound(a) if *a == sr0.to_string()),
+            "{e:?}"
+        );
+        assert_eq!(e.exit_code(), exit::NOT_FOUND);
+
+        // The patient closes the other; then nothing is left to close.
+        let out = env
+            .run(&p, &["close-share", &sr1.to_string()])
+            .await
+            .expect("the requester closes");
+        assert_eq!(
+            out,
+            format!(
+                "closed {sr1}: {} SOL back to {}",
+                rent as f64 / 1e9,
+                p.wallet()
+            )
+        );
+        let e = err(env.run(&p, &["close-share", &sr1.to_string()]).await);
+        assert!(
+            matches!(&e, ClientError::ShareNotFound(a) if *a == sr1.to_string()),
+            "{e:?}"
+        );
+        assert_eq!(e.exit_code(), exit::NOT_FOUND);
+
+        // Both closes are on the record's audit trail.
+        let trail = env
+            .run(&p, &["audit", "1", "--format", "csv"])
+            .await
+            .unwrap();
+        let closed: Vec<&str> = trail
+            .lines()
+            .filter(|l| l.contains("ShareClosed"))
+            .collect();
+        assert_eq!(closed.len(), 2, "{trail}");
+        assert!(closed[0].contains(&doctor.wallet()) && closed[0].contains(&sr0.to_string()));
+        assert!(closed[1].contains(&p.wallet()) && closed[1].contains(&sr1.to_string()));
+    });
+}
+
 // ----------------------------------------------------------------- audit
 
 #[test]
