@@ -210,30 +210,33 @@ fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
 }
 
 /// The record's trail, oldest first.
+///
+/// The record's own history, with each share's whole life (request,
+/// contributions, callback or cancellation, from the computation's history,
+/// which orders them) put where its request was; then a stable sort by slot.
 pub async fn trail(chain: &dyn Chain, record: &Pubkey) -> Result<Vec<AuditEvent>> {
-    let mut out = Vec::new();
-    let mut computations = Vec::new();
-    for entry in chain.history(record).await? {
-        push_entry(&mut out, &entry);
-        for d in medshare::native::program_data(&entry.logs, &medshare::ID) {
-            if let Some(e) = decode::<ShareRequested>(&d) {
-                computations.push(e.computation);
-            }
-        }
-    }
+    let mut entries = chain.history(record).await?;
+    let computations: Vec<Pubkey> = entries
+        .iter()
+        .flat_map(|entry| medshare::native::program_data(&entry.logs, &medshare::ID))
+        .filter_map(|d| decode::<ShareRequested>(&d).map(|e| e.computation))
+        .collect();
     for c in computations {
-        for entry in chain.history(&c).await? {
-            // The request itself is already in the record's history.
-            if out
-                .iter()
-                .any(|e| e.signature == entry.signature.to_string())
-            {
-                continue;
-            }
-            push_entry(&mut out, &entry);
-        }
+        let life = chain.history(&c).await?;
+        let ours: std::collections::HashSet<_> = life.iter().map(|e| e.signature).collect();
+        let at = entries
+            .iter()
+            .position(|e| ours.contains(&e.signature))
+            .unwrap_or(entries.len());
+        entries.retain(|e| !ours.contains(&e.signature));
+        let at = at.min(entries.len());
+        entries.splice(at..at, life);
     }
-    out.sort_by_key(|e| e.slot);
+    entries.sort_by_key(|e| e.slot);
+    let mut out = Vec::new();
+    for entry in &entries {
+        push_entry(&mut out, entry);
+    }
     Ok(out)
 }
 

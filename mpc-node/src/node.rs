@@ -1113,6 +1113,17 @@ impl Worker {
 
     /// Posts the callback for a computation with `t` contributions.
     async fn callback(&self, addr: &Pubkey, comp: &Computation) -> Result<(), ChainError> {
+        // The recipient wallet's provider entry and its issuer, when it has
+        // one: the program checks them again if the record has a policy.
+        let registry = match comp.recipient_wallet {
+            w if w == Pubkey::default() => None,
+            wallet => {
+                let provider = medshare::pda::provider(&self.cluster, &wallet);
+                fetch::<medshare::state::Provider>(self.chain.as_ref(), &provider)
+                    .await?
+                    .map(|p| (provider, medshare::pda::issuer(&self.cluster, &p.issuer)))
+            }
+        };
         let ids: Vec<NodeIndex> = comp
             .contributors
             .iter()
@@ -1136,6 +1147,9 @@ impl Worker {
                 share_result: comp.share_result,
                 requester: comp.requester,
                 consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
+                record: comp.record,
+                provider: registry.map(|r| r.0),
+                issuer: registry.map(|r| r.1),
             },
             medshare::instruction::SharePatientDataCallback { lagrange },
         );

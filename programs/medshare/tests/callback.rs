@@ -45,19 +45,33 @@ async fn test_callback_with_wrong_lagrange_coefficients() {
             .map(|l| l.to_bytes())
             .collect();
     let requester = q.patient.wallet.pubkey();
-    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, wrong);
+    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, q.record, wrong);
     assert_err(
         env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
         MedshareError::InvalidLagrangeCoefficients,
     );
     // Too few coefficients.
-    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, vec![[0u8; 32]]);
+    let cb = callback_raw_ix(
+        &q.cluster,
+        1,
+        q.computation,
+        requester,
+        q.record,
+        vec![[0u8; 32]],
+    );
     assert_err(
         env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
         MedshareError::InvalidLagrangeCoefficients,
     );
     // A non-canonical scalar.
-    let cb = callback_raw_ix(&q.cluster, 1, q.computation, requester, vec![[0xff; 32]; 2]);
+    let cb = callback_raw_ix(
+        &q.cluster,
+        1,
+        q.computation,
+        requester,
+        q.record,
+        vec![[0xff; 32]; 2],
+    );
     assert_err(
         env.send(&[cb], &[&q.cluster.nodes[0].authority]).await,
         MedshareError::InvalidLagrangeCoefficients,

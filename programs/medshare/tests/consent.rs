@@ -730,6 +730,82 @@ async fn test_provider_revoked_by_issuer() {
 }
 
 #[tokio::test]
+async fn test_callback_checks_the_provider_policy_again() {
+    let mut w = world(83).await;
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    let reg = appoint(&mut w).await;
+    let doctor = w.doctor.pubkey();
+    let until = w.now + HOUR;
+    let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
+    let registry = Some((p, reg.issuer_account));
+    w.env
+        .send(
+            &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, registry)],
+            &[&w.patient.wallet],
+        )
+        .await
+        .unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, None);
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
+    // Accounts: 5 consent, 6 record, 7 provider, 8 issuer.
+    let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
+    cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &doctor);
+    let node = w.c.nodes[0].authority.insecure_clone();
+
+    // The record's policy needs the provider's entry.
+    assert_err(
+        w.env.send(std::slice::from_ref(&cb), &[&node]).await,
+        MedshareError::ProviderNotVerified,
+    );
+    // Another record cannot stand in for the shared one.
+    let mut other = cb.clone();
+    other.accounts[6].pubkey = Pubkey::new_unique();
+    assert_err(
+        w.env.send(&[other], &[&node]).await,
+        MedshareError::WrongRecord,
+    );
+    // The issuer revokes the doctor after the request: the callback refuses.
+    w.env
+        .send(
+            &[ix(
+                medshare::accounts::RevokeProvider {
+                    issuer: reg.issuer.pubkey(),
+                    provider_account: p,
+                },
+                medshare::instruction::RevokeProvider {},
+            )],
+            &[&reg.issuer],
+        )
+        .await
+        .unwrap();
+    let mut with_registry = cb.clone();
+    with_registry.accounts[7].pubkey = p;
+    with_registry.accounts[8].pubkey = reg.issuer_account;
+    assert_err(
+        w.env
+            .send(std::slice::from_ref(&with_registry), &[&node])
+            .await,
+        MedshareError::ProviderRevoked,
+    );
+    let comp: Computation = w.env.account(computation).await;
+    assert_eq!(comp.status, ComputationStatus::Pending, "still pending");
+    // The patient drops the policy: the share may finish (the policy as it stands).
+    require_roles(&mut w, 0).await;
+    w.env
+        .send(&[cb], &[&node])
+        .await
+        .expect("no policy, no provider check");
+    let r: ShareResult = w
+        .env
+        .account(medshare::pda::share_result(&computation))
+        .await;
+    assert!(r.completed);
+}
+
+#[tokio::test]
 async fn test_pull_succeeds_when_the_next_address_was_prefunded() {
     let mut w = world(82).await;
     let doctor = w.doctor.pubkey();

@@ -116,6 +116,9 @@ fn callback_ix(node: &Keypair, t: usize) -> Instruction {
             share_result: medshare::pda::share_result(&computation),
             requester: Keypair::new().pubkey(),
             consent: None,
+            record: medshare::pda::record(&Keypair::new().pubkey(), 1),
+            provider: None,
+            issuer: None,
         },
         medshare::instruction::SharePatientDataCallback {
             lagrange: vec![[0x66; 32]; t],

@@ -604,7 +604,7 @@ pub async fn callback_ix(
         .iter()
         .map(|l| l.to_bytes())
         .collect();
-    callback_raw_ix(c, i, computation, comp.requester, lagrange)
+    callback_raw_ix(c, i, computation, comp.requester, comp.record, lagrange)
 }
 
 pub fn callback_raw_ix(
@@ -612,6 +612,7 @@ pub fn callback_raw_ix(
     i: usize,
     computation: Pubkey,
     requester: Pubkey,
+    record: Pubkey,
     lagrange: Vec<[u8; 32]>,
 ) -> Instruction {
     ix(
@@ -622,6 +623,9 @@ pub fn callback_raw_ix(
             share_result: medshare::pda::share_result(&computation),
             requester,
             consent: None,
+            record,
+            provider: None,
+            issuer: None,
         },
         medshare::instruction::SharePatientDataCallback { lagrange },
     )

@@ -7,7 +7,11 @@ use encrypted_ixs::{Scalar, MAX_NODES};
 
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
-use crate::state::{CapsuleData, Cluster, Computation, ComputationStatus, Consent, ShareResult};
+use crate::instructions::provider::check_policy;
+use crate::state::{
+    CapsuleData, Cluster, Computation, ComputationStatus, Consent, CredentialIssuer, PatientRecord,
+    Provider, ShareResult,
+};
 
 /// Accounts of `share_patient_data_callback`.
 #[derive(Accounts)]
@@ -34,6 +38,14 @@ pub struct SharePatientDataCallback<'info> {
     pub requester: UncheckedAccount<'info>,
     /// The consent a pull was made under (required when the computation names one).
     pub consent: Option<Account<'info, Consent>>,
+    /// The shared record: its provider policy, if it still has one, is checked again.
+    /// CHECK: must be the computation's record (checked in `validate`); read
+    /// only if it still exists (a closed record has no policy).
+    pub record: UncheckedAccount<'info>,
+    /// The recipient wallet's provider entry (required when the record has a policy).
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
 }
 
 impl SharePatientDataCallback<'_> {
@@ -69,7 +81,30 @@ impl SharePatientDataCallback<'_> {
             let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
             consent.check(mask, Clock::get()?.unix_timestamp)?;
         }
+        // The record's provider policy as it stands now: a provider revoked
+        // or expired since the request, or a policy added since, stops the
+        // share here as a revoked consent does.
+        require_keys_eq!(self.record.key(), comp.record, MedshareError::WrongRecord);
+        if let Some(record) = self.live_record()? {
+            check_policy(
+                &record,
+                &comp.recipient_wallet,
+                self.provider.as_ref(),
+                self.issuer.as_ref(),
+                Clock::get()?.unix_timestamp,
+            )?;
+        }
         Ok(())
+    }
+
+    /// The record, unless it was closed since the request.
+    fn live_record(&self) -> Result<Option<PatientRecord>> {
+        let info = self.record.to_account_info();
+        if info.data_is_empty() || *info.owner != crate::ID {
+            return Ok(None);
+        }
+        let data = info.try_borrow_data()?;
+        Ok(Some(PatientRecord::try_deserialize(&mut &data[..])?))
     }
 
     /// Checks the coefficients once (multiplications only), combines per group
