@@ -2,7 +2,6 @@
 
 mod common;
 
-use anchor_lang::{InstructionData, ToAccountMetas};
 use common::*;
 use medshare::error::MedshareError;
 use medshare::events::ShareClosed;
@@ -17,28 +16,21 @@ fn close_ix(
     requester: &Pubkey,
     record: &Pubkey,
 ) -> Instruction {
-    Instruction {
-        program_id: medshare::ID,
-        accounts: medshare::accounts::CloseShareResult {
+    ix(
+        medshare::accounts::CloseShareResult {
             closer: *closer,
             share_result: *share_result,
             requester: *requester,
             record: *record,
-        }
-        .to_account_metas(None),
-        data: medshare::instruction::CloseShareResult {}.data(),
-    }
+        },
+        medshare::instruction::CloseShareResult {},
+    )
 }
 
 /// A 2-of-3 share of the patient's record, finalized by node 1.
 async fn completed(env: &mut Env) -> (Queued, Pubkey) {
     let q = queued(env, 2, 3).await;
-    contribute(env, &q.cluster, 1, q.computation).await.unwrap();
-    contribute(env, &q.cluster, 2, q.computation).await.unwrap();
-    let cb = callback_ix(env, &q.cluster, 1, q.computation).await;
-    env.send(&[cb], &[&q.cluster.nodes[0].authority])
-        .await
-        .unwrap();
+    finalize(env, &q.cluster, q.computation, &[1, 2], 1).await;
     let share_result = medshare::pda::share_result(&q.computation);
     let r: ShareResult = env.account(share_result).await;
     assert!(r.completed);
@@ -96,16 +88,7 @@ async fn test_close_share_result_refusals() {
         .await,
         MedshareError::ShareNotCompleted,
     );
-    contribute(&mut env, &q.cluster, 1, q.computation)
-        .await
-        .unwrap();
-    contribute(&mut env, &q.cluster, 3, q.computation)
-        .await
-        .unwrap();
-    let cb = callback_ix(&mut env, &q.cluster, 3, q.computation).await;
-    env.send(&[cb], &[&q.cluster.nodes[2].authority])
-        .await
-        .unwrap();
+    finalize(&mut env, &q.cluster, q.computation, &[1, 3], 3).await;
 
     // A stranger (the share names no recipient wallet: only the requester may close).
     let stranger = env.funded().await;

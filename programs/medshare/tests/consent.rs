@@ -429,6 +429,17 @@ async fn test_revocation_stops_a_pending_pull() {
     );
 }
 
+/// `revoke_provider` of `provider` signed by `issuer`.
+fn revoke_provider_ix(issuer: &Keypair, provider: &Pubkey) -> Instruction {
+    ix(
+        medshare::accounts::RevokeProvider {
+            issuer: issuer.pubkey(),
+            provider_account: *provider,
+        },
+        medshare::instruction::RevokeProvider {},
+    )
+}
+
 struct Registry {
     issuer: Keypair,
     issuer_account: Pubkey,
@@ -696,30 +707,12 @@ async fn test_provider_revoked_by_issuer() {
     let mallory = w.env.funded().await;
     assert_err(
         w.env
-            .send(
-                &[ix(
-                    medshare::accounts::RevokeProvider {
-                        issuer: mallory.pubkey(),
-                        provider_account: p,
-                    },
-                    medshare::instruction::RevokeProvider {},
-                )],
-                &[&mallory],
-            )
+            .send(&[revoke_provider_ix(&mallory, &p)], &[&mallory])
             .await,
         MedshareError::NotIssuer,
     );
     w.env
-        .send(
-            &[ix(
-                medshare::accounts::RevokeProvider {
-                    issuer: reg.issuer.pubkey(),
-                    provider_account: p,
-                },
-                medshare::instruction::RevokeProvider {},
-            )],
-            &[&reg.issuer],
-        )
+        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
         .await
         .unwrap();
     let d = w.doctor.insecure_clone();
@@ -769,16 +762,7 @@ async fn test_callback_checks_the_provider_policy_again() {
     );
     // The issuer revokes the doctor after the request: the callback refuses.
     w.env
-        .send(
-            &[ix(
-                medshare::accounts::RevokeProvider {
-                    issuer: reg.issuer.pubkey(),
-                    provider_account: p,
-                },
-                medshare::instruction::RevokeProvider {},
-            )],
-            &[&reg.issuer],
-        )
+        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
         .await
         .unwrap();
     let mut with_registry = cb.clone();

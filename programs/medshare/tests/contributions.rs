@@ -128,16 +128,7 @@ async fn test_contribution_bad_proof_names_node_and_others_finalize() {
         MedshareError::NodeFaulty,
     );
     // The honest nodes still finalize.
-    contribute(&mut env, &q.cluster, 2, q.computation)
-        .await
-        .unwrap();
-    contribute(&mut env, &q.cluster, 3, q.computation)
-        .await
-        .unwrap();
-    let cb = callback_ix(&mut env, &q.cluster, 2, q.computation).await;
-    env.send(&[cb], &[&q.cluster.nodes[1].authority])
-        .await
-        .unwrap();
+    finalize(&mut env, &q.cluster, q.computation, &[2, 3], 2).await;
     let result: ShareResult = env
         .account(medshare::pda::share_result(&q.computation))
         .await;

@@ -678,6 +678,23 @@ pub async fn queued(env: &mut Env, t: u8, n: u8) -> Queued {
     }
 }
 
+/// Nodes `contributors` contribute honestly, then node `finisher` posts the callback.
+pub async fn finalize(
+    env: &mut Env,
+    c: &SimCluster,
+    computation: Pubkey,
+    contributors: &[usize],
+    finisher: usize,
+) {
+    for i in contributors {
+        contribute(env, c, *i, computation).await.unwrap();
+    }
+    let cb = callback_ix(env, c, finisher, computation).await;
+    env.send(&[cb], &[&c.nodes[finisher - 1].authority])
+        .await
+        .unwrap();
+}
+
 /// Node `i` contributes honestly.
 pub async fn contribute(
     env: &mut Env,
