@@ -60,6 +60,54 @@ pub struct PatientRecord {
     pub bump: u8,
 }
 
+/// What a record's provider policy needs: its cluster and required roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordPolicy {
+    /// The record's cluster (where provider entries live).
+    pub cluster: Pubkey,
+    /// The record's `required_roles`.
+    pub required_roles: u8,
+}
+
+/// A record's fixed-size head, as it is laid out before the groups.
+#[derive(AnchorDeserialize)]
+struct RecordHead {
+    _owner: Pubkey,
+    cluster: Pubkey,
+    _record_id: u64,
+    _author: Pubkey,
+    _version: u32,
+    _created_at: i64,
+    _updated_at: i64,
+    required_roles: u8,
+}
+
+impl RecordPolicy {
+    /// A decoded record's policy.
+    pub fn of(record: &PatientRecord) -> Self {
+        RecordPolicy {
+            cluster: record.cluster,
+            required_roles: record.required_roles,
+        }
+    }
+
+    /// A record account's policy read from its data without decoding its
+    /// groups (up to 5 ciphertexts): the discriminator, then the fixed head.
+    pub fn from_account_data(data: &[u8]) -> Result<Self> {
+        let disc = PatientRecord::DISCRIMINATOR;
+        require!(
+            data.len() >= disc.len() && data[..disc.len()] == *disc,
+            anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch
+        );
+        let head = RecordHead::deserialize(&mut &data[disc.len()..])
+            .map_err(|_| anchor_lang::error::ErrorCode::AccountDidNotDeserialize)?;
+        Ok(RecordPolicy {
+            cluster: head.cluster,
+            required_roles: head.required_roles,
+        })
+    }
+}
+
 impl PatientRecord {
     /// The group `g` of the current version.
     pub fn group(&self, g: u8) -> Option<&StoredGroup> {
@@ -91,5 +139,45 @@ impl PatientRecord {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn policy_read_from_the_head_matches_the_decoded_record() {
+        let record = PatientRecord {
+            owner: Pubkey::new_unique(),
+            cluster: Pubkey::new_unique(),
+            record_id: 7,
+            author: Pubkey::new_unique(),
+            version: 3,
+            created_at: 1_700_000_000,
+            updated_at: 1_700_000_100,
+            required_roles: 0b1010,
+            refused_pulls: 2,
+            groups: vec![],
+            bump: 254,
+        };
+        let mut data = Vec::new();
+        record.try_serialize(&mut data).unwrap();
+        assert_eq!(
+            RecordPolicy::from_account_data(&data).unwrap(),
+            RecordPolicy::of(&record)
+        );
+        assert_eq!(
+            RecordPolicy::of(&record),
+            RecordPolicy {
+                cluster: record.cluster,
+                required_roles: 0b1010
+            }
+        );
+        // Another account type, or a short one, is refused.
+        let mut other = data.clone();
+        other[0] ^= 1;
+        assert!(RecordPolicy::from_account_data(&other).is_err());
+        assert!(RecordPolicy::from_account_data(&data[..20]).is_err());
     }
 }

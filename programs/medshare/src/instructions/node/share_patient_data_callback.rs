@@ -9,8 +9,8 @@ use crate::error::MedshareError;
 use crate::events::ShareCompleted;
 use crate::instructions::provider::check_policy;
 use crate::state::{
-    CapsuleData, Cluster, Computation, ComputationStatus, Consent, CredentialIssuer, PatientRecord,
-    Provider, ShareResult,
+    CapsuleData, Cluster, Computation, ComputationStatus, Consent, CredentialIssuer, Provider,
+    RecordPolicy, ShareResult,
 };
 
 /// Accounts of `share_patient_data_callback`.
@@ -85,9 +85,9 @@ impl SharePatientDataCallback<'_> {
         // or expired since the request, or a policy added since, stops the
         // share here as a revoked consent does.
         require_keys_eq!(self.record.key(), comp.record, MedshareError::WrongRecord);
-        if let Some(record) = self.live_record()? {
+        if let Some(policy) = self.live_policy()? {
             check_policy(
-                &record,
+                &policy,
                 &comp.recipient_wallet,
                 self.provider.as_ref(),
                 self.issuer.as_ref(),
@@ -97,14 +97,15 @@ impl SharePatientDataCallback<'_> {
         Ok(())
     }
 
-    /// The record, unless it was closed since the request.
-    fn live_record(&self) -> Result<Option<PatientRecord>> {
+    /// The record's policy, unless the record was closed since the request
+    /// (read from the account's head: the groups are not decoded).
+    fn live_policy(&self) -> Result<Option<RecordPolicy>> {
         let info = self.record.to_account_info();
         if info.data_is_empty() || *info.owner != crate::ID {
             return Ok(None);
         }
         let data = info.try_borrow_data()?;
-        Ok(Some(PatientRecord::try_deserialize(&mut &data[..])?))
+        RecordPolicy::from_account_data(&data).map(Some)
     }
 
     /// Checks the coefficients once (multiplications only), combines per group

@@ -10,14 +10,14 @@ pub use register_provider::*;
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::state::{CredentialIssuer, PatientRecord, Provider};
+use crate::state::{CredentialIssuer, Provider, RecordPolicy};
 
 /// Applies a record's provider policy to `wallet`: nothing to check when the
 /// record requires no role; otherwise `provider` must be `wallet`'s registry
 /// entry in the record's cluster, valid at `now`, of an allowed role, from an
 /// active issuer.
 pub fn check_policy(
-    record: &PatientRecord,
+    record: &RecordPolicy,
     wallet: &Pubkey,
     provider: Option<&Account<Provider>>,
     issuer: Option<&Account<CredentialIssuer>>,

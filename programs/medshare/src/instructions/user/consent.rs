@@ -4,7 +4,7 @@ use crate::constants::{MAX_GROUPS, MAX_PURPOSE_LEN, SEED_CONSENT};
 use crate::error::MedshareError;
 use crate::events::ConsentChanged;
 use crate::instructions::provider::check_policy;
-use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider};
+use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider, RecordPolicy};
 
 /// Arguments of `grant_consent` and `modify_consent`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -69,7 +69,7 @@ impl GrantConsent<'_> {
         let fresh = a.consent.record == Pubkey::default();
         require!(fresh || a.consent.revoked, MedshareError::ConsentExists);
         check_policy(
-            &a.record,
+            &RecordPolicy::of(&a.record),
             &a.grantee.key(),
             a.provider.as_ref(),
             a.issuer.as_ref(),

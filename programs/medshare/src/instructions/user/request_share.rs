@@ -9,7 +9,8 @@ use crate::events::PullRefused;
 use crate::instructions::provider::check_policy;
 use crate::instructions::user::share_patient_data::{groups_of, queue, Request};
 use crate::state::{
-    Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider, ShareResult,
+    Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider,
+    RecordPolicy, ShareResult,
 };
 
 /// Accounts of `request_share` (a pull by a consent holder).
@@ -146,7 +147,7 @@ impl RequestShare<'_> {
         }
         consent.check(group_mask, now)?;
         check_policy(
-            &self.record,
+            &RecordPolicy::of(&self.record),
             &self.requester.key(),
             self.provider.as_ref(),
             self.issuer.as_ref(),

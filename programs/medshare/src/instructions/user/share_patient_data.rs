@@ -7,7 +7,7 @@ use crate::instructions::provider::check_policy;
 use crate::instructions::require_encryption_key;
 use crate::state::{
     Cluster, Computation, ComputationStatus, CredentialIssuer, Identity, PatientRecord, Provider,
-    ShareResult,
+    RecordPolicy, ShareResult,
 };
 
 /// Arguments of `share_patient_data`.
@@ -194,7 +194,7 @@ impl SharePatientData<'_> {
                 MedshareError::WrongIdentity
             );
             check_policy(
-                &self.record,
+                &RecordPolicy::of(&self.record),
                 &wallet,
                 self.provider.as_ref(),
                 self.issuer.as_ref(),
