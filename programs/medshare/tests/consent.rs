@@ -687,9 +687,11 @@ async fn test_issuer_revoked_and_provider_revoked_or_expired() {
     assert_err(res, MedshareError::NotIssuer);
 }
 
-#[tokio::test]
-async fn test_provider_revoked_by_issuer() {
-    let mut w = world(81).await;
+/// A record that requires verified doctors, an issuer, the world's doctor
+/// registered by it for an hour, and a consent to the doctor for group 0;
+/// returns the world, the issuer and the doctor's provider entry.
+async fn verified_doctor_with_consent(seed: u64) -> (World, Registry, Pubkey) {
+    let mut w = world(seed).await;
     require_roles(&mut w, ProviderRole::Doctor.bit()).await;
     let reg = appoint(&mut w).await;
     let doctor = w.doctor.pubkey();
@@ -703,6 +705,13 @@ async fn test_provider_revoked_by_issuer() {
         )
         .await
         .unwrap();
+    (w, reg, p)
+}
+
+#[tokio::test]
+async fn test_provider_revoked_by_issuer() {
+    let (mut w, reg, p) = verified_doctor_with_consent(81).await;
+    let registry = Some((p, reg.issuer_account));
     // Only the issuer that registered it may revoke it.
     let mallory = w.env.funded().await;
     assert_err(
@@ -724,20 +733,9 @@ async fn test_provider_revoked_by_issuer() {
 
 #[tokio::test]
 async fn test_callback_checks_the_provider_policy_again() {
-    let mut w = world(83).await;
-    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
-    let reg = appoint(&mut w).await;
+    let (mut w, reg, p) = verified_doctor_with_consent(83).await;
     let doctor = w.doctor.pubkey();
-    let until = w.now + HOUR;
-    let p = register_provider(&mut w, &reg, &doctor, ProviderRole::Doctor, until).await;
     let registry = Some((p, reg.issuer_account));
-    w.env
-        .send(
-            &[grant_ix(&w, &doctor, 0b001, w.now + HOUR, registry)],
-            &[&w.patient.wallet],
-        )
-        .await
-        .unwrap();
     let d = w.doctor.insecure_clone();
     assert_eq!(pull(&mut w, &d, 0b001, registry).await, None);
     let computation = medshare::pda::computation(&w.c.address, 0);
