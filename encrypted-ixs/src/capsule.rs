@@ -142,7 +142,7 @@ mod client {
         ctx: &RecordContext,
     ) -> Result<(Capsule, crate::binding::BindingProof)> {
         let (capsule, e) = seal(rng, secret, cluster_key)?;
-        let proof = crate::binding::prove(rng, ctx, &capsule, &e);
+        let proof = crate::binding::prove(rng, ctx, cluster_key, &capsule, &e);
         Ok((capsule, proof))
     }
 
@@ -152,14 +152,25 @@ mod client {
     }
 
     pub(crate) fn open_with_scalar(capsule: &Capsule, x: &Scalar) -> Result<CapsuleSecret> {
-        capsule.e.validate()?;
-        capsule.c.validate()?;
+        capsule.e.check_decodes()?;
+        capsule.c.check_decodes()?;
         let e = curve25519_dalek::edwards::CompressedEdwardsY(capsule.e.0)
             .decompress()
             .ok_or(Error::InvalidPoint)?;
         let c = curve25519_dalek::edwards::CompressedEdwardsY(capsule.c.0)
             .decompress()
             .ok_or(Error::InvalidPoint)?;
-        Ok(CapsuleSecret((c - e * x).compress().0))
+        // M is in the prime-order subgroup. A re-encrypted capsule may carry
+        // a torsion component (the program does not check node
+        // contributions' subgroup, see `reencrypt`): project onto the
+        // prime-order subgroup, Q ↦ (8⁻¹ mod l)·(8·Q), which is the identity
+        // map on honest capsules.
+        let q = (c - e * x).mul_by_cofactor() * inverse_of_eight();
+        Ok(CapsuleSecret(q.compress().0))
+    }
+
+    /// `8⁻¹ mod l`.
+    fn inverse_of_eight() -> Scalar {
+        Scalar::from(8u8).invert()
     }
 }

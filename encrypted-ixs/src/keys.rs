@@ -44,6 +44,9 @@ impl BorshDeserialize for NodeIndex {
 }
 
 impl NodeIndex {
+    /// Index 1, the smallest (a filler for fixed-size arrays).
+    pub const MIN: NodeIndex = NodeIndex(1);
+
     /// A node index; zero and anything above [`crate::MAX_NODES`] are refused.
     pub fn new(i: u16) -> Result<Self> {
         if i == 0 || i as usize > crate::MAX_NODES {

@@ -7,7 +7,7 @@
 //! | module | protocol |
 //! | --- | --- |
 //! | [`point`] | canonical, torsion-free Edwards25519 points; curve operations through `solana-curve25519` |
-//! | [`transcript`] | `Hs(tag, …)`: length-prefixed, domain-separated SHA-512 to scalars |
+//! | [`transcript`] | `Hc(tag, …)`: length-prefixed, domain-separated SHA-256 to 128-bit challenges; hedged nonces |
 //! | [`keys`] | X25519 user keys and their Edwards form (XEdDSA), transport keys, key shares |
 //! | [`capsule`] | hashed-ElGamal KEM: seal a data key to any key, open it |
 //! | [`binding`] | Schnorr proof binding a cluster capsule to its owner and record |
@@ -48,6 +48,6 @@ pub use error::{Error, Result};
 pub const MAX_NODES: usize = 16;
 
 /// Field groups per record (group numbers `0..MAX_GROUPS`): identity, vitals,
-/// diagnoses, medications (with allergies), notes. Five contributions of 160
+/// diagnoses, medications (with allergies), notes. Five contributions of 144
 /// bytes fit one transaction, so a node contributes for a whole share at once.
 pub const MAX_GROUPS: usize = 5;

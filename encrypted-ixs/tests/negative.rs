@@ -3,13 +3,15 @@
 mod common;
 
 use common::*;
+use curve25519_dalek::edwards::EdwardsPoint;
 use encrypted_ixs::binding::{self, BindingProof};
 use encrypted_ixs::capsule::{open, Capsule};
 use encrypted_ixs::dkg;
 use encrypted_ixs::keys::{KeyShare, UserPublicKey, UserSecretKey};
 use encrypted_ixs::point::{Point, BASEPOINT};
 use encrypted_ixs::record::{open_group_with, open_own_group, seal_group, SealedGroup};
-use encrypted_ixs::reencrypt::{self, Statement};
+use encrypted_ixs::reencrypt::{self, Contribution, ContributionProof, Statement};
+use encrypted_ixs::transcript::Challenge;
 use encrypted_ixs::{Error, Scalar};
 
 struct Fixture {
@@ -110,7 +112,13 @@ fn test_record_tampered_capsule() {
     let mut c = f.sealed.cluster_capsule;
     c.c = c.c.add(&BASEPOINT).unwrap();
     assert_eq!(
-        binding::verify(&record_ctx(1), &c, &f.sealed.binding).unwrap_err(),
+        binding::verify(
+            &record_ctx(1),
+            &f.nodes[0].cluster_key,
+            &c,
+            &f.sealed.binding
+        )
+        .unwrap_err(),
         Error::InvalidBindingProof
     );
 }
@@ -230,6 +238,12 @@ fn test_contribution_with_u_w_swapped() {
     );
 }
 
+/// v2: `verify_contribution` no longer checks `U` and `W` for torsion (see
+/// "Why U_i and W_i are not checked for torsion" in `src/reencrypt.rs`). An
+/// honest contribution with a torsion point added to `W` (or `U`) is still
+/// refused, but now because `W` and `U` are hashed into the challenge, which
+/// changes, not because of a subgroup check. A non-canonical response is
+/// refused as before.
 #[test]
 fn test_contribution_with_small_order_w_or_bad_scalar() {
     let mut f = fixture();
@@ -244,13 +258,22 @@ fn test_contribution_with_small_order_w_or_bad_scalar() {
     )
     .unwrap();
     let v1 = f.nodes[0].share.verification_share();
-    let torsion = curve25519_dalek::constants::EIGHT_TORSION[1];
-    let w = curve25519_dalek::edwards::CompressedEdwardsY(good.w.0)
-        .decompress()
-        .unwrap()
-        + torsion;
+    reencrypt::verify_contribution(&statement(&f, &ctx, &r, &v1, 1), &good).unwrap();
     let mut c = good;
-    c.w = Point(w.compress().0);
+    c.w = with_torsion(&good.w);
+    assert_eq!(
+        reencrypt::verify_contribution(&statement(&f, &ctx, &r, &v1, 1), &c).unwrap_err(),
+        Error::InvalidContribution { node: idx(1) }
+    );
+    let mut c = good;
+    c.u = with_torsion(&good.u);
+    assert_eq!(
+        reencrypt::verify_contribution(&statement(&f, &ctx, &r, &v1, 1), &c).unwrap_err(),
+        Error::InvalidContribution { node: idx(1) }
+    );
+    // A small-order W (the point of order 8 itself) in place of W: refused.
+    let mut c = good;
+    c.w = Point(curve25519_dalek::constants::EIGHT_TORSION[1].compress().0);
     assert_eq!(
         reencrypt::verify_contribution(&statement(&f, &ctx, &r, &v1, 1), &c).unwrap_err(),
         Error::InvalidContribution { node: idx(1) }
@@ -268,20 +291,37 @@ fn test_binding_proof_forged() {
     let f = fixture();
     let ctx = record_ctx(1);
     let cap = f.sealed.cluster_capsule;
+    let p = f.nodes[0].cluster_key;
+    binding::verify(&ctx, &p, &cap, &f.sealed.binding).unwrap();
+    let mut c = [0u8; 16];
+    c[0] = 7;
     let forged = BindingProof {
-        c: Scalar::from(7u64).to_bytes(),
+        c,
         z: Scalar::from(11u64).to_bytes(),
     };
     assert_eq!(
-        binding::verify(&ctx, &cap, &forged).unwrap_err(),
+        binding::verify(&ctx, &p, &cap, &forged).unwrap_err(),
         Error::InvalidBindingProof
     );
     let mut non_canonical = f.sealed.binding;
     non_canonical.z = [0xff; 32];
     assert_eq!(
-        binding::verify(&ctx, &cap, &non_canonical).unwrap_err(),
+        binding::verify(&ctx, &p, &cap, &non_canonical).unwrap_err(),
         Error::InvalidBindingProof
     );
+    // z + l: the same response modulo l, non-canonically encoded. The
+    // verifier's multiscalar multiplication refuses it.
+    let mut z_plus_l = f.sealed.binding;
+    z_plus_l.z = plus_multiple_of_l(&z_plus_l.z, 1).unwrap();
+    assert_eq!(
+        binding::verify(&ctx, &p, &cap, &z_plus_l).unwrap_err(),
+        Error::InvalidBindingProof
+    );
+    // Wire form: 48 bytes, c ‖ z, round-trips.
+    let bytes = f.sealed.binding.to_bytes();
+    assert_eq!(bytes.len(), binding::BINDING_PROOF_LEN);
+    assert_eq!(BindingProof::from_bytes(&bytes), f.sealed.binding);
+    assert_eq!(borsh::to_vec(&f.sealed.binding).unwrap(), bytes.to_vec());
 }
 
 #[test]
@@ -289,24 +329,30 @@ fn test_capsule_copied_into_another_owners_record() {
     let f = fixture();
     let mut theirs = record_ctx(1);
     theirs.owner = [0xaa; 32];
+    let p = f.nodes[0].cluster_key;
     assert_eq!(
-        binding::verify(&theirs, &f.sealed.cluster_capsule, &f.sealed.binding).unwrap_err(),
+        binding::verify(&theirs, &p, &f.sealed.cluster_capsule, &f.sealed.binding).unwrap_err(),
         Error::InvalidBindingProof
     );
     let mut other_record = record_ctx(1);
     other_record.record = [0xbb; 32];
     assert_eq!(
-        binding::verify(&other_record, &f.sealed.cluster_capsule, &f.sealed.binding).unwrap_err(),
+        binding::verify(
+            &other_record,
+            &p,
+            &f.sealed.cluster_capsule,
+            &f.sealed.binding
+        )
+        .unwrap_err(),
         Error::InvalidBindingProof
     );
     // Re-randomized (E + B, C + P): same M, but nobody knows e + 1's proof.
-    let p = f.nodes[0].cluster_key;
     let rerand = Capsule {
         e: f.sealed.cluster_capsule.e.add(&BASEPOINT).unwrap(),
         c: f.sealed.cluster_capsule.c.add(&p).unwrap(),
     };
     assert_eq!(
-        binding::verify(&record_ctx(1), &rerand, &f.sealed.binding).unwrap_err(),
+        binding::verify(&record_ctx(1), &p, &rerand, &f.sealed.binding).unwrap_err(),
         Error::InvalidBindingProof
     );
 }
@@ -314,15 +360,16 @@ fn test_capsule_copied_into_another_owners_record() {
 #[test]
 fn test_small_order_and_identity_capsule_points() {
     let f = fixture();
+    let p = f.nodes[0].cluster_key;
     let mut cap = f.sealed.cluster_capsule;
     cap.e = Point(curve25519_dalek::constants::EIGHT_TORSION[2].compress().0);
     assert_eq!(
-        binding::verify(&record_ctx(1), &cap, &f.sealed.binding).unwrap_err(),
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
         Error::SmallOrderPoint
     );
     cap.e = encrypted_ixs::point::IDENTITY;
     assert_eq!(
-        binding::verify(&record_ctx(1), &cap, &f.sealed.binding).unwrap_err(),
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
         Error::IdentityPoint
     );
     let mut b = [0xffu8; 32];
@@ -330,8 +377,37 @@ fn test_small_order_and_identity_capsule_points() {
     b[31] = 0x7f;
     cap.e = Point(b);
     assert_eq!(
-        binding::verify(&record_ctx(1), &cap, &f.sealed.binding).unwrap_err(),
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
         Error::NonCanonicalPoint
+    );
+    cap.e = off_curve();
+    assert_eq!(
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
+        Error::InvalidPoint
+    );
+    // v2: C only has to decode (canonical, not the identity, on the curve).
+    // A C with a torsion component is not a point error; it fails the
+    // proof, which hashes C.
+    let mut cap = f.sealed.cluster_capsule;
+    cap.c = with_torsion(&cap.c);
+    assert_eq!(
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
+        Error::InvalidBindingProof
+    );
+    cap.c = encrypted_ixs::point::IDENTITY;
+    assert_eq!(
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
+        Error::IdentityPoint
+    );
+    cap.c = Point(b);
+    assert_eq!(
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
+        Error::NonCanonicalPoint
+    );
+    cap.c = off_curve();
+    assert_eq!(
+        binding::verify(&record_ctx(1), &p, &cap, &f.sealed.binding).unwrap_err(),
+        Error::InvalidPoint
     );
 }
 
@@ -392,8 +468,9 @@ fn test_wrong_lagrange_coefficients() {
         Error::InvalidLagrangeCoefficient { node: idx(1) }
     );
     // A node twice.
+    let bytes: Vec<[u8; 32]> = lambdas.iter().map(|l| l.to_bytes()).collect();
     assert_eq!(
-        reencrypt::check_lagrange(&[idx(1), idx(1)], &lambdas).unwrap_err(),
+        reencrypt::check_lagrange(&[idx(1), idx(1)], &bytes).unwrap_err(),
         Error::DuplicateNode(idx(1))
     );
 }
@@ -566,14 +643,6 @@ fn negated(p: &Point) -> Point {
     let mut b = p.0;
     b[31] ^= 0x80;
     Point(b)
-}
-
-fn with_torsion(p: &Point) -> Point {
-    let q = curve25519_dalek::edwards::CompressedEdwardsY(p.0)
-        .decompress()
-        .unwrap()
-        + curve25519_dalek::constants::EIGHT_TORSION[1];
-    Point(q.compress().0)
 }
 
 #[test]
@@ -789,4 +858,329 @@ fn test_key_share_threshold_validated() {
         KeyShare::from_bytes(&bytes).unwrap_err(),
         Error::InvalidThreshold { t: 0, n: max }
     );
+}
+
+/// v2 (F11): the binding proof's challenge names the cluster key `P`, so a
+/// proof made for one cluster is worthless under any other.
+#[test]
+fn test_f11_binding_proof_bound_to_cluster_key() {
+    let f = fixture();
+    let ctx = record_ctx(1);
+    let p = f.nodes[0].cluster_key;
+    binding::verify(&ctx, &p, &f.sealed.cluster_capsule, &f.sealed.binding).unwrap();
+    // Another valid cluster key: a real DKG of another cluster, and a fixed multiple of B.
+    let other_cluster = cluster(2, 3, &mut rng(4343))[0].cluster_key;
+    let fixed = pt(EdwardsPoint::mul_base(&Scalar::from(1234u64)));
+    for other in [other_cluster, fixed] {
+        assert_ne!(other, p);
+        assert_eq!(
+            binding::verify(&ctx, &other, &f.sealed.cluster_capsule, &f.sealed.binding)
+                .unwrap_err(),
+            Error::InvalidBindingProof
+        );
+    }
+}
+
+/// v2 (F11): a contribution's challenge names the program id and the cluster
+/// account, so it cannot be replayed into another deployment of the program
+/// or another cluster that happens to share the computation address.
+#[test]
+fn test_f11_contribution_bound_to_program_and_cluster() {
+    let mut f = fixture();
+    let r = f.doctor.public_key().edwards().unwrap();
+    let ctx = comp_ctx(1);
+    let share = &f.nodes[1].share;
+    let c =
+        reencrypt::contribute(&mut f.rng, share, &ctx, &r, &f.sealed.cluster_capsule.e).unwrap();
+    let v2 = share.verification_share();
+    reencrypt::verify_contribution(&statement(&f, &ctx, &r, &v2, 2), &c).unwrap();
+    let mut other_program = ctx;
+    other_program.program_id[31] ^= 1;
+    assert_eq!(
+        reencrypt::verify_contribution(&statement(&f, &other_program, &r, &v2, 2), &c).unwrap_err(),
+        Error::InvalidContribution { node: idx(2) }
+    );
+    let mut other_cluster = ctx;
+    other_cluster.cluster[0] ^= 1;
+    assert_eq!(
+        reencrypt::verify_contribution(&statement(&f, &other_cluster, &r, &v2, 2), &c).unwrap_err(),
+        Error::InvalidContribution { node: idx(2) }
+    );
+}
+
+/// An RNG stuck on one output: a fresh ChaCha20Rng with the same seed for
+/// every call gives the prover the same "random" bytes each time.
+fn stuck_rng() -> rand_chacha::ChaCha20Rng {
+    rng(0x5eed)
+}
+
+fn scalar(b: &[u8; 32]) -> Scalar {
+    encrypted_ixs::point::scalar_from_canonical(b).unwrap()
+}
+
+/// v2 (F8): binding-proof nonces are hedged (derived from the secret, the
+/// statement and the RNG's bytes). With an RNG that repeats, two proofs with
+/// the same `e` for two different capsules still get different nonces, so the
+/// nonce-reuse equation `e = (z₁ − z₂)/(c₁ − c₂)` does not give `e`.
+#[test]
+fn test_f8_binding_nonces_hedged_against_a_repeating_rng() {
+    let f = fixture();
+    let ctx = record_ctx(1);
+    let p = f.nodes[0].cluster_key;
+    // The same e in both capsules (as a stuck RNG would also give `seal`),
+    // different M.
+    let e = Scalar::from_bytes_mod_order([0x42; 32]);
+    let big_e = pt(EdwardsPoint::mul_base(&e));
+    let capsule = |m: u64| Capsule {
+        e: big_e,
+        c: pt(EdwardsPoint::mul_base(&Scalar::from(m)) + ed(&p) * e),
+    };
+    let (cap1, cap2) = (capsule(1001), capsule(2002));
+    let pr1 = binding::prove(&mut stuck_rng(), &ctx, &p, &cap1, &e);
+    let pr2 = binding::prove(&mut stuck_rng(), &ctx, &p, &cap2, &e);
+    binding::verify(&ctx, &p, &cap1, &pr1).unwrap();
+    binding::verify(&ctx, &p, &cap2, &pr2).unwrap();
+    // The commitments T = z·B − c·E differ, and so do the responses.
+    let commitment = |pr: &BindingProof| {
+        pt(EdwardsPoint::mul_base(&scalar(&pr.z)) - ed(&big_e) * Challenge(pr.c).scalar())
+    };
+    assert_ne!(commitment(&pr1), commitment(&pr2));
+    assert_ne!(pr1.z, pr2.z);
+    assert_ne!(pr1.c, pr2.c);
+    let solve = |a: &BindingProof, b: &BindingProof| {
+        (scalar(&a.z) - scalar(&b.z)) * (Challenge(a.c).scalar() - Challenge(b.c).scalar()).invert()
+    };
+    assert_ne!(solve(&pr1, &pr2), e, "e recovered from two proofs");
+    // The equation is the right one: two proofs with a reused nonce k (what
+    // an unhedged prover with this RNG would make) do give e.
+    let k = Scalar::from_bytes_mod_order([0x17; 32]);
+    let t = pt(EdwardsPoint::mul_base(&k));
+    let reused = |cap: &Capsule| {
+        let c = binding_challenge(&binding_transcript(&ctx, &p, cap), &t);
+        let pr = BindingProof {
+            c: c.0,
+            z: (k + c.scalar() * e).to_bytes(),
+        };
+        binding::verify(&ctx, &p, cap, &pr).unwrap();
+        pr
+    };
+    assert_eq!(solve(&reused(&cap1), &reused(&cap2)), e);
+    // The same statement with the same RNG bytes gives the same proof:
+    // nothing new is revealed.
+    assert_eq!(binding::prove(&mut stuck_rng(), &ctx, &p, &cap1, &e), pr1);
+}
+
+/// v2 (F8): contribution nonces (`r_i`, `k_r`, `k_s`) are hedged too. With an
+/// RNG that repeats, one node's contributions for two capsules get different
+/// `k_s`, so `s_i = (z_s₁ − z_s₂)/(c₁ − c₂)` does not give the share.
+#[test]
+fn test_f8_contribution_nonces_hedged_against_a_repeating_rng() {
+    let mut rng = rng(4444);
+    let (_, shares) = known_shares();
+    let (s2, share) = &shares[1];
+    let v2 = share.verification_share();
+    let r = UserSecretKey::generate(&mut rng)
+        .public_key()
+        .edwards()
+        .unwrap();
+    let ctx = comp_ctx(1);
+    let e1 = pt(EdwardsPoint::mul_base(&Scalar::from(31u64)));
+    let e2 = pt(EdwardsPoint::mul_base(&Scalar::from(37u64)));
+    let st = |e| Statement {
+        ctx: &ctx,
+        node: idx(2),
+        recipient: &r,
+        capsule_e: e,
+        verification_share: &v2,
+    };
+    let c1 = reencrypt::contribute(&mut stuck_rng(), share, &ctx, &r, &e1).unwrap();
+    let c2 = reencrypt::contribute(&mut stuck_rng(), share, &ctx, &r, &e2).unwrap();
+    reencrypt::verify_contribution(&st(&e1), &c1).unwrap();
+    reencrypt::verify_contribution(&st(&e2), &c2).unwrap();
+    // Different r_i (U) and different commitments T2 = z_s·B − c·V.
+    assert_ne!(c1.u, c2.u);
+    let t2 = |c: &reencrypt::Contribution| {
+        pt(EdwardsPoint::mul_base(&scalar(&c.proof.z_s)) - ed(&v2) * Challenge(c.proof.c).scalar())
+    };
+    assert_ne!(t2(&c1), t2(&c2));
+    assert_ne!(c1.proof.z_s, c2.proof.z_s);
+    let solved = (scalar(&c1.proof.z_s) - scalar(&c2.proof.z_s))
+        * (Challenge(c1.proof.c).scalar() - Challenge(c2.proof.c).scalar()).invert();
+    assert_ne!(&solved, s2, "share recovered from two contributions");
+}
+
+/// (a) `U` or `W` bytes that do not decode to a curve point: refused, naming the node.
+#[test]
+fn test_contribution_with_off_curve_u_or_w() {
+    let mut f = fixture();
+    let r = f.doctor.public_key().edwards().unwrap();
+    let ctx = comp_ctx(1);
+    let good = reencrypt::contribute(
+        &mut f.rng,
+        &f.nodes[2].share,
+        &ctx,
+        &r,
+        &f.sealed.cluster_capsule.e,
+    )
+    .unwrap();
+    let v3 = f.nodes[2].share.verification_share();
+    let st = statement(&f, &ctx, &r, &v3, 3);
+    reencrypt::verify_contribution(&st, &good).unwrap();
+    let bad_point = off_curve();
+    for (u, w) in [
+        (bad_point, good.w),
+        (good.u, bad_point),
+        (bad_point, bad_point),
+    ] {
+        let mut c = good;
+        c.u = u;
+        c.w = w;
+        assert_eq!(
+            reencrypt::verify_contribution(&st, &c).unwrap_err(),
+            Error::InvalidContribution { node: idx(3) }
+        );
+    }
+}
+
+/// (c) v2: `capsule::open` projects `C − x·E` onto the prime-order subgroup.
+/// A torsion point added to a re-encrypted capsule's `C'` and/or `E'` (what a
+/// node could smuggle in through its unchecked `U_i`/`W_i`) changes nothing:
+/// the recipient gets the same `M`, hence the same data key.
+#[test]
+fn test_torsion_in_result_capsule_is_projected_away() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use encrypted_ixs::record::{aad, decrypt, encrypt};
+    let mut f = fixture();
+    let r = f.doctor.public_key().edwards().unwrap();
+    let contribs = contributions(
+        &f.nodes,
+        &[2, 3],
+        &comp_ctx(1),
+        &r,
+        &f.sealed.cluster_capsule,
+        &mut f.rng,
+    );
+    let result = combine(2, &f.sealed.cluster_capsule, &contribs).unwrap();
+    let ctx = record_ctx(1);
+    let m = open(&result, &f.doctor).unwrap();
+    assert_eq!(&open_group_with(&f.sealed, &m, &ctx, 3).unwrap()[..], PLAIN);
+    // A message under the honest data key, to compare keys through.
+    let a = aad(&ctx.record, ctx.group, 3);
+    let (nonce, probe) = encrypt(&mut f.rng, &m.data_key(&ctx), &a, b"probe");
+    for t in &EIGHT_TORSION[1..] {
+        let add = |p: &Point| pt(ed(p) + t);
+        for tampered in [
+            Capsule {
+                e: result.e,
+                c: add(&result.c),
+            },
+            Capsule {
+                e: add(&result.e),
+                c: result.c,
+            },
+            Capsule {
+                e: add(&result.e),
+                c: add(&result.c),
+            },
+        ] {
+            assert_ne!(tampered, result);
+            let m2 = open(&tampered, &f.doctor).unwrap();
+            assert_eq!(
+                &open_group_with(&f.sealed, &m2, &ctx, 3).unwrap()[..],
+                PLAIN,
+                "{t:?}"
+            );
+            assert_eq!(
+                &decrypt(&m2.data_key(&ctx), &a, &nonce, &probe).unwrap()[..],
+                b"probe"
+            );
+        }
+    }
+}
+
+/// The argument of "Why U_i and W_i are not checked for torsion"
+/// (`src/reencrypt.rs`), end to end: a node that knows its share grinds a
+/// contribution whose `W` carries a torsion point and whose proof verifies
+/// (it picks commitments until `c ≡ 0 mod 8`, one try in eight). The program
+/// accepts it; the aggregate's `C'` then differs from the honest one by a
+/// torsion point; the recipient still opens the right `M`.
+#[test]
+fn test_ground_torsion_contribution_is_accepted_and_projected_away() {
+    let mut rng = rng(4242);
+    let (p, shares) = known_shares();
+    let owner = UserSecretKey::generate(&mut rng);
+    let doctor = UserSecretKey::generate(&mut rng);
+    let ctx = record_ctx(1);
+    let sealed = seal_group(
+        &mut rng,
+        &ctx,
+        3,
+        PLAIN,
+        &p,
+        &owner.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    binding::verify(&ctx, &p, &sealed.cluster_capsule, &sealed.binding).unwrap();
+    let capsule = sealed.cluster_capsule;
+    let r = doctor.public_key().edwards().unwrap();
+    let cctx = comp_ctx(1);
+    // Node 1 is honest.
+    let c1 = reencrypt::contribute(&mut rng, &shares[0].1, &cctx, &r, &capsule.e).unwrap();
+    // Node 2 adds a torsion point to W and grinds a proof for it.
+    let (s2, share2) = &shares[1];
+    let v2 = share2.verification_share();
+    let st = Statement {
+        ctx: &cctx,
+        node: idx(2),
+        recipient: &r,
+        capsule_e: &capsule.e,
+        verification_share: &v2,
+    };
+    let r2 = Scalar::random(&mut rng);
+    let u = pt(EdwardsPoint::mul_base(&r2));
+    let w_honest = pt(ed(&r) * r2 - ed(&capsule.e) * s2);
+    let w = with_torsion(&w_honest);
+    let tr = contribution_transcript(&st, &u, &w);
+    let mut tries = 0;
+    let (c, k_r, k_s) = loop {
+        tries += 1;
+        let k_r = Scalar::random(&mut rng);
+        let k_s = Scalar::random(&mut rng);
+        let t1 = pt(EdwardsPoint::mul_base(&k_r));
+        let t2 = pt(EdwardsPoint::mul_base(&k_s));
+        let t3 = pt(ed(&r) * k_r - ed(&capsule.e) * k_s);
+        let c = contribution_challenge(&tr, [&t1, &t2, &t3]);
+        // c·T = (c mod 8)·T for T of order 8: the verifier's T3 is unchanged.
+        if c.0[0].is_multiple_of(8) {
+            break (c, k_r, k_s);
+        }
+    };
+    assert!(tries < 200);
+    let ground = Contribution {
+        u,
+        w,
+        proof: ContributionProof {
+            c: c.0,
+            z_r: (k_r + c.scalar() * r2).to_bytes(),
+            z_s: (k_s + c.scalar() * s2).to_bytes(),
+        },
+    };
+    reencrypt::verify_contribution(&st, &ground).unwrap();
+    let ids = [idx(1), idx(2)];
+    let lambdas = reencrypt::lagrange_coefficients(&ids).unwrap();
+    let result =
+        reencrypt::aggregate(2, &capsule, &ids, &[(c1.u, c1.w), (u, w)], &lambdas).unwrap();
+    let honest =
+        reencrypt::aggregate(2, &capsule, &ids, &[(c1.u, c1.w), (u, w_honest)], &lambdas).unwrap();
+    assert_eq!(result.e, honest.e);
+    // C' − C'_honest = λ_2·T = (l − 1)·T = 4·T: the point of order 2.
+    let diff = ed(&result.c) - ed(&honest.c);
+    assert!(
+        diff.is_small_order() && diff != EdwardsPoint::default(),
+        "{diff:?}"
+    );
+    for cap in [result, honest] {
+        let m = open(&cap, &doctor).unwrap();
+        assert_eq!(&open_group_with(&sealed, &m, &ctx, 3).unwrap()[..], PLAIN);
+    }
 }

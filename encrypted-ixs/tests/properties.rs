@@ -58,6 +58,78 @@ proptest! {
     }
 }
 
+proptest! {
+    // The Lagrange check is cheap: many more cases, the same fixed seed.
+    #![proptest_config(ProptestConfig {
+        cases: 1024,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x6d65_6473_6861_7265),
+        ..ProptestConfig::default()
+    })]
+
+    /// The on-chain Lagrange check (exact integer arithmetic on canonical
+    /// encodings) accepts exactly the right coefficients: for a random set of
+    /// distinct nodes in `1..=16` (any order, size 1 to 16), the output of
+    /// `lagrange_coefficients` passes; the right value plus one, the right value
+    /// non-canonically encoded (`λ + k·l`, every `k ≥ 1` that fits in 256
+    /// bits), or two nodes' coefficients swapped fail with
+    /// `InvalidLagrangeCoefficient` naming the first wrong node; a repeated
+    /// node is `DuplicateNode`.
+    #[test]
+    fn prop_check_lagrange_accepts_exactly_the_coefficients(
+        nodes in proptest::sample::subsequence((1..=16u16).collect::<Vec<_>>(), 1..=16)
+            .prop_shuffle(),
+        pick in any::<usize>(),
+        other in any::<usize>(),
+    ) {
+        use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
+        use encrypted_ixs::{Error, Scalar};
+        let ids: Vec<_> = nodes.iter().copied().map(idx).collect();
+        let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+            .unwrap()
+            .iter()
+            .map(|l| l.to_bytes())
+            .collect();
+        prop_assert_eq!(check_lagrange(&ids, &lambdas), Ok(()));
+        let k = pick % ids.len();
+        let wrong = |node| Err(Error::InvalidLagrangeCoefficient { node });
+
+        let mut plus_one = lambdas.clone();
+        let l = encrypted_ixs::point::scalar_from_canonical(&plus_one[k]).unwrap();
+        plus_one[k] = (l + Scalar::ONE).to_bytes();
+        prop_assert_eq!(check_lagrange(&ids, &plus_one), wrong(ids[k]));
+
+        let mut multiples = 0;
+        for m in 1..=16u64 {
+            if let Some(b) = plus_multiple_of_l(&lambdas[k], m) {
+                multiples += 1;
+                let mut non_canonical = lambdas.clone();
+                non_canonical[k] = b;
+                prop_assert_eq!(check_lagrange(&ids, &non_canonical), wrong(ids[k]));
+            }
+        }
+        prop_assert!(multiples >= 14, "λ + l·k fits for k ≤ 14 at least");
+
+        let j = other % ids.len();
+        if j != k && lambdas[j] != lambdas[k] {
+            let mut swapped = lambdas.clone();
+            swapped.swap(j, k);
+            prop_assert_eq!(check_lagrange(&ids, &swapped), wrong(ids[j.min(k)]));
+        }
+
+        if ids.len() >= 2 {
+            // Node j replaced by node k (its coefficient too): a duplicate.
+            let j = if j == k { (k + 1) % ids.len() } else { j };
+            let mut dup = ids.clone();
+            dup[j] = ids[k];
+            let mut dup_lambdas = lambdas.clone();
+            dup_lambdas[j] = lambdas[k];
+            prop_assert_eq!(check_lagrange(&dup, &dup_lambdas), Err(Error::DuplicateNode(ids[k])));
+            prop_assert_eq!(lagrange_coefficients(&dup), Err(Error::DuplicateNode(ids[k])));
+        }
+    }
+}
+
 /// `lagrange_coefficients` (one batched inversion) equals the textbook
 /// formula with one inversion per node, and passes `check_lagrange`, for every
 /// non-empty subset of `1..=8`, the full set `1..=MAX_NODES` and its reversal.
@@ -94,7 +166,8 @@ fn lagrange_coefficients_match_per_node_inversion() {
     for nodes in &sets {
         let lambdas = lagrange_coefficients(nodes).unwrap();
         assert_eq!(lambdas, naive(nodes), "{nodes:?}");
-        check_lagrange(nodes, &lambdas).unwrap();
+        let bytes: Vec<[u8; 32]> = lambdas.iter().map(|l| l.to_bytes()).collect();
+        check_lagrange(nodes, &bytes).unwrap();
         // Σ λ_i = 1 (interpolating the constant polynomial 1).
         assert_eq!(lambdas.iter().sum::<Scalar>(), Scalar::ONE, "{nodes:?}");
     }

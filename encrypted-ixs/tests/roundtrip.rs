@@ -48,7 +48,7 @@ fn roundtrip(t: u16, n: u16, seed: u64) {
         &open_own_group(&sealed, &owner, &ctx, 1).unwrap()[..],
         &plaintext[..]
     );
-    encrypted_ixs::binding::verify(&ctx, &sealed.cluster_capsule, &sealed.binding).unwrap();
+    encrypted_ixs::binding::verify(&ctx, &p, &sealed.cluster_capsule, &sealed.binding).unwrap();
 
     for subset in subsets(t, n) {
         let contribs = contributions(

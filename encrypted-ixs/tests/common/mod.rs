@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use encrypted_ixs::capsule::{Capsule, RecordContext};
 use encrypted_ixs::dkg::{self, DkgOutput, DkgParams, EncryptedRound2, Peer};
+use encrypted_ixs::keys::KeyShare;
 use encrypted_ixs::keys::{NodeIndex, TransportSecret};
 use encrypted_ixs::reencrypt::{self, ComputationContext, Contribution, Statement};
-use encrypted_ixs::{point::Point, Result};
+use encrypted_ixs::transcript::{tags, Challenge, Transcript};
+use encrypted_ixs::{point::Point, Result, Scalar};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -124,8 +127,12 @@ pub fn record_ctx(group: u8) -> RecordContext {
     }
 }
 
+/// The computation context: the same program id as [`record_ctx`], the
+/// cluster of [`CLUSTER`].
 pub fn comp_ctx(group: u8) -> ComputationContext {
     ComputationContext {
+        program_id: [1u8; 32],
+        cluster: CLUSTER,
         computation: [9u8; 32],
         group,
     }
@@ -168,4 +175,116 @@ pub fn combine(
     let lambdas = reencrypt::lagrange_coefficients(&ids)?;
     let uw: Vec<(Point, Point)> = contribs.iter().map(|(_, c)| (c.u, c.w)).collect();
     reencrypt::aggregate(t, capsule, &ids, &uw, &lambdas)
+}
+
+/// A 2-of-3 sharing of `s = 5` on `f(x) = 5 + 7x`, for tests that need the
+/// shares' values: the cluster key and the three shares (`s_i = 5 + 7i`).
+pub fn known_shares() -> (Point, Vec<(Scalar, KeyShare)>) {
+    let s = Scalar::from(5u64);
+    let big_p = pt(EdwardsPoint::mul_base(&s));
+    let v = (1u16..=3)
+        .map(|i| {
+            let si = s + Scalar::from(7u64) * Scalar::from(i as u64);
+            (si, KeyShare::new(idx(i), si, big_p, 2).unwrap())
+        })
+        .collect();
+    (big_p, v)
+}
+
+/// Decodes a point the test knows is on the curve.
+pub fn ed(p: &Point) -> EdwardsPoint {
+    CompressedEdwardsY(p.0).decompress().expect("point decodes")
+}
+
+/// Encodes a point.
+pub fn pt(p: EdwardsPoint) -> Point {
+    Point(p.compress().0)
+}
+
+/// `p + T` for the 8-torsion point `EIGHT_TORSION[1]` (order 8).
+pub fn with_torsion(p: &Point) -> Point {
+    pt(ed(p) + curve25519_dalek::constants::EIGHT_TORSION[1])
+}
+
+/// Bytes that are not the `y` of any curve point (the smallest such `y ≥ 2`).
+pub fn off_curve() -> Point {
+    (2u8..=255)
+        .map(|y| {
+            let mut b = [0u8; 32];
+            b[0] = y;
+            Point(b)
+        })
+        .find(|p| CompressedEdwardsY(p.0).decompress().is_none())
+        .unwrap()
+}
+
+/// The binding proof's statement, written from the documented v2 layout
+/// (`src/binding.rs`) with the public `Transcript` only, independently of the
+/// crate's private `statement`.
+pub fn binding_transcript(
+    ctx: &RecordContext,
+    cluster_key: &Point,
+    capsule: &Capsule,
+) -> Transcript {
+    let mut tr = Transcript::new(tags::BINDING);
+    tr.append(b"program", &ctx.program_id);
+    tr.append(b"P", &cluster_key.0);
+    tr.append(b"owner", &ctx.owner);
+    tr.append(b"record", &ctx.record);
+    tr.append(b"group", &[ctx.group]);
+    tr.append(b"E", &capsule.e.0);
+    tr.append(b"C", &capsule.c.0);
+    tr
+}
+
+/// The binding challenge for commitment `t`.
+pub fn binding_challenge(statement: &Transcript, t: &Point) -> Challenge {
+    let mut tr = statement.clone();
+    tr.append(b"T", &t.0);
+    tr.challenge()
+}
+
+/// The contribution proof's transcript up to `W`, from the documented v2
+/// layout (`src/reencrypt.rs`).
+pub fn contribution_transcript(st: &Statement<'_>, u: &Point, w: &Point) -> Transcript {
+    let mut tr = Transcript::new(tags::CONTRIBUTION);
+    tr.append(b"program", &st.ctx.program_id);
+    tr.append(b"cluster", &st.ctx.cluster);
+    tr.append(b"computation", &st.ctx.computation);
+    tr.append(b"group", &[st.ctx.group]);
+    tr.append(b"i", &st.node.get().to_le_bytes());
+    tr.append(b"R", &st.recipient.0);
+    tr.append(b"E", &st.capsule_e.0);
+    tr.append(b"V", &st.verification_share.0);
+    tr.append(b"U", &u.0);
+    tr.append(b"W", &w.0);
+    tr
+}
+
+/// The contribution challenge for commitments `T1, T2, T3`.
+pub fn contribution_challenge(tr: &Transcript, t: [&Point; 3]) -> Challenge {
+    let mut tr = tr.clone();
+    tr.append(b"T1", &t[0].0);
+    tr.append(b"T2", &t[1].0);
+    tr.append(b"T3", &t[2].0);
+    tr.challenge()
+}
+
+/// `l`, little-endian.
+pub const L_BYTES: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// `b + k·l` as 32 little-endian bytes, or `None` if it does not fit in 256
+/// bits: the same scalar mod `l`, non-canonically encoded.
+pub fn plus_multiple_of_l(b: &[u8; 32], k: u64) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    let mut carry = 0u128;
+    for i in 0..32 {
+        let v = b[i] as u128 + L_BYTES[i] as u128 * k as u128 + carry;
+        out[i] = v as u8;
+        carry = v >> 8;
+    }
+    (carry == 0).then_some(out)
 }

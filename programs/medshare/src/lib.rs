@@ -15,6 +15,8 @@
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;
+#[cfg(target_os = "solana")]
+use solana_compiler_builtins as _;
 
 pub mod constants;
 pub mod error;

@@ -78,7 +78,7 @@ fn contribution_ix(node: &Keypair, groups: usize) -> Instruction {
     let arg = ContributionArg {
         u: [0x11; 32],
         w: [0x22; 32],
-        c: [0x33; 32],
+        c: [0x33; 16],
         z_r: [0x44; 32],
         z_s: [0x55; 32],
     };
@@ -100,8 +100,8 @@ fn test_submit_contribution_all_groups_fits_one_packet() {
     assert_eq!(MAX_GROUPS, 5);
     let node = Keypair::new();
     let ixn = contribution_ix(&node, MAX_GROUPS);
-    // 8-byte discriminator, 4-byte length, 160 bytes per group.
-    assert_eq!(ixn.data.len(), 8 + 4 + 160 * MAX_GROUPS);
+    // 8-byte discriminator, 4-byte length, 144 bytes per group.
+    assert_eq!(ixn.data.len(), 8 + 4 + 144 * MAX_GROUPS);
     measure("submit_contribution (g = 5)", ixn, &node);
 }
 

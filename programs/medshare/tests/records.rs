@@ -42,7 +42,7 @@ async fn test_write_group_without_valid_binding_proof() {
     )
     .unwrap();
     s.binding = BindingProof {
-        c: Scalar::from(3u64).to_bytes(),
+        c: [3; 16],
         z: Scalar::from(5u64).to_bytes(),
     };
     assert_err(

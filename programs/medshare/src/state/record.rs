@@ -11,8 +11,9 @@ pub struct StoredGroup {
     pub group: u8,
     /// Capsule for the cluster key (what the cluster re-encrypts).
     pub cluster_capsule: CapsuleData,
-    /// Binding proof `(c, z)` of the cluster capsule to this record (verified on write).
-    pub binding: [u8; 64],
+    /// Binding proof `(c ‖ z)`, 16 + 32 bytes, of the cluster capsule to this
+    /// record and cluster key (verified on write).
+    pub binding: [u8; 48],
     /// Capsule for the owner's own key.
     pub owner_capsule: CapsuleData,
     /// AEAD nonce.
@@ -25,7 +26,7 @@ pub struct StoredGroup {
 impl StoredGroup {
     /// Serialized size of a group with `ct_len` bytes of ciphertext.
     pub const fn size(ct_len: usize) -> usize {
-        1 + 64 + 64 + 64 + 12 + 4 + ct_len
+        1 + 64 + 48 + 64 + 12 + 4 + ct_len
     }
 }
 
@@ -53,6 +54,9 @@ pub struct PatientRecord {
     pub required_roles: u8,
     /// Pull requests refused (no, revoked, expired or out-of-scope consent).
     pub refused_pulls: u32,
+    /// The cluster key `P` when the record was created: what its capsules are
+    /// sealed to and what their binding proofs name.
+    pub cluster_key: [u8; 32],
     /// Groups of the current version, in the order written.
     #[max_len(0)]
     pub groups: Vec<StoredGroup>,
@@ -158,6 +162,7 @@ mod policy_tests {
             updated_at: 1_700_000_100,
             required_roles: 0b1010,
             refused_pulls: 2,
+            cluster_key: [9; 32],
             groups: vec![],
             bump: 254,
         };

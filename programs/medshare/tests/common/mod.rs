@@ -1,5 +1,11 @@
-//! Test environment: the program running natively in an embedded bank, and a
-//! simulated node set that runs the real DKG through the program.
+//! Test environment: the program in an embedded bank, and a simulated node
+//! set that runs the real DKG through the program.
+//!
+//! Two modes, one harness. By default the program runs natively
+//! (`processor!`). With `MEDSHARE_SBF=1` the bank loads the SBF ELF
+//! `target/deploy/medshare.so` (built by `../shared/sbf/build -p medshare`;
+//! `SBF_OUT_DIR` overrides the directory) and runs it in the real VM: real
+//! 4 KiB frames, real syscalls, real compute units.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -64,6 +70,23 @@ pub fn assert_err(res: Result<Vec<String>, BanksClientError>, e: medshare::error
     }
 }
 
+/// Whether the tests run the SBF ELF (`MEDSHARE_SBF=1`) instead of the native build.
+pub fn sbf() -> bool {
+    std::env::var("MEDSHARE_SBF").is_ok_and(|v| v == "1")
+}
+
+/// The compute units each top-level invocation of the program consumed,
+/// read from the runtime's `Program <id> consumed N of M compute units`
+/// lines (on the ELF; natively the runtime logs no such line for a
+/// `processor!` program, so this is empty).
+pub fn program_units(logs: &[String]) -> Vec<u64> {
+    let prefix = format!("Program {} consumed ", medshare::ID);
+    logs.iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect()
+}
+
 pub struct Env {
     pub ctx: ProgramTestContext,
     pub rng: ChaCha20Rng,
@@ -71,12 +94,23 @@ pub struct Env {
 
 impl Env {
     pub async fn new(seed: u64) -> Self {
-        let mut pt = ProgramTest::new(
-            "medshare",
-            medshare::ID,
-            processor!(medshare::native::native_entry),
-        );
-        pt.prefer_bpf(false);
+        let pt = if sbf() {
+            if std::env::var_os("SBF_OUT_DIR").is_none() {
+                let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/deploy");
+                std::env::set_var("SBF_OUT_DIR", deploy);
+            }
+            let mut pt = ProgramTest::new("medshare", medshare::ID, None);
+            pt.prefer_bpf(true);
+            pt
+        } else {
+            let mut pt = ProgramTest::new(
+                "medshare",
+                medshare::ID,
+                processor!(medshare::native::native_entry),
+            );
+            pt.prefer_bpf(false);
+            pt
+        };
         let ctx = pt.start_with_context().await;
         Env {
             ctx,
@@ -85,11 +119,29 @@ impl Env {
     }
 
     /// Sends one transaction (fee payer: the bank's payer); returns its logs.
+    /// On the ELF the transaction asks for the maximum compute budget, so a
+    /// test never fails for want of units (the CU table reports what each
+    /// instruction really used).
     pub async fn send(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<Vec<String>, BanksClientError> {
+        let mut with_budget;
+        let has_budget = ixs
+            .iter()
+            .any(|i| solana_compute_budget_interface::check_id(&i.program_id));
+        let ixs = if sbf() && !has_budget {
+            with_budget = vec![
+                solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(
+                    1_400_000,
+                ),
+            ];
+            with_budget.extend_from_slice(ixs);
+            &with_budget[..]
+        } else {
+            ixs
+        };
         let blockhash = self.ctx.get_new_latest_blockhash().await.unwrap();
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
@@ -445,9 +497,7 @@ pub fn store_ix(owner: &Pubkey, cluster: &Pubkey, record_id: u64) -> Instruction
 }
 
 pub fn write_ix(owner: &Pubkey, record: &Pubkey, s: &SealedGroup) -> Instruction {
-    let mut binding = [0u8; 64];
-    binding[..32].copy_from_slice(&s.binding.c);
-    binding[32..].copy_from_slice(&s.binding.z);
+    let binding = s.binding.to_bytes();
     ix(
         medshare::accounts::WriteRecordGroup {
             owner: *owner,
@@ -549,6 +599,8 @@ pub async fn contribution_ix(
                 &mut env.rng,
                 share,
                 &ComputationContext {
+                    program_id: medshare::ID.to_bytes(),
+                    cluster: c.address.to_bytes(),
                     computation: computation.to_bytes(),
                     group: *g,
                 },

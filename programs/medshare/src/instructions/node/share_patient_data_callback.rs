@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 
 use encrypted_ixs::keys::NodeIndex;
-use encrypted_ixs::point::{scalar_from_canonical, Point};
+use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{check_lagrange, combine};
-use encrypted_ixs::{Scalar, MAX_NODES};
+use encrypted_ixs::MAX_NODES;
 
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
@@ -108,34 +108,25 @@ impl SharePatientDataCallback<'_> {
         RecordPolicy::from_account_data(&data).map(Some)
     }
 
-    /// Checks the coefficients once (multiplications only), combines per group
-    /// `E' = Σ λ_i·U_i`, `C' = C + Σ λ_i·W_i`, fills the share result.
+    /// Checks the coefficients once (exact integer arithmetic, no scalar
+    /// multiplication), combines per group `E' = Σ λ_i·U_i`,
+    /// `C' = C + Σ λ_i·W_i` (two multiscalar syscalls), fills the share
+    /// result. No fixed-size array of `MAX_NODES` points lives in this frame:
+    /// the terms go straight into the syscall buffers of
+    /// [`encrypted_ixs::point::msm_with`], whose frame is its own.
     pub fn handler(ctx: Context<SharePatientDataCallback>, lagrange: Vec<[u8; 32]>) -> Result<()> {
         ctx.accounts.validate(&lagrange)?;
         let finalizer = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())? + 1;
         let comp = &ctx.accounts.computation;
-        let n = comp.contributors.len();
-        let mut nodes =
-            [NodeIndex::new(1).map_err(|_| error!(MedshareError::InvariantViolated))?; MAX_NODES];
-        let mut coeffs = [Scalar::ZERO; MAX_NODES];
-        for k in 0..n {
-            nodes[k] = NodeIndex::new(comp.contributors[k] as u16)
-                .map_err(|_| error!(MedshareError::InvariantViolated))?;
-            coeffs[k] = scalar_from_canonical(&lagrange[k])
-                .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
-        }
-        check_lagrange(&nodes[..n], &coeffs[..n])
-            .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
+        check_contributors(&comp.contributors, &lagrange)?;
         let groups = comp.groups.len();
         let mut capsules = Vec::with_capacity(groups);
         for g in 0..groups {
-            let mut uw = [(Point::default(), Point::default()); MAX_NODES];
-            for (k, slot) in uw.iter_mut().take(n).enumerate() {
+            let out = combine(&comp.capsules[g].into(), &lagrange, |k| {
                 let p = comp.partials[k * groups + g];
-                *slot = (Point(p.u), Point(p.w));
-            }
-            let out = combine(&comp.capsules[g].into(), &uw[..n], &coeffs[..n])
-                .map_err(|_| error!(MedshareError::InvariantViolated))?;
+                (Point(p.u), Point(p.w))
+            })
+            .map_err(|_| error!(MedshareError::InvariantViolated))?;
             capsules.push(CapsuleData::from(out));
         }
         let clock = Clock::get()?;
@@ -158,4 +149,16 @@ impl SharePatientDataCallback<'_> {
         });
         Ok(())
     }
+}
+
+/// The Lagrange check for the accepted contributors (at most `MAX_NODES`, so
+/// the index array stays small).
+#[inline(never)]
+fn check_contributors(contributors: &[u8], lagrange: &[[u8; 32]]) -> Result<()> {
+    let mut nodes = [NodeIndex::MIN; MAX_NODES];
+    for (slot, &i) in nodes.iter_mut().zip(contributors) {
+        *slot = NodeIndex::new(i as u16).map_err(|_| error!(MedshareError::InvariantViolated))?;
+    }
+    check_lagrange(&nodes[..contributors.len()], lagrange)
+        .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))
 }

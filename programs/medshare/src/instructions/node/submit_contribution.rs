@@ -11,15 +11,16 @@ use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
 use crate::state::{Cluster, Computation, ComputationStatus, NodeRecord, PartialCapsule};
 
-/// One node's contribution for one group: `(U_i, W_i)` and the proof `(c, z_r, z_s)`.
+/// One node's contribution for one group: `(U_i, W_i)` and the proof
+/// `(c, z_r, z_s)`, 144 bytes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct ContributionArg {
     /// `U_i`.
     pub u: [u8; 32],
     /// `W_i`.
     pub w: [u8; 32],
-    /// Challenge.
-    pub c: [u8; 32],
+    /// Challenge (128 bits).
+    pub c: [u8; 16],
     /// Response for `r_i`.
     pub z_r: [u8; 32],
     /// Response for `s_i`.
@@ -114,6 +115,8 @@ impl SubmitContribution<'_> {
         let mut failed_group = None;
         for (k, arg) in contributions.iter().enumerate() {
             let ctx_k = ComputationContext {
+                program_id: crate::ID.to_bytes(),
+                cluster: cluster.key().to_bytes(),
                 computation: computation_key.to_bytes(),
                 group: comp.groups[k],
             };

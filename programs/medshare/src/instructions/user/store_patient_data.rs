@@ -48,6 +48,7 @@ impl StorePatientData<'_> {
         let record = &mut ctx.accounts.record;
         record.owner = owner;
         record.cluster = ctx.accounts.cluster.key();
+        record.cluster_key = ctx.accounts.cluster.cluster_key;
         record.record_id = record_id;
         record.author = author;
         record.version = 1;

@@ -3,11 +3,12 @@ use anchor_lang::system_program;
 
 use encrypted_ixs::binding::{self, BindingProof};
 use encrypted_ixs::capsule::RecordContext;
+use encrypted_ixs::point::Point;
 
 use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
 use crate::error::MedshareError;
 use crate::events::RecordGroupWritten;
-use crate::instructions::require_point;
+use crate::instructions::require_decodes;
 use crate::state::{CapsuleData, PatientRecord, StoredGroup};
 
 /// One sealed field group.
@@ -17,8 +18,8 @@ pub struct WriteGroupArgs {
     pub group: u8,
     /// Capsule for the cluster key.
     pub cluster_capsule: CapsuleData,
-    /// Binding proof `(c ‖ z)`.
-    pub binding: [u8; 64],
+    /// Binding proof `(c ‖ z)`: 16 + 32 bytes.
+    pub binding: [u8; 48],
     /// Capsule for the owner's key.
     pub owner_capsule: CapsuleData,
     /// AEAD nonce.
@@ -64,19 +65,22 @@ impl WriteRecordGroup<'_> {
                 .is_some_and(|a| a.key() == self.record.author);
             require!(signed, MedshareError::AuthorMustSign);
         }
-        require_point(&args.owner_capsule.e)?;
-        require_point(&args.owner_capsule.c)?;
+        // The owner capsule is opened by the owner alone: it only has to
+        // decode (a torsion component could hurt nobody but its author).
+        require_decodes(&args.owner_capsule.e)?;
+        require_decodes(&args.owner_capsule.c)?;
         let ctx = RecordContext {
             program_id: crate::ID.to_bytes(),
             owner: self.record.owner.to_bytes(),
             record: self.record.key().to_bytes(),
             group: args.group,
         };
-        let mut c = [0u8; 32];
-        let mut z = [0u8; 32];
-        c.copy_from_slice(&args.binding[..32]);
-        z.copy_from_slice(&args.binding[32..]);
-        match binding::verify(&ctx, &args.cluster_capsule.into(), &BindingProof { c, z }) {
+        match binding::verify(
+            &ctx,
+            &Point(self.record.cluster_key),
+            &args.cluster_capsule.into(),
+            &BindingProof::from_bytes(&args.binding),
+        ) {
             Ok(()) => Ok(()),
             Err(encrypted_ixs::Error::InvalidBindingProof) => {
                 err!(MedshareError::InvalidBindingProof)
