@@ -68,14 +68,10 @@ pub struct OpenedShare {
 }
 
 fn stored_to_sealed(s: &StoredGroup) -> SealedGroup {
-    let mut c = [0u8; 32];
-    let mut z = [0u8; 32];
-    c.copy_from_slice(&s.binding[..32]);
-    z.copy_from_slice(&s.binding[32..]);
     SealedGroup {
         group: s.group,
         cluster_capsule: s.cluster_capsule.into(),
-        binding: encrypted_ixs::binding::BindingProof { c, z },
+        binding: encrypted_ixs::binding::BindingProof::from_bytes(&s.binding),
         owner_capsule: s.owner_capsule.into(),
         nonce: s.nonce,
         ciphertext: s.ciphertext.clone(),

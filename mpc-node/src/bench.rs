@@ -610,6 +610,8 @@ async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
     let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
     let capsule_e = edwards(&UserSecretKey::generate(&mut OsRng))?;
     let ctx = ComputationContext {
+        program_id: medshare::ID.to_bytes(),
+        cluster: lc.address.to_bytes(),
         computation: Pubkey::new_unique().to_bytes(),
         group: 1,
     };

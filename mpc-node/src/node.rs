@@ -1044,6 +1044,8 @@ impl Worker {
         let mut args = Vec::with_capacity(comp.groups.len());
         for (g, cap) in comp.groups.iter().zip(&comp.capsules) {
             let ctx = ComputationContext {
+                program_id: medshare::ID.to_bytes(),
+                cluster: self.cluster.to_bytes(),
                 computation: addr.to_bytes(),
                 group: *g,
             };

@@ -199,9 +199,7 @@ pub fn write_record_group_ix(
     record: Pubkey,
     sealed: encrypted_ixs::record::SealedGroup,
 ) -> Instruction {
-    let mut binding = [0u8; 64];
-    binding[..32].copy_from_slice(&sealed.binding.c);
-    binding[32..].copy_from_slice(&sealed.binding.z);
+    let binding = sealed.binding.to_bytes();
     instruction(
         medshare::accounts::WriteRecordGroup {
             owner,
