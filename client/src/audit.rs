@@ -116,7 +116,7 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
         ));
     }
     if let Some(e) = decode::<ConsentChanged>(d) {
-        let what = ["granted", "modified", "revoked"]
+        let what = ["granted", "modified", "revoked", "closed"]
             .get(e.kind as usize)
             .copied()
             .unwrap_or("changed");

@@ -263,8 +263,16 @@ pub enum ConsentCommand {
         #[arg(long)]
         hours: f64,
     },
-    /// Revokes a consent.
+    /// Revokes a consent (also after the record was closed).
     Revoke {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+    },
+    /// Closes a consent (revoking it if active) and returns its rent to you.
+    Close {
         /// Record address, or your record id.
         record: String,
         /// The grantee's wallet.
@@ -782,8 +790,18 @@ async fn consent_command(ctx: &Ctx, cmd: &ConsentCommand, json: bool) -> Result<
                     .to_string()
             } else {
                 format!(
-                    "consent of {to} on {r} revoked (shares already delivered cannot be recalled)"
+                    "consent of {to} on {r} revoked: no further request or node contribution under it (a share already delivered, or with t contributions in, cannot be recalled)"
                 )
+            })
+        }
+        ConsentCommand::Close { record, to } => {
+            let r = ctx.record(&c, record)?;
+            c.close_consent(&r, to).await?;
+            Ok(if json {
+                json!({"record": r.to_string(), "grantee": to.to_string(), "closed": true})
+                    .to_string()
+            } else {
+                format!("consent of {to} on {r} closed; its rent is back in your wallet")
             })
         }
         ConsentCommand::List { record } => {

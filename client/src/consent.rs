@@ -131,15 +131,28 @@ impl Client {
         Ok(())
     }
 
-    /// Revokes a consent.
+    /// Revokes a consent (works after the record was closed too).
     pub async fn revoke_consent(&self, record: &Pubkey, grantee: &Pubkey) -> Result<()> {
         let ix = instruction(
-            medshare::accounts::ChangeConsent {
+            medshare::accounts::RevokeConsent {
                 owner: self.wallet.pubkey(),
-                record: *record,
                 consent: medshare::pda::consent(record, grantee),
             },
             medshare::instruction::RevokeConsent {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// Closes a consent (revoking it if active); its rent returns to the
+    /// owner. Works after the record was closed too.
+    pub async fn close_consent(&self, record: &Pubkey, grantee: &Pubkey) -> Result<()> {
+        let ix = instruction(
+            medshare::accounts::CloseConsent {
+                owner: self.wallet.pubkey(),
+                consent: medshare::pda::consent(record, grantee),
+            },
+            medshare::instruction::CloseConsent {},
         );
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())

@@ -244,18 +244,29 @@ pub struct Peer {
     pub transport: TransportPublic,
 }
 
+/// Decodes every peer's round-1 package; a malformed one, or one whose
+/// commitment does not have exactly `t` coefficients (a polynomial of
+/// another degree), names its sender.
 fn parse_round1(
+    params: &DkgParams,
     peers: &BTreeMap<NodeIndex, Peer>,
 ) -> Result<BTreeMap<frost::Identifier, dkg::round1::Package>> {
     peers
         .iter()
         .map(|(i, p)| {
-            dkg::round1::Package::deserialize(&p.round1)
-                .map(|pkg| (identifier(*i), pkg))
-                .map_err(|_| Error::DkgCulprit {
+            let pkg =
+                dkg::round1::Package::deserialize(&p.round1).map_err(|_| Error::DkgCulprit {
                     culprit: *i,
                     reason: "malformed round-1 package",
-                })
+                })?;
+            let coefficients = pkg.commitment().serialize().map(|c| c.len()).unwrap_or(0);
+            if coefficients != params.threshold as usize {
+                return Err(Error::DkgCulprit {
+                    culprit: *i,
+                    reason: "round-1 commitment of the wrong length",
+                });
+            }
+            Ok((identifier(*i), pkg))
         })
         .collect()
 }
@@ -278,7 +289,7 @@ pub fn round2<R: RngCore + CryptoRng>(
     peers: &BTreeMap<NodeIndex, Peer>,
 ) -> Result<(Round2Secret, Vec<EncryptedRound2>)> {
     let nodes = all_nodes(me, peers);
-    let round1 = parse_round1(peers)?;
+    let round1 = parse_round1(params, peers)?;
     let (secret2, packages) = dkg::part2(secret.0, &round1)
         .map_err(|e| map_frost_error(&e, &nodes, "round-1 packages rejected"))?;
     let mut out = Vec::with_capacity(packages.len());
@@ -341,7 +352,7 @@ pub fn finish(
     received: &[EncryptedRound2],
 ) -> Result<DkgOutput> {
     let nodes = all_nodes(me, peers);
-    let round1 = parse_round1(peers)?;
+    let round1 = parse_round1(params, peers)?;
     let mut round2 = BTreeMap::new();
     for pkg in received {
         let from = NodeIndex::new(pkg.from)?;

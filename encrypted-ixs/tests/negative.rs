@@ -523,6 +523,28 @@ fn test_dkg_bad_proof_of_knowledge_names_culprit() {
 }
 
 #[test]
+fn test_f5_round1_commitment_of_wrong_length_names_sender() {
+    let mut rng = rng(10);
+    let tr = dkg_rounds(2, 3, &mut rng);
+    // Node 3 posts a round-1 package for a degree-2 polynomial (t = 3).
+    let wrong = dkg::DkgParams {
+        threshold: 3,
+        ..tr.params
+    };
+    let (_, pkg) = dkg::round1(&mut rng, &wrong, idx(3)).unwrap();
+    let mut peers = tr.peers_of(idx(1));
+    peers.get_mut(&idx(3)).unwrap().round1 = pkg;
+    let (s1, _) = dkg::round1(&mut rng, &tr.params, idx(1)).unwrap();
+    assert_eq!(
+        dkg::round2(&mut rng, &tr.params, idx(1), s1, &tr.transports[0], &peers).unwrap_err(),
+        Error::DkgCulprit {
+            culprit: idx(3),
+            reason: "round-1 commitment of the wrong length"
+        }
+    );
+}
+
+#[test]
 fn test_dkg_tampered_round2_names_sender() {
     let mut rng = rng(9);
     let mut tr = dkg_rounds(3, 4, &mut rng);

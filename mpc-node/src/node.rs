@@ -908,6 +908,14 @@ impl Node {
                 }
                 debug!(error = %e, "contribution no longer needed");
             }
+            Some(Err(e)) if access_ended(&e) => {
+                // Access ended between this node's check and the landing.
+                self.metrics.unauthorized.inc();
+                if let Some(c) = self.tracked.get_mut(&addr) {
+                    c.settled = true;
+                }
+                warn!(computation = %addr, error = %e, "access ended before the contribution landed; not contributing");
+            }
             Some(Err(e)) => {
                 self.metrics.chain_errors.inc();
                 let retry_in = self.failed(&addr);
@@ -1005,7 +1013,7 @@ impl Worker {
             out.finished = Some((self.callback(&addr, &comp).await, "fallback"));
             return out;
         }
-        match authorized(self.chain.as_ref(), &comp).await {
+        match authorized(self.chain.as_ref(), &self.cluster, &comp).await {
             Ok(true) => {}
             Ok(false) => {
                 out.authorized = false;
@@ -1071,12 +1079,17 @@ impl Worker {
             }
             args.push(arg);
         }
+        let registry = recipient_registry(self.chain.as_ref(), &self.cluster, comp).await?;
         let ix = instruction(
             medshare::accounts::SubmitContribution {
                 node: self.authority.pubkey(),
                 cluster: self.cluster,
                 node_record: medshare::pda::node_record(&self.cluster, self.index),
                 computation: *addr,
+                record: comp.record,
+                consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
+                provider: registry.map(|r| r.0),
+                issuer: registry.map(|r| r.1),
             },
             medshare::instruction::SubmitContribution {
                 contributions: args,
@@ -1115,17 +1128,8 @@ impl Worker {
 
     /// Posts the callback for a computation with `t` contributions.
     async fn callback(&self, addr: &Pubkey, comp: &Computation) -> Result<(), ChainError> {
-        // The recipient wallet's provider entry and its issuer, when it has
-        // one: the program checks them again if the record has a policy.
-        let registry = match comp.recipient_wallet {
-            w if w == Pubkey::default() => None,
-            wallet => {
-                let provider = medshare::pda::provider(&self.cluster, &wallet);
-                fetch::<medshare::state::Provider>(self.chain.as_ref(), &provider)
-                    .await?
-                    .map(|p| (provider, medshare::pda::issuer(&self.cluster, &p.issuer)))
-            }
-        };
+        // The program checks the record's policy again.
+        let registry = recipient_registry(self.chain.as_ref(), &self.cluster, comp).await?;
         let ids: Vec<NodeIndex> = comp
             .contributors
             .iter()
@@ -1162,27 +1166,74 @@ impl Worker {
     }
 }
 
-/// Whether chain state authorizes a computation: the owner asked, or the
-/// requester holds a consent for this record that, at the chain's current
-/// unix time, is neither revoked nor expired and covers every group.
+/// The recipient wallet's provider entry and its issuer's entry, when the
+/// wallet has one in `cluster` (nodes pass them so the program can apply the
+/// record's provider policy).
+pub async fn recipient_registry(
+    chain: &dyn crate::chain::Chain,
+    cluster: &Pubkey,
+    comp: &Computation,
+) -> Result<Option<(Pubkey, Pubkey)>, ChainError> {
+    if comp.recipient_wallet == Pubkey::default() {
+        return Ok(None);
+    }
+    let provider = medshare::pda::provider(cluster, &comp.recipient_wallet);
+    Ok(fetch::<medshare::state::Provider>(chain, &provider)
+        .await?
+        .map(|p| (provider, medshare::pda::issuer(cluster, &p.issuer))))
+}
+
+/// Whether chain state still authorizes a computation: the same decision
+/// the program makes at every contribution (`medshare::instructions::access`),
+/// made first so an honest node never publishes a contribution the program
+/// would refuse. The record is open, of the same generation and at the same
+/// version as at the request; the owner asked, or the requester holds a
+/// consent of that record generation that, at the chain's current unix time,
+/// is neither revoked nor expired and covers every group; and the record's
+/// provider policy, as it stands now, admits the recipient wallet.
 pub async fn authorized(
     chain: &dyn crate::chain::Chain,
+    cluster: &Pubkey,
     comp: &Computation,
 ) -> Result<bool, ChainError> {
-    if comp.requester == comp.owner && comp.consent == Pubkey::default() {
-        return Ok(true);
-    }
-    if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
-        return Ok(false);
-    }
-    let Some(consent) = fetch::<medshare::state::Consent>(chain, &comp.consent).await? else {
+    let Some(record) = fetch::<medshare::state::PatientRecord>(chain, &comp.record).await? else {
         return Ok(false);
     };
+    if record.generation != comp.record_generation || record.version != comp.record_version {
+        return Ok(false);
+    }
     let now = chain_time(chain).await?;
-    let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
-    Ok(consent.record == comp.record
-        && consent.grantee == comp.requester
-        && consent.check(mask, now).is_ok())
+    if comp.consent == Pubkey::default() {
+        if comp.requester != comp.owner {
+            return Ok(false);
+        }
+    } else {
+        if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
+            return Ok(false);
+        }
+        let Some(consent) = fetch::<medshare::state::Consent>(chain, &comp.consent).await? else {
+            return Ok(false);
+        };
+        let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
+        if consent.record != comp.record
+            || consent.record_generation != comp.record_generation
+            || consent.grantee != comp.requester
+            || consent.check(mask, now).is_err()
+        {
+            return Ok(false);
+        }
+    }
+    if record.required_roles == 0 {
+        return Ok(true);
+    }
+    let Some((provider, issuer)) = recipient_registry(chain, cluster, comp).await? else {
+        return Ok(false);
+    };
+    let Some(p) = fetch::<medshare::state::Provider>(chain, &provider).await? else {
+        return Ok(false);
+    };
+    let i = fetch::<medshare::state::CredentialIssuer>(chain, &issuer).await?;
+    Ok(p.check(i.as_ref(), record.required_roles, now).is_ok())
 }
 
 /// The service records (accepted contributions, faults) of a cluster's
@@ -1229,6 +1280,27 @@ async fn next_notices(notices: &mut Option<Notices>) -> Option<Vec<Notice>> {
         batch.push(more);
     }
     Some(batch)
+}
+
+/// Refusals that mean the request is no longer authorized (the program's
+/// access decision at contribution time): the computation is left to expire.
+fn access_ended(e: &ChainError) -> bool {
+    matches!(
+        e.medshare(),
+        Some(
+            MedshareError::RecordClosed
+                | MedshareError::RecordChanged
+                | MedshareError::ConsentMissing
+                | MedshareError::ConsentRevoked
+                | MedshareError::ConsentExpired
+                | MedshareError::ConsentScope
+                | MedshareError::ProviderNotVerified
+                | MedshareError::ProviderRevoked
+                | MedshareError::ProviderExpired
+                | MedshareError::ProviderRoleNotAllowed
+                | MedshareError::IssuerRevoked
+        )
+    )
 }
 
 /// Refusals that only mean someone else got there first.

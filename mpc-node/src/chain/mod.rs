@@ -147,7 +147,10 @@ pub trait Chain: Send + Sync {
 /// Shared handle to a chain.
 pub type SharedChain = Arc<dyn Chain>;
 
-/// Reads and decodes one Anchor account.
+/// Reads and decodes one Anchor account. An account at the address that the
+/// program does not own is absent (`None`): anyone can send lamports to any
+/// PDA, and such a pre-funded or squatted address must read as it does to
+/// the program, not block whoever looks it up.
 pub async fn fetch<T: AccountDeserialize>(
     chain: &dyn Chain,
     address: &Pubkey,
@@ -155,7 +158,7 @@ pub async fn fetch<T: AccountDeserialize>(
     let acc = chain.accounts(std::slice::from_ref(address)).await?;
     match acc.into_iter().next().flatten() {
         None => Ok(None),
-        Some(a) if a.owner != medshare::ID => Err(ChainError::Account(*address)),
+        Some(a) if a.owner != medshare::ID => Ok(None),
         Some(a) => T::try_deserialize(&mut a.data.as_slice())
             .map(Some)
             .map_err(|_| ChainError::Account(*address)),

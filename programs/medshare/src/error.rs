@@ -167,11 +167,23 @@ pub enum MedshareError {
     /// The record account is not the one the share result is for.
     #[msg("record account is not the one this share is of")]
     WrongRecord,
+    /// The record was closed (or closed and created again) since the request.
+    #[msg("record was closed since the request")]
+    RecordClosed,
+    /// The record moved to another version since the request.
+    #[msg("record changed since the request")]
+    RecordChanged,
+    /// The group is already written in this version (start a new version to change it).
+    #[msg("field group already written in this version")]
+    GroupAlreadyWritten,
+    /// The consent belongs to a closed record that was created again at the same address.
+    #[msg("consent belongs to an earlier record at this address")]
+    ConsentStale,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 54] = [
+    pub const ALL: [MedshareError; 58] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -226,6 +238,10 @@ impl MedshareError {
         MedshareError::ShareNotCompleted,
         MedshareError::NotRequesterOrRecipient,
         MedshareError::WrongRecord,
+        MedshareError::RecordClosed,
+        MedshareError::RecordChanged,
+        MedshareError::GroupAlreadyWritten,
+        MedshareError::ConsentStale,
     ];
 
     /// The variant with this Anchor error code.
@@ -248,8 +264,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::WrongRecord as usize,
-            "a variant was added after WrongRecord: add it to ALL"
+            MedshareError::ConsentStale as usize,
+            "a variant was added after ConsentStale: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -76,8 +76,8 @@ pub struct ClusterReady {
 pub struct DkgFailed {
     /// Cluster.
     pub cluster: Pubkey,
-    /// Bit `i − 1` set for every node whose confirmation differs from the
-    /// first confirmation received.
+    /// Bit `i − 1` set for every node whose confirmation is not the one a
+    /// strict majority posted (every node when there is no strict majority).
     pub disagreeing: u16,
     /// Slot.
     pub slot: u64,
@@ -263,7 +263,7 @@ pub struct RegistryChanged {
     pub unix_time: i64,
 }
 
-/// A consent was granted (0), modified (1) or revoked (2).
+/// A consent was granted (0), modified (1), revoked (2) or closed (3).
 #[event]
 pub struct ConsentChanged {
     /// Consent account.

@@ -143,9 +143,14 @@ pub mod medshare {
         ChangeConsent::modify(ctx, args)
     }
 
-    /// The owner revokes a consent.
-    pub fn revoke_consent(ctx: Context<ChangeConsent>) -> Result<()> {
-        ChangeConsent::revoke(ctx)
+    /// The owner revokes a consent (the record is not needed).
+    pub fn revoke_consent(ctx: Context<RevokeConsent>) -> Result<()> {
+        RevokeConsent::handler(ctx)
+    }
+
+    /// The owner closes a consent and gets its rent back (revokes it if active).
+    pub fn close_consent(ctx: Context<CloseConsent>) -> Result<()> {
+        CloseConsent::handler(ctx)
     }
 
     /// A grantee requests a share under consent (pull); refusals are recorded.

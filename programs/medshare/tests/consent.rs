@@ -131,8 +131,30 @@ fn change_ix(w: &World, grantee: &Pubkey, args: Option<(u8, i64)>) -> Instructio
                 },
             },
         ),
-        None => ix(accounts, medshare::instruction::RevokeConsent {}),
+        None => revoke_ix(w, grantee),
     }
+}
+
+/// `revoke_consent`: the owner and the consent only (no record).
+fn revoke_ix(w: &World, grantee: &Pubkey) -> Instruction {
+    ix(
+        medshare::accounts::RevokeConsent {
+            owner: w.patient.wallet.pubkey(),
+            consent: medshare::pda::consent(&w.record, grantee),
+        },
+        medshare::instruction::RevokeConsent {},
+    )
+}
+
+/// `close_consent`: the owner and the consent only (no record).
+fn close_consent_ix(w: &World, grantee: &Pubkey) -> Instruction {
+    ix(
+        medshare::accounts::CloseConsent {
+            owner: w.patient.wallet.pubkey(),
+            consent: medshare::pda::consent(&w.record, grantee),
+        },
+        medshare::instruction::CloseConsent {},
+    )
 }
 
 async fn request_ix(
@@ -866,5 +888,380 @@ async fn test_consent_does_not_carry_over_to_a_recreated_record() {
     assert_eq!(
         pull(&mut w, &d, 0b001, None).await,
         Some(code(MedshareError::ConsentMissing))
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Issue 10: every access rule holds at contribution time. Each attack test
+// asserts the secure outcome: what anyone can combine from the public
+// contributions does not open the data.
+// ---------------------------------------------------------------------------
+
+/// What anyone (here the grantee) can do with a computation's public
+/// contributions: if `t` are accepted, combine them with the public
+/// Lagrange coefficients and open the first shared group with `key` (the
+/// world's doctor's key when `None`). `Some(plaintext)` means the data leaked.
+async fn combine_public_partials(
+    w: &mut World,
+    computation: Pubkey,
+    key: Option<&UserSecretKey>,
+) -> Option<Vec<u8>> {
+    use encrypted_ixs::keys::NodeIndex;
+    use encrypted_ixs::point::Point;
+    use encrypted_ixs::reencrypt::{combine, lagrange_coefficients};
+    let comp: Computation = w.env.account(computation).await;
+    if comp.contributors.len() < w.c.t as usize {
+        return None;
+    }
+    let ids: Vec<NodeIndex> = comp
+        .contributors
+        .iter()
+        .map(|i| NodeIndex::new(*i as u16).unwrap())
+        .collect();
+    let lagrange: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+        .unwrap()
+        .iter()
+        .map(|l| l.to_bytes())
+        .collect();
+    let groups = comp.groups.len();
+    let capsule = combine(&comp.capsules[0].into(), &lagrange, |k| {
+        let p = comp.partials[k * groups];
+        (Point(p.u), Point(p.w))
+    })
+    .ok()?;
+    let m = open(&capsule, key.unwrap_or(&w.doctor_key)).ok()?;
+    let g = comp.groups[0];
+    let sealed = w.sealed.iter().find(|s| s.group == g).unwrap();
+    let ctx = record_ctx(&w.patient.wallet.pubkey(), &w.record, g);
+    open_group_with(sealed, &m, &ctx, comp.record_version)
+        .ok()
+        .map(|p| p.to_vec())
+}
+
+/// Grants the world's doctor `mask` for an hour and has the doctor pull it;
+/// returns the computation.
+async fn granted_pull(w: &mut World, mask: u8) -> Pubkey {
+    let doctor = w.doctor.pubkey();
+    let grant = grant_ix(w, &doctor, mask, w.now + HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    let cluster: Cluster = w.env.account(w.c.address).await;
+    assert_eq!(pull(w, &d, mask, None).await, None);
+    medshare::pda::computation(&w.c.address, cluster.next_computation)
+}
+
+fn close_record_ix(w: &World) -> Instruction {
+    ix(
+        medshare::accounts::CloseRecord {
+            owner: w.patient.wallet.pubkey(),
+            record: w.record,
+        },
+        medshare::instruction::CloseRecord {},
+    )
+}
+
+#[tokio::test]
+async fn test_a01_revoked_grantee_cannot_combine_partials() {
+    let mut w = world(101).await;
+    let doctor = w.doctor.pubkey();
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    w.env
+        .send(&[revoke_ix(&w, &doctor)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    // The t-th contribution after the revocation is refused...
+    for node in [2, 3] {
+        assert_err(
+            contribute(&mut w.env, &w.c, node, computation).await,
+            MedshareError::ConsentRevoked,
+        );
+    }
+    // ...so what is public does not open the record.
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+    let comp: Computation = w.env.account(computation).await;
+    assert_eq!(comp.contributors, vec![1]);
+    assert_eq!(comp.faulty, 0, "honest nodes are not blamed");
+}
+
+#[tokio::test]
+async fn test_a01_expired_or_narrowed_consent_stops_contributions() {
+    let mut w = world(102).await;
+    let doctor = w.doctor.pubkey();
+    let computation = granted_pull(&mut w, 0b011).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    // Narrowed to group 0 only: the pull covers group 1 too.
+    let narrow = change_ix(&w, &doctor, Some((0b001, w.now + HOUR)));
+    w.env.send(&[narrow], &[&w.patient.wallet]).await.unwrap();
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::ConsentScope,
+    );
+    // Widened back, then the end time passes.
+    let widen = change_ix(&w, &doctor, Some((0b011, w.now + 60)));
+    w.env.send(&[widen], &[&w.patient.wallet]).await.unwrap();
+    set_time(&mut w.env, w.now + 60).await;
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::ConsentExpired,
+    );
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+    // While the consent held, the same contributions do open it (the
+    // helper above is able to detect a leak).
+    set_time(&mut w.env, w.now).await;
+    contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
+    let opened = combine_public_partials(&mut w, computation, None).await;
+    assert_eq!(opened.as_deref(), Some(b"{\"age\":42}".as_slice()));
+}
+
+#[tokio::test]
+async fn test_a02_revoked_provider_cannot_combine_partials() {
+    let (mut w, reg, p) = verified_doctor_with_consent(103).await;
+    let registry = Some((p, reg.issuer_account));
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, registry).await, None);
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    w.env
+        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
+        .await
+        .unwrap();
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::ProviderRevoked,
+    );
+    // Without the registry entry the policy refuses as well.
+    let comp: Computation = w.env.account(computation).await;
+    let bare = contribution_ix(&mut w.env, &w.c, 3, computation).await;
+    let mut args_only = bare.clone();
+    args_only.accounts = contribute_raw_ix(&w.c, 3, computation, &comp, None, vec![])
+        .accounts
+        .clone();
+    assert_err(
+        w.env.send(&[args_only], &[&w.c.nodes[2].authority]).await,
+        MedshareError::ProviderNotVerified,
+    );
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn test_a02_policy_added_after_an_owner_share_stops_it() {
+    let mut w = world(104).await;
+    // The patient shares with a bare key (no wallet), then requires verified doctors.
+    let stranger = UserSecretKey::generate(&mut w.env.rng);
+    let r = stranger.public_key().edwards().unwrap();
+    let owner = w.patient.wallet.pubkey();
+    let share = share_ix(&owner, &w.record, &w.c.address, 0, 0b001, r.0);
+    w.env.send(&[share], &[&w.patient.wallet]).await.unwrap();
+    let computation = medshare::pda::computation(&w.c.address, 0);
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::ProviderNotVerified,
+    );
+    assert_eq!(
+        combine_public_partials(&mut w, computation, Some(&stranger)).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn test_a03_closed_record_stops_pull_and_its_consent_stays_revocable() {
+    let mut w = world(105).await;
+    let doctor = w.doctor.pubkey();
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    w.env
+        .send(&[close_record_ix(&w)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::RecordClosed,
+    );
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+    // The consent is revoked and closed without the (closed) record; the
+    // owner gets its rent back.
+    let consent = medshare::pda::consent(&w.record, &doctor);
+    w.env
+        .send(&[revoke_ix(&w, &doctor)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    let rent = w.env.lamports(consent).await;
+    let before = w.env.lamports(w.patient.wallet.pubkey()).await;
+    let logs = w
+        .env
+        .send(&[close_consent_ix(&w, &doctor)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 3);
+    assert!(!w.env.exists(consent).await);
+    assert_eq!(
+        w.env.lamports(w.patient.wallet.pubkey()).await,
+        before + rent
+    );
+    // The callback is refused too (there is nothing to finish).
+    let cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
+    assert_err(
+        w.env.send(&[cb], &[&w.c.nodes[0].authority]).await,
+        MedshareError::NotEnoughContributions,
+    );
+}
+
+#[tokio::test]
+async fn test_a03_record_closed_after_t_contributions_refuses_the_callback() {
+    let mut w = world(106).await;
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    contribute(&mut w.env, &w.c, 2, computation).await.unwrap();
+    w.env
+        .send(&[close_record_ix(&w)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    let mut cb = callback_ix(&mut w.env, &w.c, 1, computation).await;
+    cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &w.doctor.pubkey());
+    assert_err(
+        w.env.send(&[cb], &[&w.c.nodes[0].authority]).await,
+        MedshareError::RecordClosed,
+    );
+}
+
+#[tokio::test]
+async fn test_a04_new_version_stops_a_pending_share_of_the_old_one() {
+    let mut w = world(107).await;
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    let update = ix(
+        medshare::accounts::UpdatePatientData {
+            owner: w.patient.wallet.pubkey(),
+            author: None,
+            record: w.record,
+        },
+        medshare::instruction::UpdatePatientData {},
+    );
+    w.env.send(&[update], &[&w.patient.wallet]).await.unwrap();
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::RecordChanged,
+    );
+    // The superseded version's ciphertext stays in ledger history; its key
+    // is not released.
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+}
+
+/// Closes the world's record and creates it again at the same address, in
+/// the same unix second, with group 0 written.
+async fn recreate_record(w: &mut World) {
+    let owner = w.patient.wallet.insecure_clone();
+    w.env.send(&[close_record_ix(w)], &[&owner]).await.unwrap();
+    w.env
+        .send(&[store_ix(&owner.pubkey(), &w.c.address, 1)], &[&owner])
+        .await
+        .unwrap();
+    let s = encrypted_ixs::record::seal_group(
+        &mut w.env.rng,
+        &record_ctx(&owner.pubkey(), &w.record, 0),
+        1,
+        b"{\"age\":43}",
+        &w.c.key(),
+        &w.patient.key.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    w.env
+        .send(&[write_ix(&owner.pubkey(), &w.record, &s)], &[&owner])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn test_a05_consent_of_a_record_recreated_in_the_same_second_does_not_apply() {
+    let mut w = world(108).await;
+    let doctor = w.doctor.pubkey();
+    let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    let old: PatientRecord = w.env.account(w.record).await;
+    recreate_record(&mut w).await;
+    let new: PatientRecord = w.env.account(w.record).await;
+    let consent: Consent = w
+        .env
+        .account(medshare::pda::consent(&w.record, &doctor))
+        .await;
+    assert_eq!(new.created_at, consent.granted_at, "same unix second");
+    assert_ne!(new.generation, old.generation);
+    let d = w.doctor.insecure_clone();
+    assert_eq!(
+        pull(&mut w, &d, 0b001, None).await,
+        Some(code(MedshareError::ConsentMissing))
+    );
+}
+
+#[tokio::test]
+async fn test_c08_stale_consent_cannot_be_modified_and_is_granted_afresh() {
+    let mut w = world(109).await;
+    let doctor = w.doctor.pubkey();
+    let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    recreate_record(&mut w).await;
+    let modify = change_ix(&w, &doctor, Some((0b001, w.now + 2 * HOUR)));
+    assert_err(
+        w.env.send(&[modify], &[&w.patient.wallet]).await,
+        MedshareError::ConsentStale,
+    );
+    // Granting again binds the consent to the new record.
+    let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
+}
+
+#[tokio::test]
+async fn test_c02_close_consent_returns_rent_and_stops_pending_pulls() {
+    let mut w = world(110).await;
+    let doctor = w.doctor.pubkey();
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    // Only the owner may close it.
+    let mallory = w.env.funded().await;
+    let mut stolen = close_consent_ix(&w, &doctor);
+    stolen.accounts[0].pubkey = mallory.pubkey();
+    assert_err(
+        w.env.send(&[stolen], &[&mallory]).await,
+        MedshareError::NotOwner,
+    );
+    let consent = medshare::pda::consent(&w.record, &doctor);
+    let rent = w.env.lamports(consent).await;
+    let before = w.env.lamports(w.patient.wallet.pubkey()).await;
+    w.env
+        .send(&[close_consent_ix(&w, &doctor)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    assert_eq!(
+        w.env.lamports(w.patient.wallet.pubkey()).await,
+        before + rent
+    );
+    // An active consent closed is revoked: the pending pull gets no more contributions.
+    assert_err(
+        contribute(&mut w.env, &w.c, 2, computation).await,
+        MedshareError::ConsentMissing,
+    );
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
     );
 }

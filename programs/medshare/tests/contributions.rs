@@ -104,7 +104,8 @@ async fn test_contribution_bad_proof_names_node_and_others_finalize() {
     };
     let a = &mut args[1];
     std::mem::swap(&mut a.u, &mut a.w);
-    ixn = contribute_raw_ix(&q.cluster, 1, q.computation, args);
+    let comp: Computation = env.account(q.computation).await;
+    ixn = contribute_raw_ix(&q.cluster, 1, q.computation, &comp, None, args);
     let logs = env
         .send(&[ixn], &[&q.cluster.nodes[0].authority])
         .await
@@ -171,7 +172,8 @@ async fn test_contribution_wrong_group_count() {
     let mut args: Vec<medshare::instructions::ContributionArg> =
         anchor_lang::AnchorDeserialize::deserialize(&mut &ixn.data[8..]).unwrap();
     args.pop();
-    let ixn = contribute_raw_ix(&q.cluster, 1, q.computation, args);
+    let comp: Computation = env.account(q.computation).await;
+    let ixn = contribute_raw_ix(&q.cluster, 1, q.computation, &comp, None, args);
     assert_err(
         env.send(&[ixn], &[&q.cluster.nodes[0].authority]).await,
         MedshareError::WrongGroupCount,
@@ -200,7 +202,8 @@ async fn test_contribution_replayed_into_another_computation() {
     let second = medshare::pda::computation(&q.cluster.address, 1);
     let ixn = contribution_ix(&mut env, &q.cluster, 3, q.computation).await;
     let args = anchor_lang::AnchorDeserialize::deserialize(&mut &ixn.data[8..]).unwrap();
-    let replay = contribute_raw_ix(&q.cluster, 3, second, args);
+    let second_comp: Computation = env.account(second).await;
+    let replay = contribute_raw_ix(&q.cluster, 3, second, &second_comp, None, args);
     let logs = env
         .send(&[replay], &[&q.cluster.nodes[2].authority])
         .await

@@ -36,6 +36,51 @@ async fn test_dkg_confirmations_disagree() {
     );
 }
 
+/// Confirms for every node, node `liar` (0-based) with a made-up cluster
+/// key; returns the logs of the last confirmation.
+async fn confirm_all_with_a_liar(env: &mut Env, c: &mut SimCluster, liar: usize) -> Vec<String> {
+    let outputs = run_dkg_rounds(env, c).await;
+    // The liar confirms first.
+    let mut order: Vec<usize> = (0..outputs.len()).collect();
+    order.retain(|k| *k != liar);
+    order.insert(0, liar);
+    let mut last = vec![];
+    for k in order {
+        let out = &outputs[k];
+        let vs: Vec<[u8; 32]> = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let key = if k == liar {
+            encrypted_ixs::point::BASEPOINT
+        } else {
+            out.cluster_key
+        };
+        let conf = confirm_ix(c, k, key, vs);
+        last = env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    last
+}
+
+#[tokio::test]
+async fn test_a07_first_confirmer_lying_is_blamed_not_the_honest_majority() {
+    let mut env = Env::new(64).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    let logs = confirm_all_with_a_liar(&mut env, &mut c, 0).await;
+    let failed = events::<DkgFailed>(&logs);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].disagreeing, 0b001, "only the liar is named");
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Failed);
+    let agreed: Vec<bool> = cluster.nodes.iter().map(|n| n.agreed).collect();
+    assert_eq!(agreed, vec![false, true, true]);
+}
+
+#[tokio::test]
+async fn test_a07_no_strict_majority_names_every_node() {
+    let mut env = Env::new(65).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 2).await;
+    let logs = confirm_all_with_a_liar(&mut env, &mut c, 1).await;
+    assert_eq!(events::<DkgFailed>(&logs)[0].disagreeing, 0b11);
+}
+
 #[tokio::test]
 async fn test_dkg_step_order_enforced() {
     let mut env = Env::new(62).await;

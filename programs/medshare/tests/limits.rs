@@ -88,6 +88,11 @@ fn contribution_ix(node: &Keypair, groups: usize) -> Instruction {
             cluster,
             node_record: medshare::pda::node_record(&cluster, 1),
             computation,
+            // The worst case: a pull under a provider policy names all four.
+            record: medshare::pda::record(&Keypair::new().pubkey(), 1),
+            consent: Some(Keypair::new().pubkey()),
+            provider: Some(Keypair::new().pubkey()),
+            issuer: Some(Keypair::new().pubkey()),
         },
         medshare::instruction::SubmitContribution {
             contributions: vec![arg; groups],

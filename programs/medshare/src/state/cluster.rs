@@ -31,7 +31,10 @@ pub struct NodeInfo {
     pub round2_sent: u16,
     /// Confirmation posted.
     pub confirmed: bool,
-    /// Whether the confirmation matched the first one received.
+    /// SHA-256 of the node's confirmation (`P ‖ V_1 ‖ … ‖ V_n`).
+    pub confirmation: [u8; 32],
+    /// Once all `n` confirmed: whether the node's confirmation is the one a
+    /// strict majority posted (false for every node when there is none).
     pub agreed: bool,
     /// Verification share `V_i` (set when the cluster becomes ready).
     pub verification_share: [u8; 32],
@@ -55,6 +58,8 @@ pub struct Cluster {
     pub computation_ttl_slots: u64,
     /// Id of the next computation (PDA seed).
     pub next_computation: u64,
+    /// Records created with this cluster so far: the next record's generation.
+    pub records_created: u64,
     /// Cluster key `P` (zero until ready; the first confirmation until then).
     pub cluster_key: [u8; 32],
     /// The nodes, index `i` at position `i − 1`.

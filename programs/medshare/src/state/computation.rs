@@ -35,6 +35,8 @@ pub struct Computation {
     pub record: Pubkey,
     /// Record version at request time.
     pub record_version: u32,
+    /// Record generation at request time (see `PatientRecord::generation`).
+    pub record_generation: u64,
     /// Record owner.
     pub owner: Pubkey,
     /// Who asked (the owner, or a grantee under consent); pays rent and gets it back.
@@ -75,25 +77,26 @@ impl Computation {
     /// Account size for a cluster threshold `t` and `groups` groups.
     pub const fn space(t: usize, groups: usize) -> usize {
         // Fixed part + the vectors at their actual maximum for this computation.
-        8 + 32
-            + 8
-            + 32
-            + 4
-            + 32
-            + 32
-            + 32
-            + 32
-            + (4 + groups)
-            + (4 + groups * 64)
-            + (4 + t)
-            + (4 + t * groups * 64)
-            + 2
-            + 1
-            + 8
-            + 8
-            + 32
-            + 32
-            + 1
+        8 + 32 // discriminator, cluster
+            + 8 // id
+            + 32 // record
+            + 4 // record_version
+            + 8 // record_generation
+            + 32 // owner
+            + 32 // requester
+            + 32 // recipient
+            + 32 // recipient_wallet
+            + (4 + groups) // groups
+            + (4 + groups * 64) // capsules
+            + (4 + t) // contributors
+            + (4 + t * groups * 64) // partials
+            + 2 // faulty
+            + 1 // status
+            + 8 // created_slot
+            + 8 // expiry_slot
+            + 32 // share_result
+            + 32 // consent
+            + 1 // bump
     }
 
     /// Checked at the end of every mutating handler.

@@ -10,6 +10,9 @@ use crate::error::MedshareError;
 pub struct Consent {
     /// The record.
     pub record: Pubkey,
+    /// The record's generation when the consent was granted: a consent never
+    /// applies to a later record created at the same address.
+    pub record_generation: u64,
     /// The record owner who granted it.
     pub owner: Pubkey,
     /// Who may request shares.

@@ -44,6 +44,11 @@ pub struct PatientRecord {
     pub author: Pubkey,
     /// Version: starts at 1, +1 on every update.
     pub version: u32,
+    /// Which record this is among all records created in its cluster
+    /// (`Cluster::records_created` at creation). A record closed and created
+    /// again at the same address gets a new generation, so consents and
+    /// computations of the old one never apply to the new one.
+    pub generation: u64,
     /// Created (unix time).
     pub created_at: i64,
     /// Last change (unix time).
@@ -73,17 +78,51 @@ pub struct RecordPolicy {
     pub required_roles: u8,
 }
 
-/// A record's fixed-size head, as it is laid out before the groups.
-#[derive(AnchorDeserialize)]
-struct RecordHead {
-    _owner: Pubkey,
-    cluster: Pubkey,
-    _record_id: u64,
-    _author: Pubkey,
-    _version: u32,
-    _created_at: i64,
-    _updated_at: i64,
-    required_roles: u8,
+/// A record's fixed-size head, as it is laid out before the groups: what the
+/// node instructions check at every contribution and callback (which record
+/// generation, which version, which policy) without decoding the groups.
+#[derive(AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHead {
+    /// The patient.
+    pub owner: Pubkey,
+    /// The record's cluster.
+    pub cluster: Pubkey,
+    /// Owner-chosen id.
+    pub record_id: u64,
+    /// Author.
+    pub author: Pubkey,
+    /// Current version.
+    pub version: u32,
+    /// Generation (see [`PatientRecord::generation`]).
+    pub generation: u64,
+    /// Created (unix time).
+    pub created_at: i64,
+    /// Last change (unix time).
+    pub updated_at: i64,
+    /// Required provider roles (0 = none).
+    pub required_roles: u8,
+}
+
+impl RecordHead {
+    /// A record account's head read from its data: the discriminator, then
+    /// the fixed fields. The groups (up to 5 ciphertexts) are not decoded.
+    pub fn from_account_data(data: &[u8]) -> Result<Self> {
+        let disc = PatientRecord::DISCRIMINATOR;
+        require!(
+            data.len() >= disc.len() && data[..disc.len()] == *disc,
+            anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch
+        );
+        RecordHead::deserialize(&mut &data[disc.len()..])
+            .map_err(|_| error!(anchor_lang::error::ErrorCode::AccountDidNotDeserialize))
+    }
+
+    /// The record's provider policy.
+    pub fn policy(&self) -> RecordPolicy {
+        RecordPolicy {
+            cluster: self.cluster,
+            required_roles: self.required_roles,
+        }
+    }
 }
 
 impl RecordPolicy {
@@ -93,22 +132,6 @@ impl RecordPolicy {
             cluster: record.cluster,
             required_roles: record.required_roles,
         }
-    }
-
-    /// A record account's policy read from its data without decoding its
-    /// groups (up to 5 ciphertexts): the discriminator, then the fixed head.
-    pub fn from_account_data(data: &[u8]) -> Result<Self> {
-        let disc = PatientRecord::DISCRIMINATOR;
-        require!(
-            data.len() >= disc.len() && data[..disc.len()] == *disc,
-            anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch
-        );
-        let head = RecordHead::deserialize(&mut &data[disc.len()..])
-            .map_err(|_| anchor_lang::error::ErrorCode::AccountDidNotDeserialize)?;
-        Ok(RecordPolicy {
-            cluster: head.cluster,
-            required_roles: head.required_roles,
-        })
     }
 }
 
@@ -147,17 +170,18 @@ impl PatientRecord {
 }
 
 #[cfg(test)]
-mod policy_tests {
+mod head_tests {
     use super::*;
 
     #[test]
-    fn policy_read_from_the_head_matches_the_decoded_record() {
+    fn head_read_from_the_data_matches_the_decoded_record() {
         let record = PatientRecord {
             owner: Pubkey::new_unique(),
             cluster: Pubkey::new_unique(),
             record_id: 7,
             author: Pubkey::new_unique(),
             version: 3,
+            generation: 11,
             created_at: 1_700_000_000,
             updated_at: 1_700_000_100,
             required_roles: 0b1010,
@@ -168,21 +192,26 @@ mod policy_tests {
         };
         let mut data = Vec::new();
         record.try_serialize(&mut data).unwrap();
+        let head = RecordHead::from_account_data(&data).unwrap();
         assert_eq!(
-            RecordPolicy::from_account_data(&data).unwrap(),
-            RecordPolicy::of(&record)
-        );
-        assert_eq!(
-            RecordPolicy::of(&record),
-            RecordPolicy {
+            head,
+            RecordHead {
+                owner: record.owner,
                 cluster: record.cluster,
-                required_roles: 0b1010
+                record_id: 7,
+                author: record.author,
+                version: 3,
+                generation: 11,
+                created_at: 1_700_000_000,
+                updated_at: 1_700_000_100,
+                required_roles: 0b1010,
             }
         );
+        assert_eq!(head.policy(), RecordPolicy::of(&record));
         // Another account type, or a short one, is refused.
         let mut other = data.clone();
         other[0] ^= 1;
-        assert!(RecordPolicy::from_account_data(&other).is_err());
-        assert!(RecordPolicy::from_account_data(&data[..20]).is_err());
+        assert!(RecordHead::from_account_data(&other).is_err());
+        assert!(RecordHead::from_account_data(&data[..20]).is_err());
     }
 }

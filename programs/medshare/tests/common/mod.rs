@@ -581,6 +581,25 @@ pub fn share_ix(
     )
 }
 
+/// The recipient wallet's provider entry and its issuer, when the entry
+/// exists (what nodes pass so the program can apply a record's policy).
+pub async fn registry_of(
+    env: &mut Env,
+    c: &SimCluster,
+    comp: &Computation,
+) -> Option<(Pubkey, Pubkey)> {
+    if comp.recipient_wallet == Pubkey::default() {
+        return None;
+    }
+    let provider = medshare::pda::provider(&c.address, &comp.recipient_wallet);
+    let acc = env.ctx.banks_client.get_account(provider).await.unwrap()?;
+    if acc.owner != medshare::ID {
+        return None;
+    }
+    let p = Provider::try_deserialize(&mut acc.data.as_slice()).ok()?;
+    Some((provider, medshare::pda::issuer(&c.address, &p.issuer)))
+}
+
 /// Node `i` (1-based)'s contribution instruction for a computation, computed honestly.
 pub async fn contribution_ix(
     env: &mut Env,
@@ -617,13 +636,18 @@ pub async fn contribution_ix(
             }
         })
         .collect();
-    contribute_raw_ix(c, i, computation, args)
+    let registry = registry_of(env, c, &comp).await;
+    contribute_raw_ix(c, i, computation, &comp, registry, args)
 }
 
+/// A contribution instruction with the accounts a node passes for `comp`
+/// (its record, its consent if a pull, the recipient's registry entry).
 pub fn contribute_raw_ix(
     c: &SimCluster,
     i: usize,
     computation: Pubkey,
+    comp: &Computation,
+    registry: Option<(Pubkey, Pubkey)>,
     args: Vec<medshare::instructions::ContributionArg>,
 ) -> Instruction {
     ix(
@@ -632,6 +656,10 @@ pub fn contribute_raw_ix(
             cluster: c.address,
             node_record: medshare::pda::node_record(&c.address, i as u8),
             computation,
+            record: comp.record,
+            consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
+            provider: registry.map(|r| r.0),
+            issuer: registry.map(|r| r.1),
         },
         medshare::instruction::SubmitContribution {
             contributions: args,

@@ -43,6 +43,7 @@ impl AddNode<'_> {
             round1_posted: false,
             round2_sent: 0,
             confirmed: false,
+            confirmation: [0; 32],
             agreed: false,
             verification_share: [0; 32],
         });

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::error::MedshareError;
 use crate::events::{ClusterReady, DkgFailed, DkgStep};
 use crate::instructions::require_point;
-use crate::state::{Cluster, ClusterStatus};
+use crate::state::{Cluster, ClusterStatus, NodeInfo};
 
 /// What a node computed at the end of the DKG.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -49,8 +49,11 @@ impl ConfirmDkg<'_> {
         Ok(pos)
     }
 
-    /// Stores the first confirmation, compares every later one with it, and
-    /// when the last arrives marks the cluster `Ready` (all agree) or `Failed`.
+    /// Records the node's confirmation (its hash; the values themselves
+    /// from the first confirmation). When the last arrives: all equal →
+    /// `Ready`; otherwise `Failed`, naming every node whose confirmation is
+    /// not the strict majority's (every node when no confirmation has a
+    /// strict majority). Nobody is blamed for confirming first or last.
     pub fn handler(ctx: Context<ConfirmDkg>, args: ConfirmDkgArgs) -> Result<()> {
         let pos = ctx.accounts.validate(&args)?;
         let slot = Clock::get()?.slot;
@@ -66,14 +69,11 @@ impl ConfirmDkg<'_> {
                 n.verification_share = *v;
             }
         }
-        let agrees = cluster.cluster_key == args.cluster_key
-            && cluster
-                .nodes
-                .iter()
-                .zip(&args.verification_shares)
-                .all(|(n, v)| n.verification_share == *v);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + args.verification_shares.len());
+        parts.push(&args.cluster_key);
+        parts.extend(args.verification_shares.iter().map(|v| v.as_slice()));
+        cluster.nodes[pos].confirmation = solana_sha256_hasher::hashv(&parts).to_bytes();
         cluster.nodes[pos].confirmed = true;
-        cluster.nodes[pos].agreed = agrees;
         crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
@@ -81,6 +81,10 @@ impl ConfirmDkg<'_> {
             slot,
         });
         if cluster.nodes.iter().all(|n| n.confirmed) {
+            let majority = majority_confirmation(&cluster.nodes);
+            for n in cluster.nodes.iter_mut() {
+                n.agreed = majority == Some(n.confirmation);
+            }
             let disagreeing = cluster
                 .nodes
                 .iter()
@@ -106,4 +110,12 @@ impl ConfirmDkg<'_> {
         cluster.invariant()?;
         Ok(())
     }
+}
+
+/// The confirmation hash more than half of the nodes posted, if any.
+fn majority_confirmation(nodes: &[NodeInfo]) -> Option<[u8; 32]> {
+    nodes
+        .iter()
+        .map(|n| n.confirmation)
+        .find(|h| 2 * nodes.iter().filter(|m| m.confirmation == *h).count() > nodes.len())
 }

@@ -1,5 +1,6 @@
 //! Instructions MPC nodes send: registration, DKG, contributions, callback.
 
+pub mod access;
 pub mod confirm_dkg;
 pub mod post_dkg_round1;
 pub mod post_dkg_round2;
@@ -7,6 +8,7 @@ pub mod register_node;
 pub mod share_patient_data_callback;
 pub mod submit_contribution;
 
+pub use access::*;
 pub use confirm_dkg::*;
 pub use post_dkg_round1::*;
 pub use post_dkg_round2::*;

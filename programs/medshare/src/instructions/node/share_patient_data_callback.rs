@@ -5,12 +5,11 @@ use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{check_lagrange, combine};
 use encrypted_ixs::MAX_NODES;
 
+use super::access::{check_access, AccessAccounts};
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
-use crate::instructions::provider::check_policy;
 use crate::state::{
-    CapsuleData, Cluster, Computation, ComputationStatus, Consent, CredentialIssuer, Provider,
-    RecordPolicy, ShareResult,
+    CapsuleData, Cluster, Computation, ComputationStatus, CredentialIssuer, Provider, ShareResult,
 };
 
 /// Accounts of `share_patient_data_callback`.
@@ -37,10 +36,12 @@ pub struct SharePatientDataCallback<'info> {
     #[account(mut)]
     pub requester: UncheckedAccount<'info>,
     /// The consent a pull was made under (required when the computation names one).
-    pub consent: Option<Account<'info, Consent>>,
-    /// The shared record: its provider policy, if it still has one, is checked again.
-    /// CHECK: must be the computation's record (checked in `validate`); read
-    /// only if it still exists (a closed record has no policy).
+    /// CHECK: must be the computation's consent; read as a `Consent` only if
+    /// it is a program account (closed reads as `ConsentMissing`).
+    pub consent: Option<UncheckedAccount<'info>>,
+    /// The shared record: must still be open at the computation's version.
+    /// CHECK: must be the computation's record; read as a record head only
+    /// if it is a program account (closed reads as `RecordClosed`).
     pub record: UncheckedAccount<'info>,
     /// The recipient wallet's provider entry (required when the record has a policy).
     pub provider: Option<Account<'info, Provider>>,
@@ -50,7 +51,7 @@ pub struct SharePatientDataCallback<'info> {
 
 impl SharePatientDataCallback<'_> {
     /// A node of this cluster, not expired, at least `t` contributions, one
-    /// coefficient per contributor.
+    /// coefficient per contributor, access still granted ([`check_access`]).
     pub fn validate(&self, lagrange: &[[u8; 32]]) -> Result<()> {
         self.cluster.position_of(&self.node.key())?;
         let comp = &self.computation;
@@ -70,42 +71,20 @@ impl SharePatientDataCallback<'_> {
             lagrange.len() == comp.contributors.len(),
             MedshareError::InvalidLagrangeCoefficients
         );
-        if comp.consent != Pubkey::default() {
-            // A pull: the consent must still allow it (revocation, expiry or
-            // narrowing after the request stops the share here).
-            let consent = self
-                .consent
-                .as_ref()
-                .filter(|c| c.key() == comp.consent)
-                .ok_or(MedshareError::ConsentMissing)?;
-            let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
-            consent.check(mask, Clock::get()?.unix_timestamp)?;
-        }
-        // The record's provider policy as it stands now: a provider revoked
-        // or expired since the request, or a policy added since, stops the
-        // share here as a revoked consent does.
-        require_keys_eq!(self.record.key(), comp.record, MedshareError::WrongRecord);
-        if let Some(policy) = self.live_policy()? {
-            check_policy(
-                &policy,
-                &comp.recipient_wallet,
-                self.provider.as_ref(),
-                self.issuer.as_ref(),
-                Clock::get()?.unix_timestamp,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// The record's policy, unless the record was closed since the request
-    /// (read from the account's head: the groups are not decoded).
-    fn live_policy(&self) -> Result<Option<RecordPolicy>> {
-        let info = self.record.to_account_info();
-        if info.data_is_empty() || *info.owner != crate::ID {
-            return Ok(None);
-        }
-        let data = info.try_borrow_data()?;
-        RecordPolicy::from_account_data(&data).map(Some)
+        // The same decision as at every contribution; here it is
+        // bookkeeping (the accepted contributions are already public).
+        let record = self.record.to_account_info();
+        let consent = self.consent.as_ref().map(|c| c.to_account_info());
+        check_access(
+            comp,
+            &AccessAccounts {
+                record: &record,
+                consent: consent.as_ref(),
+                provider: self.provider.as_ref(),
+                issuer: self.issuer.as_ref(),
+            },
+            Clock::get()?.unix_timestamp,
+        )
     }
 
     /// Checks the coefficients once (exact integer arithmetic, no scalar

@@ -6,10 +6,13 @@ use encrypted_ixs::reencrypt::{
     verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
 };
 
+use super::access::{check_access, AccessAccounts};
 use crate::constants::SEED_NODE;
 use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
-use crate::state::{Cluster, Computation, ComputationStatus, NodeRecord, PartialCapsule};
+use crate::state::{
+    Cluster, Computation, ComputationStatus, CredentialIssuer, NodeRecord, PartialCapsule, Provider,
+};
 
 /// One node's contribution for one group: `(U_i, W_i)` and the proof
 /// `(c, z_r, z_s)`, 144 bytes.
@@ -61,11 +64,24 @@ pub struct SubmitContribution<'info> {
     /// The computation.
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
     pub computation: Account<'info, Computation>,
+    /// The shared record: must still be open at the computation's version.
+    /// CHECK: must be the computation's record; read as a record head only
+    /// if it is a program account (closed reads as `RecordClosed`).
+    pub record: UncheckedAccount<'info>,
+    /// The consent a pull was made under (required when the computation names one).
+    /// CHECK: must be the computation's consent; read as a `Consent` only if
+    /// it is a program account (closed reads as `ConsentMissing`).
+    pub consent: Option<UncheckedAccount<'info>>,
+    /// The recipient wallet's provider entry (required when the record has a policy).
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
 }
 
 impl SubmitContribution<'_> {
     /// Pending, not expired, a node of this cluster, first time, room left,
-    /// one contribution per group.
+    /// one contribution per group, and access still granted
+    /// ([`check_access`]: record open at the same version, consent, policy).
     pub fn validate(&self, contributions: &[ContributionArg]) -> Result<usize> {
         let comp = &self.computation;
         require!(
@@ -91,6 +107,18 @@ impl SubmitContribution<'_> {
             contributions.len() == comp.groups.len(),
             MedshareError::WrongGroupCount
         );
+        let record = self.record.to_account_info();
+        let consent = self.consent.as_ref().map(|c| c.to_account_info());
+        check_access(
+            comp,
+            &AccessAccounts {
+                record: &record,
+                consent: consent.as_ref(),
+                provider: self.provider.as_ref(),
+                issuer: self.issuer.as_ref(),
+            },
+            Clock::get()?.unix_timestamp,
+        )?;
         Ok(pos)
     }
 

@@ -66,8 +66,14 @@ impl GrantConsent<'_> {
         let clock = Clock::get()?;
         validate_args(&args, clock.unix_timestamp)?;
         let a = &ctx.accounts;
+        // New, revoked, or left over from an earlier record at this address:
+        // granted afresh. An active consent is changed with `modify_consent`.
         let fresh = a.consent.record == Pubkey::default();
-        require!(fresh || a.consent.revoked, MedshareError::ConsentExists);
+        let stale = a.consent.record_generation != a.record.generation;
+        require!(
+            fresh || stale || a.consent.revoked,
+            MedshareError::ConsentExists
+        );
         check_policy(
             &RecordPolicy::of(&a.record),
             &a.grantee.key(),
@@ -76,10 +82,12 @@ impl GrantConsent<'_> {
             clock.unix_timestamp,
         )?;
         let record = a.record.key();
+        let generation = a.record.generation;
         let owner = a.owner.key();
         let grantee = a.grantee.key();
         let c = &mut ctx.accounts.consent;
         c.record = record;
+        c.record_generation = generation;
         c.owner = owner;
         c.grantee = grantee;
         c.group_mask = args.group_mask;
@@ -105,12 +113,12 @@ impl GrantConsent<'_> {
     }
 }
 
-/// Accounts of `modify_consent` and `revoke_consent`.
+/// Accounts of `modify_consent`.
 #[derive(Accounts)]
 pub struct ChangeConsent<'info> {
     /// The record owner.
     pub owner: Signer<'info>,
-    /// The record (listed so the change is on the record's history).
+    /// The record (the consent must be of its current generation).
     pub record: Account<'info, PatientRecord>,
     /// The consent.
     #[account(
@@ -122,12 +130,16 @@ pub struct ChangeConsent<'info> {
 }
 
 impl ChangeConsent<'_> {
-    /// Changes groups, purpose or end time of an active consent. Narrowing
-    /// takes effect for every later request (and for pending computations,
-    /// which the callback re-checks).
+    /// Changes groups, purpose or end time of an active consent of the
+    /// record's current generation. Narrowing takes effect for every later
+    /// request and every later contribution to a pending one.
     pub fn modify(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
         let clock = Clock::get()?;
         validate_args(&args, clock.unix_timestamp)?;
+        require!(
+            ctx.accounts.consent.record_generation == ctx.accounts.record.generation,
+            MedshareError::ConsentStale
+        );
         let c = &mut ctx.accounts.consent;
         require!(!c.revoked, MedshareError::ConsentRevoked);
         c.group_mask = args.group_mask;
@@ -147,11 +159,26 @@ impl ChangeConsent<'_> {
         });
         Ok(())
     }
+}
 
-    /// Revokes: later requests are refused and pending computations under
-    /// this consent can no longer be finalized. Shares already delivered
-    /// cannot be recalled.
-    pub fn revoke(ctx: Context<ChangeConsent>) -> Result<()> {
+/// Accounts of `revoke_consent`. The record is not needed: a consent can be
+/// revoked after its record was closed.
+#[derive(Accounts)]
+pub struct RevokeConsent<'info> {
+    /// The record owner.
+    pub owner: Signer<'info>,
+    /// The consent.
+    #[account(mut, has_one = owner @ MedshareError::NotOwner)]
+    pub consent: Account<'info, Consent>,
+}
+
+impl RevokeConsent<'_> {
+    /// Revokes: later requests are refused, and so is every later
+    /// contribution to a pending computation under this consent. A pending
+    /// computation that already has `t` accepted contributions is past the
+    /// point of no return (the grantee can combine them). Shares already
+    /// delivered cannot be recalled.
+    pub fn handler(ctx: Context<RevokeConsent>) -> Result<()> {
         let clock = Clock::get()?;
         let c = &mut ctx.accounts.consent;
         require!(!c.revoked, MedshareError::ConsentRevoked);
@@ -165,6 +192,39 @@ impl ChangeConsent<'_> {
             purpose: c.purpose.clone(),
             expires_at: c.expires_at,
             kind: 2,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `close_consent`. The record is not needed.
+#[derive(Accounts)]
+pub struct CloseConsent<'info> {
+    /// The record owner; receives the rent.
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    /// The consent.
+    #[account(mut, has_one = owner @ MedshareError::NotOwner, close = owner)]
+    pub consent: Account<'info, Consent>,
+}
+
+impl CloseConsent<'_> {
+    /// Closes the consent (active, revoked, expired or of a closed record)
+    /// and returns its rent to the owner. Closing an active consent revokes
+    /// it: pending computations under it get no further contribution.
+    pub fn handler(ctx: Context<CloseConsent>) -> Result<()> {
+        let clock = Clock::get()?;
+        let c = &ctx.accounts.consent;
+        crate::emit_event!(ConsentChanged {
+            consent: c.key(),
+            record: c.record,
+            grantee: c.grantee,
+            group_mask: c.group_mask,
+            purpose: c.purpose.clone(),
+            expires_at: c.expires_at,
+            kind: 3,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });

@@ -137,11 +137,11 @@ impl RequestShare<'_> {
             .map_err(|_| MedshareError::ConsentMissing)?;
         let consent =
             Consent::try_deserialize(&mut &data[..]).map_err(|_| MedshareError::ConsentMissing)?;
-        // A consent granted before the record was (re)created at this address
-        // belongs to a closed record: it does not carry over.
+        // A consent granted to an earlier record at this address (closed,
+        // then created again) does not carry over.
         if consent.record != self.record.key()
             || consent.grantee != self.requester.key()
-            || consent.granted_at < self.record.created_at
+            || consent.record_generation != self.record.generation
         {
             return Err(MedshareError::ConsentMissing);
         }

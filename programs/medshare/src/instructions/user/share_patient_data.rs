@@ -118,6 +118,7 @@ pub(crate) fn queue(
     comp.id = id;
     comp.record = record.key();
     comp.record_version = record.version;
+    comp.record_generation = record.generation;
     comp.owner = record.owner;
     comp.requester = req.requester;
     comp.recipient = req.recipient;

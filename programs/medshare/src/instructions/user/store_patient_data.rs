@@ -13,7 +13,9 @@ pub struct StorePatientData<'info> {
     pub owner: Signer<'info>,
     /// A provider writing the record for the patient (co-signs), if any.
     pub author: Option<Signer<'info>>,
-    /// The cluster the record is sealed to (must be ready).
+    /// The cluster the record is sealed to (must be ready); counts the
+    /// records created with it (the new record's generation).
+    #[account(mut)]
     pub cluster: Account<'info, Cluster>,
     /// The new record.
     #[account(
@@ -34,7 +36,10 @@ impl StorePatientData<'_> {
         self.cluster.require_ready()
     }
 
-    /// Creates an empty record at version 1; groups follow with `write_record_group`.
+    /// Creates an empty record at version 1 with a new generation (a record
+    /// created again at the address of a closed one is a different record:
+    /// the old one's consents and computations never apply to it); groups
+    /// follow with `write_record_group`.
     pub fn handler(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
         ctx.accounts.validate()?;
         let clock = Clock::get()?;
@@ -45,8 +50,14 @@ impl StorePatientData<'_> {
             .as_ref()
             .map(|a| a.key())
             .unwrap_or(owner);
+        let cluster = &mut ctx.accounts.cluster;
+        let generation = cluster.records_created;
+        cluster.records_created = generation
+            .checked_add(1)
+            .ok_or(crate::error::MedshareError::Overflow)?;
         let record = &mut ctx.accounts.record;
         record.owner = owner;
+        record.generation = generation;
         record.cluster = ctx.accounts.cluster.key();
         record.cluster_key = ctx.accounts.cluster.cluster_key;
         record.record_id = record_id;

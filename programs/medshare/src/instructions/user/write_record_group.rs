@@ -47,12 +47,18 @@ pub struct WriteRecordGroup<'info> {
 }
 
 impl WriteRecordGroup<'_> {
-    /// Group in range, ciphertext size in range, author co-signed, capsule
+    /// Group in range and not yet written in this version, ciphertext size in range, author co-signed, capsule
     /// points valid, binding proof valid for this owner, record and group.
     pub fn validate(&self, args: &WriteGroupArgs) -> Result<()> {
         require!(
             (args.group as usize) < MAX_GROUPS,
             MedshareError::InvalidGroup
+        );
+        // A written group is immutable within its version: a pending share
+        // copied its capsule, and every contribution checks only the version.
+        require!(
+            self.record.group(args.group).is_none(),
+            MedshareError::GroupAlreadyWritten
         );
         require!(
             args.ciphertext.len() >= 16 && args.ciphertext.len() <= MAX_GROUP_CIPHERTEXT,
@@ -89,7 +95,8 @@ impl WriteRecordGroup<'_> {
         }
     }
 
-    /// Inserts or replaces the group, growing the account (owner pays rent).
+    /// Adds the group, growing the account (owner pays rent). Changing a
+    /// written group takes a new version (`update_patient_data`).
     pub fn handler(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
         ctx.accounts.validate(&args)?;
         let clock = Clock::get()?;
@@ -103,10 +110,7 @@ impl WriteRecordGroup<'_> {
             nonce: args.nonce,
             ciphertext: args.ciphertext,
         };
-        match record.groups.iter_mut().find(|g| g.group == args.group) {
-            Some(g) => *g = stored,
-            None => record.groups.push(stored),
-        }
+        record.groups.push(stored);
         record.updated_at = clock.unix_timestamp;
         record.invariant()?;
         let new_len = record.space();
