@@ -174,6 +174,12 @@ pub enum Command {
         /// Share result address.
         share: Pubkey,
     },
+    /// Closes one of your records (rent back): pending shares of it get no
+    /// further node contribution; what the ledger already holds stays.
+    CloseRecord {
+        /// Record address, or your record id.
+        record: String,
+    },
     /// Cancels an expired share request (rent back).
     Cancel {
         /// Computation address.
@@ -604,6 +610,16 @@ pub async fn execute(
                     o.version,
                     data_json(&o.data)
                 )
+            })
+        }
+        Command::CloseRecord { record } => {
+            let c = ctx.client()?;
+            let r = ctx.record(&c, record)?;
+            c.close_record(&r).await?;
+            Ok(if json {
+                json!({"closed": r.to_string()}).to_string()
+            } else {
+                format!("record {r} closed; its rent is back in your wallet (capsules and ciphertexts already in the ledger's history stay there)")
             })
         }
         Command::CloseShare { share } => {

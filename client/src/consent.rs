@@ -137,6 +137,7 @@ impl Client {
             medshare::accounts::RevokeConsent {
                 owner: self.wallet.pubkey(),
                 consent: medshare::pda::consent(record, grantee),
+                record: *record,
             },
             medshare::instruction::RevokeConsent {},
         );
@@ -151,6 +152,7 @@ impl Client {
             medshare::accounts::CloseConsent {
                 owner: self.wallet.pubkey(),
                 consent: medshare::pda::consent(record, grantee),
+                record: *record,
             },
             medshare::instruction::CloseConsent {},
         );
@@ -302,11 +304,18 @@ pub async fn register_provider(
 ) -> Result<Pubkey> {
     let me = issuer.pubkey();
     let account = medshare::pda::provider(cluster, &args.provider);
+    // Replacing another issuer's entry: name that issuer, so the program can
+    // see whether it was revoked.
+    let previous_issuer = fetch::<Provider>(chain, &account)
+        .await?
+        .filter(|p| p.issuer != me)
+        .map(|p| medshare::pda::issuer(cluster, &p.issuer));
     let ix = instruction(
         medshare::accounts::RegisterProvider {
             issuer: me,
             issuer_account: medshare::pda::issuer(cluster, &me),
             provider_account: account,
+            previous_issuer,
             system_program: anchor_lang::system_program::ID,
         },
         medshare::instruction::RegisterProvider { args },

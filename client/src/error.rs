@@ -43,6 +43,9 @@ pub enum ClientError {
         /// Current version.
         now: u32,
     },
+    /// The wallet does not own this record.
+    #[error("record {0} belongs to another wallet; only its owner can do this")]
+    NotOwner(String),
     /// A recipient with no registered identity.
     #[error("{0} has no registered encryption key (they must run `medshare register`)")]
     NoIdentity(String),
@@ -101,7 +104,8 @@ impl ClientError {
                     | M::ConsentMissing
                     | M::ConsentRevoked
                     | M::ConsentExpired
-                    | M::ConsentScope,
+                    | M::ConsentScope
+                    | M::ConsentStale,
                 ) => exit::NOT_AUTHORIZED,
                 Some(M::ClusterNotReady) => exit::CLUSTER_NOT_READY,
                 Some(M::ComputationExpired) => exit::TIMEOUT,
@@ -114,7 +118,7 @@ impl ClientError {
             ClientError::ClusterNotReady(_) => exit::CLUSTER_NOT_READY,
             ClientError::Timeout(_) | ClientError::Expired => exit::TIMEOUT,
             ClientError::WrongKey | ClientError::RecordChanged { .. } => exit::DECRYPTION,
-            ClientError::Refused(_) => exit::NOT_AUTHORIZED,
+            ClientError::Refused(_) | ClientError::NotOwner(_) => exit::NOT_AUTHORIZED,
             _ => exit::ERROR,
         }
     }

@@ -417,6 +417,26 @@ impl Client {
         }
     }
 
+    /// Closes one of the wallet's records (rent back). Pending shares of it
+    /// get no further node contribution; consents on it stay revocable and
+    /// closable. What the ledger already holds (capsules, inline ciphertexts
+    /// in transaction history) stays there.
+    pub async fn close_record(&self, record: &Pubkey) -> Result<()> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotOwner(record.to_string()));
+        }
+        let ix = instruction(
+            medshare::accounts::CloseRecord {
+                owner: self.wallet.pubkey(),
+                record: *record,
+            },
+            medshare::instruction::CloseRecord {},
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
     /// Cancels an expired share (rent back).
     pub async fn cancel(&self, ticket: &ShareTicket) -> Result<()> {
         // Without the computation account the program can only answer with

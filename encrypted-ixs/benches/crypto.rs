@@ -64,6 +64,7 @@ fn params(t: u16, n: u16) -> DkgParams {
         cluster: [7u8; 32],
         threshold: t,
         nodes: n,
+        attempt: 0,
     }
 }
 

@@ -13,12 +13,16 @@
 //! 2. **Round 2** ([`round2`]): each node checks everyone's proofs of knowledge
 //!    (a bad one names its sender), then evaluates its polynomial at every
 //!    peer `j`. Those evaluations are secret, so each is encrypted to `j`'s
-//!    X25519 transport key: `k = HKDF-SHA256(salt = "medshare/v1/dkg-round2",
-//!    ikm = X25519(t_i, T_j), info = cluster ‖ i ‖ j)`, ChaCha20-Poly1305 with
-//!    a random nonce and `AAD = cluster ‖ i ‖ j`. Static–static Diffie–Hellman
-//!    means only `i` or `j` can have produced a package that decrypts, so a
-//!    package that fails to decrypt, or carries a share inconsistent with its
-//!    sender's commitments, names the sender.
+//!    X25519 transport key: `k = HKDF-SHA256(salt = "medshare/v2/dkg-round2",
+//!    ikm = X25519(t_i, T_j), info = session ‖ i ‖ j)`, ChaCha20-Poly1305 with
+//!    a random nonce and `AAD = session ‖ i ‖ j`, where `session =
+//!    SHA-256("medshare/v2/dkg-session" ‖ cluster ‖ attempt ‖ t ‖ n ‖
+//!    C_1 ‖ … ‖ C_n)` binds the cluster, the DKG attempt and every node's
+//!    round-1 commitment ([`session_id`]): a package from an earlier attempt,
+//!    or one made against other commitments, does not decrypt.
+//!    Static–static Diffie–Hellman means only `i` or `j` can have produced a
+//!    package that decrypts, so a package that fails to decrypt, or carries a
+//!    share inconsistent with its sender's commitments, names the sender.
 //! 3. **Finish** ([`finish`]): each node decrypts the packages addressed to it
 //!    (exactly one per peer: a second package from the same sender is
 //!    refused, not substituted), checks each share against its sender's
@@ -64,6 +68,9 @@ pub struct DkgParams {
     pub threshold: u16,
     /// Number of nodes `n`.
     pub nodes: u16,
+    /// Which DKG attempt of the cluster this is (the cluster's `dkg_attempt`;
+    /// a restarted DKG is a new session).
+    pub attempt: u32,
 }
 
 impl DkgParams {
@@ -188,14 +195,50 @@ fn map_frost_error(err: &frost::Error, nodes: &[NodeIndex], generic: &'static st
     }
 }
 
-/// The pair key between us and `peer_index`, whose transport key is `peer`.
-/// A peer transport key that makes the Diffie–Hellman non-contributory (a
-/// low-order X25519 key) names that peer.
+/// The DKG session id: SHA-256 over a tag, the cluster, the attempt, `t`,
+/// `n` and every node's round-1 commitment in index order (`own` is node
+/// `me`'s, the others come from `round1`). Every node of one run computes the
+/// same id; a new attempt, or any changed commitment, gives another.
+pub fn session_id(
+    params: &DkgParams,
+    me: NodeIndex,
+    own: &frost::keys::VerifiableSecretSharingCommitment,
+    round1: &BTreeMap<frost::Identifier, dkg::round1::Package>,
+) -> Result<[u8; 32]> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(crate::transcript::tags::DKG_SESSION);
+    h.update(params.cluster);
+    h.update(params.attempt.to_le_bytes());
+    h.update(params.threshold.to_le_bytes());
+    h.update(params.nodes.to_le_bytes());
+    for i in 1..=params.nodes {
+        let node = NodeIndex::new(i)?;
+        let commitment = if node == me {
+            own
+        } else {
+            round1
+                .get(&identifier(node))
+                .ok_or(Error::Dkg(WRONG_PACKAGE_COUNT))?
+                .commitment()
+        };
+        let bytes = commitment
+            .serialize_whole()
+            .map_err(|_| Error::Dkg("commitment does not serialize"))?;
+        h.update((bytes.len() as u32).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(h.finalize().into())
+}
+
+/// The pair key between us and `peer_index`, whose transport key is `peer`,
+/// for one DKG session. A peer transport key that makes the Diffie–Hellman
+/// non-contributory (a low-order X25519 key) names that peer.
 fn pair_key(
     me: &TransportSecret,
     peer_index: NodeIndex,
     peer: &TransportPublic,
-    cluster: &[u8; 32],
+    session: &[u8; 32],
     from: u16,
     to: u16,
 ) -> Result<(Zeroizing<[u8; 32]>, [u8; 36])> {
@@ -204,7 +247,7 @@ fn pair_key(
         reason: "low-order transport key",
     })?;
     let mut ctx = [0u8; 36];
-    ctx[..32].copy_from_slice(cluster);
+    ctx[..32].copy_from_slice(session);
     ctx[32..34].copy_from_slice(&from.to_le_bytes());
     ctx[34..].copy_from_slice(&to.to_le_bytes());
     let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(tags::DKG_ROUND2), shared.as_ref());
@@ -290,6 +333,7 @@ pub fn round2<R: RngCore + CryptoRng>(
 ) -> Result<(Round2Secret, Vec<EncryptedRound2>)> {
     let nodes = all_nodes(me, peers);
     let round1 = parse_round1(params, peers)?;
+    let session = session_id(params, me, secret.0.commitment(), &round1)?;
     let (secret2, packages) = dkg::part2(secret.0, &round1)
         .map_err(|e| map_frost_error(&e, &nodes, "round-1 packages rejected"))?;
     let mut out = Vec::with_capacity(packages.len());
@@ -303,7 +347,7 @@ pub fn round2<R: RngCore + CryptoRng>(
             transport,
             to,
             &peers[&to].transport,
-            &params.cluster,
+            &session,
             me.get(),
             to.get(),
         )?;
@@ -353,6 +397,7 @@ pub fn finish(
 ) -> Result<DkgOutput> {
     let nodes = all_nodes(me, peers);
     let round1 = parse_round1(params, peers)?;
+    let session = session_id(params, me, secret.0.commitment(), &round1)?;
     let mut round2 = BTreeMap::new();
     for pkg in received {
         let from = NodeIndex::new(pkg.from)?;
@@ -366,14 +411,7 @@ pub fn finish(
             return Err(Error::DkgDuplicatePackage { from });
         }
         let peer = peers.get(&from).ok_or(Error::InvalidNodeIndex(pkg.from))?;
-        let (key, aad) = pair_key(
-            transport,
-            from,
-            &peer.transport,
-            &params.cluster,
-            pkg.from,
-            pkg.to,
-        )?;
+        let (key, aad) = pair_key(transport, from, &peer.transport, &session, pkg.from, pkg.to)?;
         let plain = ChaCha20Poly1305::new(key.as_ref().into())
             .decrypt(
                 Nonce::from_slice(&pkg.nonce),

@@ -36,8 +36,11 @@ pub mod tags {
     /// HKDF salt for data keys (unchanged since v1: the data-key derivation
     /// did not change with the proof format).
     pub const DATA_KEY: &[u8] = b"medshare/v1/data-key";
-    /// HKDF salt for DKG round-2 transport encryption.
-    pub const DKG_ROUND2: &[u8] = b"medshare/v1/dkg-round2";
+    /// HKDF salt for DKG round-2 transport encryption (v2: keys and AAD
+    /// bind the DKG session, not only the cluster).
+    pub const DKG_ROUND2: &[u8] = b"medshare/v2/dkg-round2";
+    /// DKG session id: cluster, attempt, `t`, `n` and every round-1 commitment.
+    pub const DKG_SESSION: &[u8] = b"medshare/v2/dkg-session";
     /// HKDF salt for key-share storage at rest (used by the node).
     pub const KEY_STORE: &[u8] = b"medshare/v1/key-store";
 }

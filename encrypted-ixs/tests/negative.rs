@@ -479,7 +479,10 @@ fn test_wrong_lagrange_coefficients() {
 fn test_dkg_bad_share_names_culprit() {
     let mut rng = rng(7);
     let mut tr = dkg_rounds(2, 3, &mut rng);
-    // Node 2 posted one polynomial's commitments but sends node 1 a share of another.
+    // Node 2 posted one polynomial's commitments but sends node 1 a share of
+    // another. Since the round-2 keys bind every round-1 commitment (F3), a
+    // package made for other commitments does not even decrypt: node 2 is
+    // named before its share is looked at.
     let (other_secret, _) = dkg::round1(&mut rng, &tr.params, idx(2)).unwrap();
     let (_, sent) = dkg::round2(
         &mut rng,
@@ -497,7 +500,7 @@ fn test_dkg_bad_share_names_culprit() {
         tr.finish(idx(1)).unwrap_err(),
         Error::DkgCulprit {
             culprit: idx(2),
-            reason: "secret share inconsistent with its commitments"
+            reason: "undecryptable round-2 package"
         }
     );
     // Node 3 is unaffected.
@@ -540,6 +543,34 @@ fn test_f5_round1_commitment_of_wrong_length_names_sender() {
         Error::DkgCulprit {
             culprit: idx(3),
             reason: "round-1 commitment of the wrong length"
+        }
+    );
+}
+
+#[test]
+fn test_f3_round2_packages_of_another_session_do_not_decrypt() {
+    let mut rng = rng(11);
+    let mut tr = dkg_rounds(2, 3, &mut rng);
+    // The same packages read in the cluster's next DKG attempt: void.
+    tr.params.attempt = 1;
+    assert_eq!(
+        tr.finish(idx(1)).unwrap_err(),
+        Error::DkgCulprit {
+            culprit: idx(2),
+            reason: "undecryptable round-2 package"
+        }
+    );
+    tr.params.attempt = 0;
+    tr.finish(idx(1)).unwrap();
+    // Node 3 posts a new round-1 package: packages made against the old
+    // commitments no longer decrypt for anyone.
+    let (_, fresh) = dkg::round1(&mut rng, &tr.params, idx(3)).unwrap();
+    tr.round1.insert(idx(3), fresh);
+    assert_eq!(
+        tr.finish(idx(1)).unwrap_err(),
+        Error::DkgCulprit {
+            culprit: idx(2),
+            reason: "undecryptable round-2 package"
         }
     );
 }
@@ -616,6 +647,7 @@ fn test_invalid_thresholds() {
             cluster: CLUSTER,
             threshold: t,
             nodes: n,
+            attempt: 0,
         };
         assert_eq!(
             dkg::round1(&mut rng, &params, idx(1)).unwrap_err(),

@@ -56,3 +56,36 @@ pub async fn add_node(
     );
     chain.send(&[ix], &[admin]).await.map(|_| ())
 }
+
+/// Restarts a cluster's running or failed DKG (a new attempt: every node
+/// runs it again, and packages of the old attempt are void).
+pub async fn restart_dkg(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = instruction(
+        medshare::accounts::ClusterAdmin {
+            admin: admin.pubkey(),
+            cluster: *cluster,
+        },
+        medshare::instruction::RestartDkg {},
+    );
+    chain.send(&[ix], &[admin]).await.map(|_| ())
+}
+
+/// Retires a cluster: it accepts no new record, share or DKG step.
+pub async fn retire_cluster(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = instruction(
+        medshare::accounts::ClusterAdmin {
+            admin: admin.pubkey(),
+            cluster: *cluster,
+        },
+        medshare::instruction::RetireCluster {},
+    );
+    chain.send(&[ix], &[admin]).await.map(|_| ())
+}

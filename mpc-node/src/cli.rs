@@ -152,6 +152,11 @@ pub enum ClusterCommand {
         /// The node's authority address.
         authority: Pubkey,
     },
+    /// Restarts a running or failed DKG (a node stayed silent, or the
+    /// confirmations disagreed): every node runs it again.
+    RestartDkg,
+    /// Retires the cluster: no new record, share or DKG step is accepted.
+    Retire,
 }
 
 struct Resolved {
@@ -414,6 +419,20 @@ pub async fn execute(
                         .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
                     crate::admin::add_node(chain.as_ref(), &admin, &cluster, authority).await?;
                     writeln!(out, "added {authority}")?;
+                }
+                ClusterCommand::RestartDkg => {
+                    let cluster = r
+                        .cluster
+                        .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
+                    crate::admin::restart_dkg(chain.as_ref(), &admin, &cluster).await?;
+                    writeln!(out, "DKG of {cluster} restarted; the nodes run it again")?;
+                }
+                ClusterCommand::Retire => {
+                    let cluster = r
+                        .cluster
+                        .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
+                    crate::admin::retire_cluster(chain.as_ref(), &admin, &cluster).await?;
+                    writeln!(out, "cluster {cluster} retired")?;
                 }
             }
         }

@@ -462,7 +462,10 @@ impl Node {
             }
             ClusterStatus::Dkg => report.dkg_steps += self.dkg_step(&cluster, pos).await?,
             ClusterStatus::Ready => self.serve(&cluster, pos, &mut report).await?,
-            ClusterStatus::Failed => debug!("cluster DKG failed; nothing to do"),
+            ClusterStatus::Failed => {
+                debug!("cluster DKG failed; waiting for the admin to restart it")
+            }
+            ClusterStatus::Retired => debug!("cluster retired; nothing to do"),
         }
         Ok(report)
     }
@@ -500,6 +503,7 @@ impl Node {
             cluster: self.cfg.cluster.to_bytes(),
             threshold: cluster.threshold as u16,
             nodes: cluster.size as u16,
+            attempt: cluster.dkg_attempt,
         }
     }
 

@@ -136,7 +136,7 @@ fn test_cli_consent_grant_request_revoke_list() {
         assert_eq!(
             out,
             format!(
-                "consent of {} on {record} revoked (shares already delivered cannot be recalled)",
+                "consent of {} on {record} revoked: no further request or node contribution under it (a share already delivered, or with t contributions in, cannot be recalled)",
                 doctor.wallet()
             )
         );
@@ -234,6 +234,56 @@ fn test_cli_consent_grant_request_revoke_list() {
             )
             .await);
         assert_eq!(e.to_string(), "--hours must be a positive number");
+
+        // The revoked consent is closed: its rent comes back, the list no
+        // longer shows it, the audit shows the closing.
+        let out = env
+            .run(
+                &patient,
+                &["consent", "close", "1", "--to", &doctor.wallet()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "consent of {} on {record} closed; its rent is back in your wallet",
+                doctor.wallet()
+            )
+        );
+        let list = env.run_json(&patient, &["consent", "list", "1"]).await;
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["grantee"] != doctor.wallet().as_str()),
+            "{list}"
+        );
+        let trail: Value = env.run_json(&patient, &["audit", "1"]).await;
+        assert!(
+            trail
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == "ConsentChanged"
+                    && e["detail"].as_str().unwrap().starts_with("consent closed")),
+            "{trail}"
+        );
+
+        // Only the owner closes the record; then it is gone.
+        let e = err(env.run(&doctor, &["close-record", &record]).await);
+        assert_eq!(
+            e.to_string(),
+            format!("record {record} belongs to another wallet; only its owner can do this")
+        );
+        assert_eq!(e.exit_code(), medshare_client::error::exit::NOT_AUTHORIZED);
+        let out = env.run(&patient, &["close-record", "1"]).await.unwrap();
+        assert_eq!(
+            out,
+            format!("record {record} closed; its rent is back in your wallet (capsules and ciphertexts already in the ledger's history stay there)")
+        );
+        let e = err(env.run(&patient, &["show", "1"]).await);
+        assert_eq!(e.to_string(), format!("record {record} not found"));
     });
 }
 

@@ -231,3 +231,181 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
     doctor.cancel(&ticket).await.unwrap();
     lc.shutdown().await;
 }
+
+/// What changes after a pull is requested, while every node is down.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// The issuer revokes the doctor's registration (the record requires doctors).
+    ProviderRevoked,
+    /// The patient stores a new version of the record.
+    NewVersion,
+    /// The patient closes the record.
+    RecordClosed,
+}
+
+/// Issue 10, A-02/A-03/A-04 at the nodes: a pull is requested while the
+/// nodes are down, then `change` ends its authorization. Every node, when it
+/// comes back, makes the program's access decision itself and contributes
+/// nothing, so no contribution (accepted or refused) is ever published.
+async fn nodes_refuse_after(change: Change) {
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let mut lc = LocalCluster::start(
+        chain.clone(),
+        ClusterOptions {
+            poll: Duration::from_millis(20),
+            ..ClusterOptions::new(2, 3)
+        },
+    )
+    .await
+    .unwrap();
+    let patient = user(&chain).await;
+    let doctor = user(&chain).await;
+    patient.register(Role::Patient).await.unwrap();
+    doctor.register(Role::Doctor).await.unwrap();
+    let data = sample_record();
+    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    let issuer = Keypair::new();
+    if let Change::ProviderRevoked = change {
+        chain
+            .airdrop(&issuer.pubkey(), 1_000_000_000)
+            .await
+            .unwrap();
+        medshare_client::consent::appoint_issuer(
+            chain.as_ref(),
+            &lc.admin,
+            &lc.address,
+            &issuer.pubkey(),
+        )
+        .await
+        .unwrap();
+        medshare_client::consent::register_provider(
+            chain.as_ref(),
+            &issuer,
+            &lc.address,
+            medshare::instructions::RegisterProviderArgs {
+                provider: doctor.wallet.pubkey(),
+                role: medshare::state::ProviderRole::Doctor,
+                license_hash: [7; 32],
+                valid_from: now - 60,
+                valid_until: now + 3600,
+            },
+        )
+        .await
+        .unwrap();
+        patient
+            .set_policy(&record, medshare::state::ProviderRole::Doctor.bit())
+            .await
+            .unwrap();
+    }
+    let mask = parse_groups("vitals").unwrap();
+    patient
+        .grant_consent(&record, &doctor.wallet.pubkey(), mask, "review", now + 3600)
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        lc.stop(i).await;
+    }
+    let ticket = doctor.request(&record, mask).await.unwrap();
+    match change {
+        Change::ProviderRevoked => medshare_client::consent::revoke_provider(
+            chain.as_ref(),
+            &issuer,
+            &lc.address,
+            &doctor.wallet.pubkey(),
+        )
+        .await
+        .unwrap(),
+        Change::NewVersion => {
+            let (_, version) = patient.store(&lc.address, 1, &data).await.unwrap();
+            assert_eq!(version, 2);
+        }
+        Change::RecordClosed => patient.close_record(&record).await.unwrap(),
+    }
+    for i in 1..=3 {
+        lc.restart(i).unwrap();
+    }
+    let start = std::time::Instant::now();
+    while lc
+        .nodes
+        .iter()
+        .map(|n| n.metrics.unauthorized.get())
+        .min()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{change:?}: nodes never checked the request"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let comp: medshare::state::Computation =
+        mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        comp.contributors.is_empty() && comp.faulty == 0,
+        "{change:?}: a node contributed"
+    );
+    // Nothing was even attempted: the computation's history is the request alone.
+    let history = chain.history(&ticket.computation).await.unwrap();
+    assert_eq!(history.len(), 1, "{change:?}: {history:#?}");
+    lc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a02_nodes_refuse_a_pull_after_the_provider_is_revoked() {
+    nodes_refuse_after(Change::ProviderRevoked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a04_nodes_refuse_a_pull_of_a_superseded_version() {
+    nodes_refuse_after(Change::NewVersion).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a03_nodes_refuse_a_pull_of_a_closed_record() {
+    nodes_refuse_after(Change::RecordClosed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a08_squatted_provider_address_does_not_stall_shares() {
+    let embedded = Embedded::start().await;
+    let chain: SharedChain = embedded.clone();
+    let lc = LocalCluster::start(
+        chain.clone(),
+        ClusterOptions {
+            poll: Duration::from_millis(20),
+            ..ClusterOptions::new(2, 3)
+        },
+    )
+    .await
+    .unwrap();
+    let patient = user(&chain).await;
+    let doctor = user(&chain).await;
+    patient.register(Role::Patient).await.unwrap();
+    doctor.register(Role::Doctor).await.unwrap();
+    let data = sample_record();
+    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+    // A stranger sends lamports to the doctor's (unregistered) provider address.
+    let squatted = medshare::pda::provider(&lc.address, &doctor.wallet.pubkey());
+    chain.airdrop(&squatted, 1_000_000).await.unwrap();
+    let to = patient
+        .resolve_recipient(&doctor.wallet.pubkey().to_string())
+        .await
+        .unwrap();
+    let ticket = patient
+        .share(&record, parse_groups("vitals").unwrap(), to)
+        .await
+        .unwrap();
+    patient
+        .wait(&ticket, Duration::from_secs(30), |_, _| {})
+        .await
+        .expect("the share completes");
+    let opened = doctor.decrypt(&ticket.share_result).await.unwrap();
+    assert_eq!(opened.data.blood_type, data.blood_type);
+    lc.shutdown().await;
+}

@@ -76,6 +76,7 @@ pub fn dkg_rounds(t: u16, n: u16, rng: &mut ChaCha20Rng) -> DkgTranscript {
         cluster: CLUSTER,
         threshold: t,
         nodes: n,
+        attempt: 0,
     };
     let transports: Vec<TransportSecret> = (0..n).map(|_| TransportSecret::generate(rng)).collect();
     let mut secrets1 = BTreeMap::new();

@@ -46,3 +46,11 @@ pub const MAX_COMPUTATION_TTL_SLOTS: u64 = 1_000_000;
 pub const MAX_PEERS: usize = MAX_NODES - 1;
 /// Stored `(U_i, W_i)` pairs of one computation: `t × groups` at most.
 pub const MAX_PARTIALS: usize = MAX_NODES * MAX_GROUPS;
+
+/// What the requester deposits per node transaction of a share, in
+/// lamports: one signature's base fee. A computation holds
+/// `(t + 1) × NODE_FEE_LAMPORTS` on top of its rent; each accepted
+/// contribution pays its node this much and the callback pays its finisher,
+/// so queuing computations costs the requester what it costs the nodes
+/// (issue 10, C-03). What is left returns to the requester with the rent.
+pub const NODE_FEE_LAMPORTS: u64 = 5_000;

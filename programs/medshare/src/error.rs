@@ -179,11 +179,14 @@ pub enum MedshareError {
     /// The consent belongs to a closed record that was created again at the same address.
     #[msg("consent belongs to an earlier record at this address")]
     ConsentStale,
+    /// The wallet has a live registration from another, active issuer.
+    #[msg("provider has a live registration from another active issuer")]
+    ProviderExists,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 58] = [
+    pub const ALL: [MedshareError; 59] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -242,6 +245,7 @@ impl MedshareError {
         MedshareError::RecordChanged,
         MedshareError::GroupAlreadyWritten,
         MedshareError::ConsentStale,
+        MedshareError::ProviderExists,
     ];
 
     /// The variant with this Anchor error code.
@@ -264,8 +268,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::ConsentStale as usize,
-            "a variant was added after ConsentStale: add it to ALL"
+            MedshareError::ProviderExists as usize,
+            "a variant was added after ProviderExists: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -83,6 +83,19 @@ pub struct DkgFailed {
     pub slot: u64,
 }
 
+/// The admin restarted a cluster's DKG (new attempt) or retired the cluster.
+#[event]
+pub struct ClusterLifecycle {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// 0 DKG restarted, 1 retired.
+    pub kind: u8,
+    /// The cluster's DKG attempt after the change.
+    pub dkg_attempt: u32,
+    /// Slot.
+    pub slot: u64,
+}
+
 /// An identity was registered or updated.
 #[event]
 pub struct IdentityUpdated {

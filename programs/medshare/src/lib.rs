@@ -77,6 +77,16 @@ pub mod medshare {
         ConfirmDkg::handler(ctx, args)
     }
 
+    /// The admin restarts a running or failed DKG (a new attempt).
+    pub fn restart_dkg(ctx: Context<ClusterAdmin>) -> Result<()> {
+        ClusterAdmin::restart_dkg(ctx)
+    }
+
+    /// The admin retires a cluster: nothing new is accepted.
+    pub fn retire_cluster(ctx: Context<ClusterAdmin>) -> Result<()> {
+        ClusterAdmin::retire(ctx)
+    }
+
     /// Registers a wallet's encryption key and role.
     pub fn register_identity(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
         RegisterIdentity::handler(ctx, args)

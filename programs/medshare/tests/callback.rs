@@ -171,3 +171,79 @@ async fn test_cancel_before_and_after_expiry() {
     );
     assert!(env.lamports(requester).await > before, "both rents back");
 }
+
+#[tokio::test]
+async fn test_c03_requester_deposit_pays_the_nodes() {
+    use medshare::constants::{MAX_GROUPS, NODE_FEE_LAMPORTS};
+    let mut env = Env::new(36).await;
+    let q = queued(&mut env, 2, 3).await;
+    let rent = env.ctx.banks_client.get_rent().await.unwrap();
+    let comp_rent = rent.minimum_balance(Computation::space(2, MAX_GROUPS));
+    // The computation holds its rent and (t + 1) node fees, from the requester.
+    assert_eq!(
+        env.lamports(q.computation).await,
+        comp_rent + Computation::node_deposit(2)
+    );
+    assert_eq!(Computation::node_deposit(2), 3 * NODE_FEE_LAMPORTS);
+    let node = |i: usize| q.cluster.nodes[i - 1].authority.pubkey();
+    let before: Vec<u64> = {
+        let mut v = vec![];
+        for i in 1..=3 {
+            v.push(env.lamports(node(i)).await);
+        }
+        v
+    };
+    // Node 1's faulty contribution is not paid; 2 and 3 are, and so is the finisher.
+    let mut bad = contribution_ix(&mut env, &q.cluster, 1, q.computation).await;
+    let last = bad.data.len() - 1;
+    bad.data[last] ^= 1;
+    env.send(&[bad], &[&q.cluster.nodes[0].authority])
+        .await
+        .unwrap();
+    let requester = q.patient.wallet.pubkey();
+    let requester_before = env.lamports(requester).await;
+    finalize(&mut env, &q.cluster, q.computation, &[2, 3], 3).await;
+    assert_eq!(env.lamports(node(1)).await, before[0]);
+    assert_eq!(env.lamports(node(2)).await, before[1] + NODE_FEE_LAMPORTS);
+    assert_eq!(
+        env.lamports(node(3)).await,
+        before[2] + 2 * NODE_FEE_LAMPORTS
+    );
+    // The deposit is spent; the rent goes back to the requester.
+    assert_eq!(env.lamports(requester).await, requester_before + comp_rent);
+}
+
+#[tokio::test]
+async fn test_c03_cancel_returns_the_unspent_deposit() {
+    let mut env = Env::new(37).await;
+    let q = queued(&mut env, 2, 3).await;
+    contribute(&mut env, &q.cluster, 1, q.computation)
+        .await
+        .unwrap();
+    let held = env.lamports(q.computation).await;
+    let result_rent = env
+        .lamports(medshare::pda::share_result(&q.computation))
+        .await;
+    let comp: Computation = env.account(q.computation).await;
+    env.warp_past(comp.expiry_slot).await;
+    let requester = q.patient.wallet.pubkey();
+    let before = env.lamports(requester).await;
+    env.send(
+        &[cancel_ix(&requester, q.computation)],
+        &[&q.patient.wallet],
+    )
+    .await
+    .unwrap();
+    // Rent and the two fees no node earned (the patient's wallet is not the fee payer).
+    assert_eq!(env.lamports(requester).await, before + held + result_rent);
+    assert_eq!(
+        held,
+        env.ctx
+            .banks_client
+            .get_rent()
+            .await
+            .unwrap()
+            .minimum_balance(Computation::space(2, medshare::constants::MAX_GROUPS))
+            + 2 * medshare::constants::NODE_FEE_LAMPORTS
+    );
+}

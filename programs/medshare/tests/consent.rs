@@ -141,6 +141,7 @@ fn revoke_ix(w: &World, grantee: &Pubkey) -> Instruction {
         medshare::accounts::RevokeConsent {
             owner: w.patient.wallet.pubkey(),
             consent: medshare::pda::consent(&w.record, grantee),
+            record: w.record,
         },
         medshare::instruction::RevokeConsent {},
     )
@@ -152,6 +153,7 @@ fn close_consent_ix(w: &World, grantee: &Pubkey) -> Instruction {
         medshare::accounts::CloseConsent {
             owner: w.patient.wallet.pubkey(),
             consent: medshare::pda::consent(&w.record, grantee),
+            record: w.record,
         },
         medshare::instruction::CloseConsent {},
     )
@@ -501,6 +503,22 @@ async fn register_provider(
     role: ProviderRole,
     until: i64,
 ) -> Pubkey {
+    try_register_provider(w, reg, who, role, until, None)
+        .await
+        .unwrap();
+    medshare::pda::provider(&w.c.address, who)
+}
+
+/// `register_provider` by `reg`, naming `previous_issuer` when replacing an
+/// entry of another issuer.
+async fn try_register_provider(
+    w: &mut World,
+    reg: &Registry,
+    who: &Pubkey,
+    role: ProviderRole,
+    until: i64,
+    previous_issuer: Option<Pubkey>,
+) -> Result<Vec<String>, solana_program_test::BanksClientError> {
     let provider_account = medshare::pda::provider(&w.c.address, who);
     w.env
         .send(
@@ -509,6 +527,7 @@ async fn register_provider(
                     issuer: reg.issuer.pubkey(),
                     issuer_account: reg.issuer_account,
                     provider_account,
+                    previous_issuer,
                     system_program: anchor_lang::system_program::ID,
                 },
                 medshare::instruction::RegisterProvider {
@@ -524,8 +543,6 @@ async fn register_provider(
             &[&reg.issuer],
         )
         .await
-        .unwrap();
-    provider_account
 }
 
 async fn require_roles(w: &mut World, mask: u8) {
@@ -691,6 +708,7 @@ async fn test_issuer_revoked_and_provider_revoked_or_expired() {
                     issuer: reg.issuer.pubkey(),
                     issuer_account: reg.issuer_account,
                     provider_account: medshare::pda::provider(&w.c.address, &other),
+                    previous_issuer: None,
                     system_program: anchor_lang::system_program::ID,
                 },
                 medshare::instruction::RegisterProvider {
@@ -1264,4 +1282,118 @@ async fn test_c02_close_consent_returns_rent_and_stops_pending_pulls() {
         combine_public_partials(&mut w, computation, None).await,
         None
     );
+}
+
+#[tokio::test]
+async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
+    let mut w = world(111).await;
+    let now = w.now;
+    let doctor = w.doctor.pubkey();
+    let rogue = appoint(&mut w).await;
+    let honest = appoint(&mut w).await;
+    // The rogue issuer registers the doctor first, as an insurer, for years.
+    let entry = register_provider(
+        &mut w,
+        &rogue,
+        &doctor,
+        ProviderRole::Insurer,
+        now + 1000 * HOUR,
+    )
+    .await;
+    // While the rogue issuer is active its live entry stands.
+    assert_err(
+        try_register_provider(
+            &mut w,
+            &honest,
+            &doctor,
+            ProviderRole::Doctor,
+            now + HOUR,
+            None,
+        )
+        .await,
+        MedshareError::ProviderExists,
+    );
+    // The admin revokes the rogue issuer; the honest one registers the doctor.
+    let admin = w.c.admin.insecure_clone();
+    let revoke = ix(
+        medshare::accounts::RevokeIssuer {
+            admin: admin.pubkey(),
+            cluster: w.c.address,
+            issuer_account: rogue.issuer_account,
+        },
+        medshare::instruction::RevokeIssuer {},
+    );
+    w.env.send(&[revoke], &[&admin]).await.unwrap();
+    // Naming the wrong previous issuer does not help.
+    assert_err(
+        try_register_provider(
+            &mut w,
+            &honest,
+            &doctor,
+            ProviderRole::Doctor,
+            now + HOUR,
+            Some(honest.issuer_account),
+        )
+        .await,
+        MedshareError::ProviderExists,
+    );
+    try_register_provider(
+        &mut w,
+        &honest,
+        &doctor,
+        ProviderRole::Doctor,
+        now + HOUR,
+        Some(rogue.issuer_account),
+    )
+    .await
+    .unwrap();
+    let p: Provider = w.env.account(entry).await;
+    assert_eq!(
+        (p.issuer, p.role),
+        (honest.issuer.pubkey(), ProviderRole::Doctor)
+    );
+    // The doctor is a verified doctor now: a policy requiring doctors admits a pull.
+    require_roles(&mut w, ProviderRole::Doctor.bit()).await;
+    let grant = grant_ix(
+        &w,
+        &doctor,
+        0b001,
+        now + HOUR,
+        Some((entry, honest.issuer_account)),
+    );
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    let d = w.doctor.insecure_clone();
+    assert_eq!(
+        pull(&mut w, &d, 0b001, Some((entry, honest.issuer_account))).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn test_a06_revoked_or_expired_entries_are_replaced_and_renewals_allowed() {
+    let mut w = world(112).await;
+    let mut now = w.now;
+    let doctor = w.doctor.pubkey();
+    let a = appoint(&mut w).await;
+    let b = appoint(&mut w).await;
+    let entry = register_provider(&mut w, &a, &doctor, ProviderRole::Doctor, now + HOUR).await;
+    // The same issuer renews its own entry.
+    register_provider(&mut w, &a, &doctor, ProviderRole::Doctor, now + 2 * HOUR).await;
+    let p: Provider = w.env.account(entry).await;
+    assert_eq!(p.valid_until, now + 2 * HOUR);
+    // Revoked by its issuer: another issuer may register the wallet.
+    w.env
+        .send(&[revoke_provider_ix(&a.issuer, &entry)], &[&a.issuer])
+        .await
+        .unwrap();
+    register_provider(&mut w, &b, &doctor, ProviderRole::Hospital, now + HOUR).await;
+    let p: Provider = w.env.account(entry).await;
+    assert_eq!((p.issuer, p.revoked), (b.issuer.pubkey(), false));
+    // Expired: replaceable too.
+    set_time(&mut w.env, now + HOUR).await;
+    now += HOUR;
+    w.now = now;
+    register_provider(&mut w, &a, &doctor, ProviderRole::Doctor, now + HOUR).await;
+    let p: Provider = w.env.account(entry).await;
+    assert_eq!(p.issuer, a.issuer.pubkey());
 }

@@ -4,9 +4,10 @@ mod common;
 
 use common::*;
 use medshare::error::MedshareError;
-use medshare::events::DkgFailed;
+use medshare::events::{ClusterLifecycle, DkgFailed};
 use medshare::state::*;
-use solana_sdk::signature::Signer;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::{Keypair, Signer};
 
 #[tokio::test]
 async fn test_dkg_confirmations_disagree() {
@@ -193,4 +194,113 @@ async fn test_cluster_admin_checks() {
             MedshareError::InvalidThreshold,
         );
     }
+}
+
+fn lifecycle_ix(c: &SimCluster, signer: &Keypair, retire: bool) -> Instruction {
+    let accounts = medshare::accounts::ClusterAdmin {
+        admin: signer.pubkey(),
+        cluster: c.address,
+    };
+    if retire {
+        ix(accounts, medshare::instruction::RetireCluster {})
+    } else {
+        ix(accounts, medshare::instruction::RestartDkg {})
+    }
+}
+
+#[tokio::test]
+async fn test_c01_restart_after_a_silent_node_or_a_failure_then_retire() {
+    let mut env = Env::new(66).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    // Node 3 posts round 1, then goes silent: the DKG cannot finish.
+    let first = run_dkg_rounds(&mut env, &mut c).await;
+    for k in 0..2 {
+        let vs = first[k]
+            .verification_shares
+            .iter()
+            .map(|(_, v)| v.0)
+            .collect();
+        let conf = confirm_ix(&c, k, first[k].cluster_key, vs);
+        env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Dkg);
+    // Only the admin may restart.
+    let mallory = env.funded().await;
+    assert_err(
+        env.send(&[lifecycle_ix(&c, &mallory, false)], &[&mallory])
+            .await,
+        MedshareError::NotAdmin,
+    );
+    let admin = c.admin.insecure_clone();
+    let logs = env
+        .send(&[lifecycle_ix(&c, &admin, false)], &[&admin])
+        .await
+        .unwrap();
+    assert_eq!(events::<ClusterLifecycle>(&logs)[0].dkg_attempt, 1);
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(
+        (cluster.status, cluster.dkg_attempt),
+        (ClusterStatus::Dkg, 1)
+    );
+    assert!(cluster
+        .nodes
+        .iter()
+        .all(|n| !n.round1_posted && !n.confirmed));
+    // The whole DKG runs again (mailboxes are cleared by the new round 1)
+    // and the cluster becomes ready with a new key.
+    let second = run_dkg_rounds(&mut env, &mut c).await;
+    let mb: DkgMailbox = env.account(medshare::pda::dkg_mailbox(&c.address, 1)).await;
+    assert_eq!((mb.attempt, mb.round2.len()), (1, 2));
+    for (k, out) in second.iter().enumerate() {
+        let vs = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
+        env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Ready);
+    assert_eq!(cluster.cluster_key, second[0].cluster_key.0);
+    assert_ne!(second[0].cluster_key, first[0].cluster_key);
+    // A ready cluster is not re-keyed.
+    assert_err(
+        env.send(&[lifecycle_ix(&c, &admin, false)], &[&admin])
+            .await,
+        MedshareError::WrongClusterStatus,
+    );
+    // Retired: no new record; retiring twice is refused.
+    env.send(&[lifecycle_ix(&c, &admin, true)], &[&admin])
+        .await
+        .unwrap();
+    let p = patient(&mut env).await;
+    assert_err(
+        env.send(&[store_ix(&p.wallet.pubkey(), &c.address, 1)], &[&p.wallet])
+            .await,
+        MedshareError::ClusterNotReady,
+    );
+    assert_err(
+        env.send(&[lifecycle_ix(&c, &admin, true)], &[&admin]).await,
+        MedshareError::WrongClusterStatus,
+    );
+}
+
+#[tokio::test]
+async fn test_c01_failed_dkg_restarts() {
+    let mut env = Env::new(67).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    confirm_all_with_a_liar(&mut env, &mut c, 2).await;
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Failed);
+    let admin = c.admin.insecure_clone();
+    env.send(&[lifecycle_ix(&c, &admin, false)], &[&admin])
+        .await
+        .unwrap();
+    let outputs = run_dkg_rounds(&mut env, &mut c).await;
+    for (k, out) in outputs.iter().enumerate() {
+        let vs = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
+        env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Ready);
+    assert!(cluster.nodes.iter().all(|n| n.agreed));
 }

@@ -104,7 +104,10 @@ async fn test_write_group_out_of_range_inputs() {
             .await,
         MedshareError::InvalidCiphertextSize,
     );
+    // An unwritten group (group 0 is written and would be refused as such);
+    // the points are checked before the binding proof.
     let mut bad_point = groups[0].clone();
+    bad_point.group = 1;
     bad_point.owner_capsule.e = encrypted_ixs::point::IDENTITY;
     assert_err(
         env.send(&[write_ix(&owner, &record, &bad_point)], &[&p.wallet])
@@ -224,4 +227,72 @@ async fn test_update_then_close_record() {
     .await
     .unwrap();
     assert!(!env.exists(record).await);
+}
+
+#[tokio::test]
+async fn test_c07_written_group_is_immutable_within_its_version() {
+    let mut env = Env::new(57).await;
+    let q = queued(&mut env, 2, 3).await;
+    let owner = q.patient.wallet.pubkey();
+    // The owner tries to swap group 0 under the pending share.
+    let replacement = seal_group(
+        &mut env.rng,
+        &record_ctx(&owner, &q.record, 0),
+        1,
+        b"replaced",
+        &q.cluster.key(),
+        &q.patient.key.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    assert_err(
+        env.send(
+            &[write_ix(&owner, &q.record, &replacement)],
+            &[&q.patient.wallet],
+        )
+        .await,
+        MedshareError::GroupAlreadyWritten,
+    );
+    // The share opens exactly what was written when it was requested.
+    finalize(&mut env, &q.cluster, q.computation, &[1, 2], 1).await;
+    let result: ShareResult = env
+        .account(medshare::pda::share_result(&q.computation))
+        .await;
+    let m = encrypted_ixs::capsule::open(&result.capsules[0].into(), &q.doctor).unwrap();
+    let rec: PatientRecord = env.account(q.record).await;
+    let stored = rec.group(0).unwrap();
+    assert_eq!(stored.cluster_capsule, q.sealed[0].cluster_capsule.into());
+    let opened = encrypted_ixs::record::open_group_with(
+        &q.sealed[0],
+        &m,
+        &record_ctx(&owner, &q.record, 0),
+        1,
+    )
+    .unwrap();
+    assert_eq!(opened.as_slice(), b"identity");
+    // A new version takes the new contents.
+    env.send(
+        &[ix(
+            medshare::accounts::UpdatePatientData {
+                owner,
+                author: None,
+                record: q.record,
+            },
+            medshare::instruction::UpdatePatientData {},
+        )],
+        &[&q.patient.wallet],
+    )
+    .await
+    .unwrap();
+    let v2 = seal_group(
+        &mut env.rng,
+        &record_ctx(&owner, &q.record, 0),
+        2,
+        b"replaced",
+        &q.cluster.key(),
+        &q.patient.key.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    env.send(&[write_ix(&owner, &q.record, &v2)], &[&q.patient.wallet])
+        .await
+        .unwrap();
 }

@@ -12,8 +12,11 @@ pub enum ClusterStatus {
     Dkg,
     /// All `n` confirmations agreed: the cluster serves computations.
     Ready,
-    /// Confirmations disagreed; the cluster serves nothing.
+    /// Confirmations disagreed; the cluster serves nothing until the admin
+    /// restarts the DKG.
     Failed,
+    /// Retired by the admin: no new records, shares or DKG; final.
+    Retired,
 }
 
 /// One node of a cluster.
@@ -60,6 +63,9 @@ pub struct Cluster {
     pub next_computation: u64,
     /// Records created with this cluster so far: the next record's generation.
     pub records_created: u64,
+    /// DKG attempt: 0 for the first, +1 on every `restart_dkg` (part of the
+    /// DKG session id that round-2 encryption binds).
+    pub dkg_attempt: u32,
     /// Cluster key `P` (zero until ready; the first confirmation until then).
     pub cluster_key: [u8; 32],
     /// The nodes, index `i` at position `i − 1`.
@@ -95,7 +101,10 @@ impl Cluster {
             MedshareError::InvariantViolated
         );
         require!(self.nodes.len() <= n, MedshareError::InvariantViolated);
-        if self.status != ClusterStatus::Registering {
+        if !matches!(
+            self.status,
+            ClusterStatus::Registering | ClusterStatus::Retired
+        ) {
             require!(
                 self.nodes.len() == n && self.nodes.iter().all(|x| x.registered),
                 MedshareError::InvariantViolated

@@ -74,6 +74,22 @@ pub struct Computation {
 }
 
 impl Computation {
+    /// The deposit a computation of a `t`-threshold cluster holds for its
+    /// nodes' transactions (`t` contributions and one callback).
+    pub const fn node_deposit(t: usize) -> u64 {
+        (t as u64 + 1) * crate::constants::NODE_FEE_LAMPORTS
+    }
+
+    /// Pays one node transaction's fee out of the computation's deposit.
+    pub fn pay_node_fee(computation: &AccountInfo<'_>, node: &AccountInfo<'_>) -> Result<()> {
+        let fee = crate::constants::NODE_FEE_LAMPORTS;
+        let mut from = computation.try_borrow_mut_lamports()?;
+        **from = from.checked_sub(fee).ok_or(MedshareError::Overflow)?;
+        let mut to = node.try_borrow_mut_lamports()?;
+        **to = to.checked_add(fee).ok_or(MedshareError::Overflow)?;
+        Ok(())
+    }
+
     /// Account size for a cluster threshold `t` and `groups` groups.
     pub const fn space(t: usize, groups: usize) -> usize {
         // Fixed part + the vectors at their actual maximum for this computation.

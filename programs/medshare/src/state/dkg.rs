@@ -23,6 +23,9 @@ pub struct DkgMailbox {
     pub cluster: Pubkey,
     /// Sender's node index.
     pub index: u8,
+    /// The cluster's DKG attempt the packages belong to (a new attempt's
+    /// round-1 post clears the old attempt's packages).
+    pub attempt: u32,
     /// Serialized `frost` round-1 package.
     #[max_len(MAX_ROUND1_LEN)]
     pub round1: Vec<u8>,

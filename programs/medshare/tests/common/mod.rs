@@ -324,10 +324,12 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
     if n == 1 {
         return vec![dkg::single_node(&mut env.rng).unwrap()];
     }
+    let attempt = env.account::<Cluster>(c.address).await.dkg_attempt;
     let params = DkgParams {
         cluster: c.address.to_bytes(),
         threshold: c.t as u16,
         nodes: n,
+        attempt,
     };
     let mut secrets1 = vec![];
     for i in 1..=n {

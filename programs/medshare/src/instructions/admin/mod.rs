@@ -2,6 +2,8 @@
 
 pub mod add_node;
 pub mod init_cluster;
+pub mod lifecycle;
 
 pub use add_node::*;
 pub use init_cluster::*;
+pub use lifecycle::*;

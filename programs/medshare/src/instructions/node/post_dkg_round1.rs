@@ -49,7 +49,14 @@ impl PostDkgRound1<'_> {
     /// Stores the public package (nodes verify it off-chain with `frost`).
     pub fn handler(ctx: Context<PostDkgRound1>, package: Vec<u8>) -> Result<()> {
         let pos = ctx.accounts.validate(&package)?;
-        ctx.accounts.mailbox.round1 = package;
+        let attempt = ctx.accounts.cluster.dkg_attempt;
+        let mailbox = &mut ctx.accounts.mailbox;
+        if mailbox.attempt != attempt {
+            // A restarted DKG: the previous attempt's packages are void.
+            mailbox.round2.clear();
+            mailbox.attempt = attempt;
+        }
+        mailbox.round1 = package;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].round1_posted = true;
         cluster.invariant()?;

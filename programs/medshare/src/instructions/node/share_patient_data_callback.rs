@@ -15,7 +15,9 @@ use crate::state::{
 /// Accounts of `share_patient_data_callback`.
 #[derive(Accounts)]
 pub struct SharePatientDataCallback<'info> {
-    /// Any node of the cluster.
+    /// Any node of the cluster; paid its transaction fee from the
+    /// computation's deposit.
+    #[account(mut)]
     pub node: Signer<'info>,
     /// The cluster.
     pub cluster: Account<'info, Cluster>,
@@ -108,6 +110,11 @@ impl SharePatientDataCallback<'_> {
             .map_err(|_| error!(MedshareError::InvariantViolated))?;
             capsules.push(CapsuleData::from(out));
         }
+        Computation::pay_node_fee(
+            &ctx.accounts.computation.to_account_info(),
+            &ctx.accounts.node.to_account_info(),
+        )?;
+        let comp = &ctx.accounts.computation;
         let clock = Clock::get()?;
         let result = &mut ctx.accounts.share_result;
         result.capsules = capsules.clone();

@@ -47,7 +47,9 @@ impl From<ContributionArg> for Contribution {
 /// Accounts of `submit_contribution`.
 #[derive(Accounts)]
 pub struct SubmitContribution<'info> {
-    /// A node of the computation's cluster.
+    /// A node of the computation's cluster; paid its transaction fee from the
+    /// computation's deposit when its contribution is accepted.
+    #[account(mut)]
     pub node: Signer<'info>,
     /// The cluster (verification shares, threshold); read only, so that
     /// contributions to different computations run side by side.
@@ -185,6 +187,10 @@ impl SubmitContribution<'_> {
                 .contributions
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
+            Computation::pay_node_fee(
+                &comp.to_account_info(),
+                &ctx.accounts.node.to_account_info(),
+            )?;
             crate::emit_event!(ContributionAccepted {
                 computation: computation_key,
                 node: node.get() as u8,

@@ -34,26 +34,53 @@ pub struct RegisterProvider<'info> {
         constraint = issuer_account.active @ MedshareError::NotIssuer,
     )]
     pub issuer_account: Account<'info, CredentialIssuer>,
-    /// The provider's registry entry.
+    /// The provider's registry entry: new, or an existing one that may be
+    /// replaced (see [`RegisterProvider::replaceable`]).
     #[account(
-        init,
+        init_if_needed,
         payer = issuer,
         space = 8 + Provider::INIT_SPACE,
         seeds = [SEED_PROVIDER, issuer_account.cluster.as_ref(), args.provider.as_ref()],
         bump
     )]
     pub provider_account: Account<'info, Provider>,
+    /// The existing entry's issuer, when replacing an entry whose issuer was
+    /// revoked.
+    pub previous_issuer: Option<Account<'info, CredentialIssuer>>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
 
 impl RegisterProvider<'_> {
-    /// Registers a provider with a role, license hash and validity period.
+    /// Whether the entry may be written: it is new; or this issuer registered
+    /// it (a renewal); or it no longer verifies anyone — revoked, past its
+    /// validity, or from an issuer the admin revoked (that issuer's entry
+    /// passed as `previous_issuer`). So an issuer that registers a wallet
+    /// first cannot keep every other issuer from registering it.
+    fn replaceable(&self, now: i64) -> bool {
+        let p = &self.provider_account;
+        if p.cluster == Pubkey::default() || p.issuer == self.issuer.key() {
+            return true;
+        }
+        if p.revoked || now >= p.valid_until {
+            return true;
+        }
+        self.previous_issuer
+            .as_ref()
+            .is_some_and(|i| i.key() == crate::pda::issuer(&p.cluster, &p.issuer) && !i.active)
+    }
+
+    /// Registers (or renews, or replaces) a provider with a role, license
+    /// hash and validity period.
     pub fn handler(ctx: Context<RegisterProvider>, args: RegisterProviderArgs) -> Result<()> {
         let clock = Clock::get()?;
         require!(
             args.valid_until > args.valid_from && args.valid_until > clock.unix_timestamp,
             MedshareError::InvalidValidity
+        );
+        require!(
+            ctx.accounts.replaceable(clock.unix_timestamp),
+            MedshareError::ProviderExists
         );
         let p = &mut ctx.accounts.provider_account;
         p.cluster = ctx.accounts.issuer_account.cluster;

@@ -161,7 +161,7 @@ impl ChangeConsent<'_> {
     }
 }
 
-/// Accounts of `revoke_consent`. The record is not needed: a consent can be
+/// Accounts of `revoke_consent`. The record need not exist: a consent can be
 /// revoked after its record was closed.
 #[derive(Accounts)]
 pub struct RevokeConsent<'info> {
@@ -170,6 +170,10 @@ pub struct RevokeConsent<'info> {
     /// The consent.
     #[account(mut, has_one = owner @ MedshareError::NotOwner)]
     pub consent: Account<'info, Consent>,
+    /// The consent's record address, so the change is on the record's history.
+    /// CHECK: only its address is used (fixed by the consent); it may be closed.
+    #[account(address = consent.record @ MedshareError::WrongRecord)]
+    pub record: UncheckedAccount<'info>,
 }
 
 impl RevokeConsent<'_> {
@@ -199,7 +203,7 @@ impl RevokeConsent<'_> {
     }
 }
 
-/// Accounts of `close_consent`. The record is not needed.
+/// Accounts of `close_consent`. The record need not exist.
 #[derive(Accounts)]
 pub struct CloseConsent<'info> {
     /// The record owner; receives the rent.
@@ -208,6 +212,10 @@ pub struct CloseConsent<'info> {
     /// The consent.
     #[account(mut, has_one = owner @ MedshareError::NotOwner, close = owner)]
     pub consent: Account<'info, Consent>,
+    /// The consent's record address, so the change is on the record's history.
+    /// CHECK: only its address is used (fixed by the consent); it may be closed.
+    #[account(address = consent.record @ MedshareError::WrongRecord)]
+    pub record: UncheckedAccount<'info>,
 }
 
 impl CloseConsent<'_> {

@@ -215,6 +215,12 @@ impl RequestShare<'_> {
             &[SEED_SHARE_RESULT, comp_key.as_ref(), &[result_bump]],
             result_space,
         )?;
+        crate::instructions::user::share_patient_data::deposit_node_fees(
+            &payer,
+            &comp_info,
+            &a.system_program,
+            a.cluster.threshold as usize,
+        )?;
         let mut comp: Computation = blank(comp_space)?;
         let mut result: ShareResult = blank(result_space)?;
         let consent_key = a.consent.key();

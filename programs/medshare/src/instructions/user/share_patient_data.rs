@@ -76,6 +76,26 @@ pub(crate) fn groups_of(record: &PatientRecord, mask: u8) -> Result<Vec<u8>> {
     Ok(groups)
 }
 
+/// Moves the nodes' fee deposit ([`Computation::node_deposit`]) from the
+/// requester into the new computation.
+pub(crate) fn deposit_node_fees<'info>(
+    requester: &AccountInfo<'info>,
+    computation: &AccountInfo<'info>,
+    system: &Program<'info, System>,
+    t: usize,
+) -> Result<()> {
+    anchor_lang::system_program::transfer(
+        CpiContext::new(
+            system.key(),
+            anchor_lang::system_program::Transfer {
+                from: requester.clone(),
+                to: computation.clone(),
+            },
+        ),
+        Computation::node_deposit(t),
+    )
+}
+
 /// Who asked for what, for [`queue`].
 pub(crate) struct Request {
     pub requester: Pubkey,
@@ -206,10 +226,16 @@ impl SharePatientData<'_> {
     }
 
     /// Queues the computation: copies the groups' cluster capsules, sets the
-    /// expiry, creates the pending share result.
+    /// expiry, creates the pending share result, and deposits the nodes' fees.
     pub fn handler(ctx: Context<SharePatientData>, args: ShareArgs) -> Result<()> {
         let groups = ctx.accounts.validate(&args)?;
         let a = ctx.accounts;
+        deposit_node_fees(
+            &a.requester.to_account_info(),
+            &a.computation.to_account_info(),
+            &a.system_program,
+            a.cluster.threshold as usize,
+        )?;
         let comp_key = a.computation.key();
         let result_key = a.share_result.key();
         queue(

@@ -54,15 +54,15 @@ impl WriteRecordGroup<'_> {
             (args.group as usize) < MAX_GROUPS,
             MedshareError::InvalidGroup
         );
+        require!(
+            args.ciphertext.len() >= 16 && args.ciphertext.len() <= MAX_GROUP_CIPHERTEXT,
+            MedshareError::InvalidCiphertextSize
+        );
         // A written group is immutable within its version: a pending share
         // copied its capsule, and every contribution checks only the version.
         require!(
             self.record.group(args.group).is_none(),
             MedshareError::GroupAlreadyWritten
-        );
-        require!(
-            args.ciphertext.len() >= 16 && args.ciphertext.len() <= MAX_GROUP_CIPHERTEXT,
-            MedshareError::InvalidCiphertextSize
         );
         if self.record.author != self.record.owner {
             let signed = self
