@@ -212,17 +212,14 @@ fn lifecycle_ix(c: &SimCluster, signer: &Keypair, retire: bool) -> Instruction {
 async fn test_c01_restart_after_a_silent_node_or_a_failure_then_retire() {
     let mut env = Env::new(66).await;
     let mut c = registered_cluster(&mut env, 1, 2, 3).await;
-    // Node 3 posts round 1, then goes silent: the DKG cannot finish.
+    // Node 3 never confirms: the DKG cannot finish.
     let first = run_dkg_rounds(&mut env, &mut c).await;
-    for k in 0..2 {
-        let vs = first[k]
-            .verification_shares
-            .iter()
-            .map(|(_, v)| v.0)
-            .collect();
-        let conf = confirm_ix(&c, k, first[k].cluster_key, vs);
+    for (k, out) in first.iter().take(2).enumerate() {
+        let vs = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
         env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
     }
+
     let cluster: Cluster = env.account(c.address).await;
     assert_eq!(cluster.status, ClusterStatus::Dkg);
     // Only the admin may restart.
