@@ -144,6 +144,18 @@ impl LocalCluster {
         Ok(lc)
     }
 
+    /// Opens node `index`'s (1-based) sealed key store, for inspection: what
+    /// a node keeps at rest.
+    pub fn key_store(&self, index: usize) -> Result<KeyStore> {
+        let authority = self
+            .nodes
+            .get(index.wrapping_sub(1))
+            .ok_or_else(|| ClientError::Invalid(format!("no node {index}")))?
+            .authority;
+        let path = self.dir.join(format!("node-{index}.json"));
+        Ok(KeyStore::open(&path, self.passphrase.clone(), authority)?)
+    }
+
     fn spawn(
         &self,
         index: usize,

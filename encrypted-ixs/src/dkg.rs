@@ -257,6 +257,60 @@ fn pair_key(
     Ok((k, ctx))
 }
 
+/// Decrypts one round-2 package from `from` (whose peer entry is `peer`)
+/// for the session `session`; an undecryptable one names its sender.
+fn decrypt_package(
+    transport: &TransportSecret,
+    from: NodeIndex,
+    peer: &Peer,
+    session: &[u8; 32],
+    pkg: &EncryptedRound2,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let (key, aad) = pair_key(transport, from, &peer.transport, session, pkg.from, pkg.to)?;
+    ChaCha20Poly1305::new(key.as_ref().into())
+        .decrypt(
+            Nonce::from_slice(&pkg.nonce),
+            Payload {
+                msg: &pkg.ciphertext,
+                aad: &aad,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| Error::DkgCulprit {
+            culprit: from,
+            reason: "undecryptable round-2 package",
+        })
+}
+
+/// Decrypts one round-2 package addressed to node `me`, as [`finish`] does,
+/// given `me`'s own posted round-1 package (for the session id) and the
+/// transport secret `me` used in that session. For audits and tests: what
+/// a given secret can open of what is posted on-chain.
+pub fn open_round2(
+    params: &DkgParams,
+    me: NodeIndex,
+    own_round1: &[u8],
+    transport: &TransportSecret,
+    peers: &BTreeMap<NodeIndex, Peer>,
+    pkg: &EncryptedRound2,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let own = dkg::round1::Package::deserialize(own_round1).map_err(|_| Error::DkgCulprit {
+        culprit: me,
+        reason: "malformed round-1 package",
+    })?;
+    let round1 = parse_round1(params, peers)?;
+    let session = session_id(params, me, own.commitment(), &round1)?;
+    let from = NodeIndex::new(pkg.from)?;
+    if pkg.to != me.get() {
+        return Err(Error::DkgWrongRecipient {
+            from,
+            to: NodeIndex::new(pkg.to)?,
+        });
+    }
+    let peer = peers.get(&from).ok_or(Error::InvalidNodeIndex(pkg.from))?;
+    decrypt_package(transport, from, peer, &session, pkg)
+}
+
 /// Round 1 for node `me`: the secret state to keep and the public package to post.
 pub fn round1<R: RngCore + CryptoRng>(
     rng: &mut R,
@@ -411,20 +465,7 @@ pub fn finish(
             return Err(Error::DkgDuplicatePackage { from });
         }
         let peer = peers.get(&from).ok_or(Error::InvalidNodeIndex(pkg.from))?;
-        let (key, aad) = pair_key(transport, from, &peer.transport, &session, pkg.from, pkg.to)?;
-        let plain = ChaCha20Poly1305::new(key.as_ref().into())
-            .decrypt(
-                Nonce::from_slice(&pkg.nonce),
-                Payload {
-                    msg: &pkg.ciphertext,
-                    aad: &aad,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| Error::DkgCulprit {
-                culprit: from,
-                reason: "undecryptable round-2 package",
-            })?;
+        let plain = decrypt_package(transport, from, peer, &session, pkg)?;
         let parsed = dkg::round2::Package::deserialize(&plain).map_err(|_| Error::DkgCulprit {
             culprit: from,
             reason: "malformed round-2 package",

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
-use encrypted_ixs::keys::{NodeIndex, TransportPublic};
+use encrypted_ixs::keys::{NodeIndex, TransportPublic, TransportSecret};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{self, ComputationContext};
 use medshare::error::MedshareError;
@@ -51,6 +51,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
+use zeroize::Zeroizing;
 
 use crate::chain::{
     compute_budget, fetch, fetch_many, instruction, ChainError, Notice, Notices, SharedChain,
@@ -521,8 +522,14 @@ impl Node {
         let params = self.params(cluster);
         if !mine.round1_posted {
             let (secret, package) = dkg::round1(&mut OsRng, &params, me)?;
-            // Keep the secret before publishing, so a crash cannot orphan a posted package.
-            self.store.secrets.dkg_round1 = Some(secret.to_bytes()?.to_vec());
+            // This attempt's transport key (F6): round-2 packages to this
+            // node are encrypted to it, and it is erased at confirmation.
+            let ephemeral = TransportSecret::generate(&mut OsRng);
+            // Keep the secrets before publishing, so a crash cannot orphan a
+            // posted package: the ephemeral secret, then the round-1 secret.
+            let mut blob = ephemeral.to_bytes().to_vec();
+            blob.extend_from_slice(&secret.to_bytes()?);
+            self.store.secrets.dkg_round1 = Some(blob);
             self.store.save()?;
             let ix = instruction(
                 medshare::accounts::PostDkgRound1 {
@@ -530,7 +537,10 @@ impl Node {
                     cluster: self.cfg.cluster,
                     mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, me.get() as u8),
                 },
-                medshare::instruction::PostDkgRound1 { package },
+                medshare::instruction::PostDkgRound1 {
+                    package,
+                    ephemeral_key: ephemeral.public_key().0,
+                },
             );
             self.send_node_ix(&[ix]).await?;
             info!(index = me.get(), "DKG round 1 posted");
@@ -544,14 +554,8 @@ impl Node {
         let mailboxes = self.mailboxes(cluster).await?;
         let peers = peers(cluster, &mailboxes, me);
         if mine.round2_sent != expected {
-            let r1 = self
-                .store
-                .secrets
-                .dkg_round1
-                .clone()
-                .ok_or(NodeError::DkgStateLost)?;
-            let secret1 = dkg::Round1Secret::from_bytes(&r1)?;
-            let transport = self.store.secrets.transport();
+            let (transport, secret1) = self.round1_state()?;
+            let secret1 = secret1.ok_or(NodeError::DkgStateLost)?;
             let (secret2, packages) =
                 dkg::round2(&mut OsRng, &params, me, secret1, &transport, &peers)?;
             self.store.secrets.dkg_round2 = Some(secret2.to_bytes()?.to_vec());
@@ -615,12 +619,28 @@ impl Node {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let transport = self.store.secrets.transport();
+        let (transport, _) = self.round1_state()?;
         let out =
             dkg::finish(&params, me, &secret2, &transport, &peers, &inbox).inspect_err(|e| {
                 warn!(error = %e, "DKG finish failed");
             })?;
         self.confirm(out).await.map(|_| 1)
+    }
+
+    /// This attempt's ephemeral transport secret and the round-1 secret, from
+    /// the sealed store (`[ephemeral (32 B) ‖ round-1 secret]`).
+    fn round1_state(&self) -> Result<(TransportSecret, Option<dkg::Round1Secret>), NodeError> {
+        let blob = self
+            .store
+            .secrets
+            .dkg_round1
+            .as_deref()
+            .filter(|b| b.len() > 32)
+            .ok_or(NodeError::DkgStateLost)?;
+        let mut eph = Zeroizing::new([0u8; 32]);
+        eph.copy_from_slice(&blob[..32]);
+        let secret1 = dkg::Round1Secret::from_bytes(&blob[32..]).ok();
+        Ok((TransportSecret::from_bytes(*eph), secret1))
     }
 
     async fn confirm(&mut self, out: dkg::DkgOutput) -> Result<(), NodeError> {
@@ -1339,7 +1359,7 @@ fn peers(
                 NodeIndex::new(j).ok()?,
                 Peer {
                     round1: mb.round1.clone(),
-                    transport: TransportPublic(cluster.nodes[j as usize - 1].transport_key),
+                    transport: TransportPublic(mb.ephemeral_key),
                 },
             ))
         })

@@ -1124,3 +1124,90 @@ async fn test_nodes_key_store_holds_no_secret_in_clear() {
     assert!(err.to_string().contains("cannot be decrypted"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 10, F6: round-2 packages stay on-chain for good, so they are
+/// encrypted to per-attempt ephemeral keys that each node erases once it
+/// has confirmed. After the DKG, nothing a node keeps (its long-lived
+/// transport secret included, were it to leak) opens any package addressed
+/// to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_f6_leaked_transport_key_opens_no_round2_package() {
+    let env = NodesEnv::start(options(2, 3)).await;
+    let c = env.cluster_account().await;
+    assert_eq!(c.status, ClusterStatus::Ready);
+    let mut mailboxes = BTreeMap::new();
+    for i in 1..=3u8 {
+        let mb: medshare::state::DkgMailbox = mpc_node::chain::fetch(
+            env.chain.as_ref(),
+            &medshare::pda::dkg_mailbox(&env.address(), i),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_ne!(
+            mb.ephemeral_key,
+            c.nodes[i as usize - 1].transport_key,
+            "round 2 used the long-lived key"
+        );
+        mailboxes.insert(i as u16, mb);
+    }
+    let params = encrypted_ixs::dkg::DkgParams {
+        cluster: env.address().to_bytes(),
+        threshold: 2,
+        nodes: 3,
+        attempt: c.dkg_attempt,
+    };
+    for me in 1..=3u16 {
+        let store = env.cluster.key_store(me as usize).unwrap();
+        assert!(store.secrets.key_share.is_some());
+        assert!(
+            store.secrets.dkg_round1.is_none() && store.secrets.dkg_round2.is_none(),
+            "node {me} kept DKG secrets after confirming"
+        );
+        let peers: BTreeMap<_, _> = mailboxes
+            .iter()
+            .filter(|(j, _)| **j != me)
+            .map(|(j, mb)| {
+                (
+                    encrypted_ixs::keys::NodeIndex::new(*j).unwrap(),
+                    encrypted_ixs::dkg::Peer {
+                        round1: mb.round1.clone(),
+                        transport: encrypted_ixs::keys::TransportPublic(mb.ephemeral_key),
+                    },
+                )
+            })
+            .collect();
+        let mut tried = 0;
+        for mb in mailboxes.values() {
+            for p in mb.round2.iter().filter(|p| p.to as u16 == me) {
+                let pkg = encrypted_ixs::dkg::EncryptedRound2 {
+                    from: mb.index as u16,
+                    to: p.to as u16,
+                    nonce: p.nonce,
+                    ciphertext: p.ciphertext.clone(),
+                };
+                let opened = encrypted_ixs::dkg::open_round2(
+                    &params,
+                    encrypted_ixs::keys::NodeIndex::new(me).unwrap(),
+                    &mailboxes[&me].round1,
+                    &store.secrets.transport(),
+                    &peers,
+                    &pkg,
+                );
+                assert!(
+                    matches!(
+                        opened,
+                        Err(encrypted_ixs::Error::DkgCulprit {
+                            reason: "undecryptable round-2 package",
+                            ..
+                        })
+                    ),
+                    "node {me}'s long-lived key opened a package from {}",
+                    mb.index
+                );
+                tried += 1;
+            }
+        }
+        assert_eq!(tried, 2);
+    }
+}

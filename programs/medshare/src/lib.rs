@@ -62,9 +62,14 @@ pub mod medshare {
         RegisterNode::handler(ctx, transport_key)
     }
 
-    /// A node posts its public DKG round-1 package.
-    pub fn post_dkg_round1(ctx: Context<PostDkgRound1>, package: Vec<u8>) -> Result<()> {
-        PostDkgRound1::handler(ctx, package)
+    /// A node posts its public DKG round-1 package and this attempt's
+    /// ephemeral X25519 key.
+    pub fn post_dkg_round1(
+        ctx: Context<PostDkgRound1>,
+        package: Vec<u8>,
+        ephemeral_key: [u8; 32],
+    ) -> Result<()> {
+        PostDkgRound1::handler(ctx, package, ephemeral_key)
     }
 
     /// A node posts encrypted DKG round-2 packages (any number per call).

@@ -102,6 +102,7 @@ async fn test_dkg_step_order_enforced() {
         },
         medshare::instruction::PostDkgRound1 {
             package: vec![1, 2, 3],
+            ephemeral_key: [9; 32],
         },
     );
     assert_err(

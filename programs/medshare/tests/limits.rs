@@ -180,7 +180,10 @@ fn test_post_dkg_round1_t16_fits_one_packet() {
             cluster,
             mailbox: medshare::pda::dkg_mailbox(&cluster, 16),
         },
-        medshare::instruction::PostDkgRound1 { package },
+        medshare::instruction::PostDkgRound1 {
+            package,
+            ephemeral_key: [9; 32],
+        },
     );
     measure("post_dkg_round1 (t = 16)", ixn, &node);
 }
@@ -291,7 +294,7 @@ fn test_account_sizes_as_documented() {
     let sizes = [
         ("Cluster", 8 + Cluster::INIT_SPACE, 2_256),
         ("NodeRecord", 8 + NodeRecord::INIT_SPACE, 86),
-        ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_909),
+        ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_941),
         ("Identity", 8 + Identity::INIT_SPACE, 82),
         ("ShareResult", 8 + ShareResult::INIT_SPACE, 587),
         ("Consent", 8 + Consent::INIT_SPACE, 211),

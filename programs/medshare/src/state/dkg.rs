@@ -26,6 +26,11 @@ pub struct DkgMailbox {
     /// The cluster's DKG attempt the packages belong to (a new attempt's
     /// round-1 post clears the old attempt's packages).
     pub attempt: u32,
+    /// The node's X25519 key for this attempt only: round-2 packages to the
+    /// node are encrypted to it, and the node erases its secret once it has
+    /// confirmed, so a later leak of any long-lived key opens nothing posted
+    /// here.
+    pub ephemeral_key: [u8; 32],
     /// Serialized `frost` round-1 package.
     #[max_len(MAX_ROUND1_LEN)]
     pub round1: Vec<u8>,

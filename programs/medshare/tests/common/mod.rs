@@ -332,9 +332,14 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
         attempt,
     };
     let mut secrets1 = vec![];
+    // Each node's transport key for this attempt only (F6).
+    let mut ephemerals = vec![];
     for i in 1..=n {
         let (s, pkg) = dkg::round1(&mut env.rng, &params, NodeIndex::new(i).unwrap()).unwrap();
         secrets1.push(s);
+        let eph = TransportSecret::generate(&mut env.rng);
+        let ephemeral_key = eph.public_key().0;
+        ephemerals.push(eph);
         env.send(
             &[ix(
                 medshare::accounts::PostDkgRound1 {
@@ -342,7 +347,10 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
                     cluster: c.address,
                     mailbox: medshare::pda::dkg_mailbox(&c.address, i as u8),
                 },
-                medshare::instruction::PostDkgRound1 { package: pkg },
+                medshare::instruction::PostDkgRound1 {
+                    package: pkg,
+                    ephemeral_key,
+                },
             )],
             &[&c.nodes[i as usize - 1].authority],
         )
@@ -350,7 +358,6 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
         .unwrap();
     }
     // Everyone reads the board.
-    let cluster: Cluster = env.account(c.address).await;
     let mut mailboxes = BTreeMap::new();
     for i in 1..=n {
         let mb: DkgMailbox = env
@@ -366,7 +373,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
                     NodeIndex::new(j).unwrap(),
                     Peer {
                         round1: mailboxes[&j].round1.clone(),
-                        transport: TransportPublic(cluster.nodes[j as usize - 1].transport_key),
+                        transport: TransportPublic(mailboxes[&j].ephemeral_key),
                     },
                 )
             })
@@ -380,7 +387,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
             &params,
             NodeIndex::new(i).unwrap(),
             s1,
-            &c.nodes[k].transport,
+            &ephemerals[k],
             &peers_of(i, &mailboxes),
         )
         .unwrap();
@@ -439,7 +446,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
                 &params,
                 NodeIndex::new(me).unwrap(),
                 s2,
-                &c.nodes[k].transport,
+                &ephemerals[k],
                 &peers_of(me, &mailboxes),
                 &inbox,
             )

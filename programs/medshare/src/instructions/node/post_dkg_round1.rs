@@ -24,8 +24,9 @@ pub struct PostDkgRound1<'info> {
 }
 
 impl PostDkgRound1<'_> {
-    /// During the DKG, once per node, into its own mailbox.
-    pub fn validate(&self, package: &[u8]) -> Result<usize> {
+    /// During the DKG, once per node and attempt, into its own mailbox; an
+    /// ephemeral key that is not all zeros.
+    pub fn validate(&self, package: &[u8], ephemeral_key: &[u8; 32]) -> Result<usize> {
         require!(
             self.cluster.status == ClusterStatus::Dkg,
             MedshareError::WrongClusterStatus
@@ -43,12 +44,18 @@ impl PostDkgRound1<'_> {
             !package.is_empty() && package.len() <= MAX_ROUND1_LEN,
             MedshareError::InvalidDkgPackage
         );
+        require!(*ephemeral_key != [0u8; 32], MedshareError::InvalidPoint);
         Ok(pos)
     }
 
-    /// Stores the public package (nodes verify it off-chain with `frost`).
-    pub fn handler(ctx: Context<PostDkgRound1>, package: Vec<u8>) -> Result<()> {
-        let pos = ctx.accounts.validate(&package)?;
+    /// Stores the public package (nodes verify it off-chain with `frost`)
+    /// and the node's ephemeral key for this attempt.
+    pub fn handler(
+        ctx: Context<PostDkgRound1>,
+        package: Vec<u8>,
+        ephemeral_key: [u8; 32],
+    ) -> Result<()> {
+        let pos = ctx.accounts.validate(&package, &ephemeral_key)?;
         let attempt = ctx.accounts.cluster.dkg_attempt;
         let mailbox = &mut ctx.accounts.mailbox;
         if mailbox.attempt != attempt {
@@ -57,6 +64,7 @@ impl PostDkgRound1<'_> {
             mailbox.attempt = attempt;
         }
         mailbox.round1 = package;
+        mailbox.ephemeral_key = ephemeral_key;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].round1_posted = true;
         cluster.invariant()?;
