@@ -311,6 +311,77 @@ pub fn open_round2(
     decrypt_package(transport, from, peer, &session, pkg)
 }
 
+/// What a DKG complaint shows ([`verify_complaint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The accused sender's package to the complainer is faulty: it does not
+    /// decrypt under the revealed key, is malformed, or carries a share
+    /// inconsistent with the sender's round-1 commitment.
+    SenderFaulty {
+        /// What is wrong with the package.
+        reason: &'static str,
+    },
+    /// The complaint is false: the revealed secret is not the complainer's
+    /// posted key for the attempt, there is no such package, or the package
+    /// opens to a share consistent with the sender's commitment.
+    ComplaintFalse,
+}
+
+/// Judges a complaint by node `complainer` against node `accused`, from
+/// public data only, so every node (and anyone reading the chain) reaches
+/// the same verdict (issue 10, F4).
+///
+/// A complainer reveals its ephemeral transport secret for the attempt
+/// (`revealed`): the key is used for nothing else (F6), and the attempt is
+/// abandoned anyway once a complaint is made, so revealing it costs nothing.
+/// The proof of a correct Diffie–Hellman is the secret itself: it must match
+/// the complainer's posted key `complainer_key`; the pairwise key then
+/// follows, and anyone can decrypt the accused's package and check the share
+/// against the accused's round-1 commitment.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_complaint(
+    params: &DkgParams,
+    complainer: NodeIndex,
+    complainer_round1: &[u8],
+    complainer_key: &TransportPublic,
+    revealed: &TransportSecret,
+    accused: NodeIndex,
+    peers: &BTreeMap<NodeIndex, Peer>,
+    package: Option<&EncryptedRound2>,
+) -> Result<Verdict> {
+    if revealed.public_key() != *complainer_key || accused == complainer {
+        return Ok(Verdict::ComplaintFalse);
+    }
+    let Some(pkg) = package.filter(|p| p.from == accused.get() && p.to == complainer.get()) else {
+        return Ok(Verdict::ComplaintFalse);
+    };
+    let plain = match open_round2(params, complainer, complainer_round1, revealed, peers, pkg) {
+        Ok(plain) => plain,
+        Err(Error::DkgCulprit { culprit, reason }) if culprit == accused => {
+            return Ok(Verdict::SenderFaulty { reason })
+        }
+        Err(e) => return Err(e),
+    };
+    let Ok(parsed) = dkg::round2::Package::deserialize(&plain) else {
+        return Ok(Verdict::SenderFaulty {
+            reason: "malformed round-2 package",
+        });
+    };
+    let commitment = parse_round1(params, peers)?
+        .remove(&identifier(accused))
+        .ok_or(Error::InvalidNodeIndex(accused.get()))?
+        .commitment()
+        .clone();
+    let share =
+        frost::keys::SecretShare::new(identifier(complainer), *parsed.signing_share(), commitment);
+    Ok(match share.verify() {
+        Ok(_) => Verdict::ComplaintFalse,
+        Err(_) => Verdict::SenderFaulty {
+            reason: "secret share inconsistent with its commitments",
+        },
+    })
+}
+
 /// Round 1 for node `me`: the secret state to keep and the public package to post.
 pub fn round1<R: RngCore + CryptoRng>(
     rng: &mut R,

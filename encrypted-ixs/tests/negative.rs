@@ -575,6 +575,68 @@ fn test_f3_round2_packages_of_another_session_do_not_decrypt() {
     );
 }
 
+/// Judges node `complainer`'s complaint against `accused` in a transcript
+/// (the transcript's transport keys play the per-attempt keys).
+fn judge(
+    tr: &DkgTranscript,
+    complainer: u16,
+    accused: u16,
+    revealed: &encrypted_ixs::keys::TransportSecret,
+) -> dkg::Verdict {
+    let pkg = tr
+        .round2
+        .iter()
+        .find(|p| p.from == accused && p.to == complainer)
+        .cloned();
+    dkg::verify_complaint(
+        &tr.params,
+        idx(complainer),
+        &tr.round1[&idx(complainer)],
+        &tr.transports[complainer as usize - 1].public_key(),
+        revealed,
+        idx(accused),
+        &tr.peers_of(idx(complainer)),
+        pkg.as_ref(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn test_f4_a_false_complaint_blames_the_complainer_not_the_sender() {
+    let mut rng = rng(12);
+    let tr = dkg_rounds(2, 3, &mut rng);
+    // Node 1 falsely accuses honest node 2, revealing its real key: anyone
+    // decrypts node 2's package and finds the share consistent.
+    let key = encrypted_ixs::keys::TransportSecret::from_bytes(*tr.transports[0].to_bytes());
+    assert_eq!(judge(&tr, 1, 2, &key), dkg::Verdict::ComplaintFalse);
+    // Revealing some other secret proves nothing.
+    let other = encrypted_ixs::keys::TransportSecret::generate(&mut rng);
+    assert_eq!(judge(&tr, 1, 2, &other), dkg::Verdict::ComplaintFalse);
+    // Accusing oneself, or a node that sent nothing, is false too.
+    assert_eq!(judge(&tr, 1, 1, &key), dkg::Verdict::ComplaintFalse);
+}
+
+#[test]
+fn test_f4_a_true_complaint_names_the_sender_for_everyone() {
+    let mut rng = rng(13);
+    let mut tr = dkg_rounds(2, 3, &mut rng);
+    // Node 3 sends node 1 a package that does not decrypt.
+    tr.round2
+        .iter_mut()
+        .find(|p| p.from == 3 && p.to == 1)
+        .unwrap()
+        .ciphertext[0] ^= 1;
+    let key = encrypted_ixs::keys::TransportSecret::from_bytes(*tr.transports[0].to_bytes());
+    assert_eq!(
+        judge(&tr, 1, 3, &key),
+        dkg::Verdict::SenderFaulty {
+            reason: "undecryptable round-2 package"
+        }
+    );
+    // The same complaint against honest node 2 is false.
+    assert_eq!(judge(&tr, 1, 2, &key), dkg::Verdict::ComplaintFalse);
+}
+
 #[test]
 fn test_dkg_tampered_round2_names_sender() {
     let mut rng = rng(9);

@@ -92,6 +92,10 @@ pub enum Behaviour {
     /// Sends callbacks with a wrong Lagrange coefficient.
     #[cfg(feature = "fault-injection")]
     BadCallbacks,
+    /// Sends the lowest-indexed peer a DKG round-2 package that does not
+    /// decrypt.
+    #[cfg(feature = "fault-injection")]
+    CorruptDkgPackage,
 }
 
 /// Tunables.
@@ -556,8 +560,15 @@ impl Node {
         if mine.round2_sent != expected {
             let (transport, secret1) = self.round1_state()?;
             let secret1 = secret1.ok_or(NodeError::DkgStateLost)?;
-            let (secret2, packages) =
+            #[allow(unused_mut)]
+            let (secret2, mut packages) =
                 dkg::round2(&mut OsRng, &params, me, secret1, &transport, &peers)?;
+            #[cfg(feature = "fault-injection")]
+            if self.cfg.behaviour == Behaviour::CorruptDkgPackage {
+                if let Some(p) = packages.iter_mut().min_by_key(|p| p.to) {
+                    p.ciphertext[0] ^= 1;
+                }
+            }
             self.store.secrets.dkg_round2 = Some(secret2.to_bytes()?.to_vec());
             self.store.save()?;
             let todo: Vec<_> = packages
@@ -620,11 +631,36 @@ impl Node {
             })
             .collect();
         let (transport, _) = self.round1_state()?;
-        let out =
-            dkg::finish(&params, me, &secret2, &transport, &peers, &inbox).inspect_err(|e| {
+        match dkg::finish(&params, me, &secret2, &transport, &peers, &inbox) {
+            Ok(out) => self.confirm(out).await.map(|_| 1),
+            Err(encrypted_ixs::Error::DkgCulprit { culprit, reason })
+                if COMPLAINABLE.contains(&reason) =>
+            {
+                // A faulty package to us: complain publicly, revealing this
+                // attempt's key so anyone can judge (F4); the attempt fails.
+                warn!(
+                    accused = culprit.get(),
+                    reason, "DKG package faulty; posting a complaint"
+                );
+                let ix = instruction(
+                    medshare::accounts::PostDkgComplaint {
+                        node: self.authority.pubkey(),
+                        cluster: self.cfg.cluster,
+                        mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, me.get() as u8),
+                    },
+                    medshare::instruction::PostDkgComplaint {
+                        accused: culprit.get() as u8,
+                        ephemeral_secret: *transport.to_bytes(),
+                    },
+                );
+                self.send_node_ix(&[ix]).await?;
+                Ok(1)
+            }
+            Err(e) => {
                 warn!(error = %e, "DKG finish failed");
-            })?;
-        self.confirm(out).await.map(|_| 1)
+                Err(e.into())
+            }
+        }
     }
 
     /// This attempt's ephemeral transport secret and the round-1 secret, from
@@ -988,6 +1024,15 @@ impl Node {
         self.worker.as_ref().map_or(usize::MAX, |w| w.threshold)
     }
 }
+
+/// DKG failures a node complains about publicly (its package from the
+/// culprit is faulty); others (a missing package, a bad proof of knowledge,
+/// visible to everyone already) are only logged.
+const COMPLAINABLE: [&str; 3] = [
+    "undecryptable round-2 package",
+    "malformed round-2 package",
+    "secret share inconsistent with its commitments",
+];
 
 /// How many contribution and callback tasks a node runs at once.
 pub const MAX_JOBS: usize = 128;

@@ -83,6 +83,24 @@ pub struct DkgFailed {
     pub slot: u64,
 }
 
+/// A node complained that another node's round-2 package to it is faulty,
+/// revealing its ephemeral secret for the attempt; the cluster's DKG
+/// attempt fails. The verdict (which of the two is at fault) is computed
+/// off-chain from public data by `encrypted_ixs::dkg::verify_complaint`.
+#[event]
+pub struct DkgComplaint {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// The complaining node.
+    pub complainer: u8,
+    /// The accused node.
+    pub accused: u8,
+    /// The DKG attempt.
+    pub attempt: u32,
+    /// Slot.
+    pub slot: u64,
+}
+
 /// The admin restarted a cluster's DKG (new attempt) or retired the cluster.
 #[event]
 pub struct ClusterLifecycle {

@@ -77,6 +77,16 @@ pub mod medshare {
         PostDkgRound2::handler(ctx, packages)
     }
 
+    /// A node complains that another node's round-2 package to it is faulty,
+    /// revealing its ephemeral secret for the attempt (which fails).
+    pub fn post_dkg_complaint(
+        ctx: Context<PostDkgComplaint>,
+        accused: u8,
+        ephemeral_secret: [u8; 32],
+    ) -> Result<()> {
+        PostDkgComplaint::handler(ctx, accused, ephemeral_secret)
+    }
+
     /// A node confirms the cluster key and verification shares it computed.
     pub fn confirm_dkg(ctx: Context<ConfirmDkg>, args: ConfirmDkgArgs) -> Result<()> {
         ConfirmDkg::handler(ctx, args)

@@ -302,3 +302,104 @@ async fn test_c01_failed_dkg_restarts() {
     assert_eq!(cluster.status, ClusterStatus::Ready);
     assert!(cluster.nodes.iter().all(|n| n.agreed));
 }
+
+fn complaint_ix(c: &SimCluster, node: usize, accused: u8, secret: [u8; 32]) -> Instruction {
+    ix(
+        medshare::accounts::PostDkgComplaint {
+            node: c.nodes[node - 1].authority.pubkey(),
+            cluster: c.address,
+            mailbox: medshare::pda::dkg_mailbox(&c.address, node as u8),
+        },
+        medshare::instruction::PostDkgComplaint {
+            accused,
+            ephemeral_secret: secret,
+        },
+    )
+}
+
+#[tokio::test]
+async fn test_f4_complaint_is_recorded_publicly_and_judged_by_anyone() {
+    use encrypted_ixs::dkg::{verify_complaint, EncryptedRound2, Peer, Verdict};
+    use encrypted_ixs::keys::{NodeIndex, TransportPublic, TransportSecret};
+    let mut env = Env::new(68).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    run_dkg_rounds(&mut env, &mut c).await;
+    // Against itself, or by a stranger: refused.
+    assert_err(
+        env.send(&[complaint_ix(&c, 1, 1, [1; 32])], &[&c.nodes[0].authority])
+            .await,
+        MedshareError::InvalidRound2Package,
+    );
+    // Node 1 accuses node 2, revealing a secret that is not its posted key.
+    let fake = TransportSecret::generate(&mut env.rng);
+    let logs = env
+        .send(
+            &[complaint_ix(&c, 1, 2, *fake.to_bytes())],
+            &[&c.nodes[0].authority],
+        )
+        .await
+        .unwrap();
+    let ev = &events::<medshare::events::DkgComplaint>(&logs)[0];
+    assert_eq!((ev.complainer, ev.accused, ev.attempt), (1, 2, 0));
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Failed);
+    // Anyone judges it from the mailboxes: false (the secret does not match).
+    let mut boxes = std::collections::BTreeMap::new();
+    for i in 1..=3u8 {
+        let mb: DkgMailbox = env.account(medshare::pda::dkg_mailbox(&c.address, i)).await;
+        boxes.insert(i as u16, mb);
+    }
+    let me = &boxes[&1];
+    assert_eq!(
+        (me.complaint_against, me.revealed_secret),
+        (2, *fake.to_bytes())
+    );
+    let peers = boxes
+        .iter()
+        .filter(|(j, _)| **j != 1)
+        .map(|(j, mb)| {
+            (
+                NodeIndex::new(*j).unwrap(),
+                Peer {
+                    round1: mb.round1.clone(),
+                    transport: TransportPublic(mb.ephemeral_key),
+                },
+            )
+        })
+        .collect();
+    let pkg = boxes[&2]
+        .round2
+        .iter()
+        .find(|p| p.to == 1)
+        .map(|p| EncryptedRound2 {
+            from: 2,
+            to: 1,
+            nonce: p.nonce,
+            ciphertext: p.ciphertext.clone(),
+        });
+    let verdict = verify_complaint(
+        &encrypted_ixs::dkg::DkgParams {
+            cluster: c.address.to_bytes(),
+            threshold: 2,
+            nodes: 3,
+            attempt: 0,
+        },
+        NodeIndex::new(1).unwrap(),
+        &me.round1,
+        &TransportPublic(me.ephemeral_key),
+        &TransportSecret::from_bytes(me.revealed_secret),
+        NodeIndex::new(2).unwrap(),
+        &peers,
+        pkg.as_ref(),
+    )
+    .unwrap();
+    assert_eq!(verdict, Verdict::ComplaintFalse);
+    // The admin restarts; the new attempt's round 1 clears the complaint.
+    let admin = c.admin.insecure_clone();
+    env.send(&[lifecycle_ix(&c, &admin, false)], &[&admin])
+        .await
+        .unwrap();
+    run_dkg_rounds(&mut env, &mut c).await;
+    let mb: DkgMailbox = env.account(medshare::pda::dkg_mailbox(&c.address, 1)).await;
+    assert_eq!((mb.complaint_against, mb.revealed_secret), (0, [0; 32]));
+}

@@ -294,7 +294,7 @@ fn test_account_sizes_as_documented() {
     let sizes = [
         ("Cluster", 8 + Cluster::INIT_SPACE, 2_256),
         ("NodeRecord", 8 + NodeRecord::INIT_SPACE, 86),
-        ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_941),
+        ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_974),
         ("Identity", 8 + Identity::INIT_SPACE, 82),
         ("ShareResult", 8 + ShareResult::INIT_SPACE, 587),
         ("Consent", 8 + Consent::INIT_SPACE, 211),

@@ -31,6 +31,11 @@ pub struct DkgMailbox {
     /// confirmed, so a later leak of any long-lived key opens nothing posted
     /// here.
     pub ephemeral_key: [u8; 32],
+    /// The node this node complained against in this attempt (0: none).
+    pub complaint_against: u8,
+    /// The ephemeral secret revealed with the complaint (the attempt is void
+    /// by then), so anyone can judge it (`encrypted_ixs::dkg::verify_complaint`).
+    pub revealed_secret: [u8; 32],
     /// Serialized `frost` round-1 package.
     #[max_len(MAX_ROUND1_LEN)]
     pub round1: Vec<u8>,

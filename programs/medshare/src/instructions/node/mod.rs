@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod confirm_dkg;
+pub mod post_dkg_complaint;
 pub mod post_dkg_round1;
 pub mod post_dkg_round2;
 pub mod register_node;
@@ -10,6 +11,7 @@ pub mod submit_contribution;
 
 pub use access::*;
 pub use confirm_dkg::*;
+pub use post_dkg_complaint::*;
 pub use post_dkg_round1::*;
 pub use post_dkg_round2::*;
 pub use register_node::*;

@@ -62,6 +62,8 @@ impl PostDkgRound1<'_> {
             // A restarted DKG: the previous attempt's packages are void.
             mailbox.round2.clear();
             mailbox.attempt = attempt;
+            mailbox.complaint_against = 0;
+            mailbox.revealed_secret = [0; 32];
         }
         mailbox.round1 = package;
         mailbox.ephemeral_key = ephemeral_key;
