@@ -219,6 +219,18 @@ impl Client {
                                 .unwrap_or_else(|| format!("error code {}", refused.reason)),
                         ));
                     }
+                    // Without logs (an endpoint that did not deliver them),
+                    // the state says: a granted pull created the computation.
+                    if landed.logs.is_empty()
+                        && fetch::<medshare::state::Computation>(self.chain.as_ref(), &computation)
+                            .await?
+                            .is_none_or(|c| c.requester != me)
+                    {
+                        return Err(ClientError::Refused(
+                            "the program refused the pull (the reason is on the record's audit trail)"
+                                .into(),
+                        ));
+                    }
                     return Ok(ShareTicket {
                         computation,
                         share_result,

@@ -194,14 +194,21 @@ async fn share_inbox_decrypt(t: u8, n: u8) {
     let accounts = env.chain.accounts(&[s.computation]).await.expect("chain");
     assert!(accounts[0].is_none(), "computation closed");
     // Exactly t nodes contributed, then one of them finalized.
-    let trail = env.run_json(&s.patient, &["audit", "1"]).await;
-    let accepted = trail
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|e| e["event"] == "ContributionAccepted")
-        .count();
-    assert_eq!(accepted, t as usize);
+    let accepted = |out: &str| {
+        serde_json::from_str::<Value>(out)
+            .expect("JSON")
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|e| e["event"] == "ContributionAccepted")
+            .count()
+    };
+    let trail = env
+        .audit(&s.patient, &["1", "--json"], |out| {
+            accepted(out) == t as usize
+        })
+        .await;
+    assert_eq!(accepted(&trail), t as usize);
 }
 
 // ---------------------------------------------------------------- keygen
@@ -1339,9 +1346,10 @@ fn test_cli_close_share() {
 
         // Both closes are on the record's audit trail.
         let trail = env
-            .run(&p, &["audit", "1", "--format", "csv"])
-            .await
-            .unwrap();
+            .audit(&p, &["1", "--format", "csv"], |out| {
+                out.lines().filter(|l| l.contains("ShareClosed")).count() == 2
+            })
+            .await;
         let closed: Vec<&str> = trail
             .lines()
             .filter(|l| l.contains("ShareClosed"))
@@ -1382,9 +1390,13 @@ fn test_cli_audit_formats_and_refusal() {
             "{refusal:?}"
         );
 
-        let trail = env
-            .run_json(&s.patient, &["audit", "1", "--format", "json"])
-            .await;
+        let trail: Value = serde_json::from_str(
+            &env.audit(&s.patient, &["1", "--format", "json"], |out| {
+                out.contains("ShareCompleted")
+            })
+            .await,
+        )
+        .expect("JSON");
         let events = trail.as_array().expect("array");
         let names: Vec<&str> = events
             .iter()

@@ -172,7 +172,14 @@ fn test_cli_consent_grant_request_revoke_list() {
         );
 
         // The audit trail has all of it, refused pulls included.
-        let trail: Value = env.run_json(&patient, &["audit", "1"]).await;
+        // The last refusal (the stranger's) is the newest entry.
+        let trail: Value = serde_json::from_str(
+            &env.audit(&patient, &["1", "--json"], |out| {
+                out.matches("\"PullRefused\"").count() == 4
+            })
+            .await,
+        )
+        .expect("JSON");
         let events: Vec<&str> = trail
             .as_array()
             .unwrap()
@@ -259,7 +266,13 @@ fn test_cli_consent_grant_request_revoke_list() {
                 .all(|c| c["grantee"] != doctor.wallet().as_str()),
             "{list}"
         );
-        let trail: Value = env.run_json(&patient, &["audit", "1"]).await;
+        let trail: Value = serde_json::from_str(
+            &env.audit(&patient, &["1", "--json"], |out| {
+                out.contains("consent closed")
+            })
+            .await,
+        )
+        .expect("JSON");
         assert!(
             trail
                 .as_array()

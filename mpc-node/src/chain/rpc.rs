@@ -31,8 +31,28 @@ use tracing::{debug, warn};
 use super::embedded::tx_error;
 use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
 
-/// How many times a landed transaction's logs are asked for.
+/// How many times a landed transaction's logs are asked for with
+/// `getTransaction` when the websocket did not deliver them (see
+/// [`LOG_NOTICE_WAIT`]), [`LOG_RETRY`] apart.
 pub const LOG_ATTEMPTS: u32 = 5;
+
+/// Pause between two `getTransaction` attempts.
+pub const LOG_RETRY: Duration = Duration::from_millis(200);
+
+/// How long [`Rpc::send`] waits, once its transaction is confirmed, for the
+/// websocket notice carrying its logs. A validator serves `getTransaction`
+/// from its blockstore: on `solana-test-validator` 3.1.12 a transaction
+/// confirmed at `confirmed` was listed by `getSignaturesForAddress` after
+/// about 3 s and returned by `getTransaction` only after about 13 s (once
+/// rooted), while `logsSubscribe` delivers the logs as the transaction is
+/// confirmed. So `send` subscribes to its fee payer's transactions before
+/// sending and takes the logs from the notice.
+pub const LOG_NOTICE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long [`Chain::history`] keeps asking for the logs of transactions
+/// the endpoint lists but does not serve yet (recent ones, see
+/// [`LOG_NOTICE_WAIT`]); past it they are returned without logs.
+pub const HISTORY_LOG_WAIT: Duration = Duration::from_secs(30);
 
 /// A JSON-RPC endpoint.
 pub struct Rpc {
@@ -152,11 +172,12 @@ impl Rpc {
     }
 
     /// A landed transaction's logs, asked for up to `attempts` times (an RPC
-    /// node may not serve a transaction it has just confirmed).
-    async fn logs_of(&self, signature: &Signature, attempts: u32) -> Vec<String> {
+    /// node may not serve a transaction it has just confirmed); `None` if it
+    /// never did.
+    async fn logs_of(&self, signature: &Signature, attempts: u32) -> Option<Vec<String>> {
         for attempt in 0..attempts {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(LOG_RETRY).await;
             }
             if let Ok(tx) = self
                 .client
@@ -166,11 +187,27 @@ impl Rpc {
                 if let Some(OptionSerializer::Some(logs)) =
                     tx.transaction.meta.map(|m| m.log_messages)
                 {
-                    return logs;
+                    return Some(logs);
                 }
             }
         }
-        Vec::new()
+        None
+    }
+
+    /// The logs of `signature` from a subscription's notices, waiting at
+    /// most [`LOG_NOTICE_WAIT`].
+    async fn logs_from_notices(
+        notices: &mut Notices,
+        signature: &Signature,
+    ) -> Option<Vec<String>> {
+        let deadline = tokio::time::Instant::now() + LOG_NOTICE_WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, notices.recv()).await {
+                Ok(Some(n)) if n.signature == *signature => return Some(n.logs),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return None,
+            }
+        }
     }
 }
 
@@ -198,15 +235,30 @@ impl Chain for Rpc {
         let payer = signers
             .first()
             .ok_or_else(|| ChainError::Transaction("no fee payer".into()))?;
+        // Listen for the fee payer's transactions first: the notice brings
+        // the logs as soon as ours is confirmed (best effort: without it,
+        // `getTransaction` is asked, which may not serve it yet).
+        let mut notices = self.subscribe(&payer.pubkey()).await.ok();
         let blockhash = self.client.get_latest_blockhash().await.map_err(endpoint)?;
         let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
         match self.client.send_and_confirm_transaction(&tx).await {
             Ok(signature) => {
                 let slot = self.client.get_slot().await.map_err(endpoint)?;
+                let from_notice = match notices.as_mut() {
+                    Some(n) => Self::logs_from_notices(n, &signature).await,
+                    None => None,
+                };
+                let logs = match from_notice {
+                    Some(logs) => logs,
+                    None => self
+                        .logs_of(&signature, LOG_ATTEMPTS)
+                        .await
+                        .unwrap_or_default(),
+                };
                 Ok(Landed {
                     signature,
                     slot,
-                    logs: self.logs_of(&signature, LOG_ATTEMPTS).await,
+                    logs,
                 })
             }
             Err(e) => match e.get_transaction_error() {
@@ -244,17 +296,42 @@ impl Chain for Rpc {
             .await
             .map_err(endpoint)?;
         let mut out = Vec::with_capacity(sigs.len());
+        let mut missing = Vec::new();
         // The RPC answers newest first; the ledger is oldest first.
         for s in sigs.into_iter().rev() {
             let signature: Signature = s.signature.parse().map_err(endpoint)?;
+            let logs = self.logs_of(&signature, 1).await;
+            if logs.is_none() {
+                missing.push(out.len());
+            }
             out.push(LedgerEntry {
                 signature,
                 slot: s.slot,
                 block_time: s.block_time,
                 success: s.err.is_none(),
                 error: s.err.as_ref().map(|e| format!("{e:?}")),
-                logs: self.logs_of(&signature, 1).await,
+                logs: logs.unwrap_or_default(),
             });
+        }
+        // Listed but not served yet (recent): ask again for a while.
+        let deadline = tokio::time::Instant::now() + HISTORY_LOG_WAIT;
+        while !missing.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(LOG_RETRY).await;
+            let mut still = Vec::new();
+            for i in missing {
+                match self.logs_of(&out[i].signature, 1).await {
+                    Some(logs) => out[i].logs = logs,
+                    None => still.push(i),
+                }
+            }
+            missing = still;
+        }
+        if !missing.is_empty() {
+            warn!(
+                %address,
+                count = missing.len(),
+                "transactions listed but their logs not served yet; returned without logs"
+            );
         }
         Ok(out)
     }

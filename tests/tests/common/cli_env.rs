@@ -36,8 +36,24 @@ pub const TEST_URL_VAR: &str = "MEDSHARE_TEST_URL";
 pub const POLL: Duration = Duration::from_millis(20);
 /// Lamports given to each user wallet.
 pub const USER_FUNDS: u64 = 2_000_000_000;
-/// Upper bound for one test (they take a few seconds).
+/// Upper bound for one test on the embedded chain (they take a few seconds).
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Upper bound for one test against a validator (400 ms slots, and an
+/// audit trail that lags the chain by a few seconds, see [`CliEnv::audit`]).
+pub const TEST_TIMEOUT_VALIDATOR: Duration = Duration::from_secs(240);
+/// How long [`CliEnv::audit`] waits for a validator's history to show what
+/// a test expects.
+pub const AUDIT_SETTLE: Duration = Duration::from_secs(60);
+
+/// The bound for one test: [`TEST_TIMEOUT`], or [`TEST_TIMEOUT_VALIDATOR`]
+/// when `MEDSHARE_TEST_URL` is set.
+pub fn test_timeout() -> Duration {
+    if test_url().is_some() {
+        TEST_TIMEOUT_VALIDATOR
+    } else {
+        TEST_TIMEOUT
+    }
+}
 
 /// Runs a test body on its own multi-threaded runtime, bounded by
 /// [`TEST_TIMEOUT`]: past it the test fails, naming itself, instead of
@@ -51,8 +67,9 @@ pub fn run_test(name: &str, body: impl std::future::Future<Output = ()>) {
         .build()
         .expect("tokio runtime");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let limit = test_timeout();
     std::thread::spawn(move || {
-        std::thread::sleep(TEST_TIMEOUT);
+        std::thread::sleep(limit);
         let _ = tx.send(());
     });
     let finished = rt.block_on(async {
@@ -63,9 +80,7 @@ pub fn run_test(name: &str, body: impl std::future::Future<Output = ()>) {
     });
     if !finished {
         rt.shutdown_background();
-        panic!(
-            "{name} did not finish within {TEST_TIMEOUT:?} (abandoned; a hang, not a slow test)"
-        );
+        panic!("{name} did not finish within {limit:?} (abandoned; a hang, not a slow test)");
     }
 }
 
@@ -330,6 +345,33 @@ impl CliEnv {
             .await
             .unwrap_or_else(|e| panic!("{} {args:?} failed: {e}", user.name));
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    /// Runs `medshare audit` with `args` until `settled` holds of its output.
+    /// On the embedded chain the history is immediate: one run. A validator
+    /// lists a transaction in `getSignaturesForAddress` a few seconds after
+    /// confirming it (about 3 s on `solana-test-validator`), so there the
+    /// audit is run again for up to [`AUDIT_SETTLE`]; the last output is
+    /// returned either way, for the caller's assertions.
+    pub async fn audit(
+        &self,
+        user: &User,
+        args: &[&str],
+        settled: impl Fn(&str) -> bool,
+    ) -> String {
+        let mut a = vec!["audit"];
+        a.extend_from_slice(args);
+        let start = std::time::Instant::now();
+        loop {
+            let out = self
+                .run(user, &a)
+                .await
+                .unwrap_or_else(|e| panic!("{} {a:?} failed: {e}", user.name));
+            if settled(&out) || test_url().is_none() || start.elapsed() > AUDIT_SETTLE {
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Writes `contents` to a file in the scratch directory.
