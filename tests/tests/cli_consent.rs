@@ -96,7 +96,15 @@ fn test_cli_consent_grant_request_revoke_list() {
         assert_eq!(e.exit_code(), exit::NOT_AUTHORIZED);
 
         // Listing shows it active and used once; narrowing, then revoking.
-        let list = env.run_json(&patient, &["consent", "list", "1"]).await;
+        // `consent list` finds grantees in the record's history (a validator
+        // lists a transaction a few seconds after confirming it).
+        let list: Value = serde_json::from_str(
+            &env.run_until(&patient, &["consent", "list", "1", "--json"], |out| {
+                out != "[]"
+            })
+            .await,
+        )
+        .expect("JSON");
         assert_eq!(list[0]["grantee"], doctor.wallet());
         assert_eq!(list[0]["state"], "active");
         assert_eq!(list[0]["uses"], 1);

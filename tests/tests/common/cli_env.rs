@@ -361,10 +361,21 @@ impl CliEnv {
     ) -> String {
         let mut a = vec!["audit"];
         a.extend_from_slice(args);
+        self.run_until(user, &a, settled).await
+    }
+
+    /// Runs a command that reads the chain's history (`audit`, `consent
+    /// list`) until `settled` holds of its output; see [`CliEnv::audit`].
+    pub async fn run_until(
+        &self,
+        user: &User,
+        a: &[&str],
+        settled: impl Fn(&str) -> bool,
+    ) -> String {
         let start = std::time::Instant::now();
         loop {
             let out = self
-                .run(user, &a)
+                .run(user, a)
                 .await
                 .unwrap_or_else(|e| panic!("{} {a:?} failed: {e}", user.name));
             if settled(&out) || test_url().is_none() || start.elapsed() > AUDIT_SETTLE {
