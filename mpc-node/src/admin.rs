@@ -64,14 +64,7 @@ pub async fn restart_dkg(
     admin: &Keypair,
     cluster: &Pubkey,
 ) -> Result<(), ChainError> {
-    let ix = instruction(
-        medshare::accounts::ClusterAdmin {
-            admin: admin.pubkey(),
-            cluster: *cluster,
-        },
-        medshare::instruction::RestartDkg {},
-    );
-    chain.send(&[ix], &[admin]).await.map(|_| ())
+    lifecycle(chain, admin, cluster, medshare::instruction::RestartDkg {}).await
 }
 
 /// Retires a cluster: it accepts no new record, share or DKG step.
@@ -80,12 +73,28 @@ pub async fn retire_cluster(
     admin: &Keypair,
     cluster: &Pubkey,
 ) -> Result<(), ChainError> {
+    lifecycle(
+        chain,
+        admin,
+        cluster,
+        medshare::instruction::RetireCluster {},
+    )
+    .await
+}
+
+/// Sends one of the admin's cluster life-cycle instructions.
+async fn lifecycle(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    data: impl anchor_lang::InstructionData,
+) -> Result<(), ChainError> {
     let ix = instruction(
         medshare::accounts::ClusterAdmin {
             admin: admin.pubkey(),
             cluster: *cluster,
         },
-        medshare::instruction::RetireCluster {},
+        data,
     );
     chain.send(&[ix], &[admin]).await.map(|_| ())
 }

@@ -148,6 +148,26 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     lc.shutdown().await;
 }
 
+/// Waits (at most 20 s) until every node of `lc` has refused a request as
+/// not authorized.
+async fn every_node_refused(lc: &LocalCluster, what: &str) {
+    let start = std::time::Instant::now();
+    while lc
+        .nodes
+        .iter()
+        .map(|n| n.metrics.unauthorized.get())
+        .min()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: nodes never checked the request"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
     let embedded = Embedded::start().await;
@@ -195,21 +215,7 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
         lc.restart(i).unwrap();
     }
     // Every node sees the computation, checks the consent, and refuses.
-    let start = std::time::Instant::now();
-    while lc
-        .nodes
-        .iter()
-        .map(|n| n.metrics.unauthorized.get())
-        .min()
-        .unwrap_or(0)
-        == 0
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "nodes never checked the request"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    every_node_refused(&lc, "revoked pull").await;
     let comp: medshare::state::Computation =
         mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
             .await
@@ -326,21 +332,7 @@ async fn nodes_refuse_after(change: Change) {
     for i in 1..=3 {
         lc.restart(i).unwrap();
     }
-    let start = std::time::Instant::now();
-    while lc
-        .nodes
-        .iter()
-        .map(|n| n.metrics.unauthorized.get())
-        .min()
-        .unwrap_or(0)
-        == 0
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{change:?}: nodes never checked the request"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    every_node_refused(&lc, &format!("{change:?}")).await;
     let comp: medshare::state::Computation =
         mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
             .await

@@ -82,6 +82,29 @@ pub fn check_access(comp: &Computation, a: &AccessAccounts<'_, '_>, now: i64) ->
     Ok(())
 }
 
+/// [`check_access`] at the current unix time, for the accounts of
+/// `submit_contribution` and of the callback.
+pub fn check_access_now<'info>(
+    comp: &Computation,
+    record: &UncheckedAccount<'info>,
+    consent: Option<&UncheckedAccount<'info>>,
+    provider: Option<&Account<'info, Provider>>,
+    issuer: Option<&Account<'info, CredentialIssuer>>,
+) -> Result<()> {
+    let record = record.to_account_info();
+    let consent = consent.map(|c| c.to_account_info());
+    check_access(
+        comp,
+        &AccessAccounts {
+            record: &record,
+            consent: consent.as_ref(),
+            provider,
+            issuer,
+        },
+        Clock::get()?.unix_timestamp,
+    )
+}
+
 /// A consent account's contents, `None` when it is closed or not a consent.
 fn read_consent(info: &AccountInfo<'_>) -> Option<Consent> {
     if *info.owner != crate::ID || info.data_is_empty() {

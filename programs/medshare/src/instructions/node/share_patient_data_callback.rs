@@ -5,7 +5,7 @@ use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{check_lagrange, combine};
 use encrypted_ixs::MAX_NODES;
 
-use super::access::{check_access, AccessAccounts};
+use super::access::check_access_now;
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
 use crate::state::{
@@ -53,7 +53,7 @@ pub struct SharePatientDataCallback<'info> {
 
 impl SharePatientDataCallback<'_> {
     /// A node of this cluster, not expired, at least `t` contributions, one
-    /// coefficient per contributor, access still granted ([`check_access`]).
+    /// coefficient per contributor, access still granted ([`super::access::check_access`]).
     pub fn validate(&self, lagrange: &[[u8; 32]]) -> Result<()> {
         self.cluster.position_of(&self.node.key())?;
         let comp = &self.computation;
@@ -75,17 +75,12 @@ impl SharePatientDataCallback<'_> {
         );
         // The same decision as at every contribution; here it is
         // bookkeeping (the accepted contributions are already public).
-        let record = self.record.to_account_info();
-        let consent = self.consent.as_ref().map(|c| c.to_account_info());
-        check_access(
+        check_access_now(
             comp,
-            &AccessAccounts {
-                record: &record,
-                consent: consent.as_ref(),
-                provider: self.provider.as_ref(),
-                issuer: self.issuer.as_ref(),
-            },
-            Clock::get()?.unix_timestamp,
+            &self.record,
+            self.consent.as_ref(),
+            self.provider.as_ref(),
+            self.issuer.as_ref(),
         )
     }
 

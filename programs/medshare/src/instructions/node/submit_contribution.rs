@@ -6,7 +6,7 @@ use encrypted_ixs::reencrypt::{
     verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
 };
 
-use super::access::{check_access, AccessAccounts};
+use super::access::check_access_now;
 use crate::constants::SEED_NODE;
 use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
@@ -83,7 +83,7 @@ pub struct SubmitContribution<'info> {
 impl SubmitContribution<'_> {
     /// Pending, not expired, a node of this cluster, first time, room left,
     /// one contribution per group, and access still granted
-    /// ([`check_access`]: record open at the same version, consent, policy).
+    /// ([`super::access::check_access`]: record open at the same version, consent, policy).
     pub fn validate(&self, contributions: &[ContributionArg]) -> Result<usize> {
         let comp = &self.computation;
         require!(
@@ -109,17 +109,12 @@ impl SubmitContribution<'_> {
             contributions.len() == comp.groups.len(),
             MedshareError::WrongGroupCount
         );
-        let record = self.record.to_account_info();
-        let consent = self.consent.as_ref().map(|c| c.to_account_info());
-        check_access(
+        check_access_now(
             comp,
-            &AccessAccounts {
-                record: &record,
-                consent: consent.as_ref(),
-                provider: self.provider.as_ref(),
-                issuer: self.issuer.as_ref(),
-            },
-            Clock::get()?.unix_timestamp,
+            &self.record,
+            self.consent.as_ref(),
+            self.provider.as_ref(),
+            self.issuer.as_ref(),
         )?;
         Ok(pos)
     }
