@@ -484,6 +484,21 @@ async fn print_status(
             faults
         )?;
     }
+    for j in crate::node::judge_complaints(chain, cluster).await? {
+        let verdict = match j.verdict {
+            encrypted_ixs::dkg::Verdict::SenderFaulty { reason } => {
+                format!("node {} is at fault ({reason})", j.accused)
+            }
+            encrypted_ixs::dkg::Verdict::ComplaintFalse => {
+                format!("the complaint is false: node {} is at fault", j.complainer)
+            }
+        };
+        writeln!(
+            out,
+            "DKG complaint (attempt {}): node {} accuses node {}; {verdict}",
+            c.dkg_attempt, j.complainer, j.accused
+        )?;
+    }
     let addrs: Vec<Pubkey> = (0..c.next_computation)
         .map(|k| medshare::pda::computation(cluster, k))
         .collect();

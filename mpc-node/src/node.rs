@@ -1305,6 +1305,77 @@ pub async fn authorized(
     Ok(p.check(i.as_ref(), record.required_roles, now).is_ok())
 }
 
+/// A DKG complaint posted in a cluster's current attempt, with the verdict
+/// anyone reaches from the chain ([`dkg::verify_complaint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JudgedComplaint {
+    /// The complaining node.
+    pub complainer: u8,
+    /// The accused node.
+    pub accused: u8,
+    /// Who is at fault.
+    pub verdict: dkg::Verdict,
+}
+
+/// Every complaint of the cluster's current DKG attempt, judged from the
+/// nodes' mailboxes (issue 10, F4).
+pub async fn judge_complaints(
+    chain: &dyn crate::chain::Chain,
+    cluster_address: &Pubkey,
+) -> Result<Vec<JudgedComplaint>, NodeError> {
+    let cluster: Cluster = fetch(chain, cluster_address)
+        .await?
+        .ok_or(NodeError::ClusterNotFound(*cluster_address))?;
+    let addrs: Vec<Pubkey> = (1..=cluster.size)
+        .map(|i| medshare::pda::dkg_mailbox(cluster_address, i))
+        .collect();
+    let boxes: BTreeMap<u16, DkgMailbox> = fetch_many::<DkgMailbox>(chain, &addrs)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter(|mb| mb.attempt == cluster.dkg_attempt)
+        .map(|mb| (mb.index as u16, mb))
+        .collect();
+    let params = DkgParams {
+        cluster: cluster_address.to_bytes(),
+        threshold: cluster.threshold as u16,
+        nodes: cluster.size as u16,
+        attempt: cluster.dkg_attempt,
+    };
+    let mut out = Vec::new();
+    for (me, mb) in boxes.iter().filter(|(_, mb)| mb.complaint_against != 0) {
+        let complainer = NodeIndex::new(*me)?;
+        let accused = NodeIndex::new(mb.complaint_against as u16)?;
+        let package = boxes.get(&accused.get()).and_then(|a| {
+            a.round2
+                .iter()
+                .find(|p| p.to as u16 == *me)
+                .map(|p| EncryptedRound2 {
+                    from: accused.get(),
+                    to: *me,
+                    nonce: p.nonce,
+                    ciphertext: p.ciphertext.clone(),
+                })
+        });
+        let verdict = dkg::verify_complaint(
+            &params,
+            complainer,
+            &mb.round1,
+            &TransportPublic(mb.ephemeral_key),
+            &TransportSecret::from_bytes(mb.revealed_secret),
+            accused,
+            &peers(&cluster, &boxes, complainer),
+            package.as_ref(),
+        )?;
+        out.push(JudgedComplaint {
+            complainer: mb.index,
+            accused: mb.complaint_against,
+            verdict,
+        });
+    }
+    Ok(out)
+}
+
 /// The service records (accepted contributions, faults) of a cluster's
 /// nodes `1..=count`, `None` for a node that has not registered.
 pub async fn node_records(
