@@ -869,39 +869,8 @@ async fn test_consent_does_not_carry_over_to_a_recreated_record() {
         )
         .await
         .unwrap();
-    let owner = w.patient.wallet.insecure_clone();
-    w.env
-        .send(
-            &[ix(
-                medshare::accounts::CloseRecord {
-                    owner: owner.pubkey(),
-                    record: w.record,
-                },
-                medshare::instruction::CloseRecord {},
-            )],
-            &[&owner],
-        )
-        .await
-        .unwrap();
     // The same id again, a later time: the old consent must not apply.
-    set_time(&mut w.env, w.now + 60).await;
-    w.env
-        .send(&[store_ix(&owner.pubkey(), &w.c.address, 1)], &[&owner])
-        .await
-        .unwrap();
-    let s = encrypted_ixs::record::seal_group(
-        &mut w.env.rng,
-        &record_ctx(&owner.pubkey(), &w.record, 0),
-        1,
-        b"{\"age\":43}",
-        &w.c.key(),
-        &w.patient.key.public_key().edwards().unwrap(),
-    )
-    .unwrap();
-    w.env
-        .send(&[write_ix(&owner.pubkey(), &w.record, &s)], &[&owner])
-        .await
-        .unwrap();
+    recreate_record(&mut w, 60).await;
     let d = w.doctor.insecure_clone();
     assert_eq!(
         pull(&mut w, &d, 0b001, None).await,
@@ -1183,11 +1152,14 @@ async fn test_a04_new_version_stops_a_pending_share_of_the_old_one() {
     );
 }
 
-/// Closes the world's record and creates it again at the same address, in
-/// the same unix second, with group 0 written.
-async fn recreate_record(w: &mut World) {
+/// Closes the world's record and creates it again at the same address,
+/// `later` seconds after the world's time, with group 0 written.
+async fn recreate_record(w: &mut World, later: i64) {
     let owner = w.patient.wallet.insecure_clone();
     w.env.send(&[close_record_ix(w)], &[&owner]).await.unwrap();
+    if later != 0 {
+        set_time(&mut w.env, w.now + later).await;
+    }
     w.env
         .send(&[store_ix(&owner.pubkey(), &w.c.address, 1)], &[&owner])
         .await
@@ -1214,7 +1186,7 @@ async fn test_a05_consent_of_a_record_recreated_in_the_same_second_does_not_appl
     let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
     w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
     let old: PatientRecord = w.env.account(w.record).await;
-    recreate_record(&mut w).await;
+    recreate_record(&mut w, 0).await;
     let new: PatientRecord = w.env.account(w.record).await;
     let consent: Consent = w
         .env
@@ -1235,7 +1207,7 @@ async fn test_c08_stale_consent_cannot_be_modified_and_is_granted_afresh() {
     let doctor = w.doctor.pubkey();
     let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
     w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
-    recreate_record(&mut w).await;
+    recreate_record(&mut w, 0).await;
     let modify = change_ix(&w, &doctor, Some((0b001, w.now + 2 * HOUR)));
     assert_err(
         w.env.send(&[modify], &[&w.patient.wallet]).await,

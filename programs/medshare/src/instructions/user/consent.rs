@@ -30,6 +30,22 @@ fn validate_args(args: &ConsentArgs, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Emits `ConsentChanged` with the consent as it now stands (`kind`: 0
+/// granted, 1 modified, 2 revoked, 3 closed).
+fn emit_changed(c: &Account<Consent>, kind: u8, clock: &Clock) {
+    crate::emit_event!(ConsentChanged {
+        consent: c.key(),
+        record: c.record,
+        grantee: c.grantee,
+        group_mask: c.group_mask,
+        purpose: c.purpose.clone(),
+        expires_at: c.expires_at,
+        kind,
+        slot: clock.slot,
+        unix_time: clock.unix_timestamp,
+    });
+}
+
 /// Accounts of `grant_consent`.
 #[derive(Accounts)]
 #[instruction(args: ConsentArgs)]
@@ -98,17 +114,7 @@ impl GrantConsent<'_> {
         c.updated_at = clock.unix_timestamp;
         c.uses = 0;
         c.bump = ctx.bumps.consent;
-        crate::emit_event!(ConsentChanged {
-            consent: c.key(),
-            record,
-            grantee,
-            group_mask: args.group_mask,
-            purpose: args.purpose,
-            expires_at: args.expires_at,
-            kind: 0,
-            slot: clock.slot,
-            unix_time: clock.unix_timestamp,
-        });
+        emit_changed(c, 0, &clock);
         Ok(())
     }
 }
@@ -146,17 +152,7 @@ impl ChangeConsent<'_> {
         c.purpose = args.purpose.clone();
         c.expires_at = args.expires_at;
         c.updated_at = clock.unix_timestamp;
-        crate::emit_event!(ConsentChanged {
-            consent: c.key(),
-            record: c.record,
-            grantee: c.grantee,
-            group_mask: args.group_mask,
-            purpose: args.purpose,
-            expires_at: args.expires_at,
-            kind: 1,
-            slot: clock.slot,
-            unix_time: clock.unix_timestamp,
-        });
+        emit_changed(c, 1, &clock);
         Ok(())
     }
 }
@@ -188,17 +184,7 @@ impl RevokeConsent<'_> {
         require!(!c.revoked, MedshareError::ConsentRevoked);
         c.revoked = true;
         c.updated_at = clock.unix_timestamp;
-        crate::emit_event!(ConsentChanged {
-            consent: c.key(),
-            record: c.record,
-            grantee: c.grantee,
-            group_mask: c.group_mask,
-            purpose: c.purpose.clone(),
-            expires_at: c.expires_at,
-            kind: 2,
-            slot: clock.slot,
-            unix_time: clock.unix_timestamp,
-        });
+        emit_changed(c, 2, &clock);
         Ok(())
     }
 }
@@ -225,17 +211,7 @@ impl CloseConsent<'_> {
     pub fn handler(ctx: Context<CloseConsent>) -> Result<()> {
         let clock = Clock::get()?;
         let c = &ctx.accounts.consent;
-        crate::emit_event!(ConsentChanged {
-            consent: c.key(),
-            record: c.record,
-            grantee: c.grantee,
-            group_mask: c.group_mask,
-            purpose: c.purpose.clone(),
-            expires_at: c.expires_at,
-            kind: 3,
-            slot: clock.slot,
-            unix_time: clock.unix_timestamp,
-        });
+        emit_changed(c, 3, &clock);
         Ok(())
     }
 }
