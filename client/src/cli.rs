@@ -221,6 +221,41 @@ pub enum Command {
         #[arg(long)]
         require: String,
     },
+    /// Creates a wallet keypair file at --keypair (Solana CLI format); refuses to overwrite.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// Funds your wallet from the endpoint's faucet (localnet; devnet's is rate-limited).
+    Airdrop {
+        /// Amount in SOL.
+        #[arg(default_value_t = 2.0)]
+        sol: f64,
+    },
+    /// A local network in this terminal: solana-test-validator with the
+    /// program deployed, a cluster of `mpc-node run` processes and its DKG.
+    /// Ctrl-C stops everything.
+    Localnet {
+        /// Threshold.
+        #[arg(long, default_value_t = 3)]
+        threshold: u8,
+        /// Number of nodes.
+        #[arg(long, default_value_t = 5)]
+        nodes: u8,
+        /// Directory for the ledger, keys and logs; default ~/.config/medshare/localnet.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Replace the ledger and the cluster instead of reusing them.
+        #[arg(long)]
+        reset: bool,
+        /// The validator's RPC port (websockets on the next one).
+        #[arg(long, default_value_t = 8899)]
+        rpc_port: u16,
+        /// The program ELF; default target/deploy/medshare.so.
+        #[arg(long)]
+        program: Option<PathBuf>,
+        /// The nodes' chain poll interval in milliseconds.
+        #[arg(long, default_value_t = 400)]
+        poll_ms: u64,
+    },
     /// The whole system on an embedded chain: cluster, DKG, store, share, decrypt, audit.
     Demo {
         /// Threshold.
@@ -230,6 +265,13 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         nodes: u8,
     },
+}
+
+/// `medshare wallet ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum WalletCommand {
+    /// Creates a new wallet keypair file.
+    New,
 }
 
 /// `medshare consent ...`
@@ -433,6 +475,28 @@ pub async fn execute(
             },
         )
         .await?;
+        return Ok(String::new());
+    }
+    if let Command::Localnet {
+        threshold,
+        nodes,
+        dir,
+        reset,
+        rpc_port,
+        program,
+        poll_ms,
+    } = &cli.command
+    {
+        let opts = crate::localnet::LocalnetOptions {
+            t: *threshold,
+            n: *nodes,
+            dir: dir.clone().unwrap_or_else(crate::localnet::default_dir),
+            reset: *reset,
+            rpc_port: *rpc_port,
+            program: program.clone(),
+            poll_ms: *poll_ms,
+        };
+        crate::localnet::run(&opts, progress, mpc_node::cli::shutdown_signal()).await?;
         return Ok(String::new());
     }
     let ctx = Ctx::new(cli, chain)?;
@@ -744,7 +808,40 @@ pub async fn execute(
                 )
             })
         }
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Wallet(WalletCommand::New) => {
+            let w = wallet::create_wallet(&ctx.wallet_path)?;
+            Ok(if json {
+                json!({"wallet": w.pubkey().to_string(), "keypair": ctx.wallet_path}).to_string()
+            } else {
+                format!(
+                    "wallet {} written to {}\nnext: medshare airdrop (localnet), then medshare keygen",
+                    w.pubkey(),
+                    ctx.wallet_path.display()
+                )
+            })
+        }
+        Command::Airdrop { sol } => {
+            let w = wallet::load_wallet(&ctx.wallet_path)?;
+            if !sol.is_finite() || *sol <= 0.0 || *sol > 1_000.0 {
+                return Err(ClientError::Invalid(format!(
+                    "airdrop amount must be more than 0 and at most 1000 SOL (got {sol})"
+                )));
+            }
+            let lamports = (sol * 1e9).round() as u64;
+            ctx.chain.airdrop(&w.pubkey(), lamports).await?;
+            let balance = ctx.chain.balance(&w.pubkey()).await?;
+            Ok(if json {
+                json!({"wallet": w.pubkey().to_string(), "lamports": lamports, "balance": balance})
+                    .to_string()
+            } else {
+                format!(
+                    "airdropped {sol} SOL to {}; balance {} SOL",
+                    w.pubkey(),
+                    balance as f64 / 1e9
+                )
+            })
+        }
+        Command::Demo { .. } | Command::Localnet { .. } => unreachable!("handled above"),
     }
 }
 

@@ -27,6 +27,9 @@ async fn main() {
             }
             Err(_) => execute(&cli, None, |line| eprintln!("{line}")).await,
         }
+    } else if matches!(cli.command, Command::Localnet { .. }) {
+        // The localnet's report is its output, line by line as it happens.
+        execute(&cli, None, |line| println!("{line}")).await
     } else {
         execute(&cli, None, |line| eprintln!("{line}")).await
     };

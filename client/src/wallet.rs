@@ -41,6 +41,26 @@ pub fn load_wallet(path: &Path) -> Result<Keypair> {
     })
 }
 
+/// Creates a new wallet keypair file (Solana CLI JSON, owner-only). Refuses
+/// to overwrite.
+pub fn create_wallet(path: &Path) -> Result<Keypair> {
+    if path.exists() {
+        return Err(ClientError::Io(format!(
+            "{} already exists; not overwriting a wallet",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
+    }
+    let k = Keypair::new();
+    let json = Zeroizing::new(serde_json::to_string(&k.to_bytes().to_vec()).expect("JSON"));
+    keystore::write_private(path, json.as_bytes())
+        .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
+    Ok(k)
+}
+
 /// The passphrase for key files.
 pub fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>> {
     Ok(keystore::passphrase_from("MEDSHARE_PASSPHRASE", file)?)

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use solana_commitment_config::CommitmentConfig;
+pub use solana_commitment_config::CommitmentConfig;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_types::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
@@ -53,6 +53,17 @@ pub const LOG_NOTICE_WAIT: Duration = Duration::from_secs(5);
 /// the endpoint lists but does not serve yet (recent ones, see
 /// [`LOG_NOTICE_WAIT`]); past it they are returned without logs.
 pub const HISTORY_LOG_WAIT: Duration = Duration::from_secs(30);
+
+/// How many times [`Rpc`] signs a transaction with a new blockhash after
+/// the previous one expired without it landing.
+pub const SEND_ATTEMPTS: u32 = 3;
+
+/// Pause between two confirmation checks of a sent transaction.
+pub const CONFIRM_POLL: Duration = Duration::from_millis(250);
+
+/// How often a sent, unconfirmed transaction is sent again (the same
+/// signature: the chain executes it at most once).
+pub const RESEND_EVERY: Duration = Duration::from_secs(2);
 
 /// A JSON-RPC endpoint.
 pub struct Rpc {
@@ -171,6 +182,14 @@ impl Rpc {
         &self.url
     }
 
+    /// The latest slot at `commitment` (the [`Chain::slot`] is `confirmed`).
+    pub async fn slot_at(&self, commitment: CommitmentConfig) -> Result<u64, ChainError> {
+        self.client
+            .get_slot_with_commitment(commitment)
+            .await
+            .map_err(endpoint)
+    }
+
     /// A landed transaction's logs, asked for up to `attempts` times (an RPC
     /// node may not serve a transaction it has just confirmed); `None` if it
     /// never did.
@@ -192,6 +211,96 @@ impl Rpc {
             }
         }
         None
+    }
+
+    /// Signs, sends and confirms one transaction; returns its signature,
+    /// its slot and, when it landed but failed, why.
+    ///
+    /// A real endpoint can lose or delay any of this, so:
+    /// - preflight runs on the first send: a transaction that would fail is
+    ///   refused before it costs a fee ([`ChainError::Program`] with the
+    ///   simulation's logs);
+    /// - confirmation is read with `getSignatureStatuses` until the
+    ///   transaction's blockhash expires (its last valid block height
+    ///   passes); errors while polling (a timeout, a dropped connection, a
+    ///   429 past the client's own retries) only mean asking again, and the
+    ///   same signed transaction is sent again now and then, which the
+    ///   chain executes at most once. So a transaction that landed while its
+    ///   confirmation timed out is reported landed, never submitted twice;
+    /// - only once the blockhash has expired, so the old transaction can
+    ///   never land, is it signed again with a new blockhash, at most
+    ///   [`SEND_ATTEMPTS`] times.
+    async fn submit(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<
+        (
+            Signature,
+            u64,
+            Option<solana_sdk::transaction::TransactionError>,
+        ),
+        ChainError,
+    > {
+        use solana_rpc_client_types::config::RpcSendTransactionConfig;
+        let payer = signers
+            .first()
+            .ok_or_else(|| ChainError::Transaction("no fee payer".into()))?;
+        for attempt in 0..SEND_ATTEMPTS {
+            let (blockhash, last_valid) = self
+                .client
+                .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+                .await
+                .map_err(endpoint)?;
+            let tx =
+                Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
+            let signature = tx.signatures[0];
+            if let Err(e) = self.client.send_transaction(&tx).await {
+                if let Some(te) = e.get_transaction_error() {
+                    return Err(tx_error(te, preflight_logs(e.kind())));
+                }
+                // The endpoint may or may not have taken it: watch for it all
+                // the same, and send it again below.
+                warn!(%signature, error = %e, attempt, "sending failed; watching for the transaction anyway");
+            }
+            let quiet = RpcSendTransactionConfig {
+                skip_preflight: true,
+                ..Default::default()
+            };
+            let mut last_send = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(CONFIRM_POLL).await;
+                if let Ok(statuses) = self.client.get_signature_statuses(&[signature]).await {
+                    if let Some(Some(status)) = statuses.value.into_iter().next() {
+                        if status.satisfies_commitment(CommitmentConfig::confirmed()) {
+                            return Ok((signature, status.slot, status.err));
+                        }
+                    }
+                }
+                match self
+                    .client
+                    .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                    .await
+                {
+                    Ok(height) if height > last_valid => break,
+                    _ => {}
+                }
+                if last_send.elapsed() >= RESEND_EVERY {
+                    let _ = self.client.send_transaction_with_config(&tx, quiet).await;
+                    last_send = tokio::time::Instant::now();
+                }
+            }
+            // Expired: one last look (it may have landed in the last block).
+            if let Ok(statuses) = self.client.get_signature_statuses(&[signature]).await {
+                if let Some(Some(status)) = statuses.value.into_iter().next() {
+                    return Ok((signature, status.slot, status.err));
+                }
+            }
+            warn!(%signature, attempt, "blockhash expired before the transaction landed; signing it again");
+        }
+        Err(ChainError::Endpoint(format!(
+            "transaction not confirmed: its blockhash expired {SEND_ATTEMPTS} times"
+        )))
     }
 
     /// The logs of `signature` from a subscription's notices, waiting at
@@ -239,32 +348,25 @@ impl Chain for Rpc {
         // the logs as soon as ours is confirmed (best effort: without it,
         // `getTransaction` is asked, which may not serve it yet).
         let mut notices = self.subscribe(&payer.pubkey()).await.ok();
-        let blockhash = self.client.get_latest_blockhash().await.map_err(endpoint)?;
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), signers, blockhash);
-        match self.client.send_and_confirm_transaction(&tx).await {
-            Ok(signature) => {
-                let slot = self.client.get_slot().await.map_err(endpoint)?;
-                let from_notice = match notices.as_mut() {
-                    Some(n) => Self::logs_from_notices(n, &signature).await,
-                    None => None,
-                };
-                let logs = match from_notice {
-                    Some(logs) => logs,
-                    None => self
-                        .logs_of(&signature, LOG_ATTEMPTS)
-                        .await
-                        .unwrap_or_default(),
-                };
-                Ok(Landed {
-                    signature,
-                    slot,
-                    logs,
-                })
-            }
-            Err(e) => match e.get_transaction_error() {
-                Some(te) => Err(tx_error(te, preflight_logs(e.kind()))),
-                None => Err(endpoint(e)),
-            },
+        let (signature, slot, failed) = self.submit(ixs, signers).await?;
+        let from_notice = match notices.as_mut() {
+            Some(n) => Self::logs_from_notices(n, &signature).await,
+            None => None,
+        };
+        let logs = match from_notice {
+            Some(logs) => logs,
+            None => self
+                .logs_of(&signature, LOG_ATTEMPTS)
+                .await
+                .unwrap_or_default(),
+        };
+        match failed {
+            None => Ok(Landed {
+                signature,
+                slot,
+                logs,
+            }),
+            Some(te) => Err(tx_error(te, logs)),
         }
     }
 
