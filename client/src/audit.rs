@@ -6,6 +6,13 @@
 //! proofs, the callback or the cancellation). Failed transactions appear
 //! too, with the program's refusal. Only lines logged while the MedShare
 //! program itself was executing are read ([`medshare::native::program_data`]).
+//!
+//! On a real endpoint: a transaction refused at preflight never lands, so it
+//! is in no history and not in the trail (the CLI reports it to whoever sent
+//! it); pull requests the program refuses land and are recorded
+//! (`PullRefused`). A transaction whose logs the validator truncated, or
+//! whose logs the endpoint does not serve yet, appears as `LogsTruncated` or
+//! `LogsUnavailable` with its signature instead of its events.
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use medshare::events::*;
@@ -178,6 +185,9 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
     None
 }
 
+/// The line a validator puts in place of the logs past its limit.
+pub const LOG_TRUNCATED: &str = "Log truncated";
+
 fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
     let mut any = false;
     for d in medshare::native::program_data(&entry.logs, &medshare::ID) {
@@ -190,6 +200,31 @@ fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
                 event,
                 actor,
                 detail,
+            });
+        }
+    }
+    if entry.success && !any {
+        // A validator truncates a transaction's logs past its byte limit,
+        // and an RPC node may not serve the logs of a recent one yet: say
+        // so, rather than leave the transaction out of the trail.
+        let truncated = entry.logs.iter().any(|l| l == LOG_TRUNCATED);
+        if truncated || entry.logs.is_empty() {
+            out.push(AuditEvent {
+                slot: entry.slot,
+                time: entry.block_time,
+                signature: entry.signature.to_string(),
+                event: if truncated {
+                    "LogsTruncated"
+                } else {
+                    "LogsUnavailable"
+                }
+                .into(),
+                actor: String::new(),
+                detail: if truncated {
+                    "the validator truncated this transaction's logs; its events cannot be read (look it up by signature)".into()
+                } else {
+                    "the endpoint has not served this transaction's logs yet; run audit again".into()
+                },
             });
         }
     }

@@ -637,6 +637,20 @@ struct Flaky {
     refuse_subscriptions: Arc<std::sync::atomic::AtomicU32>,
     subscriptions: Arc<std::sync::atomic::AtomicU32>,
     forwarders: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Truncate every transaction's logs after their first line, as a
+    /// validator does past its log limit (sends, notices and history).
+    truncate_logs: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Flaky {
+    /// `logs` as the validator would return them truncated, if set.
+    fn logs(&self, mut logs: Vec<String>) -> Vec<String> {
+        if self.truncate_logs.load(std::sync::atomic::Ordering::SeqCst) && logs.len() > 1 {
+            logs.truncate(1);
+            logs.push(medshare_client::audit::LOG_TRUNCATED.to_string());
+        }
+        logs
+    }
 }
 
 impl Flaky {
@@ -660,7 +674,9 @@ impl Chain for FlakyChain {
         ixs: &[solana_sdk::instruction::Instruction],
         signers: &[&Keypair],
     ) -> Result<mpc_node::chain::Landed, ChainError> {
-        self.inner.send(ixs, signers).await
+        let mut landed = self.inner.send(ixs, signers).await?;
+        landed.logs = self.flaky.logs(landed.logs);
+        Ok(landed)
     }
     async fn accounts(
         &self,
@@ -678,7 +694,11 @@ impl Chain for FlakyChain {
         self.inner.balance(address).await
     }
     async fn history(&self, address: &Pubkey) -> Result<Vec<LedgerEntry>, ChainError> {
-        self.inner.history(address).await
+        let mut h = self.inner.history(address).await?;
+        for e in &mut h {
+            e.logs = self.flaky.logs(std::mem::take(&mut e.logs));
+        }
+        Ok(h)
     }
     async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ChainError> {
         self.inner.airdrop(to, lamports).await
@@ -695,8 +715,10 @@ impl Chain for FlakyChain {
         }
         let mut from = self.inner.subscribe(address).await?;
         let (to, rx) = tokio::sync::mpsc::channel(mpc_node::chain::NOTICE_QUEUE);
+        let flaky = self.flaky.clone();
         let forwarder = tokio::spawn(async move {
-            while let Some(n) = from.recv().await {
+            while let Some(mut n) = from.recv().await {
+                n.logs = flaky.logs(n.logs);
                 if to.send(n).await.is_err() {
                     return;
                 }
@@ -835,6 +857,68 @@ async fn test_nodes_subscribe_again_after_a_refusal_or_a_drop() {
         "the new subscriptions deliver"
     );
     env.assert_doctor_opens(&second.share_result, mask).await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_truncated_logs_stop_no_share_and_the_audit_says_so() {
+    // Every log the nodes and the patient read is truncated after its first
+    // line, so no event is readable: the DKG, a share and its wait run on
+    // account state alone, and the audit names each transaction whose
+    // events it cannot read instead of leaving it out.
+    use std::sync::atomic::Ordering::SeqCst;
+    let flaky = Flaky::default();
+    flaky.truncate_logs.store(true, SeqCst);
+    let f = flaky.clone();
+    let env = NodesEnv::start_with_node_chain(options(2, 3), move |inner| {
+        Arc::new(FlakyChain { inner, flaky: f })
+    })
+    .await;
+    let truncated: SharedChain = Arc::new(FlakyChain {
+        inner: env.chain.clone(),
+        flaky: flaky.clone(),
+    });
+    let patient = medshare_client::ops::Client::new(
+        truncated.clone(),
+        Keypair::try_from(env.patient.wallet.to_bytes().as_slice()).unwrap(),
+        env.patient.key.clone(),
+    );
+    let record = env.store_sample().await;
+    let mask = vitals_and_medications();
+    let to = env.doctor_recipient().await;
+    let ticket = patient
+        .share(&record, mask, to)
+        .await
+        .expect("share request");
+    common::nodes_env::within(
+        "a share with truncated logs",
+        patient.wait(&ticket, SHARE_TIMEOUT, |_, _| {}),
+    )
+    .await
+    .expect("completes");
+    env.assert_doctor_opens(&ticket.share_result, mask).await;
+    let trail = medshare_client::audit::trail(truncated.as_ref(), &record)
+        .await
+        .expect("audit");
+    // The record's own transactions: created, 5 groups written, the share
+    // request (its contributions and callback are found through the
+    // request's event, which is what truncation hides).
+    let history = env.history(&record).await;
+    assert_eq!(trail.len(), history.len(), "{trail:#?}");
+    for (line, entry) in trail.iter().zip(&history) {
+        assert_eq!(line.event, "LogsTruncated");
+        assert_eq!(line.signature, entry.signature.to_string());
+    }
+    // The same audit with the logs whole has every event.
+    flaky.truncate_logs.store(false, SeqCst);
+    let whole = medshare_client::audit::trail(truncated.as_ref(), &record)
+        .await
+        .expect("audit");
+    assert!(
+        whole.iter().any(|e| e.event == "ShareCompleted"),
+        "{whole:#?}"
+    );
+    assert!(whole.iter().all(|e| e.event != "LogsTruncated"));
     env.shutdown().await;
 }
 
