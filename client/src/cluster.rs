@@ -50,6 +50,7 @@ pub struct LocalCluster {
     passphrase: Zeroizing<String>,
     poll: Duration,
     contribution_fallback: Duration,
+    callback_fallback: Duration,
     /// Time the DKG took.
     pub dkg_time: Duration,
 }
@@ -69,6 +70,8 @@ pub struct ClusterOptions {
     pub poll: Duration,
     /// Node contribution fallback per rank.
     pub contribution_fallback: Duration,
+    /// Node callback fallback per rank.
+    pub callback_fallback: Duration,
     /// Per-node behaviour (index 0 = node 1); missing entries are honest.
     pub behaviours: Vec<Behaviour>,
 }
@@ -83,6 +86,7 @@ impl ClusterOptions {
             ttl_slots: mpc_node::admin::DEFAULT_TTL_SLOTS,
             poll: Duration::from_millis(50),
             contribution_fallback: Duration::from_millis(250),
+            callback_fallback: Duration::from_millis(500),
             behaviours: vec![],
         }
     }
@@ -120,6 +124,7 @@ impl LocalCluster {
             passphrase,
             poll: opts.poll,
             contribution_fallback: opts.contribution_fallback,
+            callback_fallback: opts.callback_fallback,
             dkg_time: Duration::ZERO,
         };
         let start = Instant::now();
@@ -168,7 +173,7 @@ impl LocalCluster {
         let store = KeyStore::open(&key_store, self.passphrase.clone(), authority.pubkey())?;
         let mut cfg = NodeConfig::new(self.address);
         cfg.poll_interval = self.poll;
-        cfg.callback_fallback = Duration::from_millis(500);
+        cfg.callback_fallback = self.callback_fallback;
         cfg.contribution_fallback = self.contribution_fallback;
         cfg.behaviour = behaviour;
         let metrics = Arc::new(Metrics::new());

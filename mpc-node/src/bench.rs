@@ -1,5 +1,8 @@
 //! `mpc-node bench`: DKG time, share throughput and queue-to-callback latency
-//! of real node tasks on the embedded chain, in this process.
+//! of real node tasks in this process, on the embedded chain or, with
+//! `--url`, any RPC endpoint (a `medshare localnet` validator, devnet): the
+//! latency is then also counted in slots, from the request's slot to the
+//! callback's.
 //!
 //! It does what `medshare-client`'s `LocalCluster` and `Client` do (this crate
 //! cannot depend on the client), with only what the measurements need:
@@ -57,6 +60,8 @@ use crate::{Node, NodeConfig, NodeError};
 
 /// Groups shared by every request: vitals (1) and medications (3), as in the demo.
 pub const SHARED_MASK: u8 = 0b1010;
+/// Lamports for the admin and each node authority.
+const NODE_FUNDS: u64 = 2_000_000_000;
 /// Computation lifetime for the bench clusters (slots): long enough that nothing expires.
 pub const BENCH_TTL_SLOTS: u64 = 3_000;
 /// Longest the bench waits for one DKG or one share.
@@ -79,6 +84,11 @@ pub struct BenchOptions {
     pub dkg: Vec<(u8, u8)>,
     /// `(t, n)` of the cluster that serves the shares.
     pub share_cluster: (u8, u8),
+    /// Run against this RPC endpoint instead of an embedded chain.
+    pub url: Option<String>,
+    /// On an endpoint: the keypair that funds the bench's accounts; without
+    /// one, the endpoint's faucet (`requestAirdrop`, as on localnet).
+    pub payer: Option<PathBuf>,
 }
 
 impl Default for BenchOptions {
@@ -92,6 +102,8 @@ impl Default for BenchOptions {
             contribution_fallback: Duration::from_millis(250),
             dkg: vec![(3, 5), (7, 10)],
             share_cluster: (3, 5),
+            url: None,
+            payer: None,
         }
     }
 }
@@ -166,12 +178,73 @@ pub struct ShareFigures {
     pub threshold_to_callback: Summary,
     /// Request sent → share result seen completed.
     pub request_to_result: Summary,
+    /// Slots from the request's slot to the callback's slot.
+    pub request_to_callback_slots: SlotSummary,
     /// Contributions the nodes sent and the chain accepted (node metrics).
     pub contributions_sent: u64,
     /// Node tick failures (each followed by a back-off).
     pub chain_errors: u64,
     /// Transactions on the cluster's ledger, by outcome (`ok` or the refusal).
     pub ledger: BTreeMap<String, usize>,
+}
+
+/// A distribution of slot counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlotSummary {
+    /// Samples.
+    pub count: usize,
+    /// Median.
+    pub median: u64,
+    /// 99th percentile (nearest rank).
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+impl SlotSummary {
+    /// Summarizes `samples`.
+    pub fn of(mut samples: Vec<u64>) -> SlotSummary {
+        samples.sort_unstable();
+        let n = samples.len();
+        if n == 0 {
+            return SlotSummary::default();
+        }
+        let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+        SlotSummary {
+            count: n,
+            median: rank(0.5),
+            p99: rank(0.99),
+            max: samples[n - 1],
+        }
+    }
+}
+
+/// Where the bench's accounts get their lamports.
+enum Funding {
+    /// The chain's faucet (embedded, localnet).
+    Faucet,
+    /// Transfers from a funded keypair.
+    Payer(Box<Keypair>),
+}
+
+impl Funding {
+    async fn fund(&self, chain: &SharedChain, to: &Pubkey, lamports: u64) -> Result<()> {
+        match self {
+            Funding::Faucet => chain.airdrop(to, lamports).await?,
+            Funding::Payer(payer) => {
+                let ix = anchor_lang::solana_program::system_instruction::transfer(
+                    &payer.pubkey(),
+                    to,
+                    lamports,
+                );
+                chain
+                    .send(&[ix], &[payer.as_ref()])
+                    .await
+                    .with_context(|| format!("funding {to} from {}", payer.pubkey()))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where time goes: isolated costs.
@@ -183,7 +256,7 @@ pub struct CostFigures {
     pub verify: Duration,
     /// One Argon2id key derivation (key store open).
     pub argon2: Duration,
-    /// A system transfer sent and confirmed on an idle embedded chain.
+    /// A system transfer sent and confirmed on the (otherwise idle) chain.
     pub transfer: Summary,
 }
 
@@ -222,9 +295,10 @@ impl BenchCluster {
         (t, n): (u8, u8),
         opts: &BenchOptions,
         wd: &Watchdog,
+        funding: &Funding,
     ) -> Result<(BenchCluster, DkgFigure)> {
         let admin = Keypair::new();
-        chain.airdrop(&admin.pubkey(), 10_000_000_000).await?;
+        funding.fund(&chain, &admin.pubkey(), NODE_FUNDS).await?;
         let start = Instant::now();
         let address =
             crate::admin::create_cluster(chain.as_ref(), &admin, id, t, n, BENCH_TTL_SLOTS).await?;
@@ -243,7 +317,9 @@ impl BenchCluster {
         let mut key_stores = Duration::ZERO;
         for i in 1..=n as usize {
             let authority = Keypair::new();
-            chain.airdrop(&authority.pubkey(), 10_000_000_000).await?;
+            funding
+                .fund(&chain, &authority.pubkey(), NODE_FUNDS)
+                .await?;
             crate::admin::add_node(chain.as_ref(), &admin, &address, &authority.pubkey()).await?;
             let path = lc.dir.join(format!("node-{i}.json"));
             let k0 = Instant::now();
@@ -348,9 +424,16 @@ fn edwards(key: &UserSecretKey) -> Result<Point> {
 impl Patient {
     /// Funds a patient and stores a record with the groups [`SHARED_MASK`] names
     /// (and one more that is never shared).
-    async fn new(chain: SharedChain, cluster: Pubkey) -> Result<Patient> {
+    async fn new(
+        chain: SharedChain,
+        cluster: Pubkey,
+        funding: &Funding,
+        shares: usize,
+    ) -> Result<Patient> {
         let wallet = Keypair::new();
-        chain.airdrop(&wallet.pubkey(), 1_000_000_000_000).await?;
+        // Rent and node-fee deposits of the requests in flight, and fees.
+        let lamports = 1_000_000_000 + shares as u64 * 50_000_000;
+        funding.fund(&chain, &wallet.pubkey(), lamports).await?;
         let owner_key = UserSecretKey::generate(&mut OsRng);
         let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
         let c: Cluster = fetch(chain.as_ref(), &cluster)
@@ -410,8 +493,9 @@ impl Patient {
         })
     }
 
-    /// Sends `share_patient_data` for computation `id`; returns the computation's address.
-    async fn share(&self, id: u64) -> Result<Pubkey, ChainError> {
+    /// Sends `share_patient_data` for computation `id`; returns the
+    /// computation's address and the slot the request landed in.
+    async fn share(&self, id: u64) -> Result<(Pubkey, u64), ChainError> {
         let (ix, computation, _) = share_patient_data_ix(
             self.wallet.pubkey(),
             self.record,
@@ -424,8 +508,8 @@ impl Patient {
             },
             ShareAccounts::default(),
         );
-        self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok(computation)
+        let landed = self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok((computation, landed.slot))
     }
 }
 
@@ -435,6 +519,8 @@ struct Seen {
     first: Option<Instant>,
     threshold: Option<Instant>,
     done: Option<Instant>,
+    /// The callback's slot.
+    done_slot: Option<u64>,
 }
 
 /// What the observer knows: stages seen per computation, and who waits for which.
@@ -486,6 +572,7 @@ async fn observe(
             seen.first.get_or_insert(now);
             seen.threshold.get_or_insert(now);
             seen.done = Some(now);
+            seen.done_slot = Some(notice.slot);
             let seen = *seen;
             if let Some(tx) = o.waiting.remove(&ev.computation) {
                 let _ = tx.send(seen);
@@ -498,6 +585,7 @@ async fn observe(
 struct Sample {
     sent: Instant,
     landed: Instant,
+    slot: u64,
     seen: Seen,
 }
 
@@ -506,12 +594,13 @@ async fn run_shares(
     lc: &BenchCluster,
     opts: &BenchOptions,
     wd: Arc<Watchdog>,
+    funding: &Funding,
 ) -> Result<ShareFigures> {
     let c: Cluster = fetch(chain.as_ref(), &lc.address)
         .await?
         .ok_or_else(|| anyhow!("cluster not found"))?;
     let t = c.threshold as usize;
-    let patient = Arc::new(Patient::new(chain.clone(), lc.address).await?);
+    let patient = Arc::new(Patient::new(chain.clone(), lc.address, funding, opts.shares).await?);
     let observed = Arc::new(Mutex::new(Observed::default()));
     let notices = chain.subscribe(&lc.address).await?;
     let observer = tokio::spawn(observe(notices, t, observed.clone(), wd.clone()));
@@ -530,20 +619,25 @@ async fn run_shares(
         let next_id = next_id.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
-            let (sent, landed, rx) = {
+            let (sent, landed, slot, rx) = {
                 let mut id = next_id.lock().await;
                 let sent = Instant::now();
-                let computation = patient.share(*id).await?;
+                let (computation, slot) = patient.share(*id).await?;
                 let landed = Instant::now();
                 *id += 1;
                 let rx = observed.lock().await.wait(computation);
-                (sent, landed, rx)
+                (sent, landed, slot, rx)
             };
             let seen = tokio::time::timeout(STEP_TIMEOUT, rx)
                 .await
                 .map_err(|_| anyhow!("share not completed within {STEP_TIMEOUT:?}"))?
                 .map_err(|_| anyhow!("observer stopped"))?;
-            Ok::<Sample, anyhow::Error>(Sample { sent, landed, seen })
+            Ok::<Sample, anyhow::Error>(Sample {
+                sent,
+                landed,
+                slot,
+                seen,
+            })
         }));
     }
     let mut samples = Vec::with_capacity(tasks.len());
@@ -587,6 +681,12 @@ async fn run_shares(
         first_to_threshold: collect(&|s| since(s.seen.first, s.seen.threshold)),
         threshold_to_callback: collect(&|s| since(s.seen.threshold, s.seen.done)),
         request_to_result: collect(&|s| since(Some(s.sent), s.seen.done)),
+        request_to_callback_slots: SlotSummary::of(
+            samples
+                .iter()
+                .filter_map(|s| s.seen.done_slot.map(|d| d.saturating_sub(s.slot)))
+                .collect(),
+        ),
         contributions_sent: lc.metric_sum(|m| m.contributions.get()) - before_contrib,
         chain_errors: lc.metric_sum(|m| m.chain_errors.get()) - before_errors,
         ledger,
@@ -595,7 +695,7 @@ async fn run_shares(
 
 /// Isolated costs: one contribution's proof and its verification, one
 /// key-store key derivation, one transfer on the embedded chain.
-async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
+async fn costs(chain: &SharedChain, lc: &BenchCluster, funding: &Funding) -> Result<CostFigures> {
     let node = &lc.nodes[0];
     let a0 = Instant::now();
     let store = KeyStore::open(&node.key_store, lc.passphrase.clone(), node.authority)?;
@@ -640,7 +740,7 @@ async fn costs(chain: &SharedChain, lc: &BenchCluster) -> Result<CostFigures> {
     }
     let verify = v0.elapsed() / ROUNDS;
     let payer = Keypair::new();
-    chain.airdrop(&payer.pubkey(), 1_000_000_000).await?;
+    funding.fund(chain, &payer.pubkey(), 1_000_000_000).await?;
     let to = Pubkey::new_unique();
     let mut transfers = Vec::new();
     for i in 0..50u64 {
@@ -717,14 +817,30 @@ impl Drop for Watchdog {
 /// Runs the bench; `out` receives progress lines.
 pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<BenchReport> {
     let watchdog = Arc::new(Watchdog::arm());
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let (chain, funding): (SharedChain, Funding) = match &opts.url {
+        None => (Embedded::start().await, Funding::Faucet),
+        Some(url) => {
+            let chain: SharedChain = Arc::new(crate::chain::rpc::Rpc::new(url));
+            chain
+                .slot()
+                .await
+                .with_context(|| format!("no answer from {url}"))?;
+            let funding = match &opts.payer {
+                Some(p) => Funding::Payer(Box::new(
+                    solana_sdk::signature::read_keypair_file(p)
+                        .map_err(|e| anyhow!("cannot read payer keypair {}: {e}", p.display()))?,
+                )),
+                None => Funding::Faucet,
+            };
+            (chain, funding)
+        }
+    };
     let mut report = BenchReport::default();
     let mut share_cluster = None;
     for (k, &(t, n)) in opts.dkg.iter().enumerate() {
         out(&format!("DKG t={t} n={n} ..."));
         let (lc, fig) =
-            BenchCluster::start(chain.clone(), k as u32, (t, n), opts, &watchdog).await?;
+            BenchCluster::start(chain.clone(), k as u32, (t, n), opts, &watchdog, &funding).await?;
         out(&format!(
             "  ready in {} ms (protocol {} ms)",
             fig.total.as_millis(),
@@ -741,9 +857,16 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
         Some(lc) => lc,
         None => {
             let id = opts.dkg.len() as u32;
-            BenchCluster::start(chain.clone(), id, opts.share_cluster, opts, &watchdog)
-                .await?
-                .0
+            BenchCluster::start(
+                chain.clone(),
+                id,
+                opts.share_cluster,
+                opts,
+                &watchdog,
+                &funding,
+            )
+            .await?
+            .0
         }
     };
     out(&format!(
@@ -754,10 +877,10 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
         opts.share_cluster.1,
         opts.poll.as_millis()
     ));
-    report.shares = run_shares(chain.clone(), &lc, opts, watchdog.clone()).await?;
+    report.shares = run_shares(chain.clone(), &lc, opts, watchdog.clone(), &funding).await?;
     out("isolated costs ...");
     watchdog.progress();
-    report.costs = costs(&chain, &lc).await?;
+    report.costs = costs(&chain, &lc, &funding).await?;
     lc.shutdown().await;
     Ok(report)
 }
@@ -770,9 +893,14 @@ fn ms(d: Duration) -> String {
 pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
+    let chain = match &opts.url {
+        Some(url) => crate::chain::rpc::resolve_url(url),
+        None => "embedded chain".into(),
+    };
+    let on_embedded = opts.url.is_none();
     let _ = writeln!(
         s,
-        "\nmpc-node bench (embedded chain, node poll {} ms, callback fallback {} ms)",
+        "\nmpc-node bench ({chain}, node poll {} ms, callback fallback {} ms)",
         opts.poll.as_millis(),
         opts.callback_fallback.as_millis()
     );
@@ -783,7 +911,7 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         );
     }
     for d in &r.dkg {
-        let target = if d.n == 10 {
+        let target = if d.n == 10 && on_embedded {
             format!(
                 "<= 5000 ms: {}",
                 if d.total <= Duration::from_secs(5) {
@@ -816,14 +944,29 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         ms(sh.elapsed),
         opts.concurrency
     );
+    let met = |ok: bool| if ok { "met" } else { "NOT met" };
     let _ = writeln!(
         s,
-        "  throughput         {:>8.1} shares/s            target >= 100: {}",
+        "  throughput         {:>8.1} shares/s            {}",
         sh.per_second,
-        if sh.per_second >= 100.0 {
-            "met"
+        if on_embedded {
+            format!("target >= 100: {}", met(sh.per_second >= 100.0))
         } else {
-            "NOT met"
+            String::new()
+        }
+    );
+    let sl = &sh.request_to_callback_slots;
+    let _ = writeln!(
+        s,
+        "  request slot -> callback slot  median {} slots, p99 {}, max {} ({} shares){}",
+        sl.median,
+        sl.p99,
+        sl.max,
+        sl.count,
+        if on_embedded {
+            String::new()
+        } else {
+            format!("   target p50 <= 3: {}", met(sl.median <= 3))
         }
     );
     let _ = writeln!(
@@ -841,14 +984,14 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         );
     };
     row(&mut s, "request sent -> landed", &sh.request, "");
-    let target = format!(
-        "p99 target <= 100: {}",
-        if sh.queue_to_callback.p99 <= Duration::from_millis(100) {
-            "met"
-        } else {
-            "NOT met"
-        }
-    );
+    let target = if on_embedded {
+        format!(
+            "p99 target <= 100: {}",
+            met(sh.queue_to_callback.p99 <= Duration::from_millis(100))
+        )
+    } else {
+        String::new()
+    };
     row(&mut s, "queue-to-callback", &sh.queue_to_callback, &target);
     row(
         &mut s,
@@ -903,7 +1046,7 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "  transfer on the embedded chain    {:>8} ms median, {} ms p99",
+        "  transfer sent -> confirmed        {:>8} ms median, {} ms p99",
         ms(c.transfer.median),
         ms(c.transfer.p99)
     );

@@ -68,7 +68,8 @@ pub enum Command {
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// Measures DKG time, share throughput and queue-to-callback latency with
-    /// real node tasks on an embedded chain in this process (no network, no keys needed).
+    /// real node tasks in this process: on an embedded chain (no network, no
+    /// keys needed), or with -u on that endpoint, funded by -k (else its faucet).
     Bench {
         /// Share requests to issue.
         #[arg(long, default_value_t = 200)]
@@ -382,6 +383,15 @@ pub async fn execute(
             };
             if *no_dkg {
                 opts.dkg.clear();
+            }
+            // Only an endpoint named on the command line (or its
+            // environment variable): never a default such as devnet.
+            if let Some(url) = &cli.url {
+                opts.url = Some(url.clone());
+                opts.payer = cli.keypair.clone();
+                if opts.payer.is_none() && rpc::resolve_url(url) != rpc::resolve_url("localnet") {
+                    tracing::warn!(%url, "no --keypair: funding from the endpoint's faucet (requestAirdrop)");
+                }
             }
             // The embedded bank runs the program natively, and the Solana
             // crates' native `msg!` prints every program log line to stdout:

@@ -966,7 +966,14 @@ impl Node {
                 if let Some(c) = self.tracked.get_mut(&addr) {
                     c.settled = true;
                 }
-                debug!(error = %e, "contribution no longer needed");
+                if matches!(e.medshare(), Some(MedshareError::DuplicateContribution)) {
+                    // An earlier attempt landed although its sender did not
+                    // learn it (a lost confirmation): it is on-chain.
+                    self.metrics.contributions.inc();
+                    info!(computation = %addr, "contribution already on-chain from an earlier attempt");
+                } else {
+                    debug!(error = %e, "contribution no longer needed");
+                }
             }
             Some(Err(e)) if access_ended(&e) => {
                 // Access ended between this node's check and the landing.
@@ -1180,19 +1187,26 @@ impl Worker {
         // computation says. Closed already means it was finalized after this
         // contribution landed, and only an accepted one lands without a
         // rejection event: accepted, count unknown (0: no callback to post).
-        match fetch::<Computation>(self.chain.as_ref(), addr).await? {
-            // Contributors are appended in order: this node's count is its place.
-            Some(c) if c.contributors.contains(&self.index) => Ok(c
-                .contributors
-                .iter()
-                .position(|i| *i == self.index)
-                .map(|p| p as u8 + 1)),
-            Some(c) if c.faulty & (1 << (self.index - 1)) != 0 => Ok(None),
-            Some(_) => Err(ChainError::Transaction(
-                "the contribution landed but the computation does not show it yet".into(),
-            )),
-            None => Ok(Some(0)),
+        // An RPC node can report a transaction confirmed a moment before
+        // its account reads at `confirmed` show it: read again for a while.
+        for _ in 0..STATE_CATCH_UP_READS {
+            match fetch::<Computation>(self.chain.as_ref(), addr).await? {
+                // Contributors are appended in order: this node's count is its place.
+                Some(c) if c.contributors.contains(&self.index) => {
+                    return Ok(c
+                        .contributors
+                        .iter()
+                        .position(|i| *i == self.index)
+                        .map(|p| p as u8 + 1))
+                }
+                Some(c) if c.faulty & (1 << (self.index - 1)) != 0 => return Ok(None),
+                Some(_) => tokio::time::sleep(STATE_CATCH_UP_PAUSE).await,
+                None => return Ok(Some(0)),
+            }
         }
+        Err(ChainError::Transaction(
+            "the contribution landed but the computation does not show it yet".into(),
+        ))
     }
 
     /// Posts the callback for a computation with `t` contributions.
@@ -1444,6 +1458,12 @@ fn access_ended(e: &ChainError) -> bool {
 }
 
 /// Refusals that only mean someone else got there first.
+/// How many times a node reads a computation whose state does not show its
+/// landed contribution yet, [`STATE_CATCH_UP_PAUSE`] apart.
+const STATE_CATCH_UP_READS: u32 = 10;
+/// Pause between two of those reads.
+const STATE_CATCH_UP_PAUSE: Duration = Duration::from_millis(200);
+
 fn benign(e: &ChainError) -> bool {
     matches!(
         e.medshare(),

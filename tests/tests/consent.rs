@@ -1,7 +1,11 @@
 //! End to end: a patient grants a doctor one hour of consent to two field
 //! groups and goes offline; the doctor pulls, the cluster (real node tasks)
 //! re-encrypts, the doctor decrypts; after revocation the next pull is
-//! refused; the audit trail shows all of it, the refused pull included.
+//! refused; the audit trail shows all of it, the refused pull included. On
+//! the embedded chain, or the validator at `MEDSHARE_TEST_URL` (the test
+//! that warps slots is skipped there, by name).
+
+mod common;
 
 use std::time::Duration;
 
@@ -13,7 +17,6 @@ use medshare_client::data::{parse_groups, PatientData};
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
 use medshare_client::ops::Client;
-use mpc_node::chain::embedded::Embedded;
 use mpc_node::chain::SharedChain;
 use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
@@ -33,8 +36,7 @@ async fn user(chain: &SharedChain) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_consent_pull_revoke_audit_end_to_end() {
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let (chain, _embedded) = common::cli_env::start_chain().await;
     let lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -68,7 +70,7 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
 
     let ticket = doctor.request(&record, mask).await.unwrap();
     let result = doctor
-        .wait(&ticket, Duration::from_secs(30), |_, _| {})
+        .wait(&ticket, common::nodes_env::share_timeout(), |_, _| {})
         .await
         .unwrap();
     assert_eq!(result.groups, vec![2, 3]);
@@ -106,7 +108,11 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
         medshare_client::error::exit::NOT_AUTHORIZED
     );
 
-    let trail = audit::trail(chain.as_ref(), &record).await.unwrap();
+    let count = |t: &[audit::AuditEvent], kind: &str| t.iter().filter(|e| e.event == kind).count();
+    let trail = common::nodes_env::trail_until(chain.as_ref(), &record, |t| {
+        count(t, "ContributionAccepted") == 3 && count(t, "PullRefused") == 2
+    })
+    .await;
     let kinds: Vec<&str> = trail.iter().map(|e| e.event.as_str()).collect();
     for expected in [
         "RecordChanged",
@@ -161,7 +167,7 @@ async fn every_node_refused(lc: &LocalCluster, what: &str) {
         == 0
     {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < common::nodes_env::share_timeout(),
             "{what}: nodes never checked the request"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -170,8 +176,12 @@ async fn every_node_refused(lc: &LocalCluster, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    if common::cli_env::skip_unless_embedded("test_nodes_refuse_a_pull_revoked_before_they_saw_it")
+    {
+        return;
+    }
+    let (chain, embedded) = common::cli_env::start_chain().await;
+    let embedded = embedded.expect("embedded");
     let mut lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -254,8 +264,7 @@ enum Change {
 /// comes back, makes the program's access decision itself and contributes
 /// nothing, so no contribution (accepted or refused) is ever published.
 async fn nodes_refuse_after(change: Change) {
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let (chain, _embedded) = common::cli_env::start_chain().await;
     let mut lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -343,7 +352,9 @@ async fn nodes_refuse_after(change: Change) {
         "{change:?}: a node contributed"
     );
     // Nothing was even attempted: the computation's history is the request alone.
-    let history = chain.history(&ticket.computation).await.unwrap();
+    let history =
+        common::nodes_env::history_until(chain.as_ref(), &ticket.computation, |h| !h.is_empty())
+            .await;
     assert_eq!(history.len(), 1, "{change:?}: {history:#?}");
     lc.shutdown().await;
 }
@@ -365,8 +376,7 @@ async fn test_a03_nodes_refuse_a_pull_of_a_closed_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a08_squatted_provider_address_does_not_stall_shares() {
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let (chain, _embedded) = common::cli_env::start_chain().await;
     let lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -394,7 +404,7 @@ async fn test_a08_squatted_provider_address_does_not_stall_shares() {
         .await
         .unwrap();
     patient
-        .wait(&ticket, Duration::from_secs(30), |_, _| {})
+        .wait(&ticket, common::nodes_env::share_timeout(), |_, _| {})
         .await
         .expect("the share completes");
     let opened = doctor.decrypt(&ticket.share_result).await.unwrap();

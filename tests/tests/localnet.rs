@@ -263,6 +263,13 @@ impl Terminal {
 
 #[test]
 fn test_localnet_one_terminal_then_every_user_command_from_another() {
+    if let Ok(url) = std::env::var("MEDSHARE_TEST_URL") {
+        eprintln!(
+            "note: skipping test_localnet_one_terminal_then_every_user_command_from_another: \
+             a validator already runs at MEDSHARE_TEST_URL={url}, and `medshare localnet` starts its own"
+        );
+        return;
+    }
     if std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).all(|d| !d.join("solana-test-validator").is_file()))
         .unwrap_or(true)

@@ -1,4 +1,5 @@
-//! The `mpc-node` command line, run in-process on the embedded chain through
+//! The `mpc-node` command line, run in-process on the embedded chain (or the
+//! validator at `MEDSHARE_TEST_URL`) through
 //! [`mpc_node::cli::execute`] and parsed from argv exactly as the binary
 //! parses it: an operator's whole path (`init`, the admin's `cluster create`
 //! and `cluster add-node`, `register`, `run`, `status`) and the one-line
@@ -10,11 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use common::nodes_env::{funded_client, poll_until, Watchdog, SHARE_TIMEOUT, TEST_LIMIT};
+use common::nodes_env::{funded_client, poll_until, share_timeout, test_limit, Watchdog};
 use medshare::state::{Cluster, ClusterStatus, Role};
 use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
-use mpc_node::chain::embedded::Embedded;
 use mpc_node::chain::{fetch, SharedChain};
 use mpc_node::cli::{execute, Cli};
 use solana_sdk::pubkey::Pubkey;
@@ -126,9 +126,8 @@ async fn cluster_account(chain: &SharedChain, address: &Pubkey) -> Cluster {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_node_cli_operator_path() {
-    let _wd = Watchdog::arm("test_node_cli_operator_path", TEST_LIMIT);
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let _wd = Watchdog::arm("test_node_cli_operator_path", test_limit());
+    let (chain, _embedded) = common::cli_env::start_chain().await;
     let dir = Dir::new("path");
 
     // Three operators run `init`: a keypair readable by its owner only and a sealed key store.
@@ -271,7 +270,7 @@ async fn test_node_cli_operator_path() {
     }
     let ready = poll_until(
         "the DKG to finish",
-        SHARE_TIMEOUT,
+        share_timeout(),
         Duration::from_millis(20),
         || async {
             Some(cluster_account(&chain, &cluster).await)
@@ -294,7 +293,7 @@ async fn test_node_cli_operator_path() {
     let mask = parse_groups("vitals,medications").unwrap();
     let ticket = patient.share(&record, mask, to).await.unwrap();
     patient
-        .wait(&ticket, SHARE_TIMEOUT, |_, _| {})
+        .wait(&ticket, share_timeout(), |_, _| {})
         .await
         .expect("share completes");
     let opened = doctor.decrypt(&ticket.share_result).await.unwrap();
@@ -342,7 +341,7 @@ async fn test_node_cli_operator_path() {
     let mine = row(&status, 1)[6].parse::<f64>().unwrap();
     let metrics = poll_until(
         "node 1's contribution metric to match its record",
-        SHARE_TIMEOUT,
+        share_timeout(),
         Duration::from_millis(20),
         || async {
             let m = http_get(&metrics_addr, "/metrics").await;
@@ -367,9 +366,8 @@ async fn test_node_cli_operator_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_node_cli_errors_are_one_line() {
-    let _wd = Watchdog::arm("test_node_cli_errors_are_one_line", TEST_LIMIT);
-    let embedded = Embedded::start().await;
-    let chain: SharedChain = embedded.clone();
+    let _wd = Watchdog::arm("test_node_cli_errors_are_one_line", test_limit());
+    let (chain, _embedded) = common::cli_env::start_chain().await;
     let dir = Dir::new("errors");
     let authority = init_node(&chain, &dir, 1).await;
     let store = dir.path("keys-1.json");

@@ -183,7 +183,7 @@ async fn handle(
     let call: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let method = call["method"].as_str().unwrap_or_default().to_string();
     let every = f.rate_limit_every.load(SeqCst);
-    if every > 0 && rand_core::RngCore::next_u32(&mut rand_core::OsRng) % every == 0 {
+    if every > 0 && rand_core::RngCore::next_u32(&mut rand_core::OsRng).is_multiple_of(every) {
         f.rate_limited.fetch_add(1, SeqCst);
         return Ok(reply(
             StatusCode::TOO_MANY_REQUESTS,

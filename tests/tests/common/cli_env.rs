@@ -119,9 +119,22 @@ pub fn skip_unless_embedded(test: &str) -> bool {
 
 /// Cluster options for these tests: `t` of `n`, fast polling.
 pub fn options(t: u8, n: u8) -> ClusterOptions {
-    ClusterOptions {
+    let opts = ClusterOptions {
         poll: POLL,
         ..ClusterOptions::new(t, n)
+    };
+    if test_url().is_some() {
+        // 400 ms slots: a transaction takes about a second to confirm, so
+        // the fallbacks that suit the embedded chain would have the nodes
+        // beyond the first t contribute, and the others post the callback,
+        // before the first ones' transactions confirm.
+        ClusterOptions {
+            contribution_fallback: Duration::from_secs(3),
+            callback_fallback: Duration::from_secs(4),
+            ..opts
+        }
+    } else {
+        opts
     }
 }
 

@@ -1,6 +1,7 @@
-//! Shared setup for the in-process node tests (`tests/nodes.rs`): an embedded
-//! chain, a [`LocalCluster`] of real node tasks, and a patient and a doctor
-//! with funded wallets and registered identities.
+//! Shared setup for the in-process node tests (`tests/nodes.rs`): a chain
+//! (the embedded one, or the validator at `MEDSHARE_TEST_URL`, chosen by
+//! [`super::cli_env::start_chain`]), a [`LocalCluster`] of real node tasks,
+//! and a patient and a doctor with funded wallets and registered identities.
 // Each test binary that declares `mod common;` compiles this file; not all use every helper.
 #![allow(dead_code)]
 
@@ -8,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::cli_env::test_url;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::{Cluster, Computation, Role, ShareResult};
 use medshare_client::cluster::{ClusterOptions, LocalCluster};
@@ -22,8 +24,25 @@ use solana_sdk::signature::{Keypair, Signer};
 
 /// Node poll interval used by these tests (the brief: 20–50 ms).
 pub const POLL: Duration = Duration::from_millis(25);
-/// Upper bound for anything the cluster should finish quickly.
-pub const SHARE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How much longer the bounds below are against a validator (400 ms slots,
+/// confirmation and history lag) than on the embedded chain.
+pub const VALIDATOR_SLOWDOWN: u32 = 6;
+
+/// `bound` on the embedded chain, [`VALIDATOR_SLOWDOWN`] times it against a
+/// validator.
+fn scaled(bound: Duration) -> Duration {
+    if super::cli_env::test_url().is_some() {
+        bound * VALIDATOR_SLOWDOWN
+    } else {
+        bound
+    }
+}
+
+/// Upper bound for anything the cluster should finish quickly (20 s on the
+/// embedded chain).
+pub fn share_timeout() -> Duration {
+    scaled(Duration::from_secs(20))
+}
 /// Lamports given to each user wallet.
 pub const USER_FUNDS: u64 = 5_000_000_000;
 /// Record id the patient stores the sample record under.
@@ -31,9 +50,22 @@ pub const RECORD_ID: u64 = 1;
 
 /// Cluster options for these tests: `t` of `n`, fast polling, the default TTL.
 pub fn options(t: u8, n: u8) -> ClusterOptions {
-    ClusterOptions {
+    let opts = ClusterOptions {
         poll: POLL,
         ..ClusterOptions::new(t, n)
+    };
+    if test_url().is_some() {
+        // 400 ms slots: a transaction takes about a second to confirm, so
+        // the fallbacks that suit the embedded chain would have the nodes
+        // beyond the first t contribute, and the others post the callback,
+        // before the first ones' transactions confirm.
+        ClusterOptions {
+            contribution_fallback: Duration::from_secs(3),
+            callback_fallback: Duration::from_secs(4),
+            ..opts
+        }
+    } else {
+        opts
     }
 }
 
@@ -47,8 +79,9 @@ pub fn options_with(t: u8, n: u8, behaviours: Vec<Behaviour>) -> ClusterOptions 
 
 /// An embedded chain, a running cluster and two users.
 pub struct NodesEnv {
-    /// The embedded chain (for `warp_slots`).
-    pub embedded: Arc<Embedded>,
+    /// The embedded chain (for `warp_slots`), unless the tests run against
+    /// the validator at `MEDSHARE_TEST_URL`.
+    pub embedded: Option<Arc<Embedded>>,
     /// The same chain behind the trait.
     pub chain: SharedChain,
     /// The node tasks.
@@ -91,9 +124,8 @@ impl NodesEnv {
             .name()
             .unwrap_or("a nodes test")
             .to_string();
-        let watchdog = Watchdog::arm(&name, TEST_LIMIT);
-        let embedded = Embedded::start().await;
-        let chain: SharedChain = embedded.clone();
+        let watchdog = Watchdog::arm(&name, test_limit());
+        let (chain, embedded) = super::cli_env::start_chain().await;
         let cluster = within(
             "cluster start",
             LocalCluster::start(wrap(chain.clone()), opts.clone()),
@@ -163,7 +195,7 @@ impl NodesEnv {
     pub async fn wait_share(&self, ticket: &ShareTicket) -> ShareResult {
         within(
             "waiting for a share",
-            self.patient.wait(ticket, SHARE_TIMEOUT, |_, _| {}),
+            self.patient.wait(ticket, share_timeout(), |_, _| {}),
         )
         .await
         .unwrap_or_else(|e| panic!("share {} did not complete: {e}", ticket.computation))
@@ -188,7 +220,7 @@ impl NodesEnv {
             .collect()
     }
 
-    /// Waits (up to [`SHARE_TIMEOUT`]) until `computation` has exactly `k`
+    /// Waits (up to [`share_timeout`]) until `computation` has exactly `k`
     /// accepted contributions, and returns it then.
     pub async fn wait_contributors(
         &self,
@@ -196,7 +228,7 @@ impl NodesEnv {
         computation: &Pubkey,
         k: usize,
     ) -> Computation {
-        poll_until(what, SHARE_TIMEOUT, Duration::from_millis(5), || async {
+        poll_until(what, share_timeout(), Duration::from_millis(5), || async {
             self.computation(computation)
                 .await
                 .filter(|c| c.contributors.len() == k)
@@ -242,7 +274,8 @@ impl NodesEnv {
     }
 
     /// Ledger entries that touched `address`, once `settled` holds for them
-    /// (or as they are after a few seconds). The embedded chain appends a
+    /// (or as they are after 10 s, a minute on a validator, whose history
+    /// lags a few seconds behind its accounts). The embedded chain appends a
     /// transaction to its ledger when the sender's call returns, which can be
     /// a moment after other parties already see its effects in accounts.
     pub async fn history_when(
@@ -250,14 +283,7 @@ impl NodesEnv {
         address: &Pubkey,
         settled: impl Fn(&[LedgerEntry]) -> bool,
     ) -> Vec<LedgerEntry> {
-        let start = Instant::now();
-        loop {
-            let h = self.history(address).await;
-            if settled(&h) || start.elapsed() > Duration::from_secs(5) {
-                return h;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        history_until(self.chain.as_ref(), address, settled).await
     }
 
     /// Events of type `E` emitted by successful transactions that touched `address`.
@@ -281,6 +307,54 @@ impl NodesEnv {
     /// Stops the nodes and removes their key stores.
     pub async fn shutdown(self) {
         within("cluster shutdown", self.cluster.shutdown()).await;
+    }
+}
+
+/// How long a history read is repeated until it shows what a test expects:
+/// 10 s on the embedded chain, a minute on a validator (whose history lags a
+/// few seconds behind its accounts).
+pub fn history_settle() -> Duration {
+    scaled(Duration::from_secs(10))
+}
+
+/// Ledger entries that touched `address`, once `settled` holds for them, or
+/// as they are after [`history_settle`].
+pub async fn history_until(
+    chain: &dyn mpc_node::chain::Chain,
+    address: &Pubkey,
+    settled: impl Fn(&[LedgerEntry]) -> bool,
+) -> Vec<LedgerEntry> {
+    let start = Instant::now();
+    loop {
+        let h = within("reading the ledger", chain.history(address))
+            .await
+            .expect("history");
+        if settled(&h) || start.elapsed() > history_settle() {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A record's audit trail, once `settled` holds for it, or as it is after
+/// [`history_settle`].
+pub async fn trail_until(
+    chain: &dyn mpc_node::chain::Chain,
+    record: &Pubkey,
+    settled: impl Fn(&[medshare_client::audit::AuditEvent]) -> bool,
+) -> Vec<medshare_client::audit::AuditEvent> {
+    let start = Instant::now();
+    loop {
+        let t = within(
+            "reading the audit trail",
+            medshare_client::audit::trail(chain, record),
+        )
+        .await
+        .expect("audit trail");
+        if settled(&t) || start.elapsed() > history_settle() {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -310,7 +384,10 @@ pub fn expected_fields(data: &PatientData, mask: u8) -> PatientData {
 }
 
 /// Longest a test using [`NodesEnv`] may run before [`Watchdog`] ends the process.
-pub const TEST_LIMIT: Duration = Duration::from_secs(90);
+/// (90 s on the embedded chain.)
+pub fn test_limit() -> Duration {
+    scaled(Duration::from_secs(90))
+}
 
 /// Ends the test process if a test is still running after its limit.
 ///
@@ -353,13 +430,16 @@ impl Drop for Watchdog {
 }
 
 /// Longest any single step of a test may take before the test fails naming it.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// (30 s on the embedded chain.)
+pub fn step_timeout() -> Duration {
+    scaled(Duration::from_secs(30))
+}
 
-/// Awaits `fut`, failing the test with `what` if it takes longer than [`STEP_TIMEOUT`].
+/// Awaits `fut`, failing the test with `what` if it takes longer than [`step_timeout`].
 pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(STEP_TIMEOUT, fut).await {
+    match tokio::time::timeout(step_timeout(), fut).await {
         Ok(v) => v,
-        Err(_) => panic!("{what}: no result after {STEP_TIMEOUT:?}"),
+        Err(_) => panic!("{what}: no result after {:?}", step_timeout()),
     }
 }
 
