@@ -146,11 +146,10 @@ impl Summary {
         }
         samples.sort();
         let n = samples.len();
-        let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
         Summary {
             count: n,
-            median: rank(0.5),
-            p99: rank(0.99),
+            median: nearest_rank(&samples, 0.5),
+            p99: nearest_rank(&samples, 0.99),
             max: samples[n - 1],
             mean: samples.iter().sum::<Duration>() / n as u32,
         }
@@ -188,6 +187,12 @@ pub struct ShareFigures {
     pub ledger: BTreeMap<String, usize>,
 }
 
+/// The `q`-quantile of non-empty sorted `samples`, by nearest rank.
+fn nearest_rank<T: Copy>(samples: &[T], q: f64) -> T {
+    let n = samples.len();
+    samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
+}
+
 /// A distribution of slot counts.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SlotSummary {
@@ -205,16 +210,14 @@ impl SlotSummary {
     /// Summarizes `samples`.
     pub fn of(mut samples: Vec<u64>) -> SlotSummary {
         samples.sort_unstable();
-        let n = samples.len();
-        if n == 0 {
-            return SlotSummary::default();
-        }
-        let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
-        SlotSummary {
-            count: n,
-            median: rank(0.5),
-            p99: rank(0.99),
-            max: samples[n - 1],
+        match samples.last() {
+            None => SlotSummary::default(),
+            Some(&max) => SlotSummary {
+                count: samples.len(),
+                median: nearest_rank(&samples, 0.5),
+                p99: nearest_rank(&samples, 0.99),
+                max,
+            },
         }
     }
 }

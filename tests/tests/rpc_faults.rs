@@ -276,19 +276,27 @@ async fn payer(url: &str) -> Keypair {
     k
 }
 
+/// A proxy in front of the validator, the chain through it, a funded payer
+/// and a fresh transfer destination; `None` (after a note) without a validator.
+async fn transfer_setup(test: &str) -> Option<(Proxy, SharedChain, Keypair, Pubkey)> {
+    let url = validator(test)?;
+    let proxy = Proxy::start(&url).await;
+    let chain = proxy.chain();
+    let from = payer(&url).await;
+    Some((proxy, chain, from, Pubkey::new_unique()))
+}
+
 fn transfer(from: &Keypair, to: &Pubkey, lamports: u64) -> solana_sdk::instruction::Instruction {
     anchor_lang::solana_program::system_instruction::transfer(&from.pubkey(), to, lamports)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_rpc_rate_limited_requests_are_retried() {
-    let Some(url) = validator("test_rpc_rate_limited_requests_are_retried") else {
+    let Some((proxy, chain, from, to)) =
+        transfer_setup("test_rpc_rate_limited_requests_are_retried").await
+    else {
         return;
     };
-    let proxy = Proxy::start(&url).await;
-    let chain = proxy.chain();
-    let from = payer(&url).await;
-    let to = Pubkey::new_unique();
     // One request in three is refused with 429.
     proxy.faults.rate_limit_every.store(3, SeqCst);
     chain
@@ -316,13 +324,11 @@ async fn test_rpc_rate_limited_requests_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_rpc_confirmation_timeout_does_not_submit_twice() {
-    let Some(url) = validator("test_rpc_confirmation_timeout_does_not_submit_twice") else {
+    let Some((proxy, chain, from, to)) =
+        transfer_setup("test_rpc_confirmation_timeout_does_not_submit_twice").await
+    else {
         return;
     };
-    let proxy = Proxy::start(&url).await;
-    let chain = proxy.chain();
-    let from = payer(&url).await;
-    let to = Pubkey::new_unique();
     // Status checks fail for 5 s: the transaction lands meanwhile, and the
     // sender cannot see it.
     *proxy.faults.statuses_down_until.lock().unwrap() =
@@ -350,13 +356,11 @@ async fn test_rpc_confirmation_timeout_does_not_submit_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_rpc_expired_blockhash_is_signed_again_and_lands_once() {
-    let Some(url) = validator("test_rpc_expired_blockhash_is_signed_again_and_lands_once") else {
+    let Some((proxy, chain, from, to)) =
+        transfer_setup("test_rpc_expired_blockhash_is_signed_again_and_lands_once").await
+    else {
         return;
     };
-    let proxy = Proxy::start(&url).await;
-    let chain = proxy.chain();
-    let from = payer(&url).await;
-    let to = Pubkey::new_unique();
     // The first transaction never reaches the validator, and its blockhash
     // expires after 3 blocks.
     proxy.faults.swallow_next.store(1, SeqCst);

@@ -119,8 +119,14 @@ pub fn skip_unless_embedded(test: &str) -> bool {
 
 /// Cluster options for these tests: `t` of `n`, fast polling.
 pub fn options(t: u8, n: u8) -> ClusterOptions {
+    options_polling(t, n, POLL)
+}
+
+/// Cluster options: `t` of `n`, nodes polling every `poll`, and on a
+/// validator node fallbacks that suit its slots.
+pub fn options_polling(t: u8, n: u8, poll: Duration) -> ClusterOptions {
     let opts = ClusterOptions {
-        poll: POLL,
+        poll,
         ..ClusterOptions::new(t, n)
     };
     if test_url().is_some() {

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cli_env::test_url;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::{Cluster, Computation, Role, ShareResult};
 use medshare_client::cluster::{ClusterOptions, LocalCluster};
@@ -50,23 +49,7 @@ pub const RECORD_ID: u64 = 1;
 
 /// Cluster options for these tests: `t` of `n`, fast polling, the default TTL.
 pub fn options(t: u8, n: u8) -> ClusterOptions {
-    let opts = ClusterOptions {
-        poll: POLL,
-        ..ClusterOptions::new(t, n)
-    };
-    if test_url().is_some() {
-        // 400 ms slots: a transaction takes about a second to confirm, so
-        // the fallbacks that suit the embedded chain would have the nodes
-        // beyond the first t contribute, and the others post the callback,
-        // before the first ones' transactions confirm.
-        ClusterOptions {
-            contribution_fallback: Duration::from_secs(3),
-            callback_fallback: Duration::from_secs(4),
-            ..opts
-        }
-    } else {
-        opts
-    }
+    super::cli_env::options_polling(t, n, POLL)
 }
 
 /// Cluster options with per-node behaviours (index 0 = node 1).
