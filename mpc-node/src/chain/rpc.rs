@@ -392,11 +392,31 @@ impl Chain for Rpc {
     }
 
     async fn history(&self, address: &Pubkey) -> Result<Vec<LedgerEntry>, ChainError> {
-        let sigs = self
-            .client
-            .get_signatures_for_address(address)
-            .await
-            .map_err(endpoint)?;
+        // Asked at `confirmed` and at `finalized`, and merged: a validator
+        // lists a transaction at `confirmed` first, but was seen to answer
+        // an empty list at `confirmed` for a while (just after a start, and
+        // once in the end-to-end suite) while `finalized` listed the
+        // address's older transactions.
+        let mut sigs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for commitment in [CommitmentConfig::confirmed(), CommitmentConfig::finalized()] {
+            let config = solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
+                commitment: Some(commitment),
+                ..Default::default()
+            };
+            let listed = self
+                .client
+                .get_signatures_for_address_with_config(address, config)
+                .await
+                .map_err(endpoint)?;
+            sigs.extend(
+                listed
+                    .into_iter()
+                    .filter(|s| seen.insert(s.signature.clone())),
+            );
+        }
+        // Newest first, as the RPC answers (stable: the order within a slot is kept).
+        sigs.sort_by_key(|s| std::cmp::Reverse(s.slot));
         let mut out = Vec::with_capacity(sigs.len());
         let mut missing = Vec::new();
         // The RPC answers newest first; the ledger is oldest first.

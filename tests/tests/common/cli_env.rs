@@ -109,7 +109,7 @@ pub fn skip_unless_embedded(test: &str) -> bool {
     match test_url() {
         Some(url) => {
             eprintln!(
-                "note: skipping {test}: it needs the embedded chain (slot warps), but {TEST_URL_VAR}={url}"
+                "note: skipping {test}: it needs the embedded chain (slot warps, or the embedded backend itself), but {TEST_URL_VAR}={url}"
             );
             true
         }
