@@ -597,7 +597,7 @@ fn ready_text(
             if reused { "reused" } else { "new" }
         ),
         "next, in another terminal:".into(),
-        format!("  export MEDSHARE_URL={url}"),
+        format!("  export MEDSHARE_URL={url} MEDSHARE_PASSPHRASE='<a passphrase for your key files>'"),
         "  medshare -k alice.json wallet new && medshare -k alice.json airdrop 5".into(),
         "  medshare -k alice.json keygen && medshare -k alice.json register".into(),
         format!("  medshare -k alice.json store --cluster {cluster} --age 42 --blood-type O+"),
