@@ -300,6 +300,26 @@ pub fn history_settle() -> Duration {
     scaled(Duration::from_secs(10))
 }
 
+/// What `read` returns, once `settled` holds for it, or as it is after
+/// [`history_settle`]: for reads of a validator's history, which lag.
+async fn read_until<T, Fut>(
+    what: &str,
+    mut read: impl FnMut() -> Fut,
+    settled: impl Fn(&T) -> bool,
+) -> T
+where
+    Fut: Future<Output = T>,
+{
+    let start = Instant::now();
+    loop {
+        let v = within(what, read()).await;
+        if settled(&v) || start.elapsed() > history_settle() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Ledger entries that touched `address`, once `settled` holds for them, or
 /// as they are after [`history_settle`].
 pub async fn history_until(
@@ -307,16 +327,12 @@ pub async fn history_until(
     address: &Pubkey,
     settled: impl Fn(&[LedgerEntry]) -> bool,
 ) -> Vec<LedgerEntry> {
-    let start = Instant::now();
-    loop {
-        let h = within("reading the ledger", chain.history(address))
-            .await
-            .expect("history");
-        if settled(&h) || start.elapsed() > history_settle() {
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    read_until(
+        "reading the ledger",
+        || async { chain.history(address).await.expect("history") },
+        |h: &Vec<LedgerEntry>| settled(h),
+    )
+    .await
 }
 
 /// A record's audit trail, once `settled` holds for it, or as it is after
@@ -326,19 +342,16 @@ pub async fn trail_until(
     record: &Pubkey,
     settled: impl Fn(&[medshare_client::audit::AuditEvent]) -> bool,
 ) -> Vec<medshare_client::audit::AuditEvent> {
-    let start = Instant::now();
-    loop {
-        let t = within(
-            "reading the audit trail",
-            medshare_client::audit::trail(chain, record),
-        )
-        .await
-        .expect("audit trail");
-        if settled(&t) || start.elapsed() > history_settle() {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    read_until(
+        "reading the audit trail",
+        || async {
+            medshare_client::audit::trail(chain, record)
+                .await
+                .expect("audit trail")
+        },
+        |t: &Vec<medshare_client::audit::AuditEvent>| settled(t),
+    )
+    .await
 }
 
 /// Events of type `E` in successful ledger entries.
