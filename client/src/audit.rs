@@ -5,7 +5,7 @@
 //! computation a `ShareRequested` event names (contributions, rejected
 //! proofs, the callback or the cancellation). Failed transactions appear
 //! too, with the program's refusal. Only lines logged while the MedShare
-//! program itself was executing are read ([`medshare::native::program_data`]).
+//! program itself was executing are read ([`medshare_sdk::events::program_data`]).
 //!
 //! On a real endpoint: a transaction refused at preflight never lands, so it
 //! is in no history and not in the trail (the CLI reports it to whoever sent
@@ -14,9 +14,9 @@
 //! whose logs the endpoint does not serve yet, appears as `LogsTruncated` or
 //! `LogsUnavailable` with its signature instead of its events.
 
-use anchor_lang::{AnchorDeserialize, Discriminator};
 use medshare::events::*;
-use mpc_node::chain::{Chain, LedgerEntry};
+use medshare_sdk::chain::{Chain, LedgerEntry};
+use medshare_sdk::events::{decode, program_data};
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
@@ -38,11 +38,6 @@ pub struct AuditEvent {
     pub actor: String,
     /// What happened.
     pub detail: String,
-}
-
-fn decode<E: AnchorDeserialize + Discriminator>(d: &[u8]) -> Option<E> {
-    d.strip_prefix(E::DISCRIMINATOR)
-        .and_then(|rest| E::try_from_slice(rest).ok())
 }
 
 fn describe(d: &[u8]) -> Option<(String, String, String)> {
@@ -190,7 +185,7 @@ pub const LOG_TRUNCATED: &str = "Log truncated";
 
 fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
     let mut any = false;
-    for d in medshare::native::program_data(&entry.logs, &medshare::ID) {
+    for d in program_data(&entry.logs, &medshare::ID) {
         if let Some((event, actor, detail)) = describe(&d) {
             any = true;
             out.push(AuditEvent {
@@ -253,7 +248,7 @@ pub async fn trail(chain: &dyn Chain, record: &Pubkey) -> Result<Vec<AuditEvent>
     let mut entries = chain.history(record).await?;
     let computations: Vec<Pubkey> = entries
         .iter()
-        .flat_map(|entry| medshare::native::program_data(&entry.logs, &medshare::ID))
+        .flat_map(|entry| program_data(&entry.logs, &medshare::ID))
         .filter_map(|d| decode::<ShareRequested>(&d).map(|e| e.computation))
         .collect();
     for c in computations {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use medshare::state::Role;
-use mpc_node::chain::{rpc, SharedChain};
+use medshare_sdk::chain::{rpc, SharedChain};
 use serde_json::json;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
@@ -851,7 +851,7 @@ async fn hours_from_now(ctx: &Ctx, hours: f64) -> Result<i64> {
             "--hours must be a positive number".into(),
         ));
     }
-    let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+    let now = medshare_sdk::chain::chain_time(ctx.chain.as_ref()).await?;
     Ok(now + (hours * 3600.0).round() as i64)
 }
 
@@ -920,7 +920,7 @@ async fn consent_command(ctx: &Ctx, cmd: &ConsentCommand, json: bool) -> Result<
         ConsentCommand::List { record } => {
             let r = ctx.record(&c, record)?;
             let list = c.consents(&r).await?;
-            let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+            let now = medshare_sdk::chain::chain_time(ctx.chain.as_ref()).await?;
             let state = |k: &medshare::state::Consent| {
                 if k.revoked {
                     "revoked"
@@ -960,7 +960,7 @@ async fn consent_command(ctx: &Ctx, cmd: &ConsentCommand, json: bool) -> Result<
 async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Result<String> {
     match cmd {
         ProviderCommand::Show { cluster, wallet } => {
-            let p: medshare::state::Provider = mpc_node::chain::fetch(
+            let p: medshare::state::Provider = medshare_sdk::chain::fetch(
                 ctx.chain.as_ref(),
                 &medshare::pda::provider(cluster, wallet),
             )
@@ -970,7 +970,7 @@ async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Resul
                     "{wallet} is not a registered provider of cluster {cluster}"
                 ))
             })?;
-            let issuer_active = mpc_node::chain::fetch::<medshare::state::CredentialIssuer>(
+            let issuer_active = medshare_sdk::chain::fetch::<medshare::state::CredentialIssuer>(
                 ctx.chain.as_ref(),
                 &medshare::pda::issuer(cluster, &p.issuer),
             )
@@ -1019,7 +1019,7 @@ async fn provider_command(ctx: &Ctx, cmd: &ProviderCommand, json: bool) -> Resul
                                 "--license-hash must be 64 hex digits (SHA-256)".into(),
                             )
                         })?;
-                    let now = mpc_node::node::chain_time(ctx.chain.as_ref()).await?;
+                    let now = medshare_sdk::chain::chain_time(ctx.chain.as_ref()).await?;
                     let until = now + *valid_days as i64 * 86_400;
                     crate::consent::register_provider(
                         chain,

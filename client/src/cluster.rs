@@ -1,12 +1,12 @@
 //! A local cluster of real node tasks in this process (demo and tests), on
-//! the embedded chain or any other [`mpc_node::chain::Chain`].
+//! the embedded chain or any other [`medshare_sdk::chain::Chain`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use medshare::state::{Cluster, ClusterStatus};
-use mpc_node::chain::{fetch, SharedChain};
-use mpc_node::keystore::KeyStore;
+use medshare_sdk::chain::{fetch, SharedChain};
+use medshare_sdk::keystore::KeyStore;
 use mpc_node::metrics::Metrics;
 use mpc_node::{Behaviour, Node, NodeConfig};
 use solana_sdk::pubkey::Pubkey;
@@ -83,7 +83,7 @@ impl ClusterOptions {
             t,
             n,
             id: 0,
-            ttl_slots: mpc_node::admin::DEFAULT_TTL_SLOTS,
+            ttl_slots: medshare_sdk::admin::DEFAULT_TTL_SLOTS,
             poll: Duration::from_millis(50),
             contribution_fallback: Duration::from_millis(250),
             callback_fallback: Duration::from_millis(500),
@@ -97,7 +97,7 @@ impl LocalCluster {
     pub async fn start(shared: SharedChain, opts: ClusterOptions) -> Result<Self> {
         let admin = Keypair::new();
         shared.airdrop(&admin.pubkey(), 10_000_000_000).await?;
-        let address = mpc_node::admin::create_cluster(
+        let address = medshare_sdk::admin::create_cluster(
             shared.as_ref(),
             &admin,
             opts.id,
@@ -131,8 +131,13 @@ impl LocalCluster {
         for i in 1..=opts.n as usize {
             let authority = Keypair::new();
             shared.airdrop(&authority.pubkey(), 10_000_000_000).await?;
-            mpc_node::admin::add_node(shared.as_ref(), &lc.admin, &address, &authority.pubkey())
-                .await?;
+            medshare_sdk::admin::add_node(
+                shared.as_ref(),
+                &lc.admin,
+                &address,
+                &authority.pubkey(),
+            )
+            .await?;
             let key_store = lc.dir.join(format!("node-{i}.json"));
             KeyStore::create(&key_store, lc.passphrase.clone(), authority.pubkey())?;
             let behaviour = opts.behaviours.get(i - 1).copied().unwrap_or_default();

@@ -11,10 +11,13 @@
 //! Revocation stops every later request and every pending computation; it
 //! cannot recall data a grantee already decrypted.
 
+use anchor_lang::error::ErrorCode;
 use medshare::error::MedshareError;
 use medshare::events::PullRefused;
+use medshare::instructions::ConsentArgs;
 use medshare::state::{Cluster, Consent, PatientRecord, Provider, ProviderRole};
-use mpc_node::chain::{fetch, instruction, Chain};
+use medshare_sdk::chain::{fetch, Chain};
+use medshare_sdk::ix;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -82,24 +85,12 @@ impl Client {
         let r = self.record(record).await?;
         let registry = self.registry_for(&r, grantee).await?;
         let consent = medshare::pda::consent(record, grantee);
-        let ix = instruction(
-            medshare::accounts::GrantConsent {
-                owner: self.wallet.pubkey(),
-                record: *record,
-                grantee: *grantee,
-                consent,
-                provider: registry.map(|x| x.0),
-                issuer: registry.map(|x| x.1),
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::GrantConsent {
-                args: medshare::instructions::ConsentArgs {
-                    group_mask,
-                    purpose: purpose.to_string(),
-                    expires_at,
-                },
-            },
-        );
+        let args = ConsentArgs {
+            group_mask,
+            purpose: purpose.to_string(),
+            expires_at,
+        };
+        let ix = ix::grant_consent(self.wallet.pubkey(), *record, *grantee, args, registry);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(consent)
     }
@@ -113,34 +104,19 @@ impl Client {
         purpose: &str,
         expires_at: i64,
     ) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::ChangeConsent {
-                owner: self.wallet.pubkey(),
-                record: *record,
-                consent: medshare::pda::consent(record, grantee),
-            },
-            medshare::instruction::ModifyConsent {
-                args: medshare::instructions::ConsentArgs {
-                    group_mask,
-                    purpose: purpose.to_string(),
-                    expires_at,
-                },
-            },
-        );
+        let args = ConsentArgs {
+            group_mask,
+            purpose: purpose.to_string(),
+            expires_at,
+        };
+        let ix = ix::modify_consent(self.wallet.pubkey(), *record, *grantee, args);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
 
     /// Revokes a consent (works after the record was closed too).
     pub async fn revoke_consent(&self, record: &Pubkey, grantee: &Pubkey) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::RevokeConsent {
-                owner: self.wallet.pubkey(),
-                consent: medshare::pda::consent(record, grantee),
-                record: *record,
-            },
-            medshare::instruction::RevokeConsent {},
-        );
+        let ix = ix::revoke_consent(self.wallet.pubkey(), *record, *grantee);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
@@ -148,14 +124,7 @@ impl Client {
     /// Closes a consent (revoking it if active); its rent returns to the
     /// owner. Works after the record was closed too.
     pub async fn close_consent(&self, record: &Pubkey, grantee: &Pubkey) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::CloseConsent {
-                owner: self.wallet.pubkey(),
-                consent: medshare::pda::consent(record, grantee),
-                record: *record,
-            },
-            medshare::instruction::CloseConsent {},
-        );
+        let ix = ix::close_consent(self.wallet.pubkey(), *record, *grantee);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
@@ -164,7 +133,7 @@ impl Client {
     pub async fn consents(&self, record: &Pubkey) -> Result<Vec<(Pubkey, Consent)>> {
         let mut grantees: Vec<Pubkey> = Vec::new();
         for e in self.chain.history(record).await? {
-            for ev in medshare::native::events::<medshare::events::ConsentChanged>(&e.logs) {
+            for ev in medshare_sdk::events::events::<medshare::events::ConsentChanged>(&e.logs) {
                 if !grantees.contains(&ev.grantee) {
                     grantees.push(ev.grantee);
                 }
@@ -191,27 +160,18 @@ impl Client {
             let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
                 .await?
                 .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
-            let computation = medshare::pda::computation(&r.cluster, c.next_computation);
-            let share_result = medshare::pda::share_result(&computation);
-            let ix = instruction(
-                medshare::accounts::RequestShare {
-                    requester: me,
-                    record: *record,
-                    cluster: r.cluster,
-                    consent: medshare::pda::consent(record, &me),
-                    requester_identity: medshare::pda::identity(&me),
-                    provider: registry.map(|x| x.0),
-                    issuer: registry.map(|x| x.1),
-                    computation,
-                    share_result,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::RequestShare { group_mask },
+            let (ix, computation, share_result) = ix::request_share(
+                me,
+                *record,
+                r.cluster,
+                c.next_computation,
+                group_mask,
+                registry,
             );
             match self.chain.send(&[ix], &[&self.wallet]).await {
                 Ok(landed) => {
                     if let Some(refused) =
-                        medshare::native::events::<PullRefused>(&landed.logs).first()
+                        medshare_sdk::events::events::<PullRefused>(&landed.logs).first()
                     {
                         return Err(ClientError::Refused(
                             MedshareError::from_code(refused.reason)
@@ -237,12 +197,9 @@ impl Client {
                     });
                 }
                 // The computation id moved on (another request landed first): retry.
-                Err(mpc_node::chain::ChainError::Program { code, .. })
-                    if medshare_error_is(code, MedshareError::WrongComputation) =>
-                {
-                    continue
-                }
-                Err(mpc_node::chain::ChainError::Program { code: 3012, .. }) => {
+                Err(e) if matches!(e.medshare(), Some(MedshareError::WrongComputation)) => continue,
+                // No identity account: the grantee never registered.
+                Err(e) if matches!(e.anchor(), Some(ErrorCode::AccountNotInitialized)) => {
                     return Err(ClientError::NoIdentity(me.to_string()))
                 }
                 Err(e) => return Err(e.into()),
@@ -255,13 +212,7 @@ impl Client {
 
     /// Sets the record's provider policy.
     pub async fn set_policy(&self, record: &Pubkey, required_roles: u8) -> Result<()> {
-        let ix = instruction(
-            medshare::accounts::SetRecordPolicy {
-                owner: self.wallet.pubkey(),
-                record: *record,
-            },
-            medshare::instruction::SetRecordPolicy { required_roles },
-        );
+        let ix = ix::set_record_policy(self.wallet.pubkey(), *record, required_roles);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
@@ -274,15 +225,7 @@ pub async fn appoint_issuer(
     cluster: &Pubkey,
     issuer: &Pubkey,
 ) -> Result<()> {
-    let ix = instruction(
-        medshare::accounts::AppointIssuer {
-            admin: admin.pubkey(),
-            cluster: *cluster,
-            issuer_account: medshare::pda::issuer(cluster, issuer),
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::AppointIssuer { issuer: *issuer },
-    );
+    let ix = ix::appoint_issuer(admin.pubkey(), *cluster, *issuer);
     chain.send(&[ix], &[admin]).await?;
     Ok(())
 }
@@ -294,14 +237,7 @@ pub async fn revoke_issuer(
     cluster: &Pubkey,
     issuer: &Pubkey,
 ) -> Result<()> {
-    let ix = instruction(
-        medshare::accounts::RevokeIssuer {
-            admin: admin.pubkey(),
-            cluster: *cluster,
-            issuer_account: medshare::pda::issuer(cluster, issuer),
-        },
-        medshare::instruction::RevokeIssuer {},
-    );
+    let ix = ix::revoke_issuer(admin.pubkey(), *cluster, *issuer);
     chain.send(&[ix], &[admin]).await?;
     Ok(())
 }
@@ -315,23 +251,14 @@ pub async fn register_provider(
     args: medshare::instructions::RegisterProviderArgs,
 ) -> Result<Pubkey> {
     let me = issuer.pubkey();
-    let account = medshare::pda::provider(cluster, &args.provider);
     // Replacing another issuer's entry: name that issuer, so the program can
     // see whether it was revoked.
-    let previous_issuer = fetch::<Provider>(chain, &account)
-        .await?
-        .filter(|p| p.issuer != me)
-        .map(|p| medshare::pda::issuer(cluster, &p.issuer));
-    let ix = instruction(
-        medshare::accounts::RegisterProvider {
-            issuer: me,
-            issuer_account: medshare::pda::issuer(cluster, &me),
-            provider_account: account,
-            previous_issuer,
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::RegisterProvider { args },
-    );
+    let previous_issuer =
+        fetch::<Provider>(chain, &medshare::pda::provider(cluster, &args.provider))
+            .await?
+            .filter(|p| p.issuer != me)
+            .map(|p| p.issuer);
+    let (ix, account) = ix::register_provider(me, *cluster, args, previous_issuer);
     chain.send(&[ix], &[issuer]).await?;
     Ok(account)
 }
@@ -343,17 +270,7 @@ pub async fn revoke_provider(
     cluster: &Pubkey,
     provider: &Pubkey,
 ) -> Result<()> {
-    let ix = instruction(
-        medshare::accounts::RevokeProvider {
-            issuer: issuer.pubkey(),
-            provider_account: medshare::pda::provider(cluster, provider),
-        },
-        medshare::instruction::RevokeProvider {},
-    );
+    let ix = ix::revoke_provider(issuer.pubkey(), *cluster, *provider);
     chain.send(&[ix], &[issuer]).await?;
     Ok(())
-}
-
-fn medshare_error_is(code: u32, e: MedshareError) -> bool {
-    anchor_lang::error::ERROR_CODE_OFFSET + e as u32 == code
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::Role;
-use mpc_node::chain::embedded::Embedded;
-use mpc_node::chain::SharedChain;
+use medshare_sdk::chain::embedded::Embedded;
+use medshare_sdk::chain::SharedChain;
 use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 

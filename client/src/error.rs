@@ -1,6 +1,6 @@
 //! Client errors: one line a person understands, and an exit code.
 
-use mpc_node::chain::ChainError;
+use medshare_sdk::chain::ChainError;
 
 /// What went wrong, for a person.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ pub enum ClientError {
     Invalid(String),
     /// Key files.
     #[error(transparent)]
-    KeyStore(#[from] mpc_node::keystore::KeyStoreError),
+    KeyStore(#[from] medshare_sdk::keystore::KeyStoreError),
     /// Files.
     #[error("{0}")]
     Io(String),

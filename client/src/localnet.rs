@@ -34,9 +34,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use medshare::state::{Cluster, ClusterStatus};
-use mpc_node::chain::rpc::Rpc;
-use mpc_node::chain::{fetch, Chain, SharedChain};
-use mpc_node::keystore::{self, KeyStore};
+use medshare_sdk::chain::rpc::Rpc;
+use medshare_sdk::chain::{fetch, Chain, SharedChain};
+use medshare_sdk::keystore::{self, KeyStore};
 use serde::{Deserialize, Serialize};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{read_keypair_file, Keypair, Signer};
@@ -257,7 +257,7 @@ impl Procs {
 /// Waits (at most [`FINALIZE_WAIT`]) until the finalized slot reaches the
 /// slot the validator has processed now.
 async fn finalize(rpc: &Rpc) {
-    use mpc_node::chain::rpc::CommitmentConfig;
+    use medshare_sdk::chain::rpc::CommitmentConfig;
     let Ok(target) = rpc.slot_at(CommitmentConfig::processed()).await else {
         return;
     };
@@ -477,13 +477,13 @@ async fn create(
 ) -> Result<Pubkey> {
     let admin = keypair_at(&opts.dir.join("admin.json"))?;
     chain.airdrop(&admin.pubkey(), ADMIN_FUNDS).await?;
-    let cluster = mpc_node::admin::create_cluster(
+    let cluster = medshare_sdk::admin::create_cluster(
         chain,
         &admin,
         0,
         opts.t,
         opts.n,
-        mpc_node::admin::DEFAULT_TTL_SLOTS,
+        medshare_sdk::admin::DEFAULT_TTL_SLOTS,
     )
     .await?;
     progress(&format!(
@@ -502,7 +502,7 @@ async fn create(
             .map_err(|e| io("cannot write", &pass_file, e))?;
         KeyStore::create(&d.join("keys.json"), passphrase, authority.pubkey())?;
         chain.airdrop(&authority.pubkey(), NODE_FUNDS).await?;
-        mpc_node::admin::add_node(chain, &admin, &cluster, &authority.pubkey()).await?;
+        medshare_sdk::admin::add_node(chain, &admin, &cluster, &authority.pubkey()).await?;
     }
     Ok(cluster)
 }

@@ -2,17 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use encrypted_ixs::capsule::{open, RecordContext};
+use anchor_lang::error::ErrorCode;
+use encrypted_ixs::capsule::open;
 use encrypted_ixs::keys::{UserPublicKey, UserSecretKey};
 use encrypted_ixs::point::Point;
-use encrypted_ixs::record::{open_group_with, open_own_group, seal_group, SealedGroup};
-use medshare::state::{
-    Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult, StoredGroup,
-};
-use mpc_node::chain::{
-    compute_budget, fetch, fetch_many, instruction, share_patient_data_ix, write_record_group_ix,
-    ChainError, ShareAccounts, SharedChain,
-};
+use encrypted_ixs::record::{open_group_with, open_own_group, seal_group};
+use medshare::state::{Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult};
+use medshare_sdk::chain::{fetch, fetch_many, SharedChain};
+pub use medshare_sdk::codec::record_ctx;
+use medshare_sdk::codec::stored_to_sealed;
+use medshare_sdk::ix::{self, ShareAccounts};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -67,27 +66,6 @@ pub struct OpenedShare {
     pub data: PatientData,
 }
 
-fn stored_to_sealed(s: &StoredGroup) -> SealedGroup {
-    SealedGroup {
-        group: s.group,
-        cluster_capsule: s.cluster_capsule.into(),
-        binding: encrypted_ixs::binding::BindingProof::from_bytes(&s.binding),
-        owner_capsule: s.owner_capsule.into(),
-        nonce: s.nonce,
-        ciphertext: s.ciphertext.clone(),
-    }
-}
-
-/// The record context a group is bound to.
-pub fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
-    RecordContext {
-        program_id: medshare::ID.to_bytes(),
-        owner: owner.to_bytes(),
-        record: record.to_bytes(),
-        group,
-    }
-}
-
 impl Client {
     /// A client for `wallet` with encryption key `key`.
     pub fn new(chain: SharedChain, wallet: Keypair, key: UserSecretKey) -> Self {
@@ -114,22 +92,9 @@ impl Client {
             .await?
             .is_some();
         let ix = if exists {
-            instruction(
-                medshare::accounts::UpdateIdentity {
-                    wallet: me,
-                    identity,
-                },
-                medshare::instruction::UpdateIdentity { args },
-            )
+            ix::update_identity(me, args)
         } else {
-            instruction(
-                medshare::accounts::RegisterIdentity {
-                    wallet: me,
-                    identity,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::RegisterIdentity { args },
-            )
+            ix::register_identity(me, args)
         };
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
@@ -182,28 +147,12 @@ impl Client {
                         r.cluster
                     )));
                 }
-                let ix = instruction(
-                    medshare::accounts::UpdatePatientData {
-                        owner,
-                        author: None,
-                        record,
-                    },
-                    medshare::instruction::UpdatePatientData {},
-                );
+                let ix = ix::update_patient_data(owner, None, record);
                 self.chain.send(&[ix], &[&self.wallet]).await?;
                 r.version + 1
             }
             None => {
-                let ix = instruction(
-                    medshare::accounts::StorePatientData {
-                        owner,
-                        author: None,
-                        cluster: *cluster,
-                        record,
-                        system_program: anchor_lang::system_program::ID,
-                    },
-                    medshare::instruction::StorePatientData { record_id },
-                );
+                let (ix, _) = ix::store_patient_data(owner, None, *cluster, record_id);
                 self.chain.send(&[ix], &[&self.wallet]).await?;
                 1
             }
@@ -219,10 +168,9 @@ impl Client {
                 &self.encryption_key(),
             )
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-            let ix = write_record_group_ix(owner, None, record, s);
-            self.chain
-                .send(&[compute_budget(400_000), ix], &[&self.wallet])
-                .await?;
+            let write = ix::write_record_group(owner, None, record, s);
+            let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
+            self.chain.send(&[budget, write], &[&self.wallet]).await?;
         }
         Ok((record, version))
     }
@@ -311,7 +259,7 @@ impl Client {
             let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
                 .await?
                 .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
-            let (ix, computation, share_result) = share_patient_data_ix(
+            let (ix, computation, share_result) = ix::share_patient_data(
                 self.wallet.pubkey(),
                 *record,
                 r.cluster,
@@ -334,12 +282,7 @@ impl Client {
                     })
                 }
                 // Anchor's ConstraintSeeds: the counter moved on.
-                Err(ChainError::Program { code: 2006, .. }) => {
-                    last = Some(ChainError::Program {
-                        code: 2006,
-                        logs: vec![],
-                    })
-                }
+                Err(e) if matches!(e.anchor(), Some(ErrorCode::ConstraintSeeds)) => last = Some(e),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -426,13 +369,7 @@ impl Client {
         if r.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
         }
-        let ix = instruction(
-            medshare::accounts::CloseRecord {
-                owner: self.wallet.pubkey(),
-                record: *record,
-            },
-            medshare::instruction::CloseRecord {},
-        );
+        let ix = ix::close_record(self.wallet.pubkey(), *record);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
@@ -457,13 +394,10 @@ impl Client {
                 },
             );
         }
-        let ix = instruction(
-            medshare::accounts::CancelShare {
-                requester: self.wallet.pubkey(),
-                computation: ticket.computation,
-                share_result: ticket.share_result,
-            },
-            medshare::instruction::CancelShare {},
+        let ix = ix::cancel_share(
+            self.wallet.pubkey(),
+            ticket.computation,
+            ticket.share_result,
         );
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
@@ -485,15 +419,7 @@ impl Client {
         let r: ShareResult = fetch(self.chain.as_ref(), share_result)
             .await?
             .ok_or_else(not_found)?;
-        let ix = instruction(
-            medshare::accounts::CloseShareResult {
-                closer: self.wallet.pubkey(),
-                share_result: *share_result,
-                requester: r.requester,
-                record: r.record,
-            },
-            medshare::instruction::CloseShareResult {},
-        );
+        let ix = ix::close_share_result(self.wallet.pubkey(), *share_result, r.requester, r.record);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok((acc.lamports, r.requester))
     }

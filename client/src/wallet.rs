@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use encrypted_ixs::keys::UserSecretKey;
-use mpc_node::keystore::{self, KeyStoreError};
+use medshare_sdk::keystore::{self, KeyStoreError};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{read_keypair_file, Keypair};

@@ -17,7 +17,7 @@
 //!    flight. Requests are sent one at a time (each takes the cluster's
 //!    computation counter, so concurrent senders would only collide and retry)
 //!    and then waited for concurrently. An observer task subscribed to the
-//!    cluster's transactions ([`Chain::subscribe`](crate::chain::Chain::subscribe))
+//!    cluster's transactions ([`Chain::subscribe`](medshare_sdk::chain::Chain::subscribe))
 //!    timestamps, from their events, the first contribution, the `t`-th
 //!    contribution and completion. Reported: shares/s (first request sent →
 //!    last share completed) and, per share, queue-to-callback latency
@@ -37,7 +37,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use encrypted_ixs::capsule::RecordContext;
 use encrypted_ixs::keys::{NodeIndex, UserSecretKey};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{self, ComputationContext, Statement};
@@ -49,14 +48,13 @@ use tokio::sync::{oneshot, watch, Mutex, Semaphore};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
-use crate::chain::embedded::Embedded;
-use crate::chain::{
-    compute_budget, fetch, instruction, share_patient_data_ix, write_record_group_ix, ChainError,
-    ShareAccounts, SharedChain,
-};
-use crate::keystore::KeyStore;
 use crate::metrics::Metrics;
 use crate::{Node, NodeConfig, NodeError};
+use medshare_sdk::chain::embedded::Embedded;
+use medshare_sdk::chain::{fetch, ChainError, SharedChain};
+use medshare_sdk::codec::record_ctx;
+use medshare_sdk::ix::{self, ShareAccounts};
+use medshare_sdk::keystore::KeyStore;
 
 /// Groups shared by every request: vitals (1) and medications (3), as in the demo.
 pub const SHARED_MASK: u8 = 0b1010;
@@ -304,7 +302,8 @@ impl BenchCluster {
         funding.fund(&chain, &admin.pubkey(), NODE_FUNDS).await?;
         let start = Instant::now();
         let address =
-            crate::admin::create_cluster(chain.as_ref(), &admin, id, t, n, BENCH_TTL_SLOTS).await?;
+            medshare_sdk::admin::create_cluster(chain.as_ref(), &admin, id, t, n, BENCH_TTL_SLOTS)
+                .await?;
         let dir =
             std::env::temp_dir().join(format!("mpc-node-bench-{}-{address}", std::process::id()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -323,7 +322,8 @@ impl BenchCluster {
             funding
                 .fund(&chain, &authority.pubkey(), NODE_FUNDS)
                 .await?;
-            crate::admin::add_node(chain.as_ref(), &admin, &address, &authority.pubkey()).await?;
+            medshare_sdk::admin::add_node(chain.as_ref(), &admin, &address, &authority.pubkey())
+                .await?;
             let path = lc.dir.join(format!("node-{i}.json"));
             let k0 = Instant::now();
             // As `LocalCluster`: create the store, then open it as a restarting node would.
@@ -409,15 +409,6 @@ struct Patient {
     recipient: Point,
 }
 
-fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
-    RecordContext {
-        program_id: medshare::ID.to_bytes(),
-        owner: owner.to_bytes(),
-        record: record.to_bytes(),
-        group,
-    }
-}
-
 fn edwards(key: &UserSecretKey) -> Result<Point> {
     key.public_key()
         .edwards()
@@ -443,18 +434,8 @@ impl Patient {
             .await?
             .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
         let owner = wallet.pubkey();
-        let record = medshare::pda::record(&owner, 1);
-        let ix = instruction(
-            medshare::accounts::StorePatientData {
-                owner,
-                author: None,
-                cluster,
-                record,
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::StorePatientData { record_id: 1 },
-        );
-        chain.send(&[ix], &[&wallet]).await?;
+        let (store, record) = ix::store_patient_data(owner, None, cluster, 1);
+        chain.send(&[store], &[&wallet]).await?;
         let groups: [(u8, &[u8]); 3] = [
             (0, br#"{"patient_id":"P-BENCH-1","age":42}"#),
             (
@@ -476,10 +457,9 @@ impl Patient {
                 &edwards(&owner_key)?,
             )
             .map_err(|e| anyhow!("sealing group {g}: {e}"))?;
-            let ix = write_record_group_ix(owner, None, record, s);
-            chain
-                .send(&[compute_budget(400_000), ix], &[&wallet])
-                .await?;
+            let write = ix::write_record_group(owner, None, record, s);
+            let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
+            chain.send(&[budget, write], &[&wallet]).await?;
         }
         let stored: PatientRecord = fetch(chain.as_ref(), &record)
             .await?
@@ -499,7 +479,7 @@ impl Patient {
     /// Sends `share_patient_data` for computation `id`; returns the
     /// computation's address and the slot the request landed in.
     async fn share(&self, id: u64) -> Result<(Pubkey, u64), ChainError> {
-        let (ix, computation, _) = share_patient_data_ix(
+        let (ix, computation, _) = ix::share_patient_data(
             self.wallet.pubkey(),
             self.record,
             self.cluster,
@@ -553,13 +533,13 @@ impl Observed {
 /// transactions as they land (the subscription a client would use): first
 /// contribution, `t`-th contribution, completion.
 async fn observe(
-    mut notices: crate::chain::Notices,
+    mut notices: medshare_sdk::chain::Notices,
     t: usize,
     observed: Arc<Mutex<Observed>>,
     wd: Arc<Watchdog>,
 ) {
     use medshare::events::{ContributionAccepted, ShareCompleted};
-    use medshare::native::events;
+    use medshare_sdk::events::events;
     while let Some(notice) = notices.recv().await {
         let now = Instant::now();
         let mut o = observed.lock().await;
@@ -823,7 +803,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
     let (chain, funding): (SharedChain, Funding) = match &opts.url {
         None => (Embedded::start().await, Funding::Faucet),
         Some(url) => {
-            let chain: SharedChain = Arc::new(crate::chain::rpc::Rpc::new(url));
+            let chain: SharedChain = Arc::new(medshare_sdk::chain::rpc::Rpc::new(url));
             chain
                 .slot()
                 .await
@@ -897,7 +877,7 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let chain = match &opts.url {
-        Some(url) => crate::chain::rpc::resolve_url(url),
+        Some(url) => medshare_sdk::chain::rpc::resolve_url(url),
         None => "embedded chain".into(),
     };
     let on_embedded = opts.url.is_none();

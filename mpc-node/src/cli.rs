@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chain::{fetch, rpc, Chain, SharedChain};
 use crate::config::{default_dir, FileConfig};
-use crate::keystore::{self, KeyStore};
 use crate::metrics::{self, Metrics};
 use crate::{Node, NodeConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use medshare_sdk::chain::{fetch, rpc, Chain, SharedChain};
+use medshare_sdk::keystore::{self, KeyStore};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{read_keypair_file, Keypair, Signer};
 
@@ -70,6 +70,8 @@ pub enum Command {
     /// Measures DKG time, share throughput and queue-to-callback latency with
     /// real node tasks in this process: on an embedded chain (no network, no
     /// keys needed), or with -u on that endpoint, funded by -k (else its faucet).
+    /// Built with the `bench` feature.
+    #[cfg(feature = "bench")]
     Bench {
         /// Share requests to issue.
         #[arg(long, default_value_t = 200)]
@@ -145,7 +147,7 @@ pub enum ClusterCommand {
         #[arg(long)]
         size: u8,
         /// Computation lifetime in slots.
-        #[arg(long, default_value_t = crate::admin::DEFAULT_TTL_SLOTS)]
+        #[arg(long, default_value_t = medshare_sdk::admin::DEFAULT_TTL_SLOTS)]
         ttl_slots: u64,
     },
     /// Adds a node authority.
@@ -262,6 +264,7 @@ pub async fn shutdown_signal() {
 pub fn log_settings(cli: &Cli) -> (&'static str, Option<String>) {
     // The bench runs many nodes in one process: per-computation info lines would swamp it.
     let filter = match cli.command {
+        #[cfg(feature = "bench")]
         Command::Bench { .. } => "warn,tarpc=error",
         _ => "info",
     };
@@ -365,6 +368,7 @@ pub async fn execute(
             let me = load_keypair(&r.keypair).ok().map(|k| k.pubkey());
             print_status(chain.as_ref(), &cluster, me, out).await?;
         }
+        #[cfg(feature = "bench")]
         Command::Bench {
             shares,
             concurrency,
@@ -412,7 +416,7 @@ pub async fn execute(
                     size,
                     ttl_slots,
                 } => {
-                    let c = crate::admin::create_cluster(
+                    let c = medshare_sdk::admin::create_cluster(
                         chain.as_ref(),
                         &admin,
                         *id,
@@ -427,21 +431,22 @@ pub async fn execute(
                     let cluster = r
                         .cluster
                         .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
-                    crate::admin::add_node(chain.as_ref(), &admin, &cluster, authority).await?;
+                    medshare_sdk::admin::add_node(chain.as_ref(), &admin, &cluster, authority)
+                        .await?;
                     writeln!(out, "added {authority}")?;
                 }
                 ClusterCommand::RestartDkg => {
                     let cluster = r
                         .cluster
                         .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
-                    crate::admin::restart_dkg(chain.as_ref(), &admin, &cluster).await?;
+                    medshare_sdk::admin::restart_dkg(chain.as_ref(), &admin, &cluster).await?;
                     writeln!(out, "DKG of {cluster} restarted; the nodes run it again")?;
                 }
                 ClusterCommand::Retire => {
                     let cluster = r
                         .cluster
                         .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
-                    crate::admin::retire_cluster(chain.as_ref(), &admin, &cluster).await?;
+                    medshare_sdk::admin::retire_cluster(chain.as_ref(), &admin, &cluster).await?;
                     writeln!(out, "cluster {cluster} retired")?;
                 }
             }
@@ -512,7 +517,8 @@ async fn print_status(
     let addrs: Vec<Pubkey> = (0..c.next_computation)
         .map(|k| medshare::pda::computation(cluster, k))
         .collect();
-    let comps = crate::chain::fetch_many::<medshare::state::Computation>(chain, &addrs).await?;
+    let comps =
+        medshare_sdk::chain::fetch_many::<medshare::state::Computation>(chain, &addrs).await?;
     let pending: Vec<_> = addrs
         .iter()
         .zip(comps)

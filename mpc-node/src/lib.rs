@@ -20,12 +20,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod admin;
+#[cfg(feature = "bench")]
 pub mod bench;
-pub mod chain;
 pub mod cli;
 pub mod config;
-pub mod keystore;
 pub mod metrics;
 pub mod node;
 

@@ -26,7 +26,7 @@
 //!   saw `t` contributions, which covers a finisher that stopped.
 //!
 //! Reacting: the node subscribes to transactions that mention its cluster
-//! ([`Chain::subscribe`](crate::chain::Chain::subscribe)) and handles each
+//! ([`Chain::subscribe`](medshare_sdk::chain::Chain::subscribe)) and handles each
 //! event as it lands (a request, a contribution, a rejection, a completion),
 //! reading only the computation concerned. A full read of the chain every
 //! poll interval, and whenever a fallback delay runs out, remains the source
@@ -44,8 +44,9 @@ use medshare::error::MedshareError;
 use medshare::events::{
     ContributionAccepted, ContributionRejected, ShareCancelled, ShareCompleted, ShareRequested,
 };
-use medshare::native::events;
 use medshare::state::{Cluster, ClusterStatus, Computation, DkgMailbox};
+use medshare_sdk::events::events;
+use medshare_sdk::ix;
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -53,11 +54,9 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
-use crate::chain::{
-    compute_budget, fetch, fetch_many, instruction, ChainError, Notice, Notices, SharedChain,
-};
-use crate::keystore::{KeyStore, KeyStoreError};
 use crate::metrics::Metrics;
+use medshare_sdk::chain::{fetch, fetch_many, ChainError, Notice, Notices, SharedChain};
+use medshare_sdk::keystore::{KeyStore, KeyStoreError};
 
 /// Round-2 packages per transaction (5 × ~85 bytes stays well under 1,232).
 pub const ROUND2_PER_TX: usize = 5;
@@ -77,8 +76,6 @@ pub const MIN_TICK_SPACING: Duration = Duration::from_millis(50);
 pub const RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long a stopping node waits for its running tasks.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Compute units requested for contributions and callbacks.
-pub const HEAVY_CU: u32 = 1_400_000;
 
 /// How a node behaves (tests only: a node that sends bad proofs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -486,17 +483,11 @@ impl Node {
     pub async fn register(&mut self, pos: usize) -> Result<(), NodeError> {
         self.store.secrets.cluster = self.cfg.cluster.to_bytes();
         self.store.save()?;
-        let ix = instruction(
-            medshare::accounts::RegisterNode {
-                node: self.authority.pubkey(),
-                cluster: self.cfg.cluster,
-                mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, (pos + 1) as u8),
-                node_record: medshare::pda::node_record(&self.cfg.cluster, (pos + 1) as u8),
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::RegisterNode {
-                transport_key: self.store.secrets.transport().public_key().0,
-            },
+        let ix = ix::register_node(
+            self.authority.pubkey(),
+            self.cfg.cluster,
+            (pos + 1) as u8,
+            self.store.secrets.transport().public_key().0,
         );
         self.send_node_ix(&[ix]).await?;
         info!(index = pos + 1, "registered transport key");
@@ -535,16 +526,12 @@ impl Node {
             blob.extend_from_slice(&secret.to_bytes()?);
             self.store.secrets.dkg_round1 = Some(blob);
             self.store.save()?;
-            let ix = instruction(
-                medshare::accounts::PostDkgRound1 {
-                    node: self.authority.pubkey(),
-                    cluster: self.cfg.cluster,
-                    mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, me.get() as u8),
-                },
-                medshare::instruction::PostDkgRound1 {
-                    package,
-                    ephemeral_key: ephemeral.public_key().0,
-                },
+            let ix = ix::post_dkg_round1(
+                self.authority.pubkey(),
+                self.cfg.cluster,
+                me.get() as u8,
+                package,
+                ephemeral.public_key().0,
             );
             self.send_node_ix(&[ix]).await?;
             info!(index = me.get(), "DKG round 1 posted");
@@ -577,22 +564,19 @@ impl Node {
                 .collect();
             let mut sent = 0;
             for chunk in todo.chunks(ROUND2_PER_TX) {
-                let ix = instruction(
-                    medshare::accounts::PostDkgRound2 {
-                        node: self.authority.pubkey(),
-                        cluster: self.cfg.cluster,
-                        mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, me.get() as u8),
-                    },
-                    medshare::instruction::PostDkgRound2 {
-                        packages: chunk
-                            .iter()
-                            .map(|p| medshare::instructions::Round2Arg {
-                                to: p.to as u8,
-                                nonce: p.nonce,
-                                ciphertext: p.ciphertext.clone(),
-                            })
-                            .collect(),
-                    },
+                let packages = chunk
+                    .iter()
+                    .map(|p| medshare::instructions::Round2Arg {
+                        to: p.to as u8,
+                        nonce: p.nonce,
+                        ciphertext: p.ciphertext.clone(),
+                    })
+                    .collect();
+                let ix = ix::post_dkg_round2(
+                    self.authority.pubkey(),
+                    self.cfg.cluster,
+                    me.get() as u8,
+                    packages,
                 );
                 self.send_node_ix(&[ix]).await?;
                 sent += 1;
@@ -642,16 +626,12 @@ impl Node {
                     accused = culprit.get(),
                     reason, "DKG package faulty; posting a complaint"
                 );
-                let ix = instruction(
-                    medshare::accounts::PostDkgComplaint {
-                        node: self.authority.pubkey(),
-                        cluster: self.cfg.cluster,
-                        mailbox: medshare::pda::dkg_mailbox(&self.cfg.cluster, me.get() as u8),
-                    },
-                    medshare::instruction::PostDkgComplaint {
-                        accused: culprit.get() as u8,
-                        ephemeral_secret: *transport.to_bytes(),
-                    },
+                let ix = ix::post_dkg_complaint(
+                    self.authority.pubkey(),
+                    self.cfg.cluster,
+                    me.get() as u8,
+                    culprit.get() as u8,
+                    *transport.to_bytes(),
                 );
                 self.send_node_ix(&[ix]).await?;
                 Ok(1)
@@ -685,16 +665,12 @@ impl Node {
         self.store.secrets.dkg_round2 = None;
         self.store.secrets.cluster = self.cfg.cluster.to_bytes();
         self.store.save()?;
-        let ix = instruction(
-            medshare::accounts::ConfirmDkg {
-                node: self.authority.pubkey(),
-                cluster: self.cfg.cluster,
-            },
-            medshare::instruction::ConfirmDkg {
-                args: medshare::instructions::ConfirmDkgArgs {
-                    cluster_key: out.cluster_key.0,
-                    verification_shares: out.verification_shares.iter().map(|(_, v)| v.0).collect(),
-                },
+        let ix = ix::confirm_dkg(
+            self.authority.pubkey(),
+            self.cfg.cluster,
+            medshare::instructions::ConfirmDkgArgs {
+                cluster_key: out.cluster_key.0,
+                verification_shares: out.verification_shares.iter().map(|(_, v)| v.0).collect(),
             },
         );
         self.send_node_ix(&[ix]).await?;
@@ -1142,13 +1118,7 @@ impl Worker {
             )
             .map_err(|e| ChainError::Transaction(format!("cannot contribute: {e}")))?;
             #[allow(unused_mut)]
-            let mut arg = medshare::instructions::ContributionArg {
-                u: c.u.0,
-                w: c.w.0,
-                c: c.proof.c,
-                z_r: c.proof.z_r,
-                z_s: c.proof.z_s,
-            };
+            let mut arg = medshare_sdk::codec::contribution_arg(&c);
             #[cfg(feature = "fault-injection")]
             if self.behaviour == Behaviour::CorruptProofs {
                 std::mem::swap(&mut arg.u, &mut arg.w);
@@ -1156,24 +1126,20 @@ impl Worker {
             args.push(arg);
         }
         let registry = recipient_registry(self.chain.as_ref(), &self.cluster, comp).await?;
-        let ix = instruction(
-            medshare::accounts::SubmitContribution {
-                node: self.authority.pubkey(),
-                cluster: self.cluster,
-                node_record: medshare::pda::node_record(&self.cluster, self.index),
-                computation: *addr,
-                record: comp.record,
-                consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
-                provider: registry.map(|r| r.0),
-                issuer: registry.map(|r| r.1),
-            },
-            medshare::instruction::SubmitContribution {
-                contributions: args,
-            },
+        let ix = ix::submit_contribution(
+            self.authority.pubkey(),
+            self.index,
+            *addr,
+            comp,
+            registry,
+            args,
         );
         let landed = self
             .chain
-            .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
+            .send(
+                &[ix::compute_budget(ix::MAX_COMPUTE_UNITS), ix],
+                &[&self.authority],
+            )
             .await?;
         // A contribution whose proof fails still lands (the program records
         // the fault): the events say which it was.
@@ -1228,22 +1194,18 @@ impl Worker {
         if self.behaviour == Behaviour::BadCallbacks {
             lagrange[0][0] ^= 1;
         }
-        let ix = instruction(
-            medshare::accounts::SharePatientDataCallback {
-                node: self.authority.pubkey(),
-                cluster: self.cluster,
-                computation: *addr,
-                share_result: comp.share_result,
-                requester: comp.requester,
-                consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
-                record: comp.record,
-                provider: registry.map(|r| r.0),
-                issuer: registry.map(|r| r.1),
-            },
-            medshare::instruction::SharePatientDataCallback { lagrange },
+        let ix = ix::share_patient_data_callback(
+            self.authority.pubkey(),
+            *addr,
+            comp,
+            registry,
+            lagrange,
         );
         self.chain
-            .send(&[compute_budget(HEAVY_CU), ix], &[&self.authority])
+            .send(
+                &[ix::compute_budget(ix::MAX_COMPUTE_UNITS), ix],
+                &[&self.authority],
+            )
             .await
             .map(|_| ())
     }
@@ -1253,7 +1215,7 @@ impl Worker {
 /// wallet has one in `cluster` (nodes pass them so the program can apply the
 /// record's provider policy).
 pub async fn recipient_registry(
-    chain: &dyn crate::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     cluster: &Pubkey,
     comp: &Computation,
 ) -> Result<Option<(Pubkey, Pubkey)>, ChainError> {
@@ -1275,7 +1237,7 @@ pub async fn recipient_registry(
 /// is neither revoked nor expired and covers every group; and the record's
 /// provider policy, as it stands now, admits the recipient wallet.
 pub async fn authorized(
-    chain: &dyn crate::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     cluster: &Pubkey,
     comp: &Computation,
 ) -> Result<bool, ChainError> {
@@ -1334,7 +1296,7 @@ pub struct JudgedComplaint {
 /// Every complaint of the cluster's current DKG attempt, judged from the
 /// nodes' mailboxes (issue 10, F4).
 pub async fn judge_complaints(
-    chain: &dyn crate::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     cluster_address: &Pubkey,
 ) -> Result<Vec<JudgedComplaint>, NodeError> {
     let cluster: Cluster = fetch(chain, cluster_address)
@@ -1393,7 +1355,7 @@ pub async fn judge_complaints(
 /// The service records (accepted contributions, faults) of a cluster's
 /// nodes `1..=count`, `None` for a node that has not registered.
 pub async fn node_records(
-    chain: &dyn crate::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     cluster: &Pubkey,
     count: usize,
 ) -> Result<Vec<Option<medshare::state::NodeRecord>>, ChainError> {
@@ -1403,19 +1365,7 @@ pub async fn node_records(
     fetch_many(chain, &addrs).await
 }
 
-/// The chain's unix time (its Clock sysvar).
-pub async fn chain_time(chain: &dyn crate::chain::Chain) -> Result<i64, ChainError> {
-    let acc = chain
-        .accounts(&[solana_sdk::sysvar::clock::ID])
-        .await?
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or_else(|| ChainError::Endpoint("clock sysvar unavailable".into()))?;
-    let clock: solana_sdk::clock::Clock = solana_sdk::account::from_account(&acc)
-        .ok_or_else(|| ChainError::Endpoint("clock sysvar undecodable".into()))?;
-    Ok(clock.unix_timestamp)
-}
+pub use medshare_sdk::chain::chain_time;
 
 /// A node's rank for computation `id`: its position rotated by `id mod n`.
 pub fn rank(pos: usize, id: u64, n: u64) -> u32 {

@@ -19,8 +19,8 @@ use medshare_client::cli::{execute, Cli};
 use medshare_client::data::PatientData;
 use medshare_client::demo::sample_record;
 use medshare_client::error::{exit, ClientError};
-use mpc_node::chain::fetch;
-use mpc_node::keystore::KeyStoreError;
+use medshare_sdk::chain::fetch;
+use medshare_sdk::keystore::KeyStoreError;
 use serde_json::{json, Value};
 use solana_sdk::pubkey::Pubkey;
 
@@ -629,9 +629,10 @@ fn test_cli_store_unknown_or_unready_cluster() {
         let admin = env.user("admin").await;
         let admin_kp =
             solana_sdk::signature::read_keypair_file(&admin.keypair).expect("admin keypair");
-        let unready = mpc_node::admin::create_cluster(env.chain.as_ref(), &admin_kp, 0, 2, 3, 300)
-            .await
-            .expect("create cluster");
+        let unready =
+            medshare_sdk::admin::create_cluster(env.chain.as_ref(), &admin_kp, 0, 2, 3, 300)
+                .await
+                .expect("create cluster");
         let e = err(env
             .run(
                 &p,

@@ -17,7 +17,7 @@ use medshare_client::data::{parse_groups, PatientData};
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
 use medshare_client::ops::Client;
-use mpc_node::chain::SharedChain;
+use medshare_sdk::chain::SharedChain;
 use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -54,7 +54,9 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
 
     let mask = parse_groups("diagnoses,medications").unwrap();
-    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    let now = medshare_sdk::chain::chain_time(chain.as_ref())
+        .await
+        .unwrap();
     patient
         .grant_consent(
             &record,
@@ -201,7 +203,9 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
         .await
         .unwrap();
     let mask = parse_groups("vitals").unwrap();
-    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    let now = medshare_sdk::chain::chain_time(chain.as_ref())
+        .await
+        .unwrap();
     patient
         .grant_consent(
             &record,
@@ -227,7 +231,7 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
     // Every node sees the computation, checks the consent, and refuses.
     every_node_refused(&lc, "revoked pull").await;
     let comp: medshare::state::Computation =
-        mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
+        medshare_sdk::chain::fetch(chain.as_ref(), &ticket.computation)
             .await
             .unwrap()
             .unwrap();
@@ -280,7 +284,9 @@ async fn nodes_refuse_after(change: Change) {
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
     let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
-    let now = mpc_node::node::chain_time(chain.as_ref()).await.unwrap();
+    let now = medshare_sdk::chain::chain_time(chain.as_ref())
+        .await
+        .unwrap();
     let issuer = Keypair::new();
     if let Change::ProviderRevoked = change {
         chain
@@ -343,7 +349,7 @@ async fn nodes_refuse_after(change: Change) {
     }
     every_node_refused(&lc, &format!("{change:?}")).await;
     let comp: medshare::state::Computation =
-        mpc_node::chain::fetch(chain.as_ref(), &ticket.computation)
+        medshare_sdk::chain::fetch(chain.as_ref(), &ticket.computation)
             .await
             .unwrap()
             .unwrap();

@@ -15,7 +15,7 @@ use common::nodes_env::{funded_client, poll_until, share_timeout, test_limit, Wa
 use medshare::state::{Cluster, ClusterStatus, Role};
 use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
-use mpc_node::chain::{fetch, SharedChain};
+use medshare_sdk::chain::{fetch, SharedChain};
 use mpc_node::cli::{execute, Cli};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -417,7 +417,7 @@ async fn test_node_cli_errors_are_one_line() {
         .airdrop(&admin.pubkey(), 10_000_000_000)
         .await
         .unwrap();
-    let cluster = mpc_node::admin::create_cluster(chain.as_ref(), &admin, 7, 2, 3, 300)
+    let cluster = medshare_sdk::admin::create_cluster(chain.as_ref(), &admin, 7, 2, 3, 300)
         .await
         .unwrap()
         .to_string();

@@ -25,9 +25,9 @@ use medshare::state::{ClusterStatus, ShareResult};
 use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
-use mpc_node::chain::embedded::Embedded;
-use mpc_node::chain::{Chain, ChainError, LedgerEntry, SharedChain};
-use mpc_node::keystore::{KeyStore, KeyStoreError};
+use medshare_sdk::chain::embedded::Embedded;
+use medshare_sdk::chain::{Chain, ChainError, LedgerEntry, SharedChain};
+use medshare_sdk::keystore::{KeyStore, KeyStoreError};
 use mpc_node::metrics::Metrics;
 use mpc_node::{Behaviour, Node, NodeConfig, NodeError};
 use solana_sdk::pubkey::Pubkey;
@@ -299,7 +299,7 @@ async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
         "fewer than t contributed"
     );
     assert_eq!(before_expiry.expiry_slot, comp.created_slot + TTL);
-    let sr: ShareResult = mpc_node::chain::fetch(env.chain.as_ref(), &ticket.share_result)
+    let sr: ShareResult = medshare_sdk::chain::fetch(env.chain.as_ref(), &ticket.share_result)
         .await
         .unwrap()
         .expect("share result exists");
@@ -693,7 +693,7 @@ impl Chain for FlakyChain {
         &self,
         ixs: &[solana_sdk::instruction::Instruction],
         signers: &[&Keypair],
-    ) -> Result<mpc_node::chain::Landed, ChainError> {
+    ) -> Result<medshare_sdk::chain::Landed, ChainError> {
         let mut landed = self.inner.send(ixs, signers).await?;
         landed.logs = self.flaky.logs(landed.logs);
         Ok(landed)
@@ -723,7 +723,10 @@ impl Chain for FlakyChain {
     async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ChainError> {
         self.inner.airdrop(to, lamports).await
     }
-    async fn subscribe(&self, address: &Pubkey) -> Result<mpc_node::chain::Notices, ChainError> {
+    async fn subscribe(
+        &self,
+        address: &Pubkey,
+    ) -> Result<medshare_sdk::chain::Notices, ChainError> {
         use std::sync::atomic::Ordering::SeqCst;
         self.flaky.subscriptions.fetch_add(1, SeqCst);
         let refuse = &self.flaky.refuse_subscriptions;
@@ -734,7 +737,7 @@ impl Chain for FlakyChain {
             return Err(ChainError::Endpoint("websocket refused".into()));
         }
         let mut from = self.inner.subscribe(address).await?;
-        let (to, rx) = tokio::sync::mpsc::channel(mpc_node::chain::NOTICE_QUEUE);
+        let (to, rx) = tokio::sync::mpsc::channel(medshare_sdk::chain::NOTICE_QUEUE);
         let flaky = self.flaky.clone();
         let forwarder = tokio::spawn(async move {
             while let Some(mut n) = from.recv().await {
@@ -1168,10 +1171,10 @@ async fn test_nodes_key_store_holds_no_secret_in_clear() {
     for k in [&admin, &authority] {
         chain.airdrop(&k.pubkey(), 10_000_000_000).await.unwrap();
     }
-    let cluster = mpc_node::admin::create_cluster(chain.as_ref(), &admin, 7, 1, 1, 300)
+    let cluster = medshare_sdk::admin::create_cluster(chain.as_ref(), &admin, 7, 1, 1, 300)
         .await
         .unwrap();
-    mpc_node::admin::add_node(chain.as_ref(), &admin, &cluster, &authority.pubkey())
+    medshare_sdk::admin::add_node(chain.as_ref(), &admin, &cluster, &authority.pubkey())
         .await
         .unwrap();
     let dir = std::env::temp_dir().join(format!(
@@ -1197,7 +1200,7 @@ async fn test_nodes_key_store_holds_no_secret_in_clear() {
         share_timeout(),
         Duration::from_millis(20),
         || async {
-            mpc_node::chain::fetch::<medshare::state::Cluster>(chain.as_ref(), &cluster)
+            medshare_sdk::chain::fetch::<medshare::state::Cluster>(chain.as_ref(), &cluster)
                 .await
                 .unwrap()
                 .filter(|c| c.status == ClusterStatus::Ready)
@@ -1264,7 +1267,7 @@ async fn test_f6_leaked_transport_key_opens_no_round2_package() {
     assert_eq!(c.status, ClusterStatus::Ready);
     let mut mailboxes = BTreeMap::new();
     for i in 1..=3u8 {
-        let mb: medshare::state::DkgMailbox = mpc_node::chain::fetch(
+        let mb: medshare::state::DkgMailbox = medshare_sdk::chain::fetch(
             env.chain.as_ref(),
             &medshare::pda::dkg_mailbox(&env.address(), i),
         )
@@ -1362,7 +1365,7 @@ async fn test_f4_faulty_dkg_package_draws_a_public_complaint_naming_the_sender()
         panic!("{err}");
     };
     let address: Pubkey = m.split(' ').next().unwrap().parse().unwrap();
-    let cluster: medshare::state::Cluster = mpc_node::chain::fetch(chain.as_ref(), &address)
+    let cluster: medshare::state::Cluster = medshare_sdk::chain::fetch(chain.as_ref(), &address)
         .await
         .unwrap()
         .unwrap();

@@ -1,7 +1,7 @@
 //! What a real endpoint does that the embedded chain never does, against the
 //! validator at `MEDSHARE_TEST_URL`, through a fault-injecting proxy in this
 //! process: JSON-RPC over HTTP on one port, the websocket on the next one
-//! (the Solana convention [`mpc_node::chain::rpc::websocket_url`] follows).
+//! (the Solana convention [`medshare_sdk::chain::rpc::websocket_url`] follows).
 //!
 //! - the endpoint rate-limits (HTTP 429): requests are retried;
 //! - a transaction lands but its confirmation times out: it is reported
@@ -35,8 +35,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use medshare::state::Role;
 use medshare_client::cluster::{ClusterOptions, LocalCluster};
-use mpc_node::chain::rpc::Rpc;
-use mpc_node::chain::{Chain, ChainError, SharedChain};
+use medshare_sdk::chain::rpc::Rpc;
+use medshare_sdk::chain::{Chain, ChainError, SharedChain};
 use serde_json::Value;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};

@@ -5,8 +5,9 @@
 //! 1. [`native_entry`]: a `processor!`-compatible entrypoint (Anchor's `entry`
 //!    ties all its arguments to one lifetime).
 //! 2. [`log_event`]: Anchor's `emit!` is a no-op off SBF, so natively events
-//!    are logged as `Program log: Program data: <base64>`, which
-//!    [`program_data`] accepts next to the runtime's `Program data: <base64>`.
+//!    are logged as `Program log: Program data: <base64>`, which the SDK's
+//!    event decoding (`medshare_sdk::events`) accepts next to the runtime's
+//!    `Program data: <base64>`.
 
 use anchor_lang::compat::solana_sysvar::program_stubs::sol_log;
 use anchor_lang::prelude::*;
@@ -44,45 +45,4 @@ pub fn log_event(data: &[u8]) {
         "Program data: {}",
         base64::engine::general_purpose::STANDARD.encode(data)
     ));
-}
-
-/// Extracts the payloads of `Program data:` log lines (either form) emitted
-/// while `program` itself was executing (frames of other programs, and
-/// anything they log, are ignored).
-pub fn program_data(logs: &[String], program: &Pubkey) -> Vec<Vec<u8>> {
-    let invoke = format!("Program {program} invoke");
-    let mut stack: Vec<bool> = Vec::new();
-    let mut out = Vec::new();
-    for line in logs {
-        if line.starts_with("Program ") && line.contains(" invoke [") {
-            stack.push(line.starts_with(&invoke));
-        } else if line.starts_with("Program ")
-            && (line.ends_with(" success") || line.contains(" failed"))
-            && !line.starts_with("Program log:")
-            && !line.starts_with("Program data:")
-        {
-            stack.pop();
-        } else if stack.last() == Some(&true) {
-            let payload = line
-                .strip_prefix("Program data: ")
-                .or_else(|| line.strip_prefix("Program log: Program data: "));
-            if let Some(p) = payload {
-                for b in p.split(' ') {
-                    if let Ok(d) = base64::engine::general_purpose::STANDARD.decode(b) {
-                        out.push(d);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The events of type `E` among a transaction's logs (see [`program_data`]).
-pub fn events<E: anchor_lang::Event + AnchorDeserialize>(logs: &[String]) -> Vec<E> {
-    program_data(logs, &crate::ID)
-        .into_iter()
-        .filter(|d| d.starts_with(E::DISCRIMINATOR))
-        .filter_map(|d| E::try_from_slice(&d[E::DISCRIMINATOR.len()..]).ok())
-        .collect()
 }

@@ -14,8 +14,8 @@ use medshare::state::{Cluster, Computation, Role, ShareResult};
 use medshare_client::cluster::{ClusterOptions, LocalCluster};
 use medshare_client::data::PatientData;
 use medshare_client::ops::{Client, Recipient, ShareTicket};
-use mpc_node::chain::embedded::Embedded;
-use mpc_node::chain::{fetch, LedgerEntry, SharedChain};
+use medshare_sdk::chain::embedded::Embedded;
+use medshare_sdk::chain::{fetch, LedgerEntry, SharedChain};
 use mpc_node::Behaviour;
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
@@ -323,7 +323,7 @@ where
 /// Ledger entries that touched `address`, once `settled` holds for them, or
 /// as they are after [`history_settle`].
 pub async fn history_until(
-    chain: &dyn mpc_node::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     address: &Pubkey,
     settled: impl Fn(&[LedgerEntry]) -> bool,
 ) -> Vec<LedgerEntry> {
@@ -338,7 +338,7 @@ pub async fn history_until(
 /// A record's audit trail, once `settled` holds for it, or as it is after
 /// [`history_settle`].
 pub async fn trail_until(
-    chain: &dyn mpc_node::chain::Chain,
+    chain: &dyn medshare_sdk::chain::Chain,
     record: &Pubkey,
     settled: impl Fn(&[medshare_client::audit::AuditEvent]) -> bool,
 ) -> Vec<medshare_client::audit::AuditEvent> {
@@ -362,7 +362,7 @@ where
     entries
         .iter()
         .filter(|e| e.success)
-        .flat_map(|e| medshare::native::events::<E>(&e.logs))
+        .flat_map(|e| medshare_sdk::events::events::<E>(&e.logs))
         .collect()
 }
 

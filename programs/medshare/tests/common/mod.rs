@@ -205,7 +205,7 @@ impl Env {
 }
 
 #[allow(unused_imports)]
-pub use medshare::native::events;
+pub use medshare_sdk::events::events;
 
 pub struct SimNode {
     pub authority: Keypair,

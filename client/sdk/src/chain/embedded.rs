@@ -28,7 +28,7 @@ use solana_program_test::{
 use solana_sdk::{
     account::Account,
     clock::Clock,
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     pubkey::Pubkey,
     signature::{Keypair, Signer},
     transaction::{Transaction, TransactionError},
@@ -36,7 +36,7 @@ use solana_sdk::{
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
+use super::{tx_error, Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
 
 /// How long a slot lasts on the embedded chain.
 pub const SLOT_DURATION: Duration = Duration::from_millis(400);
@@ -285,16 +285,6 @@ impl Drop for Embedded {
 
 fn banks_err(e: BanksClientError) -> ChainError {
     ChainError::Endpoint(e.to_string())
-}
-
-/// Maps a failed transaction to a [`ChainError`].
-pub(crate) fn tx_error(err: TransactionError, logs: Vec<String>) -> ChainError {
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
-            ChainError::Program { code, logs }
-        }
-        other => ChainError::Transaction(other.to_string()),
-    }
 }
 
 #[async_trait]

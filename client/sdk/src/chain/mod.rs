@@ -1,6 +1,6 @@
 //! Chain access for nodes and clients: one small trait, two backends.
 //!
-//! - [`embedded::Embedded`]: the MedShare program compiled natively inside an
+//! - `embedded::Embedded` (feature `embedded`): the MedShare program compiled natively inside an
 //!   in-process bank (`solana-program-test`). Slots and unix time advance in
 //!   the background like a real cluster's, and every transaction is kept in
 //!   an in-memory ledger so audits work as they do over RPC.
@@ -10,6 +10,7 @@
 //! Everything a node or client does goes through [`Chain`], so the same code
 //! runs the demo, the tests and devnet.
 
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod rpc;
 
@@ -94,13 +95,92 @@ pub enum ChainError {
 }
 
 impl ChainError {
-    /// The MedShare error, when the program refused.
+    /// The MedShare error, when the program refused with one of its own.
     pub fn medshare(&self) -> Option<medshare::error::MedshareError> {
-        match self {
-            ChainError::Program { code, .. } => medshare_error(*code),
+        match self.program_error()? {
+            ProgramError::Medshare(e) => Some(e),
             _ => None,
         }
     }
+
+    /// Anchor's own error (an account constraint, a missing account), when
+    /// the program refused with one.
+    pub fn anchor(&self) -> Option<anchor_lang::error::ErrorCode> {
+        match self.program_error()? {
+            ProgramError::Anchor(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// What the program refused with, typed; `None` when it did not refuse.
+    pub fn program_error(&self) -> Option<ProgramError> {
+        match self {
+            ChainError::Program { code, .. } => Some(ProgramError::from_code(*code)),
+            _ => None,
+        }
+    }
+}
+
+/// A program's refusal, by where its code comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum ProgramError {
+    /// One of MedShare's own errors (codes from 6000).
+    Medshare(medshare::error::MedshareError),
+    /// One of Anchor's framework errors (account constraints, deserialization).
+    Anchor(anchor_lang::error::ErrorCode),
+    /// A code neither knows.
+    Other(u32),
+}
+
+impl PartialEq for ProgramError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code() == other.code()
+    }
+}
+
+impl Eq for ProgramError {}
+
+impl ProgramError {
+    /// The custom program error code.
+    pub fn code(&self) -> u32 {
+        match *self {
+            ProgramError::Medshare(e) => u32::from(e),
+            ProgramError::Anchor(e) => u32::from(e),
+            ProgramError::Other(c) => c,
+        }
+    }
+
+    /// Classifies a custom program error code.
+    pub fn from_code(code: u32) -> ProgramError {
+        if let Some(e) = medshare_error(code) {
+            return ProgramError::Medshare(e);
+        }
+        match anchor_error(code) {
+            Some(e) => ProgramError::Anchor(e),
+            None => ProgramError::Other(code),
+        }
+    }
+}
+
+/// Anchor's framework error with this code, if it is one.
+fn anchor_error(code: u32) -> Option<anchor_lang::error::ErrorCode> {
+    use anchor_lang::error::ErrorCode as E;
+    // The codes off-chain code acts on; the rest read as `Other`.
+    [
+        E::ConstraintSeeds,
+        E::ConstraintHasOne,
+        E::ConstraintMut,
+        E::ConstraintSigner,
+        E::ConstraintRaw,
+        E::AccountNotInitialized,
+        E::AccountOwnedByWrongProgram,
+        E::AccountDiscriminatorMismatch,
+        E::AccountDidNotDeserialize,
+        E::AccountNotEnoughKeys,
+        E::InstructionDidNotDeserialize,
+    ]
+    .into_iter()
+    .find(|e| u32::from(*e) == code)
 }
 
 /// The [`medshare::error::MedshareError`] with this Anchor code.
@@ -112,6 +192,23 @@ fn program_error_message(code: u32) -> String {
     match medshare_error(code) {
         Some(e) => format!("refused by the MedShare program: {e}"),
         None => format!("refused by the program (error code {code})"),
+    }
+}
+
+/// A failed transaction as a [`ChainError`]: a custom program error becomes
+/// [`ChainError::Program`] with its code, anything else
+/// [`ChainError::Transaction`].
+pub(crate) fn tx_error(
+    err: solana_sdk::transaction::TransactionError,
+    logs: Vec<String>,
+) -> ChainError {
+    use solana_sdk::instruction::InstructionError;
+    use solana_sdk::transaction::TransactionError;
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
+            ChainError::Program { code, logs }
+        }
+        other => ChainError::Transaction(other.to_string()),
     }
 }
 
@@ -182,87 +279,17 @@ pub async fn fetch_many<T: AccountDeserialize>(
     Ok(out)
 }
 
-/// Builds an instruction of the MedShare program.
-pub fn instruction(
-    accounts: impl anchor_lang::ToAccountMetas,
-    data: impl anchor_lang::InstructionData,
-) -> Instruction {
-    Instruction {
-        program_id: medshare::ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
-}
-
-/// `write_record_group` for one sealed field group of `record` (signed by
-/// `owner`, and by `author` when a provider writes it).
-pub fn write_record_group_ix(
-    owner: Pubkey,
-    author: Option<Pubkey>,
-    record: Pubkey,
-    sealed: encrypted_ixs::record::SealedGroup,
-) -> Instruction {
-    let binding = sealed.binding.to_bytes();
-    instruction(
-        medshare::accounts::WriteRecordGroup {
-            owner,
-            author,
-            record,
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::WriteRecordGroup {
-            args: medshare::instructions::WriteGroupArgs {
-                group: sealed.group,
-                cluster_capsule: sealed.cluster_capsule.into(),
-                binding,
-                owner_capsule: sealed.owner_capsule.into(),
-                nonce: sealed.nonce,
-                ciphertext: sealed.ciphertext,
-            },
-        },
-    )
-}
-
-/// The accounts a share request names besides requester, record and cluster.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ShareAccounts {
-    /// The recipient wallet's identity, when the share names a wallet.
-    pub recipient_identity: Option<Pubkey>,
-    /// The recipient's provider entry and its issuer, when the record's policy asks for them.
-    pub registry: Option<(Pubkey, Pubkey)>,
-}
-
-/// `share_patient_data` queuing computation `id` of `cluster`; returns the
-/// instruction, the computation and the share-result addresses.
-pub fn share_patient_data_ix(
-    requester: Pubkey,
-    record: Pubkey,
-    cluster: Pubkey,
-    id: u64,
-    args: medshare::instructions::ShareArgs,
-    extra: ShareAccounts,
-) -> (Instruction, Pubkey, Pubkey) {
-    let computation = medshare::pda::computation(&cluster, id);
-    let share_result = medshare::pda::share_result(&computation);
-    let ix = instruction(
-        medshare::accounts::SharePatientData {
-            requester,
-            record,
-            cluster,
-            computation,
-            share_result,
-            recipient_identity: extra.recipient_identity,
-            provider: extra.registry.map(|x| x.0),
-            issuer: extra.registry.map(|x| x.1),
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::SharePatientData { args },
-    );
-    (ix, computation, share_result)
-}
-
-/// A compute-budget instruction raising the limit to what MedShare's heaviest
-/// instructions need on SBF.
-pub fn compute_budget(units: u32) -> Instruction {
-    solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(units)
+/// The chain's unix time (its Clock sysvar), which is what the program
+/// compares consent and provider expiries with.
+pub async fn chain_time(chain: &dyn Chain) -> Result<i64, ChainError> {
+    let acc = chain
+        .accounts(&[solana_sdk::sysvar::clock::ID])
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| ChainError::Endpoint("clock sysvar unavailable".into()))?;
+    let clock: solana_sdk::clock::Clock = solana_sdk::account::from_account(&acc)
+        .ok_or_else(|| ChainError::Endpoint("clock sysvar undecodable".into()))?;
+    Ok(clock.unix_timestamp)
 }

@@ -28,8 +28,7 @@ use solana_transaction_status_client_types::{
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::embedded::tx_error;
-use super::{Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
+use super::{tx_error, Chain, ChainError, Landed, LedgerEntry, Notice, Notices, NOTICE_QUEUE};
 
 /// How many times a landed transaction's logs are asked for with
 /// `getTransaction` when the websocket did not deliver them (see

@@ -1,0 +1,37 @@
+//! What a cluster admin signs.
+
+use medshare::instructions::InitClusterArgs;
+use medshare::{accounts as a, instruction as d, pda};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+
+use super::{instruction, SYSTEM};
+
+/// `init_cluster`: creates cluster `args.cluster_id` of `admin`; returns the
+/// instruction and the cluster's address.
+pub fn init_cluster(admin: Pubkey, args: InitClusterArgs) -> (Instruction, Pubkey) {
+    let cluster = pda::cluster(&admin, args.cluster_id);
+    let ix = instruction(
+        a::InitCluster {
+            admin,
+            cluster,
+            system_program: SYSTEM,
+        },
+        d::InitCluster { args },
+    );
+    (ix, cluster)
+}
+
+/// `add_node`: the admin adds a node authority (it gets the next index).
+pub fn add_node(admin: Pubkey, cluster: Pubkey, authority: Pubkey) -> Instruction {
+    instruction(a::AddNode { admin, cluster }, d::AddNode { authority })
+}
+
+/// `restart_dkg`: a new DKG attempt for a running or failed DKG.
+pub fn restart_dkg(admin: Pubkey, cluster: Pubkey) -> Instruction {
+    instruction(a::ClusterAdmin { admin, cluster }, d::RestartDkg {})
+}
+
+/// `retire_cluster`: the cluster accepts nothing new.
+pub fn retire_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
+    instruction(a::ClusterAdmin { admin, cluster }, d::RetireCluster {})
+}

@@ -1,0 +1,63 @@
+//! # medshare-sdk
+//!
+//! Everything off-chain code needs to talk to the MedShare program. The node
+//! daemon (`mpc-node`), the CLI (`medshare-client`) and the tests are built
+//! on it; it depends on nothing of theirs.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`ix`] | one builder per instruction, grouped like the program's `instructions/{admin,node,user,provider}` |
+//! | [`pda`] | the program's PDA derivations (re-exported) |
+//! | [`chain`] | the [`Chain`](chain::Chain) trait, its RPC backend and (feature `embedded`) the in-process bank; account fetching; typed program errors |
+//! | [`events`] | typed event decoding from transaction logs |
+//! | [`codec`] | record contexts, stored ↔ sealed groups, contribution arguments |
+//! | [`admin`] | the cluster admin's operations (create a cluster, add nodes, restart, retire) |
+//! | [`keystore`] | sealed key files: secrets encrypted at rest under a passphrase |
+//!
+//! A share, end to end, on the embedded chain (feature `embedded`):
+//!
+//! ```
+//! # #[cfg(feature = "embedded")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use medshare_sdk::chain::{embedded::Embedded, fetch, Chain};
+//! use medshare_sdk::ix;
+//! use solana_sdk::signature::{Keypair, Signer};
+//!
+//! let chain = Embedded::start().await;
+//! let admin = Keypair::new();
+//! chain.airdrop(&admin.pubkey(), 1_000_000_000).await.unwrap();
+//! let cluster = medshare_sdk::admin::create_cluster(&chain, &admin, 1, 2, 3, 300)
+//!     .await
+//!     .unwrap();
+//! let c: medshare::state::Cluster = fetch(&chain, &cluster).await.unwrap().unwrap();
+//! assert_eq!((c.threshold, c.size), (2, 3));
+//!
+//! // A builder, sent: the admin adds a node authority.
+//! let node = Keypair::new();
+//! let add = ix::add_node(admin.pubkey(), cluster, node.pubkey());
+//! chain.send(&[add], &[&admin]).await.unwrap();
+//!
+//! // A refusal is typed: a stranger cannot add nodes.
+//! let stranger = Keypair::new();
+//! chain.airdrop(&stranger.pubkey(), 1_000_000_000).await.unwrap();
+//! let err = chain
+//!     .send(&[ix::add_node(stranger.pubkey(), cluster, node.pubkey())], &[&stranger])
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.medshare(), Some(medshare::error::MedshareError::NotAdmin));
+//! # });
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod chain;
+pub mod codec;
+pub mod events;
+pub mod ix;
+pub mod keystore;
+
+/// The program's PDA derivations.
+pub use medshare::pda;
+/// The program id.
+pub use medshare::ID;
