@@ -14,7 +14,8 @@
 //! | [`admin`] | the cluster admin's operations (create a cluster, add nodes, restart, retire) |
 //! | [`keystore`] | sealed key files: secrets encrypted at rest under a passphrase |
 //!
-//! A share, end to end, on the embedded chain (feature `embedded`):
+//! A cluster created, a builder sent and a refusal read as a typed error, on
+//! the embedded chain (feature `embedded`):
 //!
 //! ```
 //! # #[cfg(feature = "embedded")]
@@ -23,13 +24,14 @@
 //! use medshare_sdk::ix;
 //! use solana_sdk::signature::{Keypair, Signer};
 //!
-//! let chain = Embedded::start().await;
+//! let bank = Embedded::start().await;
+//! let chain: &dyn Chain = bank.as_ref();
 //! let admin = Keypair::new();
 //! chain.airdrop(&admin.pubkey(), 1_000_000_000).await.unwrap();
-//! let cluster = medshare_sdk::admin::create_cluster(&chain, &admin, 1, 2, 3, 300)
+//! let cluster = medshare_sdk::admin::create_cluster(chain, &admin, 1, 2, 3, 300)
 //!     .await
 //!     .unwrap();
-//! let c: medshare::state::Cluster = fetch(&chain, &cluster).await.unwrap().unwrap();
+//! let c: medshare::state::Cluster = fetch(chain, &cluster).await.unwrap().unwrap();
 //! assert_eq!((c.threshold, c.size), (2, 3));
 //!
 //! // A builder, sent: the admin adds a node authority.

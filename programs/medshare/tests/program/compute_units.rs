@@ -12,11 +12,9 @@
 //! Natively the same flows run (and must succeed, the doctor must open every
 //! share), but the runtime meters nothing, so no table is printed.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use encrypted_ixs::capsule::open;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::*;

@@ -6,13 +6,11 @@
 //! `target/deploy/medshare.so` (built by `../shared/sbf/build -p medshare`;
 //! `SBF_OUT_DIR` overrides the directory) and runs it in the real VM: real
 //! 4 KiB frames, real syscalls, real compute units.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
 use anchor_lang::solana_program::system_instruction;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
-use encrypted_ixs::capsule::RecordContext;
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
 use encrypted_ixs::keys::{KeyShare, NodeIndex, TransportPublic, TransportSecret, UserSecretKey};
 use encrypted_ixs::point::Point;
@@ -28,6 +26,8 @@ use solana_sdk::{
     signature::{Keypair, Signer},
     transaction::{Transaction, TransactionError},
 };
+
+pub use medshare_sdk::ix as sdk;
 
 pub const TTL: u64 = 50;
 
@@ -209,7 +209,6 @@ pub use medshare_sdk::events::events;
 
 pub struct SimNode {
     pub authority: Keypair,
-    pub transport: TransportSecret,
     pub share: Option<KeyShare>,
 }
 
@@ -230,57 +229,32 @@ impl SimCluster {
 /// Creates a cluster and registers its nodes (no DKG yet).
 pub async fn registered_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimCluster {
     let admin = env.funded().await;
-    let address = medshare::pda::cluster(&admin.pubkey(), id);
-    env.send(
-        &[ix(
-            medshare::accounts::InitCluster {
-                admin: admin.pubkey(),
-                cluster: address,
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::InitCluster {
-                args: medshare::instructions::InitClusterArgs {
-                    cluster_id: id,
-                    threshold: t,
-                    size: n,
-                    computation_ttl_slots: TTL,
-                },
-            },
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    let (init, address) = sdk::init_cluster(
+        admin.pubkey(),
+        medshare::instructions::InitClusterArgs {
+            cluster_id: id,
+            threshold: t,
+            size: n,
+            computation_ttl_slots: TTL,
+        },
+    );
+    env.send(&[init], &[&admin]).await.unwrap();
     let mut nodes = vec![];
     for i in 1..=n {
         let authority = env.funded().await;
         env.send(
-            &[ix(
-                medshare::accounts::AddNode {
-                    admin: admin.pubkey(),
-                    cluster: address,
-                },
-                medshare::instruction::AddNode {
-                    authority: authority.pubkey(),
-                },
-            )],
+            &[sdk::add_node(admin.pubkey(), address, authority.pubkey())],
             &[&admin],
         )
         .await
         .unwrap();
         let transport = TransportSecret::generate(&mut env.rng);
         env.send(
-            &[ix(
-                medshare::accounts::RegisterNode {
-                    node: authority.pubkey(),
-                    cluster: address,
-                    mailbox: medshare::pda::dkg_mailbox(&address, i),
-                    node_record: medshare::pda::node_record(&address, i),
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::RegisterNode {
-                    transport_key: transport.public_key().0,
-                },
+            &[sdk::register_node(
+                authority.pubkey(),
+                address,
+                i,
+                transport.public_key().0,
             )],
             &[&authority],
         )
@@ -288,7 +262,6 @@ pub async fn registered_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimClus
         .unwrap();
         nodes.push(SimNode {
             authority,
-            transport,
             share: None,
         });
     }
@@ -302,16 +275,12 @@ pub async fn registered_cluster(env: &mut Env, id: u32, t: u8, n: u8) -> SimClus
 }
 
 pub fn confirm_ix(c: &SimCluster, i: usize, key: Point, vs: Vec<[u8; 32]>) -> Instruction {
-    ix(
-        medshare::accounts::ConfirmDkg {
-            node: c.nodes[i].authority.pubkey(),
-            cluster: c.address,
-        },
-        medshare::instruction::ConfirmDkg {
-            args: medshare::instructions::ConfirmDkgArgs {
-                cluster_key: key.0,
-                verification_shares: vs,
-            },
+    sdk::confirm_dkg(
+        c.nodes[i].authority.pubkey(),
+        c.address,
+        medshare::instructions::ConfirmDkgArgs {
+            cluster_key: key.0,
+            verification_shares: vs,
         },
     )
 }
@@ -341,16 +310,12 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
         let ephemeral_key = eph.public_key().0;
         ephemerals.push(eph);
         env.send(
-            &[ix(
-                medshare::accounts::PostDkgRound1 {
-                    node: c.nodes[i as usize - 1].authority.pubkey(),
-                    cluster: c.address,
-                    mailbox: medshare::pda::dkg_mailbox(&c.address, i as u8),
-                },
-                medshare::instruction::PostDkgRound1 {
-                    package: pkg,
-                    ephemeral_key,
-                },
+            &[sdk::post_dkg_round1(
+                c.nodes[i as usize - 1].authority.pubkey(),
+                c.address,
+                i as u8,
+                pkg,
+                ephemeral_key,
             )],
             &[&c.nodes[i as usize - 1].authority],
         )
@@ -403,13 +368,11 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
                 })
                 .collect();
             env.send(
-                &[ix(
-                    medshare::accounts::PostDkgRound2 {
-                        node: c.nodes[k].authority.pubkey(),
-                        cluster: c.address,
-                        mailbox: medshare::pda::dkg_mailbox(&c.address, i as u8),
-                    },
-                    medshare::instruction::PostDkgRound2 { packages },
+                &[sdk::post_dkg_round2(
+                    c.nodes[k].authority.pubkey(),
+                    c.address,
+                    i as u8,
+                    packages,
                 )],
                 &[&c.nodes[k].authority],
             )
@@ -483,48 +446,14 @@ pub async fn patient(env: &mut Env) -> Patient {
     Patient { wallet, key }
 }
 
-pub fn record_ctx(owner: &Pubkey, record: &Pubkey, group: u8) -> RecordContext {
-    RecordContext {
-        program_id: medshare::ID.to_bytes(),
-        owner: owner.to_bytes(),
-        record: record.to_bytes(),
-        group,
-    }
-}
+pub use medshare_sdk::codec::record_ctx;
 
 pub fn store_ix(owner: &Pubkey, cluster: &Pubkey, record_id: u64) -> Instruction {
-    ix(
-        medshare::accounts::StorePatientData {
-            owner: *owner,
-            author: None,
-            cluster: *cluster,
-            record: medshare::pda::record(owner, record_id),
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::StorePatientData { record_id },
-    )
+    sdk::store_patient_data(*owner, None, *cluster, record_id).0
 }
 
 pub fn write_ix(owner: &Pubkey, record: &Pubkey, s: &SealedGroup) -> Instruction {
-    let binding = s.binding.to_bytes();
-    ix(
-        medshare::accounts::WriteRecordGroup {
-            owner: *owner,
-            author: None,
-            record: *record,
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::WriteRecordGroup {
-            args: medshare::instructions::WriteGroupArgs {
-                group: s.group,
-                cluster_capsule: s.cluster_capsule.into(),
-                binding,
-                owner_capsule: s.owner_capsule.into(),
-                nonce: s.nonce,
-                ciphertext: s.ciphertext.clone(),
-            },
-        },
-    )
+    sdk::write_record_group(*owner, None, *record, s.clone())
 }
 
 /// Stores a record with the given groups; returns its address and the sealed groups.
@@ -567,27 +496,21 @@ pub fn share_ix(
     group_mask: u8,
     recipient: [u8; 32],
 ) -> Instruction {
-    let computation = medshare::pda::computation(cluster, computation_id);
-    ix(
-        medshare::accounts::SharePatientData {
-            requester: *requester,
-            record: *record,
-            cluster: *cluster,
-            computation,
-            share_result: medshare::pda::share_result(&computation),
-            recipient_identity: None,
-            provider: None,
-            issuer: None,
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::SharePatientData {
-            args: medshare::instructions::ShareArgs {
-                group_mask,
-                recipient,
-                recipient_wallet: None,
-            },
-        },
+    let args = medshare::instructions::ShareArgs {
+        group_mask,
+        recipient,
+        recipient_wallet: None,
+    };
+    let accounts = sdk::ShareAccounts::default();
+    sdk::share_patient_data(
+        *requester,
+        *record,
+        *cluster,
+        computation_id,
+        args,
+        accounts,
     )
+    .0
 }
 
 /// The recipient wallet's provider entry and its issuer, when the entry
@@ -636,13 +559,7 @@ pub async fn contribution_ix(
                 &Point(cap.e),
             )
             .unwrap();
-            medshare::instructions::ContributionArg {
-                u: k.u.0,
-                w: k.w.0,
-                c: k.proof.c,
-                z_r: k.proof.z_r,
-                z_s: k.proof.z_s,
-            }
+            medshare_sdk::codec::contribution_arg(&k)
         })
         .collect();
     let registry = registry_of(env, c, &comp).await;
@@ -659,21 +576,8 @@ pub fn contribute_raw_ix(
     registry: Option<(Pubkey, Pubkey)>,
     args: Vec<medshare::instructions::ContributionArg>,
 ) -> Instruction {
-    ix(
-        medshare::accounts::SubmitContribution {
-            node: c.nodes[i - 1].authority.pubkey(),
-            cluster: c.address,
-            node_record: medshare::pda::node_record(&c.address, i as u8),
-            computation,
-            record: comp.record,
-            consent: (comp.consent != Pubkey::default()).then_some(comp.consent),
-            provider: registry.map(|r| r.0),
-            issuer: registry.map(|r| r.1),
-        },
-        medshare::instruction::SubmitContribution {
-            contributions: args,
-        },
-    )
+    let node = c.nodes[i - 1].authority.pubkey();
+    sdk::submit_contribution(node, i as u8, computation, comp, registry, args)
 }
 
 pub async fn callback_ix(
@@ -696,6 +600,9 @@ pub async fn callback_ix(
     callback_raw_ix(c, i, computation, comp.requester, comp.record, lagrange)
 }
 
+/// A callback naming `requester` and `record` as given (attack tests pass
+/// wrong ones, which the SDK's builder, reading them from the computation,
+/// cannot).
 pub fn callback_raw_ix(
     c: &SimCluster,
     i: usize,

@@ -1,9 +1,7 @@
 //! The whole flow through the program: cluster, DKG, record, share,
 //! contributions, callback, recipient opens.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::capsule::open;
 use encrypted_ixs::keys::UserSecretKey;
 use encrypted_ixs::record::open_group_with;

@@ -1,8 +1,6 @@
 //! `store_patient_data`, `write_record_group`, `update_patient_data`, `close_record`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::binding::BindingProof;
 use encrypted_ixs::record::seal_group;
 use encrypted_ixs::Scalar;

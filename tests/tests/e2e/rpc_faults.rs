@@ -18,8 +18,6 @@
 //! Without `MEDSHARE_TEST_URL` every test here says it is skipped and
 //! passes without running: they need a validator (`scripts/validator-e2e`).
 
-mod common;
-
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
@@ -28,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use common::cli_env::test_url;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -37,6 +34,7 @@ use medshare::state::Role;
 use medshare_client::cluster::{ClusterOptions, LocalCluster};
 use medshare_sdk::chain::rpc::Rpc;
 use medshare_sdk::chain::{Chain, ChainError, SharedChain};
+use medshare_tests::cli_env::test_url;
 use serde_json::Value;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -399,8 +397,8 @@ async fn test_rpc_websocket_drop_share_completes_and_nodes_subscribe_again() {
     let lc = LocalCluster::start(chain.clone(), opts)
         .await
         .expect("cluster over the proxy");
-    let patient = common::nodes_env::funded_client(&chain).await;
-    let doctor = common::nodes_env::funded_client(&chain).await;
+    let patient = medshare_tests::nodes_env::funded_client(&chain).await;
+    let doctor = medshare_tests::nodes_env::funded_client(&chain).await;
     patient.register(Role::Patient).await.expect("register");
     doctor.register(Role::Doctor).await.expect("register");
     let data = medshare_client::demo::sample_record();
@@ -423,7 +421,10 @@ async fn test_rpc_websocket_drop_share_completes_and_nodes_subscribe_again() {
         .expect("the share completes without websockets (the nodes poll)");
     assert!(result.completed);
     let opened = doctor.decrypt(&ticket.share_result).await.expect("decrypt");
-    assert_eq!(opened.data, common::nodes_env::expected_fields(&data, 0b10));
+    assert_eq!(
+        opened.data,
+        medshare_tests::nodes_env::expected_fields(&data, 0b10)
+    );
     // The websocket comes back: the nodes subscribe again by themselves.
     proxy.faults.refuse_ws.store(false, SeqCst);
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -1,4 +1,4 @@
-//! Shared setup for the CLI tests (`tests/cli.rs`): a chain, a
+//! Setup for the CLI tests (`tests/e2e/cli*.rs`): a chain, a
 //! [`LocalCluster`] of real node tasks, and users with a funded wallet file, a
 //! sealed key file and a passphrase file. Every command goes through
 //! [`medshare_client::cli::execute`], parsed from argv exactly as the binary
@@ -9,8 +9,6 @@
 //! program deployed): [`start_chain`] is the only place that chooses. Tests
 //! that need embedded-only features (warping slots) call
 //! [`skip_unless_embedded`] first.
-// Each test binary that declares `mod common;` compiles this file; not all use every helper.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

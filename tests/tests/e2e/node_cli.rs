@@ -5,17 +5,15 @@
 //! and `cluster add-node`, `register`, `run`, `status`) and the one-line
 //! errors for every bad input.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use common::nodes_env::{funded_client, poll_until, share_timeout, test_limit, Watchdog};
 use medshare::state::{Cluster, ClusterStatus, Role};
 use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
 use medshare_sdk::chain::{fetch, SharedChain};
+use medshare_tests::nodes_env::{funded_client, poll_until, share_timeout, test_limit, Watchdog};
 use mpc_node::cli::{execute, Cli};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -127,7 +125,7 @@ async fn cluster_account(chain: &SharedChain, address: &Pubkey) -> Cluster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_node_cli_operator_path() {
     let _wd = Watchdog::arm("test_node_cli_operator_path", test_limit());
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let dir = Dir::new("path");
 
     // Three operators run `init`: a keypair readable by its owner only and a sealed key store.
@@ -367,7 +365,7 @@ async fn test_node_cli_operator_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_node_cli_errors_are_one_line() {
     let _wd = Watchdog::arm("test_node_cli_errors_are_one_line", test_limit());
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let dir = Dir::new("errors");
     let authority = init_node(&chain, &dir, 1).await;
     let store = dir.path("keys-1.json");

@@ -1,8 +1,6 @@
 //! Consent, pull requests, the provider registry and record policies.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::capsule::open;
 use encrypted_ixs::keys::UserSecretKey;
 use encrypted_ixs::record::open_group_with;

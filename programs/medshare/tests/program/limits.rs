@@ -1,7 +1,7 @@
 //! Wire sizes of the largest transaction of each kind, against the 1,232-byte
 //! packet limit (IPv6 MTU 1,280 − 48 bytes of headers).
 //!
-//! Pure sizes: instructions are built with `common::ix` and signed over a
+//! Pure sizes: instructions are built with `crate::common::ix` and signed over a
 //! dummy blockhash, nothing is sent. `write_record_group` at the inline limit
 //! is covered by `records.rs` (`test_write_group_at_inline_limit_fits_one_packet`).
 //!
@@ -13,11 +13,9 @@
 //!
 //! Run with `cargo test -p medshare --test limits -- --nocapture` to see the figures.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::ix;
+use crate::common::ix;
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
 use encrypted_ixs::keys::{NodeIndex, TransportSecret};
 use encrypted_ixs::point::BASEPOINT;

@@ -1,8 +1,6 @@
 //! `submit_contribution`: who may contribute, when, and what happens to a bad proof.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use medshare::error::MedshareError;
 use medshare::events::ContributionRejected;
 use medshare::state::*;

@@ -2,12 +2,10 @@
 //! provider, through [`medshare_client::cli::execute`] on the embedded chain
 //! with a cluster of real node tasks.
 
-mod common;
-
-use common::cli_env::*;
 use medshare::error::MedshareError;
 use medshare_client::demo::sample_record;
 use medshare_client::error::{exit, ClientError};
+use medshare_tests::cli_env::*;
 use serde_json::Value;
 
 fn err<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ClientError {

@@ -7,12 +7,9 @@
 //!
 //! Each test asserts the exact output, or the exact error variant and exit code.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::cli_env::*;
 use medshare::error::MedshareError;
 use medshare::state::{Identity, Role};
 use medshare_client::cli::{execute, Cli};
@@ -21,6 +18,7 @@ use medshare_client::demo::sample_record;
 use medshare_client::error::{exit, ClientError};
 use medshare_sdk::chain::fetch;
 use medshare_sdk::keystore::KeyStoreError;
+use medshare_tests::cli_env::*;
 use serde_json::{json, Value};
 use solana_sdk::pubkey::Pubkey;
 

@@ -1,9 +1,7 @@
-//! Shared setup for the in-process node tests (`tests/nodes.rs`): a chain
+//! Setup for the in-process node tests (`tests/e2e/nodes.rs`): a chain
 //! (the embedded one, or the validator at `MEDSHARE_TEST_URL`, chosen by
-//! [`super::cli_env::start_chain`]), a [`LocalCluster`] of real node tasks,
+//! [`crate::cli_env::start_chain`]), a [`LocalCluster`] of real node tasks,
 //! and a patient and a doctor with funded wallets and registered identities.
-// Each test binary that declares `mod common;` compiles this file; not all use every helper.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,7 +28,7 @@ pub const VALIDATOR_SLOWDOWN: u32 = 6;
 /// `bound` on the embedded chain, [`VALIDATOR_SLOWDOWN`] times it against a
 /// validator.
 fn scaled(bound: Duration) -> Duration {
-    if super::cli_env::test_url().is_some() {
+    if crate::cli_env::test_url().is_some() {
         bound * VALIDATOR_SLOWDOWN
     } else {
         bound
@@ -49,7 +47,7 @@ pub const RECORD_ID: u64 = 1;
 
 /// Cluster options for these tests: `t` of `n`, fast polling, the default TTL.
 pub fn options(t: u8, n: u8) -> ClusterOptions {
-    super::cli_env::options_polling(t, n, POLL)
+    crate::cli_env::options_polling(t, n, POLL)
 }
 
 /// Cluster options with per-node behaviours (index 0 = node 1).
@@ -108,7 +106,7 @@ impl NodesEnv {
             .unwrap_or("a nodes test")
             .to_string();
         let watchdog = Watchdog::arm(&name, test_limit());
-        let (chain, embedded) = super::cli_env::start_chain().await;
+        let (chain, embedded) = crate::cli_env::start_chain().await;
         let cluster = within(
             "cluster start",
             LocalCluster::start(wrap(chain.clone()), opts.clone()),

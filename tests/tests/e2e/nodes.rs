@@ -6,17 +6,10 @@
 //! on-chain while the others finalize, nodes killed mid-computation that
 //! restart without contributing twice, and key stores that refuse tampering.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::cli_env::skip_unless_embedded;
-use common::nodes_env::{
-    events_in, expected_fields, options, options_with, poll_until, share_timeout, test_limit,
-    NodesEnv, Watchdog, POLL,
-};
 use medshare::error::MedshareError;
 use medshare::events::{
     ContributionAccepted, ContributionRejected, ShareCancelled, ShareCompleted,
@@ -28,6 +21,11 @@ use medshare_client::error::ClientError;
 use medshare_sdk::chain::embedded::Embedded;
 use medshare_sdk::chain::{Chain, ChainError, LedgerEntry, SharedChain};
 use medshare_sdk::keystore::{KeyStore, KeyStoreError};
+use medshare_tests::cli_env::skip_unless_embedded;
+use medshare_tests::nodes_env::{
+    events_in, expected_fields, options, options_with, poll_until, share_timeout, test_limit,
+    NodesEnv, Watchdog, POLL,
+};
 use mpc_node::metrics::Metrics;
 use mpc_node::{Behaviour, Node, NodeConfig, NodeError};
 use solana_sdk::pubkey::Pubkey;
@@ -617,7 +615,7 @@ async fn test_nodes_bad_callback_refused_and_others_finish() {
         .map(|e| e.signature)
         .collect();
     let refused: Vec<_> = history.iter().filter(|e| !e.success).collect();
-    if common::cli_env::test_url().is_some() {
+    if medshare_tests::cli_env::test_url().is_some() {
         // A validator's preflight refuses node 1's callbacks before they
         // land: none is on the ledger, and node 1 saw its callbacks fail.
         assert!(refused.is_empty(), "{refused:?}");
@@ -913,7 +911,7 @@ async fn test_truncated_logs_stop_no_share_and_the_audit_says_so() {
         .share(&record, mask, to)
         .await
         .expect("share request");
-    common::nodes_env::within(
+    medshare_tests::nodes_env::within(
         "a share with truncated logs",
         patient.wait(&ticket, share_timeout(), |_, _| {}),
     )
@@ -928,9 +926,10 @@ async fn test_truncated_logs_stop_no_share_and_the_audit_says_so() {
             !events_in::<medshare::events::ShareRequested>(h).is_empty()
         })
         .await;
-    let trail =
-        common::nodes_env::trail_until(truncated.as_ref(), &record, |t| t.len() == history.len())
-            .await;
+    let trail = medshare_tests::nodes_env::trail_until(truncated.as_ref(), &record, |t| {
+        t.len() == history.len()
+    })
+    .await;
     assert_eq!(trail.len(), history.len(), "{trail:#?}");
     for (line, entry) in trail.iter().zip(&history) {
         assert_eq!(line.event, "LogsTruncated");
@@ -938,7 +937,7 @@ async fn test_truncated_logs_stop_no_share_and_the_audit_says_so() {
     }
     // The same audit with the logs whole has every event.
     flaky.truncate_logs.store(false, SeqCst);
-    let whole = common::nodes_env::trail_until(truncated.as_ref(), &record, |t| {
+    let whole = medshare_tests::nodes_env::trail_until(truncated.as_ref(), &record, |t| {
         t.iter().any(|e| e.event == "ShareCompleted")
     })
     .await;
@@ -1165,7 +1164,7 @@ async fn test_nodes_key_store_holds_no_secret_in_clear() {
         "test_nodes_key_store_holds_no_secret_in_clear",
         test_limit(),
     );
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let admin = Keypair::new();
     let authority = Keypair::new();
     for k in [&admin, &authority] {
@@ -1350,7 +1349,7 @@ async fn test_f6_leaked_transport_key_opens_no_round2_package() {
 async fn test_f4_faulty_dkg_package_draws_a_public_complaint_naming_the_sender() {
     use encrypted_ixs::dkg::Verdict;
     use mpc_node::node::{judge_complaints, JudgedComplaint};
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let mut opts = options(2, 3);
     opts.behaviours = vec![
         Behaviour::Honest,

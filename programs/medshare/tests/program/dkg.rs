@@ -1,8 +1,6 @@
 //! Cluster setup and the DKG bulletin board.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use medshare::error::MedshareError;
 use medshare::events::{ClusterLifecycle, DkgFailed};
 use medshare::state::*;

@@ -1,8 +1,6 @@
 //! `share_patient_data_callback` and `cancel_share`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::reencrypt::lagrange_coefficients;
 use medshare::error::MedshareError;

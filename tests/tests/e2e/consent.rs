@@ -5,8 +5,6 @@
 //! the embedded chain, or the validator at `MEDSHARE_TEST_URL` (the test
 //! that warps slots is skipped there, by name).
 
-mod common;
-
 use std::time::Duration;
 
 use encrypted_ixs::keys::UserSecretKey;
@@ -36,7 +34,7 @@ async fn user(chain: &SharedChain) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_consent_pull_revoke_audit_end_to_end() {
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -72,7 +70,11 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
 
     let ticket = doctor.request(&record, mask).await.unwrap();
     let result = doctor
-        .wait(&ticket, common::nodes_env::share_timeout(), |_, _| {})
+        .wait(
+            &ticket,
+            medshare_tests::nodes_env::share_timeout(),
+            |_, _| {},
+        )
         .await
         .unwrap();
     assert_eq!(result.groups, vec![2, 3]);
@@ -111,7 +113,7 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     );
 
     let count = |t: &[audit::AuditEvent], kind: &str| t.iter().filter(|e| e.event == kind).count();
-    let trail = common::nodes_env::trail_until(chain.as_ref(), &record, |t| {
+    let trail = medshare_tests::nodes_env::trail_until(chain.as_ref(), &record, |t| {
         count(t, "ContributionAccepted") == 3 && count(t, "PullRefused") == 2
     })
     .await;
@@ -169,7 +171,7 @@ async fn every_node_refused(lc: &LocalCluster, what: &str) {
         == 0
     {
         assert!(
-            start.elapsed() < common::nodes_env::share_timeout(),
+            start.elapsed() < medshare_tests::nodes_env::share_timeout(),
             "{what}: nodes never checked the request"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -178,11 +180,12 @@ async fn every_node_refused(lc: &LocalCluster, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
-    if common::cli_env::skip_unless_embedded("test_nodes_refuse_a_pull_revoked_before_they_saw_it")
-    {
+    if medshare_tests::cli_env::skip_unless_embedded(
+        "test_nodes_refuse_a_pull_revoked_before_they_saw_it",
+    ) {
         return;
     }
-    let (chain, embedded) = common::cli_env::start_chain().await;
+    let (chain, embedded) = medshare_tests::cli_env::start_chain().await;
     let embedded = embedded.expect("embedded");
     let mut lc = LocalCluster::start(
         chain.clone(),
@@ -268,7 +271,7 @@ enum Change {
 /// comes back, makes the program's access decision itself and contributes
 /// nothing, so no contribution (accepted or refused) is ever published.
 async fn nodes_refuse_after(change: Change) {
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let mut lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -359,8 +362,10 @@ async fn nodes_refuse_after(change: Change) {
     );
     // Nothing was even attempted: the computation's history is the request alone.
     let history =
-        common::nodes_env::history_until(chain.as_ref(), &ticket.computation, |h| !h.is_empty())
-            .await;
+        medshare_tests::nodes_env::history_until(chain.as_ref(), &ticket.computation, |h| {
+            !h.is_empty()
+        })
+        .await;
     assert_eq!(history.len(), 1, "{change:?}: {history:#?}");
     lc.shutdown().await;
 }
@@ -382,7 +387,7 @@ async fn test_a03_nodes_refuse_a_pull_of_a_closed_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a08_squatted_provider_address_does_not_stall_shares() {
-    let (chain, _embedded) = common::cli_env::start_chain().await;
+    let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let lc = LocalCluster::start(
         chain.clone(),
         ClusterOptions {
@@ -410,7 +415,11 @@ async fn test_a08_squatted_provider_address_does_not_stall_shares() {
         .await
         .unwrap();
     patient
-        .wait(&ticket, common::nodes_env::share_timeout(), |_, _| {})
+        .wait(
+            &ticket,
+            medshare_tests::nodes_env::share_timeout(),
+            |_, _| {},
+        )
         .await
         .expect("the share completes");
     let opened = doctor.decrypt(&ticket.share_result).await.unwrap();

@@ -1,8 +1,6 @@
 //! `share_patient_data`: who may queue what.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::error::MedshareError;
 use solana_sdk::signature::Signer;

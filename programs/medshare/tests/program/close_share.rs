@@ -1,8 +1,6 @@
 //! `close_share_result`: who may close a share result, when, and where the rent goes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use medshare::error::MedshareError;
 use medshare::events::ShareClosed;
 use medshare::state::*;
