@@ -46,7 +46,9 @@
 //!     .send(&[ix::add_node(stranger.pubkey(), cluster, node.pubkey())], &[&stranger])
 //!     .await
 //!     .unwrap_err();
-//! assert_eq!(err.medshare(), Some(medshare::error::MedshareError::NotAdmin));
+//! use medshare_sdk::chain::ProgramError;
+//! use medshare::error::MedshareError;
+//! assert_eq!(err.program_error(), Some(ProgramError::Medshare(MedshareError::NotAdmin)));
 //! # });
 //! ```
 #![deny(missing_docs)]
