@@ -52,7 +52,90 @@ pub enum ClientError {
     /// The program refused a pull request and recorded the refusal.
     #[error("request refused and recorded on-chain: {0}")]
     Refused(String),
-    /// Bad input.
+    /// A record named neither by address nor by id.
+    #[error("'{0}' is neither a record address nor a record id")]
+    BadRecordRef(String),
+    /// A recipient named neither by wallet nor by X25519 key.
+    #[error("'{0}' is neither a wallet address nor a 64-hex-digit X25519 key")]
+    BadRecipient(String),
+    /// 64 hex digits that are not an X25519 public key.
+    #[error("{0} is not a valid X25519 public key")]
+    BadRecipientKey(String),
+    /// A field-group list that does not parse (the message names the group).
+    #[error("{0}")]
+    BadGroups(String),
+    /// A record file that does not parse (the message names the file and field).
+    #[error("{0}")]
+    BadDataFile(String),
+    /// `store` with no field at all.
+    #[error("the record has no fields")]
+    EmptyRecord,
+    /// A field group over the inline limit.
+    #[error("field group '{group}' is {bytes} bytes; the inline limit is {limit} bytes per group")]
+    GroupTooLarge {
+        /// The group's name.
+        group: &'static str,
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A record id already used for a record sealed to another cluster.
+    #[error("record {record_id} is sealed to cluster {cluster}")]
+    OtherCluster {
+        /// The record id.
+        record_id: u64,
+        /// The cluster it is sealed to.
+        cluster: String,
+    },
+    /// `show` on someone else's record.
+    #[error(
+        "record {record} belongs to {owner}; only its owner can read it directly (ask for a share)"
+    )]
+    NotReadable {
+        /// The record.
+        record: String,
+        /// Its owner.
+        owner: String,
+    },
+    /// Decrypted contents that are not the JSON the client wrote.
+    #[error("{what} contents are not valid JSON: {detail}")]
+    CorruptContents {
+        /// `record` or `shared`.
+        what: &'static str,
+        /// The parser's message.
+        detail: String,
+    },
+    /// `decrypt` before the cluster finished.
+    #[error("share {0} is still pending (the cluster has not finished)")]
+    SharePending(String),
+    /// `cancel` after the share completed.
+    #[error("share {0} already completed; there is nothing to cancel")]
+    AlreadyCompleted(String),
+    /// A share naming a group the record no longer has.
+    #[error("record has no group {0} any more")]
+    GroupGone(u8),
+    /// An `airdrop` amount out of range.
+    #[error("airdrop amount must be more than 0 and at most 1000 SOL (got {0})")]
+    BadAmount(f64),
+    /// A consent length that is not a positive number of hours.
+    #[error("--hours must be a positive number")]
+    BadHours(f64),
+    /// A license hash that is not 32 bytes of hex.
+    #[error("--license-hash must be 64 hex digits (SHA-256)")]
+    BadLicenseHash,
+    /// An unknown provider role (the message lists the known ones).
+    #[error("{0}")]
+    BadRole(String),
+    /// `provider show` for a wallet with no entry.
+    #[error("{wallet} is not a registered provider of cluster {cluster}")]
+    NotProvider {
+        /// The wallet.
+        wallet: String,
+        /// The cluster.
+        cluster: String,
+    },
+    /// Other bad input (local network set-up, sealing).
     #[error("{0}")]
     Invalid(String),
     /// Key files.

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::os::fd::AsFd;
 
 use clap::Parser;
+use medshare_client::cli::progress::Progress;
 use medshare_client::cli::{execute, Cli, Command};
 
 #[tokio::main]
@@ -31,7 +32,10 @@ async fn main() {
         // The localnet's report is its output, line by line as it happens.
         execute(&cli, None, |line| println!("{line}")).await
     } else {
-        execute(&cli, None, |line| eprintln!("{line}")).await
+        let mut progress = Progress::for_stderr();
+        let res = execute(&cli, None, |line| progress.line(line)).await;
+        progress.finish();
+        res
     };
     match res {
         Ok(out) => {

@@ -121,18 +121,18 @@ impl Client {
     ) -> Result<(Pubkey, u32)> {
         let groups = data.groups();
         if groups.is_empty() {
-            return Err(ClientError::Invalid("the record has no fields".into()));
+            return Err(ClientError::EmptyRecord);
         }
         for (g, bytes) in &groups {
             if bytes.len() + encrypted_ixs::record::TAG_LEN
                 > medshare::constants::MAX_GROUP_CIPHERTEXT
             {
-                return Err(ClientError::Invalid(format!(
-                    "field group '{}' is {} bytes; the inline limit is {} bytes per group",
-                    crate::data::GROUP_NAMES[*g as usize],
-                    bytes.len(),
-                    medshare::constants::MAX_GROUP_CIPHERTEXT - encrypted_ixs::record::TAG_LEN
-                )));
+                return Err(ClientError::GroupTooLarge {
+                    group: crate::data::GROUP_NAMES[*g as usize],
+                    bytes: bytes.len(),
+                    limit: medshare::constants::MAX_GROUP_CIPHERTEXT
+                        - encrypted_ixs::record::TAG_LEN,
+                });
             }
         }
         let c = self.ready_cluster(cluster).await?;
@@ -142,10 +142,10 @@ impl Client {
         let version = match &existing {
             Some(r) => {
                 if r.cluster != *cluster {
-                    return Err(ClientError::Invalid(format!(
-                        "record {record_id} is sealed to cluster {}",
-                        r.cluster
-                    )));
+                    return Err(ClientError::OtherCluster {
+                        record_id,
+                        cluster: r.cluster.to_string(),
+                    });
                 }
                 let ix = ix::update_patient_data(owner, None, record);
                 self.chain.send(&[ix], &[&self.wallet]).await?;
@@ -186,10 +186,10 @@ impl Client {
     pub async fn show(&self, record: &Pubkey) -> Result<(PatientData, u32)> {
         let r = self.record(record).await?;
         if r.owner != self.wallet.pubkey() {
-            return Err(ClientError::Invalid(format!(
-                "record {record} belongs to {}; only its owner can read it directly (ask for a share)",
-                r.owner
-            )));
+            return Err(ClientError::NotReadable {
+                record: record.to_string(),
+                owner: r.owner.to_string(),
+            });
         }
         let mut plain = Vec::new();
         for g in &r.groups {
@@ -204,7 +204,10 @@ impl Client {
             plain.push(p);
         }
         let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
-            ClientError::Invalid(format!("record contents are not valid JSON: {e}"))
+            ClientError::CorruptContents {
+                what: "record",
+                detail: e.to_string(),
+            }
         })?;
         Ok((data, r.version))
     }
@@ -213,19 +216,16 @@ impl Client {
     pub async fn resolve_recipient(&self, who: &str) -> Result<Recipient> {
         let who = who.trim();
         if who.len() == 64 && who.chars().all(|c| c.is_ascii_hexdigit()) {
-            let bytes = hex::decode(who).map_err(|_| ClientError::Invalid("bad hex key".into()))?;
+            let bad_key = || ClientError::BadRecipientKey(who.to_string());
+            let bytes = hex::decode(who).map_err(|_| bad_key())?;
             let key = UserPublicKey::from_slice(&bytes)
                 .and_then(|k| k.edwards())
-                .map_err(|_| {
-                    ClientError::Invalid(format!("{who} is not a valid X25519 public key"))
-                })?;
+                .map_err(|_| bad_key())?;
             return Ok(Recipient { key, wallet: None });
         }
-        let wallet: Pubkey = who.parse().map_err(|_| {
-            ClientError::Invalid(format!(
-                "'{who}' is neither a wallet address nor a 64-hex-digit X25519 key"
-            ))
-        })?;
+        let wallet: Pubkey = who
+            .parse()
+            .map_err(|_| ClientError::BadRecipient(who.to_string()))?;
         let id: Identity = fetch(self.chain.as_ref(), &medshare::pda::identity(&wallet))
             .await?
             .ok_or_else(|| ClientError::NoIdentity(wallet.to_string()))?;
@@ -386,10 +386,9 @@ impl Client {
         if comp.is_none() {
             return Err(
                 match fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await? {
-                    Some(r) if r.completed => ClientError::Invalid(format!(
-                        "share {} already completed; there is nothing to cancel",
-                        ticket.share_result
-                    )),
+                    Some(r) if r.completed => {
+                        ClientError::AlreadyCompleted(ticket.share_result.to_string())
+                    }
                     _ => ClientError::ShareNotFound(ticket.share_result.to_string()),
                 },
             );
@@ -451,9 +450,7 @@ impl Client {
             .await?
             .ok_or_else(|| ClientError::ShareNotFound(share_result.to_string()))?;
         if !r.completed {
-            return Err(ClientError::Invalid(format!(
-                "share {share_result} is still pending (the cluster has not finished)"
-            )));
+            return Err(ClientError::SharePending(share_result.to_string()));
         }
         if r.recipient != self.encryption_key().0 {
             return Err(ClientError::WrongKey);
@@ -467,9 +464,7 @@ impl Client {
         }
         let mut plain = Vec::new();
         for (g, cap) in r.groups.iter().zip(&r.capsules) {
-            let stored = rec
-                .group(*g)
-                .ok_or_else(|| ClientError::Invalid(format!("record has no group {g} any more")))?;
+            let stored = rec.group(*g).ok_or(ClientError::GroupGone(*g))?;
             let m = open(&(*cap).into(), &self.key).map_err(|_| ClientError::WrongKey)?;
             let p = open_group_with(
                 &stored_to_sealed(stored),
@@ -481,7 +476,10 @@ impl Client {
             plain.push(p);
         }
         let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
-            ClientError::Invalid(format!("shared contents are not valid JSON: {e}"))
+            ClientError::CorruptContents {
+                what: "shared",
+                detail: e.to_string(),
+            }
         })?;
         Ok(OpenedShare {
             record: r.record,

@@ -32,7 +32,7 @@ pub const MAX_GROUPS: usize = encrypted_ixs::MAX_GROUPS;
 /// Largest inline ciphertext (plaintext + 16-byte tag) of one field group.
 /// `write_record_group` with this much data, a co-signing provider and both
 /// compute-budget instructions (limit and price) is 1,227 bytes: under the
-/// 1,232-byte packet (measured in `tests/records.rs`).
+/// 1,232-byte packet (measured in `tests/program/records.rs`).
 pub const MAX_GROUP_CIPHERTEXT: usize = 624;
 /// Largest serialized `frost` round-1 package (`t ≤ 16`: 5 + 1 + 32·t + 64 bytes, rounded up).
 pub const MAX_ROUND1_LEN: usize = 640;

@@ -507,10 +507,8 @@ fn test_cli_store_from_flags_then_new_version() {
 
         // Nothing to store.
         let e = err(env.run(&p, &["store", "--cluster", &cluster]).await);
-        assert!(
-            matches!(&e, ClientError::Invalid(m) if m == "the record has no fields"),
-            "{e:?}"
-        );
+        assert!(matches!(&e, ClientError::EmptyRecord), "{e:?}");
+        assert_eq!(e.to_string(), "the record has no fields");
     });
 }
 
@@ -578,7 +576,7 @@ fn test_cli_store_unknown_field_in_file() {
             )
             .await);
         match &e {
-            ClientError::Invalid(m) => assert!(
+            ClientError::BadDataFile(m) => assert!(
                 m.starts_with(&format!(
                     "{}: unknown field `ssn`, expected one of",
                     file.display()
@@ -682,16 +680,17 @@ fn test_cli_show_owner_and_stranger() {
 
         // A stranger cannot.
         let e = err(env.run(&stranger, &["show", &record.to_string()]).await);
-        match &e {
-        ClientError::Invalid(m) => assert_eq!(
-            m,
-            &format!(
+        assert!(
+            matches!(&e, ClientError::NotReadable { record: r, owner } if *r == record.to_string() && *owner == p.wallet()),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
                 "record {record} belongs to {}; only its owner can read it directly (ask for a share)",
                 p.wallet()
             )
-        ),
-        other => panic!("{other:?}"),
-    }
+        );
         assert_eq!(e.exit_code(), exit::ERROR);
 
         // No such record; not a record at all.
@@ -703,8 +702,12 @@ fn test_cli_show_owner_and_stranger() {
         assert_eq!(e.exit_code(), exit::NOT_FOUND);
         let e = err(env.run(&p, &["show", "xyz"]).await);
         assert!(
-            matches!(&e, ClientError::Invalid(m) if m == "'xyz' is neither a record address nor a record id"),
+            matches!(&e, ClientError::BadRecordRef(m) if m == "xyz"),
             "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "'xyz' is neither a record address nor a record id"
         );
     });
 }
@@ -794,7 +797,7 @@ fn test_cli_share_unknown_group_and_bad_recipient() {
             .run(&p, &["share", "1", "--groups", "vitals,xray", "--to", &to])
             .await);
         match &e {
-            ClientError::Invalid(m) => assert_eq!(
+            ClientError::BadGroups(m) => assert_eq!(
             m,
             "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes)"
         ),
@@ -806,7 +809,7 @@ fn test_cli_share_unknown_group_and_bad_recipient() {
             .run(&p, &["share", "1", "--groups", ",", "--to", &to])
             .await);
         assert!(
-            matches!(&e, ClientError::Invalid(m) if m == "no field group given"),
+            matches!(&e, ClientError::BadGroups(m) if m == "no field group given"),
             "{e:?}"
         );
 
@@ -814,8 +817,12 @@ fn test_cli_share_unknown_group_and_bad_recipient() {
             .run(&p, &["share", "1", "--groups", "vitals", "--to", "nobody"])
             .await);
         assert!(
-            matches!(&e, ClientError::Invalid(m) if m == "'nobody' is neither a wallet address nor a 64-hex-digit X25519 key"),
+            matches!(&e, ClientError::BadRecipient(m) if m == "nobody"),
             "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "'nobody' is neither a wallet address nor a 64-hex-digit X25519 key"
         );
     });
 }
@@ -1181,8 +1188,12 @@ fn test_cli_cancel_expired_share() {
         );
         let e = err(env.run(&doctor, &["decrypt", &sr0.to_string()]).await);
         assert!(
-            matches!(&e, ClientError::Invalid(m) if *m == format!("share {sr0} is still pending (the cluster has not finished)")),
+            matches!(&e, ClientError::SharePending(m) if *m == sr0.to_string()),
             "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("share {sr0} is still pending (the cluster has not finished)")
         );
 
         // Too early; and only the requester may cancel.
@@ -1251,8 +1262,12 @@ fn test_cli_cancel_completed_or_unknown() {
         // The callback closed the computation; the result stays for the doctor.
         let e = err(env.run(&p, &["cancel", &c0.to_string()]).await);
         assert!(
-            matches!(&e, ClientError::Invalid(m) if *m == format!("share {sr0} already completed; there is nothing to cancel")),
+            matches!(&e, ClientError::AlreadyCompleted(m) if *m == sr0.to_string()),
             "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("share {sr0} already completed; there is nothing to cancel")
         );
         assert_eq!(e.exit_code(), exit::ERROR);
         env.run(&doctor, &["decrypt", &sr0.to_string()])

@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! ../shared/sbf/build -p medshare
-//! MEDSHARE_SBF=1 cargo test -p medshare --test compute_units -- --nocapture
+//! MEDSHARE_SBF=1 cargo test -p medshare --test program compute_units -- --nocapture
 //! ```
 //!
 //! Natively the same flows run (and must succeed, the doctor must open every

@@ -11,7 +11,7 @@
 //! - `relayed`: a separate fee payer co-signs (one more signature and
 //!   account), plus `set_compute_unit_limit` and `set_compute_unit_price`.
 //!
-//! Run with `cargo test -p medshare --test limits -- --nocapture` to see the figures.
+//! Run with `cargo test -p medshare --test program limits -- --nocapture` to see the figures.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,376 @@
+//! The `medshare` command line's arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use medshare::state::Role;
+use solana_sdk::pubkey::Pubkey;
+
+/// `medshare`: private medical records on Solana.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "medshare", version, about)]
+pub struct Cli {
+    /// RPC URL or moniker (devnet, localnet, a URL); default: the Solana CLI config, else devnet.
+    #[arg(long, short = 'u', env = "MEDSHARE_URL", global = true)]
+    pub url: Option<String>,
+    /// Wallet keypair; default: the Solana CLI config's keypair_path.
+    #[arg(long, short = 'k', env = "MEDSHARE_KEYPAIR", global = true)]
+    pub keypair: Option<PathBuf>,
+    /// Sealed encryption-key file; default: ~/.config/medshare/keys/<wallet>.json.
+    #[arg(long, env = "MEDSHARE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+    /// File holding the key passphrase (or set MEDSHARE_PASSPHRASE).
+    #[arg(long, env = "MEDSHARE_PASSPHRASE_FILE", global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Roles for `register`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    /// A patient.
+    Patient,
+    /// A doctor.
+    Doctor,
+    /// A hospital.
+    Hospital,
+    /// An insurer.
+    Insurer,
+    /// A researcher.
+    Researcher,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Patient => Role::Patient,
+            RoleArg::Doctor => Role::Doctor,
+            RoleArg::Hospital => Role::Hospital,
+            RoleArg::Insurer => Role::Insurer,
+            RoleArg::Researcher => Role::Researcher,
+        }
+    }
+}
+
+/// Audit output formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// A table.
+    Table,
+    /// JSON.
+    Json,
+    /// CSV.
+    Csv,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Creates your X25519 encryption key, sealed with your passphrase.
+    Keygen,
+    /// Publishes your encryption key and role on-chain.
+    Register {
+        /// Your role.
+        #[arg(long, value_enum, default_value = "patient")]
+        role: RoleArg,
+    },
+    /// Stores (or updates) a record, encrypted per field group.
+    Store {
+        /// Cluster the record is sealed to.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// Your id for this record.
+        #[arg(long, default_value_t = 1)]
+        record_id: u64,
+        /// A JSON file with the fields (patient_id, age, gender, blood_type,
+        /// weight_kg, height_cm, allergies, diagnoses, medications, notes).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Patient id.
+        #[arg(long)]
+        patient_id: Option<String>,
+        /// Age.
+        #[arg(long)]
+        age: Option<u32>,
+        /// Gender.
+        #[arg(long)]
+        gender: Option<String>,
+        /// Blood type.
+        #[arg(long)]
+        blood_type: Option<String>,
+        /// Weight (kg).
+        #[arg(long)]
+        weight_kg: Option<f64>,
+        /// Height (cm).
+        #[arg(long)]
+        height_cm: Option<f64>,
+        /// Allergy (repeatable).
+        #[arg(long = "allergy")]
+        allergies: Vec<String>,
+        /// Diagnosis (repeatable).
+        #[arg(long = "diagnosis")]
+        diagnoses: Vec<String>,
+        /// Medication (repeatable).
+        #[arg(long = "medication")]
+        medications: Vec<String>,
+        /// Free-text notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Decrypts one of your records.
+    Show {
+        /// Record address, or your record id.
+        record: String,
+    },
+    /// Shares field groups of your record with a recipient.
+    Share {
+        /// Record address, or your record id.
+        record: String,
+        /// Groups: identity, vitals, diagnoses, medications, notes (comma-separated) or all.
+        #[arg(long)]
+        groups: String,
+        /// Recipient: a wallet with a registered key, or a 64-hex-digit X25519 key.
+        #[arg(long)]
+        to: String,
+        /// Return at once instead of waiting for the cluster.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the cluster.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// Shares addressed to you.
+    Inbox {
+        /// Cluster to look in.
+        #[arg(long)]
+        cluster: Pubkey,
+    },
+    /// Decrypts a share addressed to you.
+    Decrypt {
+        /// Share result address (from `inbox`).
+        share: Pubkey,
+    },
+    /// Closes a completed share result (as its requester or recipient); the
+    /// rent goes back to the requester, and the share can no longer be fetched.
+    CloseShare {
+        /// Share result address.
+        share: Pubkey,
+    },
+    /// Closes one of your records (rent back): pending shares of it get no
+    /// further node contribution; what the ledger already holds stays.
+    CloseRecord {
+        /// Record address, or your record id.
+        record: String,
+    },
+    /// Cancels an expired share request (rent back).
+    Cancel {
+        /// Computation address.
+        computation: Pubkey,
+    },
+    /// Every event touching a record: who asked for what and when.
+    Audit {
+        /// Record address, or your record id.
+        record: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Consent: let a grantee request shares of your record while you are offline.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Requests (pulls) a share of someone's record under your consent.
+    Request {
+        /// The record's address.
+        record: Pubkey,
+        /// Groups to request (within your consent).
+        #[arg(long)]
+        groups: String,
+        /// Return at once instead of waiting for the cluster.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the cluster.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// The provider registry: issuers and verified providers.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Requires (or stops requiring) verified providers for shares and consents of a record.
+    Policy {
+        /// Record address, or your record id.
+        record: String,
+        /// Roles allowed, e.g. doctor,hospital; or none.
+        #[arg(long)]
+        require: String,
+    },
+    /// Creates a wallet keypair file at --keypair (Solana CLI format); refuses to overwrite.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// Funds your wallet from the endpoint's faucet (localnet; devnet's is rate-limited).
+    Airdrop {
+        /// Amount in SOL.
+        #[arg(default_value_t = 2.0)]
+        sol: f64,
+    },
+    /// A local network in this terminal: solana-test-validator with the
+    /// program deployed, a cluster of `mpc-node run` processes and its DKG.
+    /// Ctrl-C stops everything.
+    Localnet {
+        /// Threshold.
+        #[arg(long, default_value_t = 3)]
+        threshold: u8,
+        /// Number of nodes.
+        #[arg(long, default_value_t = 5)]
+        nodes: u8,
+        /// Directory for the ledger, keys and logs; default ~/.config/medshare/localnet.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Replace the ledger and the cluster instead of reusing them.
+        #[arg(long)]
+        reset: bool,
+        /// The validator's RPC port (websockets on the next one).
+        #[arg(long, default_value_t = 8899)]
+        rpc_port: u16,
+        /// The program ELF; default target/deploy/medshare.so.
+        #[arg(long)]
+        program: Option<PathBuf>,
+        /// The nodes' chain poll interval in milliseconds.
+        #[arg(long, default_value_t = 400)]
+        poll_ms: u64,
+    },
+    /// The whole system on an embedded chain: cluster, DKG, store, share, decrypt, audit.
+    Demo {
+        /// Threshold.
+        #[arg(long, default_value_t = 3)]
+        threshold: u8,
+        /// Cluster size.
+        #[arg(long, default_value_t = 5)]
+        nodes: u8,
+    },
+}
+
+/// `medshare wallet ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum WalletCommand {
+    /// Creates a new wallet keypair file.
+    New,
+}
+
+/// `medshare consent ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConsentCommand {
+    /// Grants a wallet consent to request some groups of your record.
+    Grant {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+        /// Groups the grantee may request.
+        #[arg(long)]
+        groups: String,
+        /// Stated purpose (at most 64 bytes).
+        #[arg(long, default_value = "")]
+        purpose: String,
+        /// How long the consent lasts, in hours from now (chain time).
+        #[arg(long)]
+        hours: f64,
+    },
+    /// Changes an active consent (groups, purpose, duration from now).
+    Modify {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+        /// Groups the grantee may request.
+        #[arg(long)]
+        groups: String,
+        /// Stated purpose.
+        #[arg(long, default_value = "")]
+        purpose: String,
+        /// New duration, in hours from now.
+        #[arg(long)]
+        hours: f64,
+    },
+    /// Revokes a consent (also after the record was closed).
+    Revoke {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+    },
+    /// Closes a consent (revoking it if active) and returns its rent to you.
+    Close {
+        /// Record address, or your record id.
+        record: String,
+        /// The grantee's wallet.
+        #[arg(long)]
+        to: Pubkey,
+    },
+    /// Lists the consents granted on a record.
+    List {
+        /// Record address, or your record id.
+        record: String,
+    },
+}
+
+/// `medshare provider ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum ProviderCommand {
+    /// (Cluster admin) appoints a credential issuer.
+    AppointIssuer {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The issuer's wallet.
+        issuer: Pubkey,
+    },
+    /// (Cluster admin) revokes a credential issuer.
+    RevokeIssuer {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The issuer's wallet.
+        issuer: Pubkey,
+    },
+    /// (Issuer) registers a verified provider.
+    Register {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
+        /// doctor, hospital, insurer or researcher.
+        #[arg(long)]
+        role: String,
+        /// SHA-256 of the license document, 64 hex digits.
+        #[arg(long)]
+        license_hash: String,
+        /// Days the registration is valid, from now.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
+    /// (Issuer) revokes a provider.
+    Revoke {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
+    },
+    /// Shows a provider's registration.
+    Show {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// The provider's wallet.
+        wallet: Pubkey,
+    },
+}

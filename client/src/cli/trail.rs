@@ -1,0 +1,61 @@
+//! `audit`: a record's trail as a table, CSV or JSON.
+
+use std::fmt;
+
+use serde::Serialize;
+use solana_sdk::signature::Signer;
+
+use super::{Ctx, Format};
+use crate::audit::{self, AuditEvent};
+use crate::error::Result;
+use crate::wallet;
+
+/// `audit`: every event of a record, oldest first.
+#[derive(Debug)]
+pub struct Trail {
+    /// The events.
+    pub events: Vec<AuditEvent>,
+    /// How the text renders (`--format`; `json` with `--json`).
+    pub format: Format,
+}
+
+/// As JSON, the trail is the array of its events.
+impl Serialize for Trail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.events.serialize(s)
+    }
+}
+
+impl fmt::Display for Trail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.format {
+            Format::Csv => write!(f, "{}", audit::to_csv(&self.events)),
+            Format::Json => write!(
+                f,
+                "{}",
+                serde_json::to_string_pretty(&self.events).expect("JSON")
+            ),
+            Format::Table => {
+                let mut s = format!(
+                    "{:>8}  {:<22}  {:<46}  {}\n",
+                    "slot", "event", "actor", "detail"
+                );
+                for e in &self.events {
+                    s.push_str(&format!(
+                        "{:>8}  {:<22}  {:<46}  {}\n",
+                        e.slot, e.event, e.actor, e.detail
+                    ));
+                }
+                write!(f, "{}", s.trim_end())
+            }
+        }
+    }
+}
+
+/// The trail of a record named by address, or by id among this wallet's records.
+pub async fn audit(ctx: &Ctx, record: &str, format: Format) -> Result<Trail> {
+    let w = wallet::load_wallet(&ctx.wallet_path)?;
+    let r = ctx.record_of(&w.pubkey(), record)?;
+    let events = audit::trail(ctx.chain.as_ref(), &r).await?;
+    Ok(Trail { events, format })
+}
