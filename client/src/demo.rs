@@ -16,10 +16,10 @@ use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::audit;
-use crate::cluster::{ClusterOptions, LocalCluster};
 use crate::data::{group_names, parse_groups, PatientData};
 use crate::error::Result;
 use crate::ops::Client;
+use mpc_node::cluster::{ClusterOptions, LocalCluster};
 
 /// Demo parameters.
 #[derive(Clone, Debug)]

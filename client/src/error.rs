@@ -135,6 +135,9 @@ pub enum ClientError {
         /// The cluster.
         cluster: String,
     },
+    /// A local cluster of node tasks (demo) could not start.
+    #[error(transparent)]
+    Cluster(#[from] mpc_node::cluster::ClusterError),
     /// Other bad input (local network set-up, sealing).
     #[error("{0}")]
     Invalid(String),
@@ -198,7 +201,11 @@ impl ClientError {
             | ClientError::ShareNotFound(_)
             | ClientError::ClusterNotFound(_)
             | ClientError::NoIdentity(_) => exit::NOT_FOUND,
-            ClientError::ClusterNotReady(_) => exit::CLUSTER_NOT_READY,
+            ClientError::ClusterNotReady(_)
+            | ClientError::Cluster(mpc_node::cluster::ClusterError::DkgFailed(_)) => {
+                exit::CLUSTER_NOT_READY
+            }
+            ClientError::Cluster(mpc_node::cluster::ClusterError::NotReady { .. }) => exit::TIMEOUT,
             ClientError::Timeout(_) | ClientError::Expired => exit::TIMEOUT,
             ClientError::WrongKey | ClientError::RecordChanged { .. } => exit::DECRYPTION,
             ClientError::Refused(_) | ClientError::NotOwner(_) => exit::NOT_AUTHORIZED,

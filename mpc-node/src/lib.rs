@@ -23,6 +23,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod metrics;
 pub mod node;

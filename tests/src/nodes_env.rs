@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::{Cluster, Computation, Role, ShareResult};
-use medshare_client::cluster::{ClusterOptions, LocalCluster};
 use medshare_client::data::PatientData;
 use medshare_client::ops::{Client, Recipient, ShareTicket};
 use medshare_sdk::chain::embedded::Embedded;
 use medshare_sdk::chain::{fetch, LedgerEntry, SharedChain};
+use mpc_node::cluster::{ClusterOptions, LocalCluster};
 use mpc_node::Behaviour;
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;

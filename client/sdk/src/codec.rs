@@ -1,12 +1,16 @@
 //! Conversions between the cryptography's types ([`encrypted_ixs`]) and the
 //! program's account and argument types.
 
+use std::collections::BTreeMap;
+
 use encrypted_ixs::binding::BindingProof;
 use encrypted_ixs::capsule::RecordContext;
+use encrypted_ixs::dkg::{EncryptedRound2, Peer};
+use encrypted_ixs::keys::{NodeIndex, TransportPublic};
 use encrypted_ixs::record::SealedGroup;
 use encrypted_ixs::reencrypt::Contribution;
 use medshare::instructions::{ContributionArg, WriteGroupArgs};
-use medshare::state::StoredGroup;
+use medshare::state::{DkgMailbox, StoredGroup};
 use solana_sdk::pubkey::Pubkey;
 
 /// The record context a field group is bound to (its binding proof and its
@@ -56,6 +60,50 @@ pub fn contribution_arg(c: &Contribution) -> ContributionArg {
     }
 }
 
+/// A node's DKG peers, from the mailboxes of this attempt (keyed by node
+/// index): every other node's public round-1 package and its ephemeral
+/// transport key. Indices without a mailbox are left out.
+pub fn dkg_peers(
+    size: u16,
+    mailboxes: &BTreeMap<u16, DkgMailbox>,
+    me: NodeIndex,
+) -> BTreeMap<NodeIndex, Peer> {
+    (1..=size)
+        .filter(|j| *j != me.get())
+        .filter_map(|j| {
+            let mb = mailboxes.get(&j)?;
+            Some((
+                NodeIndex::new(j).ok()?,
+                Peer {
+                    round1: mb.round1.clone(),
+                    transport: TransportPublic(mb.ephemeral_key),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The round-2 packages addressed to node `me`, from every mailbox.
+pub fn dkg_inbox<'a>(
+    mailboxes: impl IntoIterator<Item = &'a DkgMailbox>,
+    me: NodeIndex,
+) -> Vec<EncryptedRound2> {
+    mailboxes
+        .into_iter()
+        .flat_map(|mb| {
+            mb.round2
+                .iter()
+                .filter(|p| p.to as u16 == me.get())
+                .map(|p| EncryptedRound2 {
+                    from: mb.index as u16,
+                    to: p.to as u16,
+                    nonce: p.nonce,
+                    ciphertext: p.ciphertext.clone(),
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,14 +133,7 @@ mod tests {
         )
         .unwrap();
         let args = write_args(sealed.clone());
-        let stored = StoredGroup {
-            group: args.group,
-            cluster_capsule: args.cluster_capsule,
-            binding: args.binding,
-            owner_capsule: args.owner_capsule,
-            nonce: args.nonce,
-            ciphertext: args.ciphertext,
-        };
+        let stored = StoredGroup::from(args);
         let back = stored_to_sealed(&stored);
         assert_eq!(back.ciphertext, sealed.ciphertext);
         assert_eq!(back.binding.to_bytes(), sealed.binding.to_bytes());

@@ -4,14 +4,15 @@
 //! latency is then also counted in slots, from the request's slot to the
 //! callback's.
 //!
-//! It does what `medshare-client`'s `LocalCluster` and `Client` do (this crate
-//! cannot depend on the client), with only what the measurements need:
+//! Its clusters are this crate's [`LocalCluster`](crate::cluster::LocalCluster)s;
+//! its patient does what the client's `store` and `share` do, through the
+//! SDK's builders (this crate cannot depend on the client):
 //!
-//! 1. **DKG**: for each `(t, n)`, create a cluster, add `n` node authorities,
-//!    create their encrypted key stores, spawn the nodes, wait for `Ready`.
-//!    Reported: the whole set-up (as `LocalCluster::start` measures it), the
-//!    part spent deriving key-store keys (Argon2id), and the DKG proper (last
-//!    node spawned → cluster ready).
+//! 1. **DKG**: for each `(t, n)`, [`LocalCluster::launch`](crate::cluster::LocalCluster::launch)
+//!    creates a cluster, adds `n` node authorities, creates their encrypted
+//!    key stores and spawns the nodes; then the bench waits for `Ready`.
+//!    Reported: the whole set-up, the part spent deriving key-store keys
+//!    (Argon2id), and the DKG proper (last node spawned → cluster ready).
 //! 2. **Shares** (`t = 3`, `n = 5`): a patient stores a record (two field
 //!    groups are shared), then issues `N` share requests with at most `C` in
 //!    flight. Requests are sent one at a time (each takes the cluster's
@@ -41,10 +42,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::{Keypair, Signer};
 
-use cluster::{costs, BenchCluster};
+use crate::cluster::Funding;
+use cluster::{costs, start_cluster};
 use medshare_sdk::chain::embedded::Embedded;
 use medshare_sdk::chain::SharedChain;
 use shares::run_shares;
@@ -145,34 +145,6 @@ pub struct ShareFigures {
     pub chain_errors: u64,
     /// Transactions on the cluster's ledger, by outcome (`ok` or the refusal).
     pub ledger: BTreeMap<String, usize>,
-}
-
-/// Where the bench's accounts get their lamports.
-enum Funding {
-    /// The chain's faucet (embedded, localnet).
-    Faucet,
-    /// Transfers from a funded keypair.
-    Payer(Box<Keypair>),
-}
-
-impl Funding {
-    async fn fund(&self, chain: &SharedChain, to: &Pubkey, lamports: u64) -> Result<()> {
-        match self {
-            Funding::Faucet => chain.airdrop(to, lamports).await?,
-            Funding::Payer(payer) => {
-                let ix = anchor_lang::solana_program::system_instruction::transfer(
-                    &payer.pubkey(),
-                    to,
-                    lamports,
-                );
-                chain
-                    .send(&[ix], &[payer.as_ref()])
-                    .await
-                    .with_context(|| format!("funding {to} from {}", payer.pubkey()))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Where time goes: isolated costs.
@@ -277,7 +249,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
     for (k, &(t, n)) in opts.dkg.iter().enumerate() {
         out(&format!("DKG t={t} n={n} ..."));
         let (lc, fig) =
-            BenchCluster::start(chain.clone(), k as u32, (t, n), opts, &watchdog, &funding).await?;
+            start_cluster(chain.clone(), k as u32, (t, n), opts, &watchdog, &funding).await?;
         out(&format!(
             "  ready in {} ms (protocol {} ms)",
             fig.total.as_millis(),
@@ -294,7 +266,7 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
         Some(lc) => lc,
         None => {
             let id = opts.dkg.len() as u32;
-            BenchCluster::start(
+            start_cluster(
                 chain.clone(),
                 id,
                 opts.share_cluster,

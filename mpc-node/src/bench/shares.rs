@@ -14,10 +14,10 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 use tokio::sync::{oneshot, Mutex, Semaphore};
 
-use super::cluster::BenchCluster;
 use super::{
-    BenchOptions, Funding, ShareFigures, SlotSummary, Summary, Watchdog, SHARED_MASK, STEP_TIMEOUT,
+    BenchOptions, ShareFigures, SlotSummary, Summary, Watchdog, SHARED_MASK, STEP_TIMEOUT,
 };
+use crate::cluster::{Funding, LocalCluster};
 use medshare_sdk::chain::{fetch, ChainError, SharedChain};
 use medshare_sdk::codec::record_ctx;
 use medshare_sdk::ix::{self, ShareAccounts};
@@ -196,7 +196,7 @@ struct Sample {
 
 pub(super) async fn run_shares(
     chain: SharedChain,
-    lc: &BenchCluster,
+    lc: &LocalCluster,
     opts: &BenchOptions,
     wd: Arc<Watchdog>,
     funding: &Funding,

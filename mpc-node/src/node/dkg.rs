@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
-use encrypted_ixs::keys::{NodeIndex, TransportPublic, TransportSecret};
+use encrypted_ixs::dkg::{self, DkgParams, Peer};
+use encrypted_ixs::keys::{NodeIndex, TransportSecret};
 use medshare::state::{Cluster, DkgMailbox};
 use medshare_sdk::chain::{fetch_many, ChainError};
 use medshare_sdk::ix;
@@ -157,21 +157,7 @@ impl Node {
             .clone()
             .ok_or(NodeError::DkgStateLost)?;
         let secret2 = dkg::Round2Secret::from_bytes(&r2)?;
-        let inbox: Vec<EncryptedRound2> = mailboxes
-            .values()
-            .flat_map(|mb| {
-                mb.round2
-                    .iter()
-                    .filter(|p| p.to as u16 == me.get())
-                    .map(|p| EncryptedRound2 {
-                        from: mb.index as u16,
-                        to: p.to as u16,
-                        nonce: p.nonce,
-                        ciphertext: p.ciphertext.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let inbox = medshare_sdk::codec::dkg_inbox(mailboxes.values(), me);
         let (transport, _) = self.round1_state()?;
         match dkg::finish(&params, me, &secret2, &transport, &peers, &inbox) {
             Ok(out) => self.confirm(out).await.map(|_| 1),
@@ -265,17 +251,5 @@ pub(super) fn peers(
     mailboxes: &BTreeMap<u16, DkgMailbox>,
     me: NodeIndex,
 ) -> BTreeMap<NodeIndex, Peer> {
-    (1..=cluster.size as u16)
-        .filter(|j| *j != me.get())
-        .filter_map(|j| {
-            let mb = mailboxes.get(&j)?;
-            Some((
-                NodeIndex::new(j).ok()?,
-                Peer {
-                    round1: mb.round1.clone(),
-                    transport: TransportPublic(mb.ephemeral_key),
-                },
-            ))
-        })
-        .collect()
+    medshare_sdk::codec::dkg_peers(cluster.size as u16, mailboxes, me)
 }

@@ -1123,7 +1123,7 @@ fn test_cli_cancel_expired_share() {
             return;
         }
         let (t, n) = (2u8, 3u8);
-        let mut env = CliEnv::with_options(medshare_client::cluster::ClusterOptions {
+        let mut env = CliEnv::with_options(mpc_node::cluster::ClusterOptions {
             ttl_slots: 20,
             ..options(t, n)
         })

@@ -10,12 +10,12 @@ use std::time::Duration;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::Role;
 use medshare_client::audit;
-use medshare_client::cluster::{ClusterOptions, LocalCluster};
 use medshare_client::data::{parse_groups, PatientData};
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
 use medshare_client::ops::Client;
 use medshare_sdk::chain::SharedChain;
+use mpc_node::cluster::{ClusterOptions, LocalCluster};
 use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 

@@ -366,10 +366,10 @@ async fn test_nodes_fewer_than_t_stalls_and_requester_cancels() {
 
 /// `opts` with a short computation lifetime.
 fn super_short_ttl(
-    opts: medshare_client::cluster::ClusterOptions,
+    opts: mpc_node::cluster::ClusterOptions,
     ttl: u64,
-) -> medshare_client::cluster::ClusterOptions {
-    medshare_client::cluster::ClusterOptions {
+) -> mpc_node::cluster::ClusterOptions {
+    mpc_node::cluster::ClusterOptions {
         ttl_slots: ttl,
         ..opts
     }
@@ -760,7 +760,7 @@ async fn test_nodes_back_off_while_the_endpoint_is_down() {
     // the endpoint answers again.
     let flaky = Flaky::default();
     let f = flaky.clone();
-    let opts = medshare_client::cluster::ClusterOptions {
+    let opts = mpc_node::cluster::ClusterOptions {
         contribution_fallback: Duration::from_secs(2),
         ..options(3, 5)
     };
@@ -954,7 +954,7 @@ async fn test_nodes_react_to_events_without_polling() {
     // Nodes that read the whole chain only once an hour: after their first
     // read, the DKG and the share run on the events of the cluster's
     // transactions alone.
-    let env = NodesEnv::start(medshare_client::cluster::ClusterOptions {
+    let env = NodesEnv::start(mpc_node::cluster::ClusterOptions {
         poll: Duration::from_secs(3_600),
         ..options(2, 3)
     })
@@ -1112,7 +1112,7 @@ async fn test_nodes_tampered_key_store_refused() {
     let tampered = serde_json::to_string_pretty(&file).unwrap();
     std::fs::write(&path, &tampered).unwrap();
     match env.cluster.restart(3) {
-        Err(ClientError::KeyStore(e @ KeyStoreError::Undecryptable(_))) => {
+        Err(mpc_node::cluster::ClusterError::KeyStore(e @ KeyStoreError::Undecryptable(_))) => {
             let KeyStoreError::Undecryptable(p) = &e else {
                 unreachable!()
             };
@@ -1356,14 +1356,13 @@ async fn test_f4_faulty_dkg_package_draws_a_public_complaint_naming_the_sender()
         Behaviour::Honest,
         Behaviour::CorruptDkgPackage,
     ];
-    let err = match medshare_client::cluster::LocalCluster::start(chain.clone(), opts).await {
+    let err = match mpc_node::cluster::LocalCluster::start(chain.clone(), opts).await {
         Ok(_) => panic!("the DKG succeeded with a corrupt package"),
         Err(e) => e,
     };
-    let ClientError::ClusterNotReady(m) = &err else {
+    let mpc_node::cluster::ClusterError::DkgFailed(address) = err else {
         panic!("{err}");
     };
-    let address: Pubkey = m.split(' ').next().unwrap().parse().unwrap();
     let cluster: medshare::state::Cluster = medshare_sdk::chain::fetch(chain.as_ref(), &address)
         .await
         .unwrap()

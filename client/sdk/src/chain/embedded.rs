@@ -116,6 +116,18 @@ async fn advance_gated(ctx: Arc<Mutex<ProgramTestContext>>, shared: Arc<Shared>,
     }
 }
 
+/// A bank with the MedShare program compiled natively (`processor!`), as
+/// the embedded chain and the program's native tests run it.
+pub fn native_program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new(
+        "medshare",
+        medshare::ID,
+        processor!(medshare::native::native_entry),
+    );
+    pt.prefer_bpf(false);
+    pt
+}
+
 impl Embedded {
     /// Starts a bank with the MedShare program and the slot ticker.
     pub async fn start() -> Arc<Self> {
@@ -123,13 +135,7 @@ impl Embedded {
         if std::env::var_os("RUST_LOG").is_none() {
             std::env::set_var("RUST_LOG", "error");
         }
-        let mut pt = ProgramTest::new(
-            "medshare",
-            medshare::ID,
-            processor!(medshare::native::native_entry),
-        );
-        pt.prefer_bpf(false);
-        let ctx = pt.start_with_context().await;
+        let ctx = native_program_test().start_with_context().await;
         let banks = ctx.banks_client.clone();
         let faucet = ctx.payer.insecure_clone();
         let ctx = Arc::new(Mutex::new(ctx));

@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 
 use anchor_lang::solana_program::system_instruction;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
-use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
-use encrypted_ixs::keys::{KeyShare, NodeIndex, TransportPublic, TransportSecret, UserSecretKey};
+use encrypted_ixs::dkg::{self, DkgParams};
+use encrypted_ixs::keys::{KeyShare, NodeIndex, TransportSecret, UserSecretKey};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::record::{seal_group, SealedGroup};
 use encrypted_ixs::reencrypt::{self, ComputationContext};
 use medshare::state::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
 use solana_sdk::{
     instruction::{Instruction, InstructionError},
     pubkey::Pubkey,
@@ -103,13 +103,7 @@ impl Env {
             pt.prefer_bpf(true);
             pt
         } else {
-            let mut pt = ProgramTest::new(
-                "medshare",
-                medshare::ID,
-                processor!(medshare::native::native_entry),
-            );
-            pt.prefer_bpf(false);
-            pt
+            medshare_sdk::chain::embedded::native_program_test()
         };
         let ctx = pt.start_with_context().await;
         Env {
@@ -330,19 +324,8 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
             .await;
         mailboxes.insert(i, mb);
     }
-    let peers_of = |me: u16, mailboxes: &BTreeMap<u16, DkgMailbox>| -> BTreeMap<NodeIndex, Peer> {
-        (1..=n)
-            .filter(|j| *j != me)
-            .map(|j| {
-                (
-                    NodeIndex::new(j).unwrap(),
-                    Peer {
-                        round1: mailboxes[&j].round1.clone(),
-                        transport: TransportPublic(mailboxes[&j].ephemeral_key),
-                    },
-                )
-            })
-            .collect()
+    let peers_of = |me: u16, mailboxes: &BTreeMap<u16, DkgMailbox>| {
+        medshare_sdk::codec::dkg_peers(n, mailboxes, NodeIndex::new(me).unwrap())
     };
     let mut secrets2 = vec![];
     for (k, s1) in secrets1.into_iter().enumerate() {
@@ -389,21 +372,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
     let mut outputs = vec![];
     for (k, s2) in secrets2.iter().enumerate() {
         let me = k as u16 + 1;
-        let inbox: Vec<EncryptedRound2> = mailboxes
-            .values()
-            .flat_map(|mb| {
-                mb.round2
-                    .iter()
-                    .filter(|p| p.to as u16 == me)
-                    .map(|p| EncryptedRound2 {
-                        from: mb.index as u16,
-                        to: p.to as u16,
-                        nonce: p.nonce,
-                        ciphertext: p.ciphertext.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let inbox = medshare_sdk::codec::dkg_inbox(mailboxes.values(), NodeIndex::new(me).unwrap());
         outputs.push(
             dkg::finish(
                 &params,

@@ -101,15 +101,9 @@ impl WriteRecordGroup<'_> {
         ctx.accounts.validate(&args)?;
         let clock = Clock::get()?;
         let ct_len = args.ciphertext.len();
+        let group = args.group;
         let record = &mut ctx.accounts.record;
-        let stored = StoredGroup {
-            group: args.group,
-            cluster_capsule: args.cluster_capsule,
-            binding: args.binding,
-            owner_capsule: args.owner_capsule,
-            nonce: args.nonce,
-            ciphertext: args.ciphertext,
-        };
+        let stored = StoredGroup::from(args);
         record.groups.push(stored);
         record.updated_at = clock.unix_timestamp;
         record.invariant()?;
@@ -135,11 +129,25 @@ impl WriteRecordGroup<'_> {
         }
         crate::emit_event!(RecordGroupWritten {
             record: record.key(),
-            group: args.group,
+            group,
             version: record.version,
             ciphertext_len: ct_len as u16,
             slot: clock.slot,
         });
         Ok(())
+    }
+}
+
+impl From<WriteGroupArgs> for StoredGroup {
+    /// The group as the record stores it (checked by `validate` first).
+    fn from(args: WriteGroupArgs) -> StoredGroup {
+        StoredGroup {
+            group: args.group,
+            cluster_capsule: args.cluster_capsule,
+            binding: args.binding,
+            owner_capsule: args.owner_capsule,
+            nonce: args.nonce,
+            ciphertext: args.ciphertext,
+        }
     }
 }
