@@ -30,10 +30,7 @@ use solana_sdk::signature::{Keypair, Signer};
 
 /// Set to a validator's RPC URL to run the CLI tests against it.
 pub const TEST_URL_VAR: &str = "MEDSHARE_TEST_URL";
-/// Node poll interval used by these tests.
-pub const POLL: Duration = Duration::from_millis(20);
-/// Lamports given to each user wallet.
-pub const USER_FUNDS: u64 = 2_000_000_000;
+pub use crate::{POLL, USER_FUNDS};
 /// Upper bound for one test on the embedded chain (they take a few seconds).
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Upper bound for one test against a validator (400 ms slots, and an

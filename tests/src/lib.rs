@@ -12,3 +12,38 @@
 
 pub mod cli_env;
 pub mod nodes_env;
+
+use std::time::Duration;
+
+/// Lamports every test user's wallet gets.
+pub const USER_FUNDS: u64 = 5_000_000_000;
+/// Node poll interval of the tests' local clusters (the brief: 20–50 ms).
+pub const POLL: Duration = Duration::from_millis(25);
+
+/// Asserts that a command or client call failed with an error matching
+/// `$pat`, that its one-line message is `$msg` and its exit code `$code`;
+/// evaluates to the error.
+///
+/// ```ignore
+/// assert_client_err!(env.run(&p, &["show", "xyz"]).await,
+///     ClientError::BadRecordRef(m) if m == "xyz",
+///     "'xyz' is neither a record address nor a record id",
+///     exit::ERROR);
+/// ```
+#[macro_export]
+macro_rules! assert_client_err {
+    ($res:expr, $pat:pat $(if $guard:expr)?, $msg:expr, $code:expr $(,)?) => {{
+        match $res {
+            Ok(out) => panic!("expected an error, got output: {out:?}"),
+            Err(e) => {
+                assert!(
+                    matches!(&e, $pat $(if $guard)?),
+                    "unexpected error: {e:?}"
+                );
+                assert_eq!(e.to_string(), $msg);
+                assert_eq!(e.exit_code(), $code, "exit code of: {e}");
+                e
+            }
+        }
+    }};
+}

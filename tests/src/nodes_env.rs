@@ -19,8 +19,7 @@ use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-/// Node poll interval used by these tests (the brief: 20–50 ms).
-pub const POLL: Duration = Duration::from_millis(25);
+pub use crate::{POLL, USER_FUNDS};
 /// How much longer the bounds below are against a validator (400 ms slots,
 /// confirmation and history lag) than on the embedded chain.
 pub const VALIDATOR_SLOWDOWN: u32 = 6;
@@ -40,8 +39,6 @@ fn scaled(bound: Duration) -> Duration {
 pub fn share_timeout() -> Duration {
     scaled(Duration::from_secs(20))
 }
-/// Lamports given to each user wallet.
-pub const USER_FUNDS: u64 = 5_000_000_000;
 /// Record id the patient stores the sample record under.
 pub const RECORD_ID: u64 = 1;
 

@@ -89,7 +89,12 @@ pub(super) struct Proc {
 }
 
 impl Proc {
-    pub(super) fn spawn(name: String, program: &Path, args: &[String], log: PathBuf) -> Result<Proc> {
+    pub(super) fn spawn(
+        name: String,
+        program: &Path,
+        args: &[String],
+        log: PathBuf,
+    ) -> Result<Proc> {
         let file = std::fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;
         let err = file.try_clone().map_err(|e| io("cannot open", &log, e))?;
         let child = Command::new(program)
@@ -171,4 +176,3 @@ async fn finalize(rpc: &Rpc) {
         }
     }
 }
-

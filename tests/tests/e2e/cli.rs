@@ -18,6 +18,7 @@ use medshare_client::demo::sample_record;
 use medshare_client::error::{exit, ClientError};
 use medshare_sdk::chain::fetch;
 use medshare_sdk::keystore::KeyStoreError;
+use medshare_tests::assert_client_err;
 use medshare_tests::cli_env::*;
 use serde_json::{json, Value};
 use solana_sdk::pubkey::Pubkey;
@@ -506,9 +507,12 @@ fn test_cli_store_from_flags_then_new_version() {
         );
 
         // Nothing to store.
-        let e = err(env.run(&p, &["store", "--cluster", &cluster]).await);
-        assert!(matches!(&e, ClientError::EmptyRecord), "{e:?}");
-        assert_eq!(e.to_string(), "the record has no fields");
+        assert_client_err!(
+            env.run(&p, &["store", "--cluster", &cluster]).await,
+            ClientError::EmptyRecord,
+            "the record has no fields",
+            exit::ERROR
+        );
     });
 }
 
@@ -679,19 +683,15 @@ fn test_cli_show_owner_and_stranger() {
         );
 
         // A stranger cannot.
-        let e = err(env.run(&stranger, &["show", &record.to_string()]).await);
-        assert!(
-            matches!(&e, ClientError::NotReadable { record: r, owner } if *r == record.to_string() && *owner == p.wallet()),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
+        assert_client_err!(
+            env.run(&stranger, &["show", &record.to_string()]).await,
+            ClientError::NotReadable { record: r, owner } if *r == record.to_string() && *owner == p.wallet(),
             format!(
                 "record {record} belongs to {}; only its owner can read it directly (ask for a share)",
                 p.wallet()
-            )
+            ),
+            exit::ERROR
         );
-        assert_eq!(e.exit_code(), exit::ERROR);
 
         // No such record; not a record at all.
         let e = err(env.run(&p, &["show", "99"]).await);
@@ -700,14 +700,11 @@ fn test_cli_show_owner_and_stranger() {
             "{e:?}"
         );
         assert_eq!(e.exit_code(), exit::NOT_FOUND);
-        let e = err(env.run(&p, &["show", "xyz"]).await);
-        assert!(
-            matches!(&e, ClientError::BadRecordRef(m) if m == "xyz"),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            "'xyz' is neither a record address nor a record id"
+        assert_client_err!(
+            env.run(&p, &["show", "xyz"]).await,
+            ClientError::BadRecordRef(m) if m == "xyz",
+            "'xyz' is neither a record address nor a record id",
+            exit::ERROR
         );
     });
 }
@@ -813,16 +810,12 @@ fn test_cli_share_unknown_group_and_bad_recipient() {
             "{e:?}"
         );
 
-        let e = err(env
-            .run(&p, &["share", "1", "--groups", "vitals", "--to", "nobody"])
-            .await);
-        assert!(
-            matches!(&e, ClientError::BadRecipient(m) if m == "nobody"),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            "'nobody' is neither a wallet address nor a 64-hex-digit X25519 key"
+        assert_client_err!(
+            env.run(&p, &["share", "1", "--groups", "vitals", "--to", "nobody"])
+                .await,
+            ClientError::BadRecipient(m) if m == "nobody",
+            "'nobody' is neither a wallet address nor a 64-hex-digit X25519 key",
+            exit::ERROR
         );
     });
 }
@@ -1186,14 +1179,11 @@ fn test_cli_cancel_expired_share() {
                 .expect("a line"),
             format!("{sr0}  from {}  [vitals]  pending", p.wallet())
         );
-        let e = err(env.run(&doctor, &["decrypt", &sr0.to_string()]).await);
-        assert!(
-            matches!(&e, ClientError::SharePending(m) if *m == sr0.to_string()),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            format!("share {sr0} is still pending (the cluster has not finished)")
+        assert_client_err!(
+            env.run(&doctor, &["decrypt", &sr0.to_string()]).await,
+            ClientError::SharePending(m) if *m == sr0.to_string(),
+            format!("share {sr0} is still pending (the cluster has not finished)"),
+            exit::ERROR
         );
 
         // Too early; and only the requester may cancel.
@@ -1260,16 +1250,12 @@ fn test_cli_cancel_completed_or_unknown() {
         let sr0 = medshare::pda::share_result(&c0);
 
         // The callback closed the computation; the result stays for the doctor.
-        let e = err(env.run(&p, &["cancel", &c0.to_string()]).await);
-        assert!(
-            matches!(&e, ClientError::AlreadyCompleted(m) if *m == sr0.to_string()),
-            "{e:?}"
+        assert_client_err!(
+            env.run(&p, &["cancel", &c0.to_string()]).await,
+            ClientError::AlreadyCompleted(m) if *m == sr0.to_string(),
+            format!("share {sr0} already completed; there is nothing to cancel"),
+            exit::ERROR
         );
-        assert_eq!(
-            e.to_string(),
-            format!("share {sr0} already completed; there is nothing to cancel")
-        );
-        assert_eq!(e.exit_code(), exit::ERROR);
         env.run(&doctor, &["decrypt", &sr0.to_string()])
             .await
             .expect("still readable");

@@ -118,13 +118,10 @@ fn cancel_ix(
     requester: &solana_sdk::pubkey::Pubkey,
     computation: solana_sdk::pubkey::Pubkey,
 ) -> solana_sdk::instruction::Instruction {
-    ix(
-        medshare::accounts::CancelShare {
-            requester: *requester,
-            computation,
-            share_result: medshare::pda::share_result(&computation),
-        },
-        medshare::instruction::CancelShare {},
+    sdk::cancel_share(
+        *requester,
+        computation,
+        medshare::pda::share_result(&computation),
     )
 }
 

@@ -14,15 +14,7 @@ fn close_ix(
     requester: &Pubkey,
     record: &Pubkey,
 ) -> Instruction {
-    ix(
-        medshare::accounts::CloseShareResult {
-            closer: *closer,
-            share_result: *share_result,
-            requester: *requester,
-            record: *record,
-        },
-        medshare::instruction::CloseShareResult {},
-    )
+    sdk::close_share_result(*closer, *share_result, *requester, *record)
 }
 
 /// A 2-of-3 share of the patient's record, finalized by node 1.

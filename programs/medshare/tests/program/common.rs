@@ -580,6 +580,7 @@ pub fn callback_raw_ix(
     record: Pubkey,
     lagrange: Vec<[u8; 32]>,
 ) -> Instruction {
+    // Built by hand: requester and record as given, and no consent or registry accounts.
     ix(
         medshare::accounts::SharePatientDataCallback {
             node: c.nodes[i - 1].authority.pubkey(),

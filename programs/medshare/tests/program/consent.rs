@@ -33,17 +33,11 @@ async fn set_time(env: &mut Env, unix: i64) {
 
 async fn register(env: &mut Env, who: &Keypair, key: &UserSecretKey, role: Role) {
     env.send(
-        &[ix(
-            medshare::accounts::RegisterIdentity {
-                wallet: who.pubkey(),
-                identity: medshare::pda::identity(&who.pubkey()),
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::RegisterIdentity {
-                args: medshare::instructions::IdentityArgs {
-                    encryption_key: key.public_key().edwards().unwrap().0,
-                    role,
-                },
+        &[sdk::register_identity(
+            who.pubkey(),
+            medshare::instructions::IdentityArgs {
+                encryption_key: key.public_key().edwards().unwrap().0,
+                role,
             },
         )],
         &[who],
@@ -92,69 +86,43 @@ fn grant_ix(
     expires_at: i64,
     registry: Option<(Pubkey, Pubkey)>,
 ) -> Instruction {
-    ix(
-        medshare::accounts::GrantConsent {
-            owner: w.patient.wallet.pubkey(),
-            record: w.record,
-            grantee: *grantee,
-            consent: medshare::pda::consent(&w.record, grantee),
-            provider: registry.map(|r| r.0),
-            issuer: registry.map(|r| r.1),
-            system_program: anchor_lang::system_program::ID,
+    sdk::grant_consent(
+        w.patient.wallet.pubkey(),
+        w.record,
+        *grantee,
+        medshare::instructions::ConsentArgs {
+            group_mask: mask,
+            purpose: "asthma follow-up".into(),
+            expires_at,
         },
-        medshare::instruction::GrantConsent {
-            args: medshare::instructions::ConsentArgs {
-                group_mask: mask,
-                purpose: "asthma follow-up".into(),
-                expires_at,
-            },
-        },
+        registry,
     )
 }
 
 fn change_ix(w: &World, grantee: &Pubkey, args: Option<(u8, i64)>) -> Instruction {
-    let accounts = medshare::accounts::ChangeConsent {
-        owner: w.patient.wallet.pubkey(),
-        record: w.record,
-        consent: medshare::pda::consent(&w.record, grantee),
-    };
     match args {
-        Some((mask, expires_at)) => ix(
-            accounts,
-            medshare::instruction::ModifyConsent {
-                args: medshare::instructions::ConsentArgs {
-                    group_mask: mask,
-                    purpose: "narrowed".into(),
-                    expires_at,
-                },
+        Some((mask, expires_at)) => sdk::modify_consent(
+            w.patient.wallet.pubkey(),
+            w.record,
+            *grantee,
+            medshare::instructions::ConsentArgs {
+                group_mask: mask,
+                purpose: "narrowed".into(),
+                expires_at,
             },
         ),
         None => revoke_ix(w, grantee),
     }
 }
 
-/// `revoke_consent`: the owner and the consent only (no record).
+/// `revoke_consent` of `grantee`'s consent to the world's record.
 fn revoke_ix(w: &World, grantee: &Pubkey) -> Instruction {
-    ix(
-        medshare::accounts::RevokeConsent {
-            owner: w.patient.wallet.pubkey(),
-            consent: medshare::pda::consent(&w.record, grantee),
-            record: w.record,
-        },
-        medshare::instruction::RevokeConsent {},
-    )
+    sdk::revoke_consent(w.patient.wallet.pubkey(), w.record, *grantee)
 }
 
-/// `close_consent`: the owner and the consent only (no record).
+/// `close_consent` of `grantee`'s consent to the world's record.
 fn close_consent_ix(w: &World, grantee: &Pubkey) -> Instruction {
-    ix(
-        medshare::accounts::CloseConsent {
-            owner: w.patient.wallet.pubkey(),
-            consent: medshare::pda::consent(&w.record, grantee),
-            record: w.record,
-        },
-        medshare::instruction::CloseConsent {},
-    )
+    sdk::close_consent(w.patient.wallet.pubkey(), w.record, *grantee)
 }
 
 async fn request_ix(
@@ -164,22 +132,8 @@ async fn request_ix(
     registry: Option<(Pubkey, Pubkey)>,
 ) -> Instruction {
     let cluster: Cluster = w.env.account(w.c.address).await;
-    let computation = medshare::pda::computation(&w.c.address, cluster.next_computation);
-    ix(
-        medshare::accounts::RequestShare {
-            requester: *who,
-            record: w.record,
-            cluster: w.c.address,
-            consent: medshare::pda::consent(&w.record, who),
-            requester_identity: medshare::pda::identity(who),
-            provider: registry.map(|r| r.0),
-            issuer: registry.map(|r| r.1),
-            computation,
-            share_result: medshare::pda::share_result(&computation),
-            system_program: anchor_lang::system_program::ID,
-        },
-        medshare::instruction::RequestShare { group_mask: mask },
-    )
+    let id = cluster.next_computation;
+    sdk::request_share(*who, w.record, w.c.address, id, mask, registry).0
 }
 
 /// Sends a pull; returns the refusal reason, if refused.
@@ -451,15 +405,10 @@ async fn test_revocation_stops_a_pending_pull() {
     );
 }
 
-/// `revoke_provider` of `provider` signed by `issuer`.
-fn revoke_provider_ix(issuer: &Keypair, provider: &Pubkey) -> Instruction {
-    ix(
-        medshare::accounts::RevokeProvider {
-            issuer: issuer.pubkey(),
-            provider_account: *provider,
-        },
-        medshare::instruction::RevokeProvider {},
-    )
+/// `revoke_provider` of wallet `provider`'s entry in the world's cluster,
+/// signed by `issuer`.
+fn revoke_provider_ix(w: &World, issuer: &Keypair, provider: &Pubkey) -> Instruction {
+    sdk::revoke_provider(issuer.pubkey(), w.c.address, *provider)
 }
 
 struct Registry {
@@ -473,16 +422,10 @@ async fn appoint(w: &mut World) -> Registry {
     let admin = w.c.admin.insecure_clone();
     w.env
         .send(
-            &[ix(
-                medshare::accounts::AppointIssuer {
-                    admin: admin.pubkey(),
-                    cluster: w.c.address,
-                    issuer_account,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::AppointIssuer {
-                    issuer: issuer.pubkey(),
-                },
+            &[sdk::appoint_issuer(
+                admin.pubkey(),
+                w.c.address,
+                issuer.pubkey(),
             )],
             &[&admin],
         )
@@ -507,55 +450,36 @@ async fn register_provider(
     medshare::pda::provider(&w.c.address, who)
 }
 
-/// `register_provider` by `reg`, naming `previous_issuer` when replacing an
-/// entry of another issuer.
+/// `register_provider` by `reg`, naming `previous_issuer`'s entry when
+/// replacing an entry of another issuer.
 async fn try_register_provider(
     w: &mut World,
     reg: &Registry,
     who: &Pubkey,
     role: ProviderRole,
     until: i64,
-    previous_issuer: Option<Pubkey>,
+    previous_issuer: Option<&Registry>,
 ) -> Result<Vec<String>, solana_program_test::BanksClientError> {
-    let provider_account = medshare::pda::provider(&w.c.address, who);
-    w.env
-        .send(
-            &[ix(
-                medshare::accounts::RegisterProvider {
-                    issuer: reg.issuer.pubkey(),
-                    issuer_account: reg.issuer_account,
-                    provider_account,
-                    previous_issuer,
-                    system_program: anchor_lang::system_program::ID,
-                },
-                medshare::instruction::RegisterProvider {
-                    args: medshare::instructions::RegisterProviderArgs {
-                        provider: *who,
-                        role,
-                        license_hash: [7; 32],
-                        valid_from: w.now - HOUR,
-                        valid_until: until,
-                    },
-                },
-            )],
-            &[&reg.issuer],
-        )
-        .await
+    let (register, _) = sdk::register_provider(
+        reg.issuer.pubkey(),
+        w.c.address,
+        medshare::instructions::RegisterProviderArgs {
+            provider: *who,
+            role,
+            license_hash: [7; 32],
+            valid_from: w.now - HOUR,
+            valid_until: until,
+        },
+        previous_issuer.map(|r| r.issuer.pubkey()),
+    );
+    w.env.send(&[register], &[&reg.issuer]).await
 }
 
 async fn require_roles(w: &mut World, mask: u8) {
     let owner = w.patient.wallet.insecure_clone();
     w.env
         .send(
-            &[ix(
-                medshare::accounts::SetRecordPolicy {
-                    owner: owner.pubkey(),
-                    record: w.record,
-                },
-                medshare::instruction::SetRecordPolicy {
-                    required_roles: mask,
-                },
-            )],
+            &[sdk::set_record_policy(owner.pubkey(), w.record, mask)],
             &[&owner],
         )
         .await
@@ -680,13 +604,10 @@ async fn test_issuer_revoked_and_provider_revoked_or_expired() {
     let admin = w.c.admin.insecure_clone();
     w.env
         .send(
-            &[ix(
-                medshare::accounts::RevokeIssuer {
-                    admin: admin.pubkey(),
-                    cluster: w.c.address,
-                    issuer_account: reg.issuer_account,
-                },
-                medshare::instruction::RevokeIssuer {},
+            &[sdk::revoke_issuer(
+                admin.pubkey(),
+                w.c.address,
+                reg.issuer.pubkey(),
             )],
             &[&admin],
         )
@@ -701,24 +622,19 @@ async fn test_issuer_revoked_and_provider_revoked_or_expired() {
     let res = w
         .env
         .send(
-            &[ix(
-                medshare::accounts::RegisterProvider {
-                    issuer: reg.issuer.pubkey(),
-                    issuer_account: reg.issuer_account,
-                    provider_account: medshare::pda::provider(&w.c.address, &other),
-                    previous_issuer: None,
-                    system_program: anchor_lang::system_program::ID,
+            &[sdk::register_provider(
+                reg.issuer.pubkey(),
+                w.c.address,
+                medshare::instructions::RegisterProviderArgs {
+                    provider: other,
+                    role: ProviderRole::Doctor,
+                    license_hash: [1; 32],
+                    valid_from: w.now,
+                    valid_until: w.now + 1,
                 },
-                medshare::instruction::RegisterProvider {
-                    args: medshare::instructions::RegisterProviderArgs {
-                        provider: other,
-                        role: ProviderRole::Doctor,
-                        license_hash: [1; 32],
-                        valid_from: w.now,
-                        valid_until: w.now + 1,
-                    },
-                },
-            )],
+                None,
+            )
+            .0],
             &[&reg.issuer],
         )
         .await;
@@ -754,12 +670,18 @@ async fn test_provider_revoked_by_issuer() {
     let mallory = w.env.funded().await;
     assert_err(
         w.env
-            .send(&[revoke_provider_ix(&mallory, &p)], &[&mallory])
+            .send(
+                &[revoke_provider_ix(&w, &mallory, &w.doctor.pubkey())],
+                &[&mallory],
+            )
             .await,
         MedshareError::NotIssuer,
     );
     w.env
-        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
+        .send(
+            &[revoke_provider_ix(&w, &reg.issuer, &w.doctor.pubkey())],
+            &[&reg.issuer],
+        )
         .await
         .unwrap();
     let d = w.doctor.insecure_clone();
@@ -798,7 +720,10 @@ async fn test_callback_checks_the_provider_policy_again() {
     );
     // The issuer revokes the doctor after the request: the callback refuses.
     w.env
-        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
+        .send(
+            &[revoke_provider_ix(&w, &reg.issuer, &w.doctor.pubkey())],
+            &[&reg.issuer],
+        )
         .await
         .unwrap();
     let mut with_registry = cb.clone();
@@ -936,13 +861,7 @@ async fn granted_pull(w: &mut World, mask: u8) -> Pubkey {
 }
 
 fn close_record_ix(w: &World) -> Instruction {
-    ix(
-        medshare::accounts::CloseRecord {
-            owner: w.patient.wallet.pubkey(),
-            record: w.record,
-        },
-        medshare::instruction::CloseRecord {},
-    )
+    sdk::close_record(w.patient.wallet.pubkey(), w.record)
 }
 
 #[tokio::test]
@@ -1014,7 +933,10 @@ async fn test_a02_revoked_provider_cannot_combine_partials() {
     let computation = medshare::pda::computation(&w.c.address, 0);
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
     w.env
-        .send(&[revoke_provider_ix(&reg.issuer, &p)], &[&reg.issuer])
+        .send(
+            &[revoke_provider_ix(&w, &reg.issuer, &w.doctor.pubkey())],
+            &[&reg.issuer],
+        )
         .await
         .unwrap();
     assert_err(
@@ -1129,14 +1051,7 @@ async fn test_a04_new_version_stops_a_pending_share_of_the_old_one() {
     let mut w = world(107).await;
     let computation = granted_pull(&mut w, 0b001).await;
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
-    let update = ix(
-        medshare::accounts::UpdatePatientData {
-            owner: w.patient.wallet.pubkey(),
-            author: None,
-            record: w.record,
-        },
-        medshare::instruction::UpdatePatientData {},
-    );
+    let update = sdk::update_patient_data(w.patient.wallet.pubkey(), None, w.record);
     w.env.send(&[update], &[&w.patient.wallet]).await.unwrap();
     assert_err(
         contribute(&mut w.env, &w.c, 2, computation).await,
@@ -1285,14 +1200,7 @@ async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
     );
     // The admin revokes the rogue issuer; the honest one registers the doctor.
     let admin = w.c.admin.insecure_clone();
-    let revoke = ix(
-        medshare::accounts::RevokeIssuer {
-            admin: admin.pubkey(),
-            cluster: w.c.address,
-            issuer_account: rogue.issuer_account,
-        },
-        medshare::instruction::RevokeIssuer {},
-    );
+    let revoke = sdk::revoke_issuer(admin.pubkey(), w.c.address, rogue.issuer.pubkey());
     w.env.send(&[revoke], &[&admin]).await.unwrap();
     // Naming the wrong previous issuer does not help.
     assert_err(
@@ -1302,7 +1210,7 @@ async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
             &doctor,
             ProviderRole::Doctor,
             now + HOUR,
-            Some(honest.issuer_account),
+            Some(&honest),
         )
         .await,
         MedshareError::ProviderExists,
@@ -1313,7 +1221,7 @@ async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
         &doctor,
         ProviderRole::Doctor,
         now + HOUR,
-        Some(rogue.issuer_account),
+        Some(&rogue),
     )
     .await
     .unwrap();
@@ -1353,7 +1261,7 @@ async fn test_a06_revoked_or_expired_entries_are_replaced_and_renewals_allowed()
     assert_eq!(p.valid_until, now + 2 * HOUR);
     // Revoked by its issuer: another issuer may register the wallet.
     w.env
-        .send(&[revoke_provider_ix(&a.issuer, &entry)], &[&a.issuer])
+        .send(&[revoke_provider_ix(&w, &a.issuer, &doctor)], &[&a.issuer])
         .await
         .unwrap();
     register_provider(&mut w, &b, &doctor, ProviderRole::Hospital, now + HOUR).await;

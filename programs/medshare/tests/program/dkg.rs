@@ -92,35 +92,27 @@ async fn test_dkg_step_order_enforced() {
     );
     let outputs = run_dkg_rounds(&mut env, &mut c).await;
     // Round 1 twice.
-    let again = ix(
-        medshare::accounts::PostDkgRound1 {
-            node: c.nodes[0].authority.pubkey(),
-            cluster: c.address,
-            mailbox: medshare::pda::dkg_mailbox(&c.address, 1),
-        },
-        medshare::instruction::PostDkgRound1 {
-            package: vec![1, 2, 3],
-            ephemeral_key: [9; 32],
-        },
+    let again = sdk::post_dkg_round1(
+        c.nodes[0].authority.pubkey(),
+        c.address,
+        1,
+        vec![1, 2, 3],
+        [9; 32],
     );
     assert_err(
         env.send(&[again], &[&c.nodes[0].authority]).await,
         MedshareError::Round1AlreadyPosted,
     );
     // Round 2 to the same peer twice.
-    let dup = ix(
-        medshare::accounts::PostDkgRound2 {
-            node: c.nodes[0].authority.pubkey(),
-            cluster: c.address,
-            mailbox: medshare::pda::dkg_mailbox(&c.address, 1),
-        },
-        medshare::instruction::PostDkgRound2 {
-            packages: vec![medshare::instructions::Round2Arg {
-                to: 2,
-                nonce: [0; 12],
-                ciphertext: vec![0; 53],
-            }],
-        },
+    let dup = sdk::post_dkg_round2(
+        c.nodes[0].authority.pubkey(),
+        c.address,
+        1,
+        vec![medshare::instructions::Round2Arg {
+            to: 2,
+            nonce: [0; 12],
+            ciphertext: vec![0; 53],
+        }],
     );
     assert_err(
         env.send(&[dup], &[&c.nodes[0].authority]).await,
@@ -147,25 +139,9 @@ async fn test_cluster_admin_checks() {
     let mut env = Env::new(63).await;
     let c = registered_cluster(&mut env, 1, 2, 2).await;
     let mallory = env.funded().await;
-    let add = ix(
-        medshare::accounts::AddNode {
-            admin: mallory.pubkey(),
-            cluster: c.address,
-        },
-        medshare::instruction::AddNode {
-            authority: mallory.pubkey(),
-        },
-    );
+    let add = sdk::add_node(mallory.pubkey(), c.address, mallory.pubkey());
     assert_err(env.send(&[add], &[&mallory]).await, MedshareError::NotAdmin);
-    let add = ix(
-        medshare::accounts::AddNode {
-            admin: c.admin.pubkey(),
-            cluster: c.address,
-        },
-        medshare::instruction::AddNode {
-            authority: mallory.pubkey(),
-        },
-    );
+    let add = sdk::add_node(c.admin.pubkey(), c.address, mallory.pubkey());
     // Registration is over (all n registered, DKG running).
     assert_err(
         env.send(&[add], &[&c.admin]).await,
@@ -173,19 +149,13 @@ async fn test_cluster_admin_checks() {
     );
     for (t, n) in [(1u8, 2u8), (3, 2), (2, 17), (0, 0)] {
         let admin = env.funded().await;
-        let init = ix(
-            medshare::accounts::InitCluster {
-                admin: admin.pubkey(),
-                cluster: medshare::pda::cluster(&admin.pubkey(), 9),
-                system_program: anchor_lang::system_program::ID,
-            },
-            medshare::instruction::InitCluster {
-                args: medshare::instructions::InitClusterArgs {
-                    cluster_id: 9,
-                    threshold: t,
-                    size: n,
-                    computation_ttl_slots: TTL,
-                },
+        let (init, _) = sdk::init_cluster(
+            admin.pubkey(),
+            medshare::instructions::InitClusterArgs {
+                cluster_id: 9,
+                threshold: t,
+                size: n,
+                computation_ttl_slots: TTL,
             },
         );
         assert_err(
@@ -196,14 +166,10 @@ async fn test_cluster_admin_checks() {
 }
 
 fn lifecycle_ix(c: &SimCluster, signer: &Keypair, retire: bool) -> Instruction {
-    let accounts = medshare::accounts::ClusterAdmin {
-        admin: signer.pubkey(),
-        cluster: c.address,
-    };
     if retire {
-        ix(accounts, medshare::instruction::RetireCluster {})
+        sdk::retire_cluster(signer.pubkey(), c.address)
     } else {
-        ix(accounts, medshare::instruction::RestartDkg {})
+        sdk::restart_dkg(signer.pubkey(), c.address)
     }
 }
 
@@ -302,16 +268,12 @@ async fn test_c01_failed_dkg_restarts() {
 }
 
 fn complaint_ix(c: &SimCluster, node: usize, accused: u8, secret: [u8; 32]) -> Instruction {
-    ix(
-        medshare::accounts::PostDkgComplaint {
-            node: c.nodes[node - 1].authority.pubkey(),
-            cluster: c.address,
-            mailbox: medshare::pda::dkg_mailbox(&c.address, node as u8),
-        },
-        medshare::instruction::PostDkgComplaint {
-            accused,
-            ephemeral_secret: secret,
-        },
+    sdk::post_dkg_complaint(
+        c.nodes[node - 1].authority.pubkey(),
+        c.address,
+        node as u8,
+        accused,
+        secret,
     )
 }
 

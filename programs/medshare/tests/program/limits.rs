@@ -1,8 +1,8 @@
 //! Wire sizes of the largest transaction of each kind, against the 1,232-byte
 //! packet limit (IPv6 MTU 1,280 − 48 bytes of headers).
 //!
-//! Pure sizes: instructions are built with `crate::common::ix` and signed over a
-//! dummy blockhash, nothing is sent. `write_record_group` at the inline limit
+//! Pure sizes: instructions are built with the SDK's builders and signed over
+//! a dummy blockhash, nothing is sent. `write_record_group` at the inline limit
 //! is covered by `records.rs` (`test_write_group_at_inline_limit_fits_one_packet`).
 //!
 //! Every node transaction is measured twice:
@@ -15,12 +15,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::ix;
+use crate::common::sdk;
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
 use encrypted_ixs::keys::{NodeIndex, TransportSecret};
 use encrypted_ixs::point::BASEPOINT;
 use medshare::constants::{MAX_GROUPS, MAX_NODES, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
 use medshare::instructions::{ConfirmDkgArgs, ContributionArg, Round2Arg};
+use medshare::state::{Computation, ComputationStatus};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -70,12 +71,40 @@ fn cluster_address() -> Pubkey {
     medshare::pda::cluster(&Keypair::new().pubkey(), 1)
 }
 
+/// The state of computation 0 of `cluster` the node builders read: its
+/// cluster, record, requester, share result and consent (`None` for a push);
+/// the rest is left empty, as it does not reach the instruction.
+fn pending(cluster: Pubkey, consent: Option<Pubkey>) -> (Pubkey, Computation) {
+    let computation = medshare::pda::computation(&cluster, 0);
+    let comp = Computation {
+        cluster,
+        id: 0,
+        record: medshare::pda::record(&Keypair::new().pubkey(), 1),
+        record_version: 1,
+        record_generation: 0,
+        owner: Pubkey::default(),
+        requester: Keypair::new().pubkey(),
+        recipient: [0; 32],
+        recipient_wallet: Pubkey::default(),
+        groups: vec![],
+        capsules: vec![],
+        contributors: vec![],
+        partials: vec![],
+        faulty: 0,
+        status: ComputationStatus::Pending,
+        created_slot: 0,
+        expiry_slot: 0,
+        share_result: medshare::pda::share_result(&computation),
+        consent: consent.unwrap_or_default(),
+        bump: 0,
+    };
+    (computation, comp)
+}
+
 /// A contribution of `groups` groups; `pull_under_policy` names all four
 /// access accounts (record, consent, provider, issuer), otherwise only the
 /// record (a push to a record without a policy).
 fn contribution_ix(node: &Keypair, groups: usize, pull_under_policy: bool) -> Instruction {
-    let cluster = cluster_address();
-    let computation = medshare::pda::computation(&cluster, 0);
     let arg = ContributionArg {
         u: [0x11; 32],
         w: [0x22; 32],
@@ -83,20 +112,16 @@ fn contribution_ix(node: &Keypair, groups: usize, pull_under_policy: bool) -> In
         z_r: [0x44; 32],
         z_s: [0x55; 32],
     };
-    ix(
-        medshare::accounts::SubmitContribution {
-            node: node.pubkey(),
-            cluster,
-            node_record: medshare::pda::node_record(&cluster, 1),
-            computation,
-            record: medshare::pda::record(&Keypair::new().pubkey(), 1),
-            consent: pull_under_policy.then(|| Keypair::new().pubkey()),
-            provider: pull_under_policy.then(|| Keypair::new().pubkey()),
-            issuer: pull_under_policy.then(|| Keypair::new().pubkey()),
-        },
-        medshare::instruction::SubmitContribution {
-            contributions: vec![arg; groups],
-        },
+    let consent = pull_under_policy.then(|| Keypair::new().pubkey());
+    let (computation, comp) = pending(cluster_address(), consent);
+    let registry = pull_under_policy.then(|| (Keypair::new().pubkey(), Keypair::new().pubkey()));
+    sdk::submit_contribution(
+        node.pubkey(),
+        1,
+        computation,
+        &comp,
+        registry,
+        vec![arg; groups],
     )
 }
 
@@ -124,24 +149,8 @@ fn test_submit_contribution_all_groups_fits_one_packet() {
 }
 
 fn callback_ix(node: &Keypair, t: usize) -> Instruction {
-    let cluster = cluster_address();
-    let computation = medshare::pda::computation(&cluster, 0);
-    ix(
-        medshare::accounts::SharePatientDataCallback {
-            node: node.pubkey(),
-            cluster,
-            computation,
-            share_result: medshare::pda::share_result(&computation),
-            requester: Keypair::new().pubkey(),
-            consent: None,
-            record: medshare::pda::record(&Keypair::new().pubkey(), 1),
-            provider: None,
-            issuer: None,
-        },
-        medshare::instruction::SharePatientDataCallback {
-            lagrange: vec![[0x66; 32]; t],
-        },
-    )
+    let (computation, comp) = pending(cluster_address(), None);
+    sdk::share_patient_data_callback(node.pubkey(), computation, &comp, None, vec![[0x66; 32]; t])
 }
 
 #[test]
@@ -172,17 +181,7 @@ fn test_post_dkg_round1_t16_fits_one_packet() {
     );
     assert!(package.len() <= MAX_ROUND1_LEN);
     let node = Keypair::new();
-    let ixn = ix(
-        medshare::accounts::PostDkgRound1 {
-            node: node.pubkey(),
-            cluster,
-            mailbox: medshare::pda::dkg_mailbox(&cluster, 16),
-        },
-        medshare::instruction::PostDkgRound1 {
-            package,
-            ephemeral_key: [9; 32],
-        },
-    );
+    let ixn = sdk::post_dkg_round1(node.pubkey(), cluster, 16, package, [9; 32]);
     measure("post_dkg_round1 (t = 16)", ixn, &node);
 }
 
@@ -252,14 +251,7 @@ fn test_post_dkg_round2_five_packages_fits_one_packet() {
         })
         .collect();
     assert_eq!(packages.len(), 5);
-    let ixn = ix(
-        medshare::accounts::PostDkgRound2 {
-            node: node.pubkey(),
-            cluster,
-            mailbox: medshare::pda::dkg_mailbox(&cluster, 1),
-        },
-        medshare::instruction::PostDkgRound2 { packages },
-    );
+    let ixn = sdk::post_dkg_round2(node.pubkey(), cluster, 1, packages);
     measure("post_dkg_round2 (5 packages)", ixn, &node);
 }
 
@@ -267,16 +259,12 @@ fn test_post_dkg_round2_five_packages_fits_one_packet() {
 fn test_confirm_dkg_n16_fits_one_packet() {
     let node = Keypair::new();
     let cluster = cluster_address();
-    let ixn = ix(
-        medshare::accounts::ConfirmDkg {
-            node: node.pubkey(),
-            cluster,
-        },
-        medshare::instruction::ConfirmDkg {
-            args: ConfirmDkgArgs {
-                cluster_key: BASEPOINT.0,
-                verification_shares: vec![BASEPOINT.0; MAX_NODES],
-            },
+    let ixn = sdk::confirm_dkg(
+        node.pubkey(),
+        cluster,
+        ConfirmDkgArgs {
+            cluster_key: BASEPOINT.0,
+            verification_shares: vec![BASEPOINT.0; MAX_NODES],
         },
     );
     assert_eq!(ixn.data.len(), 8 + 32 + 4 + 32 * MAX_NODES);

@@ -178,14 +178,7 @@ async fn test_update_then_close_record() {
     let owner = p.wallet.pubkey();
     let logs = env
         .send(
-            &[ix(
-                medshare::accounts::UpdatePatientData {
-                    owner,
-                    author: None,
-                    record,
-                },
-                medshare::instruction::UpdatePatientData {},
-            )],
+            &[sdk::update_patient_data(owner, None, record)],
             &[&p.wallet],
         )
         .await
@@ -209,21 +202,12 @@ async fn test_update_then_close_record() {
     );
     // Someone else cannot close it.
     let mallory = env.funded().await;
-    let mut close = ix(
-        medshare::accounts::CloseRecord { owner, record },
-        medshare::instruction::CloseRecord {},
-    );
+    let mut close = sdk::close_record(owner, record);
     close.accounts[0].pubkey = mallory.pubkey();
     assert!(env.send(&[close], &[&mallory]).await.is_err());
-    env.send(
-        &[ix(
-            medshare::accounts::CloseRecord { owner, record },
-            medshare::instruction::CloseRecord {},
-        )],
-        &[&p.wallet],
-    )
-    .await
-    .unwrap();
+    env.send(&[sdk::close_record(owner, record)], &[&p.wallet])
+        .await
+        .unwrap();
     assert!(!env.exists(record).await);
 }
 
@@ -269,14 +253,7 @@ async fn test_c07_written_group_is_immutable_within_its_version() {
     assert_eq!(opened.as_slice(), b"identity");
     // A new version takes the new contents.
     env.send(
-        &[ix(
-            medshare::accounts::UpdatePatientData {
-                owner,
-                author: None,
-                record: q.record,
-            },
-            medshare::instruction::UpdatePatientData {},
-        )],
+        &[sdk::update_patient_data(owner, None, q.record)],
         &[&q.patient.wallet],
     )
     .await
