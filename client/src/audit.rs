@@ -42,10 +42,11 @@ pub struct AuditEvent {
 
 fn describe(d: &[u8]) -> Option<(String, String, String)> {
     if let Some(e) = decode::<RecordChanged>(d) {
-        let what = ["created", "new version", "closed"]
-            .get(e.kind as usize)
-            .copied()
-            .unwrap_or("changed");
+        let what = match e.kind {
+            RecordChange::Created => "created",
+            RecordChange::NewVersion => "new version",
+            RecordChange::Closed => "closed",
+        };
         return Some((
             "RecordChanged".into(),
             e.author.to_string(),
@@ -118,10 +119,12 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
         ));
     }
     if let Some(e) = decode::<ConsentChanged>(d) {
-        let what = ["granted", "modified", "revoked", "closed"]
-            .get(e.kind as usize)
-            .copied()
-            .unwrap_or("changed");
+        let what = match e.kind {
+            ConsentChange::Granted => "granted",
+            ConsentChange::Modified => "modified",
+            ConsentChange::Revoked => "revoked",
+            ConsentChange::Closed => "closed",
+        };
         return Some((
             "ConsentChanged".into(),
             e.grantee.to_string(),

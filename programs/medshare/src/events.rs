@@ -6,6 +6,64 @@ use anchor_lang::prelude::*;
 
 use crate::state::{CapsuleData, Role};
 
+/// What a [`DkgStep`] reports. (Before the enum, `step` was the number 1, 2
+/// or 3; the byte is now the variant's index, 0, 1 or 2.)
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DkgStepKind {
+    /// The node posted its round-1 package.
+    Round1,
+    /// The node posted round-2 packages.
+    Round2,
+    /// The node confirmed the cluster key.
+    Confirmed,
+}
+
+/// What a [`ClusterLifecycle`] reports (same byte as the former `kind: u8`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LifecycleChange {
+    /// The admin restarted the DKG (a new attempt).
+    DkgRestarted,
+    /// The admin retired the cluster.
+    Retired,
+}
+
+/// What a [`RecordChanged`] reports (same byte as the former `kind: u8`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RecordChange {
+    /// Created (version 1, no groups yet).
+    Created,
+    /// A new version started (groups to be written again).
+    NewVersion,
+    /// Closed.
+    Closed,
+}
+
+/// What a [`RegistryChanged`] reports (same byte as the former `kind: u8`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RegistryChange {
+    /// The admin appointed an issuer.
+    IssuerAppointed,
+    /// The admin revoked an issuer.
+    IssuerRevoked,
+    /// An issuer registered a provider.
+    ProviderRegistered,
+    /// An issuer revoked a provider.
+    ProviderRevoked,
+}
+
+/// What a [`ConsentChanged`] reports (same byte as the former `kind: u8`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConsentChange {
+    /// Granted (or granted again over a revoked or stale consent).
+    Granted,
+    /// Modified (groups, purpose, end).
+    Modified,
+    /// Revoked.
+    Revoked,
+    /// Closed (revoked if it was active; rent back to the owner).
+    Closed,
+}
+
 /// A cluster was created.
 #[event]
 pub struct ClusterCreated {
@@ -47,7 +105,7 @@ pub struct NodeRegistered {
     pub slot: u64,
 }
 
-/// A DKG step by a node (round 1 = 1, round 2 = 2, confirmation = 3).
+/// A DKG step by a node.
 #[event]
 pub struct DkgStep {
     /// Cluster.
@@ -55,7 +113,7 @@ pub struct DkgStep {
     /// Node index.
     pub index: u8,
     /// Step.
-    pub step: u8,
+    pub step: DkgStepKind,
     /// Slot.
     pub slot: u64,
 }
@@ -106,8 +164,8 @@ pub struct DkgComplaint {
 pub struct ClusterLifecycle {
     /// Cluster.
     pub cluster: Pubkey,
-    /// 0 DKG restarted, 1 retired.
-    pub kind: u8,
+    /// What changed.
+    pub kind: LifecycleChange,
     /// The cluster's DKG attempt after the change.
     pub dkg_attempt: u32,
     /// Slot.
@@ -138,8 +196,8 @@ pub struct RecordChanged {
     pub author: Pubkey,
     /// Version after the change.
     pub version: u32,
-    /// 0 created, 1 new version, 2 closed.
-    pub kind: u8,
+    /// What changed.
+    pub kind: RecordChange,
     /// Slot.
     pub slot: u64,
     /// Unix time.
@@ -272,8 +330,8 @@ pub struct ShareClosed {
     pub slot: u64,
 }
 
-/// The provider registry changed: issuer appointed (0) or revoked (1),
-/// provider registered (2) or revoked (3).
+/// The provider registry changed: an issuer appointed or revoked, a provider
+/// registered or revoked.
 #[event]
 pub struct RegistryChanged {
     /// Cluster.
@@ -283,7 +341,7 @@ pub struct RegistryChanged {
     /// Who acted.
     pub by: Pubkey,
     /// What happened.
-    pub kind: u8,
+    pub kind: RegistryChange,
     /// Provider role, for provider changes.
     pub role: Option<crate::state::ProviderRole>,
     /// Provider validity end, for provider changes.
@@ -294,7 +352,7 @@ pub struct RegistryChanged {
     pub unix_time: i64,
 }
 
-/// A consent was granted (0), modified (1), revoked (2) or closed (3).
+/// A consent was granted, modified, revoked or closed.
 #[event]
 pub struct ConsentChanged {
     /// Consent account.
@@ -310,7 +368,7 @@ pub struct ConsentChanged {
     /// End time.
     pub expires_at: i64,
     /// What happened.
-    pub kind: u8,
+    pub kind: ConsentChange,
     /// Slot.
     pub slot: u64,
     /// Unix time.
@@ -344,4 +402,35 @@ pub struct PolicyChanged {
     pub required_roles: u8,
     /// Slot.
     pub slot: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn byte<T: AnchorSerialize>(v: T) -> Vec<u8> {
+        let mut out = Vec::new();
+        v.serialize(&mut out).unwrap();
+        out
+    }
+
+    /// The kind enums encode as the single byte the former `kind: u8` held,
+    /// so events already in the ledger still decode.
+    #[test]
+    fn kinds_keep_their_former_bytes() {
+        assert_eq!(byte(RecordChange::Created), [0]);
+        assert_eq!(byte(RecordChange::NewVersion), [1]);
+        assert_eq!(byte(RecordChange::Closed), [2]);
+        assert_eq!(byte(ConsentChange::Granted), [0]);
+        assert_eq!(byte(ConsentChange::Modified), [1]);
+        assert_eq!(byte(ConsentChange::Revoked), [2]);
+        assert_eq!(byte(ConsentChange::Closed), [3]);
+        assert_eq!(byte(RegistryChange::IssuerAppointed), [0]);
+        assert_eq!(byte(RegistryChange::ProviderRevoked), [3]);
+        assert_eq!(byte(LifecycleChange::DkgRestarted), [0]);
+        assert_eq!(byte(LifecycleChange::Retired), [1]);
+        // DkgStep's byte moved from 1..=3 to the variant index.
+        assert_eq!(byte(DkgStepKind::Round1), [0]);
+        assert_eq!(byte(DkgStepKind::Confirmed), [2]);
+    }
 }

@@ -171,7 +171,10 @@ async fn test_consent_pull_then_decrypt() {
         )
         .await
         .unwrap();
-    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 0);
+    assert_eq!(
+        events::<ConsentChanged>(&logs)[0].kind,
+        medshare::events::ConsentChange::Granted
+    );
     // The patient is offline from here on: the doctor pulls.
     let d = w.doctor.insecure_clone();
     assert_eq!(pull(&mut w, &d, 0b011, None).await, None);
@@ -254,7 +257,10 @@ async fn test_consent_revoke_then_request() {
         .send(&[change_ix(&w, &doctor, None)], &[&w.patient.wallet])
         .await
         .unwrap();
-    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 2);
+    assert_eq!(
+        events::<ConsentChanged>(&logs)[0].kind,
+        medshare::events::ConsentChange::Revoked
+    );
     let d = w.doctor.insecure_clone();
     assert_eq!(
         pull(&mut w, &d, 0b011, None).await,
@@ -353,7 +359,10 @@ async fn test_consent_modification_narrows_scope() {
         )
         .await
         .unwrap();
-    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 1);
+    assert_eq!(
+        events::<ConsentChanged>(&logs)[0].kind,
+        medshare::events::ConsentChange::Modified
+    );
     let mut cb = callback_ix(&mut w.env, &w.c, 2, computation).await;
     cb.accounts[5].pubkey = medshare::pda::consent(&w.record, &doctor);
     assert_err(
@@ -1014,7 +1023,10 @@ async fn test_a03_closed_record_stops_pull_and_its_consent_stays_revocable() {
         .send(&[close_consent_ix(&w, &doctor)], &[&w.patient.wallet])
         .await
         .unwrap();
-    assert_eq!(events::<ConsentChanged>(&logs)[0].kind, 3);
+    assert_eq!(
+        events::<ConsentChanged>(&logs)[0].kind,
+        medshare::events::ConsentChange::Closed
+    );
     assert!(!w.env.exists(consent).await);
     assert_eq!(
         w.env.lamports(w.patient.wallet.pubkey()).await,

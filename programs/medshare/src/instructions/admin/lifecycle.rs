@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::events::ClusterLifecycle;
+use crate::events::{ClusterLifecycle, LifecycleChange};
 use crate::state::{Cluster, ClusterStatus};
 
 /// Accounts of `restart_dkg` and `retire_cluster`.
@@ -46,7 +46,7 @@ impl ClusterAdmin<'_> {
         cluster.invariant()?;
         crate::emit_event!(ClusterLifecycle {
             cluster: cluster.key(),
-            kind: 0,
+            kind: LifecycleChange::DkgRestarted,
             dkg_attempt: cluster.dkg_attempt,
             slot: Clock::get()?.slot,
         });
@@ -67,7 +67,7 @@ impl ClusterAdmin<'_> {
         cluster.invariant()?;
         crate::emit_event!(ClusterLifecycle {
             cluster: cluster.key(),
-            kind: 1,
+            kind: LifecycleChange::Retired,
             dkg_attempt: cluster.dkg_attempt,
             slot: Clock::get()?.slot,
         });

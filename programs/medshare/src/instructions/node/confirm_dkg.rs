@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::events::{ClusterReady, DkgFailed, DkgStep};
+use crate::events::{ClusterReady, DkgFailed, DkgStep, DkgStepKind};
 use crate::instructions::require_point;
 use crate::state::{Cluster, ClusterStatus, NodeInfo};
 
@@ -77,7 +77,7 @@ impl ConfirmDkg<'_> {
         crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
-            step: 3,
+            step: DkgStepKind::Confirmed,
             slot,
         });
         if cluster.nodes.iter().all(|n| n.confirmed) {

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ROUND1_LEN, SEED_DKG};
 use crate::error::MedshareError;
-use crate::events::DkgStep;
+use crate::events::{DkgStep, DkgStepKind};
 use crate::state::{Cluster, ClusterStatus, DkgMailbox};
 
 /// Accounts of `post_dkg_round1`.
@@ -73,7 +73,7 @@ impl PostDkgRound1<'_> {
         crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
-            step: 1,
+            step: DkgStepKind::Round1,
             slot: Clock::get()?.slot,
         });
         Ok(())

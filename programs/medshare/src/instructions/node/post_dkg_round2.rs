@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ROUND2_CIPHERTEXT, SEED_DKG};
 use crate::error::MedshareError;
-use crate::events::DkgStep;
+use crate::events::{DkgStep, DkgStepKind};
 use crate::state::{Cluster, ClusterStatus, DkgMailbox, Round2Package};
 
 /// One encrypted round-2 package, as posted.
@@ -81,7 +81,7 @@ impl PostDkgRound2<'_> {
         crate::emit_event!(DkgStep {
             cluster: cluster.key(),
             index: (pos + 1) as u8,
-            step: 2,
+            step: DkgStepKind::Round2,
             slot: Clock::get()?.slot,
         });
         Ok(())

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::SEED_ISSUER;
 use crate::error::MedshareError;
-use crate::events::RegistryChanged;
+use crate::events::{RegistryChange, RegistryChanged};
 use crate::state::{Cluster, CredentialIssuer};
 
 /// Accounts of `appoint_issuer`.
@@ -42,7 +42,7 @@ impl AppointIssuer<'_> {
             cluster: a.cluster,
             subject: issuer,
             by: ctx.accounts.admin.key(),
-            kind: 0,
+            kind: RegistryChange::IssuerAppointed,
             role: None,
             valid_until: 0,
             slot: clock.slot,
@@ -76,7 +76,7 @@ impl RevokeIssuer<'_> {
             cluster: a.cluster,
             subject: a.issuer,
             by: ctx.accounts.admin.key(),
-            kind: 1,
+            kind: RegistryChange::IssuerRevoked,
             role: None,
             valid_until: 0,
             slot: clock.slot,

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{SEED_ISSUER, SEED_PROVIDER};
 use crate::error::MedshareError;
-use crate::events::RegistryChanged;
+use crate::events::{RegistryChange, RegistryChanged};
 use crate::state::{CredentialIssuer, Provider, ProviderRole};
 
 /// Arguments of `register_provider`.
@@ -96,7 +96,7 @@ impl RegisterProvider<'_> {
             cluster: p.cluster,
             subject: p.provider,
             by: p.issuer,
-            kind: 2,
+            kind: RegistryChange::ProviderRegistered,
             role: Some(args.role),
             valid_until: args.valid_until,
             slot: clock.slot,
@@ -127,7 +127,7 @@ impl RevokeProvider<'_> {
             cluster: p.cluster,
             subject: p.provider,
             by: p.issuer,
-            kind: 3,
+            kind: RegistryChange::ProviderRevoked,
             role: Some(p.role),
             valid_until: p.valid_until,
             slot: clock.slot,

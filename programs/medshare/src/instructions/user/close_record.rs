@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::events::RecordChanged;
+use crate::events::{RecordChange, RecordChanged};
 use crate::state::PatientRecord;
 
 /// Accounts of `close_record`.
@@ -30,7 +30,7 @@ impl CloseRecord<'_> {
             owner: record.owner,
             author: record.author,
             version: record.version,
-            kind: 2,
+            kind: RecordChange::Closed,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });

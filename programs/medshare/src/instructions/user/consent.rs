@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_GROUPS, MAX_PURPOSE_LEN, SEED_CONSENT};
 use crate::error::MedshareError;
-use crate::events::ConsentChanged;
+use crate::events::{ConsentChange, ConsentChanged};
 use crate::instructions::provider::check_policy;
 use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider, RecordPolicy};
 
@@ -30,9 +30,8 @@ fn validate_args(args: &ConsentArgs, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Emits `ConsentChanged` with the consent as it now stands (`kind`: 0
-/// granted, 1 modified, 2 revoked, 3 closed).
-fn emit_changed(c: &Account<Consent>, kind: u8, clock: &Clock) {
+/// Emits `ConsentChanged` with the consent as it now stands.
+fn emit_changed(c: &Account<Consent>, kind: ConsentChange, clock: &Clock) {
     crate::emit_event!(ConsentChanged {
         consent: c.key(),
         record: c.record,
@@ -114,7 +113,7 @@ impl GrantConsent<'_> {
         c.updated_at = clock.unix_timestamp;
         c.uses = 0;
         c.bump = ctx.bumps.consent;
-        emit_changed(c, 0, &clock);
+        emit_changed(c, ConsentChange::Granted, &clock);
         Ok(())
     }
 }
@@ -152,7 +151,7 @@ impl ChangeConsent<'_> {
         c.purpose = args.purpose.clone();
         c.expires_at = args.expires_at;
         c.updated_at = clock.unix_timestamp;
-        emit_changed(c, 1, &clock);
+        emit_changed(c, ConsentChange::Modified, &clock);
         Ok(())
     }
 }
@@ -184,7 +183,7 @@ impl RevokeConsent<'_> {
         require!(!c.revoked, MedshareError::ConsentRevoked);
         c.revoked = true;
         c.updated_at = clock.unix_timestamp;
-        emit_changed(c, 2, &clock);
+        emit_changed(c, ConsentChange::Revoked, &clock);
         Ok(())
     }
 }
@@ -211,7 +210,7 @@ impl CloseConsent<'_> {
     pub fn handler(ctx: Context<CloseConsent>) -> Result<()> {
         let clock = Clock::get()?;
         let c = &ctx.accounts.consent;
-        emit_changed(c, 3, &clock);
+        emit_changed(c, ConsentChange::Closed, &clock);
         Ok(())
     }
 }

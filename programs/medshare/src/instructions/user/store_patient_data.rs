@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::SEED_RECORD;
-use crate::events::RecordChanged;
+use crate::events::{RecordChange, RecordChanged};
 use crate::state::{Cluster, PatientRecord};
 
 /// Accounts of `store_patient_data`.
@@ -73,7 +73,7 @@ impl StorePatientData<'_> {
             owner,
             author,
             version: 1,
-            kind: 0,
+            kind: RecordChange::Created,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::events::RecordChanged;
+use crate::events::{RecordChange, RecordChanged};
 use crate::state::PatientRecord;
 
 /// Accounts of `update_patient_data`.
@@ -52,7 +52,7 @@ impl UpdatePatientData<'_> {
             owner: record.owner,
             author: record.author,
             version: record.version,
-            kind: 1,
+            kind: RecordChange::NewVersion,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });
