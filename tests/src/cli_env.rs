@@ -50,33 +50,19 @@ pub fn test_timeout() -> Duration {
     }
 }
 
-/// Runs a test body on its own multi-threaded runtime, bounded by
-/// [`TEST_TIMEOUT`]: past it the test fails, naming itself, instead of
-/// hanging the whole run. The bound is a plain thread, so it fires even when
-/// every runtime worker is blocked (a deadlocked embedded bank blocks them
-/// inside synchronous locks); the runtime is then abandoned, not joined.
+/// Runs a test body on its own multi-threaded runtime under the testkit's
+/// one hang guard ([`Watchdog`](crate::nodes_env::Watchdog)), armed for
+/// [`test_timeout`]: a test still running past it ends the run naming
+/// itself, even when every runtime worker is blocked (a deadlocked embedded
+/// bank blocks them inside synchronous locks).
 pub fn run_test(name: &str, body: impl std::future::Future<Output = ()>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let limit = test_timeout();
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        let _ = tx.send(());
-    });
-    let finished = rt.block_on(async {
-        tokio::select! {
-            () = body => true,
-            _ = rx => false,
-        }
-    });
-    if !finished {
-        rt.shutdown_background();
-        panic!("{name} did not finish within {limit:?} (abandoned; a hang, not a slow test)");
-    }
+    let _guard = crate::nodes_env::Watchdog::arm(name, test_timeout());
+    rt.block_on(body);
 }
 
 /// The validator URL from `MEDSHARE_TEST_URL`, if set (and not empty).

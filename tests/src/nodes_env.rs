@@ -380,7 +380,9 @@ pub fn test_limit() -> Duration {
     scaled(Duration::from_secs(90))
 }
 
-/// Ends the test process if a test is still running after its limit.
+/// The testkit's one hang guard: ends the test process if a test is still
+/// running after its limit ([`NodesEnv`] arms one for [`test_limit`],
+/// [`crate::cli_env::run_test`] for its test timeout).
 ///
 /// If the bank wedges, both runtime workers block on its locks and no async
 /// timeout ([`within`], [`poll_until`]) can fire any more, so the test would

@@ -48,11 +48,13 @@ pub mod medshare {
     use super::*;
 
     /// Creates a cluster and its `share_patient_data` computation definition.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn init_cluster(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
         InitCluster::handler(ctx, args)
     }
 
     /// Admin adds a node authority to a cluster (assigns the next index).
+    #[access_control(ctx.accounts.validate(&authority))]
     pub fn add_node(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
         AddNode::handler(ctx, authority)
     }
@@ -113,16 +115,19 @@ pub mod medshare {
     }
 
     /// Creates an (empty) record for the owner, optionally authored by a co-signing provider.
+    #[access_control(ctx.accounts.validate())]
     pub fn store_patient_data(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
         StorePatientData::handler(ctx, record_id)
     }
 
     /// Writes one field group of the record's current version (binding proof verified).
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn write_record_group(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
         WriteRecordGroup::handler(ctx, args)
     }
 
     /// Starts a new version of the record: groups must be written again.
+    #[access_control(ctx.accounts.validate())]
     pub fn update_patient_data(ctx: Context<UpdatePatientData>) -> Result<()> {
         UpdatePatientData::handler(ctx)
     }
@@ -146,6 +151,7 @@ pub mod medshare {
     }
 
     /// A node combines `t` contributions into the recipient's capsules.
+    #[access_control(ctx.accounts.validate(&lagrange))]
     pub fn share_patient_data_callback(
         ctx: Context<SharePatientDataCallback>,
         lagrange: Vec<[u8; 32]>,
@@ -207,12 +213,14 @@ pub mod medshare {
     }
 
     /// The requester cancels an expired computation (rent back).
+    #[access_control(ctx.accounts.validate())]
     pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
         CancelShare::handler(ctx)
     }
 
     /// The requester or the recipient closes a completed share result (rent
     /// to the requester); the recipient can no longer fetch it afterwards.
+    #[access_control(ctx.accounts.validate())]
     pub fn close_share_result(ctx: Context<CloseShareResult>) -> Result<()> {
         CloseShareResult::handler(ctx)
     }

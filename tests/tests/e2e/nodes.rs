@@ -18,7 +18,6 @@ use medshare::state::{ClusterStatus, ShareResult};
 use medshare_client::data::parse_groups;
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
-use medshare_sdk::chain::embedded::Embedded;
 use medshare_sdk::chain::{Chain, ChainError, LedgerEntry, SharedChain};
 use medshare_sdk::keystore::{KeyStore, KeyStoreError};
 use medshare_tests::cli_env::skip_unless_embedded;
@@ -984,102 +983,6 @@ async fn test_nodes_react_to_events_without_polling() {
         );
     }
     env.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_chain_subscription_delivers_what_mentions_the_address() {
-    // The embedded backend's subscription (over RPC, a failed transfer is
-    // refused at preflight and never notified; `rpc_faults.rs` covers RPC).
-    if skip_unless_embedded("test_chain_subscription_delivers_what_mentions_the_address") {
-        return;
-    }
-    let chain = Embedded::start().await;
-    let payer = Keypair::new();
-    chain.airdrop(&payer.pubkey(), 1_000_000_000).await.unwrap();
-    let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
-    let mut to_a = chain.subscribe(&a).await.unwrap();
-    let mut to_b = chain.subscribe(&b).await.unwrap();
-    let transfer = |to: &Pubkey, lamports: u64| {
-        anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), to, lamports)
-    };
-    let landed = chain
-        .send(&[transfer(&a, 5_000_000)], &[&payer])
-        .await
-        .unwrap();
-    let notice = to_a.recv().await.expect("a notice for a");
-    assert_eq!(notice.signature, landed.signature);
-    assert_eq!(notice.slot, landed.slot);
-    assert!(notice.success);
-    assert_eq!(notice.logs, landed.logs);
-    assert!(to_b.try_recv().is_err(), "b was not mentioned");
-    // A failed transaction is delivered too, as failed.
-    let err = chain
-        .send(&[transfer(&a, 10_000_000_000)], &[&payer])
-        .await
-        .expect_err("more than the payer has");
-    // The system program's "insufficient funds" (its custom error 1).
-    assert!(matches!(err, ChainError::Program { code: 1, .. }), "{err}");
-    let notice = to_a.recv().await.expect("a notice for the failure");
-    assert!(!notice.success);
-    assert!(to_b.try_recv().is_err());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_chain_sender_that_stops_waiting_changes_nothing() {
-    if skip_unless_embedded("test_chain_sender_that_stops_waiting_changes_nothing") {
-        return;
-    }
-    // Senders give up after 0 to 4 ms: some before their transaction is
-    // sent, some while the bank processes it, some after. Every transfer
-    // that took effect must be on the ledger and notified, and slots must
-    // keep advancing (the gate is held until the bank is done).
-    const UNIT: u64 = 1_000;
-    const SENDS: u32 = 20;
-    let chain = Embedded::start().await;
-    let payer = Keypair::new();
-    chain
-        .airdrop(&payer.pubkey(), 10_000_000_000)
-        .await
-        .unwrap();
-    let to = Pubkey::new_unique();
-    let transfer = |lamports: u64| {
-        anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &to, lamports)
-    };
-    // Rent-exempt first, so any later transfer can land.
-    chain.send(&[transfer(1_000_000)], &[&payer]).await.unwrap();
-    let mut notices = chain.subscribe(&to).await.unwrap();
-    for k in 0..SENDS {
-        // Distinct powers of two: the balance tells which transfers landed.
-        let give_up = Duration::from_millis(u64::from(k % 5));
-        let _ = tokio::time::timeout(give_up, chain.send(&[transfer(UNIT << k)], &[&payer])).await;
-        chain.warp_slots(1).await;
-    }
-    // Let anything still in flight finish: a task spawned by a sender that
-    // gave up has started well within this pause, and the slot cannot end
-    // before the bank and the ledger are done with it.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    chain.warp_slots(1).await;
-    let landed = (chain.balance(&to).await.unwrap() - 1_000_000) / UNIT;
-    let count = landed.count_ones() as usize;
-    assert!(count > 0, "some transfers landed");
-    let history = chain.history(&to).await.unwrap();
-    assert_eq!(
-        history.len(),
-        1 + count,
-        "every transfer that landed is on the ledger"
-    );
-    assert!(history.iter().all(|e| e.success));
-    for _ in 0..count {
-        let n = tokio::time::timeout(share_timeout(), notices.recv())
-            .await
-            .expect("a notice for every transfer that landed")
-            .expect("subscription open");
-        assert!(n.success);
-    }
-    assert!(
-        notices.try_recv().is_err(),
-        "no more notices than transfers"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,3 +51,26 @@ impl Consent {
         Ok(())
     }
 }
+
+impl Consent {
+    /// Checked wherever a handler writes a consent: a nonzero mask of
+    /// existing groups, a purpose within its limit, and its parties set.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.group_mask != 0
+                && (self.group_mask as usize) < (1 << crate::constants::MAX_GROUPS),
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.purpose.len() <= MAX_PURPOSE_LEN,
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.record != Pubkey::default()
+                && self.owner != Pubkey::default()
+                && self.grantee != Pubkey::default(),
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}

@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_PEERS, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
+use crate::constants::{MAX_NODES, MAX_PEERS, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
+use crate::error::MedshareError;
 
 /// A round-2 package encrypted to its addressee's transport key.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, PartialEq, Eq, Debug, InitSpace)]
@@ -44,4 +45,37 @@ pub struct DkgMailbox {
     pub round2: Vec<Round2Package>,
     /// PDA bump.
     pub bump: u8,
+}
+
+impl DkgMailbox {
+    /// Checked wherever a handler writes a mailbox: a node index in range,
+    /// packages within their limits, each addressed to another node in range.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.index >= 1 && self.index as usize <= MAX_NODES,
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.round1.len() <= MAX_ROUND1_LEN,
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.round2.len() <= MAX_PEERS,
+            MedshareError::InvariantViolated
+        );
+        for p in &self.round2 {
+            require!(
+                p.to >= 1
+                    && p.to as usize <= MAX_NODES
+                    && p.to != self.index
+                    && p.ciphertext.len() <= MAX_ROUND2_CIPHERTEXT,
+                MedshareError::InvariantViolated
+            );
+        }
+        require!(
+            self.complaint_against as usize <= MAX_NODES,
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
 }

@@ -31,3 +31,15 @@ pub struct Identity {
     /// PDA bump.
     pub bump: u8,
 }
+
+impl Identity {
+    /// Checked wherever a handler writes an identity: its wallet and
+    /// encryption key set (the key itself is validated before it is written).
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.wallet != Pubkey::default() && self.encryption_key != [0u8; 32],
+            crate::error::MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}

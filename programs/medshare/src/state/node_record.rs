@@ -20,3 +20,19 @@ pub struct NodeRecord {
     /// PDA bump.
     pub bump: u8,
 }
+
+impl NodeRecord {
+    /// Checked wherever a handler writes a node record: a node index in
+    /// range, its cluster and authority set.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.index >= 1 && self.index as usize <= crate::constants::MAX_NODES,
+            crate::error::MedshareError::InvariantViolated
+        );
+        require!(
+            self.cluster != Pubkey::default() && self.node != Pubkey::default(),
+            crate::error::MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}

@@ -92,3 +92,33 @@ impl Provider {
         Ok(())
     }
 }
+
+impl CredentialIssuer {
+    /// Checked wherever a handler writes an issuer entry: its cluster and
+    /// issuer set.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.cluster != Pubkey::default() && self.issuer != Pubkey::default(),
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}
+
+impl Provider {
+    /// Checked wherever a handler writes a provider entry: a validity period
+    /// that ends after it starts, and its parties set.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.valid_until > self.valid_from,
+            MedshareError::InvariantViolated
+        );
+        require!(
+            self.cluster != Pubkey::default()
+                && self.provider != Pubkey::default()
+                && self.issuer != Pubkey::default(),
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
+}

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use super::CapsuleData;
+use super::{CapsuleData, CredentialIssuer, Provider};
 use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
 use crate::error::MedshareError;
 
@@ -133,6 +133,28 @@ impl RecordPolicy {
             required_roles: record.required_roles,
         }
     }
+
+    /// Applies a record's provider policy to `wallet`: nothing to check when the
+    /// record requires no role; otherwise `provider` must be `wallet`'s registry
+    /// entry in the record's cluster, valid at `now`, of an allowed role, from an
+    /// active issuer.
+    pub fn check(
+        &self,
+        wallet: &Pubkey,
+        provider: Option<&Account<Provider>>,
+        issuer: Option<&Account<CredentialIssuer>>,
+        now: i64,
+    ) -> std::result::Result<(), MedshareError> {
+        if self.required_roles == 0 {
+            return Ok(());
+        }
+        let expected = crate::pda::provider(&self.cluster, wallet);
+        let p = provider
+            .filter(|p| p.key() == expected)
+            .ok_or(MedshareError::ProviderNotVerified)?;
+        let i = issuer.filter(|i| i.key() == crate::pda::issuer(&self.cluster, &p.issuer));
+        p.check(i.map(|i| &**i), self.required_roles, now)
+    }
 }
 
 impl PatientRecord {
@@ -151,9 +173,26 @@ impl PatientRecord {
                 .sum::<usize>()
     }
 
+    /// The groups of `mask`, each present in the record's current version.
+    pub fn groups_of(&self, mask: u8) -> Result<Vec<u8>> {
+        require!(
+            mask != 0 && (mask as usize) < (1 << MAX_GROUPS),
+            MedshareError::InvalidGroup
+        );
+        let groups: Vec<u8> = (0..MAX_GROUPS as u8)
+            .filter(|g| mask & (1 << g) != 0)
+            .collect();
+        for g in &groups {
+            require!(self.group(*g).is_some(), MedshareError::GroupMissing);
+        }
+        Ok(groups)
+    }
+
     /// Checked at the end of every mutating handler.
     pub fn invariant(&self) -> Result<()> {
         require!(self.version >= 1, MedshareError::InvariantViolated);
+        // Provider roles are a 4-bit mask (doctor, hospital, insurer, researcher).
+        require!(self.required_roles < 16, MedshareError::InvariantViolated);
         require!(
             self.groups.len() <= MAX_GROUPS,
             MedshareError::InvariantViolated

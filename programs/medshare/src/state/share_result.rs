@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 use super::CapsuleData;
 use crate::constants::MAX_GROUPS;
+use crate::error::MedshareError;
 
 /// The output of a share: one capsule per group, for the recipient key.
 /// Created empty with the request (paid by the requester), filled by the callback.
@@ -38,4 +39,25 @@ pub struct ShareResult {
     pub completed_slot: u64,
     /// PDA bump.
     pub bump: u8,
+}
+
+impl ShareResult {
+    /// Checked wherever a handler writes a share result: its groups are
+    /// distinct, ascending and in range, and it holds one capsule per group
+    /// once completed, none before.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            !self.groups.is_empty()
+                && self.groups.len() <= MAX_GROUPS
+                && self.groups.windows(2).all(|w| w[0] < w[1])
+                && self.groups.iter().all(|&g| (g as usize) < MAX_GROUPS),
+            MedshareError::InvariantViolated
+        );
+        let capsules = if self.completed { self.groups.len() } else { 0 };
+        require!(
+            self.capsules.len() == capsules,
+            MedshareError::InvariantViolated
+        );
+        Ok(())
+    }
 }

@@ -34,7 +34,6 @@ impl AddNode<'_> {
 
     /// Appends the node; its index is its position + 1.
     pub fn handler(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
-        ctx.accounts.validate(&authority)?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes.push(NodeInfo {
             authority,

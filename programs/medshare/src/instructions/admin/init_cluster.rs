@@ -56,7 +56,6 @@ impl InitCluster<'_> {
 
     /// Creates the cluster in the `Registering` state.
     pub fn handler(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
-        ctx.accounts.validate(&args)?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.admin = ctx.accounts.admin.key();
         cluster.cluster_id = args.cluster_id;

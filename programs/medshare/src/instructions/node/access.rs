@@ -24,7 +24,6 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
-use crate::instructions::provider::check_policy;
 use crate::state::{Computation, Consent, CredentialIssuer, Provider, RecordHead};
 
 /// The accounts the access decision reads.
@@ -72,13 +71,8 @@ pub fn check_access(comp: &Computation, a: &AccessAccounts<'_, '_>, now: i64) ->
         let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
         consent.check(mask, now)?;
     }
-    check_policy(
-        &head.policy(),
-        &comp.recipient_wallet,
-        a.provider,
-        a.issuer,
-        now,
-    )?;
+    head.policy()
+        .check(&comp.recipient_wallet, a.provider, a.issuer, now)?;
     Ok(())
 }
 

@@ -63,6 +63,7 @@ impl PostDkgComplaint<'_> {
         let mailbox = &mut ctx.accounts.mailbox;
         mailbox.complaint_against = accused;
         mailbox.revealed_secret = ephemeral_secret;
+        mailbox.invariant()?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.status = ClusterStatus::Failed;
         cluster.invariant()?;

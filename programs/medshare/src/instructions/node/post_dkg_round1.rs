@@ -67,6 +67,7 @@ impl PostDkgRound1<'_> {
         }
         mailbox.round1 = package;
         mailbox.ephemeral_key = ephemeral_key;
+        mailbox.invariant()?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].round1_posted = true;
         cluster.invariant()?;

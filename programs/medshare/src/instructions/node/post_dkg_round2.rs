@@ -77,6 +77,7 @@ impl PostDkgRound2<'_> {
                 ciphertext: p.ciphertext,
             });
         }
+        ctx.accounts.mailbox.invariant()?;
         cluster.invariant()?;
         crate::emit_event!(DkgStep {
             cluster: cluster.key(),

@@ -64,6 +64,7 @@ impl RegisterNode<'_> {
         mailbox.round1 = Vec::new();
         mailbox.round2 = Vec::new();
         mailbox.bump = ctx.bumps.mailbox;
+        mailbox.invariant()?;
         let record = &mut ctx.accounts.node_record;
         record.cluster = cluster_key;
         record.node = ctx.accounts.node.key();
@@ -71,6 +72,7 @@ impl RegisterNode<'_> {
         record.contributions = 0;
         record.faults = 0;
         record.bump = ctx.bumps.node_record;
+        record.invariant()?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].registered = true;
         cluster.nodes[pos].transport_key = transport_key;

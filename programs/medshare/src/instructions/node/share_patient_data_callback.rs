@@ -91,7 +91,6 @@ impl SharePatientDataCallback<'_> {
     /// the terms go straight into the syscall buffers of
     /// [`encrypted_ixs::point::msm_with`], whose frame is its own.
     pub fn handler(ctx: Context<SharePatientDataCallback>, lagrange: Vec<[u8; 32]>) -> Result<()> {
-        ctx.accounts.validate(&lagrange)?;
         let finalizer = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())? + 1;
         let comp = &ctx.accounts.computation;
         check_contributors(&comp.contributors, &lagrange)?;
@@ -115,6 +114,7 @@ impl SharePatientDataCallback<'_> {
         result.capsules = capsules.clone();
         result.completed = true;
         result.completed_slot = clock.slot;
+        result.invariant()?;
         crate::emit_event!(ShareCompleted {
             computation: comp.key(),
             share_result: result.key(),

@@ -194,6 +194,7 @@ impl SubmitContribution<'_> {
             });
         }
         comp.invariant()?;
+        record.invariant()?;
         Ok(())
     }
 }

@@ -38,6 +38,7 @@ impl AppointIssuer<'_> {
         a.active = true;
         a.appointed_at = clock.unix_timestamp;
         a.bump = ctx.bumps.issuer_account;
+        a.invariant()?;
         crate::emit_event!(RegistryChanged {
             cluster: a.cluster,
             subject: issuer,
@@ -72,6 +73,7 @@ impl RevokeIssuer<'_> {
         let a = &mut ctx.accounts.issuer_account;
         require!(a.active, MedshareError::IssuerRevoked);
         a.active = false;
+        a.invariant()?;
         crate::emit_event!(RegistryChanged {
             cluster: a.cluster,
             subject: a.issuer,

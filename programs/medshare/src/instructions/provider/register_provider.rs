@@ -92,6 +92,7 @@ impl RegisterProvider<'_> {
         p.valid_until = args.valid_until;
         p.revoked = false;
         p.bump = ctx.bumps.provider_account;
+        p.invariant()?;
         crate::emit_event!(RegistryChanged {
             cluster: p.cluster,
             subject: p.provider,
@@ -123,6 +124,7 @@ impl RevokeProvider<'_> {
         let p = &mut ctx.accounts.provider_account;
         require!(!p.revoked, MedshareError::ProviderRevoked);
         p.revoked = true;
+        p.invariant()?;
         crate::emit_event!(RegistryChanged {
             cluster: p.cluster,
             subject: p.provider,

@@ -35,7 +35,6 @@ impl CancelShare<'_> {
 
     /// Closes both accounts.
     pub fn handler(ctx: Context<CancelShare>) -> Result<()> {
-        ctx.accounts.validate()?;
         crate::emit_event!(ShareCancelled {
             computation: ctx.accounts.computation.key(),
             requester: ctx.accounts.requester.key(),

@@ -44,7 +44,6 @@ impl CloseShareResult<'_> {
 
     /// Closes the share result (the rent goes to the requester).
     pub fn handler(ctx: Context<CloseShareResult>) -> Result<()> {
-        ctx.accounts.validate()?;
         let r = &ctx.accounts.share_result;
         crate::emit_event!(ShareClosed {
             share_result: r.key(),

@@ -3,7 +3,6 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_GROUPS, MAX_PURPOSE_LEN, SEED_CONSENT};
 use crate::error::MedshareError;
 use crate::events::{ConsentChange, ConsentChanged};
-use crate::instructions::provider::check_policy;
 use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider, RecordPolicy};
 
 /// Arguments of `grant_consent` and `modify_consent`.
@@ -89,8 +88,7 @@ impl GrantConsent<'_> {
             fresh || stale || a.consent.revoked,
             MedshareError::ConsentExists
         );
-        check_policy(
-            &RecordPolicy::of(&a.record),
+        RecordPolicy::of(&a.record).check(
             &a.grantee.key(),
             a.provider.as_ref(),
             a.issuer.as_ref(),
@@ -113,6 +111,7 @@ impl GrantConsent<'_> {
         c.updated_at = clock.unix_timestamp;
         c.uses = 0;
         c.bump = ctx.bumps.consent;
+        c.invariant()?;
         emit_changed(c, ConsentChange::Granted, &clock);
         Ok(())
     }
@@ -151,6 +150,7 @@ impl ChangeConsent<'_> {
         c.purpose = args.purpose.clone();
         c.expires_at = args.expires_at;
         c.updated_at = clock.unix_timestamp;
+        c.invariant()?;
         emit_changed(c, ConsentChange::Modified, &clock);
         Ok(())
     }
@@ -183,6 +183,7 @@ impl RevokeConsent<'_> {
         require!(!c.revoked, MedshareError::ConsentRevoked);
         c.revoked = true;
         c.updated_at = clock.unix_timestamp;
+        c.invariant()?;
         emit_changed(c, ConsentChange::Revoked, &clock);
         Ok(())
     }
@@ -231,6 +232,7 @@ impl SetRecordPolicy<'_> {
         require!(required_roles < 16, MedshareError::ProviderRoleNotAllowed);
         let r = &mut ctx.accounts.record;
         r.required_roles = required_roles;
+        r.invariant()?;
         crate::emit_event!(crate::events::PolicyChanged {
             record: r.key(),
             required_roles,

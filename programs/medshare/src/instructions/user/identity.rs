@@ -41,6 +41,7 @@ fn write(identity: &mut Identity, wallet: Pubkey, args: &IdentityArgs) -> Result
     identity.encryption_key = args.encryption_key;
     identity.role = args.role;
     identity.updated_at = clock.unix_timestamp;
+    identity.invariant()?;
     crate::emit_event!(IdentityUpdated {
         wallet,
         encryption_key: args.encryption_key,

@@ -6,8 +6,7 @@ use crate::constants::{
 };
 use crate::error::MedshareError;
 use crate::events::PullRefused;
-use crate::instructions::provider::check_policy;
-use crate::instructions::user::share_patient_data::{groups_of, queue, Request};
+use crate::instructions::user::share_patient_data::{queue, Request};
 use crate::state::{
     Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider,
     RecordPolicy, ShareResult,
@@ -146,8 +145,7 @@ impl RequestShare<'_> {
             return Err(MedshareError::ConsentMissing);
         }
         consent.check(group_mask, now)?;
-        check_policy(
-            &RecordPolicy::of(&self.record),
+        RecordPolicy::of(&self.record).check(
             &self.requester.key(),
             self.provider.as_ref(),
             self.issuer.as_ref(),
@@ -162,11 +160,12 @@ impl RequestShare<'_> {
     /// record, so the attempt stays on the audit trail.
     pub fn handler(ctx: Context<RequestShare>, group_mask: u8) -> Result<()> {
         ctx.accounts.cluster.require_ready()?;
-        let groups = groups_of(&ctx.accounts.record, group_mask)?;
+        let groups = ctx.accounts.record.groups_of(group_mask)?;
         let clock = Clock::get()?;
         if let Err(reason) = ctx.accounts.authorize(group_mask, clock.unix_timestamp) {
             let record = &mut ctx.accounts.record;
             record.refused_pulls = record.refused_pulls.saturating_add(1);
+            record.invariant()?;
             crate::emit_event!(PullRefused {
                 record: record.key(),
                 requester: ctx.accounts.requester.key(),
@@ -254,6 +253,7 @@ impl RequestShare<'_> {
             Consent::try_deserialize(&mut &data[..])?
         };
         consent.uses = consent.uses.saturating_add(1);
+        consent.invariant()?;
         store(&consent, &consent_info)?;
         Ok(())
     }

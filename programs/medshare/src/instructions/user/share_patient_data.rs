@@ -3,7 +3,6 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_GROUPS, SEED_COMPUTATION, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::ShareRequested;
-use crate::instructions::provider::check_policy;
 use crate::instructions::require_encryption_key;
 use crate::state::{
     Cluster, Computation, ComputationStatus, CredentialIssuer, Identity, PatientRecord, Provider,
@@ -61,21 +60,6 @@ pub struct SharePatientData<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// The groups of `mask`, each present in the record's current version.
-pub(crate) fn groups_of(record: &PatientRecord, mask: u8) -> Result<Vec<u8>> {
-    require!(
-        mask != 0 && (mask as usize) < (1 << MAX_GROUPS),
-        MedshareError::InvalidGroup
-    );
-    let groups: Vec<u8> = (0..MAX_GROUPS as u8)
-        .filter(|g| mask & (1 << g) != 0)
-        .collect();
-    for g in &groups {
-        require!(record.group(*g).is_some(), MedshareError::GroupMissing);
-    }
-    Ok(groups)
-}
-
 /// Moves the nodes' fee deposit ([`Computation::node_deposit`]) from the
 /// requester into the new computation.
 pub(crate) fn deposit_node_fees<'info>(
@@ -123,6 +107,7 @@ pub(crate) fn queue(
     let clock = Clock::get()?;
     let id = cluster.next_computation;
     cluster.next_computation = id.checked_add(1).ok_or(MedshareError::Overflow)?;
+    cluster.invariant()?;
     let expiry_slot = clock
         .slot
         .checked_add(cluster.computation_ttl_slots)
@@ -170,6 +155,7 @@ pub(crate) fn queue(
     result.requested_slot = clock.slot;
     result.completed_slot = 0;
     result.bump = result_bump;
+    result.invariant()?;
 
     crate::emit_event!(ShareRequested {
         computation: comp_key,
@@ -199,7 +185,7 @@ impl SharePatientData<'_> {
             MedshareError::NotOwner
         );
         self.cluster.require_ready()?;
-        let groups = groups_of(&self.record, args.group_mask)?;
+        let groups = self.record.groups_of(args.group_mask)?;
         require_encryption_key(&args.recipient, MedshareError::InvalidRecipientKey)?;
         if self.record.required_roles != 0 {
             let wallet = args
@@ -214,8 +200,7 @@ impl SharePatientData<'_> {
                 identity.encryption_key == args.recipient,
                 MedshareError::WrongIdentity
             );
-            check_policy(
-                &RecordPolicy::of(&self.record),
+            RecordPolicy::of(&self.record).check(
                 &wallet,
                 self.provider.as_ref(),
                 self.issuer.as_ref(),

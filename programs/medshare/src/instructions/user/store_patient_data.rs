@@ -41,7 +41,6 @@ impl StorePatientData<'_> {
     /// the old one's consents and computations never apply to it); groups
     /// follow with `write_record_group`.
     pub fn handler(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
-        ctx.accounts.validate()?;
         let clock = Clock::get()?;
         let owner = ctx.accounts.owner.key();
         let author = ctx
@@ -55,6 +54,7 @@ impl StorePatientData<'_> {
         cluster.records_created = generation
             .checked_add(1)
             .ok_or(crate::error::MedshareError::Overflow)?;
+        cluster.invariant()?;
         let record = &mut ctx.accounts.record;
         record.owner = owner;
         record.generation = generation;

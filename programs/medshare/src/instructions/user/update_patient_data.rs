@@ -37,7 +37,6 @@ impl UpdatePatientData<'_> {
     /// until then). Share results of the old version cannot be decrypted any
     /// more (the client reports the record changed).
     pub fn handler(ctx: Context<UpdatePatientData>) -> Result<()> {
-        ctx.accounts.validate()?;
         let clock = Clock::get()?;
         let record = &mut ctx.accounts.record;
         record.version = record

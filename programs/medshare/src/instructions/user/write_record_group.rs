@@ -98,7 +98,6 @@ impl WriteRecordGroup<'_> {
     /// Adds the group, growing the account (owner pays rent). Changing a
     /// written group takes a new version (`update_patient_data`).
     pub fn handler(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
-        ctx.accounts.validate(&args)?;
         let clock = Clock::get()?;
         let ct_len = args.ciphertext.len();
         let group = args.group;
