@@ -9,7 +9,7 @@ use encrypted_ixs::dkg::{EncryptedRound2, Peer};
 use encrypted_ixs::keys::{NodeIndex, TransportPublic};
 use encrypted_ixs::record::SealedGroup;
 use encrypted_ixs::reencrypt::Contribution;
-use medshare::instructions::{ContributionArg, WriteGroupArgs};
+use medshare::instructions::{ContributionArg, Round2Arg, WriteGroupArgs};
 use medshare::state::{DkgMailbox, StoredGroup};
 use solana_sdk::pubkey::Pubkey;
 
@@ -100,6 +100,18 @@ pub fn dkg_inbox<'a>(
                     nonce: p.nonce,
                     ciphertext: p.ciphertext.clone(),
                 })
+        })
+        .collect()
+}
+
+/// Round-2 packages as `post_dkg_round2` takes them.
+pub fn round2_args(packages: &[EncryptedRound2]) -> Vec<Round2Arg> {
+    packages
+        .iter()
+        .map(|p| Round2Arg {
+            to: p.to as u8,
+            nonce: p.nonce,
+            ciphertext: p.ciphertext.clone(),
         })
         .collect()
 }

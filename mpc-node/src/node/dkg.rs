@@ -122,14 +122,7 @@ impl Node {
                 .collect();
             let mut sent = 0;
             for chunk in todo.chunks(ROUND2_PER_TX) {
-                let packages = chunk
-                    .iter()
-                    .map(|p| medshare::instructions::Round2Arg {
-                        to: p.to as u8,
-                        nonce: p.nonce,
-                        ciphertext: p.ciphertext.clone(),
-                    })
-                    .collect();
+                let packages = medshare_sdk::codec::round2_args(chunk);
                 let ix = ix::post_dkg_round2(
                     self.authority.pubkey(),
                     self.cfg.cluster,

@@ -342,14 +342,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
         secrets2.push(s2);
         // Post in chunks of 5 packages per transaction.
         for chunk in out.chunks(5) {
-            let packages = chunk
-                .iter()
-                .map(|p| medshare::instructions::Round2Arg {
-                    to: p.to as u8,
-                    nonce: p.nonce,
-                    ciphertext: p.ciphertext.clone(),
-                })
-                .collect();
+            let packages = medshare_sdk::codec::round2_args(chunk);
             env.send(
                 &[sdk::post_dkg_round2(
                     c.nodes[k].authority.pubkey(),
