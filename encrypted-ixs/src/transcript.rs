@@ -89,7 +89,7 @@ impl Transcript {
     fn put(&mut self, bytes: &[u8]) {
         // Every caller in this crate appends fixed-size items whose total is
         // below MAX_TRANSCRIPT (asserted by `test_transcript_sizes` in
-        // tests/vectors.rs).
+        // tests/crypto/vectors.rs).
         let end = self.len + 4 + bytes.len();
         assert!(end <= MAX_TRANSCRIPT, "transcript overflow");
         self.buf[self.len..self.len + 4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());

@@ -1,8 +1,6 @@
 //! Seal → re-encrypt by any `t` of `n` → open, for many cluster shapes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use encrypted_ixs::capsule::open;
 use encrypted_ixs::keys::UserSecretKey;
 use encrypted_ixs::record::{open_group_with, open_own_group, seal_group};

@@ -1,8 +1,6 @@
 //! Every check, failing for the reason it exists, with its exact error.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use curve25519_dalek::edwards::EdwardsPoint;
 use encrypted_ixs::binding::{self, BindingProof};
 use encrypted_ixs::capsule::{open, Capsule};

@@ -1,5 +1,4 @@
 //! Test helpers: a simulated cluster that runs the real DKG in memory.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 

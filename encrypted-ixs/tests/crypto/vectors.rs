@@ -1,6 +1,6 @@
 //! Frozen vectors: the wire formats and every derivation, so they cannot
 //! drift silently. Regenerate deliberately with
-//! `MEDSHARE_WRITE_VECTORS=1 cargo test -p encrypted-ixs --test vectors`
+//! `MEDSHARE_WRITE_VECTORS=1 cargo test -p encrypted-ixs --test crypto vectors`
 //! (it rewrites `tests/vectors/v2.json` only).
 //!
 //! `tests/vectors/v1.json` is the retired wire format v1 (SHA-512 transcripts,
@@ -10,10 +10,8 @@
 //! HKDF data key, ChaCha20-Poly1305 group sealing, Lagrange coefficients,
 //! aggregation, opening) is still checked against it.
 
-mod common;
-
+use crate::common::*;
 use borsh::to_vec;
-use common::*;
 use encrypted_ixs::binding::{self, BindingProof, BINDING_PROOF_LEN};
 use encrypted_ixs::capsule::{open, Capsule, RecordContext};
 use encrypted_ixs::keys::UserSecretKey;
