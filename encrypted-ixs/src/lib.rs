@@ -30,6 +30,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "client")]
+pub mod attachment;
 pub mod binding;
 pub mod capsule;
 #[cfg(feature = "client")]

@@ -4,6 +4,8 @@
 
 mod common;
 
+mod attachment;
+
 mod kat;
 mod negative;
 mod properties;
