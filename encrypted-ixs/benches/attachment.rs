@@ -66,7 +66,8 @@ fn main() {
     let mut block = vec![0u8; 1 << 20];
     rng.fill_bytes(&mut block);
     let key = AttachmentKey::derive(&DataKey::from_bytes([3; 32]), &[4; 16]);
-    let path = std::env::temp_dir().join(format!("medshare-attachment-bench-{}", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("medshare-attachment-bench-{}", std::process::id()));
     let rss_start = peak_rss_mib().unwrap_or(0.0);
 
     // Seal: generated file → blob on disk.
@@ -109,7 +110,10 @@ fn main() {
     }
     let peer_s = t0.elapsed().as_secs_f64();
 
-    println!("attachment, {mib} MiB, chunk {} KiB, one core", DEFAULT_CHUNK_SIZE / 1024);
+    println!(
+        "attachment, {mib} MiB, chunk {} KiB, one core",
+        DEFAULT_CHUNK_SIZE / 1024
+    );
     println!(
         "  seal  {:>8.1} MB/s   ({:.2} s, blob {} bytes, SHA-256 {})",
         mb_s(total, seal_s),
@@ -117,7 +121,11 @@ fn main() {
         sealed.blob_len,
         hex::encode(&sealed.sha256[..8])
     );
-    println!("  open  {:>8.1} MB/s   ({:.2} s)", mb_s(total, open_s), open_s);
+    println!(
+        "  open  {:>8.1} MB/s   ({:.2} s)",
+        mb_s(total, open_s),
+        open_s
+    );
     println!(
         "  peer: ChaCha20-Poly1305 alone {:.1} MB/s; seal / peer = {:.2}, open / peer = {:.2}",
         mb_s(total, peer_s),

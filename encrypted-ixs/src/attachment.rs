@@ -73,7 +73,9 @@ pub enum AttachmentError {
     ChunkSize(u32),
     /// A chunk failed authentication: wrong key, or the blob was modified,
     /// reordered, truncated or mixed with another.
-    #[error("attachment does not decrypt: wrong key, or the blob was modified, reordered or truncated")]
+    #[error(
+        "attachment does not decrypt: wrong key, or the blob was modified, reordered or truncated"
+    )]
     Tampered,
     /// More than 2³² − 1 chunks.
     #[error("attachment too large for its chunk size")]

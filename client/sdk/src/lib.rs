@@ -14,8 +14,9 @@
 //! | [`admin`] | the cluster admin's operations (create a cluster, add nodes, restart, retire) |
 //! | [`keystore`] | sealed key files: secrets encrypted at rest under a passphrase |
 //!
-//! A cluster created, a builder sent and a refusal read as a typed error, on
-//! the embedded chain (feature `embedded`):
+//! A cluster created, a builder sent, a user's identity registered and read
+//! back with its event, and a refusal read as a typed error, on the embedded
+//! chain (feature `embedded`):
 //!
 //! ```
 //! # #[cfg(feature = "embedded")]
@@ -33,11 +34,31 @@
 //!     .unwrap();
 //! let c: medshare::state::Cluster = fetch(chain, &cluster).await.unwrap().unwrap();
 //! assert_eq!((c.threshold, c.size), (2, 3));
+//! // PDAs come with their bumps, as the program stored them.
+//! let (_, bump) = medshare_sdk::pda::cluster_and_bump(&admin.pubkey(), 1);
+//! assert_eq!(c.bump, bump);
 //!
 //! // A builder, sent: the admin adds a node authority.
 //! let node = Keypair::new();
 //! let add = ix::add_node(admin.pubkey(), cluster, node.pubkey());
 //! chain.send(&[add], &[&admin]).await.unwrap();
+//!
+//! // A user registers an encryption key; the event says so.
+//! use encrypted_ixs::keys::UserSecretKey;
+//! use medshare::instructions::IdentityArgs;
+//! use medshare::state::{Identity, Role};
+//! let user = Keypair::new();
+//! chain.airdrop(&user.pubkey(), 1_000_000_000).await.unwrap();
+//! let key = UserSecretKey::generate(&mut rand_core::OsRng).public_key().edwards().unwrap();
+//! let args = IdentityArgs { encryption_key: key.0, role: Role::Doctor };
+//! let landed = chain.send(&[ix::register_identity(user.pubkey(), args)], &[&user]).await.unwrap();
+//! let id: Identity = fetch(chain, &medshare_sdk::pda::identity(&user.pubkey()))
+//!     .await
+//!     .unwrap()
+//!     .unwrap();
+//! assert_eq!((id.encryption_key, id.role), (key.0, Role::Doctor));
+//! let ev = medshare_sdk::events::events::<medshare::events::IdentityUpdated>(&landed.logs);
+//! assert_eq!(ev[0].wallet, user.pubkey());
 //!
 //! // A refusal is typed: a stranger cannot add nodes.
 //! let stranger = Keypair::new();

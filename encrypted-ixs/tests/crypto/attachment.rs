@@ -24,7 +24,14 @@ fn plaintext(len: usize, seed: u64) -> Vec<u8> {
 
 fn sealed(k: &AttachmentKey, data: &[u8], chunk: u32) -> (Vec<u8>, Sealed) {
     let mut blob = Vec::new();
-    let s = seal(k, chunk, &mut ChaCha20Rng::seed_from_u64(1), data, &mut blob).unwrap();
+    let s = seal(
+        k,
+        chunk,
+        &mut ChaCha20Rng::seed_from_u64(1),
+        data,
+        &mut blob,
+    )
+    .unwrap();
     (blob, s)
 }
 
@@ -44,7 +51,10 @@ fn test_attachment_round_trips_at_every_chunk_boundary() {
         assert_eq!(s.plaintext_len, len as u64);
         assert_eq!(s.blob_len, blob.len() as u64);
         assert_eq!(blob.len(), HEADER_LEN + len + chunks * TAG_LEN, "len {len}");
-        assert_eq!(blob_digest(blob.as_slice()).unwrap(), (s.sha256, s.blob_len));
+        assert_eq!(
+            blob_digest(blob.as_slice()).unwrap(),
+            (s.sha256, s.blob_len)
+        );
         assert_eq!(opened(&k, &blob).unwrap(), data, "len {len}");
     }
 }
@@ -64,9 +74,19 @@ fn test_attachment_ciphertext_hides_the_plaintext_and_is_fresh_per_seal() {
     let data = vec![0u8; 4 * CHUNK as usize];
     let (a, _) = sealed(&k, &data, CHUNK);
     let mut b = Vec::new();
-    seal(&k, CHUNK, &mut ChaCha20Rng::seed_from_u64(2), data.as_slice(), &mut b).unwrap();
+    seal(
+        &k,
+        CHUNK,
+        &mut ChaCha20Rng::seed_from_u64(2),
+        data.as_slice(),
+        &mut b,
+    )
+    .unwrap();
     assert_ne!(a, b, "a new nonce prefix per seal");
-    assert!(!a.windows(64).any(|w| w == &data[..64]), "no plaintext run in the blob");
+    assert!(
+        !a.windows(64).any(|w| w == &data[..64]),
+        "no plaintext run in the blob"
+    );
 }
 
 fn assert_tampered(k: &AttachmentKey, blob: &[u8], what: &str) {
@@ -97,7 +117,11 @@ fn test_attachment_damage_is_detected() {
     // dropped), and down to the header alone.
     assert_tampered(&k, &blob[..blob.len() - 1], "cut inside the last chunk");
     assert_tampered(&k, &blob[..HEADER_LEN + 3 * full], "last chunk dropped");
-    assert_tampered(&k, &blob[..HEADER_LEN + full], "all but the first chunk dropped");
+    assert_tampered(
+        &k,
+        &blob[..HEADER_LEN + full],
+        "all but the first chunk dropped",
+    );
     assert_tampered(&k, &blob[..HEADER_LEN], "header only");
 
     // Reordered: chunks 0 and 1 swapped.
@@ -116,8 +140,14 @@ fn test_attachment_damage_is_detected() {
     // A chunk from another blob of the same attachment key.
     let (other, _) = {
         let mut o = Vec::new();
-        let s = seal(&k, CHUNK, &mut ChaCha20Rng::seed_from_u64(77), data.as_slice(), &mut o)
-            .unwrap();
+        let s = seal(
+            &k,
+            CHUNK,
+            &mut ChaCha20Rng::seed_from_u64(77),
+            data.as_slice(),
+            &mut o,
+        )
+        .unwrap();
         (o, s)
     };
     let mut b = blob.clone();
@@ -157,17 +187,29 @@ fn test_attachment_header_is_authenticated_and_checked() {
     for (at, v) in [(0usize, b'X'), (4, 2), (11, 0x7f)] {
         let mut b = blob.clone();
         b[at] = v;
-        assert!(matches!(opened(&k, &b), Err(AttachmentError::BadHeader)), "byte {at}");
+        assert!(
+            matches!(opened(&k, &b), Err(AttachmentError::BadHeader)),
+            "byte {at}"
+        );
     }
-    assert!(matches!(opened(&k, &blob[..10]), Err(AttachmentError::BadHeader)));
+    assert!(matches!(
+        opened(&k, &blob[..10]),
+        Err(AttachmentError::BadHeader)
+    ));
 }
 
 #[test]
 fn test_attachment_chunk_size_limits() {
     let k = key(8);
     let mut out = Vec::new();
-    let err = seal(&k, MIN_CHUNK_SIZE - 1, &mut ChaCha20Rng::seed_from_u64(0), &b""[..], &mut out)
-        .unwrap_err();
+    let err = seal(
+        &k,
+        MIN_CHUNK_SIZE - 1,
+        &mut ChaCha20Rng::seed_from_u64(0),
+        &b""[..],
+        &mut out,
+    )
+    .unwrap_err();
     assert!(matches!(err, AttachmentError::ChunkSize(c) if c == MIN_CHUNK_SIZE - 1));
     assert_eq!(err.to_string(), "chunk size 1023 is outside 1 KiB..=16 MiB");
 }
