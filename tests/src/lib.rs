@@ -24,7 +24,7 @@ pub const POLL: Duration = Duration::from_millis(25);
 /// `$pat`, that its one-line message is `$msg` and its exit code `$code`;
 /// evaluates to the error.
 ///
-/// ```ignore
+/// ```text
 /// assert_client_err!(env.run(&p, &["show", "xyz"]).await,
 ///     ClientError::BadRecordRef(m) if m == "xyz",
 ///     "'xyz' is neither a record address nor a record id",

@@ -120,7 +120,6 @@ pub fn round2_args(packages: &[EncryptedRound2]) -> Vec<Round2Arg> {
 mod tests {
     use super::*;
     use encrypted_ixs::keys::UserSecretKey;
-    use encrypted_ixs::point::Point;
     use encrypted_ixs::record::{open_own_group, seal_group};
     use rand_core::OsRng;
 
@@ -156,6 +155,5 @@ mod tests {
         // Bound to its record: another record's context does not open it.
         let other = record_ctx(&owner, &Pubkey::new_unique(), 2);
         assert!(open_own_group(&back, &me, &other, 3).is_err());
-        let _: Point = cluster_key;
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use medshare::state::Role;
 use solana_sdk::pubkey::Pubkey;
 
@@ -80,48 +80,7 @@ pub enum Command {
         role: RoleArg,
     },
     /// Stores (or updates) a record, encrypted per field group.
-    Store {
-        /// Cluster the record is sealed to.
-        #[arg(long)]
-        cluster: Pubkey,
-        /// Your id for this record.
-        #[arg(long, default_value_t = 1)]
-        record_id: u64,
-        /// A JSON file with the fields (patient_id, age, gender, blood_type,
-        /// weight_kg, height_cm, allergies, diagnoses, medications, notes).
-        #[arg(long)]
-        file: Option<PathBuf>,
-        /// Patient id.
-        #[arg(long)]
-        patient_id: Option<String>,
-        /// Age.
-        #[arg(long)]
-        age: Option<u32>,
-        /// Gender.
-        #[arg(long)]
-        gender: Option<String>,
-        /// Blood type.
-        #[arg(long)]
-        blood_type: Option<String>,
-        /// Weight (kg).
-        #[arg(long)]
-        weight_kg: Option<f64>,
-        /// Height (cm).
-        #[arg(long)]
-        height_cm: Option<f64>,
-        /// Allergy (repeatable).
-        #[arg(long = "allergy")]
-        allergies: Vec<String>,
-        /// Diagnosis (repeatable).
-        #[arg(long = "diagnosis")]
-        diagnoses: Vec<String>,
-        /// Medication (repeatable).
-        #[arg(long = "medication")]
-        medications: Vec<String>,
-        /// Free-text notes.
-        #[arg(long)]
-        notes: Option<String>,
-    },
+    Store(StoreArgs),
     /// Decrypts one of your records.
     Show {
         /// Record address, or your record id.
@@ -373,4 +332,50 @@ pub enum ProviderCommand {
         /// The provider's wallet.
         wallet: Pubkey,
     },
+}
+
+/// What `store` writes: a JSON file's fields, overridden and extended by
+/// the flags.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Cluster the record is sealed to.
+    #[arg(long)]
+    pub cluster: Pubkey,
+    /// Your id for this record.
+    #[arg(long, default_value_t = 1)]
+    pub record_id: u64,
+    /// A JSON file with the fields (patient_id, age, gender, blood_type,
+    /// weight_kg, height_cm, allergies, diagnoses, medications, notes).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Patient id.
+    #[arg(long)]
+    pub patient_id: Option<String>,
+    /// Age.
+    #[arg(long)]
+    pub age: Option<u32>,
+    /// Gender.
+    #[arg(long)]
+    pub gender: Option<String>,
+    /// Blood type.
+    #[arg(long)]
+    pub blood_type: Option<String>,
+    /// Weight (kg).
+    #[arg(long)]
+    pub weight_kg: Option<f64>,
+    /// Height (cm).
+    #[arg(long)]
+    pub height_cm: Option<f64>,
+    /// Allergy (repeatable).
+    #[arg(long = "allergy")]
+    pub allergies: Vec<String>,
+    /// Diagnosis (repeatable).
+    #[arg(long = "diagnosis")]
+    pub diagnoses: Vec<String>,
+    /// Medication (repeatable).
+    #[arg(long = "medication")]
+    pub medications: Vec<String>,
+    /// Free-text notes.
+    #[arg(long)]
+    pub notes: Option<String>,
 }

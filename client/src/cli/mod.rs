@@ -178,7 +178,7 @@ pub async fn execute(
         Command::Register { role } => render(&keys::register(&ctx, (*role).into()).await?, json),
         Command::Wallet(WalletCommand::New) => render(&keys::wallet_new(&ctx)?, json),
         Command::Airdrop { sol } => render(&keys::airdrop(&ctx, *sol).await?, json),
-        Command::Store { .. } => render(&records::store(&ctx, &cli.command).await?, json),
+        Command::Store(a) => render(&records::store(&ctx, a).await?, json),
         Command::Show { record } => render(&records::show(&ctx, record).await?, json),
         Command::CloseRecord { record } => render(&records::close(&ctx, record).await?, json),
         Command::Share {

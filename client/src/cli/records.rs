@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
-use super::{data_json, Command, Ctx};
+use super::{data_json, Ctx, StoreArgs};
 use crate::data::{group_names, PatientData};
 use crate::error::{ClientError, Result};
 
@@ -33,25 +33,8 @@ impl fmt::Display for Stored {
 }
 
 /// The fields `store` writes: the file's, overridden and extended by the flags.
-fn fields_of(cmd: &Command) -> Result<PatientData> {
-    let Command::Store {
-        file,
-        patient_id,
-        age,
-        gender,
-        blood_type,
-        weight_kg,
-        height_cm,
-        allergies,
-        diagnoses,
-        medications,
-        notes,
-        ..
-    } = cmd
-    else {
-        unreachable!("only called for store")
-    };
-    let mut data = match file {
+fn fields_of(a: &StoreArgs) -> Result<PatientData> {
+    let mut data = match &a.file {
         Some(f) => {
             let text = std::fs::read_to_string(f)
                 .map_err(|e| ClientError::Io(format!("{}: {e}", f.display())))?;
@@ -60,30 +43,24 @@ fn fields_of(cmd: &Command) -> Result<PatientData> {
         }
         None => PatientData::default(),
     };
-    data.patient_id = patient_id.clone().or(data.patient_id);
-    data.age = age.or(data.age);
-    data.gender = gender.clone().or(data.gender);
-    data.blood_type = blood_type.clone().or(data.blood_type);
-    data.weight_kg = weight_kg.or(data.weight_kg);
-    data.height_cm = height_cm.or(data.height_cm);
-    data.allergies.extend(allergies.iter().cloned());
-    data.diagnoses.extend(diagnoses.iter().cloned());
-    data.medications.extend(medications.iter().cloned());
-    data.notes = notes.clone().or(data.notes);
+    data.patient_id = a.patient_id.clone().or(data.patient_id);
+    data.age = a.age.or(data.age);
+    data.gender = a.gender.clone().or(data.gender);
+    data.blood_type = a.blood_type.clone().or(data.blood_type);
+    data.weight_kg = a.weight_kg.or(data.weight_kg);
+    data.height_cm = a.height_cm.or(data.height_cm);
+    data.allergies.extend(a.allergies.iter().cloned());
+    data.diagnoses.extend(a.diagnoses.iter().cloned());
+    data.medications.extend(a.medications.iter().cloned());
+    data.notes = a.notes.clone().or(data.notes);
     Ok(data)
 }
 
 /// Seals the record's groups and writes them (a new version if it exists).
-pub async fn store(ctx: &Ctx, cmd: &Command) -> Result<Stored> {
-    let Command::Store {
-        cluster, record_id, ..
-    } = cmd
-    else {
-        unreachable!("only called for store")
-    };
-    let data = fields_of(cmd)?;
+pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
+    let data = fields_of(a)?;
     let c = ctx.client()?;
-    let (record, version) = c.store(cluster, *record_id, &data).await?;
+    let (record, version) = c.store(&a.cluster, a.record_id, &data).await?;
     let groups: u8 = data.groups().iter().fold(0, |m, (g, _)| m | (1 << g));
     Ok(Stored {
         record: record.to_string(),

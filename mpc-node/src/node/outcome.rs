@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use anchor_lang::error::ErrorCode;
 use medshare::error::MedshareError;
 use medshare_sdk::chain::ChainError;
 use solana_sdk::pubkey::Pubkey;
@@ -128,13 +129,11 @@ pub(super) fn benign(e: &ChainError) -> bool {
                 | MedshareError::ComputationNotPending
                 | MedshareError::ComputationExpired
         )
-    ) || matches!(
-        e,
-        // Anchor's AccountNotInitialized: the computation was closed meanwhile
-        // (not this node's own service record missing, which Anchor names).
-        ChainError::Program { code: 3012, logs }
-            if !logs.iter().any(|l| l.contains("account: node_record"))
-    )
+    ) || (matches!(e.anchor(), Some(ErrorCode::AccountNotInitialized))
+        // The computation was closed meanwhile (not this node's own service
+        // record missing, which Anchor names).
+        && matches!(e, ChainError::Program { logs, .. }
+            if !logs.iter().any(|l| l.contains("account: node_record"))))
 }
 
 #[cfg(test)]
@@ -163,13 +162,14 @@ mod tests {
         ] {
             assert!(matches!(class(refused(e)), O::NotNeeded(_)), "{e:?}");
         }
+        let not_initialized = u32::from(ErrorCode::AccountNotInitialized);
         let closed = ChainError::Program {
-            code: 3012,
+            code: not_initialized,
             logs: vec![],
         };
         assert!(matches!(class(closed), O::NotNeeded(_)));
         let no_record = ChainError::Program {
-            code: 3012,
+            code: not_initialized,
             logs: vec!["AnchorError caused by account: node_record.".into()],
         };
         assert!(matches!(class(no_record), O::Failed(_)));

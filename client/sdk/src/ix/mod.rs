@@ -42,8 +42,8 @@ pub const WRITE_GROUP_COMPUTE_UNITS: u32 = 400_000;
 pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
 
 /// Builds an instruction of the MedShare program from Anchor's generated
-/// account and data types. The builders below are the only callers outside
-/// tests that deliberately build malformed instructions.
+/// account and data types: what every builder here uses, and what tests use
+/// to build a deliberately malformed instruction.
 pub fn instruction(
     accounts: impl anchor_lang::ToAccountMetas,
     data: impl anchor_lang::InstructionData,
