@@ -39,7 +39,7 @@ use chacha20poly1305::aead::{KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::capsule::DataKey;
 
@@ -196,8 +196,9 @@ pub fn seal<R: RngCore + CryptoRng>(
     let size = chunk_size as usize;
     // Two buffers: the chunk being sealed and the one after it, so the last
     // chunk is known before it is sealed.
-    let mut cur = vec![0u8; size + TAG_LEN];
-    let mut next = vec![0u8; size + TAG_LEN];
+    // Plaintext buffers: zeroized when dropped, on every path.
+    let mut cur = Zeroizing::new(vec![0u8; size + TAG_LEN]);
+    let mut next = Zeroizing::new(vec![0u8; size + TAG_LEN]);
     let mut cur_len = read_full(&mut reader, &mut cur[..size])?;
     let mut plaintext_len = cur_len as u64;
     let mut chunks: u64 = 0;
@@ -216,24 +217,22 @@ pub fn seal<R: RngCore + CryptoRng>(
             msg: &cur[..cur_len],
             aad: &head,
         };
-        let sealed = if last {
-            // `encrypt_last` consumes the encryptor; the loop ends here.
+        if last {
+            // `encrypt_last` consumes the encryptor: the loop ends here.
             let sealed = enc
                 .encrypt_last(payload)
                 .map_err(|_| AttachmentError::TooLarge)?;
             out.put(&sealed)?;
             break;
-        } else {
-            enc.encrypt_next(payload)
-                .map_err(|_| AttachmentError::TooLarge)?
-        };
+        }
+        let sealed = enc
+            .encrypt_next(payload)
+            .map_err(|_| AttachmentError::TooLarge)?;
         out.put(&sealed)?;
         std::mem::swap(&mut cur, &mut next);
         cur_len = next_len;
         plaintext_len += next_len as u64;
     }
-    cur.zeroize();
-    next.zeroize();
     out.inner.flush()?;
     Ok(Sealed {
         plaintext_len,
@@ -275,20 +274,20 @@ pub fn open(
             aad: &head,
         };
         if last {
-            let mut plain = dec
-                .decrypt_last(payload)
-                .map_err(|_| AttachmentError::Tampered)?;
+            let plain = Zeroizing::new(
+                dec.decrypt_last(payload)
+                    .map_err(|_| AttachmentError::Tampered)?,
+            );
             writer.write_all(&plain)?;
             total += plain.len() as u64;
-            plain.zeroize();
             break;
         }
-        let mut plain = dec
-            .decrypt_next(payload)
-            .map_err(|_| AttachmentError::Tampered)?;
+        let plain = Zeroizing::new(
+            dec.decrypt_next(payload)
+                .map_err(|_| AttachmentError::Tampered)?,
+        );
         writer.write_all(&plain)?;
         total += plain.len() as u64;
-        plain.zeroize();
     }
     writer.flush()?;
     Ok(total)

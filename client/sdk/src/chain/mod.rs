@@ -293,3 +293,43 @@ pub async fn chain_time(chain: &dyn Chain) -> Result<i64, ChainError> {
         .ok_or_else(|| ChainError::Endpoint("clock sysvar undecodable".into()))?;
     Ok(clock.unix_timestamp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::error::ErrorCode;
+    use medshare::error::MedshareError;
+
+    fn refused(code: u32) -> ChainError {
+        ChainError::Program { code, logs: vec![] }
+    }
+
+    #[test]
+    fn refusals_are_typed_by_where_their_code_comes_from() {
+        let own = refused(u32::from(MedshareError::NotOwner));
+        assert!(matches!(own.medshare(), Some(MedshareError::NotOwner)));
+        assert!(own.anchor().is_none());
+        assert_eq!(
+            own.to_string(),
+            format!(
+                "refused by the MedShare program: {}",
+                MedshareError::NotOwner
+            )
+        );
+
+        let seeds = refused(u32::from(ErrorCode::ConstraintSeeds));
+        assert!(matches!(seeds.anchor(), Some(ErrorCode::ConstraintSeeds)));
+        assert!(seeds.medshare().is_none());
+
+        // The system program's "insufficient funds" is neither.
+        let other = refused(1);
+        assert_eq!(other.program_error(), Some(ProgramError::Other(1)));
+        assert_eq!(other.to_string(), "refused by the program (error code 1)");
+
+        assert_eq!(ChainError::Endpoint("down".into()).program_error(), None);
+        assert_eq!(
+            ProgramError::from_code(u32::from(ErrorCode::AccountNotInitialized)).code(),
+            3012
+        );
+    }
+}
