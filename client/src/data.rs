@@ -10,13 +10,30 @@
 //! | 2 | `diagnoses` | `diagnoses` |
 //! | 3 | `medications` | `medications`, `allergies` |
 //! | 4 | `notes` | `notes` |
+//! | 5 | `labs` | (FHIR records: laboratory results) |
+//! | 6 | `care` | (FHIR records: immunizations, procedures, encounters) |
+//! | 7 | `documents` | attachments (and FHIR documents) |
 //!
-//! Each group is stored as the JSON object of its fields.
+//! Each group is stored as the JSON object of its fields; see
+//! [`crate::contents`] for FHIR resources, attachments and groups kept
+//! off-chain.
 
 use serde::{Deserialize, Serialize};
 
 /// Group names, by number.
-pub const GROUP_NAMES: [&str; 5] = ["identity", "vitals", "diagnoses", "medications", "notes"];
+pub const GROUP_NAMES: [&str; 8] = [
+    "identity",
+    "vitals",
+    "diagnoses",
+    "medications",
+    "notes",
+    "labs",
+    "care",
+    "documents",
+];
+
+/// Most groups one share carries (see [`encrypted_ixs::MAX_SHARE_GROUPS`]).
+pub const MAX_SHARE_GROUPS: usize = encrypted_ixs::MAX_SHARE_GROUPS;
 
 /// A medical record's contents. Every field is optional; a group is written
 /// only when one of its fields is present.
@@ -72,7 +89,7 @@ pub fn group_number(name: &str) -> Option<u8> {
 /// Parses `identity,vitals` (or `all`) into a group mask.
 pub fn parse_groups(list: &str) -> Result<u8, String> {
     if list.trim() == "all" {
-        return Ok((1 << GROUP_NAMES.len()) - 1);
+        return Ok(u8::MAX);
     }
     let mut mask = 0u8;
     for name in list.split(',').filter(|s| !s.trim().is_empty()) {
@@ -100,42 +117,28 @@ pub fn group_names(mask: u8) -> Vec<&'static str> {
 }
 
 impl PatientData {
-    /// The non-empty groups as `(number, JSON bytes)`.
-    pub fn groups(&self) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut push = |g: u8, v: serde_json::Value| {
-            if v.as_object().is_some_and(|o| !o.is_empty()) {
-                out.push((g, serde_json::to_vec(&v).expect("JSON")));
-            }
-        };
+    /// The non-empty groups' fields, by group number.
+    pub fn group_fields(&self) -> Vec<(u8, serde_json::Map<String, serde_json::Value>)> {
+        let all = serde_json::to_value(self).expect("JSON");
         let pick = |fields: &[&str]| {
-            let all = serde_json::to_value(self).expect("JSON");
             let mut o = serde_json::Map::new();
             for f in fields {
                 if let Some(v) = all.get(*f) {
                     o.insert((*f).to_string(), v.clone());
                 }
             }
-            serde_json::Value::Object(o)
+            o
         };
-        push(0, pick(&["patient_id", "age", "gender"]));
-        push(1, pick(&["blood_type", "weight_kg", "height_cm"]));
-        push(2, pick(&["diagnoses"]));
-        push(3, pick(&["medications", "allergies"]));
-        push(4, pick(&["notes"]));
-        out
-    }
-
-    /// Merges decrypted groups back into one record.
-    pub fn from_groups<'a>(
-        groups: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<Self, serde_json::Error> {
-        let mut all = serde_json::Map::new();
-        for g in groups {
-            let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(g)?;
-            all.extend(v);
-        }
-        serde_json::from_value(serde_json::Value::Object(all))
+        [
+            (0, pick(&["patient_id", "age", "gender"])),
+            (1, pick(&["blood_type", "weight_kg", "height_cm"])),
+            (2, pick(&["diagnoses"])),
+            (3, pick(&["medications", "allergies"])),
+            (4, pick(&["notes"])),
+        ]
+        .into_iter()
+        .filter(|(_, o)| !o.is_empty())
+        .collect()
     }
 }
 
@@ -152,18 +155,22 @@ mod tests {
             allergies: vec!["penicillin".into()],
             ..Default::default()
         };
-        let groups = d.groups();
+        let groups = d.group_fields();
         assert_eq!(
             groups.iter().map(|g| g.0).collect::<Vec<_>>(),
             vec![0, 1, 3]
         );
-        let back = PatientData::from_groups(groups.iter().map(|g| g.1.as_slice())).unwrap();
-        assert_eq!(back, d);
+        let mut back = crate::contents::Contents::default();
+        for (_, body) in groups {
+            back.merge(body).unwrap();
+        }
+        assert_eq!(back.data, d);
         assert_eq!(parse_groups("vitals,medications").unwrap(), 0b1010);
-        assert_eq!(parse_groups("all").unwrap(), 0b11111);
+        assert_eq!(parse_groups("all").unwrap(), 0b1111_1111);
+        assert_eq!(parse_groups("labs,documents").unwrap(), 0b1010_0000);
         assert_eq!(
             parse_groups("vitals,xray").unwrap_err(),
-            "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes)"
+            "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes, labs, care, documents)"
         );
         assert_eq!(group_names(0b101), vec!["identity", "diagnoses"]);
     }

@@ -1,9 +1,13 @@
 //! `medshare demo`: the whole system on an embedded chain, in one process.
 //!
 //! A cluster of real node tasks (default `t = 3`, `n = 5`) runs the DKG; a
-//! patient stores a record and shares two field groups with a doctor; the
-//! doctor decrypts and sees exactly those fields; a stranger's attempt to
-//! share the record is refused; the audit trail and timings are printed.
+//! patient stores a FHIR R4 record (a published Synthea bundle, see
+//! `tests/fixtures/fhir/README.md`) with a 3 MiB document attached, and shares
+//! vitals, medications and documents with a doctor; the doctor gets a valid
+//! FHIR bundle of exactly those resources and the document back; a
+//! stranger's attempt to share the record is refused; the audit trail and
+//! timings are printed. Blobs and the doctor's files go to a directory under
+//! the system's temporary directory, printed at the end.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -16,9 +20,19 @@ use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::audit;
+use crate::blobs::BlobStore;
+use crate::cli::files::{self, OutFiles};
+use crate::contents::Contents;
 use crate::data::{group_names, parse_groups, PatientData};
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use crate::ops::Client;
+
+/// The demo's FHIR record: Synthea's synthetic patient from PyPI `fhiry`
+/// 5.2.2 (MIT), 319 resources.
+pub const SAMPLE_BUNDLE: &str = include_str!("../../tests/fixtures/fhir/synthea-afhir.json");
+
+/// Size of the demo's attached document.
+pub const DOCUMENT_BYTES: usize = 3 * 1024 * 1024;
 use mpc_node::cluster::{ClusterOptions, LocalCluster};
 
 /// Demo parameters.
@@ -50,6 +64,43 @@ pub fn sample_record() -> PatientData {
         medications: vec!["salbutamol 100 µg inhaler".into()],
         notes: Some("Follow-up in 3 months.".into()),
     }
+}
+
+/// The demo's document: a text report of [`DOCUMENT_BYTES`] bytes.
+pub fn sample_document() -> Vec<u8> {
+    let line = b"Discharge summary (synthetic): asthma follow-up, salbutamol as needed, review in 3 months.\n";
+    line.iter().copied().cycle().take(DOCUMENT_BYTES).collect()
+}
+
+/// What the doctor must have got: a bundle that imports as valid FHIR,
+/// holding exactly the vital signs, medications and documents of the
+/// sample, and the document itself.
+fn check_doctor_view(got: &Contents, out: &OutFiles, document: &std::path::Path) -> Result<()> {
+    let wrong = |what: &str| ClientError::Invalid(format!("demo check failed: {what}"));
+    let bundle_path = out.fhir.as_ref().expect("the demo writes a bundle");
+    let text = std::fs::read_to_string(bundle_path).map_err(|e| ClientError::Io(e.to_string()))?;
+    let exported = medshare_fhir::import(&text).map_err(|e| wrong(&e.to_string()))?;
+    let expected: Vec<_> = medshare_fhir::import(SAMPLE_BUNDLE)
+        .map_err(|e| wrong(&e.to_string()))?
+        .into_iter()
+        .filter(|e| [1, 3].contains(&medshare_fhir::group_of(&e.resource)))
+        .collect();
+    let docs = exported
+        .iter()
+        .filter(|e| e.resource_type() == "DocumentReference")
+        .count();
+    if exported.len() != expected.len() + 1 || docs != 1 || got.fhir.len() != exported.len() {
+        return Err(wrong(
+            "the bundle does not hold exactly the shared resources",
+        ));
+    }
+    let dir = out.out_dir.as_ref().expect("the demo saves attachments");
+    let name = document.file_name().expect("a file name");
+    let back = std::fs::read(dir.join(name)).map_err(|e| ClientError::Io(e.to_string()))?;
+    if back != sample_document() {
+        return Err(wrong("the document differs"));
+    }
+    Ok(())
 }
 
 /// Runs the demo; `out` receives the report line by line.
@@ -92,16 +143,45 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         doctor.wallet.pubkey()
     ));
 
-    let data = sample_record();
+    let dir = std::env::temp_dir().join(format!("medshare-demo-{}", std::process::id()));
+    let blobs = BlobStore::open(&dir.join("blobs").to_string_lossy())?;
+    let patient = patient.with_blobs(blobs.clone());
+    let doctor = doctor.with_blobs(blobs.clone());
+    let record = medshare::pda::record(&patient.wallet.pubkey(), 1);
+    let document = dir.join("discharge-summary.txt");
+    std::fs::write(&document, sample_document())
+        .map_err(|e| ClientError::Io(format!("{}: {e}", document.display())))?;
+    let bundle_file = dir.join("patient-bundle.json");
+    std::fs::write(&bundle_file, SAMPLE_BUNDLE)
+        .map_err(|e| ClientError::Io(format!("{}: {e}", bundle_file.display())))?;
+
     let t0 = Instant::now();
-    let (record, version) = patient.store(&lc.address, 1, &data).await?;
+    let mut contents = Contents::default();
+    files::import_fhir(&bundle_file, &record, &blobs, &mut contents).await?;
+    files::attach_files(
+        std::slice::from_ref(&document),
+        &record,
+        &blobs,
+        &mut contents,
+    )
+    .await?;
+    let (record, version) = patient.store(&lc.address, 1, &contents).await?;
+    let stored_groups = group_names(contents.group_mask());
     say(format!(
-        "[3] patient stored record {record} (version {version}, {} field groups, sealed per group) in {} ms",
-        data.groups().len(),
+        "[3] patient stored record {record} (version {version}): {} FHIR resources in [{}], {} KiB document attached, in {} ms",
+        contents.fhir.len(),
+        stored_groups.join(", "),
+        DOCUMENT_BYTES / 1024,
         t0.elapsed().as_millis()
     ));
+    say(format!(
+        "    {} blobs in {} (group bodies over {} bytes and the document, sealed; on-chain: their hashes)",
+        blobs.list(&record).await?.len(),
+        blobs.url(),
+        crate::contents::INLINE_LIMIT
+    ));
 
-    let mask = parse_groups("vitals,medications").expect("valid groups");
+    let mask = parse_groups("vitals,medications,documents").expect("valid groups");
     let to = doctor
         .resolve_recipient(&doctor.wallet.pubkey().to_string())
         .await?;
@@ -128,34 +208,19 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
 
     let inbox = doctor.inbox(&lc.address).await?;
     let opened = doctor.decrypt(&inbox[0].0).await?;
-    say(format!(
-        "[6] doctor's inbox: {} share(s); decrypted groups [{}]:",
-        inbox.len(),
-        opened
-            .groups
-            .iter()
-            .map(|g| group_names(1 << g).join(""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let json = serde_json::to_string_pretty(&opened.data).expect("JSON");
-    for line in json.lines() {
-        say(format!("      {line}"));
-    }
-    let expected = PatientData {
-        blood_type: data.blood_type.clone(),
-        weight_kg: data.weight_kg,
-        height_cm: data.height_cm,
-        allergies: data.allergies.clone(),
-        medications: data.medications.clone(),
-        ..Default::default()
+    let out = OutFiles {
+        fhir: Some(dir.join("doctor").join("shared-bundle.json")),
+        out_dir: Some(dir.join("doctor")),
     };
-    if opened.data != expected || result.groups != vec![1, 3] {
-        return Err(crate::error::ClientError::Invalid(
-            "the doctor did not receive exactly the shared fields".into(),
-        ));
-    }
-    say("    exactly the shared fields: identity, diagnoses and notes stay sealed".into());
+    std::fs::create_dir_all(dir.join("doctor")).map_err(|e| ClientError::Io(e.to_string()))?;
+    let saved = files::save(&opened.contents, &blobs, &out).await?;
+    say(format!(
+        "[6] doctor's inbox: {} share(s); decrypted groups [{}]:{saved}",
+        inbox.len(),
+        group_names(result.groups.iter().fold(0, |m, g| m | (1 << g))).join(", ")
+    ));
+    check_doctor_view(&opened.contents, &out, &document)?;
+    say("    a valid FHIR R4 bundle of exactly the shared resources, and the document byte for byte: identity, diagnoses, labs and care stay sealed".into());
 
     let refused = stranger.share(&record, mask, to).await;
     match refused {
@@ -185,6 +250,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         say(line.to_string());
     }
     let contributions: u64 = lc.nodes.iter().map(|n| n.metrics.contributions.get()).sum();
+    say(format!("files: {}", dir.display()));
     say(format!(
         "timings: DKG {} ms, store {} ms, share {} ms, total {} ms; node contributions posted: {contributions}",
         lc.dkg_time.as_millis(),

@@ -67,19 +67,13 @@ pub enum ClientError {
     /// A record file that does not parse (the message names the file and field).
     #[error("{0}")]
     BadDataFile(String),
+    /// A FHIR bundle that is refused (the message names the file, the
+    /// resource and the path at fault).
+    #[error("invalid FHIR bundle {0}")]
+    BadFhir(String),
     /// `store` with no field at all.
     #[error("the record has no fields")]
     EmptyRecord,
-    /// A field group over the inline limit.
-    #[error("field group '{group}' is {bytes} bytes; the inline limit is {limit} bytes per group")]
-    GroupTooLarge {
-        /// The group's name.
-        group: &'static str,
-        /// Its size.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
     /// A record id already used for a record sealed to another cluster.
     #[error("record {record_id} is sealed to cluster {cluster}")]
     OtherCluster {
@@ -115,6 +109,34 @@ pub enum ClientError {
     /// A share naming a group the record no longer has.
     #[error("record has no group {0} any more")]
     GroupGone(u8),
+    /// The blob store could not be opened or answered with an error.
+    #[error("blob store {0}")]
+    Store(String),
+    /// A blob the record commits to is not in its store.
+    #[error("attachment blob {blob} is missing from the store {store}")]
+    BlobMissing {
+        /// Its hash (first 12 hex digits).
+        blob: String,
+        /// The store.
+        store: String,
+    },
+    /// A blob is not the one the record commits to (swapped, truncated,
+    /// modified): nothing was decrypted or written.
+    #[error(
+        "attachment blob {blob} is not what the record commits to: {detail}; nothing was written"
+    )]
+    BlobCorrupt {
+        /// Its hash (first 12 hex digits).
+        blob: String,
+        /// What did not match.
+        detail: String,
+    },
+    /// `decrypt` of shares of different records or versions.
+    #[error("the shares are of different records or versions ({0}): decrypt them one by one")]
+    SharesDiffer(String),
+    /// More groups than one share carries.
+    #[error("one share carries at most 5 field groups (asked for {0}): share the rest in a second share")]
+    TooManyGroups(String),
     /// An `airdrop` amount out of range.
     #[error("airdrop amount must be more than 0 and at most 1000 SOL (got {0})")]
     BadAmount(f64),
@@ -207,7 +229,10 @@ impl ClientError {
             }
             ClientError::Cluster(mpc_node::cluster::ClusterError::NotReady { .. }) => exit::TIMEOUT,
             ClientError::Timeout(_) | ClientError::Expired => exit::TIMEOUT,
-            ClientError::WrongKey | ClientError::RecordChanged { .. } => exit::DECRYPTION,
+            ClientError::WrongKey
+            | ClientError::RecordChanged { .. }
+            | ClientError::BlobCorrupt { .. } => exit::DECRYPTION,
+            ClientError::BlobMissing { .. } => exit::NOT_FOUND,
             ClientError::Refused(_) | ClientError::NotOwner(_) => exit::NOT_AUTHORIZED,
             _ => exit::ERROR,
         }

@@ -10,8 +10,10 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod blobs;
 pub mod cli;
 pub mod consent;
+pub mod contents;
 pub mod data;
 pub mod demo;
 pub mod error;

@@ -16,14 +16,23 @@ use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::data::PatientData;
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::blobs::{default_store_dir, BlobStore};
+use crate::contents::{
+    offchain_body, parse_body, Body, BodyError, Contents, INLINE_LIMIT, MAX_BODY,
+};
 use crate::error::{ClientError, Result};
 
 /// How often [`Client::wait`] reads the share's accounts when no
 /// transaction touching them lands.
 pub const WAIT_POLL: Duration = Duration::from_millis(100);
 
-/// A user: a wallet (signs, pays) and an X25519 encryption key.
+/// A user: a wallet (signs, pays), an X25519 encryption key, and where
+/// off-chain blobs go.
 pub struct Client {
     /// The chain.
     pub chain: SharedChain,
@@ -31,6 +40,9 @@ pub struct Client {
     pub wallet: Keypair,
     /// The encryption key.
     pub key: UserSecretKey,
+    /// Where this user's blobs go (`None`: [`default_store_dir`], opened
+    /// when first needed).
+    pub blobs: Option<BlobStore>,
 }
 
 /// Who a share is for.
@@ -62,14 +74,69 @@ pub struct OpenedShare {
     pub version: u32,
     /// Groups received.
     pub groups: Vec<u8>,
-    /// The fields of those groups.
-    pub data: PatientData,
+    /// The contents of those groups.
+    pub contents: Contents,
 }
 
 impl Client {
     /// A client for `wallet` with encryption key `key`.
     pub fn new(chain: SharedChain, wallet: Keypair, key: UserSecretKey) -> Self {
-        Client { chain, wallet, key }
+        Client {
+            chain,
+            wallet,
+            key,
+            blobs: None,
+        }
+    }
+
+    /// The same client with its blobs in `store`.
+    pub fn with_blobs(mut self, store: BlobStore) -> Self {
+        self.blobs = Some(store);
+        self
+    }
+
+    /// Where this user's blobs go.
+    pub fn blob_store(&self) -> Result<BlobStore> {
+        match &self.blobs {
+            Some(b) => Ok(b.clone()),
+            None => BlobStore::open(&default_store_dir().to_string_lossy()),
+        }
+    }
+
+    /// A decrypted group plaintext as its body: inline, or fetched from its
+    /// blob (hash checked first).
+    pub async fn read_body(&self, plain: &[u8]) -> Result<Map<String, Value>> {
+        let corrupt = |e: BodyError| ClientError::CorruptContents {
+            what: "group",
+            detail: e.0,
+        };
+        match parse_body(plain).map_err(corrupt)? {
+            Body::Inline(m) => Ok(m),
+            Body::Offchain(r) => {
+                let bytes = self.blob_store()?.get_bytes(&r, MAX_BODY).await?;
+                match parse_body(&bytes).map_err(corrupt)? {
+                    Body::Inline(m) => Ok(m),
+                    Body::Offchain(_) => Err(corrupt(BodyError(
+                        "an off-chain body points to another blob".into(),
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Merges decrypted group plaintexts into contents.
+    async fn contents_of(
+        &self,
+        plain: &[Zeroizing<Vec<u8>>],
+        what: &'static str,
+    ) -> Result<Contents> {
+        let mut c = Contents::default();
+        for p in plain {
+            let body = self.read_body(p).await?;
+            c.merge(body)
+                .map_err(|e| ClientError::CorruptContents { what, detail: e.0 })?;
+        }
+        Ok(c)
     }
 
     /// The Edwards form of this user's key.
@@ -111,29 +178,21 @@ impl Client {
         Ok(c)
     }
 
-    /// Stores `data` as record `record_id` sealed to `cluster` (a new version
-    /// if the record exists). Returns the record address and its version.
+    /// Stores `contents` as record `record_id` sealed to `cluster` (a new
+    /// version if the record exists). A group body over [`INLINE_LIMIT`]
+    /// goes to the blob store; after the new version is written, blobs of
+    /// this record that it no longer refers to are deleted from the store.
+    /// Attachments must already be in the store (see
+    /// [`BlobStore::put_file`]). Returns the record address and its version.
     pub async fn store(
         &self,
         cluster: &Pubkey,
         record_id: u64,
-        data: &PatientData,
+        contents: &Contents,
     ) -> Result<(Pubkey, u32)> {
-        let groups = data.groups();
-        if groups.is_empty() {
+        let bodies = contents.bodies();
+        if bodies.is_empty() {
             return Err(ClientError::EmptyRecord);
-        }
-        for (g, bytes) in &groups {
-            if bytes.len() + encrypted_ixs::record::TAG_LEN
-                > medshare::constants::MAX_GROUP_CIPHERTEXT
-            {
-                return Err(ClientError::GroupTooLarge {
-                    group: crate::data::GROUP_NAMES[*g as usize],
-                    bytes: bytes.len(),
-                    limit: medshare::constants::MAX_GROUP_CIPHERTEXT
-                        - encrypted_ixs::record::TAG_LEN,
-                });
-            }
         }
         let c = self.ready_cluster(cluster).await?;
         let owner = self.wallet.pubkey();
@@ -157,8 +216,21 @@ impl Client {
                 1
             }
         };
+        let blobs = self.blob_store()?;
+        let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
+        let mut plain = Vec::with_capacity(bodies.len());
+        for (g, body) in bodies {
+            let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
+            if bytes.len() > INLINE_LIMIT {
+                let r = blobs.put_bytes(&record, &bytes).await?;
+                keep.insert(r.sha256.clone());
+                plain.push((g, Zeroizing::new(offchain_body(&r))));
+            } else {
+                plain.push((g, bytes));
+            }
+        }
         let cluster_key = Point(c.cluster_key);
-        for (g, bytes) in groups {
+        for (g, bytes) in plain {
             let s = seal_group(
                 &mut OsRng,
                 &record_ctx(&owner, &record, g),
@@ -172,6 +244,7 @@ impl Client {
             let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
             self.chain.send(&[budget, write], &[&self.wallet]).await?;
         }
+        blobs.delete_except(&record, &keep).await?;
         Ok((record, version))
     }
 
@@ -183,7 +256,7 @@ impl Client {
     }
 
     /// The owner decrypts their own record.
-    pub async fn show(&self, record: &Pubkey) -> Result<(PatientData, u32)> {
+    pub async fn show(&self, record: &Pubkey) -> Result<(Contents, u32)> {
         let r = self.record(record).await?;
         if r.owner != self.wallet.pubkey() {
             return Err(ClientError::NotReadable {
@@ -203,13 +276,7 @@ impl Client {
             .map_err(|_| ClientError::WrongKey)?;
             plain.push(p);
         }
-        let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
-            ClientError::CorruptContents {
-                what: "record",
-                detail: e.to_string(),
-            }
-        })?;
-        Ok((data, r.version))
+        Ok((self.contents_of(&plain, "record").await?, r.version))
     }
 
     /// Resolves a recipient: a wallet with a registered identity, or an X25519 key.
@@ -374,6 +441,62 @@ impl Client {
         Ok(())
     }
 
+    /// Erases a record: deletes every blob stored for it — in this client's
+    /// store and in every store its current groups name, including blobs
+    /// of earlier versions — then closes the record. Returns how many blobs
+    /// were deleted. Blobs go first: if a deletion fails the record stays
+    /// open, so `erase` can be run again.
+    pub async fn erase(&self, record: &Pubkey) -> Result<usize> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotOwner(record.to_string()));
+        }
+        let mine = self.blob_store()?;
+        let mut stores = vec![mine.clone()];
+        for g in &r.groups {
+            let plain = open_own_group(
+                &stored_to_sealed(g),
+                &self.key,
+                &record_ctx(&r.owner, record, g.group),
+                r.version,
+            )
+            .map_err(|_| ClientError::WrongKey)?;
+            let mut refs = Vec::new();
+            match parse_body(&plain) {
+                Ok(Body::Offchain(b)) => {
+                    stores.push(mine.store_of(&b)?);
+                    // Its attachments, if the body can still be read.
+                    if let Ok(Body::Inline(m)) = mine
+                        .get_bytes(&b, MAX_BODY)
+                        .await
+                        .map(|bytes| parse_body(&bytes).unwrap_or(Body::Inline(Map::new())))
+                    {
+                        refs.push(m);
+                    }
+                }
+                Ok(Body::Inline(m)) => refs.push(m),
+                Err(_) => {}
+            }
+            for m in refs {
+                let mut c = Contents::default();
+                if c.merge(m).is_ok() {
+                    for b in c.blobs() {
+                        stores.push(mine.store_of(b)?);
+                    }
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut deleted = 0;
+        for s in stores {
+            if seen.insert(s.url().to_string()) {
+                deleted += s.delete_except(record, &HashSet::new()).await?;
+            }
+        }
+        self.close_record(record).await?;
+        Ok(deleted)
+    }
+
     /// Cancels an expired share (rent back).
     pub async fn cancel(&self, ticket: &ShareTicket) -> Result<()> {
         // Without the computation account the program can only answer with
@@ -475,18 +598,12 @@ impl Client {
             .map_err(|_| ClientError::WrongKey)?;
             plain.push(p);
         }
-        let data = PatientData::from_groups(plain.iter().map(|p| p.as_slice())).map_err(|e| {
-            ClientError::CorruptContents {
-                what: "shared",
-                detail: e.to_string(),
-            }
-        })?;
         Ok(OpenedShare {
             record: r.record,
             owner: r.owner,
             version: r.record_version,
             groups: r.groups.clone(),
-            data,
+            contents: self.contents_of(&plain, "shared").await?,
         })
     }
 }

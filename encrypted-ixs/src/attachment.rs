@@ -93,6 +93,25 @@ impl fmt::Debug for AttachmentKey {
 }
 
 impl AttachmentKey {
+    /// A fresh random key. The client gives every blob its own and carries
+    /// it inside the field group's sealed body, so the blob opens for exactly
+    /// whoever can open the group (see the crate README, *Attachments*).
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> AttachmentKey {
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        AttachmentKey(k)
+    }
+
+    /// A key from its 32 bytes (as carried in a sealed group body).
+    pub fn from_bytes(bytes: [u8; 32]) -> AttachmentKey {
+        AttachmentKey(bytes)
+    }
+
+    /// The key's bytes, to carry inside a sealed group body. Never log them.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0)
+    }
+
     /// `HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K, info = id)`.
     pub fn derive(group_key: &DataKey, id: &[u8; 16]) -> AttachmentKey {
         let hk = hkdf::Hkdf::<Sha256>::new(Some(KEY_TAG), &group_key.0);

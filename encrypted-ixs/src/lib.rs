@@ -50,6 +50,12 @@ pub use error::{Error, Result};
 pub const MAX_NODES: usize = 16;
 
 /// Field groups per record (group numbers `0..MAX_GROUPS`): identity, vitals,
-/// diagnoses, medications (with allergies), notes. Five contributions of 144
-/// bytes fit one transaction, so a node contributes for a whole share at once.
-pub const MAX_GROUPS: usize = 5;
+/// diagnoses, medications (with allergies), notes, labs, care (immunizations,
+/// procedures, encounters), documents. Groups 5–7 came with FHIR records; the
+/// account layouts did not change (a group number is one byte either way).
+pub const MAX_GROUPS: usize = 8;
+
+/// Most groups one share carries. Five contributions of 144 bytes fit one
+/// transaction, so a node contributes for a whole share at once; a patient
+/// who shares more groups with the same recipient makes a second share.
+pub const MAX_SHARE_GROUPS: usize = 5;

@@ -25,6 +25,11 @@ pub struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Blob store for attachments and large groups: a directory, file:///dir
+    /// or s3://bucket[/prefix] (S3 settings from AWS_* variables); default
+    /// ~/.config/medshare/blobs.
+    #[arg(long, env = "MEDSHARE_STORE", global = true)]
+    pub store: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -85,12 +90,15 @@ pub enum Command {
     Show {
         /// Record address, or your record id.
         record: String,
+        /// Files to write.
+        #[command(flatten)]
+        out: OutArgs,
     },
     /// Shares field groups of your record with a recipient.
     Share {
         /// Record address, or your record id.
         record: String,
-        /// Groups: identity, vitals, diagnoses, medications, notes (comma-separated) or all.
+        /// Groups: identity, vitals, diagnoses, medications, notes, labs, care, documents (comma-separated; at most 5 per share), or all (the record's groups, if at most 5).
         #[arg(long)]
         groups: String,
         /// Recipient: a wallet with a registered key, or a 64-hex-digit X25519 key.
@@ -109,10 +117,21 @@ pub enum Command {
         #[arg(long)]
         cluster: Pubkey,
     },
-    /// Decrypts a share addressed to you.
+    /// Decrypts shares addressed to you (several shares of one record
+    /// version merge: one share carries at most 5 groups).
     Decrypt {
-        /// Share result address (from `inbox`).
-        share: Pubkey,
+        /// Share result addresses (from `inbox`).
+        #[arg(required = true, num_args = 1..)]
+        shares: Vec<Pubkey>,
+        /// Files to write.
+        #[command(flatten)]
+        out: OutArgs,
+    },
+    /// Erases a record: deletes its off-chain blobs (attachments and large
+    /// groups) from the store, then closes the record.
+    Erase {
+        /// Record address, or your record id.
+        record: String,
     },
     /// Closes a completed share result (as its requester or recipient); the
     /// rent goes back to the requester, and the share can no longer be fetched.
@@ -334,6 +353,18 @@ pub enum ProviderCommand {
     },
 }
 
+/// Where `show` and `decrypt` write files.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutArgs {
+    /// Write the FHIR resources as a FHIR R4 Bundle to this file.
+    #[arg(long)]
+    pub fhir: Option<PathBuf>,
+    /// Download, check and decrypt the attachments into this directory
+    /// (existing files are not overwritten).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+}
+
 /// What `store` writes: a JSON file's fields, overridden and extended by
 /// the flags.
 #[derive(Args, Debug, Clone)]
@@ -378,4 +409,12 @@ pub struct StoreArgs {
     /// Free-text notes.
     #[arg(long)]
     pub notes: Option<String>,
+    /// A FHIR R4 Bundle (collection, document, transaction or searchset):
+    /// its resources go to field groups by type; inline attachment data
+    /// goes off-chain.
+    #[arg(long)]
+    pub fhir: Option<PathBuf>,
+    /// A file to attach (repeatable): sealed off-chain, in `documents`.
+    #[arg(long = "attach")]
+    pub attach: Vec<PathBuf>,
 }

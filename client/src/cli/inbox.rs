@@ -5,9 +5,13 @@ use std::fmt;
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
+use super::files::{self, Extras};
+use super::records::out_files;
+use super::OutArgs;
 use super::{data_json, Ctx};
+use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 
 /// One share addressed to this user.
 #[derive(Debug, Serialize)]
@@ -72,7 +76,7 @@ pub async fn inbox(ctx: &Ctx, cluster: &Pubkey) -> Result<Inbox> {
     ))
 }
 
-/// `decrypt`: a share opened with this user's key.
+/// `decrypt`: shares opened with this user's key.
 #[derive(Debug, Serialize)]
 pub struct Decrypted {
     /// The record.
@@ -81,31 +85,64 @@ pub struct Decrypted {
     pub owner: String,
     /// The record version.
     pub version: u32,
-    /// The shared fields (only those).
+    /// The groups received.
+    pub groups: Vec<&'static str>,
+    /// The shared simple fields (only those).
     pub data: PatientData,
+    /// Shared FHIR resources and attachments.
+    #[serde(flatten)]
+    pub extras: Extras,
 }
 
 impl fmt::Display for Decrypted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "record {} of {} (version {})\n{}",
+            "record {} of {} (version {}): [{}]\n{}{}",
             self.record,
             self.owner,
             self.version,
-            data_json(&self.data)
+            self.groups.join(", "),
+            data_json(&self.data),
+            self.extras
         )
     }
 }
 
-/// Opens a completed share addressed to this user.
-pub async fn decrypt(ctx: &Ctx, share: &Pubkey) -> Result<Decrypted> {
+/// Opens completed shares addressed to this user (several shares of the
+/// same record version merge) and writes the files asked for.
+pub async fn decrypt(ctx: &Ctx, shares: &[Pubkey], out: &OutArgs) -> Result<Decrypted> {
     let c = ctx.client()?;
-    let o = c.decrypt(share).await?;
+    let mut opened = Vec::with_capacity(shares.len());
+    for s in shares {
+        opened.push(c.decrypt(s).await?);
+    }
+    let first = &opened[0];
+    if let Some(o) = opened
+        .iter()
+        .find(|o| o.record != first.record || o.version != first.version)
+    {
+        return Err(ClientError::SharesDiffer(format!(
+            "{} version {} and {} version {}",
+            first.record, first.version, o.record, o.version
+        )));
+    }
+    let (record, owner, version) = (first.record, first.owner, first.version);
+    let mut mask = 0u8;
+    let mut contents = Contents::default();
+    for o in opened {
+        for g in &o.groups {
+            mask |= 1 << g;
+        }
+        contents.extend(o.contents);
+    }
+    let extras = files::save(&contents, &c.blob_store()?, &out_files(out)).await?;
     Ok(Decrypted {
-        record: o.record.to_string(),
-        owner: o.owner.to_string(),
-        version: o.version,
-        data: o.data,
+        record: record.to_string(),
+        owner: owner.to_string(),
+        version,
+        groups: group_names(mask),
+        data: contents.data,
+        extras,
     })
 }

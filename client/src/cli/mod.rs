@@ -8,9 +8,10 @@
 //! | module | commands |
 //! | --- | --- |
 //! | [`keys`] | `keygen`, `register`, `wallet new`, `airdrop` |
-//! | [`records`] | `store`, `show`, `close-record` |
+//! | [`records`] | `store`, `show`, `close-record`, `erase` |
 //! | [`share`] | `share`, `request`, `cancel`, `close-share` |
 //! | [`inbox`] | `inbox`, `decrypt` |
+//! | [`files`] | FHIR bundles and attachments in and out (for `store`, `show`, `decrypt`) |
 //! | [`trail`] | `audit` |
 //! | [`consent`] | `consent grant/modify/revoke/close/list` |
 //! | [`provider`] | `provider …`, `policy` |
@@ -20,6 +21,7 @@
 
 mod args;
 pub mod consent;
+pub mod files;
 pub mod inbox;
 pub mod keys;
 pub mod progress;
@@ -39,6 +41,7 @@ use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 
+use crate::blobs::BlobStore;
 use crate::error::{ClientError, Result};
 use crate::ops::Client;
 use crate::wallet;
@@ -115,7 +118,11 @@ impl Ctx {
         let w = wallet::load_wallet(&self.wallet_path)?;
         let pass = self.passphrase()?;
         let key = wallet::open_key(&self.key_file(&w.pubkey()), &w.pubkey(), &pass)?;
-        Ok(Client::new(self.chain.clone(), w, key))
+        let client = Client::new(self.chain.clone(), w, key);
+        Ok(match &self.cli.store {
+            Some(url) => client.with_blobs(BlobStore::open(url)?),
+            None => client,
+        })
     }
 
     /// A record named by address, or by id among `owner`'s records.
@@ -179,8 +186,9 @@ pub async fn execute(
         Command::Wallet(WalletCommand::New) => render(&keys::wallet_new(&ctx)?, json),
         Command::Airdrop { sol } => render(&keys::airdrop(&ctx, *sol).await?, json),
         Command::Store(a) => render(&records::store(&ctx, a).await?, json),
-        Command::Show { record } => render(&records::show(&ctx, record).await?, json),
+        Command::Show { record, out } => render(&records::show(&ctx, record, out).await?, json),
         Command::CloseRecord { record } => render(&records::close(&ctx, record).await?, json),
+        Command::Erase { record } => render(&records::erase(&ctx, record).await?, json),
         Command::Share {
             record,
             groups,
@@ -205,7 +213,7 @@ pub async fn execute(
         Command::Cancel { computation } => render(&share::cancel(&ctx, computation).await?, json),
         Command::CloseShare { share } => render(&share::close(&ctx, share).await?, json),
         Command::Inbox { cluster } => render(&inbox::inbox(&ctx, cluster).await?, json),
-        Command::Decrypt { share } => render(&inbox::decrypt(&ctx, share).await?, json),
+        Command::Decrypt { shares, out } => render(&inbox::decrypt(&ctx, shares, out).await?, json),
         Command::Audit { record, format } => {
             // The trail renders itself in the format asked for (JSON: pretty).
             let format = if json { Format::Json } else { *format };

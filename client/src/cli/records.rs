@@ -1,11 +1,14 @@
-//! `store`, `show` and `close-record`: the owner's side of a record.
+//! `store`, `show`, `close-record` and `erase`: the owner's side of a record.
 
 use std::fmt;
 
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
 
-use super::{data_json, Ctx, StoreArgs};
+use super::files::{self, Extras, OutFiles};
+use super::{data_json, Ctx, OutArgs, StoreArgs};
+use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
 use crate::error::{ClientError, Result};
 
@@ -18,6 +21,16 @@ pub struct Stored {
     pub version: u32,
     /// The field groups written.
     pub groups: Vec<&'static str>,
+    /// FHIR resources stored.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fhir_resources: usize,
+    /// Attachments sealed off-chain (names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl fmt::Display for Stored {
@@ -28,7 +41,14 @@ impl fmt::Display for Stored {
             self.record,
             self.version,
             self.groups.join(", ")
-        )
+        )?;
+        if self.fhir_resources > 0 {
+            write!(f, "; {} FHIR resources", self.fhir_resources)?;
+        }
+        if !self.attachments.is_empty() {
+            write!(f, "; attachments: {}", self.attachments.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -56,16 +76,29 @@ fn fields_of(a: &StoreArgs) -> Result<PatientData> {
     Ok(data)
 }
 
-/// Seals the record's groups and writes them (a new version if it exists).
+/// Seals the record's groups and writes them (a new version if it exists):
+/// the fields, a FHIR bundle's resources, attachments (sealed into the blob
+/// store first).
 pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
-    let data = fields_of(a)?;
+    let mut contents = Contents::from_data(fields_of(a)?);
     let c = ctx.client()?;
-    let (record, version) = c.store(&a.cluster, a.record_id, &data).await?;
-    let groups: u8 = data.groups().iter().fold(0, |m, (g, _)| m | (1 << g));
+    let record = medshare::pda::record(&c.wallet.pubkey(), a.record_id);
+    let blobs = c.blob_store()?;
+    if let Some(path) = &a.fhir {
+        files::import_fhir(path, &record, &blobs, &mut contents).await?;
+    }
+    files::attach_files(&a.attach, &record, &blobs, &mut contents).await?;
+    let (record, version) = c.store(&a.cluster, a.record_id, &contents).await?;
     Ok(Stored {
         record: record.to_string(),
         version,
-        groups: group_names(groups),
+        groups: group_names(contents.group_mask()),
+        fhir_resources: contents.fhir.len(),
+        attachments: contents
+            .attachments
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
     })
 }
 
@@ -76,32 +109,47 @@ pub struct Shown {
     pub record: String,
     /// Its version.
     pub version: u32,
-    /// Its fields.
+    /// Its simple fields.
     pub data: PatientData,
+    /// FHIR resources and attachments.
+    #[serde(flatten)]
+    pub extras: Extras,
 }
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "record {} version {}\n{}",
+            "record {} version {}\n{}{}",
             self.record,
             self.version,
-            data_json(&self.data)
+            data_json(&self.data),
+            self.extras
         )
     }
 }
 
-/// Decrypts the owner's own record.
-pub async fn show(ctx: &Ctx, record: &str) -> Result<Shown> {
+/// Decrypts the owner's own record; writes its FHIR bundle and attachments
+/// when asked.
+pub async fn show(ctx: &Ctx, record: &str, out: &OutArgs) -> Result<Shown> {
     let c = ctx.client()?;
     let r = ctx.record(&c, record)?;
-    let (data, version) = c.show(&r).await?;
+    let (contents, version) = c.show(&r).await?;
+    let extras = files::save(&contents, &c.blob_store()?, &out_files(out)).await?;
     Ok(Shown {
         record: r.to_string(),
         version,
-        data,
+        data: contents.data,
+        extras,
     })
+}
+
+/// Where to write, from the flags.
+pub fn out_files(out: &OutArgs) -> OutFiles {
+    OutFiles {
+        fhir: out.fhir.clone(),
+        out_dir: out.out_dir.clone(),
+    }
 }
 
 /// `close-record`: the record account closed.
@@ -128,5 +176,35 @@ pub async fn close(ctx: &Ctx, record: &str) -> Result<RecordClosed> {
     c.close_record(&r).await?;
     Ok(RecordClosed {
         closed: r.to_string(),
+    })
+}
+
+/// `erase`: a record's off-chain data deleted and the record closed.
+#[derive(Debug, Serialize)]
+pub struct Erased {
+    /// The record.
+    pub erased: String,
+    /// Blobs deleted from the store(s).
+    pub blobs_deleted: usize,
+}
+
+impl fmt::Display for Erased {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record {} erased: {} blobs deleted from the store, record closed (capsules and inline ciphertexts already in the ledger's history stay there)",
+            self.erased, self.blobs_deleted
+        )
+    }
+}
+
+/// Deletes the record's blobs, then closes it.
+pub async fn erase(ctx: &Ctx, record: &str) -> Result<Erased> {
+    let c = ctx.client()?;
+    let r: Pubkey = ctx.record(&c, record)?;
+    let n = c.erase(&r).await?;
+    Ok(Erased {
+        erased: r.to_string(),
+        blobs_deleted: n,
     })
 }

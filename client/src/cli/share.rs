@@ -9,7 +9,7 @@ use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
 use super::Ctx;
-use crate::data::{group_names, parse_groups};
+use crate::data::{group_names, parse_groups, MAX_SHARE_GROUPS};
 use crate::error::{ClientError, Result};
 use crate::ops::{Client, ShareTicket};
 
@@ -147,6 +147,24 @@ async fn finish(
     })
 }
 
+/// The groups of one share: `all` is the record's written groups; at most
+/// [`MAX_SHARE_GROUPS`] (what one node transaction carries).
+async fn share_mask(c: &Client, record: &Pubkey, groups: &str) -> Result<u8> {
+    let mut mask = parse_groups(groups).map_err(ClientError::BadGroups)?;
+    if mask == u8::MAX {
+        mask = c
+            .record(record)
+            .await?
+            .groups
+            .iter()
+            .fold(0, |m, g| m | (1 << g.group));
+    }
+    if mask.count_ones() as usize > MAX_SHARE_GROUPS {
+        return Err(ClientError::TooManyGroups(group_names(mask).join(",")));
+    }
+    Ok(mask)
+}
+
 /// The owner shares groups of a record with a recipient (wallet or key).
 pub async fn share(
     ctx: &Ctx,
@@ -158,7 +176,7 @@ pub async fn share(
 ) -> Result<ShareQueued> {
     let c = ctx.client()?;
     let r = ctx.record(&c, record)?;
-    let mask = parse_groups(groups).map_err(ClientError::BadGroups)?;
+    let mask = share_mask(&c, &r, groups).await?;
     let recipient = c.resolve_recipient(to).await?;
     let ticket = c.share(&r, mask, recipient).await?;
     finish(
@@ -182,7 +200,7 @@ pub async fn request(
     progress: &mut impl FnMut(&str),
 ) -> Result<ShareQueued> {
     let c = ctx.client()?;
-    let mask = parse_groups(groups).map_err(ClientError::BadGroups)?;
+    let mask = share_mask(&c, record, groups).await?;
     let ticket = c.request(record, mask).await?;
     finish(
         &c,

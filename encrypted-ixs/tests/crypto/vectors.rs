@@ -298,8 +298,8 @@ fn test_v2_wire_sizes() {
     // SealedGroup: 1 + 64 + 48 + 64 + 12 + 4 + (plaintext + 16).
     let plaintext = bytes(&v["plaintext"]).len();
     assert_eq!(bytes(&v["sealed_group"]["borsh"]).len(), 209 + plaintext);
-    // Five contributions (one per field group) of one node: 720 bytes.
-    assert_eq!(encrypted_ixs::MAX_GROUPS * 144, 720);
+    // Five contributions (the most one share carries) of one node: 720 bytes.
+    assert_eq!(encrypted_ixs::MAX_SHARE_GROUPS * 144, 720);
 }
 
 /// The retired v1 vectors: the file still parses, and everything whose

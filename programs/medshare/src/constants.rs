@@ -29,6 +29,8 @@ pub const MAX_PURPOSE_LEN: usize = 64;
 pub const MAX_NODES: usize = encrypted_ixs::MAX_NODES;
 /// Field groups per record.
 pub const MAX_GROUPS: usize = encrypted_ixs::MAX_GROUPS;
+/// Most groups one share (and so one contribution) carries.
+pub const MAX_SHARE_GROUPS: usize = encrypted_ixs::MAX_SHARE_GROUPS;
 /// Largest inline ciphertext (plaintext + 16-byte tag) of one field group.
 /// `write_record_group` with this much data, a co-signing provider and both
 /// compute-budget instructions (limit and price) is 1,227 bytes: under the
@@ -45,7 +47,7 @@ pub const MAX_COMPUTATION_TTL_SLOTS: u64 = 1_000_000;
 /// Peers a node sends round-2 packages to.
 pub const MAX_PEERS: usize = MAX_NODES - 1;
 /// Stored `(U_i, W_i)` pairs of one computation: `t × groups` at most.
-pub const MAX_PARTIALS: usize = MAX_NODES * MAX_GROUPS;
+pub const MAX_PARTIALS: usize = MAX_NODES * MAX_SHARE_GROUPS;
 
 /// What the requester deposits per node transaction of a share, in
 /// lamports: one signature's base fee. A computation holds

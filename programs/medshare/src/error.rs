@@ -182,11 +182,14 @@ pub enum MedshareError {
     /// The wallet has a live registration from another, active issuer.
     #[msg("provider has a live registration from another active issuer")]
     ProviderExists,
+    /// A share names more groups than one share carries (`MAX_SHARE_GROUPS`).
+    #[msg("too many field groups for one share (at most 5)")]
+    TooManyGroups,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 59] = [
+    pub const ALL: [MedshareError; 60] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -246,6 +249,7 @@ impl MedshareError {
         MedshareError::GroupAlreadyWritten,
         MedshareError::ConsentStale,
         MedshareError::ProviderExists,
+        MedshareError::TooManyGroups,
     ];
 
     /// The variant with this Anchor error code.
@@ -268,8 +272,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::ProviderExists as usize,
-            "a variant was added after ProviderExists: add it to ALL"
+            MedshareError::TooManyGroups as usize,
+            "a variant was added after TooManyGroups: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -796,7 +796,7 @@ fn test_cli_share_unknown_group_and_bad_recipient() {
         match &e {
             ClientError::BadGroups(m) => assert_eq!(
             m,
-            "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes)"
+            "unknown field group 'xray' (groups: identity, vitals, diagnoses, medications, notes, labs, care, documents)"
         ),
             other => panic!("{other:?}"),
         }

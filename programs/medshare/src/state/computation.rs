@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use super::CapsuleData;
-use crate::constants::{MAX_GROUPS, MAX_NODES, MAX_PARTIALS};
+use crate::constants::{MAX_NODES, MAX_PARTIALS, MAX_SHARE_GROUPS};
 use crate::error::MedshareError;
 
 /// State of a computation.
@@ -46,10 +46,10 @@ pub struct Computation {
     /// Recipient wallet, if named (`Pubkey::default()` otherwise).
     pub recipient_wallet: Pubkey,
     /// Groups shared, ascending.
-    #[max_len(MAX_GROUPS)]
+    #[max_len(MAX_SHARE_GROUPS)]
     pub groups: Vec<u8>,
     /// The record's cluster capsules for those groups, copied at request time.
-    #[max_len(MAX_GROUPS)]
+    #[max_len(MAX_SHARE_GROUPS)]
     pub capsules: Vec<CapsuleData>,
     /// Node indices whose contributions were accepted, in order.
     #[max_len(MAX_NODES)]

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use super::{CapsuleData, CredentialIssuer, Provider};
-use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
+use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT, MAX_SHARE_GROUPS};
 use crate::error::MedshareError;
 
 /// One field group of a record's current version.
@@ -182,6 +182,10 @@ impl PatientRecord {
         let groups: Vec<u8> = (0..MAX_GROUPS as u8)
             .filter(|g| mask & (1 << g) != 0)
             .collect();
+        require!(
+            groups.len() <= MAX_SHARE_GROUPS,
+            MedshareError::TooManyGroups
+        );
         for g in &groups {
             require!(self.group(*g).is_some(), MedshareError::GroupMissing);
         }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use super::CapsuleData;
-use crate::constants::MAX_GROUPS;
+use crate::constants::{MAX_GROUPS, MAX_SHARE_GROUPS};
 use crate::error::MedshareError;
 
 /// The output of a share: one capsule per group, for the recipient key.
@@ -26,10 +26,10 @@ pub struct ShareResult {
     /// Recipient wallet, if named.
     pub recipient_wallet: Pubkey,
     /// Groups, ascending.
-    #[max_len(MAX_GROUPS)]
+    #[max_len(MAX_SHARE_GROUPS)]
     pub groups: Vec<u8>,
     /// One capsule per group once completed; empty while pending.
-    #[max_len(MAX_GROUPS)]
+    #[max_len(MAX_SHARE_GROUPS)]
     pub capsules: Vec<CapsuleData>,
     /// Whether the callback filled it.
     pub completed: bool,
@@ -48,7 +48,7 @@ impl ShareResult {
     pub fn invariant(&self) -> Result<()> {
         require!(
             !self.groups.is_empty()
-                && self.groups.len() <= MAX_GROUPS
+                && self.groups.len() <= MAX_SHARE_GROUPS
                 && self.groups.windows(2).all(|w| w[0] < w[1])
                 && self.groups.iter().all(|&g| (g as usize) < MAX_GROUPS),
             MedshareError::InvariantViolated

@@ -169,11 +169,11 @@ async fn test_cancel_before_and_after_expiry() {
 
 #[tokio::test]
 async fn test_c03_requester_deposit_pays_the_nodes() {
-    use medshare::constants::{MAX_GROUPS, NODE_FEE_LAMPORTS};
+    use medshare::constants::{MAX_SHARE_GROUPS, NODE_FEE_LAMPORTS};
     let mut env = Env::new(36).await;
     let q = queued(&mut env, 2, 3).await;
     let rent = env.ctx.banks_client.get_rent().await.unwrap();
-    let comp_rent = rent.minimum_balance(Computation::space(2, MAX_GROUPS));
+    let comp_rent = rent.minimum_balance(Computation::space(2, MAX_SHARE_GROUPS));
     // The computation holds its rent and (t + 1) node fees, from the requester.
     assert_eq!(
         env.lamports(q.computation).await,
@@ -238,7 +238,7 @@ async fn test_c03_cancel_returns_the_unspent_deposit() {
             .get_rent()
             .await
             .unwrap()
-            .minimum_balance(Computation::space(2, medshare::constants::MAX_GROUPS))
+            .minimum_balance(Computation::space(2, medshare::constants::MAX_SHARE_GROUPS))
             + 2 * medshare::constants::NODE_FEE_LAMPORTS
     );
 }

@@ -19,7 +19,7 @@ use crate::common::sdk;
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2, Peer};
 use encrypted_ixs::keys::{NodeIndex, TransportSecret};
 use encrypted_ixs::point::BASEPOINT;
-use medshare::constants::{MAX_GROUPS, MAX_NODES, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT};
+use medshare::constants::{MAX_NODES, MAX_ROUND1_LEN, MAX_ROUND2_CIPHERTEXT, MAX_SHARE_GROUPS};
 use medshare::instructions::{ConfirmDkgArgs, ContributionArg, Round2Arg};
 use medshare::state::{Computation, ComputationStatus};
 use rand_chacha::ChaCha20Rng;
@@ -127,23 +127,23 @@ fn contribution_ix(node: &Keypair, groups: usize, pull_under_policy: bool) -> In
 
 #[test]
 fn test_submit_contribution_all_groups_fits_one_packet() {
-    assert_eq!(MAX_GROUPS, 5);
+    assert_eq!(MAX_SHARE_GROUPS, 5);
     let node = Keypair::new();
-    let ixn = contribution_ix(&node, MAX_GROUPS, false);
+    let ixn = contribution_ix(&node, MAX_SHARE_GROUPS, false);
     // 8-byte discriminator, 4-byte length, 144 bytes per group.
-    assert_eq!(ixn.data.len(), 8 + 4 + 144 * MAX_GROUPS);
+    assert_eq!(ixn.data.len(), 8 + 4 + 144 * MAX_SHARE_GROUPS);
     measure("submit_contribution (g = 5, push, no policy)", ixn, &node);
     // A pull under a provider policy names the consent, the provider and the
     // issuer too: with 5 groups it fits when the node pays (as mpc-node
     // sends), and relayed up to 4 groups.
     let limit = ComputeBudgetInstruction::set_compute_unit_limit(1_400_000);
-    let ixn = contribution_ix(&node, MAX_GROUPS, true);
+    let ixn = contribution_ix(&node, MAX_SHARE_GROUPS, true);
     let own = wire_size(&signed(&[limit, ixn], &node, &[&node]));
     println!("submit_contribution (g = 5, pull under a policy): {own} B node pays");
     assert!(own <= PACKET, "{own} B > {PACKET} B");
     measure(
         "submit_contribution (g = 4, pull under a policy)",
-        contribution_ix(&node, MAX_GROUPS - 1, true),
+        contribution_ix(&node, MAX_SHARE_GROUPS - 1, true),
         &node,
     );
 }
@@ -293,7 +293,7 @@ fn test_account_sizes_as_documented() {
     // Computation: 645 + 321·t bytes (sized for 5 groups).
     for (t, documented) in [(2, 1_287), (3, 1_608), (16, 5_781)] {
         assert_eq!(
-            Computation::space(t, MAX_GROUPS),
+            Computation::space(t, MAX_SHARE_GROUPS),
             documented,
             "Computation t={t}"
         );

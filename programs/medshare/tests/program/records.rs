@@ -89,7 +89,7 @@ async fn test_write_group_out_of_range_inputs() {
     let (record, groups) = store_record(&mut env, &c, &p, 1, &[(0, b"x".as_slice())]).await;
     let owner = p.wallet.pubkey();
     let mut bad_group = groups[0].clone();
-    bad_group.group = 5;
+    bad_group.group = 8;
     assert_err(
         env.send(&[write_ix(&owner, &record, &bad_group)], &[&p.wallet])
             .await,

@@ -78,7 +78,11 @@ async fn test_share_missing_or_invalid_group() {
         .await,
         MedshareError::GroupMissing,
     );
-    for mask in [0u8, 0b10_0000] {
+    // Group 7 is a valid number (documents) but not written; 0 is no group.
+    for (mask, err) in [
+        (0u8, MedshareError::InvalidGroup),
+        (0b1000_0000, MedshareError::GroupMissing),
+    ] {
         assert_err(
             env.send(
                 &[share_ix(
@@ -92,7 +96,58 @@ async fn test_share_missing_or_invalid_group() {
                 &[&p.wallet],
             )
             .await,
-            MedshareError::InvalidGroup,
+            err,
         );
     }
+}
+
+/// A record may have all 8 groups, but one share carries at most 5 (what a
+/// node's contribution fits in one transaction): 6 are refused, 5 queue.
+#[tokio::test]
+async fn test_share_at_most_five_groups() {
+    let mut env = Env::new(44).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let p = patient(&mut env).await;
+    let all: Vec<(u8, &[u8])> = (0..8u8).map(|g| (g, b"x".as_slice())).collect();
+    let (record, _) = store_record(&mut env, &c, &p, 1, &all).await;
+    let k = UserSecretKey::generate(&mut env.rng)
+        .public_key()
+        .edwards()
+        .unwrap();
+    for mask in [0b1111_1111u8, 0b1110_0111] {
+        assert_err(
+            env.send(
+                &[share_ix(
+                    &p.wallet.pubkey(),
+                    &record,
+                    &c.address,
+                    0,
+                    mask,
+                    k.0,
+                )],
+                &[&p.wallet],
+            )
+            .await,
+            MedshareError::TooManyGroups,
+        );
+    }
+    env.send(
+        &[share_ix(
+            &p.wallet.pubkey(),
+            &record,
+            &c.address,
+            0,
+            0b1110_0011,
+            k.0,
+        )],
+        &[&p.wallet],
+    )
+    .await
+    .unwrap();
+    let share: medshare::state::ShareResult = env
+        .account(medshare::pda::share_result(&medshare::pda::computation(
+            &c.address, 0,
+        )))
+        .await;
+    assert_eq!(share.groups, vec![0, 1, 5, 6, 7]);
 }

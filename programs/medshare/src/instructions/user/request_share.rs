@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 
 use crate::constants::{
-    MAX_GROUPS, SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT,
+    MAX_SHARE_GROUPS, SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT,
 };
 use crate::error::MedshareError;
 use crate::events::PullRefused;
@@ -198,7 +198,7 @@ impl RequestShare<'_> {
         let comp_info = a.computation.to_account_info();
         let result_info = a.share_result.to_account_info();
         let payer = a.requester.to_account_info();
-        let comp_space = Computation::space(a.cluster.threshold as usize, MAX_GROUPS);
+        let comp_space = Computation::space(a.cluster.threshold as usize, MAX_SHARE_GROUPS);
         let result_space = 8 + ShareResult::INIT_SPACE;
         create_pda(
             &payer,

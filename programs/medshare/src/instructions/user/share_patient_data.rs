@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_GROUPS, SEED_COMPUTATION, SEED_SHARE_RESULT};
+use crate::constants::{MAX_SHARE_GROUPS, SEED_COMPUTATION, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::ShareRequested;
 use crate::instructions::require_encryption_key;
@@ -36,7 +36,7 @@ pub struct SharePatientData<'info> {
     #[account(
         init,
         payer = requester,
-        space = Computation::space(cluster.threshold as usize, MAX_GROUPS),
+        space = Computation::space(cluster.threshold as usize, MAX_SHARE_GROUPS),
         seeds = [SEED_COMPUTATION, cluster.key().as_ref(), &cluster.next_computation.to_le_bytes()],
         bump
     )]

@@ -1,0 +1,499 @@
+//! Off-chain blobs: attachments and field groups too large to keep inline,
+//! sealed in fixed-size chunks ([`encrypted_ixs::attachment`]) and stored
+//! content-addressed in an object store.
+//!
+//! **Where.** A store is a URL: a local directory (`/path`, `file:///path`;
+//! the default is `~/.config/medshare/blobs`) or any S3-compatible bucket
+//! (`s3://bucket[/prefix]`, configured by the usual `AWS_*` variables:
+//! `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_ALLOW_HTTP`, `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`). Storage goes
+//! through Apache Arrow's `object_store`.
+//!
+//! **Names.** A blob lives at `<prefix>/records/<record>/<sha256 of the
+//! blob>`: its name is the hash of its ciphertext, and everything of one
+//! record sits under one prefix, so erasing a record deletes that prefix
+//! (including blobs of earlier versions).
+//!
+//! **What the record commits to.** A [`BlobRef`] — hash, sizes, chunk
+//! size, locator and the blob's key — travels inside a field group's sealed
+//! body: on-chain (inline) for attachments and for the body of a large
+//! group. Nobody without the group's data key learns the locator, the size
+//! or the key.
+//!
+//! **Reading.** The reader downloads the whole blob to a temporary file,
+//! checks its length and SHA-256 against the reference *before* decrypting,
+//! then decrypts chunk by chunk. A missing, truncated or swapped blob is an
+//! error and nothing is written where the caller asked.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use encrypted_ixs::attachment::{self, AttachmentError, AttachmentKey, DEFAULT_CHUNK_SIZE};
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use rand_core::OsRng;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use solana_sdk::pubkey::Pubkey;
+use zeroize::Zeroizing;
+
+use crate::error::{ClientError, Result};
+
+/// Multipart upload part size (S3's minimum part is 5 MiB).
+const PART_SIZE: usize = 5 * 1024 * 1024;
+/// Parts in flight during an upload.
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// What a sealed group body says about one blob. `Debug` leaves out the key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// SHA-256 of the blob (hex): its content address.
+    pub sha256: String,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// Blob bytes (header, chunks, tags).
+    pub blob_len: u64,
+    /// Chunk size.
+    pub chunk_size: u32,
+    /// Where it is: the store's URL joined with its name.
+    pub locator: String,
+    /// The blob's own key (hex), readable only inside the sealed group.
+    #[serde(serialize_with = "key_hex", deserialize_with = "key_from_hex")]
+    key: KeyBytes,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct KeyBytes(Zeroizing<[u8; 32]>);
+
+fn key_hex<S: Serializer>(k: &KeyBytes, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&Zeroizing::new(hex::encode(*k.0)))
+}
+
+fn key_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<KeyBytes, D::Error> {
+    let s = Zeroizing::new(String::deserialize(d)?);
+    let mut k = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(s.as_str(), k.as_mut())
+        .map_err(|_| serde::de::Error::custom("blob key is not 64 hex digits"))?;
+    Ok(KeyBytes(k))
+}
+
+impl fmt::Debug for BlobRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobRef")
+            .field("sha256", &self.sha256)
+            .field("size", &self.size)
+            .field("blob_len", &self.blob_len)
+            .field("chunk_size", &self.chunk_size)
+            .field("locator", &self.locator)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl BlobRef {
+    fn key(&self) -> AttachmentKey {
+        AttachmentKey::from_bytes(*self.key.0)
+    }
+
+    /// The first 12 hex digits of the hash, for messages.
+    pub fn short(&self) -> &str {
+        &self.sha256[..self.sha256.len().min(12)]
+    }
+}
+
+/// An object store holding sealed blobs.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    url: String,
+}
+
+impl fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobStore({})", self.url)
+    }
+}
+
+/// The default local store: `~/.config/medshare/blobs`.
+pub fn default_store_dir() -> PathBuf {
+    crate::wallet::config_dir().join("blobs")
+}
+
+fn store_err(url: &str, e: impl fmt::Display) -> ClientError {
+    ClientError::Store(format!("{url}: {e}"))
+}
+
+impl BlobStore {
+    /// Opens the store at `url`: a directory path (created if missing),
+    /// `file:///dir`, or `s3://bucket[/prefix]` configured by `AWS_*`
+    /// variables.
+    pub fn open(url: &str) -> Result<BlobStore> {
+        let url = url.trim().trim_end_matches('/').to_string();
+        if url.starts_with("s3://") {
+            let parsed = url::Url::parse(&url).map_err(|e| store_err(&url, e))?;
+            install_tls_provider();
+            let opts: Vec<(String, String)> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            let (store, prefix) =
+                object_store::parse_url_opts(&parsed, opts).map_err(|e| store_err(&url, e))?;
+            return Ok(BlobStore {
+                store: Arc::from(store),
+                prefix,
+                url,
+            });
+        }
+        let dir = match url.strip_prefix("file://") {
+            Some(path) => PathBuf::from(path),
+            None if url.contains("://") => {
+                return Err(store_err(
+                    &url,
+                    "unsupported store (use a directory, file:///dir or s3://bucket)",
+                ))
+            }
+            None => PathBuf::from(&url),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| store_err(&url, e))?;
+        let dir = dir.canonicalize().map_err(|e| store_err(&url, e))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| store_err(&url, e))?;
+        Ok(BlobStore {
+            store: Arc::new(store),
+            prefix: Path::default(),
+            url: format!("file://{}", dir.display()),
+        })
+    }
+
+    /// The store's URL (what locators start with).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn record_dir(&self, record: &Pubkey) -> Path {
+        self.prefix.clone().join("records").join(record.to_string())
+    }
+
+    fn name(&self, record: &Pubkey, sha256: &str) -> Path {
+        self.record_dir(record).join(sha256)
+    }
+
+    fn blob_ref(&self, record: &Pubkey, s: attachment::Sealed, key: &AttachmentKey) -> BlobRef {
+        let sha256 = hex::encode(s.sha256);
+        BlobRef {
+            locator: format!("{}/records/{record}/{sha256}", self.url),
+            sha256,
+            size: s.plaintext_len,
+            blob_len: s.blob_len,
+            chunk_size: s.chunk_size,
+            key: KeyBytes(key.to_bytes()),
+        }
+    }
+
+    /// Seals `bytes` under a fresh key and stores the blob.
+    pub async fn put_bytes(&self, record: &Pubkey, bytes: &[u8]) -> Result<BlobRef> {
+        let key = AttachmentKey::generate(&mut OsRng);
+        let mut blob = Vec::with_capacity(bytes.len() + bytes.len() / 1024 + 64);
+        let sealed = attachment::seal(&key, DEFAULT_CHUNK_SIZE, &mut OsRng, bytes, &mut blob)
+            .map_err(|e| ClientError::Store(format!("sealing: {e}")))?;
+        let r = self.blob_ref(record, sealed, &key);
+        self.store
+            .put(&self.name(record, &r.sha256), PutPayload::from(blob))
+            .await
+            .map_err(|e| store_err(&self.url, e))?;
+        Ok(r)
+    }
+
+    /// Seals the file at `path` under a fresh key, chunk by chunk, into a
+    /// temporary file (ciphertext only), then uploads it in parts.
+    pub async fn put_file(&self, record: &Pubkey, path: &FsPath) -> Result<BlobRef> {
+        let key = AttachmentKey::generate(&mut OsRng);
+        let src = path.to_path_buf();
+        let k = key.clone();
+        let (sealed, mut tmp) = tokio::task::spawn_blocking(move || {
+            let input = std::fs::File::open(&src)
+                .map_err(|e| ClientError::Io(format!("{}: {e}", src.display())))?;
+            let mut tmp = tempfile::tempfile().map_err(|e| ClientError::Io(e.to_string()))?;
+            let sealed = attachment::seal(
+                &k,
+                DEFAULT_CHUNK_SIZE,
+                &mut OsRng,
+                std::io::BufReader::new(input),
+                std::io::BufWriter::new(&mut tmp),
+            )
+            .map_err(|e| ClientError::Io(format!("{}: {e}", src.display())))?;
+            tmp.seek(SeekFrom::Start(0))
+                .map_err(|e| ClientError::Io(e.to_string()))?;
+            Ok::<_, ClientError>((sealed, tmp))
+        })
+        .await
+        .map_err(|e| ClientError::Io(e.to_string()))??;
+        let r = self.blob_ref(record, sealed, &key);
+        let upload = self
+            .store
+            .put_multipart(&self.name(record, &r.sha256))
+            .await
+            .map_err(|e| store_err(&self.url, e))?;
+        let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match tmp.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = w.abort().await;
+                    return Err(ClientError::Io(e.to_string()));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = w.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                return Err(store_err(&self.url, e));
+            }
+            w.write(&buf[..n]);
+        }
+        w.finish().await.map_err(|e| store_err(&self.url, e))?;
+        Ok(r)
+    }
+
+    /// The store that holds `r`: this one if the locator is under it,
+    /// else the store named by the locator.
+    fn holder(&self, r: &BlobRef) -> Result<(BlobStore, Path)> {
+        let suffix = r
+            .locator
+            .rfind("/records/")
+            .ok_or_else(|| ClientError::Store(format!("bad blob locator {}", r.locator)))?;
+        let (base, rest) = r.locator.split_at(suffix);
+        let rest = rest.trim_start_matches('/');
+        let parts: Vec<&str> = rest.split('/').collect();
+        let well_formed = parts.len() == 3
+            && parts[0] == "records"
+            && parts[1].parse::<Pubkey>().is_ok()
+            && parts[2] == r.sha256;
+        if !well_formed {
+            return Err(ClientError::Store(format!(
+                "bad blob locator {}",
+                r.locator
+            )));
+        }
+        let store = if base == self.url {
+            self.clone()
+        } else {
+            BlobStore::open(base)?
+        };
+        let name = store
+            .prefix
+            .clone()
+            .join("records")
+            .join(parts[1])
+            .join(parts[2]);
+        Ok((store, name))
+    }
+
+    /// Downloads `r` to a temporary file, checking its length and hash
+    /// before anything is decrypted.
+    async fn download(&self, r: &BlobRef) -> Result<std::fs::File> {
+        let (store, name) = self.holder(r)?;
+        let got = store.store.get(&name).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => ClientError::BlobMissing {
+                blob: r.short().to_string(),
+                store: store.url.clone(),
+            },
+            e => store_err(&store.url, e),
+        })?;
+        let mut stream = got.into_stream();
+        let mut tmp = tempfile::tempfile().map_err(|e| ClientError::Io(e.to_string()))?;
+        let mut hash = Sha256::new();
+        let mut len = 0u64;
+        {
+            let mut w = std::io::BufWriter::new(&mut tmp);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| store_err(&store.url, e))?;
+                len += chunk.len() as u64;
+                if len > r.blob_len {
+                    break;
+                }
+                hash.update(&chunk);
+                w.write_all(&chunk)
+                    .map_err(|e| ClientError::Io(e.to_string()))?;
+            }
+            w.flush().map_err(|e| ClientError::Io(e.to_string()))?;
+        }
+        if len != r.blob_len || hex::encode(hash.finalize()) != r.sha256 {
+            return Err(ClientError::BlobCorrupt {
+                blob: r.short().to_string(),
+                detail: if len != r.blob_len {
+                    format!("{len} bytes where the record commits to {}", r.blob_len)
+                } else {
+                    "its SHA-256 is not the one the record commits to".into()
+                },
+            });
+        }
+        tmp.seek(SeekFrom::Start(0))
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        Ok(tmp)
+    }
+
+    /// Downloads, checks and decrypts `r` into memory; refuses a blob whose
+    /// plaintext is over `max` bytes.
+    pub async fn get_bytes(&self, r: &BlobRef, max: u64) -> Result<Zeroizing<Vec<u8>>> {
+        if r.size > max {
+            return Err(ClientError::BlobCorrupt {
+                blob: r.short().to_string(),
+                detail: format!("{} bytes is over the {max}-byte limit", r.size),
+            });
+        }
+        let blob = self.download(r).await?;
+        let key = r.key();
+        let mut out = Zeroizing::new(Vec::with_capacity(r.size as usize));
+        let n = attachment::open(&key, std::io::BufReader::new(blob), &mut *out)
+            .map_err(|e| opened_err(r, e))?;
+        check_size(r, n)?;
+        Ok(out)
+    }
+
+    /// Downloads, checks and decrypts `r` into a new temporary file in
+    /// `dir`; the caller keeps it (`persist`) only when everything it
+    /// needs succeeded.
+    pub async fn get_to_temp(&self, r: &BlobRef, dir: &FsPath) -> Result<tempfile::NamedTempFile> {
+        let blob = self.download(r).await?;
+        let key = r.key();
+        let dir = dir.to_path_buf();
+        let r2 = r.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = tempfile::NamedTempFile::new_in(&dir)
+                .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
+            let n = attachment::open(
+                &key,
+                std::io::BufReader::new(blob),
+                std::io::BufWriter::new(out.as_file_mut()),
+            )
+            .map_err(|e| opened_err(&r2, e))?;
+            check_size(&r2, n)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ClientError::Io(e.to_string()))?
+    }
+
+    /// Names of every blob stored for `record`.
+    pub async fn list(&self, record: &Pubkey) -> Result<Vec<Path>> {
+        let dir = self.record_dir(record);
+        let mut out = Vec::new();
+        let mut s = self.store.list(Some(&dir));
+        while let Some(m) = s.next().await {
+            match m {
+                Ok(m) => out.push(m.location),
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) => return Err(store_err(&self.url, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every blob of `record` whose hash is not in `keep`; returns
+    /// how many were deleted. With an empty `keep`, this erases the record's
+    /// off-chain data.
+    pub async fn delete_except(&self, record: &Pubkey, keep: &HashSet<String>) -> Result<usize> {
+        let mut n = 0;
+        for name in self.list(record).await? {
+            if name.filename().is_some_and(|f| keep.contains(f)) {
+                continue;
+            }
+            match self.store.delete(&name).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => n += 1,
+                Err(e) => return Err(store_err(&self.url, e)),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether the blob `r` names is present (in the store its locator names).
+    pub async fn exists(&self, r: &BlobRef) -> Result<bool> {
+        let (store, name) = self.holder(r)?;
+        match store.store.head(&name).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(store_err(&store.url, e)),
+        }
+    }
+
+    /// The store holding `r`, for erasing: this one, or the one its locator names.
+    pub fn store_of(&self, r: &BlobRef) -> Result<BlobStore> {
+        Ok(self.holder(r)?.0)
+    }
+}
+
+fn opened_err(r: &BlobRef, e: AttachmentError) -> ClientError {
+    match e {
+        AttachmentError::Io(e) => ClientError::Io(e.to_string()),
+        e => ClientError::BlobCorrupt {
+            blob: r.short().to_string(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn check_size(r: &BlobRef, n: u64) -> Result<()> {
+    if n != r.size {
+        return Err(ClientError::BlobCorrupt {
+            blob: r.short().to_string(),
+            detail: format!("{n} plaintext bytes where the record commits to {}", r.size),
+        });
+    }
+    Ok(())
+}
+
+/// object_store's S3 client speaks TLS through rustls, which needs a
+/// process-wide crypto provider; ring is already in the build.
+fn install_tls_provider() {
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn test_local_round_trip_debug_redacts_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path().join("b").to_str().unwrap()).unwrap();
+        let record = Pubkey::new_unique();
+        let r = store.put_bytes(&record, b"hello blob").await.unwrap();
+        assert_eq!(r.size, 10);
+        assert!(r.locator.starts_with("file://"));
+        assert!(r
+            .locator
+            .ends_with(&format!("/records/{record}/{}", r.sha256)));
+        let dbg = format!("{r:?}");
+        let json = serde_json::to_value(&r).unwrap();
+        let key = json["key"].as_str().unwrap();
+        assert_eq!(key.len(), 64);
+        assert!(!dbg.contains(key) && dbg.contains("<redacted>"));
+        let back: BlobRef = serde_json::from_value(json).unwrap();
+        assert_eq!(&*store.get_bytes(&back, 100).await.unwrap(), b"hello blob");
+        assert!(matches!(
+            store.get_bytes(&back, 9).await.unwrap_err(),
+            ClientError::BlobCorrupt { .. }
+        ));
+        assert_eq!(store.list(&record).await.unwrap().len(), 1);
+        assert_eq!(
+            store.delete_except(&record, &HashSet::new()).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            store.get_bytes(&back, 100).await.unwrap_err().to_string(),
+            format!(
+                "attachment blob {} is missing from the store {}",
+                back.short(),
+                store.url()
+            )
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! Files in and out of a record: a FHIR bundle and attachments on `store`,
+//! a FHIR bundle and attachment files on `show` and `decrypt`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Value};
+use solana_sdk::pubkey::Pubkey;
+
+use crate::blobs::BlobStore;
+use crate::contents::{Attachment, Contents, FhirEntry};
+use crate::error::{ClientError, Result};
+
+/// How an attachment moved off-chain is named in a FHIR `Attachment.url`
+/// until the recipient saves it: `medshare-attachment:<sha256 of the blob>`.
+pub const ATTACHMENT_URL: &str = "medshare-attachment:";
+
+/// A name safe to create inside an output directory: the last path
+/// component, without leading dots; `fallback` if nothing is left.
+pub fn safe_name(name: &str, fallback: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last
+        .trim_start_matches('.')
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    if clean.is_empty() {
+        fallback.to_string()
+    } else {
+        clean
+    }
+}
+
+/// A MIME type from a file name's extension (the common clinical ones).
+pub fn content_type_of(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit('.').next()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "pdf" => "application/pdf",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "dcm" => "application/dicom",
+        "zip" => "application/zip",
+        _ => return None,
+    })
+}
+
+/// Reads a FHIR bundle for `record`, moving every inline attachment's
+/// `data` off-chain (sealed into `blobs`) and listing it in `out`.
+pub async fn import_fhir(
+    path: &Path,
+    record: &Pubkey,
+    blobs: &BlobStore,
+    out: &mut Contents,
+) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
+    let mut entries = medshare_fhir::import(&text)
+        .map_err(|e| ClientError::BadFhir(format!("{}: {e}", path.display())))?;
+    for (i, e) in entries.iter_mut().enumerate() {
+        let kind = e.resource_type().to_string();
+        for ptr in medshare_fhir::inline_attachments(&e.resource) {
+            let a = e
+                .resource
+                .pointer_mut(&ptr)
+                .and_then(Value::as_object_mut)
+                .expect("the pointer was just found");
+            let data = a.remove("data").expect("an inline attachment has data");
+            let bytes = zeroize::Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data.as_str().unwrap_or_default())
+                    .map_err(|err| {
+                        ClientError::BadFhir(format!(
+                            "{}: Bundle.entry[{i}].resource{}.data: not base64 ({err})",
+                            path.display(),
+                            ptr.replace('/', ".")
+                        ))
+                    })?,
+            );
+            let r = blobs.put_bytes(record, &bytes).await?;
+            let content_type = a
+                .get("contentType")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let fallback = format!("{kind}-{i}{}", ptr.replace('/', "-"));
+            let name = safe_name(
+                a.get("title").and_then(Value::as_str).unwrap_or(&fallback),
+                &fallback,
+            );
+            a.insert("url".into(), json!(format!("{ATTACHMENT_URL}{}", r.sha256)));
+            a.entry("size").or_insert(json!(r.size));
+            out.attachments.push(Attachment {
+                name,
+                content_type,
+                blob: r,
+            });
+        }
+    }
+    out.fhir.extend(entries);
+    Ok(())
+}
+
+/// Seals `files` into `blobs` as attachments of `record`. In a FHIR record
+/// each also gets a DocumentReference (subject: the bundle's Patient).
+pub async fn attach_files(
+    files: &[PathBuf],
+    record: &Pubkey,
+    blobs: &BlobStore,
+    out: &mut Contents,
+) -> Result<()> {
+    let patient = out
+        .fhir
+        .iter()
+        .find(|e| e.resource_type() == "Patient")
+        .and_then(|e| e.full_url.clone().or_else(|| e.local_ref()));
+    for f in files {
+        let name = safe_name(&f.to_string_lossy(), "attachment");
+        let r = blobs.put_file(record, f).await?;
+        let content_type = content_type_of(&name).map(str::to_string);
+        if !out.fhir.is_empty() {
+            let mut doc = json!({
+                "resourceType": "DocumentReference",
+                "id": &r.sha256[..16],
+                "status": "current",
+                "content": [{ "attachment": {
+                    "contentType": content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+                    "title": name,
+                    "size": r.size,
+                    "url": format!("{ATTACHMENT_URL}{}", r.sha256),
+                }}],
+            });
+            if let Some(p) = &patient {
+                doc["subject"] = json!({ "reference": p });
+            }
+            out.fhir.push(FhirEntry {
+                full_url: Some(format!("urn:uuid:medshare-{}", &r.sha256[..32])),
+                resource: doc,
+            });
+        }
+        out.attachments.push(Attachment {
+            name,
+            content_type,
+            blob: r,
+        });
+    }
+    Ok(())
+}
+
+/// An attachment as `show`/`decrypt` report it.
+#[derive(Debug, Serialize)]
+pub struct SavedAttachment {
+    /// Its name.
+    pub name: String,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// MIME type, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Where it was written (with `--out-dir`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_to: Option<String>,
+}
+
+/// What a record or share holds beyond the simple fields, as reported.
+#[derive(Debug, Default, Serialize)]
+pub struct Extras {
+    /// FHIR resources by type.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fhir_resources: BTreeMap<String, usize>,
+    /// Where the FHIR bundle was written (with `--fhir`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fhir_bundle: Option<String>,
+    /// Attachments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<SavedAttachment>,
+}
+
+impl fmt::Display for Extras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.fhir_resources.is_empty() {
+            let n: usize = self.fhir_resources.values().sum();
+            let kinds: Vec<String> = self
+                .fhir_resources
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            write!(f, "\nFHIR: {n} resources ({})", kinds.join(", "))?;
+            if let Some(b) = &self.fhir_bundle {
+                write!(f, "; bundle written to {b}")?;
+            }
+        }
+        for a in &self.attachments {
+            write!(f, "\nattachment {} ({} bytes)", a.name, a.size)?;
+            if let Some(p) = &a.saved_to {
+                write!(f, " saved to {p}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where `show`/`decrypt` write files.
+#[derive(Clone, Debug, Default)]
+pub struct OutFiles {
+    /// The FHIR bundle's path.
+    pub fhir: Option<PathBuf>,
+    /// The directory for attachments.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Saves the attachments (with an output directory) and the FHIR bundle
+/// (with a path). Every blob is downloaded, checked and decrypted into a
+/// temporary file first; only when all succeeded are they renamed into
+/// place, so a missing or tampered blob leaves nothing behind. Existing
+/// files are not overwritten.
+pub async fn save(contents: &Contents, blobs: &BlobStore, out: &OutFiles) -> Result<Extras> {
+    let mut extras = Extras::default();
+    for e in &contents.fhir {
+        *extras
+            .fhir_resources
+            .entry(e.resource_type().to_string())
+            .or_default() += 1;
+    }
+    let mut urls: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending = Vec::new();
+    let mut targets: Vec<Option<PathBuf>> = vec![None; contents.attachments.len()];
+    if let Some(dir) = &out.out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
+        let mut taken = std::collections::HashSet::new();
+        for (a, slot) in contents.attachments.iter().zip(targets.iter_mut()) {
+            let mut name = safe_name(&a.name, &a.blob.sha256);
+            if !taken.insert(name.clone()) {
+                name = format!("{}-{name}", a.blob.short());
+                taken.insert(name.clone());
+            }
+            let target = dir.join(&name);
+            if target.exists() {
+                return Err(ClientError::Io(format!(
+                    "{} exists: not overwritten",
+                    target.display()
+                )));
+            }
+            let tmp = blobs.get_to_temp(&a.blob, dir).await?;
+            *slot = Some(target.clone());
+            pending.push((tmp, target));
+        }
+    }
+    for (a, target) in contents.attachments.iter().zip(&targets) {
+        let saved_to = target.as_ref().map(|t| absolute(t).display().to_string());
+        if let Some(p) = &saved_to {
+            urls.insert(
+                format!("{ATTACHMENT_URL}{}", a.blob.sha256),
+                format!("file://{p}"),
+            );
+        }
+        extras.attachments.push(SavedAttachment {
+            name: a.name.clone(),
+            size: a.blob.size,
+            content_type: a.content_type.clone(),
+            saved_to,
+        });
+    }
+    let bundle = match &out.fhir {
+        Some(path) => {
+            let mut bundle = medshare_fhir::export(&contents.fhir);
+            rewrite_urls(&mut bundle, &urls);
+            Some((path, serde_json::to_vec_pretty(&bundle).expect("JSON")))
+        }
+        None => None,
+    };
+    for (tmp, target) in pending {
+        tmp.persist_noclobber(&target)
+            .map_err(|e| ClientError::Io(format!("{}: {}", target.display(), e.error)))?;
+    }
+    if let Some((path, bytes)) = bundle {
+        write_new(path, &bytes)?;
+        extras.fhir_bundle = Some(path.display().to_string());
+    }
+    Ok(extras)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn rewrite_urls(v: &mut Value, urls: &BTreeMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(u)) = o.get_mut("url") {
+                if let Some(to) = urls.get(u.as_str()) {
+                    *u = to.clone();
+                }
+            }
+            o.values_mut().for_each(|w| rewrite_urls(w, urls));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|w| rewrite_urls(w, urls)),
+        _ => {}
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
+    tmp.write_all(bytes)
+        .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
+    tmp.persist(path)
+        .map_err(|e| ClientError::Io(format!("{}: {}", path.display(), e.error)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_safe_names() {
+        assert_eq!(safe_name("../../etc/passwd", "x"), "passwd");
+        assert_eq!(safe_name("..", "x"), "x");
+        assert_eq!(safe_name("a\\b\\report.pdf", "x"), "report.pdf");
+        assert_eq!(safe_name(".bashrc", "x"), "bashrc");
+        assert_eq!(content_type_of("scan.PDF"), Some("application/pdf"));
+        assert_eq!(content_type_of("blob.bin"), None);
+    }
+}
