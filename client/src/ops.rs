@@ -103,6 +103,16 @@ impl Client {
         }
     }
 
+    /// The blob store if one is configured or the default one exists
+    /// (without creating it).
+    fn existing_blob_store(&self) -> Result<Option<BlobStore>> {
+        match &self.blobs {
+            Some(b) => Ok(Some(b.clone())),
+            None if default_store_dir().is_dir() => Ok(Some(self.blob_store()?)),
+            None => Ok(None),
+        }
+    }
+
     /// A decrypted group plaintext as its body: inline, or fetched from its
     /// blob (hash checked first).
     pub async fn read_body(&self, plain: &[u8]) -> Result<Map<String, Value>> {
@@ -216,13 +226,20 @@ impl Client {
                 1
             }
         };
-        let blobs = self.blob_store()?;
+        let mut blobs = None;
         let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
         let mut plain = Vec::with_capacity(bodies.len());
         for (g, body) in bodies {
             let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
             if bytes.len() > INLINE_LIMIT {
-                let r = blobs.put_bytes(&record, &bytes).await?;
+                if blobs.is_none() {
+                    blobs = Some(self.blob_store()?);
+                }
+                let r = blobs
+                    .as_ref()
+                    .expect("just opened")
+                    .put_bytes(&record, &bytes)
+                    .await?;
                 keep.insert(r.sha256.clone());
                 plain.push((g, Zeroizing::new(offchain_body(&r))));
             } else {
@@ -244,7 +261,10 @@ impl Client {
             let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
             self.chain.send(&[budget, write], &[&self.wallet]).await?;
         }
-        blobs.delete_except(&record, &keep).await?;
+        // Blobs of earlier versions that this one no longer refers to.
+        if let Some(b) = blobs.or(self.existing_blob_store()?) {
+            b.delete_except(&record, &keep).await?;
+        }
         Ok((record, version))
     }
 

@@ -295,7 +295,8 @@ impl CliEnv {
         u
     }
 
-    /// The argv of `user` running `args` (global options first).
+    /// The argv of `user` running `args` (global options first; `--store`
+    /// is [`CliEnv::blob_dir`] unless `args` name one).
     pub fn argv(&self, user: &User, args: &[&str]) -> Vec<String> {
         let mut v: Vec<String> = vec![
             "medshare".into(),
@@ -306,8 +307,18 @@ impl CliEnv {
             "--passphrase-file".into(),
             user.passphrase_file.display().to_string(),
         ];
+        // Blobs go to this env's scratch directory unless a test names a store.
+        if !args.contains(&"--store") {
+            v.push("--store".into());
+            v.push(self.blob_dir().display().to_string());
+        }
         v.extend(args.iter().map(|s| s.to_string()));
         v
+    }
+
+    /// The local blob store every command uses unless it names another.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.dir.join("blobs")
     }
 
     /// Parses `user` running `args` as the binary would.

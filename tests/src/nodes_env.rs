@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::{Cluster, Computation, Role, ShareResult};
+use medshare_client::contents::Contents;
 use medshare_client::data::PatientData;
 use medshare_client::ops::{Client, Recipient, ShareTicket};
 use medshare_sdk::chain::embedded::Embedded;
@@ -141,7 +142,8 @@ impl NodesEnv {
         let data = medshare_client::demo::sample_record();
         let (record, version) = within(
             "storing the record",
-            self.patient.store(&self.address(), RECORD_ID, &data),
+            self.patient
+                .store(&self.address(), RECORD_ID, &Contents::from_data(data)),
         )
         .await
         .expect("patient stores the sample record");
@@ -223,7 +225,7 @@ impl NodesEnv {
             .await
             .expect("doctor decrypts");
         assert_eq!(
-            opened.data,
+            opened.contents.data,
             expected_fields(&medshare_client::demo::sample_record(), mask)
         );
     }
@@ -364,14 +366,15 @@ where
 /// What a recipient of `mask` of `data` must see: exactly the fields of
 /// those groups, nothing else.
 pub fn expected_fields(data: &PatientData, mask: u8) -> PatientData {
-    let groups = data.groups();
-    PatientData::from_groups(
-        groups
-            .iter()
-            .filter(|(g, _)| mask & (1 << g) != 0)
-            .map(|(_, b)| b.as_slice()),
-    )
-    .expect("groups of a valid record")
+    let mut c = Contents::default();
+    for (_, body) in data
+        .group_fields()
+        .into_iter()
+        .filter(|(g, _)| mask & (1 << g) != 0)
+    {
+        c.merge(body).expect("groups of a valid record");
+    }
+    c.data
 }
 
 /// Longest a test using [`NodesEnv`] may run before [`Watchdog`] ends the process.

@@ -49,7 +49,14 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+    let (record, _) = patient
+        .store(
+            &lc.address,
+            1,
+            &medshare_client::contents::Contents::from_data(data.clone()),
+        )
+        .await
+        .unwrap();
 
     let mask = parse_groups("diagnoses,medications").unwrap();
     let now = medshare_sdk::chain::chain_time(chain.as_ref())
@@ -80,7 +87,7 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     assert_eq!(result.groups, vec![2, 3]);
     let opened = doctor.decrypt(&ticket.share_result).await.unwrap();
     assert_eq!(
-        opened.data,
+        opened.contents.data,
         PatientData {
             diagnoses: data.diagnoses.clone(),
             medications: data.medications.clone(),
@@ -202,7 +209,11 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let (record, _) = patient
-        .store(&lc.address, 1, &sample_record())
+        .store(
+            &lc.address,
+            1,
+            &medshare_client::contents::Contents::from_data(sample_record()),
+        )
         .await
         .unwrap();
     let mask = parse_groups("vitals").unwrap();
@@ -286,7 +297,14 @@ async fn nodes_refuse_after(change: Change) {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+    let (record, _) = patient
+        .store(
+            &lc.address,
+            1,
+            &medshare_client::contents::Contents::from_data(data.clone()),
+        )
+        .await
+        .unwrap();
     let now = medshare_sdk::chain::chain_time(chain.as_ref())
         .await
         .unwrap();
@@ -342,7 +360,14 @@ async fn nodes_refuse_after(change: Change) {
         .await
         .unwrap(),
         Change::NewVersion => {
-            let (_, version) = patient.store(&lc.address, 1, &data).await.unwrap();
+            let (_, version) = patient
+                .store(
+                    &lc.address,
+                    1,
+                    &medshare_client::contents::Contents::from_data(data.clone()),
+                )
+                .await
+                .unwrap();
             assert_eq!(version, 2);
         }
         Change::RecordClosed => patient.close_record(&record).await.unwrap(),
@@ -402,7 +427,14 @@ async fn test_a08_squatted_provider_address_does_not_stall_shares() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient.store(&lc.address, 1, &data).await.unwrap();
+    let (record, _) = patient
+        .store(
+            &lc.address,
+            1,
+            &medshare_client::contents::Contents::from_data(data.clone()),
+        )
+        .await
+        .unwrap();
     // A stranger sends lamports to the doctor's (unregistered) provider address.
     let squatted = medshare::pda::provider(&lc.address, &doctor.wallet.pubkey());
     chain.airdrop(&squatted, 1_000_000).await.unwrap();
@@ -423,6 +455,6 @@ async fn test_a08_squatted_provider_address_does_not_stall_shares() {
         .await
         .expect("the share completes");
     let opened = doctor.decrypt(&ticket.share_result).await.unwrap();
-    assert_eq!(opened.data.blood_type, data.blood_type);
+    assert_eq!(opened.contents.data.blood_type, data.blood_type);
     lc.shutdown().await;
 }

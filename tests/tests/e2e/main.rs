@@ -5,6 +5,7 @@
 mod cli;
 mod cli_consent;
 mod consent;
+mod fhir;
 mod localnet;
 mod node_cli;
 mod nodes;

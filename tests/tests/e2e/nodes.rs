@@ -130,17 +130,17 @@ async fn dkg_then_share(t: u8, n: u8) {
     assert_eq!(opened.record, record);
     assert_eq!(opened.owner, env.patient.wallet.pubkey());
     assert_eq!(opened.groups, vec![1, 3]);
-    assert_eq!(opened.data, expected_fields(&data, mask));
-    assert_eq!(opened.data.blood_type, data.blood_type);
-    assert_eq!(opened.data.weight_kg, data.weight_kg);
-    assert_eq!(opened.data.height_cm, data.height_cm);
-    assert_eq!(opened.data.medications, data.medications);
-    assert_eq!(opened.data.allergies, data.allergies);
-    assert_eq!(opened.data.patient_id, None);
-    assert_eq!(opened.data.age, None);
-    assert_eq!(opened.data.gender, None);
-    assert!(opened.data.diagnoses.is_empty());
-    assert_eq!(opened.data.notes, None);
+    assert_eq!(opened.contents.data, expected_fields(&data, mask));
+    assert_eq!(opened.contents.data.blood_type, data.blood_type);
+    assert_eq!(opened.contents.data.weight_kg, data.weight_kg);
+    assert_eq!(opened.contents.data.height_cm, data.height_cm);
+    assert_eq!(opened.contents.data.medications, data.medications);
+    assert_eq!(opened.contents.data.allergies, data.allergies);
+    assert_eq!(opened.contents.data.patient_id, None);
+    assert_eq!(opened.contents.data.age, None);
+    assert_eq!(opened.contents.data.gender, None);
+    assert!(opened.contents.data.diagnoses.is_empty());
+    assert_eq!(opened.contents.data.notes, None);
     // The share is for the doctor's key only.
     assert!(matches!(
         env.patient.decrypt(&ticket.share_result).await,
@@ -577,7 +577,10 @@ async fn test_nodes_killed_mid_computation_restarts_without_duplicate() {
         .all(|x| x.contributions == 2 && x.faults == 0));
     for t in [first, second] {
         let opened = env.doctor.decrypt(&t.share_result).await.expect("decrypts");
-        assert_eq!(opened.data, expected_fields(&sample_record(), mask));
+        assert_eq!(
+            opened.contents.data,
+            expected_fields(&sample_record(), mask)
+        );
     }
     env.shutdown().await;
 }

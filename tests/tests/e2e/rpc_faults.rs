@@ -402,7 +402,14 @@ async fn test_rpc_websocket_drop_share_completes_and_nodes_subscribe_again() {
     patient.register(Role::Patient).await.expect("register");
     doctor.register(Role::Doctor).await.expect("register");
     let data = medshare_client::demo::sample_record();
-    let (record, _) = patient.store(&lc.address, 1, &data).await.expect("store");
+    let (record, _) = patient
+        .store(
+            &lc.address,
+            1,
+            &medshare_client::contents::Contents::from_data(data.clone()),
+        )
+        .await
+        .expect("store");
     let subscribed_before = proxy.faults.ws_accepted.load(SeqCst);
     // The websocket drops and stays refused while the share runs.
     proxy.faults.refuse_ws.store(true, SeqCst);
@@ -422,7 +429,7 @@ async fn test_rpc_websocket_drop_share_completes_and_nodes_subscribe_again() {
     assert!(result.completed);
     let opened = doctor.decrypt(&ticket.share_result).await.expect("decrypt");
     assert_eq!(
-        opened.data,
+        opened.contents.data,
         medshare_tests::nodes_env::expected_fields(&data, 0b10)
     );
     // The websocket comes back: the nodes subscribe again by themselves.
