@@ -10,11 +10,14 @@
 //! at a chunk boundary or inside a chunk, and a chunk from another blob all
 //! fail authentication.
 //!
-//! **Key.** `K_a = HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K,
-//! info = id)`, where `K` is the field group's data key
-//! ([`crate::capsule::DataKey`]) and `id` the attachment's random 16-byte id:
-//! whoever can open the group (its owner, a share's recipient) can open its
-//! attachments, and nobody else.
+//! **Key.** The client gives each blob a fresh key
+//! ([`AttachmentKey::generate`]) and carries it inside the field group's
+//! sealed body, so whoever can open the group (its owner, a share's
+//! recipient) can open its blobs, and nobody else; the key survives a new
+//! record version without re-encrypting the blob. [`AttachmentKey::derive`]
+//! gives `K_a = HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K, info =
+//! id)` from a group's data key `K` ([`crate::capsule::DataKey`]) and a
+//! random 16-byte id, for callers that hold `K`.
 //!
 //! **Layout.** A 32-byte header, then the chunks:
 //!

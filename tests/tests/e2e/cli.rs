@@ -186,6 +186,7 @@ async fn share_inbox_decrypt(t: u8, n: u8) {
             "record": s.record.to_string(),
             "owner": s.patient.wallet(),
             "version": 1,
+            "groups": ["vitals", "medications"],
             "data": to_json(&vitals_and_medications(&sample_record())),
         })
     );
@@ -776,7 +777,7 @@ fn test_cli_share_by_x25519_key() {
         assert_eq!(
             text,
             format!(
-                "record {record} of {} (version 1)\n{}",
+                "record {record} of {} (version 1): [diagnoses]\n{}",
                 p.wallet(),
                 serde_json::to_string_pretty(&expected).expect("JSON")
             )
@@ -1525,11 +1526,21 @@ fn test_cli_demo_2_of_3() {
             "{report}"
         );
         assert!(
-            report.contains("doctor's inbox: 1 share(s); decrypted groups [vitals, medications]:"),
+            report.contains(
+                "doctor's inbox: 1 share(s); decrypted groups [vitals, medications, documents]:"
+            ),
             "{report}"
         );
         assert!(
-            report.contains("exactly the shared fields: identity, diagnoses and notes stay sealed"),
+            report.contains("FHIR: 52 resources (DocumentReference 1, MedicationRequest 1, Observation 50); bundle written to "),
+            "{report}"
+        );
+        assert!(
+            report.contains("attachment discharge-summary.txt (3145728 bytes) saved to "),
+            "{report}"
+        );
+        assert!(
+            report.contains("a valid FHIR R4 bundle of exactly the shared resources, and the document byte for byte: identity, diagnoses, labs and care stay sealed"),
             "{report}"
         );
         assert!(
