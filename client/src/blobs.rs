@@ -4,10 +4,11 @@
 //!
 //! **Where.** A store is a URL: a local directory (`/path`, `file:///path`;
 //! the default is `~/.config/medshare/blobs`) or any S3-compatible bucket
-//! (`s3://bucket[/prefix]`, configured by the usual `AWS_*` variables:
-//! `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_ALLOW_HTTP`, `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`). Storage goes
-//! through Apache Arrow's `object_store`.
+//! (`s3://bucket[/prefix]`, configured by `--store-option key=value` and the
+//! usual `AWS_*` variables: `AWS_ENDPOINT`, `AWS_REGION`,
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`,
+//! `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`; an option overrides the variable of
+//! the same name). Storage goes through Apache Arrow's `object_store`.
 //!
 //! **Names.** A blob lives at `<prefix>/records/<record>/<sha256 of the
 //! blob>`: its name is the hash of its ciphertext, and everything of one
@@ -17,13 +18,19 @@
 //! **What the record commits to.** A [`BlobRef`] — hash, sizes, chunk
 //! size, locator and the blob's key — travels inside a field group's sealed
 //! body: on-chain (inline) for attachments and for the body of a large
-//! group. Nobody without the group's data key learns the locator, the size
-//! or the key.
+//! group. Only whoever opens the group learns the key and which group a
+//! blob belongs to; the store itself shows object names (the hash, under
+//! the record's address) and sizes to whoever can list it.
 //!
-//! **Reading.** The reader downloads the whole blob to a temporary file,
-//! checks its length and SHA-256 against the reference *before* decrypting,
-//! then decrypts chunk by chunk. A missing, truncated or swapped blob is an
-//! error and nothing is written where the caller asked.
+//! **Reading.** The reader looks for `records/<record>/<sha256>` in its own
+//! store first, then in the store the locator names (only
+//! `records/<that same record>/<that hash>`, never creating anything; with
+//! S3 the request is signed with the reader's own credentials, so the
+//! bucket's owner sees the reader's access key id). It downloads the whole
+//! blob to a temporary file, checks its length and SHA-256 against the
+//! reference *before* decrypting, then decrypts chunk by chunk. A missing,
+//! truncated or swapped blob is an error and nothing is written where the
+//! caller asked.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -51,7 +58,8 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// What a sealed group body says about one blob. `Debug` leaves out the key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobRef {
-    /// SHA-256 of the blob (hex): its content address.
+    /// SHA-256 of the blob (64 lowercase hex digits): its content address.
+    #[serde(deserialize_with = "sha_from_hex")]
     pub sha256: String,
     /// Plaintext bytes.
     pub size: u64,
@@ -68,6 +76,20 @@ pub struct BlobRef {
 
 #[derive(Clone, PartialEq, Eq)]
 struct KeyBytes(Zeroizing<[u8; 32]>);
+
+fn sha_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(serde::de::Error::custom(
+            "blob hash is not 64 lowercase hex digits",
+        ));
+    }
+    Ok(s)
+}
 
 fn key_hex<S: Serializer>(k: &KeyBytes, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&Zeroizing::new(hex::encode(*k.0)))
@@ -111,6 +133,7 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     url: String,
+    options: Vec<(String, String)>,
 }
 
 impl fmt::Debug for BlobStore {
@@ -128,25 +151,57 @@ fn store_err(url: &str, e: impl fmt::Display) -> ClientError {
     ClientError::Store(format!("{url}: {e}"))
 }
 
+/// Settings of an S3 store (`aws_endpoint`, `aws_region`, …): the
+/// `AWS_*` variables, overridden by explicit `key=value` options.
+pub fn s3_options(explicit: &[(String, String)]) -> Vec<(String, String)> {
+    let mut opts: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    for (k, v) in explicit {
+        let k = k.to_ascii_lowercase();
+        opts.retain(|(o, _)| *o != k);
+        opts.push((k, v.clone()));
+    }
+    opts
+}
+
+/// Parses `key=value` store options.
+pub fn parse_store_options(list: &[String]) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(ClientError::Store(format!(
+                "option {o:?} is not key=value (e.g. aws_endpoint=http://127.0.0.1:9000)"
+            ))),
+        })
+        .collect()
+}
+
 impl BlobStore {
-    /// Opens the store at `url`: a directory path (created if missing),
-    /// `file:///dir`, or `s3://bucket[/prefix]` configured by `AWS_*`
-    /// variables.
+    /// Opens the store at `url` for writing: a directory path (created if
+    /// missing), `file:///dir`, or `s3://bucket[/prefix]` configured by
+    /// `AWS_*` variables.
     pub fn open(url: &str) -> Result<BlobStore> {
+        Self::open_with(url, &[], true)
+    }
+
+    /// Opens the store at `url` with explicit S3 options; a local directory
+    /// is created only if `create`.
+    pub fn open_with(url: &str, options: &[(String, String)], create: bool) -> Result<BlobStore> {
         let url = url.trim().trim_end_matches('/').to_string();
         if url.starts_with("s3://") {
             let parsed = url::Url::parse(&url).map_err(|e| store_err(&url, e))?;
             install_tls_provider();
-            let opts: Vec<(String, String)> = std::env::vars()
-                .filter(|(k, _)| k.starts_with("AWS_"))
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect();
+            let opts = s3_options(options);
             let (store, prefix) =
                 object_store::parse_url_opts(&parsed, opts).map_err(|e| store_err(&url, e))?;
             return Ok(BlobStore {
                 store: Arc::from(store),
                 prefix,
                 url,
+                options: options.to_vec(),
             });
         }
         let dir = match url.strip_prefix("file://") {
@@ -159,7 +214,9 @@ impl BlobStore {
             }
             None => PathBuf::from(&url),
         };
-        std::fs::create_dir_all(&dir).map_err(|e| store_err(&url, e))?;
+        if create {
+            std::fs::create_dir_all(&dir).map_err(|e| store_err(&url, e))?;
+        }
         let dir = dir.canonicalize().map_err(|e| store_err(&url, e))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| store_err(&url, e))?;
@@ -167,6 +224,7 @@ impl BlobStore {
             store: Arc::new(store),
             prefix: Path::default(),
             url: format!("file://{}", dir.display()),
+            options: options.to_vec(),
         })
     }
 
@@ -261,51 +319,97 @@ impl BlobStore {
         Ok(r)
     }
 
-    /// The store that holds `r`: this one if the locator is under it,
-    /// else the store named by the locator.
-    fn holder(&self, r: &BlobRef) -> Result<(BlobStore, Path)> {
-        let suffix = r
-            .locator
-            .rfind("/records/")
-            .ok_or_else(|| ClientError::Store(format!("bad blob locator {}", r.locator)))?;
-        let (base, rest) = r.locator.split_at(suffix);
-        let rest = rest.trim_start_matches('/');
-        let parts: Vec<&str> = rest.split('/').collect();
-        let well_formed = parts.len() == 3
-            && parts[0] == "records"
-            && parts[1].parse::<Pubkey>().is_ok()
-            && parts[2] == r.sha256;
-        if !well_formed {
-            return Err(ClientError::Store(format!(
-                "bad blob locator {}",
-                r.locator
-            )));
+    /// The store `r`'s locator names, opened read-only with `AWS_*`
+    /// settings only (see [`BlobStore::holder`]).
+    pub fn at_locator(record: &Pubkey, r: &BlobRef) -> Result<BlobStore> {
+        locator_store(record, r, &[], None)
+            .map(|h| h.0)
+            .map_err(|_| ClientError::BlobMissing {
+                blob: r.short().to_string(),
+                store: r.locator.clone(),
+            })
+    }
+
+    /// The store `r`'s locator names (opened read-only, with this store's
+    /// S3 options), and the blob's name there.
+    fn holder(&self, record: &Pubkey, r: &BlobRef) -> Result<(BlobStore, Path)> {
+        locator_store(record, r, &self.options, Some(self))
+    }
+}
+
+/// The store a locator names and the blob's name there. The locator must
+/// end in `records/<record>/<r.sha256>` for this `record`; `reuse` is
+/// returned when its URL is the locator's base.
+fn locator_store(
+    record: &Pubkey,
+    r: &BlobRef,
+    options: &[(String, String)],
+    reuse: Option<&BlobStore>,
+) -> Result<(BlobStore, Path)> {
+    let suffix = r
+        .locator
+        .rfind("/records/")
+        .ok_or_else(|| ClientError::Store(format!("bad blob locator {}", r.locator)))?;
+    let (base, rest) = r.locator.split_at(suffix);
+    let rest = rest.trim_start_matches('/');
+    let parts: Vec<&str> = rest.split('/').collect();
+    let well_formed = parts.len() == 3
+        && parts[0] == "records"
+        && parts[1] == record.to_string()
+        && parts[2] == r.sha256;
+    if !well_formed {
+        return Err(ClientError::Store(format!(
+            "bad blob locator {}",
+            r.locator
+        )));
+    }
+    let store = match reuse {
+        Some(s) if s.url == base => s.clone(),
+        _ => BlobStore::open_with(base, options, false)?,
+    };
+    let name = store
+        .prefix
+        .clone()
+        .join("records")
+        .join(parts[1])
+        .join(parts[2]);
+    Ok((store, name))
+}
+
+impl BlobStore {
+    /// Finds `r`: in this store, else in the store its locator names.
+    async fn find(&self, record: &Pubkey, r: &BlobRef) -> Result<object_store::GetResult> {
+        match self.store.get(&self.name(record, &r.sha256)).await {
+            Ok(g) => return Ok(g),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(store_err(&self.url, e)),
         }
-        let store = if base == self.url {
-            self.clone()
-        } else {
-            BlobStore::open(base)?
+        let missing = || ClientError::BlobMissing {
+            blob: r.short().to_string(),
+            store: self.url.clone(),
         };
-        let name = store
-            .prefix
-            .clone()
-            .join("records")
-            .join(parts[1])
-            .join(parts[2]);
-        Ok((store, name))
+        let (store, name) = match self.holder(record, r) {
+            Ok(h) => h,
+            // A locator we cannot open: the blob is not where we can look.
+            Err(_) => return Err(missing()),
+        };
+        if store.url == self.url {
+            return Err(missing());
+        }
+        store.store.get(&name).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => ClientError::BlobMissing {
+                blob: r.short().to_string(),
+                store: format!("{} (nor {})", self.url, store.url),
+            },
+            e => store_err(&store.url, e),
+        })
     }
 
     /// Downloads `r` to a temporary file, checking its length and hash
     /// before anything is decrypted.
-    async fn download(&self, r: &BlobRef) -> Result<std::fs::File> {
-        let (store, name) = self.holder(r)?;
-        let got = store.store.get(&name).await.map_err(|e| match e {
-            object_store::Error::NotFound { .. } => ClientError::BlobMissing {
-                blob: r.short().to_string(),
-                store: store.url.clone(),
-            },
-            e => store_err(&store.url, e),
-        })?;
+    async fn download(&self, record: &Pubkey, r: &BlobRef) -> Result<std::fs::File> {
+        let got = self.find(record, r).await?;
+        let url = &self.url;
         let mut stream = got.into_stream();
         let mut tmp = tempfile::tempfile().map_err(|e| ClientError::Io(e.to_string()))?;
         let mut hash = Sha256::new();
@@ -313,7 +417,7 @@ impl BlobStore {
         {
             let mut w = std::io::BufWriter::new(&mut tmp);
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| store_err(&store.url, e))?;
+                let chunk = chunk.map_err(|e| store_err(url, e))?;
                 len += chunk.len() as u64;
                 if len > r.blob_len {
                     break;
@@ -341,14 +445,19 @@ impl BlobStore {
 
     /// Downloads, checks and decrypts `r` into memory; refuses a blob whose
     /// plaintext is over `max` bytes.
-    pub async fn get_bytes(&self, r: &BlobRef, max: u64) -> Result<Zeroizing<Vec<u8>>> {
+    pub async fn get_bytes(
+        &self,
+        record: &Pubkey,
+        r: &BlobRef,
+        max: u64,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         if r.size > max {
             return Err(ClientError::BlobCorrupt {
                 blob: r.short().to_string(),
                 detail: format!("{} bytes is over the {max}-byte limit", r.size),
             });
         }
-        let blob = self.download(r).await?;
+        let blob = self.download(record, r).await?;
         let key = r.key();
         let mut out = Zeroizing::new(Vec::with_capacity(r.size as usize));
         let n = attachment::open(&key, std::io::BufReader::new(blob), &mut *out)
@@ -360,8 +469,13 @@ impl BlobStore {
     /// Downloads, checks and decrypts `r` into a new temporary file in
     /// `dir`; the caller keeps it (`persist`) only when everything it
     /// needs succeeded.
-    pub async fn get_to_temp(&self, r: &BlobRef, dir: &FsPath) -> Result<tempfile::NamedTempFile> {
-        let blob = self.download(r).await?;
+    pub async fn get_to_temp(
+        &self,
+        record: &Pubkey,
+        r: &BlobRef,
+        dir: &FsPath,
+    ) -> Result<tempfile::NamedTempFile> {
+        let blob = self.download(record, r).await?;
         let key = r.key();
         let dir = dir.to_path_buf();
         let r2 = r.clone();
@@ -379,6 +493,14 @@ impl BlobStore {
         })
         .await
         .map_err(|e| ClientError::Io(e.to_string()))?
+    }
+
+    /// Deletes blob `sha256` of `record` (absent is fine).
+    pub async fn delete(&self, record: &Pubkey, sha256: &str) -> Result<()> {
+        match self.store.delete(&self.name(record, sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_err(&self.url, e)),
+        }
     }
 
     /// Names of every blob stored for `record`.
@@ -413,19 +535,19 @@ impl BlobStore {
         Ok(n)
     }
 
-    /// Whether the blob `r` names is present (in the store its locator names).
-    pub async fn exists(&self, r: &BlobRef) -> Result<bool> {
-        let (store, name) = self.holder(r)?;
-        match store.store.head(&name).await {
+    /// Whether the blob `r` of `record` is in this store.
+    pub async fn exists(&self, record: &Pubkey, r: &BlobRef) -> Result<bool> {
+        match self.store.head(&self.name(record, &r.sha256)).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(store_err(&store.url, e)),
+            Err(e) => Err(store_err(&self.url, e)),
         }
     }
 
-    /// The store holding `r`, for erasing: this one, or the one its locator names.
-    pub fn store_of(&self, r: &BlobRef) -> Result<BlobStore> {
-        Ok(self.holder(r)?.0)
+    /// The store `r`'s locator names, for erasing (`None` if it names none
+    /// this client can open).
+    pub fn store_of(&self, record: &Pubkey, r: &BlobRef) -> Option<BlobStore> {
+        self.holder(record, r).ok().map(|h| h.0)
     }
 }
 
@@ -466,6 +588,7 @@ mod tests {
         let store = BlobStore::open(dir.path().join("b").to_str().unwrap()).unwrap();
         let record = Pubkey::new_unique();
         let r = store.put_bytes(&record, b"hello blob").await.unwrap();
+        assert!(store.exists(&record, &r).await.unwrap());
         assert_eq!(r.size, 10);
         assert!(r.locator.starts_with("file://"));
         assert!(r
@@ -476,11 +599,28 @@ mod tests {
         let key = json["key"].as_str().unwrap();
         assert_eq!(key.len(), 64);
         assert!(!dbg.contains(key) && dbg.contains("<redacted>"));
+        let mut bad = json.clone();
+        bad["sha256"] = serde_json::json!("é".repeat(32));
+        assert_eq!(
+            serde_json::from_value::<BlobRef>(bad)
+                .unwrap_err()
+                .to_string(),
+            "blob hash is not 64 lowercase hex digits"
+        );
         let back: BlobRef = serde_json::from_value(json).unwrap();
-        assert_eq!(&*store.get_bytes(&back, 100).await.unwrap(), b"hello blob");
+        assert_eq!(
+            &*store.get_bytes(&record, &back, 100).await.unwrap(),
+            b"hello blob"
+        );
         assert!(matches!(
-            store.get_bytes(&back, 9).await.unwrap_err(),
+            store.get_bytes(&record, &back, 9).await.unwrap_err(),
             ClientError::BlobCorrupt { .. }
+        ));
+        // Another record's blob under this record's name is not looked for.
+        let other = Pubkey::new_unique();
+        assert!(matches!(
+            store.get_bytes(&other, &back, 100).await.unwrap_err(),
+            ClientError::BlobMissing { .. }
         ));
         assert_eq!(store.list(&record).await.unwrap().len(), 1);
         assert_eq!(
@@ -488,9 +628,13 @@ mod tests {
             1
         );
         assert_eq!(
-            store.get_bytes(&back, 100).await.unwrap_err().to_string(),
+            store
+                .get_bytes(&record, &back, 100)
+                .await
+                .unwrap_err()
+                .to_string(),
             format!(
-                "attachment blob {} is missing from the store {}",
+                "blob {} is missing from the store {}",
                 back.short(),
                 store.url()
             )

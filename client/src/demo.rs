@@ -143,7 +143,11 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         doctor.wallet.pubkey()
     ));
 
-    let dir = std::env::temp_dir().join(format!("medshare-demo-{}", std::process::id()));
+    let dir = tempfile::Builder::new()
+        .prefix("medshare-demo-")
+        .tempdir()
+        .map_err(|e| ClientError::Io(e.to_string()))?
+        .keep();
     let blobs = BlobStore::open(&dir.join("blobs").to_string_lossy())?;
     let patient = patient.with_blobs(blobs.clone());
     let doctor = doctor.with_blobs(blobs.clone());
@@ -213,7 +217,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         out_dir: Some(dir.join("doctor")),
     };
     std::fs::create_dir_all(dir.join("doctor")).map_err(|e| ClientError::Io(e.to_string()))?;
-    let saved = files::save(&opened.contents, &blobs, &out).await?;
+    let saved = files::save(&doctor, &record, &opened.contents, &out).await?;
     say(format!(
         "[6] doctor's inbox: {} share(s); decrypted groups [{}]:{saved}",
         inbox.len(),

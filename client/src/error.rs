@@ -113,7 +113,7 @@ pub enum ClientError {
     #[error("blob store {0}")]
     Store(String),
     /// A blob the record commits to is not in its store.
-    #[error("attachment blob {blob} is missing from the store {store}")]
+    #[error("blob {blob} is missing from the store {store}")]
     BlobMissing {
         /// Its hash (first 12 hex digits).
         blob: String,
@@ -122,9 +122,7 @@ pub enum ClientError {
     },
     /// A blob is not the one the record commits to (swapped, truncated,
     /// modified): nothing was decrypted or written.
-    #[error(
-        "attachment blob {blob} is not what the record commits to: {detail}; nothing was written"
-    )]
+    #[error("blob {blob} is not what the record commits to: {detail}; nothing was written")]
     BlobCorrupt {
         /// Its hash (first 12 hex digits).
         blob: String,
@@ -134,6 +132,16 @@ pub enum ClientError {
     /// `decrypt` of shares of different records or versions.
     #[error("the shares are of different records or versions ({0}): decrypt them one by one")]
     SharesDiffer(String),
+    /// A group body over the largest one read back into memory.
+    #[error("field group '{group}' is {bytes} bytes; at most {limit} per group (attach large files with --attach)")]
+    GroupTooLarge {
+        /// The group's name.
+        group: &'static str,
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: u64,
+    },
     /// More groups than one share carries.
     #[error("one share carries at most 5 field groups (asked for {0}): share the rest in a second share")]
     TooManyGroups(String),

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::blobs::{default_store_dir, BlobStore};
+use crate::blobs::{default_store_dir, BlobRef, BlobStore};
 use crate::contents::{
     offchain_body, parse_body, Body, BodyError, Contents, INLINE_LIMIT, MAX_BODY,
 };
@@ -113,9 +113,20 @@ impl Client {
         }
     }
 
-    /// A decrypted group plaintext as its body: inline, or fetched from its
-    /// blob (hash checked first).
-    pub async fn read_body(&self, plain: &[u8]) -> Result<Map<String, Value>> {
+    /// Where this user reads blob `r` of `record` from: the configured
+    /// store, or the default one if it exists, each of which falls back to
+    /// the locator; with neither, the store the locator names. Reading never
+    /// creates a store.
+    pub fn reader(&self, record: &Pubkey, r: &BlobRef) -> Result<BlobStore> {
+        match self.existing_blob_store()? {
+            Some(b) => Ok(b),
+            None => BlobStore::at_locator(record, r),
+        }
+    }
+
+    /// A decrypted group plaintext of `record` as its body: inline, or
+    /// fetched from its blob (hash checked first).
+    pub async fn read_body(&self, record: &Pubkey, plain: &[u8]) -> Result<Map<String, Value>> {
         let corrupt = |e: BodyError| ClientError::CorruptContents {
             what: "group",
             detail: e.0,
@@ -123,7 +134,10 @@ impl Client {
         match parse_body(plain).map_err(corrupt)? {
             Body::Inline(m) => Ok(m),
             Body::Offchain(r) => {
-                let bytes = self.blob_store()?.get_bytes(&r, MAX_BODY).await?;
+                let bytes = self
+                    .reader(record, &r)?
+                    .get_bytes(record, &r, MAX_BODY)
+                    .await?;
                 match parse_body(&bytes).map_err(corrupt)? {
                     Body::Inline(m) => Ok(m),
                     Body::Offchain(_) => Err(corrupt(BodyError(
@@ -137,12 +151,13 @@ impl Client {
     /// Merges decrypted group plaintexts into contents.
     async fn contents_of(
         &self,
+        record: &Pubkey,
         plain: &[Zeroizing<Vec<u8>>],
         what: &'static str,
     ) -> Result<Contents> {
         let mut c = Contents::default();
         for p in plain {
-            let body = self.read_body(p).await?;
+            let body = self.read_body(record, p).await?;
             c.merge(body)
                 .map_err(|e| ClientError::CorruptContents { what, detail: e.0 })?;
         }
@@ -190,10 +205,12 @@ impl Client {
 
     /// Stores `contents` as record `record_id` sealed to `cluster` (a new
     /// version if the record exists). A group body over [`INLINE_LIMIT`]
-    /// goes to the blob store; after the new version is written, blobs of
-    /// this record that it no longer refers to are deleted from the store.
-    /// Attachments must already be in the store (see
-    /// [`BlobStore::put_file`]). Returns the record address and its version.
+    /// goes to the blob store first, before anything changes on-chain; after
+    /// the new version is written, blobs of this record that it no longer
+    /// refers to are deleted from the store (a failure there is logged, not
+    /// returned: the record is stored). Attachments must already be in the
+    /// store (see [`BlobStore::put_file`]). Returns the record address and
+    /// its version.
     pub async fn store(
         &self,
         cluster: &Pubkey,
@@ -208,14 +225,50 @@ impl Client {
         let owner = self.wallet.pubkey();
         let record = medshare::pda::record(&owner, record_id);
         let existing = fetch::<PatientRecord>(self.chain.as_ref(), &record).await?;
+        if let Some(r) = &existing {
+            if r.cluster != *cluster {
+                return Err(ClientError::OtherCluster {
+                    record_id,
+                    cluster: r.cluster.to_string(),
+                });
+            }
+        }
+        // Every body, sealed off-chain where needed, before the version moves.
+        let mut blobs = None;
+        let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
+        let mut plain = Vec::with_capacity(bodies.len());
+        for (g, body) in bodies {
+            let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
+            let name = crate::data::GROUP_NAMES[g as usize];
+            if bytes.len() as u64 > MAX_BODY {
+                return Err(ClientError::GroupTooLarge {
+                    group: name,
+                    bytes: bytes.len(),
+                    limit: MAX_BODY,
+                });
+            }
+            if bytes.len() <= INLINE_LIMIT {
+                plain.push((g, bytes));
+                continue;
+            }
+            if blobs.is_none() {
+                blobs = Some(self.blob_store()?);
+            }
+            let store = blobs.as_ref().expect("just opened");
+            let r = store.put_bytes(&record, &bytes).await?;
+            keep.insert(r.sha256.clone());
+            let inline = Zeroizing::new(offchain_body(&r));
+            if inline.len() > INLINE_LIMIT {
+                return Err(ClientError::Store(format!(
+                    "{}: the URL is too long for a blob reference to fit on-chain ({} bytes, at most {INLINE_LIMIT})",
+                    store.url(),
+                    inline.len()
+                )));
+            }
+            plain.push((g, inline));
+        }
         let version = match &existing {
             Some(r) => {
-                if r.cluster != *cluster {
-                    return Err(ClientError::OtherCluster {
-                        record_id,
-                        cluster: r.cluster.to_string(),
-                    });
-                }
                 let ix = ix::update_patient_data(owner, None, record);
                 self.chain.send(&[ix], &[&self.wallet]).await?;
                 r.version + 1
@@ -226,26 +279,6 @@ impl Client {
                 1
             }
         };
-        let mut blobs = None;
-        let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
-        let mut plain = Vec::with_capacity(bodies.len());
-        for (g, body) in bodies {
-            let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
-            if bytes.len() > INLINE_LIMIT {
-                if blobs.is_none() {
-                    blobs = Some(self.blob_store()?);
-                }
-                let r = blobs
-                    .as_ref()
-                    .expect("just opened")
-                    .put_bytes(&record, &bytes)
-                    .await?;
-                keep.insert(r.sha256.clone());
-                plain.push((g, Zeroizing::new(offchain_body(&r))));
-            } else {
-                plain.push((g, bytes));
-            }
-        }
         let cluster_key = Point(c.cluster_key);
         for (g, bytes) in plain {
             let s = seal_group(
@@ -263,7 +296,9 @@ impl Client {
         }
         // Blobs of earlier versions that this one no longer refers to.
         if let Some(b) = blobs.or(self.existing_blob_store()?) {
-            b.delete_except(&record, &keep).await?;
+            if let Err(e) = b.delete_except(&record, &keep).await {
+                tracing::warn!(%record, error = %e, "stored; blobs of earlier versions were not deleted (`erase` deletes them)");
+            }
         }
         Ok((record, version))
     }
@@ -296,7 +331,7 @@ impl Client {
             .map_err(|_| ClientError::WrongKey)?;
             plain.push(p);
         }
-        Ok((self.contents_of(&plain, "record").await?, r.version))
+        Ok((self.contents_of(record, &plain, "record").await?, r.version))
     }
 
     /// Resolves a recipient: a wallet with a registered identity, or an X25519 key.
@@ -463,16 +498,32 @@ impl Client {
 
     /// Erases a record: deletes every blob stored for it — in this client's
     /// store and in every store its current groups name, including blobs
-    /// of earlier versions — then closes the record. Returns how many blobs
-    /// were deleted. Blobs go first: if a deletion fails the record stays
-    /// open, so `erase` can be run again.
+    /// of earlier versions in those stores — then closes the record.
+    /// Returns how many blobs were deleted. Blobs go first: if a deletion
+    /// fails the record stays open, so `erase` can be run again. A record
+    /// already closed: its blobs in this client's store are deleted (an
+    /// error only if there were none).
     pub async fn erase(&self, record: &Pubkey) -> Result<usize> {
-        let r = self.record(record).await?;
+        let r = match self.record(record).await {
+            Ok(r) => r,
+            Err(ClientError::RecordNotFound(a)) => {
+                let n = match self.existing_blob_store()? {
+                    Some(s) => s.delete_except(record, &HashSet::new()).await?,
+                    None => 0,
+                };
+                return if n > 0 {
+                    Ok(n)
+                } else {
+                    Err(ClientError::RecordNotFound(a))
+                };
+            }
+            Err(e) => return Err(e),
+        };
         if r.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
         }
         let mine = self.blob_store()?;
-        let mut stores = vec![mine.clone()];
+        let mut refs: Vec<BlobRef> = Vec::new();
         for g in &r.groups {
             let plain = open_own_group(
                 &stored_to_sealed(g),
@@ -481,28 +532,32 @@ impl Client {
                 r.version,
             )
             .map_err(|_| ClientError::WrongKey)?;
-            let mut refs = Vec::new();
-            match parse_body(&plain) {
+            let body = match parse_body(&plain) {
                 Ok(Body::Offchain(b)) => {
-                    stores.push(mine.store_of(&b)?);
+                    refs.push(b.clone());
                     // Its attachments, if the body can still be read.
-                    if let Ok(Body::Inline(m)) = mine
-                        .get_bytes(&b, MAX_BODY)
-                        .await
-                        .map(|bytes| parse_body(&bytes).unwrap_or(Body::Inline(Map::new())))
-                    {
-                        refs.push(m);
+                    match mine.get_bytes(record, &b, MAX_BODY).await {
+                        Ok(bytes) => match parse_body(&bytes) {
+                            Ok(Body::Inline(m)) => m,
+                            _ => continue,
+                        },
+                        Err(_) => continue,
                     }
                 }
-                Ok(Body::Inline(m)) => refs.push(m),
-                Err(_) => {}
+                Ok(Body::Inline(m)) => m,
+                Err(_) => continue,
+            };
+            let mut c = Contents::default();
+            if c.merge(body).is_ok() {
+                refs.extend(c.blobs().cloned());
             }
-            for m in refs {
-                let mut c = Contents::default();
-                if c.merge(m).is_ok() {
-                    for b in c.blobs() {
-                        stores.push(mine.store_of(b)?);
-                    }
+        }
+        let mut stores = vec![mine.clone()];
+        for b in &refs {
+            match mine.store_of(record, b) {
+                Some(s) => stores.push(s),
+                None => {
+                    tracing::warn!(locator = %b.locator, "erase: a blob locator names no store this client can open")
                 }
             }
         }
@@ -623,7 +678,7 @@ impl Client {
             owner: r.owner,
             version: r.record_version,
             groups: r.groups.clone(),
-            contents: self.contents_of(&plain, "shared").await?,
+            contents: self.contents_of(&r.record, &plain, "shared").await?,
         })
     }
 }

@@ -13,8 +13,7 @@
 //! **Key.** The client gives each blob a fresh key
 //! ([`AttachmentKey::generate`]) and carries it inside the field group's
 //! sealed body, so whoever can open the group (its owner, a share's
-//! recipient) can open its blobs, and nobody else; the key survives a new
-//! record version without re-encrypting the blob. [`AttachmentKey::derive`]
+//! recipient) can open its blobs, and nobody else. [`AttachmentKey::derive`]
 //! gives `K_a = HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K, info =
 //! id)` from a group's data key `K` ([`crate::capsule::DataKey`]) and a
 //! random 16-byte id, for callers that hold `K`.

@@ -30,6 +30,11 @@ pub struct Cli {
     /// ~/.config/medshare/blobs.
     #[arg(long, env = "MEDSHARE_STORE", global = true)]
     pub store: Option<String>,
+    /// An S3 setting for the blob store, key=value (repeatable; e.g.
+    /// aws_endpoint=http://127.0.0.1:9000); overrides the AWS_* variable of
+    /// the same name.
+    #[arg(long = "store-option", global = true)]
+    pub store_options: Vec<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -13,6 +13,7 @@ use solana_sdk::pubkey::Pubkey;
 use crate::blobs::BlobStore;
 use crate::contents::{Attachment, Contents, FhirEntry};
 use crate::error::{ClientError, Result};
+use crate::ops::Client;
 
 /// How an attachment moved off-chain is named in a FHIR `Attachment.url`
 /// until the recipient saves it: `medshare-attachment:<sha256 of the blob>`.
@@ -214,12 +215,18 @@ pub struct OutFiles {
     pub out_dir: Option<PathBuf>,
 }
 
-/// Saves the attachments (with an output directory) and the FHIR bundle
-/// (with a path). Every blob is downloaded, checked and decrypted into a
-/// temporary file first; only when all succeeded are they renamed into
-/// place, so a missing or tampered blob leaves nothing behind. Existing
-/// files are not overwritten.
-pub async fn save(contents: &Contents, blobs: &BlobStore, out: &OutFiles) -> Result<Extras> {
+/// Saves the attachments of `record` (with an output directory) and the
+/// FHIR bundle (with a path). Nothing is overwritten, and nothing is left
+/// behind on failure: every target is checked first, every blob is
+/// downloaded, checked and decrypted into a temporary file, the bundle is
+/// written to one too, and only then are they renamed into place (a rename
+/// that fails removes the files already renamed).
+pub async fn save(
+    client: &Client,
+    record: &Pubkey,
+    contents: &Contents,
+    out: &OutFiles,
+) -> Result<Extras> {
     let mut extras = Extras::default();
     for e in &contents.fhir {
         *extras
@@ -227,12 +234,10 @@ pub async fn save(contents: &Contents, blobs: &BlobStore, out: &OutFiles) -> Res
             .entry(e.resource_type().to_string())
             .or_default() += 1;
     }
-    let mut urls: BTreeMap<String, String> = BTreeMap::new();
-    let mut pending = Vec::new();
+    let exists = |p: &Path| ClientError::Io(format!("{} exists: not overwritten", p.display()));
+    // Targets, checked before anything is fetched.
     let mut targets: Vec<Option<PathBuf>> = vec![None; contents.attachments.len()];
     if let Some(dir) = &out.out_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
         let mut taken = std::collections::HashSet::new();
         for (a, slot) in contents.attachments.iter().zip(targets.iter_mut()) {
             let mut name = safe_name(&a.name, &a.blob.sha256);
@@ -242,24 +247,31 @@ pub async fn save(contents: &Contents, blobs: &BlobStore, out: &OutFiles) -> Res
             }
             let target = dir.join(&name);
             if target.exists() {
-                return Err(ClientError::Io(format!(
-                    "{} exists: not overwritten",
-                    target.display()
-                )));
+                return Err(exists(&target));
             }
-            let tmp = blobs.get_to_temp(&a.blob, dir).await?;
-            *slot = Some(target.clone());
-            pending.push((tmp, target));
+            *slot = Some(target);
         }
     }
+    if let Some(p) = out.fhir.as_ref().filter(|p| p.exists()) {
+        return Err(exists(p));
+    }
+    let created = match &out.out_dir {
+        Some(dir) if !dir.is_dir() && !contents.attachments.is_empty() => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
+            Some(dir.clone())
+        }
+        _ => None,
+    };
+    let result = fetch_and_place(client, record, contents, out, &targets).await;
+    if result.is_err() {
+        if let Some(dir) = created {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    let urls = result?;
     for (a, target) in contents.attachments.iter().zip(&targets) {
         let saved_to = target.as_ref().map(|t| absolute(t).display().to_string());
-        if let Some(p) = &saved_to {
-            urls.insert(
-                format!("{ATTACHMENT_URL}{}", a.blob.sha256),
-                format!("file://{p}"),
-            );
-        }
         extras.attachments.push(SavedAttachment {
             name: a.name.clone(),
             size: a.blob.size,
@@ -267,23 +279,59 @@ pub async fn save(contents: &Contents, blobs: &BlobStore, out: &OutFiles) -> Res
             saved_to,
         });
     }
-    let bundle = match &out.fhir {
-        Some(path) => {
-            let mut bundle = medshare_fhir::export(&contents.fhir);
-            rewrite_urls(&mut bundle, &urls);
-            Some((path, serde_json::to_vec_pretty(&bundle).expect("JSON")))
-        }
-        None => None,
-    };
-    for (tmp, target) in pending {
-        tmp.persist_noclobber(&target)
-            .map_err(|e| ClientError::Io(format!("{}: {}", target.display(), e.error)))?;
-    }
-    if let Some((path, bytes)) = bundle {
-        write_new(path, &bytes)?;
-        extras.fhir_bundle = Some(path.display().to_string());
-    }
+    extras.fhir_bundle = urls
+        .then(|| out.fhir.as_ref().map(|p| p.display().to_string()))
+        .flatten();
     Ok(extras)
+}
+
+/// Downloads every attachment to a temporary file, writes the bundle to
+/// one, then renames them all; returns whether a bundle was written.
+async fn fetch_and_place(
+    client: &Client,
+    record: &Pubkey,
+    contents: &Contents,
+    out: &OutFiles,
+    targets: &[Option<PathBuf>],
+) -> Result<bool> {
+    let mut pending = Vec::new();
+    let mut urls: BTreeMap<String, String> = BTreeMap::new();
+    for (a, target) in contents.attachments.iter().zip(targets) {
+        let Some(target) = target else { continue };
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let tmp = client
+            .reader(record, &a.blob)?
+            .get_to_temp(record, &a.blob, dir)
+            .await?;
+        urls.insert(
+            format!("{ATTACHMENT_URL}{}", a.blob.sha256),
+            format!("file://{}", absolute(target).display()),
+        );
+        pending.push((tmp, target.clone()));
+    }
+    if let Some(path) = &out.fhir {
+        let mut bundle = medshare_fhir::export(&contents.fhir);
+        rewrite_urls(&mut bundle, &urls);
+        pending.push((
+            temp_with(path, &serde_json::to_vec_pretty(&bundle).expect("JSON"))?,
+            path.clone(),
+        ));
+    }
+    let mut placed: Vec<PathBuf> = Vec::new();
+    for (tmp, target) in pending {
+        if let Err(e) = tmp.persist_noclobber(&target) {
+            for p in &placed {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(ClientError::Io(format!(
+                "{}: {}",
+                target.display(),
+                e.error
+            )));
+        }
+        placed.push(target);
+    }
+    Ok(out.fhir.is_some())
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -305,8 +353,8 @@ fn rewrite_urls(v: &mut Value, urls: &BTreeMap<String, String>) {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+/// `bytes` in a temporary file next to `path`.
+fn temp_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -316,9 +364,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
     tmp.write_all(bytes)
         .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
-    tmp.persist(path)
-        .map_err(|e| ClientError::Io(format!("{}: {}", path.display(), e.error)))?;
-    Ok(())
+    Ok(tmp)
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ pub async fn decrypt(ctx: &Ctx, shares: &[Pubkey], out: &OutArgs) -> Result<Decr
         }
         contents.extend(o.contents);
     }
-    let extras = files::save(&contents, &c.blob_store()?, &out_files(out)).await?;
+    let extras = files::save(&c, &record, &contents, &out_files(out)).await?;
     Ok(Decrypted {
         record: record.to_string(),
         owner: owner.to_string(),

@@ -119,8 +119,9 @@ impl Ctx {
         let pass = self.passphrase()?;
         let key = wallet::open_key(&self.key_file(&w.pubkey()), &w.pubkey(), &pass)?;
         let client = Client::new(self.chain.clone(), w, key);
+        let options = crate::blobs::parse_store_options(&self.cli.store_options)?;
         Ok(match &self.cli.store {
-            Some(url) => client.with_blobs(BlobStore::open(url)?),
+            Some(url) => client.with_blobs(BlobStore::open_with(url, &options, true)?),
             None => client,
         })
     }

@@ -83,12 +83,30 @@ pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
     let mut contents = Contents::from_data(fields_of(a)?);
     let c = ctx.client()?;
     let record = medshare::pda::record(&c.wallet.pubkey(), a.record_id);
-    let blobs = c.blob_store()?;
-    if let Some(path) = &a.fhir {
-        files::import_fhir(path, &record, &blobs, &mut contents).await?;
+    for f in &a.attach {
+        if !f.is_file() {
+            return Err(ClientError::Io(format!("{}: not a file", f.display())));
+        }
     }
-    files::attach_files(&a.attach, &record, &blobs, &mut contents).await?;
-    let (record, version) = c.store(&a.cluster, a.record_id, &contents).await?;
+    let blobs = c.blob_store()?;
+    let stored = async {
+        if let Some(path) = &a.fhir {
+            files::import_fhir(path, &record, &blobs, &mut contents).await?;
+        }
+        files::attach_files(&a.attach, &record, &blobs, &mut contents).await?;
+        c.store(&a.cluster, a.record_id, &contents).await
+    }
+    .await;
+    let (record, version) = match stored {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing of this command stays in the store.
+            for b in contents.blobs() {
+                let _ = blobs.delete(&record, &b.sha256).await;
+            }
+            return Err(e);
+        }
+    };
     Ok(Stored {
         record: record.to_string(),
         version,
@@ -135,7 +153,7 @@ pub async fn show(ctx: &Ctx, record: &str, out: &OutArgs) -> Result<Shown> {
     let c = ctx.client()?;
     let r = ctx.record(&c, record)?;
     let (contents, version) = c.show(&r).await?;
-    let extras = files::save(&contents, &c.blob_store()?, &out_files(out)).await?;
+    let extras = files::save(&c, &r, &contents, &out_files(out)).await?;
     Ok(Shown {
         record: r.to_string(),
         version,

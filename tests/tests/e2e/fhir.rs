@@ -182,8 +182,22 @@ fn test_fhir_round_trip_through_two_shares() {
 
         // The first share alone: only groups 0–4, nothing dangling.
         let part = env.dir.join("part.json");
-        env.run_json(&doctor, &["decrypt", &first, "--fhir", path_str(&part)])
-            .await;
+        // With an own store that does not hold them, the group bodies are
+        // found where their locators say.
+        let elsewhere = env.dir.join("doctor-own-store");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        env.run_json(
+            &doctor,
+            &[
+                "decrypt",
+                &first,
+                "--fhir",
+                path_str(&part),
+                "--store",
+                path_str(&elsewhere),
+            ],
+        )
+        .await;
         let part: Value = serde_json::from_str(&std::fs::read_to_string(&part).unwrap()).unwrap();
         let entries = medshare_fhir::import(&part.to_string()).unwrap();
         assert!(entries
@@ -301,7 +315,7 @@ fn test_attachment_tampered_truncated_swapped_missing() {
             assert_client_err!(
             decrypt().await,
             ClientError::BlobCorrupt { .. },
-            format!("attachment blob {} is not what the record commits to: its SHA-256 is not the one the record commits to; nothing was written", short(&xray)),
+            format!("blob {} is not what the record commits to: its SHA-256 is not the one the record commits to; nothing was written", short(&xray)),
             exit::DECRYPTION
         );
             assert!(files_in(&out).is_empty());
@@ -311,7 +325,7 @@ fn test_attachment_tampered_truncated_swapped_missing() {
             decrypt().await,
             ClientError::BlobCorrupt { .. },
             format!(
-                "attachment blob {} is not what the record commits to: {} bytes where the record commits to {}; nothing was written",
+                "blob {} is not what the record commits to: {} bytes where the record commits to {}; nothing was written",
                 short(&xray),
                 original.len() - 1000,
                 original.len()
@@ -332,7 +346,7 @@ fn test_attachment_tampered_truncated_swapped_missing() {
                 decrypt().await,
                 ClientError::BlobMissing { .. },
                 format!(
-                    "attachment blob {} is missing from the store file://{}",
+                    "blob {} is missing from the store file://{}",
                     short(&xray),
                     env.blob_dir().canonicalize().unwrap().display()
                 ),
@@ -353,6 +367,29 @@ fn test_attachment_tampered_truncated_swapped_missing() {
                 std::fs::read(out.join("letter.txt")).unwrap(),
                 document(150_000, 2)
             );
+            // An existing bundle file is not overwritten, and nothing else
+            // is written either.
+            let existing = env.write_file("existing.json", "{}");
+            let out2 = env.dir.join("out2");
+            assert_client_err!(
+                env.run(
+                    &doctor,
+                    &[
+                        "decrypt",
+                        &shared,
+                        "--out-dir",
+                        path_str(&out2),
+                        "--fhir",
+                        path_str(&existing)
+                    ]
+                )
+                .await,
+                ClientError::Io(_),
+                format!("{} exists: not overwritten", existing.display()),
+                exit::ERROR
+            );
+            assert!(!out2.exists());
+            assert_eq!(std::fs::read_to_string(&existing).unwrap(), "{}");
             // A second run does not overwrite what the first saved.
             assert_client_err!(
                 decrypt().await,
@@ -421,7 +458,7 @@ fn test_erase_deletes_blobs_and_closes() {
             .unwrap();
         let doc = opened.contents.attachments[0].blob.clone();
         let store = doctor_client.blob_store().unwrap();
-        assert!(store.exists(&doc).await.unwrap());
+        assert!(store.exists(&record, &doc).await.unwrap());
 
         let out = env.run(&patient, &["erase", "1"]).await.unwrap();
         assert_eq!(
@@ -430,10 +467,10 @@ fn test_erase_deletes_blobs_and_closes() {
         );
         assert!(files_in(&dir).is_empty());
         assert_client_err!(
-            store.get_bytes(&doc, u64::MAX).await,
+            store.get_bytes(&record, &doc, u64::MAX).await,
             ClientError::BlobMissing { .. },
             format!(
-                "attachment blob {} is missing from the store {}",
+                "blob {} is missing from the store {}",
                 doc.short(),
                 store.url()
             ),
@@ -449,6 +486,27 @@ fn test_erase_deletes_blobs_and_closes() {
             .audit(&patient, &[&record.to_string()], |t| t.contains("closed"))
             .await;
         assert!(trail.contains("record closed"), "{trail}");
+        // A record closed without erasing: `erase` still deletes its blobs.
+        let c = env.dir.join("c.pdf");
+        std::fs::write(&c, document(10_000, 5)).unwrap();
+        self::store(
+            &env,
+            &patient,
+            "2",
+            &["--age", "3", "--attach", path_str(&c)],
+        )
+        .await;
+        env.run(&patient, &["close-record", "2"]).await.unwrap();
+        let dir2 = env
+            .blob_dir()
+            .join("records")
+            .join(patient.record(2).to_string());
+        assert_eq!(files_in(&dir2).len(), 1);
+        assert_eq!(
+            env.run_json(&patient, &["erase", "2"]).await["blobs_deleted"],
+            1
+        );
+        assert!(files_in(&dir2).is_empty());
         // Erasing again: the record is gone.
         assert!(matches!(
             env.run(&patient, &["erase", "1"]).await,
@@ -501,37 +559,35 @@ fn test_s3_store_round_trip_and_erase() {
         // a short bucket and prefix (real S3 allows 1,024-byte keys).
         std::fs::create_dir_all(root.join("blobs")).unwrap();
         let endpoint = start_s3(&root).await;
-        for (k, v) in [
-            ("AWS_ENDPOINT", endpoint.as_str()),
-            ("AWS_ALLOW_HTTP", "true"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", AK),
-            ("AWS_SECRET_ACCESS_KEY", SK),
-            ("AWS_VIRTUAL_HOSTED_STYLE_REQUEST", "false"),
-        ] {
-            std::env::set_var(k, v);
-        }
+        let opts = [
+            format!("aws_endpoint={endpoint}"),
+            "aws_allow_http=true".to_string(),
+            "aws_region=us-east-1".to_string(),
+            format!("aws_access_key_id={AK}"),
+            format!("aws_secret_access_key={SK}"),
+            "aws_virtual_hosted_style_request=false".to_string(),
+        ];
+        let s3 = "s3://blobs/c";
+        // `--store s3://… --store-option k=v …`, then the command.
+        let with_s3 = |args: &[&'static str]| -> Vec<String> {
+            let mut v = vec!["--store".to_string(), s3.to_string()];
+            for o in &opts {
+                v.push("--store-option".into());
+                v.push(o.clone());
+            }
+            v.extend(args.iter().map(|a| a.to_string()));
+            v
+        };
         let patient = env.registered("patient", "patient").await;
         let doctor = env.registered("doctor", "doctor").await;
         let a = env.dir.join("mri.dcm");
         std::fs::write(&a, document(12 << 20, 9)).unwrap();
-        let s3 = "s3://blobs/c";
         let cluster = env.cluster_arg();
-        env.run_json(
-            &patient,
-            &[
-                "store",
-                "--store",
-                s3,
-                "--cluster",
-                &cluster,
-                "--age",
-                "61",
-                "--attach",
-                path_str(&a),
-            ],
-        )
-        .await;
+        let a_path = path_str(&a).to_string();
+        let store_args = with_s3(&["store", "--age", "61"]);
+        let mut args: Vec<&str> = store_args.iter().map(String::as_str).collect();
+        args.extend(["--cluster", &cluster, "--attach", &a_path]);
+        env.run_json(&patient, &args).await;
         let record = patient.record(1);
         let on_server = root.join("blobs/c/records").join(record.to_string());
         let objects = files_in(&on_server);
@@ -546,15 +602,19 @@ fn test_s3_store_round_trip_and_erase() {
         )
         .await;
         let out = env.dir.join("out");
-        let got = env
-            .run_json(&doctor, &["decrypt", &shared, "--out-dir", path_str(&out)])
-            .await;
+        let out_path = path_str(&out).to_string();
+        let decrypt_args = with_s3(&["decrypt"]);
+        let mut args: Vec<&str> = decrypt_args.iter().map(String::as_str).collect();
+        args.extend([shared.as_str(), "--out-dir", &out_path]);
+        let got = env.run_json(&doctor, &args).await;
         assert_eq!(got["data"]["age"], 61);
         assert_eq!(
             std::fs::read(out.join("mri.dcm")).unwrap(),
             document(12 << 20, 9)
         );
-        let erased = env.run_json(&patient, &["erase", "1", "--store", s3]).await;
+        let erase_args = with_s3(&["erase", "1"]);
+        let args: Vec<&str> = erase_args.iter().map(String::as_str).collect();
+        let erased = env.run_json(&patient, &args).await;
         assert_eq!(erased["blobs_deleted"], 1);
         assert!(files_in(&on_server).is_empty());
     });

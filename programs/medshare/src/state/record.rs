@@ -105,7 +105,7 @@ pub struct RecordHead {
 
 impl RecordHead {
     /// A record account's head read from its data: the discriminator, then
-    /// the fixed fields. The groups (up to 5 ciphertexts) are not decoded.
+    /// the fixed fields. The groups (up to 8 ciphertexts) are not decoded.
     pub fn from_account_data(data: &[u8]) -> Result<Self> {
         let disc = PatientRecord::DISCRIMINATOR;
         require!(
