@@ -49,6 +49,29 @@ pub enum Error {
         /// The node whose contribution failed.
         node: NodeIndex,
     },
+    /// A statistics value's bit proof does not verify.
+    #[error("bit {bit} of the encrypted value: proof does not verify")]
+    InvalidBitProof {
+        /// The bit position.
+        bit: u8,
+    },
+    /// A statistics value with no bits or more than `stats::MAX_BITS`.
+    #[error("a value has 1 to 40 bits (got {0})")]
+    InvalidBitWidth(usize),
+    /// A value that does not fit its declared number of bits.
+    #[error("value {value} does not fit in {bits} bits")]
+    ValueOutOfRange {
+        /// The value.
+        value: u64,
+        /// The bits declared.
+        bits: u8,
+    },
+    /// A node's partial decryption of a study aggregate has an invalid proof.
+    #[error("invalid partial decryption from node {node}")]
+    InvalidPartialDecryption {
+        /// The node whose partial decryption failed.
+        node: NodeIndex,
+    },
     /// A node index of zero, a duplicate, or one outside the cluster.
     #[error("invalid node index {0}")]
     InvalidNodeIndex(u16),

@@ -41,6 +41,7 @@ pub mod keys;
 pub mod point;
 pub mod record;
 pub mod reencrypt;
+pub mod stats;
 pub mod transcript;
 
 pub use curve25519_dalek::scalar::Scalar;

@@ -31,6 +31,10 @@ pub mod tags {
     pub const BINDING: &[u8] = b"medshare/v2/binding";
     /// Node re-encryption contribution proof.
     pub const CONTRIBUTION: &[u8] = b"medshare/v2/contribution";
+    /// Bit proof of an encrypted statistics value (`stats`).
+    pub const STATS_BIT: &[u8] = b"medshare/v2/stats-bit";
+    /// Partial decryption proof of a study aggregate (`stats`).
+    pub const STATS_PARTIAL: &[u8] = b"medshare/v2/stats-partial";
     /// Hedged nonce derivation (off-chain provers only).
     pub const NONCE: &[u8] = b"medshare/v2/nonce";
     /// HKDF salt for data keys (unchanged since v1: the data-key derivation

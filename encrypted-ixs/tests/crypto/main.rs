@@ -10,4 +10,5 @@ mod kat;
 mod negative;
 mod properties;
 mod roundtrip;
+mod stats;
 mod vectors;

@@ -1,0 +1,274 @@
+//! Encrypted statistics (`stats`): 50 synthetic patients' values go in as
+//! bit ciphertexts with proofs, the bit-sliced sums are decrypted by `t`
+//! nodes' verified partials, and the released sums equal the plaintext
+//! ones; every forgery is refused for its reason.
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::scalar::Scalar;
+use encrypted_ixs::keys::NodeIndex;
+use encrypted_ixs::point::{Point, BASEPOINT};
+use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
+use encrypted_ixs::stats::{
+    combine_partials, discrete_log, encrypt_value, partial_decrypt, slice_sums, sum_of_slices,
+    verify_bit, verify_partial, verify_value, ElGamal, EncryptedBit, StudyContext, ValueContext,
+    MAX_BITS,
+};
+use encrypted_ixs::Error;
+use rand_core::RngCore;
+
+use crate::common::{cluster, ed, idx, pt, rng, CLUSTER};
+
+fn value_ctx(record: u8, field: u8) -> ValueContext {
+    ValueContext {
+        program_id: [1u8; 32],
+        cluster: CLUSTER,
+        record: [record; 32],
+        owner: [record.wrapping_add(100); 32],
+        field,
+    }
+}
+
+fn study_ctx(slice: u16) -> StudyContext {
+    StudyContext {
+        program_id: [1u8; 32],
+        cluster: CLUSTER,
+        study: [42u8; 32],
+        slice,
+    }
+}
+
+/// 50 patients' ages (7 bits) and a 0/1 indicator: the sums released by a
+/// 3-of-5 cluster equal the plaintext sums, and so do the count and the mean.
+#[test]
+fn test_fifty_patients_sum_count_mean_exact() {
+    let mut r = rng(1300);
+    let nodes = cluster(3, 5, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let ages: Vec<u64> = (0..50).map(|_| r.next_u64() % 100).collect();
+    let asthma: Vec<u64> = (0..50).map(|_| r.next_u64() % 2).collect();
+    let mut age_cts = Vec::new();
+    let mut flag_cts = Vec::new();
+    for (p, (a, f)) in ages.iter().zip(&asthma).enumerate() {
+        let age = encrypt_value(&mut r, &value_ctx(p as u8, 0), &key, *a, 7).unwrap();
+        let flag = encrypt_value(&mut r, &value_ctx(p as u8, 1), &key, *f, 1).unwrap();
+        // What the program checks before adding a value to a study.
+        verify_value(&value_ctx(p as u8, 0), &key, &age).unwrap();
+        verify_value(&value_ctx(p as u8, 1), &key, &flag).unwrap();
+        age_cts.push(age);
+        flag_cts.push(flag);
+    }
+    let release = |aggs: Vec<ElGamal>, first_slice: u16, signers: &[u16], r: &mut _| {
+        let ids: Vec<NodeIndex> = signers.iter().map(|i| idx(*i)).collect();
+        let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+            .unwrap()
+            .iter()
+            .map(|l| l.to_bytes())
+            .collect();
+        check_lagrange(&ids, &lambdas).unwrap();
+        aggs.iter()
+            .enumerate()
+            .map(|(j, agg)| {
+                let ctx = study_ctx(first_slice + j as u16);
+                let partials: Vec<_> = signers
+                    .iter()
+                    .map(|i| {
+                        let node = &nodes[*i as usize - 1];
+                        let p = partial_decrypt(r, &node.share, &ctx, agg).unwrap();
+                        verify_partial(&ctx, idx(*i), &node.share.verification_share(), &agg.r, &p)
+                            .unwrap();
+                        p.d
+                    })
+                    .collect();
+                combine_partials(agg, &lambdas, |k| partials[k]).unwrap()
+            })
+            .collect::<Vec<Point>>()
+    };
+    let age_slices = release(slice_sums(&age_cts, 7).unwrap(), 0, &[1, 3, 5], &mut r);
+    let flag_slices = release(slice_sums(&flag_cts, 1).unwrap(), 7, &[2, 4, 5], &mut r);
+    let sum = sum_of_slices(&age_slices, 50).unwrap();
+    let count = sum_of_slices(&flag_slices, 50).unwrap();
+    assert_eq!(sum, ages.iter().sum::<u64>() as u128);
+    assert_eq!(count, asthma.iter().sum::<u64>() as u128);
+    assert_eq!(sum as f64 / 50.0, ages.iter().sum::<u64>() as f64 / 50.0);
+    // Each slice is the number of patients with that bit set: at most 50.
+    for (j, s) in age_slices.iter().enumerate() {
+        let expected = ages.iter().filter(|a| (*a >> j) & 1 == 1).count() as u64;
+        assert_eq!(discrete_log(s, 50), Some(expected), "slice {j}");
+    }
+}
+
+/// A value that does not fit its bits cannot be encrypted; a bit ciphertext
+/// of 2 (or −1), with a proof made for a real bit, is refused naming the bit.
+#[test]
+fn test_out_of_range_and_forged_bits_refused() {
+    let mut r = rng(1301);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let ctx = value_ctx(1, 0);
+    assert_eq!(
+        encrypt_value(&mut r, &ctx, &key, 128, 7).unwrap_err(),
+        Error::ValueOutOfRange {
+            value: 128,
+            bits: 7
+        }
+    );
+    assert_eq!(
+        encrypt_value(&mut r, &ctx, &key, 1, 0).unwrap_err(),
+        Error::InvalidBitWidth(0)
+    );
+    assert_eq!(
+        encrypt_value(&mut r, &ctx, &key, 1, MAX_BITS + 1).unwrap_err(),
+        Error::InvalidBitWidth(41)
+    );
+    let v = encrypt_value(&mut r, &ctx, &key, 0b101, 3).unwrap();
+    // Bit 1 turned into an encryption of 2: C + 2·B.
+    let mut two = v.clone();
+    let c = ed(&two[1].ct.c) + ed(&BASEPOINT) + ed(&BASEPOINT);
+    two[1].ct.c = pt(c);
+    assert_eq!(
+        verify_value(&ctx, &key, &two).unwrap_err(),
+        Error::InvalidBitProof { bit: 1 }
+    );
+    // Bit 0 (a 1) turned into −1: C − 2·B.
+    let mut neg = v.clone();
+    neg[0].ct.c = pt(ed(&neg[0].ct.c) - ed(&BASEPOINT) - ed(&BASEPOINT));
+    assert_eq!(
+        verify_value(&ctx, &key, &neg).unwrap_err(),
+        Error::InvalidBitProof { bit: 0 }
+    );
+    // A proof from another bit, a response or challenge changed.
+    let mut swapped = v.clone();
+    swapped[2].proof = v[0].proof;
+    assert_eq!(
+        verify_value(&ctx, &key, &swapped).unwrap_err(),
+        Error::InvalidBitProof { bit: 2 }
+    );
+    let mut z = v.clone();
+    z[0].proof.z1[0] ^= 1;
+    assert_eq!(
+        verify_bit(&ctx, &key, 0, &z[0]).unwrap_err(),
+        Error::InvalidBitProof { bit: 0 }
+    );
+    let mut c0 = v.clone();
+    c0[2].proof.c0[3] ^= 1;
+    assert_eq!(
+        verify_bit(&ctx, &key, 2, &c0[2]).unwrap_err(),
+        Error::InvalidBitProof { bit: 2 }
+    );
+    assert_eq!(
+        verify_value(&ctx, &key, &[]).unwrap_err(),
+        Error::InvalidBitWidth(0)
+    );
+    verify_value(&ctx, &key, &v).unwrap();
+}
+
+/// A value's proofs are bound to its record, owner, field, bit position and
+/// cluster key: moved anywhere else they fail.
+#[test]
+fn test_values_bound_to_record_owner_field_and_key() {
+    let mut r = rng(1302);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let ctx = value_ctx(7, 2);
+    let v = encrypt_value(&mut r, &ctx, &key, 9, 4).unwrap();
+    verify_value(&ctx, &key, &v).unwrap();
+    let mut other_owner = ctx;
+    other_owner.owner = [0u8; 32];
+    let mut other_field = ctx;
+    other_field.field = 3;
+    for wrong in [value_ctx(8, 2), other_owner, other_field] {
+        assert_eq!(
+            verify_value(&wrong, &key, &v).unwrap_err(),
+            Error::InvalidBitProof { bit: 0 }
+        );
+    }
+    let other_key = pt(EdwardsPoint::mul_base(&Scalar::from(99u64)));
+    assert_eq!(
+        verify_value(&ctx, &other_key, &v).unwrap_err(),
+        Error::InvalidBitProof { bit: 0 }
+    );
+    // Bits reordered: each proof names its position.
+    let reordered: Vec<EncryptedBit> = vec![v[1], v[0], v[2], v[3]];
+    assert_eq!(
+        verify_value(&ctx, &key, &reordered).unwrap_err(),
+        Error::InvalidBitProof { bit: 0 }
+    );
+}
+
+/// A node's wrong partial decryption (its share times something else, or a
+/// proof for another slice or study) is refused naming the node; combining
+/// without it still works with `t` honest partials.
+#[test]
+fn test_wrong_partial_decryption_names_the_node() {
+    let mut r = rng(1303);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let v = encrypt_value(&mut r, &value_ctx(1, 0), &key, 1, 1).unwrap();
+    let agg = slice_sums(&[v], 1).unwrap()[0];
+    let ctx = study_ctx(0);
+    let n2 = &nodes[1];
+    let good = partial_decrypt(&mut r, &n2.share, &ctx, &agg).unwrap();
+    let vs2 = n2.share.verification_share();
+    verify_partial(&ctx, idx(2), &vs2, &agg.r, &good).unwrap();
+    // D replaced by D + B: the decryption share is wrong.
+    let mut bad = good;
+    bad.d = pt(ed(&good.d) + ed(&BASEPOINT));
+    assert_eq!(
+        verify_partial(&ctx, idx(2), &vs2, &agg.r, &bad).unwrap_err(),
+        Error::InvalidPartialDecryption { node: idx(2) }
+    );
+    // Replayed for another slice, another study, or claimed by node 3.
+    let mut other_study = ctx;
+    other_study.study = [43u8; 32];
+    for wrong in [study_ctx(1), other_study] {
+        assert_eq!(
+            verify_partial(&wrong, idx(2), &vs2, &agg.r, &good).unwrap_err(),
+            Error::InvalidPartialDecryption { node: idx(2) }
+        );
+    }
+    let vs3 = nodes[2].share.verification_share();
+    assert_eq!(
+        verify_partial(&ctx, idx(3), &vs3, &agg.r, &good).unwrap_err(),
+        Error::InvalidPartialDecryption { node: idx(3) }
+    );
+    // Node 2's partial for another aggregate does not fit this one.
+    let other = encrypt_value(&mut r, &value_ctx(2, 0), &key, 1, 1).unwrap();
+    let other_agg = slice_sums(&[other], 1).unwrap()[0];
+    assert_eq!(
+        verify_partial(&ctx, idx(2), &vs2, &other_agg.r, &good).unwrap_err(),
+        Error::InvalidPartialDecryption { node: idx(2) }
+    );
+    // The honest pair (1, 3) decrypts to 1.
+    let ids = [idx(1), idx(3)];
+    let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+        .unwrap()
+        .iter()
+        .map(|l| l.to_bytes())
+        .collect();
+    let ds: Vec<Point> = [0usize, 2]
+        .iter()
+        .map(|k| {
+            partial_decrypt(&mut r, &nodes[*k].share, &ctx, &agg)
+                .unwrap()
+                .d
+        })
+        .collect();
+    let m = combine_partials(&agg, &lambdas, |k| ds[k]).unwrap();
+    assert_eq!(discrete_log(&m, 1), Some(1));
+}
+
+/// Baby-step giant-step finds every value up to its bound and nothing past it.
+#[test]
+fn test_discrete_log_bounds() {
+    for max in [0u64, 1, 2, 15, 16, 17, 1000] {
+        for m in [0, max / 2, max] {
+            let p = pt(EdwardsPoint::mul_base(&Scalar::from(m)));
+            assert_eq!(discrete_log(&p, max), Some(m), "m = {m}, max = {max}");
+        }
+        let past = pt(EdwardsPoint::mul_base(&Scalar::from(max + 1)));
+        assert_eq!(discrete_log(&past, max), None, "max = {max}");
+    }
+    let big = (1u64 << 20) - 3;
+    let p = pt(EdwardsPoint::mul_base(&Scalar::from(big)));
+    assert_eq!(discrete_log(&p, 1 << 20), Some(big));
+}
