@@ -4,6 +4,8 @@
 //! | --- | --- |
 //! | `stats/encrypt_value/7` | a patient encrypting a 7-bit value (an age): 7 bit ciphertexts and their OR-proofs |
 //! | `stats/verify_value/7` | verifying those 7 bits (what the program will run with curve syscalls) |
+//! | `stats/encrypt_for_study/7+3` | a 7-bit value with its square (14 bits, square proof) and its bucket among 8 (one-hot, two zero proofs) |
+//! | `stats/verify_study_value/7+3` | verifying all of it |
 //! | `stats/partial_decrypt` | a node's partial decryption of one aggregate and its Chaum–Pedersen proof |
 //! | `stats/verify_partial` | verifying it |
 //! | `stats/discrete_log/2^20` | baby-step giant-step for a slice sum in `[0, 2^20]`, worst case (the bound itself) |
@@ -20,8 +22,8 @@ use curve25519_dalek::scalar::Scalar;
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_value, partial_decrypt, slice_sums, sum_of_slices, verify_partial,
-    verify_value, StudyContext, ValueContext,
+    discrete_log, encrypt_for_study, encrypt_value, partial_decrypt, slice_sums, sum_of_slices,
+    verify_partial, verify_study_value, verify_value, StudyContext, ValueContext,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -49,6 +51,13 @@ fn bench_stats(c: &mut Criterion) {
     let v = encrypt_value(&mut rng, &ctx, &key, 42, 7).unwrap();
     c.bench_function("stats/verify_value/7", |b| {
         b.iter(|| verify_value(&ctx, &key, black_box(&v)).unwrap())
+    });
+    c.bench_function("stats/encrypt_for_study/7+3", |b| {
+        b.iter(|| encrypt_for_study(&mut rng, &ctx, &key, black_box(42), 7, Some(3)).unwrap())
+    });
+    let sv = encrypt_for_study(&mut rng, &ctx, &key, 42, 7, Some(3)).unwrap();
+    c.bench_function("stats/verify_study_value/7+3", |b| {
+        b.iter(|| verify_study_value(&ctx, &key, black_box(&sv), Some(3)).unwrap())
     });
     let agg = slice_sums(std::slice::from_ref(&v), 7).unwrap()[0];
     let sctx = StudyContext {

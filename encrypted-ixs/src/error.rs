@@ -66,6 +66,10 @@ pub enum Error {
         /// The bits declared.
         bits: u8,
     },
+    /// A statistics relation proof (sum to one, bucket consistency, square)
+    /// does not verify.
+    #[error("encrypted value: {0} proof does not verify")]
+    InvalidRelationProof(&'static str),
     /// A node's partial decryption of a study aggregate has an invalid proof.
     #[error("invalid partial decryption from node {node}")]
     InvalidPartialDecryption {

@@ -52,6 +52,28 @@
 //! the field and the bit position: a bit proof is worth nothing for any other
 //! record, field or position.
 //!
+//! ## Sums of squares and histograms
+//!
+//! Both reduce to two more proofs over ciphertexts the verifier computes
+//! itself from the bits, `X = Σ_j 2^j·(R_j, C_j)` ([`weighted`], by Horner's
+//! rule: additions only):
+//!
+//! - **Encrypts zero** ([`ZeroProof`], Chaum–Pedersen): knowledge of `ρ` with
+//!   `(R, C) = (ρ·B, ρ·P)`. 48 bytes.
+//! - **Square** ([`SquareProof`]): for `X = Enc(v; r)` and `Y`, knowledge of
+//!   `(v, r, t)` with `X = (r·B, v·B + r·P)` and `Y = v·X + (t·B, t·P)`, so
+//!   `Y` encrypts `v²`. A linear sigma protocol with three witnesses and four
+//!   equations; 112 bytes. A value `v` of `k ≤ 20` bits is posted with the
+//!   `2k` bits of `v²` (bit proofs at positions `64 + j`) and this proof, so
+//!   a study can sum `v²` (variance
+//!   `= Σv²/n − (Σv/n)²`) bit-sliced like `v`.
+//! - **Histogram bucket** ([`Bucket`]): for buckets by the top `h` bits of
+//!   a `k`-bit value, a one-hot vector of `2^h` bits (each with a bit proof,
+//!   at positions `128 + j`), a [`ZeroProof`] that they sum to one
+//!   (`Σ_j E_j − (0, B)` encrypts 0), and a [`ZeroProof`] that the index they
+//!   mark is the value's top bits (`Σ_j j·E_j − Σ_{i≥k−h} 2^{i−k+h}·X_i`
+//!   encrypts 0). A study sums each bucket's bit over its records.
+//!
 //! ## Threshold decryption of an aggregate only
 //!
 //! For an aggregate `(R, C)`, node `i` posts `D_i = s_i·R` and a
@@ -207,6 +229,251 @@ pub fn verify_value<'a>(
     Ok(bits)
 }
 
+/// `Σ_j 2^j·cts[j]`, by Horner's rule (point additions only; on-chain, the
+/// add syscall).
+pub fn weighted(cts: &[ElGamal]) -> Result<ElGamal> {
+    let mut acc = ElGamal::ZERO;
+    for ct in cts.iter().rev() {
+        acc = acc.add(&acc)?.add(ct)?;
+    }
+    Ok(acc)
+}
+
+/// Proof that a ciphertext encrypts 0: `(c, z)`, 48 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct ZeroProof {
+    /// Challenge.
+    pub c: [u8; 16],
+    /// Response.
+    pub z: [u8; 32],
+}
+
+fn relation_statement(tag: &[u8], ctx: &ValueContext, what: &[u8], key: &Point) -> Transcript {
+    let mut tr = Transcript::new(tag);
+    tr.append(b"program", &ctx.program_id);
+    tr.append(b"cluster", &ctx.cluster);
+    tr.append(b"record", &ctx.record);
+    tr.append(b"owner", &ctx.owner);
+    tr.append(b"field", &[ctx.field]);
+    tr.append(b"what", what);
+    tr.append(b"P", &key.0);
+    tr
+}
+
+/// Verifies that `ct` encrypts 0 under `key`; `what` names the relation
+/// (it is in the challenge, and in the error).
+pub fn verify_zero(
+    ctx: &ValueContext,
+    key: &Point,
+    what: &'static str,
+    ct: &ElGamal,
+    p: &ZeroProof,
+) -> Result<()> {
+    let bad = Error::InvalidRelationProof(what);
+    let c = wide(&p.c);
+    let t1 = msm_bytes(&[p.z, c], &[BASEPOINT, ct.r.neg()]).map_err(|_| bad.clone())?;
+    let t2 = msm_bytes(&[p.z, c], &[*key, ct.c.neg()]).map_err(|_| bad.clone())?;
+    let mut tr = relation_statement(tags::STATS_ZERO, ctx, what.as_bytes(), key);
+    tr.append(b"R", &ct.r.0);
+    tr.append(b"C", &ct.c.0);
+    tr.append(b"T1", &t1.0);
+    tr.append(b"T2", &t2.0);
+    if tr.challenge().0 != p.c {
+        return Err(bad);
+    }
+    Ok(())
+}
+
+/// Proof that `Y` encrypts the square of what `X` encrypts:
+/// `(c, z_v, z_r, z_t)`, 112 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct SquareProof {
+    /// Challenge.
+    pub c: [u8; 16],
+    /// Response for `v`.
+    pub z_v: [u8; 32],
+    /// Response for `r`.
+    pub z_r: [u8; 32],
+    /// Response for `t`.
+    pub z_t: [u8; 32],
+}
+
+fn square_challenge(
+    ctx: &ValueContext,
+    key: &Point,
+    x: &ElGamal,
+    y: &ElGamal,
+    k: [&Point; 4],
+) -> Challenge {
+    let mut tr = relation_statement(tags::STATS_SQUARE, ctx, b"square", key);
+    for (label, p) in [
+        (&b"XR"[..], &x.r),
+        (b"XC", &x.c),
+        (b"YR", &y.r),
+        (b"YC", &y.c),
+        (b"K1", k[0]),
+        (b"K2", k[1]),
+        (b"K3", k[2]),
+        (b"K4", k[3]),
+    ] {
+        tr.append(label, &p.0);
+    }
+    tr.challenge()
+}
+
+/// Verifies that the value of bits `square` is the square of the value of
+/// bits `value` (both already bit-verified). Four multiscalar
+/// multiplications of two or three terms, the two [`weighted`] sums, one
+/// SHA-256.
+pub fn verify_square(
+    ctx: &ValueContext,
+    key: &Point,
+    value: &[EncryptedBit],
+    square: &[EncryptedBit],
+    p: &SquareProof,
+) -> Result<()> {
+    let bad = Error::InvalidRelationProof("square");
+    if square.len() != 2 * value.len() {
+        return Err(Error::InvalidBitWidth(square.len()));
+    }
+    let x = weighted(&value.iter().map(|b| b.ct).collect::<Vec<_>>())?;
+    let y = weighted(&square.iter().map(|b| b.ct).collect::<Vec<_>>())?;
+    let c = wide(&p.c);
+    let k1 = msm_bytes(&[p.z_r, c], &[BASEPOINT, x.r.neg()]).map_err(|_| bad.clone())?;
+    let k2 =
+        msm_bytes(&[p.z_v, p.z_r, c], &[BASEPOINT, *key, x.c.neg()]).map_err(|_| bad.clone())?;
+    let k3 =
+        msm_bytes(&[p.z_v, p.z_t, c], &[x.r, BASEPOINT, y.r.neg()]).map_err(|_| bad.clone())?;
+    let k4 = msm_bytes(&[p.z_v, p.z_t, c], &[x.c, *key, y.c.neg()]).map_err(|_| bad.clone())?;
+    if square_challenge(ctx, key, &x, &y, [&k1, &k2, &k3, &k4]).0 != p.c {
+        return Err(bad);
+    }
+    Ok(())
+}
+
+/// A value as a study takes it: its bits, its square's bits with the
+/// square proof, and its histogram bucket if the study has one.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct StudyValue {
+    /// The value's bits.
+    pub value: Vec<EncryptedBit>,
+    /// Its square's bits (twice as many).
+    pub square: Vec<EncryptedBit>,
+    /// `square` encrypts the square of `value`.
+    pub square_proof: SquareProof,
+    /// Its bucket.
+    pub bucket: Option<Bucket>,
+}
+
+/// Verifies everything of a [`StudyValue`]: every bit, the square, the bucket
+/// (by the top `bucket_bits` bits when the study has a histogram).
+pub fn verify_study_value(
+    ctx: &ValueContext,
+    key: &Point,
+    v: &StudyValue,
+    bucket_bits: Option<u8>,
+) -> Result<()> {
+    verify_value(ctx, key, &v.value)?;
+    if v.square.len() != 2 * v.value.len() {
+        return Err(Error::InvalidBitWidth(v.square.len()));
+    }
+    for (j, b) in v.square.iter().enumerate() {
+        verify_bit(ctx, key, SQUARE_BIT_BASE + j as u8, b)?;
+    }
+    verify_square(ctx, key, &v.value, &v.square, &v.square_proof)?;
+    match (bucket_bits, &v.bucket) {
+        (None, None) => Ok(()),
+        (Some(h), Some(b)) => verify_bucket(ctx, key, &v.value, h, b),
+        _ => Err(Error::InvalidRelationProof("bucket")),
+    }
+}
+
+/// Bit position of the square's bit `j` in its bit proofs (so a value's bit
+/// and its square's bit are never interchangeable).
+pub const SQUARE_BIT_BASE: u8 = 64;
+
+/// Bit position of one-hot entry `j` in a [`Bucket`]'s bit proofs.
+pub const BUCKET_BIT_BASE: u8 = 128;
+
+/// Most top bits a histogram buckets by (64 buckets).
+pub const MAX_BUCKET_BITS: u8 = 6;
+
+/// A value's histogram bucket, by its top `h` bits: a one-hot vector and
+/// the two proofs that tie it to the value.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Bucket {
+    /// `2^h` bits, exactly one of them 1: the bucket.
+    pub one_hot: Vec<EncryptedBit>,
+    /// `Σ_j E_j − (0, B)` encrypts 0.
+    pub sums_to_one: ZeroProof,
+    /// `Σ_j j·E_j − (the value's top h bits)` encrypts 0.
+    pub matches_value: ZeroProof,
+}
+
+fn bucket_relations(
+    value: &[EncryptedBit],
+    one_hot: &[EncryptedBit],
+    h: u8,
+) -> Result<(ElGamal, ElGamal)> {
+    let k = value.len();
+    let e: Vec<ElGamal> = one_hot.iter().map(|b| b.ct).collect();
+    let mut sum = ElGamal::ZERO;
+    for ct in &e {
+        sum = sum.add(ct)?;
+    }
+    let one = ElGamal {
+        r: crate::point::IDENTITY,
+        c: BASEPOINT,
+    };
+    let sums_to_one = ElGamal {
+        r: sum.r,
+        c: sum.c.sub(&one.c)?,
+    };
+    // Σ_j j·E_j = Σ_m 2^m·(Σ_{j with bit m} E_j): h Horner steps.
+    let by_bit: Vec<ElGamal> = (0..h)
+        .map(|m| {
+            e.iter()
+                .enumerate()
+                .filter(|(j, _)| (j >> m) & 1 == 1)
+                .try_fold(ElGamal::ZERO, |acc, (_, ct)| acc.add(ct))
+        })
+        .collect::<Result<_>>()?;
+    let index = weighted(&by_bit)?;
+    let top = weighted(
+        &value[k - h as usize..]
+            .iter()
+            .map(|b| b.ct)
+            .collect::<Vec<_>>(),
+    )?;
+    let matches = ElGamal {
+        r: index.r.sub(&top.r)?,
+        c: index.c.sub(&top.c)?,
+    };
+    Ok((sums_to_one, matches))
+}
+
+/// Verifies a value's bucket (the value's bits already verified).
+pub fn verify_bucket(
+    ctx: &ValueContext,
+    key: &Point,
+    value: &[EncryptedBit],
+    h: u8,
+    bucket: &Bucket,
+) -> Result<()> {
+    if h == 0 || h > MAX_BUCKET_BITS || h as usize > value.len() {
+        return Err(Error::InvalidBitWidth(h as usize));
+    }
+    if bucket.one_hot.len() != 1 << h {
+        return Err(Error::InvalidBitWidth(bucket.one_hot.len()));
+    }
+    for (j, b) in bucket.one_hot.iter().enumerate() {
+        verify_bit(ctx, key, BUCKET_BIT_BASE + j as u8, b)?;
+    }
+    let (one, matches) = bucket_relations(value, &bucket.one_hot, h)?;
+    verify_zero(ctx, key, "sum-to-one", &one, &bucket.sums_to_one)?;
+    verify_zero(ctx, key, "bucket", &matches, &bucket.matches_value)
+}
+
 /// A node's partial decryption of one aggregate: `D_i = s_i·R` and the
 /// Chaum–Pedersen proof `(c, z)` that `log_B V_i = log_R D_i` (80 bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
@@ -333,8 +600,139 @@ mod client {
         }
         let pk = key.decode_validated()?;
         (0..bits)
-            .map(|j| encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1))
+            .map(|j| encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1).map(|b| b.0))
             .collect()
+    }
+
+    /// A value with everything a study may ask of it: its `bits` bits, the
+    /// `2·bits` bits of its square with the [`SquareProof`], and, with
+    /// `bucket_bits = Some(h)`, its [`Bucket`] by the top `h` bits.
+    /// `bits ≤ 20` (the square has at most [`MAX_BITS`] bits).
+    pub fn encrypt_for_study<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        ctx: &ValueContext,
+        key: &Point,
+        value: u64,
+        bits: u8,
+        bucket_bits: Option<u8>,
+    ) -> Result<StudyValue> {
+        if bits == 0 || 2 * bits > MAX_BITS {
+            return Err(Error::InvalidBitWidth(bits as usize));
+        }
+        if value >> bits != 0 {
+            return Err(Error::ValueOutOfRange { value, bits });
+        }
+        let pk = key.decode_validated()?;
+        let enc = |rng: &mut R,
+                   v: u64,
+                   n: u8,
+                   base: u8|
+         -> Result<(Vec<EncryptedBit>, Vec<Zeroizing<Scalar>>)> {
+            let mut bits_out = Vec::with_capacity(n as usize);
+            let mut rs = Vec::with_capacity(n as usize);
+            for j in 0..n {
+                let (b, r) = encrypt_bit(rng, ctx, key, &pk, base + j, (v >> j) & 1 == 1)?;
+                bits_out.push(b);
+                rs.push(r);
+            }
+            Ok((bits_out, rs))
+        };
+        let horner = |rs: &[Zeroizing<Scalar>]| -> Zeroizing<Scalar> {
+            let mut acc = Scalar::ZERO;
+            for r in rs.iter().rev() {
+                acc = acc + acc + **r;
+            }
+            Zeroizing::new(acc)
+        };
+        let (value_bits, r_v) = enc(rng, value, bits, 0)?;
+        let (square_bits, r_sq) = enc(rng, value * value, 2 * bits, SQUARE_BIT_BASE)?;
+        // The square proof's statement: X = Enc(v; r), Y = Enc(v²; r').
+        let r = horner(&r_v);
+        let r_prime = horner(&r_sq);
+        let v = Scalar::from(value);
+        let t = Zeroizing::new(*r_prime - v * *r);
+        let x = weighted(&value_bits.iter().map(|b| b.ct).collect::<Vec<_>>())?;
+        let y = weighted(&square_bits.iter().map(|b| b.ct).collect::<Vec<_>>())?;
+        let (xr, xc) = (x.r.decode_validated()?, x.c.decode_validated()?);
+        let (a_v, a_r, a_t) = (
+            Zeroizing::new(Scalar::random(rng)),
+            Zeroizing::new(Scalar::random(rng)),
+            Zeroizing::new(Scalar::random(rng)),
+        );
+        let k1 = point(&EdwardsPoint::mul_base(&a_r));
+        let k2 = point(&(EdwardsPoint::mul_base(&a_v) + pk * *a_r));
+        let k3 = point(&(xr * *a_v + EdwardsPoint::mul_base(&a_t)));
+        let k4 = point(&(xc * *a_v + pk * *a_t));
+        let c = square_challenge(ctx, key, &x, &y, [&k1, &k2, &k3, &k4]);
+        let cs = c.scalar();
+        let square_proof = SquareProof {
+            c: c.0,
+            z_v: (*a_v + cs * v).to_bytes(),
+            z_r: (*a_r + cs * *r).to_bytes(),
+            z_t: (*a_t + cs * *t).to_bytes(),
+        };
+        let bucket = match bucket_bits {
+            None => None,
+            Some(h) => {
+                if h == 0 || h > MAX_BUCKET_BITS || h > bits {
+                    return Err(Error::InvalidBitWidth(h as usize));
+                }
+                let index = value >> (bits - h);
+                let mut one_hot = Vec::with_capacity(1 << h);
+                let mut r_e = Vec::with_capacity(1 << h);
+                for j in 0..(1u64 << h) {
+                    let (b, r) =
+                        encrypt_bit(rng, ctx, key, &pk, BUCKET_BIT_BASE + j as u8, j == index)?;
+                    one_hot.push(b);
+                    r_e.push(r);
+                }
+                // Randomness of Σ E_j − (0, B): Σ r_j.
+                let rho_one = Zeroizing::new(r_e.iter().fold(Scalar::ZERO, |a, r| a + **r));
+                // Of Σ_j j·E_j − Σ_i 2^i·X_{k−h+i}: Σ j·r_j − horner(top r's).
+                let rho_idx = Zeroizing::new(
+                    r_e.iter()
+                        .enumerate()
+                        .fold(Scalar::ZERO, |a, (j, r)| a + Scalar::from(j as u64) * **r)
+                        - *horner(&r_v[(bits - h) as usize..]),
+                );
+                let (one, matches) = bucket_relations(&value_bits, &one_hot, h)?;
+                Some(Bucket {
+                    sums_to_one: prove_zero(rng, ctx, key, &pk, "sum-to-one", &one, &rho_one),
+                    matches_value: prove_zero(rng, ctx, key, &pk, "bucket", &matches, &rho_idx),
+                    one_hot,
+                })
+            }
+        };
+        Ok(StudyValue {
+            value: value_bits,
+            square: square_bits,
+            square_proof,
+            bucket,
+        })
+    }
+
+    fn prove_zero<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        ctx: &ValueContext,
+        key: &Point,
+        pk: &EdwardsPoint,
+        what: &'static str,
+        ct: &ElGamal,
+        rho: &Scalar,
+    ) -> ZeroProof {
+        let k = Zeroizing::new(Scalar::random(rng));
+        let t1 = point(&EdwardsPoint::mul_base(&k));
+        let t2 = point(&(pk * *k));
+        let mut tr = relation_statement(tags::STATS_ZERO, ctx, what.as_bytes(), key);
+        tr.append(b"R", &ct.r.0);
+        tr.append(b"C", &ct.c.0);
+        tr.append(b"T1", &t1.0);
+        tr.append(b"T2", &t2.0);
+        let c = tr.challenge();
+        ZeroProof {
+            c: c.0,
+            z: (*k + c.scalar() * rho).to_bytes(),
+        }
     }
 
     fn encrypt_bit<R: RngCore + CryptoRng>(
@@ -344,7 +742,7 @@ mod client {
         pk: &EdwardsPoint,
         j: u8,
         bit: bool,
-    ) -> Result<EncryptedBit> {
+    ) -> Result<(EncryptedBit, Zeroizing<Scalar>)> {
         let b = EdwardsPoint::mul_base(&Scalar::ONE);
         // Fresh randomness per bit: r (the ciphertext's) and k (the proof's).
         let r = Zeroizing::new(Scalar::random(rng));
@@ -392,7 +790,7 @@ mod client {
                 z1: z_sim.to_bytes(),
             }
         };
-        Ok(EncryptedBit { ct, proof })
+        Ok((EncryptedBit { ct, proof }, r))
     }
 
     /// Node side: partial decryption of aggregate `agg` with its share.

@@ -35,6 +35,10 @@ pub mod tags {
     pub const STATS_BIT: &[u8] = b"medshare/v2/stats-bit";
     /// Partial decryption proof of a study aggregate (`stats`).
     pub const STATS_PARTIAL: &[u8] = b"medshare/v2/stats-partial";
+    /// Proof that a ciphertext encrypts 0 (`stats`).
+    pub const STATS_ZERO: &[u8] = b"medshare/v2/stats-zero";
+    /// Proof that a ciphertext encrypts the square of another (`stats`).
+    pub const STATS_SQUARE: &[u8] = b"medshare/v2/stats-square";
     /// Hedged nonce derivation (off-chain provers only).
     pub const NONCE: &[u8] = b"medshare/v2/nonce";
     /// HKDF salt for data keys (unchanged since v1: the data-key derivation

@@ -9,9 +9,9 @@ use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::{Point, BASEPOINT};
 use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
 use encrypted_ixs::stats::{
-    combine_partials, discrete_log, encrypt_value, partial_decrypt, slice_sums, sum_of_slices,
-    verify_bit, verify_partial, verify_value, ElGamal, EncryptedBit, StudyContext, ValueContext,
-    MAX_BITS,
+    combine_partials, discrete_log, encrypt_for_study, encrypt_value, partial_decrypt, slice_sums,
+    sum_of_slices, verify_bit, verify_partial, verify_study_value, verify_value, ElGamal,
+    EncryptedBit, StudyContext, StudyValue, ValueContext, MAX_BITS, SQUARE_BIT_BASE,
 };
 use encrypted_ixs::Error;
 use rand_core::RngCore;
@@ -271,4 +271,128 @@ fn test_discrete_log_bounds() {
     let big = (1u64 << 20) - 3;
     let p = pt(EdwardsPoint::mul_base(&Scalar::from(big)));
     assert_eq!(discrete_log(&p, 1 << 20), Some(big));
+}
+
+/// 50 patients' ages with their squares and 8 histogram buckets (by the top
+/// 3 of 7 bits): the released sum of squares gives the exact variance, and
+/// every bucket count equals the plaintext histogram.
+#[test]
+fn test_fifty_patients_variance_and_histogram_exact() {
+    let mut r = rng(1310);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let ages: Vec<u64> = (0..50).map(|_| r.next_u64() % 128).collect();
+    let values: Vec<StudyValue> = ages
+        .iter()
+        .enumerate()
+        .map(|(p, a)| {
+            let ctx = value_ctx(p as u8, 0);
+            let v = encrypt_for_study(&mut r, &ctx, &key, *a, 7, Some(3)).unwrap();
+            verify_study_value(&ctx, &key, &v, Some(3)).unwrap();
+            v
+        })
+        .collect();
+    let decrypt = |aggs: Vec<ElGamal>, r: &mut _| -> Vec<Point> {
+        let ids = [idx(1), idx(2)];
+        let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+            .unwrap()
+            .iter()
+            .map(|l| l.to_bytes())
+            .collect();
+        aggs.iter()
+            .enumerate()
+            .map(|(j, agg)| {
+                let ctx = study_ctx(j as u16);
+                let ds: Vec<Point> = nodes[..2]
+                    .iter()
+                    .map(|n| partial_decrypt(r, &n.share, &ctx, agg).unwrap().d)
+                    .collect();
+                combine_partials(agg, &lambdas, |k| ds[k]).unwrap()
+            })
+            .collect()
+    };
+    let v_bits: Vec<Vec<EncryptedBit>> = values.iter().map(|v| v.value.clone()).collect();
+    let sq_bits: Vec<Vec<EncryptedBit>> = values.iter().map(|v| v.square.clone()).collect();
+    let buckets: Vec<Vec<EncryptedBit>> = values
+        .iter()
+        .map(|v| v.bucket.as_ref().unwrap().one_hot.clone())
+        .collect();
+    let sum = sum_of_slices(&decrypt(slice_sums(&v_bits, 7).unwrap(), &mut r), 50).unwrap();
+    let sum_sq = sum_of_slices(&decrypt(slice_sums(&sq_bits, 14).unwrap(), &mut r), 50).unwrap();
+    let hist: Vec<u64> = decrypt(slice_sums(&buckets, 8).unwrap(), &mut r)
+        .iter()
+        .map(|p| discrete_log(p, 50).unwrap())
+        .collect();
+    let n = 50u128;
+    let plain_sum: u128 = ages.iter().map(|a| *a as u128).sum();
+    let plain_sq: u128 = ages.iter().map(|a| (*a as u128) * (*a as u128)).sum();
+    assert_eq!((sum, sum_sq), (plain_sum, plain_sq));
+    // Variance as an exact fraction: (n·Σv² − (Σv)²) / n².
+    assert_eq!(n * sum_sq - sum * sum, n * plain_sq - plain_sum * plain_sum);
+    let mut plain_hist = vec![0u64; 8];
+    for a in &ages {
+        plain_hist[(*a >> 4) as usize] += 1;
+    }
+    assert_eq!(hist, plain_hist);
+}
+
+/// A square that is not the value's square, a tampered square proof, a
+/// bucket that is not the value's, a vector with two buckets set, and a
+/// bucket missing where the study asks for one: each refused for its reason.
+#[test]
+fn test_forged_square_and_bucket_refused() {
+    let mut r = rng(1311);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let ctx = value_ctx(3, 0);
+    let five = encrypt_for_study(&mut r, &ctx, &key, 5, 4, Some(2)).unwrap();
+    let six = encrypt_for_study(&mut r, &ctx, &key, 6, 4, Some(2)).unwrap();
+    let nine = encrypt_for_study(&mut r, &ctx, &key, 9, 4, Some(2)).unwrap();
+    verify_study_value(&ctx, &key, &five, Some(2)).unwrap();
+    // 6's square (36) under 5's value and proof.
+    let mut wrong_square = five.clone();
+    wrong_square.square = six.square.clone();
+    assert_eq!(
+        verify_study_value(&ctx, &key, &wrong_square, Some(2)).unwrap_err(),
+        Error::InvalidRelationProof("square")
+    );
+    let mut tampered = five.clone();
+    tampered.square_proof.z_t[1] ^= 1;
+    assert_eq!(
+        verify_study_value(&ctx, &key, &tampered, Some(2)).unwrap_err(),
+        Error::InvalidRelationProof("square")
+    );
+    // 9 is in bucket 2 (top 2 of 4 bits), 5 in bucket 1: 9's bucket on 5.
+    let mut wrong_bucket = five.clone();
+    wrong_bucket.bucket = nine.bucket.clone();
+    assert_eq!(
+        verify_study_value(&ctx, &key, &wrong_bucket, Some(2)).unwrap_err(),
+        Error::InvalidRelationProof("bucket")
+    );
+    // Buckets 1 and 2 both set: every bit is 0 or 1, but they sum to 2.
+    let mut two_hot = five.clone();
+    two_hot.bucket.as_mut().unwrap().one_hot[2] = nine.bucket.as_ref().unwrap().one_hot[2];
+    assert_eq!(
+        verify_study_value(&ctx, &key, &two_hot, Some(2)).unwrap_err(),
+        Error::InvalidRelationProof("sum-to-one")
+    );
+    let mut no_bucket = five.clone();
+    no_bucket.bucket = None;
+    assert_eq!(
+        verify_study_value(&ctx, &key, &no_bucket, Some(2)).unwrap_err(),
+        Error::InvalidRelationProof("bucket")
+    );
+    // A value's bit used as its square's bit: the positions differ.
+    let mut moved = five.clone();
+    moved.square[0] = five.value[0];
+    assert_eq!(
+        verify_study_value(&ctx, &key, &moved, Some(2)).unwrap_err(),
+        Error::InvalidBitProof {
+            bit: SQUARE_BIT_BASE
+        }
+    );
+    assert_eq!(
+        encrypt_for_study(&mut r, &ctx, &key, 5, 21, None).unwrap_err(),
+        Error::InvalidBitWidth(21)
+    );
 }
