@@ -303,6 +303,17 @@ impl Client {
         Ok((record, version))
     }
 
+    /// Stores simple fields only (see [`Client::store`]).
+    pub async fn store_fields(
+        &self,
+        cluster: &Pubkey,
+        record_id: u64,
+        data: &crate::data::PatientData,
+    ) -> Result<(Pubkey, u32)> {
+        self.store(cluster, record_id, &Contents::from_data(data.clone()))
+            .await
+    }
+
     /// Reads a record.
     pub async fn record(&self, record: &Pubkey) -> Result<PatientRecord> {
         fetch(self.chain.as_ref(), record)

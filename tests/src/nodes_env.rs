@@ -142,8 +142,7 @@ impl NodesEnv {
         let data = medshare_client::demo::sample_record();
         let (record, version) = within(
             "storing the record",
-            self.patient
-                .store(&self.address(), RECORD_ID, &Contents::from_data(data)),
+            self.patient.store_fields(&self.address(), RECORD_ID, &data),
         )
         .await
         .expect("patient stores the sample record");

@@ -49,14 +49,7 @@ async fn test_consent_pull_revoke_audit_end_to_end() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient
-        .store(
-            &lc.address,
-            1,
-            &medshare_client::contents::Contents::from_data(data.clone()),
-        )
-        .await
-        .unwrap();
+    let (record, _) = patient.store_fields(&lc.address, 1, &data).await.unwrap();
 
     let mask = parse_groups("diagnoses,medications").unwrap();
     let now = medshare_sdk::chain::chain_time(chain.as_ref())
@@ -209,11 +202,7 @@ async fn test_nodes_refuse_a_pull_revoked_before_they_saw_it() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let (record, _) = patient
-        .store(
-            &lc.address,
-            1,
-            &medshare_client::contents::Contents::from_data(sample_record()),
-        )
+        .store_fields(&lc.address, 1, &sample_record())
         .await
         .unwrap();
     let mask = parse_groups("vitals").unwrap();
@@ -297,14 +286,7 @@ async fn nodes_refuse_after(change: Change) {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient
-        .store(
-            &lc.address,
-            1,
-            &medshare_client::contents::Contents::from_data(data.clone()),
-        )
-        .await
-        .unwrap();
+    let (record, _) = patient.store_fields(&lc.address, 1, &data).await.unwrap();
     let now = medshare_sdk::chain::chain_time(chain.as_ref())
         .await
         .unwrap();
@@ -360,14 +342,7 @@ async fn nodes_refuse_after(change: Change) {
         .await
         .unwrap(),
         Change::NewVersion => {
-            let (_, version) = patient
-                .store(
-                    &lc.address,
-                    1,
-                    &medshare_client::contents::Contents::from_data(data.clone()),
-                )
-                .await
-                .unwrap();
+            let (_, version) = patient.store_fields(&lc.address, 1, &data).await.unwrap();
             assert_eq!(version, 2);
         }
         Change::RecordClosed => patient.close_record(&record).await.unwrap(),
@@ -427,14 +402,7 @@ async fn test_a08_squatted_provider_address_does_not_stall_shares() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient
-        .store(
-            &lc.address,
-            1,
-            &medshare_client::contents::Contents::from_data(data.clone()),
-        )
-        .await
-        .unwrap();
+    let (record, _) = patient.store_fields(&lc.address, 1, &data).await.unwrap();
     // A stranger sends lamports to the doctor's (unregistered) provider address.
     let squatted = medshare::pda::provider(&lc.address, &doctor.wallet.pubkey());
     chain.airdrop(&squatted, 1_000_000).await.unwrap();

@@ -283,14 +283,7 @@ async fn test_node_cli_operator_path() {
     patient.register(Role::Patient).await.unwrap();
     doctor.register(Role::Doctor).await.unwrap();
     let data = sample_record();
-    let (record, _) = patient
-        .store(
-            &cluster,
-            1,
-            &medshare_client::contents::Contents::from_data(data.clone()),
-        )
-        .await
-        .unwrap();
+    let (record, _) = patient.store_fields(&cluster, 1, &data).await.unwrap();
     let to = patient
         .resolve_recipient(&doctor.wallet.pubkey().to_string())
         .await

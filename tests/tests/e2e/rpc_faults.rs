@@ -403,11 +403,7 @@ async fn test_rpc_websocket_drop_share_completes_and_nodes_subscribe_again() {
     doctor.register(Role::Doctor).await.expect("register");
     let data = medshare_client::demo::sample_record();
     let (record, _) = patient
-        .store(
-            &lc.address,
-            1,
-            &medshare_client::contents::Contents::from_data(data.clone()),
-        )
+        .store_fields(&lc.address, 1, &data)
         .await
         .expect("store");
     let subscribed_before = proxy.faults.ws_accepted.load(SeqCst);

@@ -3,6 +3,8 @@
 use crate::common::*;
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::error::MedshareError;
+use solana_program_test::BanksClientError;
+use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 
 #[tokio::test]
@@ -83,22 +85,21 @@ async fn test_share_missing_or_invalid_group() {
         (0u8, MedshareError::InvalidGroup),
         (0b1000_0000, MedshareError::GroupMissing),
     ] {
-        assert_err(
-            env.send(
-                &[share_ix(
-                    &p.wallet.pubkey(),
-                    &record,
-                    &c.address,
-                    0,
-                    mask,
-                    k.0,
-                )],
-                &[&p.wallet],
-            )
-            .await,
-            err,
-        );
+        assert_err(share_mask(&mut env, &p, &record, &c, mask, k.0).await, err);
     }
+}
+
+/// The owner shares `mask` of `record` as the cluster's computation 0.
+async fn share_mask(
+    env: &mut Env,
+    p: &Patient,
+    record: &Pubkey,
+    c: &SimCluster,
+    mask: u8,
+    recipient: [u8; 32],
+) -> Result<Vec<String>, BanksClientError> {
+    let ix = share_ix(&p.wallet.pubkey(), record, &c.address, 0, mask, recipient);
+    env.send(&[ix], &[&p.wallet]).await
 }
 
 /// A record may have all 8 groups, but one share carries at most 5 (what a
@@ -116,34 +117,13 @@ async fn test_share_at_most_five_groups() {
         .unwrap();
     for mask in [0b1111_1111u8, 0b1110_0111] {
         assert_err(
-            env.send(
-                &[share_ix(
-                    &p.wallet.pubkey(),
-                    &record,
-                    &c.address,
-                    0,
-                    mask,
-                    k.0,
-                )],
-                &[&p.wallet],
-            )
-            .await,
+            share_mask(&mut env, &p, &record, &c, mask, k.0).await,
             MedshareError::TooManyGroups,
         );
     }
-    env.send(
-        &[share_ix(
-            &p.wallet.pubkey(),
-            &record,
-            &c.address,
-            0,
-            0b1110_0011,
-            k.0,
-        )],
-        &[&p.wallet],
-    )
-    .await
-    .unwrap();
+    share_mask(&mut env, &p, &record, &c, 0b1110_0011, k.0)
+        .await
+        .unwrap();
     let share: medshare::state::ShareResult = env
         .account(medshare::pda::share_result(&medshare::pda::computation(
             &c.address, 0,
