@@ -60,10 +60,14 @@
 //!
 //! - **Encrypts zero** ([`ZeroProof`], Chaum–Pedersen): knowledge of `ρ` with
 //!   `(R, C) = (ρ·B, ρ·P)`. 48 bytes.
-//! - **Square** ([`SquareProof`]): for `X = Enc(v; r)` and `Y`, knowledge of
-//!   `(v, r, t)` with `X = (r·B, v·B + r·P)` and `Y = v·X + (t·B, t·P)`, so
-//!   `Y` encrypts `v²`. A linear sigma protocol with three witnesses and four
-//!   equations; 112 bytes. A value `v` of `k ≤ 20` bits is posted with the
+//! - **Product** ([`ProductProof`]): for `A = Enc(a; r_a)`, `X` and `Y`,
+//!   knowledge of `(a, r_a, t)` with `A = (r_a·B, a·B + r_a·P)` and
+//!   `Y = a·X + (t·B, t·P)`, so `Y` encrypts `a·x`. A linear sigma protocol
+//!   with three witnesses and four equations; 112 bytes. With `A = X` it is a
+//!   square; with `A` a 0/1 indicator `f`, a filtered value `v·f`
+//!   ([`Filtered`]), so a study can release the mean of `v` among the
+//!   records with `f = 1`.
+//! - **Square**: a product with `A = X`. A value `v` of `k ≤ 20` bits is posted with the
 //!   `2k` bits of `v²` (bit proofs at positions `64 + j`) and this proof, so
 //!   a study can sum `v²` (variance
 //!   `= Σv²/n − (Σv/n)²`) bit-sliced like `v`.
@@ -284,34 +288,37 @@ pub fn verify_zero(
     Ok(())
 }
 
-/// Proof that `Y` encrypts the square of what `X` encrypts:
-/// `(c, z_v, z_r, z_t)`, 112 bytes.
+/// Proof that `Y` encrypts `a·x` where `A` encrypts `a` and `X` encrypts
+/// `x`: knowledge of `(a, r_a, t)` with `A = (r_a·B, a·B + r_a·P)` and
+/// `Y = a·X + (t·B, t·P)`. `(c, z_a, z_r, z_t)`, 112 bytes. With `A = X` it
+/// proves a square; with `A` a 0/1 indicator, a filtered value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
-pub struct SquareProof {
+pub struct ProductProof {
     /// Challenge.
     pub c: [u8; 16],
-    /// Response for `v`.
-    pub z_v: [u8; 32],
-    /// Response for `r`.
+    /// Response for `a`.
+    pub z_a: [u8; 32],
+    /// Response for `r_a`.
     pub z_r: [u8; 32],
     /// Response for `t`.
     pub z_t: [u8; 32],
 }
 
-fn square_challenge(
+fn product_challenge(
     ctx: &ValueContext,
     key: &Point,
-    x: &ElGamal,
-    y: &ElGamal,
+    what: &str,
+    cts: [&ElGamal; 3],
     k: [&Point; 4],
 ) -> Challenge {
-    let mut tr = relation_statement(tags::STATS_SQUARE, ctx, b"square", key);
+    let mut tr = relation_statement(tags::STATS_PRODUCT, ctx, what.as_bytes(), key);
+    let [a, x, y] = cts;
+    // The six statement points enter as one SHA-256, so the transcript stays
+    // within the fixed on-chain buffer.
+    let statement = solana_sha256_hasher::hashv(&[&a.r.0, &a.c.0, &x.r.0, &x.c.0, &y.r.0, &y.c.0]);
+    tr.append(b"AXY", statement.as_ref());
     for (label, p) in [
-        (&b"XR"[..], &x.r),
-        (b"XC", &x.c),
-        (b"YR", &y.r),
-        (b"YC", &y.c),
-        (b"K1", k[0]),
+        (&b"K1"[..], k[0]),
         (b"K2", k[1]),
         (b"K3", k[2]),
         (b"K4", k[3]),
@@ -321,34 +328,87 @@ fn square_challenge(
     tr.challenge()
 }
 
+/// Verifies a [`ProductProof`] for `(A, X, Y)`; `what` names the relation
+/// (in the challenge and in the error). Four multiscalar multiplications of
+/// two or three terms and one SHA-256.
+pub fn verify_product(
+    ctx: &ValueContext,
+    key: &Point,
+    what: &'static str,
+    a: &ElGamal,
+    x: &ElGamal,
+    y: &ElGamal,
+    p: &ProductProof,
+) -> Result<()> {
+    let bad = Error::InvalidRelationProof(what);
+    let c = wide(&p.c);
+    let k1 = msm_bytes(&[p.z_r, c], &[BASEPOINT, a.r.neg()]).map_err(|_| bad.clone())?;
+    let k2 =
+        msm_bytes(&[p.z_a, p.z_r, c], &[BASEPOINT, *key, a.c.neg()]).map_err(|_| bad.clone())?;
+    let k3 =
+        msm_bytes(&[p.z_a, p.z_t, c], &[x.r, BASEPOINT, y.r.neg()]).map_err(|_| bad.clone())?;
+    let k4 = msm_bytes(&[p.z_a, p.z_t, c], &[x.c, *key, y.c.neg()]).map_err(|_| bad.clone())?;
+    if product_challenge(ctx, key, what, [a, x, y], [&k1, &k2, &k3, &k4]).0 != p.c {
+        return Err(bad);
+    }
+    Ok(())
+}
+
+fn cts(bits: &[EncryptedBit]) -> Vec<ElGamal> {
+    bits.iter().map(|b| b.ct).collect()
+}
+
 /// Verifies that the value of bits `square` is the square of the value of
-/// bits `value` (both already bit-verified). Four multiscalar
-/// multiplications of two or three terms, the two [`weighted`] sums, one
-/// SHA-256.
+/// bits `value` (both already bit-verified): a [`ProductProof`] with
+/// `A = X`, over the two [`weighted`] sums.
 pub fn verify_square(
     ctx: &ValueContext,
     key: &Point,
     value: &[EncryptedBit],
     square: &[EncryptedBit],
-    p: &SquareProof,
+    p: &ProductProof,
 ) -> Result<()> {
-    let bad = Error::InvalidRelationProof("square");
     if square.len() != 2 * value.len() {
         return Err(Error::InvalidBitWidth(square.len()));
     }
-    let x = weighted(&value.iter().map(|b| b.ct).collect::<Vec<_>>())?;
-    let y = weighted(&square.iter().map(|b| b.ct).collect::<Vec<_>>())?;
-    let c = wide(&p.c);
-    let k1 = msm_bytes(&[p.z_r, c], &[BASEPOINT, x.r.neg()]).map_err(|_| bad.clone())?;
-    let k2 =
-        msm_bytes(&[p.z_v, p.z_r, c], &[BASEPOINT, *key, x.c.neg()]).map_err(|_| bad.clone())?;
-    let k3 =
-        msm_bytes(&[p.z_v, p.z_t, c], &[x.r, BASEPOINT, y.r.neg()]).map_err(|_| bad.clone())?;
-    let k4 = msm_bytes(&[p.z_v, p.z_t, c], &[x.c, *key, y.c.neg()]).map_err(|_| bad.clone())?;
-    if square_challenge(ctx, key, &x, &y, [&k1, &k2, &k3, &k4]).0 != p.c {
-        return Err(bad);
+    let x = weighted(&cts(value))?;
+    let y = weighted(&cts(square))?;
+    verify_product(ctx, key, "square", &x, &x, &y, p)
+}
+
+/// Bit position of a filtered value's bit `j` in its bit proofs.
+pub const FILTERED_BIT_BASE: u8 = 192;
+
+/// A value times a 0/1 indicator of the same record (another field): what a
+/// study with a filter sums, so it can release, say, the mean age of the
+/// patients with a condition (`Σ v·f / Σ f`) and nothing about the others.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Filtered {
+    /// The bits of `v·f` (as many as `v` has; positions `192 + j`).
+    pub bits: Vec<EncryptedBit>,
+    /// They encrypt `f·v`: a [`ProductProof`] with `A` the indicator.
+    pub proof: ProductProof,
+}
+
+/// Verifies a filtered value: its bits, and that it is `flag · value` (the
+/// value's and the flag's bits already verified, the flag under its own
+/// field's context).
+pub fn verify_filtered(
+    ctx: &ValueContext,
+    key: &Point,
+    value: &[EncryptedBit],
+    flag: &EncryptedBit,
+    f: &Filtered,
+) -> Result<()> {
+    if f.bits.len() != value.len() {
+        return Err(Error::InvalidBitWidth(f.bits.len()));
     }
-    Ok(())
+    for (j, b) in f.bits.iter().enumerate() {
+        verify_bit(ctx, key, FILTERED_BIT_BASE + j as u8, b)?;
+    }
+    let x = weighted(&cts(value))?;
+    let y = weighted(&cts(&f.bits))?;
+    verify_product(ctx, key, "filter", &flag.ct, &x, &y, &f.proof)
 }
 
 /// A value as a study takes it: its bits, its square's bits with the
@@ -360,7 +420,7 @@ pub struct StudyValue {
     /// Its square's bits (twice as many).
     pub square: Vec<EncryptedBit>,
     /// `square` encrypts the square of `value`.
-    pub square_proof: SquareProof,
+    pub square_proof: ProductProof,
     /// Its bucket.
     pub bucket: Option<Bucket>,
 }
@@ -605,7 +665,7 @@ mod client {
     }
 
     /// A value with everything a study may ask of it: its `bits` bits, the
-    /// `2·bits` bits of its square with the [`SquareProof`], and, with
+    /// `2·bits` bits of its square with its [`ProductProof`], and, with
     /// `bucket_bits = Some(h)`, its [`Bucket`] by the top `h` bits.
     /// `bits ≤ 20` (the square has at most [`MAX_BITS`] bits).
     pub fn encrypt_for_study<R: RngCore + CryptoRng>(
@@ -646,31 +706,14 @@ mod client {
         };
         let (value_bits, r_v) = enc(rng, value, bits, 0)?;
         let (square_bits, r_sq) = enc(rng, value * value, 2 * bits, SQUARE_BIT_BASE)?;
-        // The square proof's statement: X = Enc(v; r), Y = Enc(v²; r').
+        // The square: A = X = Enc(v; r), Y = Enc(v²; r') = v·X + Enc(0; r' − v·r).
         let r = horner(&r_v);
         let r_prime = horner(&r_sq);
         let v = Scalar::from(value);
         let t = Zeroizing::new(*r_prime - v * *r);
-        let x = weighted(&value_bits.iter().map(|b| b.ct).collect::<Vec<_>>())?;
-        let y = weighted(&square_bits.iter().map(|b| b.ct).collect::<Vec<_>>())?;
-        let (xr, xc) = (x.r.decode_validated()?, x.c.decode_validated()?);
-        let (a_v, a_r, a_t) = (
-            Zeroizing::new(Scalar::random(rng)),
-            Zeroizing::new(Scalar::random(rng)),
-            Zeroizing::new(Scalar::random(rng)),
-        );
-        let k1 = point(&EdwardsPoint::mul_base(&a_r));
-        let k2 = point(&(EdwardsPoint::mul_base(&a_v) + pk * *a_r));
-        let k3 = point(&(xr * *a_v + EdwardsPoint::mul_base(&a_t)));
-        let k4 = point(&(xc * *a_v + pk * *a_t));
-        let c = square_challenge(ctx, key, &x, &y, [&k1, &k2, &k3, &k4]);
-        let cs = c.scalar();
-        let square_proof = SquareProof {
-            c: c.0,
-            z_v: (*a_v + cs * v).to_bytes(),
-            z_r: (*a_r + cs * *r).to_bytes(),
-            z_t: (*a_t + cs * *t).to_bytes(),
-        };
+        let x = weighted(&cts(&value_bits))?;
+        let y = weighted(&cts(&square_bits))?;
+        let square_proof = prove_product(rng, ctx, key, &pk, "square", [&x, &x, &y], &v, &r, &t)?;
         let bucket = match bucket_bits {
             None => None,
             Some(h) => {
@@ -709,6 +752,107 @@ mod client {
             square_proof,
             bucket,
         })
+    }
+
+    /// A [`ProductProof`] for `(A, X, Y)` with witnesses `(a, r_a, t)`.
+    #[allow(clippy::too_many_arguments)]
+    fn prove_product<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        ctx: &ValueContext,
+        key: &Point,
+        pk: &EdwardsPoint,
+        what: &str,
+        cts3: [&ElGamal; 3],
+        a: &Scalar,
+        r_a: &Scalar,
+        t: &Scalar,
+    ) -> Result<ProductProof> {
+        let [_, x, _] = cts3;
+        let (xr, xc) = (x.r.decode_validated()?, x.c.decode_validated()?);
+        let (k_a, k_r, k_t) = (
+            Zeroizing::new(Scalar::random(rng)),
+            Zeroizing::new(Scalar::random(rng)),
+            Zeroizing::new(Scalar::random(rng)),
+        );
+        let k1 = point(&EdwardsPoint::mul_base(&k_r));
+        let k2 = point(&(EdwardsPoint::mul_base(&k_a) + pk * *k_r));
+        let k3 = point(&(xr * *k_a + EdwardsPoint::mul_base(&k_t)));
+        let k4 = point(&(xc * *k_a + pk * *k_t));
+        let c = product_challenge(ctx, key, what, cts3, [&k1, &k2, &k3, &k4]);
+        let cs = c.scalar();
+        Ok(ProductProof {
+            c: c.0,
+            z_a: (*k_a + cs * a).to_bytes(),
+            z_r: (*k_r + cs * r_a).to_bytes(),
+            z_t: (*k_t + cs * t).to_bytes(),
+        })
+    }
+
+    /// A value, a 0/1 indicator of the same record (under `flag_ctx`, its own
+    /// field) and the filtered value `v·f` with its proof.
+    pub fn encrypt_filtered<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        ctx: &ValueContext,
+        flag_ctx: &ValueContext,
+        key: &Point,
+        value: u64,
+        bits: u8,
+        flag: bool,
+    ) -> Result<(Vec<EncryptedBit>, EncryptedBit, Filtered)> {
+        if bits == 0 || bits > MAX_BITS {
+            return Err(Error::InvalidBitWidth(bits as usize));
+        }
+        if value >> bits != 0 {
+            return Err(Error::ValueOutOfRange { value, bits });
+        }
+        let pk = key.decode_validated()?;
+        let mut value_bits = Vec::with_capacity(bits as usize);
+        let mut filtered_bits = Vec::with_capacity(bits as usize);
+        let (mut r, mut r_y) = (Scalar::ZERO, Scalar::ZERO);
+        let product = if flag { value } else { 0 };
+        for j in (0..bits).rev() {
+            let (b, rj) = encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1)?;
+            let (fb, fj) = encrypt_bit(
+                rng,
+                ctx,
+                key,
+                &pk,
+                FILTERED_BIT_BASE + j,
+                (product >> j) & 1 == 1,
+            )?;
+            r = r + r + *rj;
+            r_y = r_y + r_y + *fj;
+            value_bits.push(b);
+            filtered_bits.push(fb);
+        }
+        value_bits.reverse();
+        filtered_bits.reverse();
+        let (r, r_y) = (Zeroizing::new(r), Zeroizing::new(r_y));
+        let (flag_bit, r_f) = encrypt_bit(rng, flag_ctx, key, &pk, 0, flag)?;
+        let f = Scalar::from(flag as u64);
+        // Y = f·X + Enc(0; r_y − f·r).
+        let t = Zeroizing::new(*r_y - f * *r);
+        let x = weighted(&cts(&value_bits))?;
+        let y = weighted(&cts(&filtered_bits))?;
+        let proof = prove_product(
+            rng,
+            ctx,
+            key,
+            &pk,
+            "filter",
+            [&flag_bit.ct, &x, &y],
+            &f,
+            &r_f,
+            &t,
+        )?;
+        Ok((
+            value_bits,
+            flag_bit,
+            Filtered {
+                bits: filtered_bits,
+                proof,
+            },
+        ))
     }
 
     fn prove_zero<R: RngCore + CryptoRng>(

@@ -37,8 +37,9 @@ pub mod tags {
     pub const STATS_PARTIAL: &[u8] = b"medshare/v2/stats-partial";
     /// Proof that a ciphertext encrypts 0 (`stats`).
     pub const STATS_ZERO: &[u8] = b"medshare/v2/stats-zero";
-    /// Proof that a ciphertext encrypts the square of another (`stats`).
-    pub const STATS_SQUARE: &[u8] = b"medshare/v2/stats-square";
+    /// Proof that a ciphertext encrypts a product (a square, a filtered
+    /// value) of others (`stats`).
+    pub const STATS_PRODUCT: &[u8] = b"medshare/v2/stats-product";
     /// Hedged nonce derivation (off-chain provers only).
     pub const NONCE: &[u8] = b"medshare/v2/nonce";
     /// HKDF salt for data keys (unchanged since v1: the data-key derivation

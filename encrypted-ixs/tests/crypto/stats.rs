@@ -9,9 +9,10 @@ use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::{Point, BASEPOINT};
 use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
 use encrypted_ixs::stats::{
-    combine_partials, discrete_log, encrypt_for_study, encrypt_value, partial_decrypt, slice_sums,
-    sum_of_slices, verify_bit, verify_partial, verify_study_value, verify_value, ElGamal,
-    EncryptedBit, StudyContext, StudyValue, ValueContext, MAX_BITS, SQUARE_BIT_BASE,
+    combine_partials, discrete_log, encrypt_filtered, encrypt_for_study, encrypt_value,
+    partial_decrypt, slice_sums, sum_of_slices, verify_bit, verify_filtered, verify_partial,
+    verify_study_value, verify_value, ElGamal, EncryptedBit, Filtered, StudyContext, StudyValue,
+    ValueContext, MAX_BITS, SQUARE_BIT_BASE,
 };
 use encrypted_ixs::Error;
 use rand_core::RngCore;
@@ -394,5 +395,88 @@ fn test_forged_square_and_bucket_refused() {
     assert_eq!(
         encrypt_for_study(&mut r, &ctx, &key, 5, 21, None).unwrap_err(),
         Error::InvalidBitWidth(21)
+    );
+}
+
+/// 50 patients' ages filtered by an asthma indicator: the released count of
+/// asthmatics and the sum of their ages give their exact mean age, and
+/// nothing about the others' ages is summed. A filtered value that claims
+/// the age of a patient whose indicator is 0 is refused.
+#[test]
+fn test_filtered_mean_among_flagged_exact() {
+    let mut r = rng(1320);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let people: Vec<(u64, bool)> = (0..50)
+        .map(|_| (r.next_u64() % 100, r.next_u64().is_multiple_of(3)))
+        .collect();
+    let mut flags = Vec::new();
+    let mut filtered = Vec::new();
+    for (p, (age, asthma)) in people.iter().enumerate() {
+        let (ctx, fctx) = (value_ctx(p as u8, 0), value_ctx(p as u8, 1));
+        let (v, f, fv) = encrypt_filtered(&mut r, &ctx, &fctx, &key, *age, 7, *asthma).unwrap();
+        verify_value(&ctx, &key, &v).unwrap();
+        verify_bit(&fctx, &key, 0, &f).unwrap();
+        verify_filtered(&ctx, &key, &v, &f, &fv).unwrap();
+        flags.push(vec![f]);
+        filtered.push(fv.bits);
+    }
+    let ids = [idx(2), idx(3)];
+    let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+        .unwrap()
+        .iter()
+        .map(|l| l.to_bytes())
+        .collect();
+    let mut decrypt = |aggs: Vec<ElGamal>| -> Vec<Point> {
+        aggs.iter()
+            .enumerate()
+            .map(|(j, agg)| {
+                let ctx = study_ctx(j as u16);
+                let ds: Vec<Point> = nodes[1..]
+                    .iter()
+                    .map(|n| partial_decrypt(&mut r, &n.share, &ctx, agg).unwrap().d)
+                    .collect();
+                combine_partials(agg, &lambdas, |k| ds[k]).unwrap()
+            })
+            .collect()
+    };
+    let count = sum_of_slices(&decrypt(slice_sums(&flags, 1).unwrap()), 50).unwrap();
+    let sum = sum_of_slices(&decrypt(slice_sums(&filtered, 7).unwrap()), 50).unwrap();
+    let plain: Vec<u64> = people.iter().filter(|p| p.1).map(|p| p.0).collect();
+    assert!(!plain.is_empty() && plain.len() < 50);
+    assert_eq!(count, plain.len() as u128);
+    assert_eq!(sum, plain.iter().sum::<u64>() as u128);
+
+    // Patient 0 without the condition, claiming their age in the filtered sum.
+    let (ctx, fctx) = (value_ctx(0, 0), value_ctx(0, 1));
+    let (v0, f0, fv0) = encrypt_filtered(&mut r, &ctx, &fctx, &key, 40, 7, false).unwrap();
+    let (_, _, fv1) = encrypt_filtered(&mut r, &ctx, &fctx, &key, 40, 7, true).unwrap();
+    verify_filtered(&ctx, &key, &v0, &f0, &fv0).unwrap();
+    let claimed = Filtered {
+        bits: fv1.bits.clone(),
+        proof: fv0.proof,
+    };
+    assert_eq!(
+        verify_filtered(&ctx, &key, &v0, &f0, &claimed).unwrap_err(),
+        Error::InvalidRelationProof("filter")
+    );
+    assert_eq!(
+        verify_filtered(&ctx, &key, &v0, &f0, &fv1).unwrap_err(),
+        Error::InvalidRelationProof("filter")
+    );
+    // Another record's indicator does not fit this value's proof.
+    let (_, f_other, _) = encrypt_filtered(
+        &mut r,
+        &value_ctx(1, 0),
+        &value_ctx(1, 1),
+        &key,
+        40,
+        7,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        verify_filtered(&ctx, &key, &v0, &f_other, &fv0).unwrap_err(),
+        Error::InvalidRelationProof("filter")
     );
 }
