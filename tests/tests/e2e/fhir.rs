@@ -518,37 +518,41 @@ fn test_erase_deletes_blobs_and_closes() {
 const AK: &str = "medshare-test-access";
 const SK: &str = "medshare-test-secret-0123456789";
 
-/// An S3-compatible server (s3s-fs from crates.io) serving `root` on a
-/// free port, in this process; returns its endpoint.
-async fn start_s3(root: &Path) -> String {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder;
-    let fs = s3s_fs::FileSystem::new(root).unwrap();
-    let mut b = s3s::service::S3ServiceBuilder::new(fs);
-    b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
-    let service = b.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let http = Builder::new(TokioExecutor::new());
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let conn = http
-                .serve_connection(TokioIo::new(sock), service.clone())
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-        }
-    });
-    format!("http://{addr}")
+/// A real S3-compatible server in its own process: `s3-server` (this
+/// crate's binary, `s3s-fs` from crates.io) serving `root`. Returns the
+/// endpoint and the child, killed when dropped.
+fn start_s3(root: &Path) -> (String, ServerProcess) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3-server"))
+        .args([path_str(root), AK, SK])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start s3-server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("s3-server prints its address");
+    let endpoint = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("s3-server said {line:?}"))
+        .to_string();
+    (endpoint, ServerProcess(child))
 }
 
-/// The same flow against a real S3 server: a 12 MiB document goes up in
-/// 5 MiB parts, the doctor (who names no store: the locator says where)
-/// gets it back, and `erase` deletes the objects on the server.
+/// Kills the server when the test ends, whatever happens.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The same flow against a real S3 server in its own process: a 12 MiB
+/// document goes up in 5 MiB parts, the doctor gets it back, and `erase`
+/// deletes the objects on the server.
 #[test]
 fn test_s3_store_round_trip_and_erase() {
     run_test("test_s3_store_round_trip_and_erase", async {
@@ -558,7 +562,7 @@ fn test_s3_store_round_trip_and_erase() {
         // bucket and key, which must fit the file system's 255-byte names:
         // a short bucket and prefix (real S3 allows 1,024-byte keys).
         std::fs::create_dir_all(root.join("blobs")).unwrap();
-        let endpoint = start_s3(&root).await;
+        let (endpoint, _server) = start_s3(&root);
         let opts = [
             format!("aws_endpoint={endpoint}"),
             "aws_allow_http=true".to_string(),
