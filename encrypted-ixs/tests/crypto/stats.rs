@@ -17,6 +17,9 @@ use encrypted_ixs::stats::{
 use encrypted_ixs::Error;
 use rand_core::RngCore;
 
+use encrypted_ixs::dkg::DkgOutput;
+use rand_chacha::ChaCha20Rng;
+
 use crate::common::{cluster, ed, idx, pt, rng, CLUSTER};
 
 fn value_ctx(record: u8, field: u8) -> ValueContext {
@@ -36,6 +39,43 @@ fn study_ctx(slice: u16) -> StudyContext {
         study: [42u8; 32],
         slice,
     }
+}
+
+/// What `t` nodes and the program do with a study's aggregates: each of
+/// `signers` decrypts slice `first_slice + j` of aggregate `j` with a
+/// verified proof; the Lagrange coefficients are checked; the partials
+/// combine to `m_j·B`.
+fn release(
+    nodes: &[DkgOutput],
+    signers: &[u16],
+    aggs: &[ElGamal],
+    first_slice: u16,
+    r: &mut ChaCha20Rng,
+) -> Vec<Point> {
+    let ids: Vec<NodeIndex> = signers.iter().map(|i| idx(*i)).collect();
+    let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
+        .unwrap()
+        .iter()
+        .map(|l| l.to_bytes())
+        .collect();
+    check_lagrange(&ids, &lambdas).unwrap();
+    aggs.iter()
+        .enumerate()
+        .map(|(j, agg)| {
+            let ctx = study_ctx(first_slice + j as u16);
+            let partials: Vec<Point> = signers
+                .iter()
+                .map(|i| {
+                    let node = &nodes[*i as usize - 1];
+                    let p = partial_decrypt(r, &node.share, &ctx, agg).unwrap();
+                    verify_partial(&ctx, idx(*i), &node.share.verification_share(), &agg.r, &p)
+                        .unwrap();
+                    p.d
+                })
+                .collect();
+            combine_partials(agg, &lambdas, |k| partials[k]).unwrap()
+        })
+        .collect()
 }
 
 /// 50 patients' ages (7 bits) and a 0/1 indicator: the sums released by a
@@ -58,34 +98,20 @@ fn test_fifty_patients_sum_count_mean_exact() {
         age_cts.push(age);
         flag_cts.push(flag);
     }
-    let release = |aggs: Vec<ElGamal>, first_slice: u16, signers: &[u16], r: &mut _| {
-        let ids: Vec<NodeIndex> = signers.iter().map(|i| idx(*i)).collect();
-        let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
-            .unwrap()
-            .iter()
-            .map(|l| l.to_bytes())
-            .collect();
-        check_lagrange(&ids, &lambdas).unwrap();
-        aggs.iter()
-            .enumerate()
-            .map(|(j, agg)| {
-                let ctx = study_ctx(first_slice + j as u16);
-                let partials: Vec<_> = signers
-                    .iter()
-                    .map(|i| {
-                        let node = &nodes[*i as usize - 1];
-                        let p = partial_decrypt(r, &node.share, &ctx, agg).unwrap();
-                        verify_partial(&ctx, idx(*i), &node.share.verification_share(), &agg.r, &p)
-                            .unwrap();
-                        p.d
-                    })
-                    .collect();
-                combine_partials(agg, &lambdas, |k| partials[k]).unwrap()
-            })
-            .collect::<Vec<Point>>()
-    };
-    let age_slices = release(slice_sums(&age_cts, 7).unwrap(), 0, &[1, 3, 5], &mut r);
-    let flag_slices = release(slice_sums(&flag_cts, 1).unwrap(), 7, &[2, 4, 5], &mut r);
+    let age_slices = release(
+        &nodes,
+        &[1, 3, 5],
+        &slice_sums(&age_cts, 7).unwrap(),
+        0,
+        &mut r,
+    );
+    let flag_slices = release(
+        &nodes,
+        &[2, 4, 5],
+        &slice_sums(&flag_cts, 1).unwrap(),
+        7,
+        &mut r,
+    );
     let sum = sum_of_slices(&age_slices, 50).unwrap();
     let count = sum_of_slices(&flag_slices, 50).unwrap();
     assert_eq!(sum, ages.iter().sum::<u64>() as u128);
@@ -293,37 +319,38 @@ fn test_fifty_patients_variance_and_histogram_exact() {
             v
         })
         .collect();
-    let decrypt = |aggs: Vec<ElGamal>, r: &mut _| -> Vec<Point> {
-        let ids = [idx(1), idx(2)];
-        let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
-            .unwrap()
-            .iter()
-            .map(|l| l.to_bytes())
-            .collect();
-        aggs.iter()
-            .enumerate()
-            .map(|(j, agg)| {
-                let ctx = study_ctx(j as u16);
-                let ds: Vec<Point> = nodes[..2]
-                    .iter()
-                    .map(|n| partial_decrypt(r, &n.share, &ctx, agg).unwrap().d)
-                    .collect();
-                combine_partials(agg, &lambdas, |k| ds[k]).unwrap()
-            })
-            .collect()
-    };
     let v_bits: Vec<Vec<EncryptedBit>> = values.iter().map(|v| v.value.clone()).collect();
     let sq_bits: Vec<Vec<EncryptedBit>> = values.iter().map(|v| v.square.clone()).collect();
     let buckets: Vec<Vec<EncryptedBit>> = values
         .iter()
         .map(|v| v.bucket.as_ref().unwrap().one_hot.clone())
         .collect();
-    let sum = sum_of_slices(&decrypt(slice_sums(&v_bits, 7).unwrap(), &mut r), 50).unwrap();
-    let sum_sq = sum_of_slices(&decrypt(slice_sums(&sq_bits, 14).unwrap(), &mut r), 50).unwrap();
-    let hist: Vec<u64> = decrypt(slice_sums(&buckets, 8).unwrap(), &mut r)
-        .iter()
-        .map(|p| discrete_log(p, 50).unwrap())
-        .collect();
+    let sum = sum_of_slices(
+        &release(&nodes, &[1, 2], &slice_sums(&v_bits, 7).unwrap(), 0, &mut r),
+        50,
+    )
+    .unwrap();
+    let sum_sq = sum_of_slices(
+        &release(
+            &nodes,
+            &[1, 2],
+            &slice_sums(&sq_bits, 14).unwrap(),
+            7,
+            &mut r,
+        ),
+        50,
+    )
+    .unwrap();
+    let hist: Vec<u64> = release(
+        &nodes,
+        &[1, 2],
+        &slice_sums(&buckets, 8).unwrap(),
+        21,
+        &mut r,
+    )
+    .iter()
+    .map(|p| discrete_log(p, 50).unwrap())
+    .collect();
     let n = 50u128;
     let plain_sum: u128 = ages.iter().map(|a| *a as u128).sum();
     let plain_sq: u128 = ages.iter().map(|a| (*a as u128) * (*a as u128)).sum();
@@ -421,27 +448,22 @@ fn test_filtered_mean_among_flagged_exact() {
         flags.push(vec![f]);
         filtered.push(fv.bits);
     }
-    let ids = [idx(2), idx(3)];
-    let lambdas: Vec<[u8; 32]> = lagrange_coefficients(&ids)
-        .unwrap()
-        .iter()
-        .map(|l| l.to_bytes())
-        .collect();
-    let mut decrypt = |aggs: Vec<ElGamal>| -> Vec<Point> {
-        aggs.iter()
-            .enumerate()
-            .map(|(j, agg)| {
-                let ctx = study_ctx(j as u16);
-                let ds: Vec<Point> = nodes[1..]
-                    .iter()
-                    .map(|n| partial_decrypt(&mut r, &n.share, &ctx, agg).unwrap().d)
-                    .collect();
-                combine_partials(agg, &lambdas, |k| ds[k]).unwrap()
-            })
-            .collect()
-    };
-    let count = sum_of_slices(&decrypt(slice_sums(&flags, 1).unwrap()), 50).unwrap();
-    let sum = sum_of_slices(&decrypt(slice_sums(&filtered, 7).unwrap()), 50).unwrap();
+    let count = sum_of_slices(
+        &release(&nodes, &[2, 3], &slice_sums(&flags, 1).unwrap(), 0, &mut r),
+        50,
+    )
+    .unwrap();
+    let sum = sum_of_slices(
+        &release(
+            &nodes,
+            &[2, 3],
+            &slice_sums(&filtered, 7).unwrap(),
+            1,
+            &mut r,
+        ),
+        50,
+    )
+    .unwrap();
     let plain: Vec<u64> = people.iter().filter(|p| p.1).map(|p| p.0).collect();
     assert!(!plain.is_empty() && plain.len() < 50);
     assert_eq!(count, plain.len() as u128);
