@@ -172,9 +172,11 @@ pub fn parse_store_options(list: &[String]) -> Result<Vec<(String, String)>> {
     list.iter()
         .map(|o| match o.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-            _ => Err(ClientError::Store(format!(
-                "option {o:?} is not key=value (e.g. aws_endpoint=http://127.0.0.1:9000)"
-            ))),
+            // The value is not echoed: it may be a secret key.
+            _ => Err(ClientError::Store(
+                "a --store-option is not key=value (e.g. aws_endpoint=http://127.0.0.1:9000)"
+                    .into(),
+            )),
         })
         .collect()
 }
@@ -623,6 +625,16 @@ mod tests {
             ClientError::BlobMissing { .. }
         ));
         assert_eq!(store.list(&record).await.unwrap().len(), 1);
+        // A malformed option is refused without echoing it (it may be a secret).
+        let err = parse_store_options(&["SECRETKEY123".into()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "blob store a --store-option is not key=value (e.g. aws_endpoint=http://127.0.0.1:9000)"
+        );
+        assert_eq!(
+            parse_store_options(&["aws_region=eu-west-1".into()]).unwrap(),
+            vec![("aws_region".to_string(), "eu-west-1".to_string())]
+        );
         assert_eq!(
             store.delete_except(&record, &HashSet::new()).await.unwrap(),
             1

@@ -17,7 +17,6 @@ use std::time::Instant;
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 use encrypted_ixs::attachment::{open, seal, AttachmentKey, DEFAULT_CHUNK_SIZE};
-use encrypted_ixs::capsule::DataKey;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -65,7 +64,7 @@ fn main() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut block = vec![0u8; 1 << 20];
     rng.fill_bytes(&mut block);
-    let key = AttachmentKey::derive(&DataKey::from_bytes([3; 32]), &[4; 16]);
+    let key = AttachmentKey::from_bytes([3; 32]);
     let path =
         std::env::temp_dir().join(format!("medshare-attachment-bench-{}", std::process::id()));
     let rss_start = peak_rss_mib().unwrap_or(0.0);

@@ -1,5 +1,5 @@
-//! Attachments: files of any size, sealed off-chain in fixed-size chunks
-//! under a key derived from their field group's data key.
+//! Attachments: files of any size, sealed off-chain in fixed-size chunks,
+//! each under its own key.
 //!
 //! **Construction.** STREAM (Hoang, Reyhanitabar, Rogaway and Vizár,
 //! "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance",
@@ -13,10 +13,7 @@
 //! **Key.** The client gives each blob a fresh key
 //! ([`AttachmentKey::generate`]) and carries it inside the field group's
 //! sealed body, so whoever can open the group (its owner, a share's
-//! recipient) can open its blobs, and nobody else. [`AttachmentKey::derive`]
-//! gives `K_a = HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K, info =
-//! id)` from a group's data key `K` ([`crate::capsule::DataKey`]) and a
-//! random 16-byte id, for callers that hold `K`.
+//! recipient) can open its blobs, and nobody else.
 //!
 //! **Layout.** A 32-byte header, then the chunks:
 //!
@@ -43,10 +40,6 @@ use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::capsule::DataKey;
-
-/// HKDF salt of attachment keys.
-pub const KEY_TAG: &[u8] = b"medshare/v1/attachment";
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 32;
 /// Authentication tag per chunk.
@@ -112,15 +105,6 @@ impl AttachmentKey {
     /// The key's bytes, to carry inside a sealed group body. Never log them.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0)
-    }
-
-    /// `HKDF-SHA256(salt = "medshare/v1/attachment", ikm = K, info = id)`.
-    pub fn derive(group_key: &DataKey, id: &[u8; 16]) -> AttachmentKey {
-        let hk = hkdf::Hkdf::<Sha256>::new(Some(KEY_TAG), &group_key.0);
-        let mut k = [0u8; 32];
-        hk.expand(id, &mut k)
-            .expect("32 bytes is a valid HKDF length");
-        AttachmentKey(k)
     }
 
     fn cipher(&self) -> ChaCha20Poly1305 {

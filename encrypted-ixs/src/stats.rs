@@ -164,15 +164,28 @@ pub struct EncryptedBit {
     pub proof: BitProof,
 }
 
-fn bit_statement(ctx: &ValueContext, key: &Point, bit: u8, ct: &ElGamal) -> Transcript {
-    let mut tr = Transcript::new(tags::STATS_BIT);
+/// Every value proof's statement starts with what it is bound to: `tag`,
+/// the context, which part (`label`, `part`), the cluster key.
+fn value_statement(
+    tag: &[u8],
+    ctx: &ValueContext,
+    label: &[u8],
+    part: &[u8],
+    key: &Point,
+) -> Transcript {
+    let mut tr = Transcript::new(tag);
     tr.append(b"program", &ctx.program_id);
     tr.append(b"cluster", &ctx.cluster);
     tr.append(b"record", &ctx.record);
     tr.append(b"owner", &ctx.owner);
     tr.append(b"field", &[ctx.field]);
-    tr.append(b"bit", &[bit]);
+    tr.append(label, part);
     tr.append(b"P", &key.0);
+    tr
+}
+
+fn bit_statement(ctx: &ValueContext, key: &Point, bit: u8, ct: &ElGamal) -> Transcript {
+    let mut tr = value_statement(tags::STATS_BIT, ctx, b"bit", &[bit], key);
     tr.append(b"R", &ct.r.0);
     tr.append(b"C", &ct.c.0);
     tr
@@ -253,15 +266,7 @@ pub struct ZeroProof {
 }
 
 fn relation_statement(tag: &[u8], ctx: &ValueContext, what: &[u8], key: &Point) -> Transcript {
-    let mut tr = Transcript::new(tag);
-    tr.append(b"program", &ctx.program_id);
-    tr.append(b"cluster", &ctx.cluster);
-    tr.append(b"record", &ctx.record);
-    tr.append(b"owner", &ctx.owner);
-    tr.append(b"field", &[ctx.field]);
-    tr.append(b"what", what);
-    tr.append(b"P", &key.0);
-    tr
+    value_statement(tag, ctx, b"what", what, key)
 }
 
 /// Verifies that `ct` encrypts 0 under `key`; `what` names the relation

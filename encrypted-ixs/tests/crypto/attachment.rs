@@ -6,14 +6,13 @@ use encrypted_ixs::attachment::{
     blob_digest, open, seal, AttachmentError, AttachmentKey, Sealed, DEFAULT_CHUNK_SIZE,
     HEADER_LEN, MIN_CHUNK_SIZE, TAG_LEN,
 };
-use encrypted_ixs::capsule::DataKey;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 const CHUNK: u32 = MIN_CHUNK_SIZE;
 
 fn key(id: u8) -> AttachmentKey {
-    AttachmentKey::derive(&DataKey::from_bytes([7; 32]), &[id; 16])
+    AttachmentKey::from_bytes([id; 32])
 }
 
 fn plaintext(len: usize, seed: u64) -> Vec<u8> {
@@ -164,10 +163,10 @@ fn test_attachment_damage_is_detected() {
 fn test_attachment_wrong_key_or_swapped_blob_refused() {
     let data = plaintext(2 * CHUNK as usize, 5);
     let (blob, _) = sealed(&key(5), &data, CHUNK);
-    // Another attachment's key (same group, another id), another group's key.
-    assert_tampered(&key(6), &blob, "another attachment id");
-    let other_group = AttachmentKey::derive(&DataKey::from_bytes([8; 32]), &[5; 16]);
-    assert_tampered(&other_group, &blob, "another group's key");
+    // Another attachment's key; a fresh random key.
+    assert_tampered(&key(6), &blob, "another attachment's key");
+    let fresh = AttachmentKey::generate(&mut ChaCha20Rng::seed_from_u64(8));
+    assert_tampered(&fresh, &blob, "a fresh random key");
 }
 
 #[test]
