@@ -86,7 +86,8 @@
 //! Lagrange coefficients ([`crate::reencrypt::check_lagrange`]),
 //! `v·B = C − Σ λ_i·D_i` ([`combine_partials`]).
 //!
-//! Why revealing `s·R` is safe: every `R_j` a value adds came with a proof
+//! Why revealing `s·R` should be safe (a design argument; the program path
+//! that will rely on it is not built yet): every `R_j` a value adds came with a proof
 //! of knowledge of its `r_j`, so the discrete log of an aggregate's `R` is
 //! known to the records' owners together; it is never a record capsule's
 //! ephemeral key `E` (whose logarithm only the capsule's author knows), so

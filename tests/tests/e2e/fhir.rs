@@ -515,6 +515,33 @@ fn test_erase_deletes_blobs_and_closes() {
     });
 }
 
+/// A group body over 64 MiB is refused before anything is written: no
+/// record, no blob (files that large go through `--attach`).
+#[test]
+fn test_group_body_over_limit_refused() {
+    run_test("test_group_body_over_limit_refused", async {
+        let env = CliEnv::new(2, 3).await;
+        let patient = env.registered("patient", "patient").await;
+        let notes = "x".repeat(medshare_client::contents::MAX_BODY as usize);
+        let file = env.write_file("huge.json", &json!({ "notes": notes }).to_string());
+        let cluster = env.cluster_arg();
+        let args = ["store", "--cluster", &cluster, "--file", path_str(&file)];
+        assert_client_err!(
+            env.run(&patient, &args).await,
+            ClientError::GroupTooLarge { .. },
+            "field group 'notes' is 67108876 bytes; at most 67108864 per group (attach large files with --attach)",
+            exit::ERROR
+        );
+        assert_client_err!(
+            env.run(&patient, &["show", "1"]).await,
+            ClientError::RecordNotFound(_),
+            format!("record {} not found", patient.record(1)),
+            exit::NOT_FOUND
+        );
+        assert!(files_in(&env.blob_dir().join("records")).is_empty());
+    });
+}
+
 const AK: &str = "medshare-test-access";
 const SK: &str = "medshare-test-secret-0123456789";
 
