@@ -22,8 +22,8 @@ use curve25519_dalek::scalar::Scalar;
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_for_study, encrypt_value, partial_decrypt, slice_sums, sum_of_slices,
-    verify_partial, verify_study_value, verify_value, StudyContext, ValueContext,
+    discrete_log, encrypt_for_study, encrypt_value, field_id, partial_decrypt, slice_sums,
+    sum_of_slices, verify_partial, verify_study_value, verify_value, StudyContext, ValueContext,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -43,7 +43,7 @@ fn bench_stats(c: &mut Criterion) {
         cluster: [2; 32],
         record: [3; 32],
         owner: [4; 32],
-        field: 0,
+        field: field_id("age"),
     };
     c.bench_function("stats/encrypt_value/7", |b| {
         b.iter(|| encrypt_value(&mut rng, &ctx, &key, black_box(42), 7).unwrap())

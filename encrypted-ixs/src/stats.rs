@@ -103,6 +103,12 @@ use crate::transcript::{tags, Challenge, Transcript};
 /// Most bits of one value.
 pub const MAX_BITS: u8 = 40;
 
+/// A field's 32-byte id: `SHA-256("medshare/v2/stats-field" ‖ name)`, for
+/// names such as `age` or `condition:44054006`.
+pub fn field_id(name: &str) -> [u8; 32] {
+    solana_sha256_hasher::hashv(&[tags::STATS_FIELD, name.as_bytes()]).to_bytes()
+}
+
 /// An exponential-ElGamal ciphertext `(R, C) = (r·B, m·B + r·P)`: 64 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct ElGamal {
@@ -139,8 +145,8 @@ pub struct ValueContext {
     pub record: [u8; 32],
     /// The record's owner.
     pub owner: [u8; 32],
-    /// Which field (the study's numbering).
-    pub field: u8,
+    /// Which field: SHA-256 of its name ([`field_id`]).
+    pub field: [u8; 32],
 }
 
 /// The OR-proof that a ciphertext encrypts 0 or 1: 96 bytes.
@@ -179,7 +185,7 @@ fn value_statement(
     tr.append(b"cluster", &ctx.cluster);
     tr.append(b"record", &ctx.record);
     tr.append(b"owner", &ctx.owner);
-    tr.append(b"field", &[ctx.field]);
+    tr.append(b"field", &ctx.field);
     tr.append(label, part);
     tr.append(b"P", &key.0);
     tr
@@ -217,6 +223,11 @@ fn wide(c: &[u8; 16]) -> [u8; 32] {
 /// multiplications, one point subtraction and one `sol_sha256`.
 pub fn verify_bit(ctx: &ValueContext, key: &Point, bit: u8, b: &EncryptedBit) -> Result<()> {
     let bad = Error::InvalidBitProof { bit };
+    // Both points in the prime-order subgroup: a torsion component ground
+    // into a proof (a 1-in-8 chance per attempt) would spoil every sum it
+    // joins.
+    b.ct.r.validate().map_err(|_| bad.clone())?;
+    b.ct.c.validate().map_err(|_| bad.clone())?;
     let p = &b.proof;
     let (c0, c1) = (wide(&p.c0), wide(&p.c1));
     let c_minus_b = b.ct.c.sub(&BASEPOINT).map_err(|_| bad.clone())?;
@@ -374,11 +385,23 @@ pub fn verify_square(
     square: &[EncryptedBit],
     p: &ProductProof,
 ) -> Result<()> {
+    verify_square_cts(ctx, key, &cts(value), &cts(square), p)
+}
+
+/// [`verify_square`] over the bits' ciphertexts only (the program keeps
+/// the ciphertexts, not the bit proofs it already checked).
+pub fn verify_square_cts(
+    ctx: &ValueContext,
+    key: &Point,
+    value: &[ElGamal],
+    square: &[ElGamal],
+    p: &ProductProof,
+) -> Result<()> {
     if square.len() != 2 * value.len() {
         return Err(Error::InvalidBitWidth(square.len()));
     }
-    let x = weighted(&cts(value))?;
-    let y = weighted(&cts(square))?;
+    let x = weighted(value)?;
+    let y = weighted(square)?;
     verify_product(ctx, key, "square", &x, &x, &y, p)
 }
 
@@ -476,15 +499,10 @@ pub struct Bucket {
     pub matches_value: ZeroProof,
 }
 
-fn bucket_relations(
-    value: &[EncryptedBit],
-    one_hot: &[EncryptedBit],
-    h: u8,
-) -> Result<(ElGamal, ElGamal)> {
+fn bucket_relations(value: &[ElGamal], e: &[ElGamal], h: u8) -> Result<(ElGamal, ElGamal)> {
     let k = value.len();
-    let e: Vec<ElGamal> = one_hot.iter().map(|b| b.ct).collect();
     let mut sum = ElGamal::ZERO;
-    for ct in &e {
+    for ct in e {
         sum = sum.add(ct)?;
     }
     let one = ElGamal {
@@ -505,12 +523,7 @@ fn bucket_relations(
         })
         .collect::<Result<_>>()?;
     let index = weighted(&by_bit)?;
-    let top = weighted(
-        &value[k - h as usize..]
-            .iter()
-            .map(|b| b.ct)
-            .collect::<Vec<_>>(),
-    )?;
+    let top = weighted(&value[k - h as usize..])?;
     let matches = ElGamal {
         r: index.r.sub(&top.r)?,
         c: index.c.sub(&top.c)?,
@@ -535,9 +548,38 @@ pub fn verify_bucket(
     for (j, b) in bucket.one_hot.iter().enumerate() {
         verify_bit(ctx, key, BUCKET_BIT_BASE + j as u8, b)?;
     }
-    let (one, matches) = bucket_relations(value, &bucket.one_hot, h)?;
-    verify_zero(ctx, key, "sum-to-one", &one, &bucket.sums_to_one)?;
-    verify_zero(ctx, key, "bucket", &matches, &bucket.matches_value)
+    verify_bucket_cts(
+        ctx,
+        key,
+        &cts(value),
+        h,
+        &cts(&bucket.one_hot),
+        &bucket.sums_to_one,
+        &bucket.matches_value,
+    )
+}
+
+/// [`verify_bucket`]'s two relations over ciphertexts whose bit proofs are
+/// already checked: the one-hot vector `one_hot` sums to one and marks the
+/// top `h` bits of `value`.
+pub fn verify_bucket_cts(
+    ctx: &ValueContext,
+    key: &Point,
+    value: &[ElGamal],
+    h: u8,
+    one_hot: &[ElGamal],
+    sums_to_one: &ZeroProof,
+    matches_value: &ZeroProof,
+) -> Result<()> {
+    if h == 0 || h > MAX_BUCKET_BITS || h as usize > value.len() {
+        return Err(Error::InvalidBitWidth(h as usize));
+    }
+    if one_hot.len() != 1 << h {
+        return Err(Error::InvalidBitWidth(one_hot.len()));
+    }
+    let (one, matches) = bucket_relations(value, one_hot, h)?;
+    verify_zero(ctx, key, "sum-to-one", &one, sums_to_one)?;
+    verify_zero(ctx, key, "bucket", &matches, matches_value)
 }
 
 /// A node's partial decryption of one aggregate: `D_i = s_i·R` and the
@@ -596,6 +638,7 @@ pub fn verify_partial(
     p: &PartialDecryption,
 ) -> Result<()> {
     let bad = Error::InvalidPartialDecryption { node };
+    p.d.validate().map_err(|_| bad.clone())?;
     let c = wide(&p.c);
     let t1 =
         msm_bytes(&[p.z, c], &[BASEPOINT, verification_share.neg()]).map_err(|_| bad.clone())?;
@@ -744,7 +787,7 @@ mod client {
                         .fold(Scalar::ZERO, |a, (j, r)| a + Scalar::from(j as u64) * **r)
                         - *horner(&r_v[(bits - h) as usize..]),
                 );
-                let (one, matches) = bucket_relations(&value_bits, &one_hot, h)?;
+                let (one, matches) = bucket_relations(&cts(&value_bits), &cts(&one_hot), h)?;
                 Some(Bucket {
                     sums_to_one: prove_zero(rng, ctx, key, &pk, "sum-to-one", &one, &rho_one),
                     matches_value: prove_zero(rng, ctx, key, &pk, "bucket", &matches, &rho_idx),

@@ -40,6 +40,8 @@ pub mod tags {
     /// Proof that a ciphertext encrypts a product (a square, a filtered
     /// value) of others (`stats`).
     pub const STATS_PRODUCT: &[u8] = b"medshare/v2/stats-product";
+    /// A statistics field's id (`stats::field_id`).
+    pub const STATS_FIELD: &[u8] = b"medshare/v2/stats-field";
     /// Hedged nonce derivation (off-chain provers only).
     pub const NONCE: &[u8] = b"medshare/v2/nonce";
     /// HKDF salt for data keys (unchanged since v1: the data-key derivation

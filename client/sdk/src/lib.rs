@@ -13,6 +13,7 @@
 //! | [`codec`] | record contexts, stored ↔ sealed groups, contribution arguments |
 //! | [`admin`] | the cluster admin's operations (create a cluster, add nodes, restart, retire) |
 //! | [`keystore`] | sealed key files: secrets encrypted at rest under a passphrase |
+//! | [`research`] | encrypted cohort statistics: the field catalogue, values and partial decryptions as transactions, released statistics |
 //!
 //! A cluster created, a builder sent, a user's identity registered and read
 //! back with its event, and a refusal read as a typed error, on the embedded
@@ -81,6 +82,7 @@ pub mod codec;
 pub mod events;
 pub mod ix;
 pub mod keystore;
+pub mod research;
 
 /// The program's PDA derivations.
 pub use medshare::pda;

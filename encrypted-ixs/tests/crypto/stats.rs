@@ -9,7 +9,7 @@ use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::{Point, BASEPOINT};
 use encrypted_ixs::reencrypt::{check_lagrange, lagrange_coefficients};
 use encrypted_ixs::stats::{
-    combine_partials, discrete_log, encrypt_filtered, encrypt_for_study, encrypt_value,
+    combine_partials, discrete_log, encrypt_filtered, encrypt_for_study, encrypt_value, field_id,
     partial_decrypt, slice_sums, sum_of_slices, verify_bit, verify_filtered, verify_partial,
     verify_study_value, verify_value, ElGamal, EncryptedBit, Filtered, StudyContext, StudyValue,
     ValueContext, MAX_BITS, SQUARE_BIT_BASE,
@@ -28,7 +28,7 @@ fn value_ctx(record: u8, field: u8) -> ValueContext {
         cluster: CLUSTER,
         record: [record; 32],
         owner: [record.wrapping_add(100); 32],
-        field,
+        field: [field; 32],
     }
 }
 
@@ -202,7 +202,7 @@ fn test_values_bound_to_record_owner_field_and_key() {
     let mut other_owner = ctx;
     other_owner.owner = [0u8; 32];
     let mut other_field = ctx;
-    other_field.field = 3;
+    other_field.field = field_id("weight");
     for wrong in [value_ctx(8, 2), other_owner, other_field] {
         assert_eq!(
             verify_value(&wrong, &key, &v).unwrap_err(),

@@ -21,6 +21,28 @@ pub const SEED_CONSENT: &[u8] = b"consent";
 pub const SEED_ISSUER: &[u8] = b"issuer";
 /// Verified provider: `[SEED_PROVIDER, cluster, provider wallet]`.
 pub const SEED_PROVIDER: &[u8] = b"provider";
+/// Research consent: `[SEED_RESEARCH_CONSENT, record]`.
+pub const SEED_RESEARCH_CONSENT: &[u8] = b"research-consent";
+/// Research value: `[SEED_RESEARCH_VALUE, record, field id]`.
+pub const SEED_RESEARCH_VALUE: &[u8] = b"research-value";
+/// Study: `[SEED_STUDY, cluster, study number (u64 LE)]`.
+pub const SEED_STUDY: &[u8] = b"study";
+/// Study membership: `[SEED_STUDY_MEMBER, study, record]`.
+pub const SEED_STUDY_MEMBER: &[u8] = b"study-member";
+/// A node's partial decryptions of a study: `[SEED_STUDY_PARTIALS, study, node index (u8)]`.
+pub const SEED_STUDY_PARTIALS: &[u8] = b"study-partials";
+
+/// Smallest cohort a study may release (`min_cohort` may only be larger).
+pub const MIN_COHORT: u32 = 10;
+/// Fields one research consent names.
+pub const MAX_RESEARCH_FIELDS: usize = 8;
+/// Most bits of a study's values (their squares have twice as many).
+pub const MAX_STUDY_BITS: u8 = 20;
+/// Most top bits a study's histogram buckets by (16 buckets).
+pub const MAX_STUDY_BUCKET_BITS: u8 = 4;
+/// Most slices of one value or study: 20 bits, 40 square bits, 16 buckets.
+pub const MAX_STUDY_SLICES: usize =
+    crate::state::slice_count(MAX_STUDY_BITS, MAX_STUDY_BUCKET_BITS);
 
 /// Longest consent purpose, in bytes.
 pub const MAX_PURPOSE_LEN: usize = 64;

@@ -185,11 +185,53 @@ pub enum MedshareError {
     /// A share names more groups than one share carries (`MAX_SHARE_GROUPS`).
     #[msg("too many field groups for one share (at most 5)")]
     TooManyGroups,
+    /// A value's or study's bits or histogram are out of range (1–20 bits, at most 4 histogram bits, none for a 1-bit indicator).
+    #[msg("invalid value shape: 1 to 20 bits, histogram of at most 4 top bits")]
+    InvalidStudyShape,
+    /// A study's minimum cohort is below `MIN_COHORT` (10).
+    #[msg("minimum cohort must be at least 10")]
+    MinCohortTooLow,
+    /// The study has fewer records than its minimum cohort.
+    #[msg("study cohort is below its minimum: nothing can be released")]
+    CohortTooSmall,
+    /// The record already joined this study (it counts once).
+    #[msg("record already joined this study")]
+    AlreadyInStudy,
+    /// The study is closed, released, or past its closing time.
+    #[msg("study is not open for joining")]
+    StudyNotOpen,
+    /// Partial decryptions are only taken for a closed study's aggregates.
+    #[msg("study is not closed: only a closed study's aggregates are decrypted")]
+    StudyNotClosed,
+    /// A research value's bit, square or bucket proof failed.
+    #[msg("research value proof is invalid")]
+    InvalidValueProof,
+    /// The research value is not complete and sealed.
+    #[msg("research value is not complete")]
+    ValueNotSealed,
+    /// The research value is sealed: it cannot be changed.
+    #[msg("research value is already complete")]
+    ValueSealed,
+    /// Slices must be posted in order, each once.
+    #[msg("value slices out of order")]
+    SlicesOutOfOrder,
+    /// The value's field or shape is not the study's.
+    #[msg("value does not match the study's field")]
+    FieldMismatch,
+    /// Fewer than `t` nodes posted complete, valid partial decryptions.
+    #[msg("not enough valid partial decryptions")]
+    NotEnoughPartials,
+    /// The record's research consent still admits it to the study.
+    #[msg("the record's research consent still admits it")]
+    StillConsented,
+    /// The record is not (or no longer) counted in this study.
+    #[msg("record is not in this study")]
+    NotInStudy,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 60] = [
+    pub const ALL: [MedshareError; 74] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -250,6 +292,20 @@ impl MedshareError {
         MedshareError::ConsentStale,
         MedshareError::ProviderExists,
         MedshareError::TooManyGroups,
+        MedshareError::InvalidStudyShape,
+        MedshareError::MinCohortTooLow,
+        MedshareError::CohortTooSmall,
+        MedshareError::AlreadyInStudy,
+        MedshareError::StudyNotOpen,
+        MedshareError::StudyNotClosed,
+        MedshareError::InvalidValueProof,
+        MedshareError::ValueNotSealed,
+        MedshareError::ValueSealed,
+        MedshareError::SlicesOutOfOrder,
+        MedshareError::FieldMismatch,
+        MedshareError::NotEnoughPartials,
+        MedshareError::StillConsented,
+        MedshareError::NotInStudy,
     ];
 
     /// The variant with this Anchor error code.
@@ -272,8 +328,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::TooManyGroups as usize,
-            "a variant was added after TooManyGroups: add it to ALL"
+            MedshareError::NotInStudy as usize,
+            "a variant was added after NotInStudy: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -224,4 +224,64 @@ pub mod medshare {
     pub fn close_share_result(ctx: Context<CloseShareResult>) -> Result<()> {
         CloseShareResult::handler(ctx)
     }
+
+    /// The owner lets studies with a purpose use some of a record's values.
+    pub fn grant_research_consent(
+        ctx: Context<GrantResearchConsent>,
+        args: ResearchConsentArgs,
+    ) -> Result<()> {
+        GrantResearchConsent::handler(ctx, args)
+    }
+
+    /// The owner revokes a research consent.
+    pub fn revoke_research_consent(ctx: Context<RevokeResearchConsent>) -> Result<()> {
+        RevokeResearchConsent::handler(ctx)
+    }
+
+    /// The owner posts slices of an encrypted value (bit proofs verified).
+    pub fn post_research_value(ctx: Context<PostResearchValue>, args: PostValueArgs) -> Result<()> {
+        PostResearchValue::handler(ctx, args)
+    }
+
+    /// The owner completes a value (square and bucket proofs verified).
+    pub fn seal_research_value(ctx: Context<SealResearchValue>, args: SealValueArgs) -> Result<()> {
+        SealResearchValue::handler(ctx, args)
+    }
+
+    /// A researcher opens a study of one field.
+    pub fn open_study(ctx: Context<OpenStudy>, args: OpenStudyArgs) -> Result<()> {
+        OpenStudy::handler(ctx, args)
+    }
+
+    /// Adds a consenting record's value to an open study's sums (once).
+    pub fn join_study(ctx: Context<JoinStudy>) -> Result<()> {
+        JoinStudy::handler(ctx)
+    }
+
+    /// Removes a record no longer consenting from an open study.
+    pub fn remove_from_study(ctx: Context<RemoveFromStudy>) -> Result<()> {
+        RemoveFromStudy::handler(ctx)
+    }
+
+    /// Closes a study with at least its minimum cohort.
+    pub fn close_study(ctx: Context<CloseStudy>) -> Result<()> {
+        CloseStudy::handler(ctx)
+    }
+
+    /// A node posts verified partial decryptions of a closed study's aggregates.
+    pub fn post_study_partials(
+        ctx: Context<PostStudyPartials>,
+        offset: u16,
+        partials: Vec<PartialArg>,
+    ) -> Result<()> {
+        PostStudyPartials::handler(ctx, offset, partials)
+    }
+
+    /// Combines `t` nodes' partials: the study's sums are released.
+    pub fn release_study<'info>(
+        ctx: Context<'info, ReleaseStudy<'info>>,
+        lagrange: Vec<[u8; 32]>,
+    ) -> Result<()> {
+        ReleaseStudy::handler(ctx, lagrange)
+    }
 }

@@ -121,3 +121,40 @@ pub fn provider_and_bump(cluster: &Pubkey, provider: &Pubkey) -> (Pubkey, u8) {
         &crate::ID,
     )
 }
+
+/// A record's research consent.
+pub fn research_consent(record: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_RESEARCH_CONSENT, record.as_ref()], &crate::ID).0
+}
+
+/// A record's research value of a field.
+pub fn research_value(record: &Pubkey, field: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_RESEARCH_VALUE, record.as_ref(), field.as_ref()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// Study number `number` of a cluster.
+pub fn study(cluster: &Pubkey, number: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_STUDY, cluster.as_ref(), &number.to_le_bytes()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// A record's membership of a study.
+pub fn study_member(study: &Pubkey, record: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_STUDY_MEMBER, study.as_ref(), record.as_ref()],
+        &crate::ID,
+    )
+    .0
+}
+
+/// Node `index`'s partial decryptions of a study.
+pub fn study_partials(study: &Pubkey, index: u8) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_STUDY_PARTIALS, study.as_ref(), &[index]], &crate::ID).0
+}

@@ -21,11 +21,13 @@
 mod admin;
 mod node;
 mod provider;
+mod research;
 mod user;
 
 pub use admin::*;
 pub use node::*;
 pub use provider::*;
+pub use research::*;
 pub use user::*;
 
 use solana_sdk::instruction::Instruction;

@@ -3,16 +3,18 @@
 //! reads it).
 //!
 //! Split by who causes them, like the instructions: [`admin`], [`node`],
-//! [`user`], [`provider`]; every event is re-exported here.
+//! [`user`], [`provider`], [`research`]; every event is re-exported here.
 
 pub mod admin;
 pub mod node;
 pub mod provider;
+pub mod research;
 pub mod user;
 
 pub use admin::*;
 pub use node::*;
 pub use provider::*;
+pub use research::*;
 pub use user::*;
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 pub mod admin;
 pub mod node;
 pub mod provider;
+pub mod research;
 pub mod user;
 
 pub use admin::*;
 pub use node::*;
 pub use provider::*;
+pub use research::*;
 pub use user::*;
 
 use anchor_lang::prelude::*;

@@ -73,6 +73,8 @@ pub struct Cluster {
     pub nodes: Vec<NodeInfo>,
     /// PDA bump.
     pub bump: u8,
+    /// Studies opened in this cluster so far: the next study's number.
+    pub next_study: u64,
 }
 
 impl Cluster {

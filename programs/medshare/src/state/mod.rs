@@ -8,6 +8,7 @@ pub mod identity;
 pub mod node_record;
 pub mod provider;
 pub mod record;
+pub mod research;
 pub mod share_result;
 
 pub use cluster::*;
@@ -18,6 +19,7 @@ pub use identity::*;
 pub use node_record::*;
 pub use provider::*;
 pub use record::*;
+pub use research::*;
 pub use share_result::*;
 
 use anchor_lang::prelude::*;

@@ -13,5 +13,6 @@ mod contributions;
 mod dkg;
 mod limits;
 mod records;
+mod research;
 mod share;
 mod share_flow;

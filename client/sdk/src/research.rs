@@ -1,0 +1,330 @@
+//! Encrypted cohort statistics, client side: the field catalogue, a
+//! patient's value as the transactions that post it, a node's partial
+//! decryptions of a closed study, and a released study's statistics.
+//!
+//! The protocol is in [`encrypted_ixs::stats`]; the accounts in
+//! `medshare::state::research`.
+
+use encrypted_ixs::keys::{KeyShare, NodeIndex};
+use encrypted_ixs::point::Point;
+use encrypted_ixs::reencrypt::lagrange_coefficients;
+use encrypted_ixs::stats::{
+    discrete_log, encrypt_for_study, encrypt_value, field_id, partial_decrypt, StudyContext,
+    ValueContext,
+};
+use medshare::instructions::{
+    BitArg, PartialArg, PostValueArgs, ProductProofArg, SealValueArgs, ZeroProofArg,
+};
+use medshare::state::{slice_count, Study, StudyStatus};
+use rand_core::{CryptoRng, RngCore};
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+
+use crate::ix;
+
+/// Slices per `post_research_value` transaction (160 bytes each: five fit
+/// the 1,232-byte packet with a compute-budget instruction).
+pub const SLICES_PER_TX: usize = 5;
+
+/// Partial decryptions per `post_study_partials` transaction (80 bytes each).
+pub const PARTIALS_PER_TX: usize = 10;
+
+/// Compute units a client requests for a research transaction (the ELF's
+/// figures are in the program README).
+pub const RESEARCH_COMPUTE_UNITS: u32 = 1_400_000;
+
+/// A field studies can use: its name, id and shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Its name: `age`, `weight`, `height`, `loinc:<code>`,
+    /// `condition:<code>` or `medication:<code>`.
+    pub name: String,
+    /// [`field_id`] of the name.
+    pub id: [u8; 32],
+    /// Bits of its values.
+    pub bits: u8,
+    /// Histogram by the top `bucket_bits` bits (0: none).
+    pub bucket_bits: u8,
+}
+
+/// Why a field name or value is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FieldError {
+    /// Not in the catalogue.
+    #[error("unknown research field '{0}' (age, weight, height, loinc:<code>, condition:<code>, medication:<code>)")]
+    Unknown(String),
+    /// The value does not fit the field.
+    #[error("value {value} out of range for field '{field}' (0 to {max})")]
+    OutOfRange {
+        /// Field name.
+        field: String,
+        /// The value.
+        value: u64,
+        /// Largest value.
+        max: u64,
+    },
+}
+
+impl Field {
+    /// The catalogue: `age` in years (7 bits, 8 buckets of 16 years),
+    /// `weight` in kg and `height` in cm (8 bits, 8 buckets of 32),
+    /// `loinc:<code>` an Observation's value rounded to an integer (12
+    /// bits, 8 buckets of 512), `condition:<code>` and `medication:<code>`
+    /// 0/1 indicators.
+    pub fn parse(name: &str) -> Result<Field, FieldError> {
+        let coded = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|c| !c.is_empty() && c.len() <= 40 && !c.contains(char::is_whitespace))
+        };
+        let (bits, bucket_bits) = match name {
+            "age" => (7, 3),
+            "weight" | "height" => (8, 3),
+            _ if coded("loinc:") => (12, 3),
+            _ if coded("condition:") || coded("medication:") => (1, 0),
+            _ => return Err(FieldError::Unknown(name.to_string())),
+        };
+        Ok(Field {
+            name: name.to_string(),
+            id: field_id(name),
+            bits,
+            bucket_bits,
+        })
+    }
+
+    /// Largest value.
+    pub fn max(&self) -> u64 {
+        (1u64 << self.bits) - 1
+    }
+
+    /// Checks a value fits.
+    pub fn check(&self, value: u64) -> Result<(), FieldError> {
+        if value > self.max() {
+            return Err(FieldError::OutOfRange {
+                field: self.name.clone(),
+                value,
+                max: self.max(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The transactions that post `record`'s `value` of `field` (each a list
+/// of instructions, compute budget first): slices five at a time, then the
+/// seal with its square and bucket proofs.
+pub fn value_transactions<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    owner: Pubkey,
+    record: Pubkey,
+    cluster: Pubkey,
+    cluster_key: &Point,
+    field: &Field,
+    value: u64,
+) -> Result<Vec<Vec<Instruction>>, encrypted_ixs::Error> {
+    let ctx = ValueContext {
+        program_id: medshare::ID.to_bytes(),
+        cluster: cluster.to_bytes(),
+        record: record.to_bytes(),
+        owner: owner.to_bytes(),
+        field: field.id,
+    };
+    let (slices, seal) = if field.bits == 1 {
+        let bits = encrypt_value(rng, &ctx, cluster_key, value, 1)?;
+        (
+            bits,
+            SealValueArgs {
+                square: None,
+                bucket: None,
+            },
+        )
+    } else {
+        let h = (field.bucket_bits > 0).then_some(field.bucket_bits);
+        let v = encrypt_for_study(rng, &ctx, cluster_key, value, field.bits, h)?;
+        let mut all = v.value;
+        all.extend(v.square);
+        let bucket = v.bucket.map(|b| {
+            all.extend(b.one_hot);
+            let z = |p: encrypted_ixs::stats::ZeroProof| ZeroProofArg { c: p.c, z: p.z };
+            (z(b.sums_to_one), z(b.matches_value))
+        });
+        let p = v.square_proof;
+        (
+            all,
+            SealValueArgs {
+                square: Some(ProductProofArg {
+                    c: p.c,
+                    z_a: p.z_a,
+                    z_r: p.z_r,
+                    z_t: p.z_t,
+                }),
+                bucket,
+            },
+        )
+    };
+    debug_assert_eq!(slices.len(), slice_count(field.bits, field.bucket_bits));
+    let mut txs: Vec<Vec<Instruction>> = slices
+        .chunks(SLICES_PER_TX)
+        .enumerate()
+        .map(|(k, chunk)| {
+            vec![
+                ix::compute_budget(RESEARCH_COMPUTE_UNITS),
+                ix::post_research_value(
+                    owner,
+                    record,
+                    PostValueArgs {
+                        field: field.id,
+                        bits: field.bits,
+                        bucket_bits: field.bucket_bits,
+                        offset: (k * SLICES_PER_TX) as u16,
+                        slices: chunk.iter().map(|b| BitArg::from(*b)).collect(),
+                    },
+                ),
+            ]
+        })
+        .collect();
+    txs.push(vec![
+        ix::compute_budget(RESEARCH_COMPUTE_UNITS),
+        ix::seal_research_value(owner, record, cluster, &field.id, seal),
+    ]);
+    Ok(txs)
+}
+
+/// A node's partial decryptions of every aggregate of a closed study, as
+/// the transactions that post them (ten per transaction).
+pub fn partial_transactions<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    node: Pubkey,
+    share: &KeyShare,
+    cluster: Pubkey,
+    study_key: Pubkey,
+    study: &Study,
+    from: usize,
+) -> Result<Vec<Vec<Instruction>>, encrypted_ixs::Error> {
+    let index = share.index().get() as u8;
+    let mut partials = Vec::with_capacity(study.aggregates.len());
+    for (j, agg) in study.aggregates.iter().enumerate().skip(from) {
+        let ctx = StudyContext {
+            program_id: medshare::ID.to_bytes(),
+            cluster: cluster.to_bytes(),
+            study: study_key.to_bytes(),
+            slice: j as u16,
+        };
+        partials.push(PartialArg::from(partial_decrypt(
+            rng,
+            share,
+            &ctx,
+            &(*agg).into(),
+        )?));
+    }
+    Ok(partials
+        .chunks(PARTIALS_PER_TX)
+        .enumerate()
+        .map(|(k, chunk)| {
+            vec![
+                ix::compute_budget(RESEARCH_COMPUTE_UNITS),
+                ix::post_study_partials(
+                    node,
+                    cluster,
+                    index,
+                    study_key,
+                    (from + k * PARTIALS_PER_TX) as u16,
+                    chunk.to_vec(),
+                ),
+            ]
+        })
+        .collect())
+}
+
+/// The `release_study` transaction for the partials of `nodes` (node
+/// indices, at least `t`).
+pub fn release_transaction(
+    signer: Pubkey,
+    cluster: Pubkey,
+    study: Pubkey,
+    nodes: &[u8],
+) -> Result<Vec<Instruction>, encrypted_ixs::Error> {
+    let ids = nodes
+        .iter()
+        .map(|&i| NodeIndex::new(i as u16))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lagrange = lagrange_coefficients(&ids)?
+        .iter()
+        .map(|s| s.to_bytes())
+        .collect();
+    Ok(vec![
+        ix::compute_budget(RESEARCH_COMPUTE_UNITS),
+        ix::release_study(signer, cluster, study, nodes, lagrange),
+    ])
+}
+
+/// A released study's statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyResults {
+    /// Records counted.
+    pub count: u64,
+    /// `Σ v`.
+    pub sum: u128,
+    /// `Σ v²` (values of more than one bit).
+    pub sum_of_squares: Option<u128>,
+    /// `Σ v / n`.
+    pub mean: f64,
+    /// Population variance `Σ v²/n − (Σ v/n)²` (values of more than one bit).
+    pub variance: Option<f64>,
+    /// Records per bucket (with a histogram), bucket `j` holding values
+    /// `j·2^(bits−h) ..= (j+1)·2^(bits−h) − 1`.
+    pub histogram: Option<Vec<u64>>,
+}
+
+/// Why a study's results cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResultsError {
+    /// The study is not released yet.
+    #[error("study is not released yet")]
+    NotReleased,
+    /// A released slice is not a count in `[0, cohort]` (a wrong release).
+    #[error("released slice {0} is not a count within the cohort")]
+    BadSlice(usize),
+}
+
+impl StudyResults {
+    /// Recovers each slice's count by baby-step giant-step (at most the
+    /// cohort) and computes the statistics.
+    pub fn of(study: &Study) -> Result<StudyResults, ResultsError> {
+        if study.status != StudyStatus::Released {
+            return Err(ResultsError::NotReleased);
+        }
+        let n = study.cohort as u64;
+        let counts = study
+            .released
+            .iter()
+            .enumerate()
+            .map(|(j, p)| discrete_log(&Point(*p), n).ok_or(ResultsError::BadSlice(j)))
+            .collect::<Result<Vec<u64>, _>>()?;
+        let bits = study.bits as usize;
+        let weighted = |s: &[u64]| {
+            s.iter()
+                .enumerate()
+                .map(|(j, c)| (*c as u128) << j)
+                .sum::<u128>()
+        };
+        let sum = weighted(&counts[..bits]);
+        let sum_of_squares = (bits > 1).then(|| weighted(&counts[bits..3 * bits]));
+        let mean = if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+        let variance = sum_of_squares.map(|sq| {
+            if n == 0 {
+                0.0
+            } else {
+                sq as f64 / n as f64 - mean * mean
+            }
+        });
+        let histogram = (study.bucket_bits > 0).then(|| counts[3 * bits..].to_vec());
+        Ok(StudyResults {
+            count: n,
+            sum,
+            sum_of_squares,
+            mean,
+            variance,
+            histogram,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{MAX_PURPOSE_LEN, MAX_RESEARCH_FIELDS, SEED_RESEARCH_CONSENT};
+use crate::error::MedshareError;
+use crate::events::{ConsentChange, ResearchConsentChanged};
+use crate::state::{PatientRecord, ResearchConsent};
+
+/// Arguments of `grant_research_consent`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct ResearchConsentArgs {
+    /// The purpose a study must state, byte for byte (1–64 bytes).
+    pub purpose: String,
+    /// Field ids studies may use (1–8, distinct).
+    pub fields: Vec<[u8; 32]>,
+    /// Unix time at which the consent ends.
+    pub expires_at: i64,
+}
+
+/// Accounts of `grant_research_consent`.
+#[derive(Accounts)]
+pub struct GrantResearchConsent<'info> {
+    /// The record owner; pays.
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    /// The record.
+    #[account(has_one = owner @ MedshareError::NotOwner)]
+    pub record: Account<'info, PatientRecord>,
+    /// The consent (new, revoked, or of an earlier record at this address).
+    #[account(
+        init_if_needed,
+        payer = owner,
+        space = 8 + ResearchConsent::INIT_SPACE,
+        seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()],
+        bump
+    )]
+    pub consent: Account<'info, ResearchConsent>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+fn emit_changed(c: &Account<ResearchConsent>, kind: ConsentChange, clock: &Clock) {
+    crate::emit_event!(ResearchConsentChanged {
+        consent: c.key(),
+        record: c.record,
+        owner: c.owner,
+        purpose: c.purpose.clone(),
+        fields: c.fields.clone(),
+        expires_at: c.expires_at,
+        kind,
+        slot: clock.slot,
+        unix_time: clock.unix_timestamp,
+    });
+}
+
+impl GrantResearchConsent<'_> {
+    /// Grants (or grants again after a revocation): studies stating this
+    /// purpose may add the record's values of these fields until the end.
+    pub fn handler(ctx: Context<GrantResearchConsent>, args: ResearchConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        require!(
+            !args.purpose.is_empty() && args.purpose.len() <= MAX_PURPOSE_LEN,
+            MedshareError::PurposeTooLong
+        );
+        require!(
+            !args.fields.is_empty() && args.fields.len() <= MAX_RESEARCH_FIELDS,
+            MedshareError::InvalidStudyShape
+        );
+        for (k, f) in args.fields.iter().enumerate() {
+            require!(
+                !args.fields[..k].contains(f),
+                MedshareError::InvalidStudyShape
+            );
+        }
+        require!(
+            args.expires_at > clock.unix_timestamp,
+            MedshareError::InvalidValidity
+        );
+        let a = &ctx.accounts;
+        let fresh = a.consent.record == Pubkey::default();
+        let stale = a.consent.record_generation != a.record.generation;
+        require!(
+            fresh || stale || a.consent.revoked,
+            MedshareError::ConsentExists
+        );
+        let (record, generation, cluster) = (a.record.key(), a.record.generation, a.record.cluster);
+        let owner = a.owner.key();
+        let c = &mut ctx.accounts.consent;
+        c.record = record;
+        c.record_generation = generation;
+        c.owner = owner;
+        c.cluster = cluster;
+        c.purpose = args.purpose;
+        c.fields = args.fields;
+        c.expires_at = args.expires_at;
+        c.revoked = false;
+        c.granted_at = clock.unix_timestamp;
+        c.studies_joined = 0;
+        c.bump = ctx.bumps.consent;
+        c.invariant()?;
+        emit_changed(c, ConsentChange::Granted, &clock);
+        Ok(())
+    }
+}
+
+/// Accounts of `revoke_research_consent`.
+#[derive(Accounts)]
+pub struct RevokeResearchConsent<'info> {
+    /// The record owner.
+    pub owner: Signer<'info>,
+    /// The consent.
+    #[account(mut, has_one = owner @ MedshareError::NotOwner)]
+    pub consent: Account<'info, ResearchConsent>,
+}
+
+impl RevokeResearchConsent<'_> {
+    /// Revokes: no study may add the record from now on. The record leaves
+    /// every still-open study with `remove_from_study` (the CLI sends both
+    /// in one transaction); closed studies keep it.
+    pub fn handler(ctx: Context<RevokeResearchConsent>) -> Result<()> {
+        let clock = Clock::get()?;
+        let c = &mut ctx.accounts.consent;
+        require!(!c.revoked, MedshareError::ConsentRevoked);
+        c.revoked = true;
+        c.invariant()?;
+        emit_changed(c, ConsentChange::Revoked, &clock);
+        Ok(())
+    }
+}

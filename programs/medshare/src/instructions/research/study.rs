@@ -1,0 +1,371 @@
+use anchor_lang::prelude::*;
+
+use encrypted_ixs::stats::ElGamal;
+
+use super::check_shape;
+use crate::constants::{
+    MAX_PURPOSE_LEN, MIN_COHORT, SEED_RESEARCH_CONSENT, SEED_RESEARCH_VALUE, SEED_STUDY,
+    SEED_STUDY_MEMBER,
+};
+use crate::error::MedshareError;
+use crate::events::{StudyClosed, StudyJoined, StudyLeft, StudyOpened};
+use crate::state::{
+    slice_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
+    ResearchConsent, ResearchValue, Study, StudyMember, StudyStatus,
+};
+
+/// Arguments of `open_study`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct OpenStudyArgs {
+    /// Purpose (1–64 bytes); a record's research consent must state the same.
+    pub purpose: String,
+    /// Field id.
+    pub field: [u8; 32],
+    /// Bits of the field's values.
+    pub bits: u8,
+    /// Histogram by the top `bucket_bits` bits (0: none).
+    pub bucket_bits: u8,
+    /// Smallest cohort that may be released (at least 10).
+    pub min_cohort: u32,
+    /// Unix time after which no record may join (and anyone may close).
+    pub closes_at: i64,
+}
+
+/// Accounts of `open_study`.
+#[derive(Accounts)]
+pub struct OpenStudy<'info> {
+    /// The researcher; pays.
+    #[account(mut)]
+    pub researcher: Signer<'info>,
+    /// The cluster (ready); numbers its studies.
+    #[account(mut)]
+    pub cluster: Account<'info, Cluster>,
+    /// The new study.
+    #[account(
+        init,
+        payer = researcher,
+        space = 8 + Study::INIT_SPACE,
+        seeds = [SEED_STUDY, cluster.key().as_ref(), &cluster.next_study.to_le_bytes()],
+        bump
+    )]
+    pub study: Account<'info, Study>,
+    /// The researcher's registry entry, to open as a verified researcher.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl OpenStudy<'_> {
+    /// Opens a study of one field with empty sums. With a registry entry,
+    /// the researcher must be a valid verified provider with the researcher
+    /// role; records whose policy requires verified providers only join
+    /// such studies.
+    pub fn handler(ctx: Context<OpenStudy>, args: OpenStudyArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let a = &ctx.accounts;
+        a.cluster.require_ready()?;
+        check_shape(args.bits, args.bucket_bits)?;
+        require!(
+            !args.purpose.is_empty() && args.purpose.len() <= MAX_PURPOSE_LEN,
+            MedshareError::PurposeTooLong
+        );
+        require!(
+            args.min_cohort >= MIN_COHORT,
+            MedshareError::MinCohortTooLow
+        );
+        require!(
+            args.closes_at > clock.unix_timestamp,
+            MedshareError::InvalidValidity
+        );
+        let verified = match &a.provider {
+            None => false,
+            Some(p) => {
+                require!(
+                    p.provider == a.researcher.key() && p.cluster == a.cluster.key(),
+                    MedshareError::ProviderNotVerified
+                );
+                p.check(
+                    a.issuer.as_deref(),
+                    ProviderRole::Researcher.bit(),
+                    clock.unix_timestamp,
+                )?;
+                true
+            }
+        };
+        let (researcher, cluster_key) = (a.researcher.key(), a.cluster.key());
+        let cluster = &mut ctx.accounts.cluster;
+        let number = cluster.next_study;
+        cluster.next_study = number.checked_add(1).ok_or(MedshareError::Overflow)?;
+        cluster.invariant()?;
+        let s = &mut ctx.accounts.study;
+        s.researcher = researcher;
+        s.cluster = cluster_key;
+        s.number = number;
+        s.verified_researcher = verified;
+        s.purpose = args.purpose;
+        s.field = args.field;
+        s.bits = args.bits;
+        s.bucket_bits = args.bucket_bits;
+        s.min_cohort = args.min_cohort;
+        s.closes_at = args.closes_at;
+        s.status = StudyStatus::Open;
+        s.cohort = 0;
+        s.joined = 0;
+        s.faulty = 0;
+        s.partials_done = 0;
+        s.bump = ctx.bumps.study;
+        s.aggregates =
+            vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
+        s.released = Vec::new();
+        s.invariant()?;
+        crate::emit_event!(StudyOpened {
+            study: s.key(),
+            cluster: cluster_key,
+            number,
+            researcher,
+            verified_researcher: verified,
+            purpose: s.purpose.clone(),
+            field: s.field,
+            bits: s.bits,
+            bucket_bits: s.bucket_bits,
+            min_cohort: s.min_cohort,
+            closes_at: s.closes_at,
+            slot: clock.slot,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `join_study`.
+#[derive(Accounts)]
+pub struct JoinStudy<'info> {
+    /// Whoever adds the record (the researcher's client, or the patient); pays
+    /// the membership's rent.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The study (open).
+    #[account(mut)]
+    pub study: Account<'info, Study>,
+    /// The record.
+    pub record: Account<'info, PatientRecord>,
+    /// Its research consent.
+    #[account(seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
+    pub consent: Account<'info, ResearchConsent>,
+    /// Its value of the study's field.
+    #[account(
+        seeds = [SEED_RESEARCH_VALUE, record.key().as_ref(), study.field.as_ref()],
+        bump = value.bump
+    )]
+    pub value: Account<'info, ResearchValue>,
+    /// The membership: a record counts once per study.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        space = 8 + StudyMember::INIT_SPACE,
+        seeds = [SEED_STUDY_MEMBER, study.key().as_ref(), record.key().as_ref()],
+        bump
+    )]
+    pub member: Account<'info, StudyMember>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+impl JoinStudy<'_> {
+    /// Adds a consenting record's sealed value to the study's sums (two
+    /// point additions per slice).
+    pub fn handler(ctx: Context<JoinStudy>) -> Result<()> {
+        let clock = Clock::get()?;
+        let a = &ctx.accounts;
+        let s = &a.study;
+        require!(
+            s.status == StudyStatus::Open && clock.unix_timestamp < s.closes_at,
+            MedshareError::StudyNotOpen
+        );
+        require!(
+            a.member.study == Pubkey::default(),
+            MedshareError::AlreadyInStudy
+        );
+        require!(a.record.cluster == s.cluster, MedshareError::WrongCluster);
+        require!(
+            a.consent.record_generation == a.record.generation,
+            MedshareError::ConsentMissing
+        );
+        a.consent
+            .check(&s.purpose, &s.field, clock.unix_timestamp)?;
+        // A record open only to verified providers joins only a verified
+        // researcher's study, and only if its policy admits researchers.
+        if a.record.required_roles != 0 {
+            require!(
+                s.verified_researcher
+                    && a.record.required_roles & ProviderRole::Researcher.bit() != 0,
+                MedshareError::ProviderRoleNotAllowed
+            );
+        }
+        let v = &a.value;
+        require!(v.sealed, MedshareError::ValueNotSealed);
+        require!(
+            v.bits == s.bits && v.bucket_bits == s.bucket_bits && v.cluster == s.cluster,
+            MedshareError::FieldMismatch
+        );
+        let slices = v.slices.clone();
+        let (record, owner, value) = (a.record.key(), a.record.owner, a.value.key());
+        let study_key = a.study.key();
+        let s = &mut ctx.accounts.study;
+        for (agg, x) in s.aggregates.iter_mut().zip(&slices) {
+            *agg = ElGamal::from(*agg)
+                .add(&ElGamal::from(*x))
+                .map(ElGamalData::from)
+                .map_err(|_| error!(MedshareError::InvalidPoint))?;
+        }
+        s.cohort = s.cohort.checked_add(1).ok_or(MedshareError::Overflow)?;
+        s.joined = s.joined.checked_add(1).ok_or(MedshareError::Overflow)?;
+        s.invariant()?;
+        let cohort = s.cohort;
+        let m = &mut ctx.accounts.member;
+        m.study = study_key;
+        m.record = record;
+        m.value = value;
+        m.removed = false;
+        m.joined_at = clock.unix_timestamp;
+        m.bump = ctx.bumps.member;
+        let c = &mut ctx.accounts.consent;
+        c.studies_joined = c.studies_joined.saturating_add(1);
+        crate::emit_event!(StudyJoined {
+            study: study_key,
+            record,
+            owner,
+            value,
+            cohort,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `remove_from_study`.
+#[derive(Accounts)]
+pub struct RemoveFromStudy<'info> {
+    /// Anyone (the patient's client sends it with the revocation).
+    pub signer: Signer<'info>,
+    /// The study (open).
+    #[account(mut)]
+    pub study: Account<'info, Study>,
+    /// The membership.
+    #[account(
+        mut,
+        has_one = study @ MedshareError::NotInStudy,
+        has_one = record @ MedshareError::NotInStudy,
+        has_one = value @ MedshareError::NotInStudy,
+        seeds = [SEED_STUDY_MEMBER, study.key().as_ref(), record.key().as_ref()],
+        bump = member.bump
+    )]
+    pub member: Account<'info, StudyMember>,
+    /// The record (possibly closed since).
+    /// CHECK: must be the member's record; read as a record only if it is
+    /// still a program account.
+    pub record: UncheckedAccount<'info>,
+    /// Its research consent.
+    #[account(seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
+    pub consent: Account<'info, ResearchConsent>,
+    /// The value that was counted.
+    pub value: Account<'info, ResearchValue>,
+}
+
+impl RemoveFromStudy<'_> {
+    /// Removes a record whose research consent no longer admits it (revoked,
+    /// ended, or its record closed) from an open study: its value is
+    /// subtracted from the sums. Anyone may send it; while the consent
+    /// still admits the record it is refused.
+    pub fn handler(ctx: Context<RemoveFromStudy>) -> Result<()> {
+        let clock = Clock::get()?;
+        let a = &ctx.accounts;
+        require!(
+            a.study.status == StudyStatus::Open,
+            MedshareError::StudyNotOpen
+        );
+        require!(!a.member.removed, MedshareError::NotInStudy);
+        let record_current = {
+            let info = a.record.to_account_info();
+            if info.data_is_empty() || *info.owner != crate::ID {
+                false
+            } else {
+                let data = info.try_borrow_data()?;
+                PatientRecord::try_deserialize(&mut &data[..])
+                    .map(|r| r.generation == a.consent.record_generation)
+                    .unwrap_or(false)
+            }
+        };
+        let admitted = record_current
+            && a.consent
+                .check(&a.study.purpose, &a.study.field, clock.unix_timestamp)
+                .is_ok();
+        require!(!admitted, MedshareError::StillConsented);
+        let slices = a.value.slices.clone();
+        let (study_key, record) = (a.study.key(), a.record.key());
+        let s = &mut ctx.accounts.study;
+        for (agg, x) in s.aggregates.iter_mut().zip(&slices) {
+            let (r, c) = (
+                encrypted_ixs::point::Point(agg.r).sub(&encrypted_ixs::point::Point(x.r)),
+                encrypted_ixs::point::Point(agg.c).sub(&encrypted_ixs::point::Point(x.c)),
+            );
+            *agg = ElGamalData {
+                r: r.map_err(|_| error!(MedshareError::InvalidPoint))?.0,
+                c: c.map_err(|_| error!(MedshareError::InvalidPoint))?.0,
+            };
+        }
+        s.cohort = s.cohort.checked_sub(1).ok_or(MedshareError::Overflow)?;
+        s.invariant()?;
+        let cohort = s.cohort;
+        ctx.accounts.member.removed = true;
+        crate::emit_event!(StudyLeft {
+            study: study_key,
+            record,
+            cohort,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts of `close_study`.
+#[derive(Accounts)]
+pub struct CloseStudy<'info> {
+    /// The researcher, or anyone once the closing time has passed.
+    pub signer: Signer<'info>,
+    /// The study's cluster: the close is in its history, where the nodes
+    /// watch for it.
+    /// CHECK: only its address is used (it must be the study's cluster).
+    #[account(address = study.cluster @ MedshareError::WrongCluster)]
+    pub cluster: UncheckedAccount<'info>,
+    /// The study (open).
+    #[account(mut)]
+    pub study: Account<'info, Study>,
+}
+
+impl CloseStudy<'_> {
+    /// Closes the study with at least `min_cohort` records: its sums are
+    /// final, and the nodes may decrypt them.
+    pub fn handler(ctx: Context<CloseStudy>) -> Result<()> {
+        let clock = Clock::get()?;
+        let s = &mut ctx.accounts.study;
+        require!(s.status == StudyStatus::Open, MedshareError::StudyNotOpen);
+        require!(
+            ctx.accounts.signer.key() == s.researcher || clock.unix_timestamp >= s.closes_at,
+            MedshareError::NotRequester
+        );
+        require!(s.cohort >= s.min_cohort, MedshareError::CohortTooSmall);
+        s.status = StudyStatus::Closed;
+        s.invariant()?;
+        crate::emit_event!(StudyClosed {
+            study: s.key(),
+            cohort: s.cohort,
+            slot: clock.slot,
+            unix_time: clock.unix_timestamp,
+        });
+        Ok(())
+    }
+}

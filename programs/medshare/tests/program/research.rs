@@ -1,0 +1,712 @@
+//! Encrypted cohort statistics through the program: research consents,
+//! values posted with their proofs, studies, the nodes' partial
+//! decryptions, the release, and every refusal. On the ELF
+//! (`MEDSHARE_SBF=1`) `test_fifty_patients_released_exactly` prints the
+//! compute units of each research instruction.
+
+use std::collections::BTreeMap;
+
+use encrypted_ixs::point::Point;
+use encrypted_ixs::stats::{encrypt_value, ValueContext};
+use medshare::error::MedshareError;
+use medshare::events::{StudyJoined, StudyLeft, StudyPartialRejected, StudyReleased};
+use medshare::instructions::{
+    BitArg, OpenStudyArgs, PostValueArgs, ResearchConsentArgs, SealValueArgs,
+};
+use medshare::state::*;
+use medshare_sdk::research::{
+    partial_transactions, release_transaction, value_transactions, Field, StudyResults,
+};
+use rand_core::RngCore;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::common::*;
+
+const PURPOSE: &str = "cardiology cohort 2026";
+
+/// Compute units per research instruction (filled on the ELF only).
+#[derive(Default)]
+struct Units(BTreeMap<&'static str, Vec<u64>>);
+
+impl Units {
+    fn add(&mut self, name: &'static str, logs: &[String]) {
+        self.0.entry(name).or_default().extend(program_units(logs));
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| research instruction | median CU | max CU | samples |");
+        println!("| --- | --- | --- | --- |");
+        for (name, s) in &self.0 {
+            let mut s = s.clone();
+            s.sort_unstable();
+            println!(
+                "| {name} | {} | {} | {} |",
+                s[s.len() / 2],
+                s.last().unwrap(),
+                s.len()
+            );
+        }
+    }
+}
+
+/// A patient with a one-group record in the cluster.
+struct Member {
+    wallet: Keypair,
+    record: Pubkey,
+}
+
+async fn member(env: &mut Env, c: &SimCluster) -> Member {
+    let p = patient(env).await;
+    let (record, _) = store_record(env, c, &p, 1, &[(0, b"{}")]).await;
+    Member {
+        wallet: p.wallet,
+        record,
+    }
+}
+
+fn consent_ix(m: &Member, fields: &[&Field], purpose: &str) -> Instruction {
+    sdk::grant_research_consent(
+        m.wallet.pubkey(),
+        m.record,
+        ResearchConsentArgs {
+            purpose: purpose.to_string(),
+            fields: fields.iter().map(|f| f.id).collect(),
+            expires_at: i64::MAX,
+        },
+    )
+}
+
+/// Posts `value` of `field` for `m` (every transaction); returns the logs.
+async fn post_value(
+    env: &mut Env,
+    c: &SimCluster,
+    m: &Member,
+    field: &Field,
+    value: u64,
+) -> Vec<Vec<String>> {
+    let txs = value_transactions(
+        &mut env.rng,
+        m.wallet.pubkey(),
+        m.record,
+        c.address,
+        &c.key(),
+        field,
+        value,
+    )
+    .unwrap();
+    let mut logs = vec![];
+    for tx in txs {
+        logs.push(env.send(&tx, &[&m.wallet]).await.unwrap());
+    }
+    logs
+}
+
+/// Opens a study of `field` (the cluster's next number).
+async fn open(env: &mut Env, c: &SimCluster, r: &Keypair, field: &Field, k: u32) -> Pubkey {
+    let cluster: Cluster = env.account(c.address).await;
+    let (ix, study) = sdk::open_study(
+        r.pubkey(),
+        c.address,
+        cluster.next_study,
+        None,
+        OpenStudyArgs {
+            purpose: PURPOSE.to_string(),
+            field: field.id,
+            bits: field.bits,
+            bucket_bits: field.bucket_bits,
+            min_cohort: k,
+            closes_at: i64::MAX,
+        },
+    );
+    env.send(&[ix], &[r]).await.unwrap();
+    study
+}
+
+/// Node `i` (1-based) posts its partial decryptions of `study`.
+async fn post_partials(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    study: Pubkey,
+) -> Vec<Result<Vec<String>, solana_program_test::BanksClientError>> {
+    let s: Study = env.account(study).await;
+    let node = &c.nodes[i - 1];
+    let txs = partial_transactions(
+        &mut env.rng,
+        node.authority.pubkey(),
+        node.share.as_ref().unwrap(),
+        c.address,
+        study,
+        &s,
+        0,
+    )
+    .unwrap();
+    let mut out = vec![];
+    for tx in txs {
+        out.push(env.send(&tx, &[&node.authority]).await);
+    }
+    out
+}
+
+async fn release(env: &mut Env, c: &SimCluster, study: Pubkey, nodes: &[u8]) -> Vec<String> {
+    let payer = env.funded().await;
+    let tx = release_transaction(payer.pubkey(), c.address, study, nodes).unwrap();
+    env.send(&tx, &[&payer]).await.unwrap()
+}
+
+/// Fifty patients with random ages: the released count, sum, mean, exact
+/// variance and 8-bucket histogram equal the plaintext computation; node 2's
+/// wrong partial decryption is refused, naming it; nodes 1 and 3 release.
+#[tokio::test]
+async fn test_fifty_patients_released_exactly() {
+    let mut env = Env::new(1301).await;
+    let c = ready_cluster(&mut env, 13, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open(&mut env, &c, &researcher, &age, 10).await;
+    let mut units = Units::default();
+    let mut ages = vec![];
+    for _ in 0..50 {
+        let m = member(&mut env, &c).await;
+        let logs = env
+            .send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+            .await
+            .unwrap();
+        units.add("grant_research_consent", &logs);
+        let a = (env.rng.next_u32() % 100) as u64;
+        ages.push(a);
+        let logs = post_value(&mut env, &c, &m, &age, a).await;
+        let (seal, posts) = logs.split_last().unwrap();
+        for l in posts {
+            units.add("post_research_value (5 slices)", l);
+        }
+        units.add("seal_research_value (age: 7 bits, square, 8 buckets)", seal);
+        let logs = env
+            .send(
+                &[sdk::join_study(
+                    researcher.pubkey(),
+                    study,
+                    &age.id,
+                    m.record,
+                )],
+                &[&researcher],
+            )
+            .await
+            .unwrap();
+        units.add("join_study (29 slices)", &logs);
+        assert_eq!(events::<StudyJoined>(&logs)[0].cohort, ages.len() as u32);
+        if ages.len() == 1 {
+            // A record counts once per study.
+            let again = env
+                .send(
+                    &[sdk::join_study(
+                        researcher.pubkey(),
+                        study,
+                        &age.id,
+                        m.record,
+                    )],
+                    &[&researcher],
+                )
+                .await;
+            assert_err(again, MedshareError::AlreadyInStudy);
+        }
+    }
+    // Nothing is decrypted before the study closes.
+    let early = post_partials(&mut env, &c, 1, study).await;
+    assert_err(
+        early.into_iter().next().unwrap(),
+        MedshareError::StudyNotClosed,
+    );
+    let logs = env
+        .send(
+            &[sdk::close_study(researcher.pubkey(), c.address, study)],
+            &[&researcher],
+        )
+        .await
+        .unwrap();
+    units.add("close_study", &logs);
+
+    // Node 2 cheats: D = s·R + B on slice 0. It is named and marked faulty.
+    let s: Study = env.account(study).await;
+    let node2 = &c.nodes[1];
+    let mut txs = partial_transactions(
+        &mut env.rng,
+        node2.authority.pubkey(),
+        node2.share.as_ref().unwrap(),
+        c.address,
+        study,
+        &s,
+        0,
+    )
+    .unwrap();
+    let post = &mut txs[0][1];
+    let mut data = post.data.clone();
+    // Layout: discriminator 8, offset 2, vec length 4, then D of slice 0.
+    let d = Point(data[14..46].try_into().unwrap());
+    let forged = d.add(&encrypted_ixs::point::BASEPOINT).unwrap();
+    data[14..46].copy_from_slice(&forged.0);
+    post.data = data;
+    let logs = env.send(&txs[0], &[&node2.authority]).await.unwrap();
+    let rejected = events::<StudyPartialRejected>(&logs);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        (rejected[0].node, rejected[0].authority, rejected[0].slice),
+        (2, node2.authority.pubkey(), 0)
+    );
+    let s: Study = env.account(study).await;
+    assert_eq!(s.faulty, 0b010);
+    let rec: NodeRecord = env.account(medshare::pda::node_record(&c.address, 2)).await;
+    assert_eq!(rec.faults, 1);
+    let again = post_partials(&mut env, &c, 2, study).await;
+    assert_err(again.into_iter().next().unwrap(), MedshareError::NodeFaulty);
+
+    for i in [1usize, 3] {
+        for r in post_partials(&mut env, &c, i, study).await {
+            units.add("post_study_partials (10 slices)", &r.unwrap());
+        }
+    }
+    // The faulty node's partials cannot be used for the release.
+    let payer = env.funded().await;
+    let with_faulty = release_transaction(payer.pubkey(), c.address, study, &[1, 2]).unwrap();
+    assert_err(
+        env.send(&with_faulty, &[&payer]).await,
+        MedshareError::NotEnoughPartials,
+    );
+    let logs = release(&mut env, &c, study, &[1, 3]).await;
+    units.add("release_study (29 slices, t = 2)", &logs);
+    let ev = events::<StudyReleased>(&logs);
+    assert_eq!((ev[0].cohort, ev[0].contributors.clone()), (50, vec![1, 3]));
+
+    let s: Study = env.account(study).await;
+    let got = StudyResults::of(&s).unwrap();
+    let n = ages.len() as u64;
+    let sum: u64 = ages.iter().sum();
+    let sum_sq: u64 = ages.iter().map(|a| a * a).sum();
+    let mut hist = vec![0u64; 8];
+    for a in &ages {
+        hist[(a >> 4) as usize] += 1;
+    }
+    assert_eq!(got.count, 50);
+    assert_eq!(got.sum, sum as u128);
+    assert_eq!(got.sum_of_squares, Some(sum_sq as u128));
+    assert_eq!(got.mean, sum as f64 / n as f64);
+    // The exact variance, as a fraction: (n·Σv² − (Σv)²) / n².
+    let exact = (n * sum_sq - sum * sum) as f64 / (n * n) as f64;
+    assert!((got.variance.unwrap() - exact).abs() < 1e-9);
+    assert_eq!(got.histogram, Some(hist));
+    // Released twice? No: the study is released once.
+    let twice = release_transaction(payer.pubkey(), c.address, study, &[1, 3]).unwrap();
+    assert_err(
+        env.send(&twice, &[&payer]).await,
+        MedshareError::StudyNotClosed,
+    );
+    if sbf() {
+        units.print();
+    }
+}
+
+/// A revoked research consent before the study closes removes the record:
+/// its value is not in the released sum. Without consent, with another
+/// purpose or field, or revoked, a record cannot join.
+#[tokio::test]
+async fn test_revoked_consent_leaves_the_study() {
+    let mut env = Env::new(1302).await;
+    let c = ready_cluster(&mut env, 14, 2, 2).await;
+    let weight = Field::parse("weight").unwrap();
+    let flag = Field::parse("condition:44054006").unwrap();
+    let researcher = env.funded().await;
+    let study = open(&mut env, &c, &researcher, &flag, 10).await;
+    let mut members = vec![];
+    let mut after_ten = None;
+    for k in 0..11u64 {
+        let m = member(&mut env, &c).await;
+        env.send(&[consent_ix(&m, &[&flag, &weight], PURPOSE)], &[&m.wallet])
+            .await
+            .unwrap();
+        post_value(&mut env, &c, &m, &flag, k % 2).await;
+        env.send(
+            &[sdk::join_study(
+                researcher.pubkey(),
+                study,
+                &flag.id,
+                m.record,
+            )],
+            &[&researcher],
+        )
+        .await
+        .unwrap();
+        members.push(m);
+        if k == 9 {
+            after_ten = Some(env.account::<Study>(study).await);
+        }
+    }
+
+    // A record without a research consent.
+    let stranger = member(&mut env, &c).await;
+    let join = sdk::join_study(researcher.pubkey(), study, &flag.id, stranger.record);
+    assert_anchor_err(
+        env.send(&[join.clone()], &[&researcher]).await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    // Its owner cannot post a value without one either.
+    let ctx_txs = value_transactions(
+        &mut env.rng,
+        stranger.wallet.pubkey(),
+        stranger.record,
+        c.address,
+        &c.key(),
+        &flag,
+        1,
+    )
+    .unwrap();
+    assert_anchor_err(
+        env.send(&ctx_txs[0], &[&stranger.wallet]).await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    // Another purpose: refused when joining.
+    env.send(
+        &[consent_ix(&stranger, &[&flag], "marketing")],
+        &[&stranger.wallet],
+    )
+    .await
+    .unwrap();
+    post_value(&mut env, &c, &stranger, &flag, 1).await;
+    assert_err(
+        env.send(&[join], &[&researcher]).await,
+        MedshareError::ConsentScope,
+    );
+
+    // The last member revokes: while consented, nobody can remove it...
+    let last = members.last().unwrap();
+    let remove = sdk::remove_from_study(researcher.pubkey(), study, &flag.id, last.record);
+    assert_err(
+        env.send(&[remove.clone()], &[&researcher]).await,
+        MedshareError::StillConsented,
+    );
+    // ...revoked, it leaves in the same transaction.
+    let logs = env
+        .send(
+            &[
+                sdk::revoke_research_consent(last.wallet.pubkey(), last.record),
+                sdk::remove_from_study(last.wallet.pubkey(), study, &flag.id, last.record),
+            ],
+            &[&last.wallet],
+        )
+        .await
+        .unwrap();
+    assert_eq!(events::<StudyLeft>(&logs)[0].cohort, 10);
+    assert_err(
+        env.send(&[remove], &[&researcher]).await,
+        MedshareError::NotInStudy,
+    );
+    // The sums are exactly those of the other ten, point for point.
+    let after: Study = env.account(study).await;
+    assert_eq!(after.cohort, 10);
+    assert_eq!(after.aggregates, after_ten.unwrap().aggregates);
+    // A revoked consent cannot post or join again.
+    let again = sdk::join_study(researcher.pubkey(), study, &flag.id, last.record);
+    assert_err(
+        env.send(&[again], &[&researcher]).await,
+        MedshareError::AlreadyInStudy,
+    );
+    let other_study = open(&mut env, &c, &researcher, &flag, 10).await;
+    let join_other = sdk::join_study(researcher.pubkey(), other_study, &flag.id, last.record);
+    assert_err(
+        env.send(&[join_other], &[&researcher]).await,
+        MedshareError::ConsentRevoked,
+    );
+
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    for i in 1..=2 {
+        for r in post_partials(&mut env, &c, i, study).await {
+            r.unwrap();
+        }
+    }
+    release(&mut env, &c, study, &[1, 2]).await;
+    let s: Study = env.account(study).await;
+    let got = StudyResults::of(&s).unwrap();
+    // Members 0..10 carry k % 2: five of them are flagged; the revoked
+    // eleventh (k = 10) was not, and member 9 (flagged) stays.
+    assert_eq!((got.count, got.sum), (10, 5));
+    assert_eq!(got.histogram, None);
+    assert_eq!(got.sum_of_squares, None);
+}
+
+/// Every refusal around values and studies, with its exact error.
+#[tokio::test]
+async fn test_value_and_study_refusals() {
+    let mut env = Env::new(1303).await;
+    let c = ready_cluster(&mut env, 15, 2, 2).await;
+    let age = Field::parse("age").unwrap();
+    let flag = Field::parse("medication:197361").unwrap();
+    let researcher = env.funded().await;
+    let m = member(&mut env, &c).await;
+    env.send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+        .await
+        .unwrap();
+    let owner = m.wallet.pubkey();
+    let ctx = ValueContext {
+        program_id: medshare::ID.to_bytes(),
+        cluster: c.address.to_bytes(),
+        record: m.record.to_bytes(),
+        owner: owner.to_bytes(),
+        field: age.id,
+    };
+    let post = |slices: Vec<BitArg>, offset: u16| {
+        sdk::post_research_value(
+            owner,
+            m.record,
+            PostValueArgs {
+                field: age.id,
+                bits: age.bits,
+                bucket_bits: age.bucket_bits,
+                offset,
+                slices,
+            },
+        )
+    };
+    let bits = encrypt_value(&mut env.rng, &ctx, &c.key(), 37, 7).unwrap();
+    let arg = |k: usize| BitArg::from(bits[k]);
+
+    // A field the consent does not name.
+    let flag_ix = sdk::post_research_value(
+        owner,
+        m.record,
+        PostValueArgs {
+            field: flag.id,
+            bits: 1,
+            bucket_bits: 0,
+            offset: 0,
+            slices: vec![arg(0)],
+        },
+    );
+    assert_err(
+        env.send(&[flag_ix], &[&m.wallet]).await,
+        MedshareError::ConsentScope,
+    );
+    // A shape out of range.
+    let wide = {
+        sdk::post_research_value(
+            owner,
+            m.record,
+            PostValueArgs {
+                field: age.id,
+                bits: 21,
+                bucket_bits: 0,
+                offset: 0,
+                slices: vec![arg(0)],
+            },
+        )
+    };
+    assert_err(
+        env.send(&[wide], &[&m.wallet]).await,
+        MedshareError::InvalidStudyShape,
+    );
+    // A bit that encrypts 2 (C + B), a torsion component ground in, a bit
+    // proven at another position: each refused.
+    let mut two = arg(0);
+    two.c = Point(two.c)
+        .add(&encrypted_ixs::point::BASEPOINT)
+        .unwrap()
+        .0;
+    let mut torsion = arg(0);
+    let t8 = curve25519_dalek::constants::EIGHT_TORSION[1].compress().0;
+    torsion.c = Point(torsion.c).add(&Point(t8)).unwrap().0;
+    for forged in [vec![two], vec![torsion], vec![arg(1)]] {
+        assert_err(
+            env.send(&[post(forged, 0)], &[&m.wallet]).await,
+            MedshareError::InvalidValueProof,
+        );
+    }
+    // In order, each once.
+    env.send(&[post(vec![arg(0), arg(1)], 0)], &[&m.wallet])
+        .await
+        .unwrap();
+    for (slices, offset) in [(vec![arg(1)], 1), (vec![arg(3)], 3)] {
+        assert_err(
+            env.send(&[post(slices, offset)], &[&m.wallet]).await,
+            MedshareError::SlicesOutOfOrder,
+        );
+    }
+    // Not complete: cannot seal, cannot join.
+    let seal = sdk::seal_research_value(
+        owner,
+        m.record,
+        c.address,
+        &age.id,
+        SealValueArgs {
+            square: None,
+            bucket: None,
+        },
+    );
+    assert_err(
+        env.send(&[seal], &[&m.wallet]).await,
+        MedshareError::ValueNotSealed,
+    );
+    let study = open(&mut env, &c, &researcher, &age, 10).await;
+    let join = sdk::join_study(researcher.pubkey(), study, &age.id, m.record);
+    assert_err(
+        env.send(&[join.clone()], &[&researcher]).await,
+        MedshareError::ValueNotSealed,
+    );
+
+    // A complete value whose square proof is another value's.
+    let m2 = member(&mut env, &c).await;
+    env.send(&[consent_ix(&m2, &[&age], PURPOSE)], &[&m2.wallet])
+        .await
+        .unwrap();
+    let mine = value_transactions(
+        &mut env.rng,
+        m2.wallet.pubkey(),
+        m2.record,
+        c.address,
+        &c.key(),
+        &age,
+        40,
+    )
+    .unwrap();
+    let theirs = value_transactions(
+        &mut env.rng,
+        m2.wallet.pubkey(),
+        m2.record,
+        c.address,
+        &c.key(),
+        &age,
+        41,
+    )
+    .unwrap();
+    let (my_seal, my_posts) = mine.split_last().unwrap();
+    for tx in my_posts {
+        env.send(tx, &[&m2.wallet]).await.unwrap();
+    }
+    assert_err(
+        env.send(theirs.last().unwrap(), &[&m2.wallet]).await,
+        MedshareError::InvalidValueProof,
+    );
+    env.send(my_seal, &[&m2.wallet]).await.unwrap();
+    assert_err(
+        env.send(my_seal, &[&m2.wallet]).await,
+        MedshareError::ValueSealed,
+    );
+    assert_err(
+        env.send(&my_posts[0], &[&m2.wallet]).await,
+        MedshareError::ValueSealed,
+    );
+    // Into a study of another shape (a flag study): refused.
+    let flag_study = {
+        let cluster: Cluster = env.account(c.address).await;
+        let (ix, s) = sdk::open_study(
+            researcher.pubkey(),
+            c.address,
+            cluster.next_study,
+            None,
+            OpenStudyArgs {
+                purpose: PURPOSE.to_string(),
+                field: age.id,
+                bits: 1,
+                bucket_bits: 0,
+                min_cohort: 10,
+                closes_at: i64::MAX,
+            },
+        );
+        env.send(&[ix], &[&researcher]).await.unwrap();
+        s
+    };
+    assert_err(
+        env.send(
+            &[sdk::join_study(
+                researcher.pubkey(),
+                flag_study,
+                &age.id,
+                m2.record,
+            )],
+            &[&researcher],
+        )
+        .await,
+        MedshareError::FieldMismatch,
+    );
+
+    // A minimum cohort below 10 is refused.
+    let cluster: Cluster = env.account(c.address).await;
+    let (low, _) = sdk::open_study(
+        researcher.pubkey(),
+        c.address,
+        cluster.next_study,
+        None,
+        OpenStudyArgs {
+            purpose: PURPOSE.to_string(),
+            field: age.id,
+            bits: age.bits,
+            bucket_bits: age.bucket_bits,
+            min_cohort: 9,
+            closes_at: i64::MAX,
+        },
+    );
+    assert_err(
+        env.send(&[low], &[&researcher]).await,
+        MedshareError::MinCohortTooLow,
+    );
+    // A cohort below the minimum cannot close, so nothing is decrypted.
+    env.send(
+        &[sdk::join_study(
+            researcher.pubkey(),
+            study,
+            &age.id,
+            m2.record,
+        )],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    assert_err(
+        env.send(
+            &[sdk::close_study(researcher.pubkey(), c.address, study)],
+            &[&researcher],
+        )
+        .await,
+        MedshareError::CohortTooSmall,
+    );
+    // Only the researcher closes before the closing time.
+    assert_err(
+        env.send(
+            &[sdk::close_study(m2.wallet.pubkey(), c.address, study)],
+            &[&m2.wallet],
+        )
+        .await,
+        MedshareError::NotRequester,
+    );
+    // Partial decryptions of an open study, or of a value account passed as
+    // a study: refused.
+    let s: Study = env.account(study).await;
+    let node = &c.nodes[0];
+    let txs = partial_transactions(
+        &mut env.rng,
+        node.authority.pubkey(),
+        node.share.as_ref().unwrap(),
+        c.address,
+        study,
+        &s,
+        0,
+    )
+    .unwrap();
+    assert_err(
+        env.send(&txs[0], &[&node.authority]).await,
+        MedshareError::StudyNotClosed,
+    );
+    let mut on_value = txs[0].clone();
+    let value = medshare::pda::research_value(&m2.record, &age.id);
+    on_value[1].accounts[3].pubkey = value;
+    on_value[1].accounts[4].pubkey = medshare::pda::study_partials(&value, 1);
+    assert_anchor_err(
+        env.send(&on_value, &[&node.authority]).await,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch,
+    );
+}
