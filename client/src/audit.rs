@@ -173,6 +173,46 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
             ),
         ));
     }
+    if let Some(e) = decode::<medshare::events::ResearchConsentChanged>(d) {
+        let what = match e.kind {
+            ConsentChange::Revoked => "revoked",
+            _ => "granted",
+        };
+        return Some((
+            "ResearchConsent".into(),
+            e.owner.to_string(),
+            format!(
+                "research consent {what}: \"{}\", {} field(s), until unix time {}",
+                e.purpose,
+                e.fields.len(),
+                e.expires_at
+            ),
+        ));
+    }
+    if let Some(e) = decode::<medshare::events::ResearchValueSealed>(d) {
+        return Some((
+            "ResearchValue".into(),
+            e.owner.to_string(),
+            format!(
+                "encrypted research value posted ({} bits, proofs verified)",
+                e.bits
+            ),
+        ));
+    }
+    if let Some(e) = decode::<medshare::events::StudyJoined>(d) {
+        return Some((
+            "StudyJoined".into(),
+            String::new(),
+            format!("added to study {} (cohort {})", e.study, e.cohort),
+        ));
+    }
+    if let Some(e) = decode::<medshare::events::StudyLeft>(d) {
+        return Some((
+            "StudyLeft".into(),
+            String::new(),
+            format!("removed from study {} (cohort {})", e.study, e.cohort),
+        ));
+    }
     if let Some(e) = decode::<ShareCancelled>(d) {
         return Some((
             "ShareCancelled".into(),

@@ -19,4 +19,5 @@ pub mod demo;
 pub mod error;
 pub mod localnet;
 pub mod ops;
+pub mod research;
 pub mod wallet;

@@ -191,6 +191,13 @@ pub enum Command {
         #[arg(long)]
         require: String,
     },
+    /// Research: let studies use encrypted values of your record.
+    #[command(subcommand)]
+    Research(ResearchCommand),
+    /// Encrypted cohort statistics: open a study, add consenting records,
+    /// close it, read the released statistics.
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Creates a wallet keypair file at --keypair (Solana CLI format); refuses to overwrite.
     #[command(subcommand)]
     Wallet(WalletCommand),
@@ -234,6 +241,72 @@ pub enum Command {
         /// Cluster size.
         #[arg(long, default_value_t = 5)]
         nodes: u8,
+    },
+}
+
+/// `medshare research ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum ResearchCommand {
+    /// Consents to studies with a purpose using some values of your record,
+    /// and posts those values encrypted under the cluster key with their
+    /// range proofs.
+    Consent {
+        /// Record address, or your record id.
+        record: String,
+        /// The purpose a study must state, byte for byte (at most 64 bytes).
+        #[arg(long)]
+        purpose: String,
+        /// FIELD=VALUE, repeatable: age=47, weight=81, height=178,
+        /// loinc:<code>=N, condition:<code>=0|1, medication:<code>=0|1.
+        #[arg(long = "value", required = true)]
+        values: Vec<String>,
+        /// How long the consent lasts, in days from now (chain time).
+        #[arg(long, default_value_t = 365.0)]
+        days: f64,
+    },
+    /// Revokes your record's research consent and leaves every open study.
+    Revoke {
+        /// Record address, or your record id.
+        record: String,
+    },
+}
+
+/// `medshare stats ...`
+#[derive(Subcommand, Debug, Clone)]
+pub enum StatsCommand {
+    /// Opens a study of one field.
+    Open {
+        /// Cluster.
+        #[arg(long)]
+        cluster: Pubkey,
+        /// Field: age, weight, height, loinc:<code>, condition:<code>, medication:<code>.
+        #[arg(long)]
+        field: String,
+        /// Purpose; records join only if their consent states the same.
+        #[arg(long)]
+        purpose: String,
+        /// Smallest cohort that may be released (at least 10).
+        #[arg(long, default_value_t = 10)]
+        min_cohort: u32,
+        /// Days records may join.
+        #[arg(long, default_value_t = 30.0)]
+        days: f64,
+    },
+    /// Adds every consenting record not yet in the study.
+    Collect {
+        /// Study address.
+        study: Pubkey,
+    },
+    /// Adds the last consenting records and closes the study; the nodes
+    /// then decrypt its sums.
+    Close {
+        /// Study address.
+        study: Pubkey,
+    },
+    /// A study: its cohort and, once released, its statistics.
+    Show {
+        /// Study address.
+        study: Pubkey,
     },
 }
 

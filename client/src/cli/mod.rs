@@ -27,6 +27,7 @@ pub mod keys;
 pub mod progress;
 pub mod provider;
 pub mod records;
+pub mod research;
 pub mod share;
 pub mod trail;
 
@@ -222,6 +223,8 @@ pub async fn execute(
         }
         Command::Consent(cmd) => render(&consent::run(&ctx, cmd).await?, json),
         Command::Provider(cmd) => render(&provider::run(&ctx, cmd).await?, json),
+        Command::Research(cmd) => render(&research::research(&ctx, cmd).await?, json),
+        Command::Stats(cmd) => render(&research::stats(&ctx, cmd).await?, json),
         Command::Policy { record, require } => {
             render(&provider::policy(&ctx, record, require).await?, json)
         }

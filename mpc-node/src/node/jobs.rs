@@ -169,7 +169,7 @@ pub(super) struct Worker {
     /// This node's index in the cluster.
     pub(super) index: NodeIndex,
     threshold: usize,
-    share: encrypted_ixs::keys::KeyShare,
+    pub(super) share: encrypted_ixs::keys::KeyShare,
     #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     behaviour: Behaviour,
 }

@@ -31,12 +31,16 @@
 //! reading only the computation concerned. A full read of the chain every
 //! poll interval, and whenever a fallback delay runs out, remains the source
 //! of truth: lost notices cost latency, never correctness.
+//!
+//! Studies ([`studies`]): each tick also posts this node's partial
+//! decryptions of every closed study and, with `t` complete, the release.
 
 mod dkg;
 mod jobs;
 mod outcome;
 mod queries;
 mod scheduler;
+mod studies;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -173,6 +177,8 @@ pub struct TickReport {
     pub contributions: u32,
     /// Fallback callback tasks started.
     pub callbacks: u32,
+    /// Partial-decryption and release transactions sent for studies.
+    pub study_txs: u32,
 }
 
 /// A running node.
@@ -183,6 +189,8 @@ pub struct Node {
     cfg: NodeConfig,
     metrics: Arc<Metrics>,
     cursor: u64,
+    /// The oldest study not yet released.
+    study_cursor: u64,
     /// The cluster as last read (threshold, size and nodes are fixed once ready).
     cluster: Option<Cluster>,
     tracked: HashMap<Pubkey, Tracked>,
@@ -227,6 +235,7 @@ impl Node {
             metrics,
             authority: Arc::new(authority),
             cursor: 0,
+            study_cursor: 0,
             cluster: None,
             tracked: HashMap::new(),
             worker: None,
@@ -300,7 +309,12 @@ impl Node {
                 next_tick = Instant::now()
                     + match result {
                         Ok(report) => {
-                            if report.dkg_steps + report.contributions + report.callbacks > 0 {
+                            if report.dkg_steps
+                                + report.contributions
+                                + report.callbacks
+                                + report.study_txs
+                                > 0
+                            {
                                 debug!(?report, "tick");
                             }
                             backoff = self.cfg.poll_interval.max(MIN_BACKOFF);
@@ -411,7 +425,10 @@ impl Node {
                 }
             }
             ClusterStatus::Dkg => report.dkg_steps += self.dkg_step(&cluster, pos).await?,
-            ClusterStatus::Ready => self.serve(&cluster, pos, &mut report).await?,
+            ClusterStatus::Ready => {
+                self.serve(&cluster, pos, &mut report).await?;
+                report.study_txs += self.serve_studies(&cluster, pos).await?;
+            }
             ClusterStatus::Failed => {
                 debug!("cluster DKG failed; waiting for the admin to restart it")
             }

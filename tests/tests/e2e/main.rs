@@ -9,4 +9,5 @@ mod fhir;
 mod localnet;
 mod node_cli;
 mod nodes;
+mod research;
 mod rpc_faults;

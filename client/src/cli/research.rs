@@ -1,0 +1,307 @@
+//! `research consent|revoke` (patients) and `stats open|collect|close|show`
+//! (researchers): encrypted cohort statistics.
+
+use std::fmt;
+
+use medshare::state::{Study, StudyStatus};
+use medshare_sdk::research::{Field, StudyResults};
+use serde::Serialize;
+use solana_sdk::pubkey::Pubkey;
+
+use super::{Ctx, ResearchCommand, StatsCommand};
+use crate::error::{ClientError, Result};
+use crate::research::parse_value;
+
+/// What a research or stats command did or found.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ResearchOutput {
+    /// `research consent`.
+    Consented {
+        /// The record.
+        record: String,
+        /// Purpose.
+        purpose: String,
+        /// Fields posted.
+        fields: Vec<String>,
+        /// End (unix seconds).
+        expires_at: i64,
+        /// Transactions sent.
+        transactions: usize,
+    },
+    /// `research revoke`.
+    Revoked {
+        /// The record.
+        record: String,
+        /// Open studies it left.
+        left: Vec<String>,
+    },
+    /// `stats open`.
+    Opened {
+        /// The study.
+        study: String,
+        /// Field.
+        field: String,
+        /// Minimum cohort.
+        min_cohort: u32,
+    },
+    /// `stats collect`.
+    Collected {
+        /// The study.
+        study: String,
+        /// Records added now.
+        added: usize,
+        /// Cohort.
+        cohort: u32,
+    },
+    /// `stats show` (and `stats close`).
+    Study(StudyView),
+}
+
+/// A study as `stats show` prints it.
+#[derive(Debug, Serialize)]
+pub struct StudyView {
+    /// The study.
+    pub study: String,
+    /// Field name (when it is a catalogue name) or id.
+    pub field: String,
+    /// Purpose.
+    pub purpose: String,
+    /// `open`, `closed` or `released`.
+    pub status: &'static str,
+    /// Records counted.
+    pub cohort: u32,
+    /// Minimum cohort.
+    pub min_cohort: u32,
+    /// Opened by a verified researcher.
+    pub verified_researcher: bool,
+    /// Nodes found posting a wrong partial decryption.
+    pub faulty_nodes: Vec<u8>,
+    /// Differential privacy: none is added (`null`).
+    pub epsilon: Option<f64>,
+    /// Once released.
+    pub results: Option<ResultsView>,
+}
+
+/// Released statistics.
+#[derive(Debug, Serialize)]
+pub struct ResultsView {
+    /// Records.
+    pub count: u64,
+    /// Sum.
+    pub sum: u128,
+    /// Mean.
+    pub mean: f64,
+    /// Sum of squares.
+    pub sum_of_squares: Option<u128>,
+    /// Population variance.
+    pub variance: Option<f64>,
+    /// `(from, to, count)` per bucket.
+    pub histogram: Option<Vec<(u64, u64, u64)>>,
+}
+
+fn field_name(id: &[u8; 32]) -> String {
+    ["age", "weight", "height"]
+        .iter()
+        .find(|n| encrypted_ixs::stats::field_id(n) == *id)
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| format!("field {}", hex::encode(&id[..8])))
+}
+
+fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>) -> StudyView {
+    let width = 1u64 << (s.bits - s.bucket_bits.min(s.bits));
+    StudyView {
+        study: study.to_string(),
+        field: field_name(&s.field),
+        purpose: s.purpose.clone(),
+        status: match s.status {
+            StudyStatus::Open => "open",
+            StudyStatus::Closed => "closed",
+            StudyStatus::Released => "released",
+        },
+        cohort: s.cohort,
+        min_cohort: s.min_cohort,
+        verified_researcher: s.verified_researcher,
+        faulty_nodes: (0..16u8)
+            .filter(|k| s.faulty & (1 << k) != 0)
+            .map(|k| k + 1)
+            .collect(),
+        epsilon: None,
+        results: r.map(|r| ResultsView {
+            count: r.count,
+            sum: r.sum,
+            mean: r.mean,
+            sum_of_squares: r.sum_of_squares,
+            variance: r.variance,
+            histogram: r.histogram.map(|h| {
+                h.iter()
+                    .enumerate()
+                    .map(|(j, c)| (j as u64 * width, (j as u64 + 1) * width - 1, *c))
+                    .collect()
+            }),
+        }),
+    }
+}
+
+impl fmt::Display for ResearchOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResearchOutput::Consented {
+                record,
+                purpose,
+                fields,
+                expires_at,
+                transactions,
+            } => write!(
+                f,
+                "research consent on {record} for \"{purpose}\" until unix time {expires_at}: [{}] posted encrypted ({transactions} transactions); only study sums over at least 10 records are ever decrypted",
+                fields.join(", ")
+            ),
+            ResearchOutput::Revoked { record, left } => write!(
+                f,
+                "research consent on {record} revoked; left {} open stud{} (closed studies keep the record)",
+                left.len(),
+                if left.len() == 1 { "y" } else { "ies" }
+            ),
+            ResearchOutput::Opened {
+                study,
+                field,
+                min_cohort,
+            } => write!(f, "study {study} opened: {field}, minimum cohort {min_cohort}"),
+            ResearchOutput::Collected {
+                study,
+                added,
+                cohort,
+            } => write!(f, "{added} record(s) added to {study}; cohort {cohort}"),
+            ResearchOutput::Study(v) => {
+                writeln!(f, "study     {}", v.study)?;
+                writeln!(f, "field     {}", v.field)?;
+                writeln!(f, "purpose   {}", v.purpose)?;
+                writeln!(
+                    f,
+                    "status    {} (cohort {}, minimum {})",
+                    v.status, v.cohort, v.min_cohort
+                )?;
+                if !v.faulty_nodes.is_empty() {
+                    writeln!(f, "faulty    nodes {:?}", v.faulty_nodes)?;
+                }
+                write!(f, "epsilon   none (no differential-privacy noise)")?;
+                if let Some(r) = &v.results {
+                    write!(f, "\ncount     {}\nsum       {}\nmean      {:.4}", r.count, r.sum, r.mean)?;
+                    if let Some(var) = r.variance {
+                        write!(f, "\nvariance  {var:.4}")?;
+                    }
+                    if let Some(h) = &r.histogram {
+                        for (a, b, c) in h {
+                            write!(f, "\n  {a:>5}–{b:<5} {c}")?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Runs `research …`.
+pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput> {
+    let c = ctx.client()?;
+    match cmd {
+        ResearchCommand::Consent {
+            record,
+            purpose,
+            values,
+            days,
+        } => {
+            let record = ctx.record(&c, record)?;
+            if values.is_empty() {
+                return Err(ClientError::Invalid(
+                    "name at least one --value FIELD=VALUE".into(),
+                ));
+            }
+            let values = values
+                .iter()
+                .map(|v| parse_value(v))
+                .collect::<Result<Vec<_>>>()?;
+            if !(*days > 0.0 && days.is_finite()) {
+                return Err(ClientError::Invalid(format!(
+                    "--days must be positive, got {days}"
+                )));
+            }
+            let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
+            let expires_at = now + (*days * 86_400.0) as i64;
+            let transactions = c
+                .research_consent(&record, purpose, expires_at, &values)
+                .await?;
+            Ok(ResearchOutput::Consented {
+                record: record.to_string(),
+                purpose: purpose.clone(),
+                fields: values.iter().map(|(f, _)| f.name.clone()).collect(),
+                expires_at,
+                transactions,
+            })
+        }
+        ResearchCommand::Revoke { record } => {
+            let record = ctx.record(&c, record)?;
+            let left = c.research_revoke(&record).await?;
+            Ok(ResearchOutput::Revoked {
+                record: record.to_string(),
+                left: left.iter().map(|s| s.to_string()).collect(),
+            })
+        }
+    }
+}
+
+/// Runs `stats …`.
+pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
+    let c = ctx.client()?;
+    match cmd {
+        StatsCommand::Open {
+            cluster,
+            field,
+            purpose,
+            min_cohort,
+            days,
+        } => {
+            let f = Field::parse(field).map_err(|e| ClientError::Invalid(e.to_string()))?;
+            if !(*days > 0.0 && days.is_finite()) {
+                return Err(ClientError::Invalid(format!(
+                    "--days must be positive, got {days}"
+                )));
+            }
+            let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
+            let study = c
+                .open_study(
+                    cluster,
+                    &f,
+                    purpose,
+                    *min_cohort,
+                    now + (*days * 86_400.0) as i64,
+                )
+                .await?;
+            Ok(ResearchOutput::Opened {
+                study: study.to_string(),
+                field: f.name,
+                min_cohort: *min_cohort,
+            })
+        }
+        StatsCommand::Collect { study } => {
+            let added = c.collect(study).await?;
+            let s = c.study(study).await?;
+            Ok(ResearchOutput::Collected {
+                study: study.to_string(),
+                added,
+                cohort: s.cohort,
+            })
+        }
+        StatsCommand::Close { study } => {
+            c.collect(study).await?;
+            let s = c.close_study(study).await?;
+            Ok(ResearchOutput::Study(view(study, &s, None)))
+        }
+        StatsCommand::Show { study } => {
+            let (s, r) = c.study_results(study).await?;
+            Ok(ResearchOutput::Study(view(study, &s, r)))
+        }
+    }
+}

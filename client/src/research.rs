@@ -1,0 +1,223 @@
+//! Encrypted cohort statistics, as the CLI runs them.
+//!
+//! A patient consents (purpose, fields, end) and posts each value encrypted
+//! under the cluster key with its proofs: only a study's sums are ever
+//! decrypted, by `t` nodes, once the study closed with at least its minimum
+//! cohort. A researcher opens a study, adds the consenting records
+//! (`collect`: every sealed value of the field in the cluster's history
+//! whose consent states the study's purpose), closes it; the nodes decrypt
+//! the sums on their own; `stats show` reads the statistics.
+
+use medshare::events::{ResearchValueSealed, StudyJoined};
+use medshare::instructions::{OpenStudyArgs, ResearchConsentArgs};
+use medshare::state::{Cluster, ResearchConsent, Study, StudyMember, StudyStatus};
+use medshare_sdk::chain::{chain_time, fetch};
+use medshare_sdk::events::events;
+use medshare_sdk::ix;
+use medshare_sdk::research::{value_transactions, Field, StudyResults};
+use rand_core::OsRng;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+
+use crate::error::{ClientError, Result};
+use crate::ops::Client;
+
+/// Parses `name=value` (a research field and its value).
+pub fn parse_value(s: &str) -> Result<(Field, u64)> {
+    let (name, v) = s
+        .split_once('=')
+        .ok_or_else(|| ClientError::Invalid(format!("expected FIELD=VALUE, got '{s}'")))?;
+    let field = Field::parse(name.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
+    let value: u64 = v.trim().parse().map_err(|_| {
+        ClientError::Invalid(format!("value of '{name}' is not a whole number: '{v}'"))
+    })?;
+    field
+        .check(value)
+        .map_err(|e| ClientError::Invalid(e.to_string()))?;
+    Ok((field, value))
+}
+
+impl Client {
+    /// Grants `record`'s research consent for `purpose` until `expires_at`
+    /// and posts every value (its slices and seal); returns the
+    /// transactions sent.
+    pub async fn research_consent(
+        &self,
+        record: &Pubkey,
+        purpose: &str,
+        expires_at: i64,
+        values: &[(Field, u64)],
+    ) -> Result<usize> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotOwner(record.to_string()));
+        }
+        let cluster = self.ready_cluster(&r.cluster).await?;
+        let me = self.wallet.pubkey();
+        let args = ResearchConsentArgs {
+            purpose: purpose.to_string(),
+            fields: values.iter().map(|(f, _)| f.id).collect(),
+            expires_at,
+        };
+        self.chain
+            .send(
+                &[ix::grant_research_consent(me, *record, args)],
+                &[&self.wallet],
+            )
+            .await?;
+        let key = encrypted_ixs::point::Point(cluster.cluster_key);
+        let mut sent = 1;
+        for (field, value) in values {
+            let existing = medshare::pda::research_value(record, &field.id);
+            if let Some(v) =
+                fetch::<medshare::state::ResearchValue>(self.chain.as_ref(), &existing).await?
+            {
+                if v.sealed {
+                    // Already posted (a consent granted again): values do not change.
+                    continue;
+                }
+            }
+            let txs = value_transactions(&mut OsRng, me, *record, r.cluster, &key, field, *value)
+                .map_err(|e| ClientError::Invalid(e.to_string()))?;
+            for tx in txs {
+                self.chain.send(&tx, &[&self.wallet]).await?;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Revokes `record`'s research consent and, in the same transaction,
+    /// takes the record out of every study it joined that is still open;
+    /// returns those studies.
+    pub async fn research_revoke(&self, record: &Pubkey) -> Result<Vec<Pubkey>> {
+        let me = self.wallet.pubkey();
+        let mut ixs = vec![ix::revoke_research_consent(me, *record)];
+        let mut left = vec![];
+        for entry in self.chain.history(record).await? {
+            for j in events::<StudyJoined>(&entry.logs) {
+                let Some(s) = fetch::<Study>(self.chain.as_ref(), &j.study).await? else {
+                    continue;
+                };
+                let member = medshare::pda::study_member(&j.study, record);
+                let m = fetch::<StudyMember>(self.chain.as_ref(), &member).await?;
+                if s.status == StudyStatus::Open
+                    && m.is_some_and(|m| !m.removed)
+                    && !left.contains(&j.study)
+                {
+                    ixs.push(ix::remove_from_study(me, j.study, &s.field, *record));
+                    left.push(j.study);
+                }
+            }
+        }
+        // Eight removals fit one transaction; more follow in their own.
+        let mut chunks = ixs.chunks(8);
+        for chunk in chunks.by_ref() {
+            self.chain.send(chunk, &[&self.wallet]).await?;
+        }
+        Ok(left)
+    }
+
+    /// Opens a study of `field` in `cluster`; returns its address.
+    pub async fn open_study(
+        &self,
+        cluster: &Pubkey,
+        field: &Field,
+        purpose: &str,
+        min_cohort: u32,
+        closes_at: i64,
+    ) -> Result<Pubkey> {
+        let c: Cluster = self.ready_cluster(cluster).await?;
+        let me = self.wallet.pubkey();
+        let provider = medshare::pda::provider(cluster, &me);
+        let registry = fetch::<medshare::state::Provider>(self.chain.as_ref(), &provider)
+            .await?
+            .map(|p| (provider, medshare::pda::issuer(cluster, &p.issuer)));
+        let (ix, study) = ix::open_study(
+            me,
+            *cluster,
+            c.next_study,
+            registry,
+            OpenStudyArgs {
+                purpose: purpose.to_string(),
+                field: field.id,
+                bits: field.bits,
+                bucket_bits: field.bucket_bits,
+                min_cohort,
+                closes_at,
+            },
+        );
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(study)
+    }
+
+    /// Reads a study.
+    pub async fn study(&self, study: &Pubkey) -> Result<Study> {
+        fetch::<Study>(self.chain.as_ref(), study)
+            .await?
+            .ok_or_else(|| ClientError::Invalid(format!("no study at {study}")))
+    }
+
+    /// Adds every consenting record with a sealed value of the study's field
+    /// (found in the cluster's history) that has not joined yet; returns how
+    /// many joined.
+    pub async fn collect(&self, study: &Pubkey) -> Result<usize> {
+        let s = self.study(study).await?;
+        if s.status != StudyStatus::Open {
+            return Ok(0);
+        }
+        let now = chain_time(self.chain.as_ref()).await?;
+        let mut records = vec![];
+        for entry in self.chain.history(&s.cluster).await? {
+            for v in events::<ResearchValueSealed>(&entry.logs) {
+                if v.field == s.field && !records.contains(&v.record) {
+                    records.push(v.record);
+                }
+            }
+        }
+        let mut joined = 0;
+        for record in records {
+            let member = medshare::pda::study_member(study, &record);
+            if self.chain.accounts(&[member]).await?[0].is_some() {
+                continue;
+            }
+            let consent = medshare::pda::research_consent(&record);
+            let Some(c) = fetch::<ResearchConsent>(self.chain.as_ref(), &consent).await? else {
+                continue;
+            };
+            if c.check(&s.purpose, &s.field, now).is_err() {
+                continue;
+            }
+            let ix = ix::join_study(self.wallet.pubkey(), *study, &s.field, record);
+            match self.chain.send(&[ix], &[&self.wallet]).await {
+                Ok(_) => joined += 1,
+                // Closed or regenerated records, shape mismatches, a policy
+                // that does not admit this researcher: not added.
+                Err(e) if e.medshare().is_some() => {
+                    tracing::debug!(%record, error = %e, "record not added");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(joined)
+    }
+
+    /// Closes a study (at least its minimum cohort).
+    pub async fn close_study(&self, study: &Pubkey) -> Result<Study> {
+        let s = self.study(study).await?;
+        let ix = ix::close_study(self.wallet.pubkey(), s.cluster, *study);
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        self.study(study).await
+    }
+
+    /// A study and, once released, its statistics.
+    pub async fn study_results(&self, study: &Pubkey) -> Result<(Study, Option<StudyResults>)> {
+        let s = self.study(study).await?;
+        let results = match StudyResults::of(&s) {
+            Ok(r) => Some(r),
+            Err(medshare_sdk::research::ResultsError::NotReleased) => None,
+            Err(e) => return Err(ClientError::Invalid(e.to_string())),
+        };
+        Ok((s, results))
+    }
+}

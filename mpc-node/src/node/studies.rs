@@ -1,0 +1,111 @@
+//! Studies (issue 13): a node's part needs no operator. Every tick it reads
+//! the cluster's studies from the oldest unfinished one; for each closed
+//! study it posts its partial decryptions of the aggregates (verified by
+//! the program against its verification share) and, once `t` nodes'
+//! partials are complete, sends the release. An open study is left alone:
+//! the program decrypts nothing but a closed study's aggregates.
+
+use medshare::error::MedshareError;
+use medshare::state::{Cluster, Study, StudyPartials, StudyStatus};
+use medshare_sdk::chain::{fetch, fetch_many, ChainError};
+use medshare_sdk::research::{partial_transactions, release_transaction};
+use rand_core::OsRng;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+use tracing::{info, warn};
+
+use super::{Node, NodeError};
+
+/// A study refusal that only means another node got there first.
+fn benign(e: &ChainError) -> bool {
+    matches!(
+        e.medshare(),
+        Some(MedshareError::StudyNotClosed | MedshareError::SlicesOutOfOrder)
+    )
+}
+
+impl Node {
+    /// One pass over the cluster's studies; returns the transactions sent.
+    pub(super) async fn serve_studies(
+        &mut self,
+        cluster: &Cluster,
+        pos: usize,
+    ) -> Result<u32, NodeError> {
+        let worker = self.ensure_worker(cluster, pos)?;
+        let me = worker.index.get() as u8;
+        let mut sent = 0;
+        let mut advance = true;
+        for number in self.study_cursor..cluster.next_study {
+            let addr = medshare::pda::study(&self.cfg.cluster, number);
+            let Some(study) = fetch::<Study>(self.chain.as_ref(), &addr).await? else {
+                continue;
+            };
+            if study.status == StudyStatus::Released {
+                if advance {
+                    self.study_cursor = number + 1;
+                }
+                continue;
+            }
+            advance = false;
+            if study.status != StudyStatus::Closed {
+                continue;
+            }
+            let slices = study.aggregates.len();
+            let partial_addrs: Vec<Pubkey> = (1..=cluster.size)
+                .map(|i| medshare::pda::study_partials(&addr, i))
+                .collect();
+            let partials = fetch_many::<StudyPartials>(self.chain.as_ref(), &partial_addrs).await?;
+            let mine = partials[pos].as_ref().map_or(0, |p| p.d.len());
+            let faulty = study.faulty & (1 << pos) != 0;
+            if mine < slices && !faulty {
+                let txs = partial_transactions(
+                    &mut OsRng,
+                    self.authority.pubkey(),
+                    &worker.share,
+                    self.cfg.cluster,
+                    addr,
+                    &study,
+                    mine,
+                )?;
+                for tx in txs {
+                    match self.chain.send(&tx, &[self.authority.as_ref()]).await {
+                        Ok(_) => sent += 1,
+                        Err(e) if benign(&e) => break,
+                        Err(e) => {
+                            warn!(study = %addr, error = %e, "posting partial decryptions failed; the next tick retries");
+                            return Ok(sent);
+                        }
+                    }
+                }
+                info!(study = %addr, node = me, slices, "partial decryptions posted");
+            }
+            // Complete partials of nodes not found faulty (this node's own
+            // counted as complete once sent: the chain confirmed each).
+            let done: Vec<u8> = partials
+                .iter()
+                .enumerate()
+                .filter(|(k, p)| {
+                    study.faulty & (1 << k) == 0
+                        && (*k == pos && !faulty || p.as_ref().is_some_and(|p| p.d.len() == slices))
+                })
+                .map(|(k, _)| k as u8 + 1)
+                .take(cluster.threshold as usize)
+                .collect();
+            if done.len() == cluster.threshold as usize && done.contains(&me) {
+                let tx =
+                    release_transaction(self.authority.pubkey(), self.cfg.cluster, addr, &done)?;
+                match self.chain.send(&tx, &[self.authority.as_ref()]).await {
+                    Ok(_) => {
+                        sent += 1;
+                        info!(study = %addr, cohort = study.cohort, nodes = ?done, "study released");
+                    }
+                    Err(e) if benign(&e) => {}
+                    Err(e) => {
+                        warn!(study = %addr, error = %e, "release failed; the next tick retries")
+                    }
+                }
+            }
+        }
+        Ok(sent)
+    }
+}

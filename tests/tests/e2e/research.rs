@@ -1,0 +1,197 @@
+//! End-to-end: encrypted cohort statistics through `medshare research` and
+//! `medshare stats`, with a cluster of real node tasks that decrypt a
+//! closed study's sums on their own.
+
+use medshare_client::demo::sample_record;
+use medshare_client::error::ClientError;
+use medshare_tests::cli_env::*;
+
+const PURPOSE: &str = "asthma registry 2026";
+
+#[test]
+fn test_cli_study_released_by_the_nodes() {
+    run_test("test_cli_study_released_by_the_nodes", async {
+        let env = CliEnv::new(2, 3).await;
+        let researcher = env.registered("researcher", "doctor").await;
+        let ages = [34u64, 71, 8, 45, 45, 90, 17, 62, 29, 53, 40];
+        let mut patients = vec![];
+        for (k, age) in ages.iter().enumerate() {
+            let p = env.registered(&format!("patient{k}"), "patient").await;
+            env.store(&p, 1, &sample_record()).await;
+            let out = env
+                .run(
+                    &p,
+                    &[
+                        "research",
+                        "consent",
+                        "1",
+                        "--purpose",
+                        PURPOSE,
+                        "--value",
+                        &format!("age={age}"),
+                    ],
+                )
+                .await
+                .unwrap();
+            assert!(
+                out.starts_with(&format!(
+                    "research consent on {} for \"{PURPOSE}\" until unix time ",
+                    p.record(1)
+                )) && out.ends_with(": [age] posted encrypted (8 transactions); only study sums over at least 10 records are ever decrypted"),
+                "{out}"
+            );
+            patients.push(p);
+        }
+        // A value out of range never leaves the client.
+        let e = env
+            .run(
+                &patients[0],
+                &[
+                    "research",
+                    "consent",
+                    "1",
+                    "--purpose",
+                    PURPOSE,
+                    "--value",
+                    "age=200",
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "value 200 out of range for field 'age' (0 to 127)"
+        );
+        assert!(matches!(e, ClientError::Invalid(_)));
+
+        let cluster = env.cluster_arg();
+        let low = env
+            .run(
+                &researcher,
+                &[
+                    "stats",
+                    "open",
+                    "--cluster",
+                    &cluster,
+                    "--field",
+                    "age",
+                    "--purpose",
+                    PURPOSE,
+                    "--min-cohort",
+                    "9",
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            low.to_string()
+                .contains("minimum cohort must be at least 10"),
+            "{low}"
+        );
+        let opened = env
+            .run_json(
+                &researcher,
+                &[
+                    "stats",
+                    "open",
+                    "--cluster",
+                    &cluster,
+                    "--field",
+                    "age",
+                    "--purpose",
+                    PURPOSE,
+                ],
+            )
+            .await;
+        let study = opened["study"].as_str().unwrap().to_string();
+        let collected = env
+            .run_json(&researcher, &["stats", "collect", &study])
+            .await;
+        assert_eq!(
+            (collected["added"].as_u64(), collected["cohort"].as_u64()),
+            (Some(11), Some(11))
+        );
+
+        // The last patient revokes before the study closes: it leaves.
+        let last = patients.last().unwrap();
+        let out = env.run(last, &["research", "revoke", "1"]).await.unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "research consent on {} revoked; left 1 open study (closed studies keep the record)",
+                last.record(1)
+            )
+        );
+        let closed = env.run_json(&researcher, &["stats", "close", &study]).await;
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["cohort"], 10);
+
+        // The nodes decrypt the sums without anyone asking.
+        let start = std::time::Instant::now();
+        let shown = loop {
+            let out = env
+                .run(&researcher, &["stats", "show", &study])
+                .await
+                .unwrap();
+            if out.contains("released") || start.elapsed() > test_timeout() {
+                break out;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert!(
+            shown.contains("status    released (cohort 10, minimum 10)"),
+            "{shown}"
+        );
+        let v = env.run_json(&researcher, &["stats", "show", &study]).await;
+        let kept = &ages[..10];
+        let n = kept.len() as u64;
+        let sum: u64 = kept.iter().sum();
+        let sq: u64 = kept.iter().map(|a| a * a).sum();
+        let r = &v["results"];
+        assert_eq!(r["count"], n);
+        assert_eq!(r["sum"], sum);
+        assert_eq!(r["sum_of_squares"], sq);
+        assert_eq!(r["mean"].as_f64().unwrap(), sum as f64 / n as f64);
+        let exact = (n * sq - sum * sum) as f64 / (n * n) as f64;
+        assert!((r["variance"].as_f64().unwrap() - exact).abs() < 1e-9);
+        let mut hist = vec![0u64; 8];
+        for a in kept {
+            hist[(*a >> 4) as usize] += 1;
+        }
+        let got: Vec<u64> = r["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b[2].as_u64().unwrap())
+            .collect();
+        assert_eq!(got, hist);
+        assert_eq!(r["histogram"][0], serde_json::json!([0, 15, hist[0]]));
+        assert_eq!(v["epsilon"], serde_json::Value::Null);
+
+        // The patient's audit shows the consent, the value, the study joined
+        // and left, and no value.
+        let record = last.record(1).to_string();
+        let trail = env
+            .audit(last, &[&record], |o| o.contains("StudyLeft"))
+            .await;
+        for want in [
+            format!("research consent granted: \"{PURPOSE}\", 1 field(s)"),
+            "encrypted research value posted (7 bits, proofs verified)".to_string(),
+            format!("added to study {study} (cohort 11)"),
+            format!("removed from study {study} (cohort 10)"),
+        ] {
+            assert!(trail.contains(&want), "missing {want:?} in\n{trail}");
+        }
+        assert!(!trail.contains(&format!("={}", ages[10])));
+
+        // A closed study takes no one, and a second close is refused.
+        let again = env
+            .run(&researcher, &["stats", "close", &study])
+            .await
+            .unwrap_err();
+        assert!(
+            again.to_string().contains("study is not open for joining"),
+            "{again}"
+        );
+    });
+}
