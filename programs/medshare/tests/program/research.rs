@@ -348,7 +348,7 @@ async fn test_revoked_consent_leaves_the_study() {
     let stranger = member(&mut env, &c).await;
     let join = sdk::join_study(researcher.pubkey(), study, &flag.id, stranger.record);
     assert_anchor_err(
-        env.send(&[join.clone()], &[&researcher]).await,
+        env.send(std::slice::from_ref(&join), &[&researcher]).await,
         anchor_lang::error::ErrorCode::AccountNotInitialized,
     );
     // Its owner cannot post a value without one either.
@@ -383,7 +383,7 @@ async fn test_revoked_consent_leaves_the_study() {
     let last = members.last().unwrap();
     let remove = sdk::remove_from_study(researcher.pubkey(), study, &flag.id, last.record);
     assert_err(
-        env.send(&[remove.clone()], &[&researcher]).await,
+        env.send(std::slice::from_ref(&remove), &[&researcher]).await,
         MedshareError::StillConsented,
     );
     // ...revoked, it leaves in the same transaction.
@@ -554,7 +554,7 @@ async fn test_value_and_study_refusals() {
     let study = open(&mut env, &c, &researcher, &age, 10).await;
     let join = sdk::join_study(researcher.pubkey(), study, &age.id, m.record);
     assert_err(
-        env.send(&[join.clone()], &[&researcher]).await,
+        env.send(std::slice::from_ref(&join), &[&researcher]).await,
         MedshareError::ValueNotSealed,
     );
 

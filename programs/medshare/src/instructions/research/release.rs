@@ -229,8 +229,8 @@ impl ReleaseStudy<'_> {
         check_lagrange(&nodes[..infos.len()], &lagrange)
             .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
         let mut released = Vec::with_capacity(slices);
-        for j in 0..slices {
-            let m = combine_partials(&s.aggregates[j].into(), &lagrange, |k| Point(ds[k][j]))
+        for (j, agg) in s.aggregates.iter().enumerate() {
+            let m = combine_partials(&(*agg).into(), &lagrange, |k| Point(ds[k][j]))
                 .map_err(|_| error!(MedshareError::InvariantViolated))?;
             released.push(m.0);
         }
