@@ -383,7 +383,8 @@ async fn test_revoked_consent_leaves_the_study() {
     let last = members.last().unwrap();
     let remove = sdk::remove_from_study(researcher.pubkey(), study, &flag.id, last.record);
     assert_err(
-        env.send(std::slice::from_ref(&remove), &[&researcher]).await,
+        env.send(std::slice::from_ref(&remove), &[&researcher])
+            .await,
         MedshareError::StillConsented,
     );
     // ...revoked, it leaves in the same transaction.
