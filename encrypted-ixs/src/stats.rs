@@ -2,7 +2,8 @@
 //! summed homomorphically, and only the sums ever decrypted, by `t` nodes.
 //!
 //! This module is the cryptography of issue 13; the program's study
-//! accounts and instructions, the nodes' part and the CLI build on it.
+//! instructions (`medshare::instructions::research`), the nodes and the CLI
+//! run it.
 //!
 //! ## Values: exponential ElGamal, one ciphertext per bit
 //!
@@ -86,8 +87,9 @@
 //! Lagrange coefficients ([`crate::reencrypt::check_lagrange`]),
 //! `v·B = C − Σ λ_i·D_i` ([`combine_partials`]).
 //!
-//! Why revealing `s·R` should be safe (a design argument; the program path
-//! that will rely on it is not built yet): every `R_j` a value adds came with a proof
+//! Why revealing `s·R` should be safe (a design argument, not a tested
+//! property; what is tested is that the program takes partial decryptions
+//! only against a closed study's aggregates): every `R_j` a value adds came with a proof
 //! of knowledge of its `r_j`, so the discrete log of an aggregate's `R` is
 //! known to the records' owners together; it is never a record capsule's
 //! ephemeral key `E` (whose logarithm only the capsule's author knows), so
