@@ -22,6 +22,17 @@ use solana_sdk::signature::Signer;
 use crate::error::{ClientError, Result};
 use crate::ops::Client;
 
+/// ε in thousandths, from a number between 0.001 and 100.
+pub fn epsilon_milli(eps: f64) -> Result<u32> {
+    let milli = (eps * 1000.0).round();
+    if !(eps.is_finite() && (1.0..=100_000.0).contains(&milli)) {
+        return Err(ClientError::Invalid(format!(
+            "epsilon must be between 0.001 and 100, got {eps}"
+        )));
+    }
+    Ok(milli as u32)
+}
+
 /// Parses `name=value` (a research field and its value).
 pub fn parse_value(s: &str) -> Result<(Field, u64)> {
     let (name, v) = s
@@ -46,6 +57,7 @@ impl Client {
         record: &Pubkey,
         purpose: &str,
         expires_at: i64,
+        epsilon_budget_milli: u32,
         values: &[(Field, u64)],
     ) -> Result<usize> {
         let r = self.record(record).await?;
@@ -58,6 +70,7 @@ impl Client {
             purpose: purpose.to_string(),
             fields: values.iter().map(|(f, _)| f.id).collect(),
             expires_at,
+            epsilon_budget_milli,
         };
         self.chain
             .send(
@@ -126,6 +139,7 @@ impl Client {
         purpose: &str,
         min_cohort: u32,
         closes_at: i64,
+        epsilon_milli: u32,
     ) -> Result<Pubkey> {
         let c: Cluster = self.ready_cluster(cluster).await?;
         let me = self.wallet.pubkey();
@@ -145,6 +159,7 @@ impl Client {
                 bucket_bits: field.bucket_bits,
                 min_cohort,
                 closes_at,
+                epsilon_milli,
             },
         );
         self.chain.send(&[ix], &[&self.wallet]).await?;

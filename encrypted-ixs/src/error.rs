@@ -70,6 +70,12 @@ pub enum Error {
     /// does not verify.
     #[error("encrypted value: {0} proof does not verify")]
     InvalidRelationProof(&'static str),
+    /// A node's noise share or its proof is invalid (the node is named).
+    #[error("invalid noise share from node {node}")]
+    InvalidNoise {
+        /// The node.
+        node: NodeIndex,
+    },
     /// A node's partial decryption of a study aggregate has an invalid proof.
     #[error("invalid partial decryption from node {node}")]
     InvalidPartialDecryption {

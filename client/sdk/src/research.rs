@@ -9,13 +9,13 @@ use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::lagrange_coefficients;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_for_study, encrypt_value, field_id, partial_decrypt, StudyContext,
-    ValueContext,
+    discrete_log_signed, encrypt_for_study, encrypt_noise, encrypt_value, field_id,
+    partial_decrypt, sample_discrete_laplace, StudyContext, ValueContext,
 };
 use medshare::instructions::{
-    BitArg, PartialArg, PostValueArgs, ProductProofArg, SealValueArgs, ZeroProofArg,
+    BitArg, NoiseArg, PartialArg, PostValueArgs, ProductProofArg, SealValueArgs, ZeroProofArg,
 };
-use medshare::state::{slice_count, Study, StudyStatus};
+use medshare::state::{sensitivity, slice_count, Study, StudyStatus};
 use rand_core::{CryptoRng, RngCore};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
@@ -28,6 +28,9 @@ pub const SLICES_PER_TX: usize = 5;
 
 /// Partial decryptions per `post_study_partials` transaction (80 bytes each).
 pub const PARTIALS_PER_TX: usize = 10;
+
+/// Noise shares per `post_study_noise` transaction (144 bytes each).
+pub const NOISE_PER_TX: usize = 6;
 
 /// Compute units a client requests for a research transaction (the ELF's
 /// figures are in the program README).
@@ -235,6 +238,84 @@ pub fn partial_transactions<R: RngCore + CryptoRng>(
         .collect())
 }
 
+/// The scale of each node's discrete Laplace noise per slice, as the
+/// fraction `(num, den)`: `sensitivity / ε` with ε in thousandths.
+pub fn noise_scale(study: &Study) -> Option<(u64, u64)> {
+    (study.epsilon_milli > 0).then(|| {
+        (
+            sensitivity(study.bits, study.bucket_bits) * 1000,
+            study.epsilon_milli as u64,
+        )
+    })
+}
+
+/// The standard deviation of one node's noise on a slice:
+/// `√(2α)/(1 − α)` with `α = exp(−1/scale)`.
+pub fn noise_sd(study: &Study) -> Option<f64> {
+    noise_scale(study).map(|(num, den)| {
+        let alpha = (-(den as f64) / num as f64).exp();
+        (2.0 * alpha).sqrt() / (1.0 - alpha)
+    })
+}
+
+/// A node's noise for every slice of a closed study with differential
+/// privacy, from slice `from` on: one exact discrete Laplace sample per
+/// slice at [`noise_scale`], encrypted under the cluster key with its proof,
+/// as the transactions that post it (six per transaction). `None` for a
+/// study without differential privacy.
+#[allow(clippy::too_many_arguments)]
+pub fn noise_transactions<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    node: Pubkey,
+    index: NodeIndex,
+    cluster: Pubkey,
+    cluster_key: &Point,
+    study_key: Pubkey,
+    study: &Study,
+    from: usize,
+) -> Result<Option<Vec<Vec<Instruction>>>, encrypted_ixs::Error> {
+    let Some((num, den)) = noise_scale(study) else {
+        return Ok(None);
+    };
+    let mut shares = Vec::with_capacity(study.aggregates.len());
+    for j in from..study.aggregates.len() {
+        let ctx = StudyContext {
+            program_id: medshare::ID.to_bytes(),
+            cluster: cluster.to_bytes(),
+            study: study_key.to_bytes(),
+            slice: j as u16,
+        };
+        let eta = sample_discrete_laplace(rng, num, den);
+        shares.push(NoiseArg::from(encrypt_noise(
+            rng,
+            &ctx,
+            index,
+            cluster_key,
+            eta,
+        )?));
+    }
+    let i = index.get() as u8;
+    Ok(Some(
+        shares
+            .chunks(NOISE_PER_TX)
+            .enumerate()
+            .map(|(k, chunk)| {
+                vec![
+                    ix::compute_budget(RESEARCH_COMPUTE_UNITS),
+                    ix::post_study_noise(
+                        node,
+                        cluster,
+                        i,
+                        study_key,
+                        (from + k * NOISE_PER_TX) as u16,
+                        chunk.to_vec(),
+                    ),
+                ]
+            })
+            .collect(),
+    ))
+}
+
 /// The `release_study` transaction for the partials of `nodes` (node
 /// indices, at least `t`).
 pub fn release_transaction(
@@ -257,22 +338,32 @@ pub fn release_transaction(
     ])
 }
 
-/// A released study's statistics.
+/// A released study's statistics. With differential privacy every slice
+/// carries noise, so sums can be off (even negative) by the documented
+/// noise; without it they are exact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StudyResults {
-    /// Records counted.
+    /// Records counted (public: who joined is on-chain).
     pub count: u64,
-    /// `Σ v`.
-    pub sum: u128,
+    /// `Σ v` (noised with differential privacy).
+    pub sum: i128,
     /// `Σ v²` (values of more than one bit).
-    pub sum_of_squares: Option<u128>,
+    pub sum_of_squares: Option<i128>,
     /// `Σ v / n`.
     pub mean: f64,
     /// Population variance `Σ v²/n − (Σ v/n)²` (values of more than one bit).
     pub variance: Option<f64>,
     /// Records per bucket (with a histogram), bucket `j` holding values
     /// `j·2^(bits−h) ..= (j+1)·2^(bits−h) − 1`.
-    pub histogram: Option<Vec<u64>>,
+    pub histogram: Option<Vec<i64>>,
+    /// ε of the release (`None`: no differential privacy, exact figures).
+    pub epsilon: Option<f64>,
+    /// Standard deviation of the noise on one slice (the sum of the noise
+    /// of the `t` nodes whose noise completed; a node that stopped midway
+    /// adds more on some slices).
+    pub slice_noise_sd: Option<f64>,
+    /// The released slices, `S_j` plus noise.
+    pub slices: Vec<i64>,
 }
 
 /// Why a study's results cannot be read.
@@ -281,31 +372,46 @@ pub enum ResultsError {
     /// The study is not released yet.
     #[error("study is not released yet")]
     NotReleased,
-    /// A released slice is not a count in `[0, cohort]` (a wrong release).
-    #[error("released slice {0} is not a count within the cohort")]
+    /// A released slice is not a count within the cohort and the noise
+    /// window (a node posted noise far beyond its distribution, or a wrong
+    /// release).
+    #[error("released slice {0} is not a count within the cohort and the noise window")]
     BadSlice(usize),
 }
 
+/// How far outside `[0, cohort]` a noised slice is searched: 64 standard
+/// scales for each of up to 16 nodes (a discrete Laplace sample exceeds
+/// 64 scales with probability below `e^−64`).
+fn noise_window(study: &Study) -> i64 {
+    noise_scale(study).map_or(0, |(num, den)| {
+        (encrypted_ixs::MAX_NODES as i64) * 64 * (num.div_ceil(den) as i64) + 16
+    })
+}
+
 impl StudyResults {
-    /// Recovers each slice's count by baby-step giant-step (at most the
-    /// cohort) and computes the statistics.
+    /// Recovers each slice by baby-step giant-step (within the cohort, and
+    /// the noise window with differential privacy) and computes the
+    /// statistics.
     pub fn of(study: &Study) -> Result<StudyResults, ResultsError> {
         if study.status != StudyStatus::Released {
             return Err(ResultsError::NotReleased);
         }
         let n = study.cohort as u64;
+        let w = noise_window(study);
         let counts = study
             .released
             .iter()
             .enumerate()
-            .map(|(j, p)| discrete_log(&Point(*p), n).ok_or(ResultsError::BadSlice(j)))
-            .collect::<Result<Vec<u64>, _>>()?;
+            .map(|(j, p)| {
+                discrete_log_signed(&Point(*p), -w, n as i64 + w).ok_or(ResultsError::BadSlice(j))
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
         let bits = study.bits as usize;
-        let weighted = |s: &[u64]| {
+        let weighted = |s: &[i64]| {
             s.iter()
                 .enumerate()
-                .map(|(j, c)| (*c as u128) << j)
-                .sum::<u128>()
+                .map(|(j, c)| (*c as i128) << j)
+                .sum::<i128>()
         };
         let sum = weighted(&counts[..bits]);
         let sum_of_squares = (bits > 1).then(|| weighted(&counts[bits..3 * bits]));
@@ -318,6 +424,7 @@ impl StudyResults {
             }
         });
         let histogram = (study.bucket_bits > 0).then(|| counts[3 * bits..].to_vec());
+        let t_noise = study.noise_done.count_ones() as f64;
         Ok(StudyResults {
             count: n,
             sum,
@@ -325,6 +432,9 @@ impl StudyResults {
             mean,
             variance,
             histogram,
+            epsilon: (study.epsilon_milli > 0).then(|| study.epsilon_milli as f64 / 1000.0),
+            slice_noise_sd: noise_sd(study).map(|sd| sd * t_noise.sqrt()),
+            slices: counts,
         })
     }
 }

@@ -263,6 +263,11 @@ pub enum ResearchCommand {
         /// How long the consent lasts, in days from now (chain time).
         #[arg(long, default_value_t = 365.0)]
         days: f64,
+        /// Privacy budget: only studies with differential privacy, their ε
+        /// adding up to at most this (e.g. 3.0). Without it, studies without
+        /// noise are admitted too.
+        #[arg(long)]
+        epsilon_budget: Option<f64>,
     },
     /// Revokes your record's research consent and leaves every open study.
     Revoke {
@@ -291,6 +296,10 @@ pub enum StatsCommand {
         /// Days records may join.
         #[arg(long, default_value_t = 30.0)]
         days: f64,
+        /// Differential privacy: the release's ε (0.001 to 100). Without it,
+        /// exact figures are released.
+        #[arg(long)]
+        epsilon: Option<f64>,
     },
     /// Adds every consenting record not yet in the study.
     Collect {

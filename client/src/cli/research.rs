@@ -10,7 +10,7 @@ use solana_sdk::pubkey::Pubkey;
 
 use super::{Ctx, ResearchCommand, StatsCommand};
 use crate::error::{ClientError, Result};
-use crate::research::parse_value;
+use crate::research::{epsilon_milli, parse_value};
 
 /// What a research or stats command did or found.
 #[derive(Debug, Serialize)]
@@ -77,8 +77,11 @@ pub struct StudyView {
     pub verified_researcher: bool,
     /// Nodes found posting a wrong partial decryption.
     pub faulty_nodes: Vec<u8>,
-    /// Differential privacy: none is added (`null`).
+    /// Differential privacy: the release's ε (`null`: none, exact figures).
     pub epsilon: Option<f64>,
+    /// With differential privacy: the standard deviation of the noise on
+    /// one slice, and on the sum.
+    pub noise_sd: Option<(f64, f64)>,
     /// Once released.
     pub results: Option<ResultsView>,
 }
@@ -89,15 +92,15 @@ pub struct ResultsView {
     /// Records.
     pub count: u64,
     /// Sum.
-    pub sum: u128,
+    pub sum: i128,
     /// Mean.
     pub mean: f64,
     /// Sum of squares.
-    pub sum_of_squares: Option<u128>,
+    pub sum_of_squares: Option<i128>,
     /// Population variance.
     pub variance: Option<f64>,
     /// `(from, to, count)` per bucket.
-    pub histogram: Option<Vec<(u64, u64, u64)>>,
+    pub histogram: Option<Vec<(u64, u64, i64)>>,
 }
 
 fn field_name(id: &[u8; 32]) -> String {
@@ -126,7 +129,13 @@ fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>) -> StudyView {
             .filter(|k| s.faulty & (1 << k) != 0)
             .map(|k| k + 1)
             .collect(),
-        epsilon: None,
+        epsilon: (s.epsilon_milli > 0).then(|| s.epsilon_milli as f64 / 1000.0),
+        noise_sd: medshare_sdk::research::noise_sd(s).map(|sd| {
+            let t = (s.noise_done.count_ones() as f64).max(1.0);
+            let per_slice = sd * t.sqrt();
+            let weights: f64 = (0..s.bits).map(|j| 4f64.powi(j as i32)).sum();
+            (per_slice, per_slice * weights.sqrt())
+        }),
         results: r.map(|r| ResultsView {
             count: r.count,
             sum: r.sum,
@@ -185,7 +194,13 @@ impl fmt::Display for ResearchOutput {
                 if !v.faulty_nodes.is_empty() {
                     writeln!(f, "faulty    nodes {:?}", v.faulty_nodes)?;
                 }
-                write!(f, "epsilon   none (no differential-privacy noise)")?;
+                match (v.epsilon, v.noise_sd) {
+                    (Some(e), Some((slice, sum))) => write!(
+                        f,
+                        "epsilon   {e} (discrete Laplace noise: sd {slice:.1} per slice, {sum:.1} on the sum)"
+                    )?,
+                    _ => write!(f, "epsilon   none (exact figures, no differential-privacy noise)")?,
+                }
                 if let Some(r) = &v.results {
                     write!(f, "\ncount     {}\nsum       {}\nmean      {:.4}", r.count, r.sum, r.mean)?;
                     if let Some(var) = r.variance {
@@ -212,6 +227,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             purpose,
             values,
             days,
+            epsilon_budget,
         } => {
             let record = ctx.record(&c, record)?;
             if values.is_empty() {
@@ -230,8 +246,9 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             }
             let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
             let expires_at = now + (*days * 86_400.0) as i64;
+            let budget = epsilon_budget.map(epsilon_milli).transpose()?.unwrap_or(0);
             let transactions = c
-                .research_consent(&record, purpose, expires_at, &values)
+                .research_consent(&record, purpose, expires_at, budget, &values)
                 .await?;
             Ok(ResearchOutput::Consented {
                 record: record.to_string(),
@@ -262,7 +279,9 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
             purpose,
             min_cohort,
             days,
+            epsilon,
         } => {
+            let eps = epsilon.map(epsilon_milli).transpose()?.unwrap_or(0);
             let f = Field::parse(field).map_err(|e| ClientError::Invalid(e.to_string()))?;
             if !(*days > 0.0 && days.is_finite()) {
                 return Err(ClientError::Invalid(format!(
@@ -277,6 +296,7 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
                     purpose,
                     *min_cohort,
                     now + (*days * 86_400.0) as i64,
+                    eps,
                 )
                 .await?;
             Ok(ResearchOutput::Opened {

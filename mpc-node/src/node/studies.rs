@@ -1,14 +1,17 @@
 //! Studies (issue 13): a node's part needs no operator. Every tick it reads
 //! the cluster's studies from the oldest unfinished one; for each closed
-//! study it posts its partial decryptions of the aggregates (verified by
-//! the program against its verification share) and, once `t` nodes'
-//! partials are complete, sends the release. An open study is left alone:
+//! study it first adds its noise when the study has differential privacy
+//! (until `t` nodes' noise is complete; one exact discrete Laplace sample
+//! per slice, encrypted, with a proof of knowledge), then posts its partial
+//! decryptions of the aggregates (verified by the program against its
+//! verification share) and, once `t` nodes' partials are complete, sends
+//! the release. An open study is left alone:
 //! the program decrypts nothing but a closed study's aggregates.
 
 use medshare::error::MedshareError;
 use medshare::state::{Cluster, Study, StudyPartials, StudyStatus};
 use medshare_sdk::chain::{fetch, fetch_many, ChainError};
-use medshare_sdk::research::{partial_transactions, release_transaction};
+use medshare_sdk::research::{noise_transactions, partial_transactions, release_transaction};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
@@ -20,7 +23,12 @@ use super::{Node, NodeError};
 fn benign(e: &ChainError) -> bool {
     matches!(
         e.medshare(),
-        Some(MedshareError::StudyNotClosed | MedshareError::SlicesOutOfOrder)
+        Some(
+            MedshareError::StudyNotClosed
+                | MedshareError::SlicesOutOfOrder
+                | MedshareError::NoiseComplete
+                | MedshareError::NoiseIncomplete
+        )
     )
 }
 
@@ -51,12 +59,44 @@ impl Node {
                 continue;
             }
             let slices = study.aggregates.len();
+            let faulty = study.faulty & (1 << pos) != 0;
+            // Differential privacy: noise first, until `t` nodes' is complete.
+            let t = cluster.threshold as u32;
+            if study.epsilon_milli > 0 && study.noise_done.count_ones() < t {
+                let mine = study.noise_progress[pos] as usize;
+                if mine < slices && !faulty {
+                    let key = encrypted_ixs::point::Point(cluster.cluster_key);
+                    let txs = noise_transactions(
+                        &mut OsRng,
+                        self.authority.pubkey(),
+                        worker.index,
+                        self.cfg.cluster,
+                        &key,
+                        addr,
+                        &study,
+                        mine,
+                    )?
+                    .unwrap_or_default();
+                    for tx in txs {
+                        match self.chain.send(&tx, &[self.authority.as_ref()]).await {
+                            Ok(_) => sent += 1,
+                            Err(e) if benign(&e) => break,
+                            Err(e) => {
+                                warn!(study = %addr, error = %e, "posting noise failed; the next tick retries");
+                                return Ok(sent);
+                            }
+                        }
+                    }
+                    info!(study = %addr, node = me, slices, "noise posted");
+                }
+                // The partials wait for the noise phase to end (next tick).
+                continue;
+            }
             let partial_addrs: Vec<Pubkey> = (1..=cluster.size)
                 .map(|i| medshare::pda::study_partials(&addr, i))
                 .collect();
             let partials = fetch_many::<StudyPartials>(self.chain.as_ref(), &partial_addrs).await?;
             let mine = partials[pos].as_ref().map_or(0, |p| p.d.len());
-            let faulty = study.faulty & (1 << pos) != 0;
             if mine < slices && !faulty {
                 let txs = partial_transactions(
                     &mut OsRng,

@@ -34,6 +34,8 @@ pub const SEED_STUDY_PARTIALS: &[u8] = b"study-partials";
 
 /// Smallest cohort a study may release (`min_cohort` may only be larger).
 pub const MIN_COHORT: u32 = 10;
+/// Largest ε of a study, in thousandths (ε = 100).
+pub const MAX_EPSILON_MILLI: u32 = 100_000;
 /// Fields one research consent names.
 pub const MAX_RESEARCH_FIELDS: usize = 8;
 /// Most bits of a study's values (their squares have twice as many).

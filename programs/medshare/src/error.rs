@@ -227,11 +227,26 @@ pub enum MedshareError {
     /// The record is not (or no longer) counted in this study.
     #[msg("record is not in this study")]
     NotInStudy,
+    /// The record's research consent does not admit this study's ε (no differential privacy, or its budget would be exceeded).
+    #[msg("study's privacy cost exceeds the record's privacy budget")]
+    PrivacyBudgetExceeded,
+    /// The study has no differential privacy: no noise is taken.
+    #[msg("study adds no noise")]
+    NoiseNotNeeded,
+    /// The study already has noise from `t` nodes.
+    #[msg("study noise is complete")]
+    NoiseComplete,
+    /// Partial decryptions wait until `t` nodes' noise is in.
+    #[msg("study noise is not complete yet")]
+    NoiseIncomplete,
+    /// ε must be between 0.001 and 100.
+    #[msg("epsilon must be between 0.001 and 100")]
+    InvalidEpsilon,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 74] = [
+    pub const ALL: [MedshareError; 79] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -306,6 +321,11 @@ impl MedshareError {
         MedshareError::NotEnoughPartials,
         MedshareError::StillConsented,
         MedshareError::NotInStudy,
+        MedshareError::PrivacyBudgetExceeded,
+        MedshareError::NoiseNotNeeded,
+        MedshareError::NoiseComplete,
+        MedshareError::NoiseIncomplete,
+        MedshareError::InvalidEpsilon,
     ];
 
     /// The variant with this Anchor error code.
@@ -328,8 +348,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::NotInStudy as usize,
-            "a variant was added after NotInStudy: add it to ALL"
+            MedshareError::InvalidEpsilon as usize,
+            "a variant was added after InvalidEpsilon: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -277,6 +277,16 @@ pub mod medshare {
         PostStudyPartials::handler(ctx, offset, partials)
     }
 
+    /// A node adds verified noise shares to a closed study's sums
+    /// (differential privacy).
+    pub fn post_study_noise(
+        ctx: Context<PostStudyNoise>,
+        offset: u16,
+        noise: Vec<NoiseArg>,
+    ) -> Result<()> {
+        PostStudyNoise::handler(ctx, offset, noise)
+    }
+
     /// Combines `t` nodes' partials: the study's sums are released.
     pub fn release_study<'info>(
         ctx: Context<'info, ReleaseStudy<'info>>,

@@ -3,7 +3,7 @@
 //! decryptions and the release (nodes).
 
 use medshare::instructions::{
-    OpenStudyArgs, PartialArg, PostValueArgs, ResearchConsentArgs, SealValueArgs,
+    NoiseArg, OpenStudyArgs, PartialArg, PostValueArgs, ResearchConsentArgs, SealValueArgs,
 };
 use medshare::{accounts as a, instruction as d, pda};
 use solana_sdk::instruction::{AccountMeta, Instruction};
@@ -168,6 +168,26 @@ pub fn post_study_partials(
             system_program: SYSTEM,
         },
         d::PostStudyPartials { offset, partials },
+    )
+}
+
+/// `post_study_noise`: node `index`'s noise shares for slices `offset..`.
+pub fn post_study_noise(
+    node: Pubkey,
+    cluster: Pubkey,
+    index: u8,
+    study: Pubkey,
+    offset: u16,
+    noise: Vec<NoiseArg>,
+) -> Instruction {
+    instruction(
+        a::PostStudyNoise {
+            node,
+            cluster,
+            node_record: pda::node_record(&cluster, index),
+            study,
+        },
+        d::PostStudyNoise { offset, noise },
     )
 }
 

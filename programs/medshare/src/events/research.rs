@@ -73,6 +73,8 @@ pub struct StudyOpened {
     pub bucket_bits: u8,
     /// Minimum cohort.
     pub min_cohort: u32,
+    /// ε of the release in thousandths (0: no differential privacy).
+    pub epsilon_milli: u32,
     /// Joining ends (unix time).
     pub closes_at: i64,
     /// Slot.
@@ -140,8 +142,8 @@ pub struct StudyPartialsPosted {
     pub slot: u64,
 }
 
-/// A node's partial decryption failed verification: the node is named,
-/// marked faulty on this study and its fault counted.
+/// A node's partial decryption (or noise share) failed verification: the
+/// node is named, marked faulty on this study and its fault counted.
 #[event]
 pub struct StudyPartialRejected {
     /// The study.
@@ -152,6 +154,8 @@ pub struct StudyPartialRejected {
     pub authority: Pubkey,
     /// The slice whose proof failed.
     pub slice: u16,
+    /// A noise share (`post_study_noise`), not a partial decryption.
+    pub noise: bool,
     /// Slot.
     pub slot: u64,
 }
@@ -163,6 +167,8 @@ pub struct StudyReleased {
     pub study: Pubkey,
     /// Cohort.
     pub cohort: u32,
+    /// ε of the release in thousandths (0: no noise).
+    pub epsilon_milli: u32,
     /// The nodes whose partials were combined.
     pub contributors: Vec<u8>,
     /// `m·B` per slice.
@@ -171,4 +177,19 @@ pub struct StudyReleased {
     pub slot: u64,
     /// Unix time.
     pub unix_time: i64,
+}
+
+/// A node's noise shares were verified and added to a study's sums.
+#[event]
+pub struct StudyNoisePosted {
+    /// The study.
+    pub study: Pubkey,
+    /// The node.
+    pub node: u8,
+    /// Slices it has noised so far.
+    pub posted: u16,
+    /// Nodes whose noise is complete.
+    pub complete_nodes: u8,
+    /// Slot.
+    pub slot: u64,
 }

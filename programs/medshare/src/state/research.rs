@@ -51,6 +51,19 @@ pub const fn slice_count(bits: u8, bucket_bits: u8) -> usize {
     b + square + buckets
 }
 
+/// The L1 sensitivity of a study's released slice vector when one record's
+/// value is replaced by another (who joined is public; values are what
+/// differential privacy protects): each value slice and each square slice
+/// moves by at most 1, and the histogram by at most 2 (one bucket loses the
+/// record, another gains it). Noise of scale `sensitivity / ε` per slice
+/// makes the release ε-differentially private.
+pub const fn sensitivity(bits: u8, bucket_bits: u8) -> u64 {
+    let b = bits as u64;
+    let square = if b > 1 { 2 * b } else { 0 };
+    let buckets = if bucket_bits > 0 { 2 } else { 0 };
+    b + square + buckets
+}
+
 /// The bit position slice `slice` of a value is proven at
 /// ([`encrypted_ixs::stats`]: value `j`, square `64 + j`, bucket `128 + j`).
 pub fn slice_position(bits: u8, slice: usize) -> u8 {
@@ -93,6 +106,13 @@ pub struct ResearchConsent {
     pub granted_at: i64,
     /// Studies the record joined under it.
     pub studies_joined: u32,
+    /// Privacy budget in thousandths of ε: 0 admits studies without
+    /// differential privacy; otherwise only studies with it, whose ε add
+    /// up to at most this (sequential composition).
+    pub epsilon_budget_milli: u32,
+    /// ε spent by the studies the record is in (thousandths); refunded when
+    /// it leaves a study before the study closes.
+    pub epsilon_spent_milli: u32,
     /// PDA bump.
     pub bump: u8,
 }
@@ -214,6 +234,13 @@ pub struct Study {
     pub faulty: u16,
     /// Nodes whose partial decryptions are complete.
     pub partials_done: u16,
+    /// Differential privacy: ε of the release in thousandths (0: none).
+    pub epsilon_milli: u32,
+    /// Noise slices each node has added so far (node `i` at `i − 1`).
+    pub noise_progress: [u8; 16],
+    /// Nodes whose noise is complete (bit `i − 1`); the noise phase ends
+    /// when `t` are, and only then are partial decryptions taken.
+    pub noise_done: u16,
     /// PDA bump.
     pub bump: u8,
     /// Encrypted sums, one per slice.

@@ -278,7 +278,7 @@ fn test_account_sizes_as_documented() {
     use anchor_lang::Space;
     use medshare::state::*;
     let sizes = [
-        ("Cluster", 8 + Cluster::INIT_SPACE, 2_256),
+        ("Cluster", 8 + Cluster::INIT_SPACE, 2_264),
         ("NodeRecord", 8 + NodeRecord::INIT_SPACE, 86),
         ("DkgMailbox", 8 + DkgMailbox::INIT_SPACE, 1_974),
         ("Identity", 8 + Identity::INIT_SPACE, 82),
@@ -286,6 +286,15 @@ fn test_account_sizes_as_documented() {
         ("Consent", 8 + Consent::INIT_SPACE, 211),
         ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
         ("Provider", 8 + Provider::INIT_SPACE, 155),
+        ("ResearchConsent", 8 + ResearchConsent::INIT_SPACE, 470),
+        ("Study", 8 + Study::INIT_SPACE, 7_535),
+        ("StudyMember", 8 + StudyMember::INIT_SPACE, 114),
+        ("StudyPartials", 8 + StudyPartials::INIT_SPACE, 2_478),
+        (
+            "ResearchValue (age: 29 slices)",
+            ResearchValue::space(7, 3),
+            2_002,
+        ),
     ];
     for (name, actual, documented) in sizes {
         assert_eq!(actual, documented, "{name}");

@@ -68,6 +68,10 @@ async fn member(env: &mut Env, c: &SimCluster) -> Member {
 }
 
 fn consent_ix(m: &Member, fields: &[&Field], purpose: &str) -> Instruction {
+    consent_budget_ix(m, fields, purpose, 0)
+}
+
+fn consent_budget_ix(m: &Member, fields: &[&Field], purpose: &str, budget: u32) -> Instruction {
     sdk::grant_research_consent(
         m.wallet.pubkey(),
         m.record,
@@ -75,6 +79,7 @@ fn consent_ix(m: &Member, fields: &[&Field], purpose: &str) -> Instruction {
             purpose: purpose.to_string(),
             fields: fields.iter().map(|f| f.id).collect(),
             expires_at: i64::MAX,
+            epsilon_budget_milli: budget,
         },
     )
 }
@@ -106,6 +111,18 @@ async fn post_value(
 
 /// Opens a study of `field` (the cluster's next number).
 async fn open(env: &mut Env, c: &SimCluster, r: &Keypair, field: &Field, k: u32) -> Pubkey {
+    open_dp(env, c, r, field, k, 0).await
+}
+
+/// Opens a study with differential privacy at ε = `eps_milli / 1000`.
+async fn open_dp(
+    env: &mut Env,
+    c: &SimCluster,
+    r: &Keypair,
+    field: &Field,
+    k: u32,
+    eps_milli: u32,
+) -> Pubkey {
     let cluster: Cluster = env.account(c.address).await;
     let (ix, study) = sdk::open_study(
         r.pubkey(),
@@ -119,6 +136,7 @@ async fn open(env: &mut Env, c: &SimCluster, r: &Keypair, field: &Field, k: u32)
             bucket_bits: field.bucket_bits,
             min_cohort: k,
             closes_at: i64::MAX,
+            epsilon_milli: eps_milli,
         },
     );
     env.send(&[ix], &[r]).await.unwrap();
@@ -285,13 +303,13 @@ async fn test_fifty_patients_released_exactly() {
     let n = ages.len() as u64;
     let sum: u64 = ages.iter().sum();
     let sum_sq: u64 = ages.iter().map(|a| a * a).sum();
-    let mut hist = vec![0u64; 8];
+    let mut hist = vec![0i64; 8];
     for a in &ages {
         hist[(a >> 4) as usize] += 1;
     }
     assert_eq!(got.count, 50);
-    assert_eq!(got.sum, sum as u128);
-    assert_eq!(got.sum_of_squares, Some(sum_sq as u128));
+    assert_eq!(got.sum, sum as i128);
+    assert_eq!(got.sum_of_squares, Some(sum_sq as i128));
     assert_eq!(got.mean, sum as f64 / n as f64);
     // The exact variance, as a fraction: (n·Σv² − (Σv)²) / n².
     let exact = (n * sum_sq - sum * sum) as f64 / (n * n) as f64;
@@ -616,6 +634,7 @@ async fn test_value_and_study_refusals() {
                 bucket_bits: 0,
                 min_cohort: 10,
                 closes_at: i64::MAX,
+                epsilon_milli: 0,
             },
         );
         env.send(&[ix], &[&researcher]).await.unwrap();
@@ -649,6 +668,7 @@ async fn test_value_and_study_refusals() {
             bucket_bits: age.bucket_bits,
             min_cohort: 9,
             closes_at: i64::MAX,
+            epsilon_milli: 0,
         },
     );
     assert_err(
@@ -710,4 +730,185 @@ async fn test_value_and_study_refusals() {
         env.send(&on_value, &[&node.authority]).await,
         anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch,
     );
+}
+
+/// Node `i` posts its noise for `study` (every transaction).
+async fn post_noise(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    study: Pubkey,
+) -> Vec<Vec<Instruction>> {
+    let s: Study = env.account(study).await;
+    let node = &c.nodes[i - 1];
+    let share = node.share.as_ref().unwrap();
+    medshare_sdk::research::noise_transactions(
+        &mut env.rng,
+        node.authority.pubkey(),
+        share.index(),
+        c.address,
+        &c.key(),
+        study,
+        &s,
+        0,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// A study with differential privacy: nothing is decrypted before `t`
+/// nodes' noise is in; a node's forged noise share is refused naming it;
+/// the released slices differ from the true counts by the documented noise
+/// (each within 20 standard deviations, and not all equal to them); the
+/// study records ε. Records with a privacy budget join only studies with
+/// differential privacy, and only while their ε fits the budget.
+#[tokio::test]
+async fn test_differential_privacy_release() {
+    let mut env = Env::new(1304).await;
+    let c = ready_cluster(&mut env, 16, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
+    let exact = open(&mut env, &c, &researcher, &age, 10).await;
+    let second = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
+    let mut ages = vec![];
+    let mut members = vec![];
+    for _ in 0..10 {
+        let m = member(&mut env, &c).await;
+        // A budget of ε = 1.5: one study at ε = 1, never one without noise.
+        env.send(
+            &[consent_budget_ix(&m, &[&age], PURPOSE, 1_500)],
+            &[&m.wallet],
+        )
+        .await
+        .unwrap();
+        let a = (env.rng.next_u32() % 128) as u64;
+        ages.push(a);
+        post_value(&mut env, &c, &m, &age, a).await;
+        env.send(
+            &[sdk::join_study(
+                researcher.pubkey(),
+                study,
+                &age.id,
+                m.record,
+            )],
+            &[&researcher],
+        )
+        .await
+        .unwrap();
+        members.push(m);
+    }
+    for other in [exact, second] {
+        assert_err(
+            env.send(
+                &[sdk::join_study(
+                    researcher.pubkey(),
+                    other,
+                    &age.id,
+                    members[0].record,
+                )],
+                &[&researcher],
+            )
+            .await,
+            MedshareError::PrivacyBudgetExceeded,
+        );
+    }
+    let consent: ResearchConsent = env
+        .account(medshare::pda::research_consent(&members[0].record))
+        .await;
+    assert_eq!(
+        (consent.epsilon_budget_milli, consent.epsilon_spent_milli),
+        (1_500, 1_000)
+    );
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    // No partial decryption before the noise is in.
+    let early = post_partials(&mut env, &c, 1, study).await;
+    assert_err(
+        early.into_iter().next().unwrap(),
+        MedshareError::NoiseIncomplete,
+    );
+    // Node 3 forges a noise share: named, marked faulty, nothing added.
+    let before: Study = env.account(study).await;
+    let mut forged = post_noise(&mut env, &c, 3, study).await;
+    let ix = &mut forged[0][1];
+    // Layout: discriminator 8, offset 2, vec length 4, then R, C of slice 0.
+    let mut data = ix.data.clone();
+    let c0 = Point(data[46..78].try_into().unwrap());
+    data[46..78].copy_from_slice(&c0.add(&encrypted_ixs::point::BASEPOINT).unwrap().0);
+    ix.data = data;
+    let logs = env
+        .send(&forged[0], &[&c.nodes[2].authority])
+        .await
+        .unwrap();
+    let rejected = events::<StudyPartialRejected>(&logs);
+    assert_eq!(
+        (rejected[0].node, rejected[0].slice, rejected[0].noise),
+        (3, 0, true)
+    );
+    let after: Study = env.account(study).await;
+    assert_eq!(after.aggregates, before.aggregates);
+    assert_eq!(after.faulty, 0b100);
+    for i in [1usize, 2] {
+        for tx in post_noise(&mut env, &c, i, study).await {
+            env.send(&tx, &[&c.nodes[i - 1].authority]).await.unwrap();
+        }
+    }
+    let s: Study = env.account(study).await;
+    assert_eq!(s.noise_done, 0b011);
+    // The noise phase is over: no more noise is taken.
+    let late = post_noise(&mut env, &c, 1, study).await;
+    assert_err(
+        env.send(&late[0], &[&c.nodes[0].authority]).await,
+        MedshareError::NoiseComplete,
+    );
+    for i in [1usize, 2] {
+        for r in post_partials(&mut env, &c, i, study).await {
+            r.unwrap();
+        }
+    }
+    let logs = release(&mut env, &c, study, &[1, 2]).await;
+    assert_eq!(events::<StudyReleased>(&logs)[0].epsilon_milli, 1_000);
+    let s: Study = env.account(study).await;
+    let got = StudyResults::of(&s).unwrap();
+    assert_eq!(got.epsilon, Some(1.0));
+    assert_eq!(got.count, 10);
+    // The true slices: bits of the ages, bits of their squares, buckets.
+    let mut truth = vec![0i64; 29];
+    for a in &ages {
+        for j in 0..7 {
+            truth[j] += ((a >> j) & 1) as i64;
+        }
+        for j in 0..14 {
+            truth[7 + j] += (((a * a) >> j) & 1) as i64;
+        }
+        truth[21 + (a >> 4) as usize] += 1;
+    }
+    let sd = got.slice_noise_sd.unwrap();
+    // Sensitivity 7 + 14 + 2 = 23 at ε = 1: scale 23, sd ≈ 32.5 per node.
+    assert!((sd - 2f64.sqrt() * 32.5).abs() < 0.5, "{sd}");
+    let errors: Vec<i64> = got.slices.iter().zip(&truth).map(|(g, t)| g - t).collect();
+    assert!(
+        errors.iter().all(|e| (*e as f64).abs() <= 20.0 * sd),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| *e != 0), "no noise was added");
+    // A study without differential privacy takes no noise.
+    let exact_study: Study = env.account(exact).await;
+    let plain = medshare_sdk::research::noise_transactions(
+        &mut env.rng,
+        c.nodes[0].authority.pubkey(),
+        c.nodes[0].share.as_ref().unwrap().index(),
+        c.address,
+        &c.key(),
+        exact,
+        &exact_study,
+        0,
+    )
+    .unwrap();
+    assert!(plain.is_none());
 }

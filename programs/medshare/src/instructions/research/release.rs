@@ -3,13 +3,16 @@ use anchor_lang::prelude::*;
 use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::check_lagrange;
-use encrypted_ixs::stats::{combine_partials, verify_partial, PartialDecryption, StudyContext};
+use encrypted_ixs::stats::{
+    combine_partials, verify_noise, verify_partial, ElGamal, NoiseShare, PartialDecryption,
+    StudyContext,
+};
 use encrypted_ixs::MAX_NODES;
 
 use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
-use crate::events::{StudyPartialRejected, StudyPartialsPosted, StudyReleased};
-use crate::state::{Cluster, NodeRecord, Study, StudyPartials, StudyStatus};
+use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
+use crate::state::{Cluster, ElGamalData, NodeRecord, Study, StudyPartials, StudyStatus};
 
 /// One partial decryption as posted: `D_i = s_i·R` and its Chaum–Pedersen
 /// proof `(c, z)`, 80 bytes.
@@ -83,6 +86,10 @@ impl PostStudyPartials<'_> {
             s.status == StudyStatus::Closed,
             MedshareError::StudyNotClosed
         );
+        require!(
+            s.epsilon_milli == 0 || s.noise_done.count_ones() >= a.cluster.threshold as u32,
+            MedshareError::NoiseIncomplete
+        );
         let pos = a.cluster.position_of(&a.node.key())?;
         require!(
             pos + 1 == a.node_record.index as usize,
@@ -130,6 +137,7 @@ impl PostStudyPartials<'_> {
                 node: node.get() as u8,
                 authority,
                 slice,
+                noise: false,
                 slot: clock.slot,
             });
             return Ok(());
@@ -155,6 +163,156 @@ impl PostStudyPartials<'_> {
             study: study_key,
             node: node.get() as u8,
             posted: posted as u16,
+            slot: clock.slot,
+        });
+        Ok(())
+    }
+}
+
+/// One noise share as posted: `Enc(η; ρ)` and the proof of knowledge of
+/// `(ρ, η)`, 144 bytes.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct NoiseArg {
+    /// `R = ρ·B`.
+    pub r: [u8; 32],
+    /// `C = η·B + ρ·P`.
+    pub c: [u8; 32],
+    /// Challenge.
+    pub ch: [u8; 16],
+    /// Response for `ρ`.
+    pub z_r: [u8; 32],
+    /// Response for `η`.
+    pub z_e: [u8; 32],
+}
+
+impl From<NoiseShare> for NoiseArg {
+    fn from(n: NoiseShare) -> Self {
+        NoiseArg {
+            r: n.ct.r.0,
+            c: n.ct.c.0,
+            ch: n.c,
+            z_r: n.z_r,
+            z_e: n.z_e,
+        }
+    }
+}
+
+/// Accounts of `post_study_noise`.
+#[derive(Accounts)]
+pub struct PostStudyNoise<'info> {
+    /// A node of the study's cluster.
+    pub node: Signer<'info>,
+    /// The cluster (its key, the threshold).
+    pub cluster: Account<'info, Cluster>,
+    /// The node's service record (its faults are counted here).
+    #[account(
+        mut,
+        seeds = [SEED_NODE, cluster.key().as_ref(), &[node_record.index]],
+        bump = node_record.bump,
+        has_one = cluster @ MedshareError::WrongCluster,
+        has_one = node @ MedshareError::NotClusterNode,
+    )]
+    pub node_record: Account<'info, NodeRecord>,
+    /// The study (closed, with differential privacy, noise not complete).
+    #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
+    pub study: Account<'info, Study>,
+}
+
+impl PostStudyNoise<'_> {
+    /// Verifies each noise share (subgroup checks and the proof of knowledge,
+    /// bound to the study, slice and node) and adds it to the slice's sum.
+    /// Slices come in order, each once per node; the noise phase ends when
+    /// `t` nodes' noise is complete, and no more noise is taken after that.
+    /// A share that fails is recorded, not returned: the node is named in
+    /// `StudyPartialRejected` (with `noise: true`), marked faulty on the study
+    /// and its fault counted; the noise it added earlier stays (noise only
+    /// adds privacy).
+    pub fn handler(ctx: Context<PostStudyNoise>, offset: u16, noise: Vec<NoiseArg>) -> Result<()> {
+        let a = &ctx.accounts;
+        let s = &a.study;
+        require!(
+            s.status == StudyStatus::Closed,
+            MedshareError::StudyNotClosed
+        );
+        require!(s.epsilon_milli != 0, MedshareError::NoiseNotNeeded);
+        let t = a.cluster.threshold as u32;
+        require!(s.noise_done.count_ones() < t, MedshareError::NoiseComplete);
+        let pos = a.cluster.position_of(&a.node.key())?;
+        require!(
+            pos + 1 == a.node_record.index as usize,
+            MedshareError::NotClusterNode
+        );
+        require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
+        let done = s.noise_progress[pos] as usize;
+        let slices = s.aggregates.len();
+        require!(
+            offset as usize == done && !noise.is_empty() && done + noise.len() <= slices,
+            MedshareError::SlicesOutOfOrder
+        );
+        let node =
+            NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
+        let key = Point(a.cluster.cluster_key);
+        let study_key = s.key();
+        let clock = Clock::get()?;
+        let mut failed = None;
+        for (k, n) in noise.iter().enumerate() {
+            let ctx_s = StudyContext {
+                program_id: crate::ID.to_bytes(),
+                cluster: a.cluster.key().to_bytes(),
+                study: study_key.to_bytes(),
+                slice: (done + k) as u16,
+            };
+            let share = NoiseShare {
+                ct: ElGamal {
+                    r: Point(n.r),
+                    c: Point(n.c),
+                },
+                c: n.ch,
+                z_r: n.z_r,
+                z_e: n.z_e,
+            };
+            if verify_noise(&ctx_s, node, &key, &share).is_err() {
+                failed = Some((done + k) as u16);
+                break;
+            }
+        }
+        if let Some(slice) = failed {
+            let authority = a.node.key();
+            ctx.accounts.study.faulty |= 1 << pos;
+            let r = &mut ctx.accounts.node_record;
+            r.faults = r.faults.checked_add(1).ok_or(MedshareError::Overflow)?;
+            crate::emit_event!(StudyPartialRejected {
+                study: study_key,
+                node: node.get() as u8,
+                authority,
+                slice,
+                noise: true,
+                slot: clock.slot,
+            });
+            return Ok(());
+        }
+        let s = &mut ctx.accounts.study;
+        for (k, n) in noise.iter().enumerate() {
+            let j = done + k;
+            let sum = ElGamal::from(s.aggregates[j])
+                .add(&ElGamal {
+                    r: Point(n.r),
+                    c: Point(n.c),
+                })
+                .map_err(|_| error!(MedshareError::InvalidPoint))?;
+            s.aggregates[j] = ElGamalData::from(sum);
+        }
+        let posted = done + noise.len();
+        s.noise_progress[pos] = posted as u8;
+        if posted == slices {
+            s.noise_done |= 1 << pos;
+        }
+        s.invariant()?;
+        crate::emit_event!(StudyNoisePosted {
+            study: study_key,
+            node: node.get() as u8,
+            posted: posted as u16,
+            complete_nodes: s.noise_done.count_ones() as u8,
             slot: clock.slot,
         });
         Ok(())
@@ -242,6 +400,7 @@ impl ReleaseStudy<'_> {
         crate::emit_event!(StudyReleased {
             study: study_key,
             cohort: s.cohort,
+            epsilon_milli: s.epsilon_milli,
             contributors: nodes[..infos.len()].iter().map(|n| n.get() as u8).collect(),
             released,
             slot: clock.slot,

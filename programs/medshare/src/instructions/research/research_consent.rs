@@ -14,6 +14,10 @@ pub struct ResearchConsentArgs {
     pub fields: Vec<[u8; 32]>,
     /// Unix time at which the consent ends.
     pub expires_at: i64,
+    /// Privacy budget in thousandths of ε (0: studies without differential
+    /// privacy are admitted too; otherwise only studies with it, their ε
+    /// adding up to at most this).
+    pub epsilon_budget_milli: u32,
 }
 
 /// Accounts of `grant_research_consent`.
@@ -95,6 +99,8 @@ impl GrantResearchConsent<'_> {
         c.revoked = false;
         c.granted_at = clock.unix_timestamp;
         c.studies_joined = 0;
+        c.epsilon_budget_milli = args.epsilon_budget_milli;
+        c.epsilon_spent_milli = 0;
         c.bump = ctx.bumps.consent;
         c.invariant()?;
         emit_changed(c, ConsentChange::Granted, &clock);

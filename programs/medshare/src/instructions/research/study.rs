@@ -29,6 +29,9 @@ pub struct OpenStudyArgs {
     pub min_cohort: u32,
     /// Unix time after which no record may join (and anyone may close).
     pub closes_at: i64,
+    /// Differential privacy: ε of the release in thousandths (0: none;
+    /// otherwise 1 to 100,000).
+    pub epsilon_milli: u32,
 }
 
 /// Accounts of `open_study`.
@@ -79,6 +82,10 @@ impl OpenStudy<'_> {
             args.closes_at > clock.unix_timestamp,
             MedshareError::InvalidValidity
         );
+        require!(
+            args.epsilon_milli <= crate::constants::MAX_EPSILON_MILLI,
+            MedshareError::InvalidEpsilon
+        );
         let verified = match &a.provider {
             None => false,
             Some(p) => {
@@ -115,6 +122,9 @@ impl OpenStudy<'_> {
         s.joined = 0;
         s.faulty = 0;
         s.partials_done = 0;
+        s.epsilon_milli = args.epsilon_milli;
+        s.noise_progress = [0; 16];
+        s.noise_done = 0;
         s.bump = ctx.bumps.study;
         s.aggregates =
             vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
@@ -131,6 +141,7 @@ impl OpenStudy<'_> {
             bits: s.bits,
             bucket_bits: s.bucket_bits,
             min_cohort: s.min_cohort,
+            epsilon_milli: s.epsilon_milli,
             closes_at: s.closes_at,
             slot: clock.slot,
         });
@@ -150,8 +161,8 @@ pub struct JoinStudy<'info> {
     pub study: Account<'info, Study>,
     /// The record.
     pub record: Account<'info, PatientRecord>,
-    /// Its research consent.
-    #[account(seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
+    /// Its research consent (counts the study; spends its ε).
+    #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
     pub consent: Account<'info, ResearchConsent>,
     /// Its value of the study's field.
     #[account(
@@ -203,6 +214,15 @@ impl JoinStudy<'_> {
                 MedshareError::ProviderRoleNotAllowed
             );
         }
+        let c = &a.consent;
+        if c.epsilon_budget_milli != 0 {
+            require!(
+                s.epsilon_milli != 0
+                    && c.epsilon_spent_milli as u64 + s.epsilon_milli as u64
+                        <= c.epsilon_budget_milli as u64,
+                MedshareError::PrivacyBudgetExceeded
+            );
+        }
         let v = &a.value;
         require!(v.sealed, MedshareError::ValueNotSealed);
         require!(
@@ -230,8 +250,12 @@ impl JoinStudy<'_> {
         m.removed = false;
         m.joined_at = clock.unix_timestamp;
         m.bump = ctx.bumps.member;
+        let epsilon = ctx.accounts.study.epsilon_milli;
         let c = &mut ctx.accounts.consent;
         c.studies_joined = c.studies_joined.saturating_add(1);
+        if c.epsilon_budget_milli != 0 {
+            c.epsilon_spent_milli = c.epsilon_spent_milli.saturating_add(epsilon);
+        }
         crate::emit_event!(StudyJoined {
             study: study_key,
             record,
@@ -267,8 +291,8 @@ pub struct RemoveFromStudy<'info> {
     /// CHECK: must be the member's record; read as a record only if it is
     /// still a program account.
     pub record: UncheckedAccount<'info>,
-    /// Its research consent.
-    #[account(seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
+    /// Its research consent (the study's ε goes back to its budget).
+    #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
     pub consent: Account<'info, ResearchConsent>,
     /// The value that was counted.
     pub value: Account<'info, ResearchValue>,
@@ -320,6 +344,12 @@ impl RemoveFromStudy<'_> {
         s.invariant()?;
         let cohort = s.cohort;
         ctx.accounts.member.removed = true;
+        // Nothing of the study was released: its privacy cost is refunded.
+        let epsilon = ctx.accounts.study.epsilon_milli;
+        let c = &mut ctx.accounts.consent;
+        if c.epsilon_budget_milli != 0 {
+            c.epsilon_spent_milli = c.epsilon_spent_milli.saturating_sub(epsilon);
+        }
         crate::emit_event!(StudyLeft {
             study: study_key,
             record,
