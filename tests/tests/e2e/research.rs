@@ -184,6 +184,48 @@ fn test_cli_study_released_by_the_nodes() {
         }
         assert!(!trail.contains(&format!("={}", ages[10])));
 
+        // The same ten records, in a study with differential privacy: the
+        // nodes add noise first, and `stats show` says how much.
+        let dp = env
+            .run_json(
+                &researcher,
+                &[
+                    "stats",
+                    "open",
+                    "--cluster",
+                    &cluster,
+                    "--field",
+                    "age",
+                    "--purpose",
+                    PURPOSE,
+                    "--epsilon",
+                    "1",
+                ],
+            )
+            .await;
+        let dp = dp["study"].as_str().unwrap().to_string();
+        let closed = env.run_json(&researcher, &["stats", "close", &dp]).await;
+        assert_eq!(
+            (closed["cohort"].as_u64(), closed["epsilon"].as_f64()),
+            (Some(10), Some(1.0))
+        );
+        let start = std::time::Instant::now();
+        let shown = loop {
+            let out = env.run(&researcher, &["stats", "show", &dp]).await.unwrap();
+            if out.contains("released") || start.elapsed() > test_timeout() {
+                break out;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        // Sensitivity 23 at ε = 1, two nodes' noise: sd 46.0 per slice.
+        assert!(
+            shown.contains("epsilon   1 (discrete Laplace noise: sd 46.0 per slice, "),
+            "{shown}"
+        );
+        let v = env.run_json(&researcher, &["stats", "show", &dp]).await;
+        assert_eq!(v["results"]["count"], 10);
+        assert_eq!(v["status"], "released");
+
         // A closed study takes no one, and a second close is refused.
         let again = env
             .run(&researcher, &["stats", "close", &study])
