@@ -219,7 +219,9 @@ fn test_cli_study_released_by_the_nodes() {
         };
         // Sensitivity 23 at ε = 1, two nodes' noise: sd 46.0 per slice.
         assert!(
-            shown.contains("epsilon   1 (discrete Laplace noise: sd 46.0 per slice, "),
+            shown.contains(
+                "epsilon   1 (discrete Laplace noise: sd 46.0 per slice, 3399.1 on the sum)"
+            ),
             "{shown}"
         );
         let v = env.run_json(&researcher, &["stats", "show", &dp]).await;

@@ -853,9 +853,11 @@ async fn test_differential_privacy_release() {
     let after: Study = env.account(study).await;
     assert_eq!(after.aggregates, before.aggregates);
     assert_eq!(after.faulty, 0b100);
+    let mut units = Units::default();
     for i in [1usize, 2] {
         for tx in post_noise(&mut env, &c, i, study).await {
-            env.send(&tx, &[&c.nodes[i - 1].authority]).await.unwrap();
+            let logs = env.send(&tx, &[&c.nodes[i - 1].authority]).await.unwrap();
+            units.add("post_study_noise (6 slices; the last of 29: 5)", &logs);
         }
     }
     let s: Study = env.account(study).await;
@@ -911,4 +913,7 @@ async fn test_differential_privacy_release() {
     )
     .unwrap();
     assert!(plain.is_none());
+    if sbf() {
+        units.print();
+    }
 }
