@@ -33,11 +33,20 @@ pub fn epsilon_milli(eps: f64) -> Result<u32> {
     Ok(milli as u32)
 }
 
-/// Parses `name=value` (a research field and its value).
-pub fn parse_value(s: &str) -> Result<(Field, u64)> {
-    let (name, v) = s
-        .split_once('=')
-        .ok_or_else(|| ClientError::Invalid(format!("expected FIELD=VALUE, got '{s}'")))?;
+/// Parses `name=value` (a research field and its value), or `name` alone:
+/// the value is then read from the record's FHIR resources (`fhir`, at
+/// unix time `now`; see `medshare_fhir::research`).
+pub fn parse_value(s: &str, fhir: &[medshare_fhir::Entry], now: i64) -> Result<(Field, u64)> {
+    let Some((name, v)) = s.split_once('=') else {
+        let field = Field::parse(s.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let today = medshare_fhir::research::civil_date(now);
+        let value = medshare_fhir::research::research_value(fhir, &field.name, today)
+            .map_err(|why| ClientError::Invalid(format!("cannot read '{}': {why}", field.name)))?;
+        field
+            .check(value)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        return Ok((field, value));
+    };
     let field = Field::parse(name.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
     let value: u64 = v.trim().parse().map_err(|_| {
         ClientError::Invalid(format!("value of '{name}' is not a whole number: '{v}'"))

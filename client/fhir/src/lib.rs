@@ -28,6 +28,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod research;
+
 use std::collections::HashSet;
 
 use fhir_sdk::r4b::resources::Resource;

@@ -256,8 +256,9 @@ pub enum ResearchCommand {
         /// The purpose a study must state, byte for byte (at most 64 bytes).
         #[arg(long)]
         purpose: String,
-        /// FIELD=VALUE, repeatable: age=47, weight=81, height=178,
-        /// loinc:<code>=N, condition:<code>=0|1, medication:<code>=0|1.
+        /// FIELD=VALUE or FIELD, repeatable: age, weight, height,
+        /// loinc:<code>, condition:<code>, medication:<code> (e.g. age=47).
+        /// A FIELD alone is read from the record's FHIR resources.
         #[arg(long = "value", required = true)]
         values: Vec<String>,
         /// How long the consent lasts, in days from now (chain time).

@@ -235,16 +235,22 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                     "name at least one --value FIELD=VALUE".into(),
                 ));
             }
-            let values = values
-                .iter()
-                .map(|v| parse_value(v))
-                .collect::<Result<Vec<_>>>()?;
             if !(*days > 0.0 && days.is_finite()) {
                 return Err(ClientError::Invalid(format!(
                     "--days must be positive, got {days}"
                 )));
             }
             let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
+            // A field without `=VALUE` is read from the record's FHIR resources.
+            let fhir = if values.iter().any(|v| !v.contains('=')) {
+                c.show(&record).await?.0.fhir
+            } else {
+                Vec::new()
+            };
+            let values = values
+                .iter()
+                .map(|v| parse_value(v, &fhir, now))
+                .collect::<Result<Vec<_>>>()?;
             let expires_at = now + (*days * 86_400.0) as i64;
             let budget = epsilon_budget.map(epsilon_milli).transpose()?.unwrap_or(0);
             let transactions = c

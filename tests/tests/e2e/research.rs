@@ -239,3 +239,110 @@ fn test_cli_study_released_by_the_nodes() {
         );
     });
 }
+
+/// Values read from the record: ten patients store a Synthea bundle
+/// (latest weight 84.17 kg, prediabetes recorded) and consent with
+/// `--value weight --value condition:15777000`; the released sums are ten
+/// times those values. A record without the data is refused with one line.
+#[test]
+fn test_cli_values_read_from_fhir_records() {
+    run_test("test_cli_values_read_from_fhir_records", async {
+        let env = CliEnv::new(2, 3).await;
+        let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/fhir/synthea-afhir.json");
+        let cluster = env.cluster_arg();
+        for k in 0..10 {
+            let p = env.registered(&format!("patient{k}"), "patient").await;
+            env.run_json(
+                &p,
+                &[
+                    "store",
+                    "--cluster",
+                    &cluster,
+                    "--record-id",
+                    "1",
+                    "--fhir",
+                    path_str(&bundle),
+                ],
+            )
+            .await;
+            let out = env
+                .run(
+                    &p,
+                    &[
+                        "research",
+                        "consent",
+                        "1",
+                        "--purpose",
+                        PURPOSE,
+                        "--value",
+                        "weight",
+                        "--value",
+                        "condition:15777000",
+                    ],
+                )
+                .await
+                .unwrap();
+            // Consent 1, weight 32 slices (7 + seal), the flag 1 (1 + seal).
+            assert!(
+                out.contains(": [weight, condition:15777000] posted encrypted (11 transactions);"),
+                "{out}"
+            );
+        }
+        let plain = env.registered("plain", "patient").await;
+        env.store(&plain, 1, &sample_record()).await;
+        let e = env
+            .run(
+                &plain,
+                &[
+                    "research",
+                    "consent",
+                    "1",
+                    "--purpose",
+                    PURPOSE,
+                    "--value",
+                    "loinc:2345-7",
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot read 'loinc:2345-7': the record has no Observation with LOINC 2345-7"
+        );
+
+        let researcher = env.registered("researcher", "doctor").await;
+        for (field, sum) in [("weight", 840u64), ("condition:15777000", 10)] {
+            let opened = env
+                .run_json(
+                    &researcher,
+                    &[
+                        "stats",
+                        "open",
+                        "--cluster",
+                        &cluster,
+                        "--field",
+                        field,
+                        "--purpose",
+                        PURPOSE,
+                    ],
+                )
+                .await;
+            let study = opened["study"].as_str().unwrap().to_string();
+            env.run_json(&researcher, &["stats", "close", &study]).await;
+            let start = std::time::Instant::now();
+            let v = loop {
+                let v = env.run_json(&researcher, &["stats", "show", &study]).await;
+                if v["status"] == "released" || start.elapsed() > test_timeout() {
+                    break v;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            };
+            assert_eq!(
+                (v["results"]["count"].as_u64(), v["results"]["sum"].as_u64()),
+                (Some(10), Some(sum)),
+                "{field}: {v}"
+            );
+        }
+    });
+}
