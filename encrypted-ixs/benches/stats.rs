@@ -22,8 +22,9 @@ use curve25519_dalek::scalar::Scalar;
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_for_study, encrypt_value, field_id, partial_decrypt, slice_sums,
-    sum_of_slices, verify_partial, verify_study_value, verify_value, StudyContext, ValueContext,
+    discrete_log, encrypt_for_study, encrypt_noise, encrypt_value, field_id, partial_decrypt,
+    sample_discrete_laplace, slice_sums, sum_of_slices, verify_partial, verify_study_value,
+    verify_value, StudyContext, ValueContext,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -73,6 +74,19 @@ fn bench_stats(c: &mut Criterion) {
     let vs = share.verification_share();
     c.bench_function("stats/verify_partial", |b| {
         b.iter(|| verify_partial(&sctx, share.index(), &vs, &agg.r, black_box(&p)).unwrap())
+    });
+    // A node's whole part in one age study with differential privacy (29
+    // slices): a noise sample and share per slice, then a partial
+    // decryption per slice.
+    c.bench_function("stats/node_study/29", |b| {
+        b.iter(|| {
+            for j in 0..29u16 {
+                let ctx = StudyContext { slice: j, ..sctx };
+                let eta = sample_discrete_laplace(&mut rng, 23_000, 1_000);
+                black_box(encrypt_noise(&mut rng, &ctx, share.index(), &key, eta).unwrap());
+                black_box(partial_decrypt(&mut rng, &share, &ctx, &agg).unwrap());
+            }
+        })
     });
     let max = 1u64 << 20;
     let worst = pt(EdwardsPoint::mul_base(&Scalar::from(max)));
