@@ -58,17 +58,19 @@ pub fn parse_value(s: &str, fhir: &[medshare_fhir::Entry], now: i64) -> Result<(
 }
 
 impl Client {
-    /// Grants `record`'s research consent for `purpose` until `expires_at`
-    /// and posts every value (its slices and seal); returns the
-    /// transactions sent.
+    /// Grants `record`'s research consent for `purpose` (to `researcher`'s
+    /// studies only, or any researcher's) until `expires_at` and posts every
+    /// value (its slices and seal); returns the transactions sent and the
+    /// fields whose value was already posted (a value never changes).
     pub async fn research_consent(
         &self,
         record: &Pubkey,
         purpose: &str,
+        researcher: Option<Pubkey>,
         expires_at: i64,
         epsilon_budget_milli: u32,
         values: &[(Field, u64)],
-    ) -> Result<usize> {
+    ) -> Result<(usize, Vec<String>)> {
         let r = self.record(record).await?;
         if r.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
@@ -77,6 +79,7 @@ impl Client {
         let me = self.wallet.pubkey();
         let args = ResearchConsentArgs {
             purpose: purpose.to_string(),
+            researcher: researcher.unwrap_or_default(),
             fields: values.iter().map(|(f, _)| f.id).collect(),
             expires_at,
             epsilon_budget_milli,
@@ -89,12 +92,14 @@ impl Client {
             .await?;
         let key = encrypted_ixs::point::Point(cluster.cluster_key);
         let mut sent = 1;
+        let mut kept = vec![];
         for (field, value) in values {
             let existing = medshare::pda::research_value(record, &field.id);
             if let Some(v) =
                 fetch::<medshare::state::ResearchValue>(self.chain.as_ref(), &existing).await?
             {
-                if v.sealed {
+                if v.sealed && v.record_generation == r.generation {
+                    kept.push(field.name.clone());
                     // Already posted (a consent granted again): values do not change.
                     continue;
                 }
@@ -106,36 +111,45 @@ impl Client {
                 sent += 1;
             }
         }
-        Ok(sent)
+        Ok((sent, kept))
     }
 
-    /// Revokes `record`'s research consent and, in the same transaction,
-    /// takes the record out of every study it joined that is still open;
-    /// returns those studies.
+    /// Revokes `record`'s research consent, then takes the record out of
+    /// every study it joined that is still open (one transaction each, so
+    /// a study closed meanwhile fails alone); returns those studies.
     pub async fn research_revoke(&self, record: &Pubkey) -> Result<Vec<Pubkey>> {
         let me = self.wallet.pubkey();
-        let mut ixs = vec![ix::revoke_research_consent(me, *record)];
+        self.chain
+            .send(&[ix::revoke_research_consent(me, *record)], &[&self.wallet])
+            .await?;
+        let mut seen = vec![];
         let mut left = vec![];
         for entry in self.chain.history(record).await? {
             for j in events::<StudyJoined>(&entry.logs) {
+                if seen.contains(&j.study) {
+                    continue;
+                }
+                seen.push(j.study);
                 let Some(s) = fetch::<Study>(self.chain.as_ref(), &j.study).await? else {
                     continue;
                 };
                 let member = medshare::pda::study_member(&j.study, record);
                 let m = fetch::<StudyMember>(self.chain.as_ref(), &member).await?;
-                if s.status == StudyStatus::Open
-                    && m.is_some_and(|m| !m.removed)
-                    && !left.contains(&j.study)
-                {
-                    ixs.push(ix::remove_from_study(me, j.study, &s.field, *record));
-                    left.push(j.study);
+                if s.status != StudyStatus::Open || !m.is_some_and(|m| !m.removed) {
+                    continue;
+                }
+                let remove = ix::remove_from_study(me, j.study, &s.field, *record);
+                match self.chain.send(&[remove], &[&self.wallet]).await {
+                    Ok(_) => left.push(j.study),
+                    // Closed in the meantime: a closed study keeps the record.
+                    Err(e)
+                        if matches!(
+                            e.medshare(),
+                            Some(medshare::error::MedshareError::StudyNotOpen)
+                        ) => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
-        }
-        // Eight removals fit one transaction; more follow in their own.
-        let mut chunks = ixs.chunks(8);
-        for chunk in chunks.by_ref() {
-            self.chain.send(chunk, &[&self.wallet]).await?;
         }
         Ok(left)
     }
@@ -209,7 +223,7 @@ impl Client {
             let Some(c) = fetch::<ResearchConsent>(self.chain.as_ref(), &consent).await? else {
                 continue;
             };
-            if c.check(&s.purpose, &s.field, now).is_err() {
+            if c.admits(&s, now).is_err() {
                 continue;
             }
             let ix = ix::join_study(self.wallet.pubkey(), *study, &s.field, record);

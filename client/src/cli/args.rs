@@ -264,6 +264,10 @@ pub enum ResearchCommand {
         /// How long the consent lasts, in days from now (chain time).
         #[arg(long, default_value_t = 365.0)]
         days: f64,
+        /// Only this researcher's studies may use the record (default: any
+        /// researcher's study that states the purpose).
+        #[arg(long)]
+        researcher: Option<Pubkey>,
         /// Privacy budget: only studies with differential privacy, their ε
         /// adding up to at most this (e.g. 3.0). Without it, studies without
         /// noise are admitted too.

@@ -22,8 +22,12 @@ pub enum ResearchOutput {
         record: String,
         /// Purpose.
         purpose: String,
-        /// Fields posted.
+        /// Fields posted now.
         fields: Vec<String>,
+        /// Fields whose value was posted before (values never change).
+        kept: Vec<String>,
+        /// The only researcher whose studies may use the record.
+        researcher: Option<String>,
         /// End (unix seconds).
         expires_at: i64,
         /// Transactions sent.
@@ -111,7 +115,8 @@ fn field_name(id: &[u8; 32]) -> String {
         .unwrap_or_else(|| format!("field {}", hex::encode(&id[..8])))
 }
 
-fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>) -> StudyView {
+/// `t`: the cluster's threshold (the nodes whose noise a release carries).
+fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>, t: u8) -> StudyView {
     let width = 1u64 << (s.bits - s.bucket_bits.min(s.bits));
     StudyView {
         study: study.to_string(),
@@ -131,7 +136,7 @@ fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>) -> StudyView {
             .collect(),
         epsilon: (s.epsilon_milli > 0).then(|| s.epsilon_milli as f64 / 1000.0),
         noise_sd: medshare_sdk::research::noise_sd(s).map(|sd| {
-            let t = (s.noise_done.count_ones() as f64).max(1.0);
+            let t = (s.noise_done.count_ones() as f64).max(t as f64);
             let per_slice = sd * t.sqrt();
             let weights: f64 = (0..s.bits).map(|j| 4f64.powi(j as i32)).sum();
             (per_slice, per_slice * weights.sqrt())
@@ -159,13 +164,25 @@ impl fmt::Display for ResearchOutput {
                 record,
                 purpose,
                 fields,
+                kept,
+                researcher,
                 expires_at,
                 transactions,
-            } => write!(
-                f,
-                "research consent on {record} for \"{purpose}\" until unix time {expires_at}: [{}] posted encrypted ({transactions} transactions); only study sums over at least 10 records are ever decrypted",
-                fields.join(", ")
-            ),
+            } => {
+                write!(f, "research consent on {record} for \"{purpose}\"")?;
+                if let Some(r) = researcher {
+                    write!(f, " (studies of {r} only)")?;
+                }
+                write!(
+                    f,
+                    " until unix time {expires_at}: [{}] posted encrypted ({transactions} transactions); only study sums over at least 10 records are ever decrypted",
+                    fields.join(", ")
+                )?;
+                if !kept.is_empty() {
+                    write!(f, "; already posted, unchanged: [{}]", kept.join(", "))?;
+                }
+                Ok(())
+            }
             ResearchOutput::Revoked { record, left } => write!(
                 f,
                 "research consent on {record} revoked; left {} open stud{} (closed studies keep the record)",
@@ -228,6 +245,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             values,
             days,
             epsilon_budget,
+            researcher,
         } => {
             let record = ctx.record(&c, record)?;
             if values.is_empty() {
@@ -253,13 +271,19 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                 .collect::<Result<Vec<_>>>()?;
             let expires_at = now + (*days * 86_400.0) as i64;
             let budget = epsilon_budget.map(epsilon_milli).transpose()?.unwrap_or(0);
-            let transactions = c
-                .research_consent(&record, purpose, expires_at, budget, &values)
+            let (transactions, kept) = c
+                .research_consent(&record, purpose, *researcher, expires_at, budget, &values)
                 .await?;
             Ok(ResearchOutput::Consented {
                 record: record.to_string(),
                 purpose: purpose.clone(),
-                fields: values.iter().map(|(f, _)| f.name.clone()).collect(),
+                fields: values
+                    .iter()
+                    .map(|(f, _)| f.name.clone())
+                    .filter(|n| !kept.contains(n))
+                    .collect(),
+                kept,
+                researcher: researcher.map(|r| r.to_string()),
                 expires_at,
                 transactions,
             })
@@ -323,11 +347,13 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
         StatsCommand::Close { study } => {
             c.collect(study).await?;
             let s = c.close_study(study).await?;
-            Ok(ResearchOutput::Study(view(study, &s, None)))
+            let t = c.ready_cluster(&s.cluster).await?.threshold;
+            Ok(ResearchOutput::Study(view(study, &s, None, t)))
         }
         StatsCommand::Show { study } => {
             let (s, r) = c.study_results(study).await?;
-            Ok(ResearchOutput::Study(view(study, &s, r)))
+            let t = c.ready_cluster(&s.cluster).await?.threshold;
+            Ok(ResearchOutput::Study(view(study, &s, r, t)))
         }
     }
 }

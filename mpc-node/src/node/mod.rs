@@ -145,6 +145,10 @@ pub enum NodeError {
     /// The DKG failed at this node (a participant is named when known).
     #[error("DKG failed: {0}")]
     Dkg(#[from] encrypted_ixs::Error),
+    /// A study's partial decryption or noise could not be made (logged; the
+    /// study is skipped this tick).
+    #[error("study: {0}")]
+    Study(encrypted_ixs::Error),
     /// The DKG state between rounds was lost (key store replaced mid-DKG).
     #[error("DKG state lost: the key store has no secret for a round this node already posted; the cluster admin must restart the DKG")]
     DkgStateLost,

@@ -242,11 +242,17 @@ pub enum MedshareError {
     /// ε must be between 0.001 and 100.
     #[msg("epsilon must be between 0.001 and 100")]
     InvalidEpsilon,
+    /// A study sum's randomness cancels out (its `R` is the identity): it cannot be decrypted, so the study cannot close.
+    #[msg("a study sum cannot be decrypted (its randomness cancels out)")]
+    DegenerateAggregate,
+    /// The research value belongs to an earlier record at this address.
+    #[msg("research value belongs to an earlier record at this address")]
+    ValueStale,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 79] = [
+    pub const ALL: [MedshareError; 81] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -326,6 +332,8 @@ impl MedshareError {
         MedshareError::NoiseComplete,
         MedshareError::NoiseIncomplete,
         MedshareError::InvalidEpsilon,
+        MedshareError::DegenerateAggregate,
+        MedshareError::ValueStale,
     ];
 
     /// The variant with this Anchor error code.
@@ -348,8 +356,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::InvalidEpsilon as usize,
-            "a variant was added after InvalidEpsilon: add it to ALL"
+            MedshareError::ValueStale as usize,
+            "a variant was added after ValueStale: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -95,6 +95,9 @@ pub struct ResearchConsent {
     /// The purpose a study must state, byte for byte.
     #[max_len(MAX_PURPOSE_LEN)]
     pub purpose: String,
+    /// The only researcher whose studies the record joins
+    /// (`Pubkey::default()`: any researcher).
+    pub researcher: Pubkey,
     /// Field ids ([`encrypted_ixs::stats::field_id`]) studies may use.
     #[max_len(MAX_RESEARCH_FIELDS)]
     pub fields: Vec<[u8; 32]>,
@@ -118,9 +121,11 @@ pub struct ResearchConsent {
 }
 
 impl ResearchConsent {
-    /// Checks the consent lets a study with `purpose` use `field` at `now`.
+    /// Checks the consent lets a study by `researcher` with `purpose` use
+    /// `field` at `now`.
     pub fn check(
         &self,
+        researcher: &Pubkey,
         purpose: &str,
         field: &[u8; 32],
         now: i64,
@@ -131,8 +136,21 @@ impl ResearchConsent {
         if now >= self.expires_at {
             return Err(MedshareError::ConsentExpired);
         }
-        if self.purpose != purpose || !self.fields.contains(field) {
+        if self.purpose != purpose
+            || !self.fields.contains(field)
+            || (self.researcher != Pubkey::default() && self.researcher != *researcher)
+        {
             return Err(MedshareError::ConsentScope);
+        }
+        Ok(())
+    }
+
+    /// Checks the consent admits `study` now: [`ResearchConsent::check`],
+    /// and with a privacy budget only a study with differential privacy.
+    pub fn admits(&self, study: &Study, now: i64) -> std::result::Result<(), MedshareError> {
+        self.check(&study.researcher, &study.purpose, &study.field, now)?;
+        if self.epsilon_budget_milli != 0 && study.epsilon_milli == 0 {
+            return Err(MedshareError::PrivacyBudgetExceeded);
         }
         Ok(())
     }
@@ -163,6 +181,8 @@ pub struct ResearchValue {
     pub owner: Pubkey,
     /// The cluster whose key the value is encrypted to.
     pub cluster: Pubkey,
+    /// The record's generation when the value was posted.
+    pub record_generation: u64,
     /// The field id.
     pub field: [u8; 32],
     /// Bits of the value.
@@ -182,7 +202,7 @@ pub struct ResearchValue {
 impl ResearchValue {
     /// Account size (with discriminator) for a value with this shape.
     pub const fn space(bits: u8, bucket_bits: u8) -> usize {
-        8 + 32 * 4 + 1 + 1 + 2 + 1 + 1 + 4 + 64 * slice_count(bits, bucket_bits)
+        8 + 32 * 4 + 8 + 1 + 1 + 2 + 1 + 1 + 4 + 64 * slice_count(bits, bucket_bits)
     }
 }
 

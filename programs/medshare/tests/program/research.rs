@@ -72,11 +72,22 @@ fn consent_ix(m: &Member, fields: &[&Field], purpose: &str) -> Instruction {
 }
 
 fn consent_budget_ix(m: &Member, fields: &[&Field], purpose: &str, budget: u32) -> Instruction {
+    consent_full_ix(m, fields, purpose, budget, Pubkey::default())
+}
+
+fn consent_full_ix(
+    m: &Member,
+    fields: &[&Field],
+    purpose: &str,
+    budget: u32,
+    researcher: Pubkey,
+) -> Instruction {
     sdk::grant_research_consent(
         m.wallet.pubkey(),
         m.record,
         ResearchConsentArgs {
             purpose: purpose.to_string(),
+            researcher,
             fields: fields.iter().map(|f| f.id).collect(),
             expires_at: i64::MAX,
             epsilon_budget_milli: budget,
@@ -394,6 +405,35 @@ async fn test_revoked_consent_leaves_the_study() {
     post_value(&mut env, &c, &stranger, &flag, 1).await;
     assert_err(
         env.send(&[join], &[&researcher]).await,
+        MedshareError::ConsentScope,
+    );
+
+    // A consent naming another researcher: refused too.
+    let named = member(&mut env, &c).await;
+    env.send(
+        &[consent_full_ix(
+            &named,
+            &[&flag],
+            PURPOSE,
+            0,
+            Pubkey::new_unique(),
+        )],
+        &[&named.wallet],
+    )
+    .await
+    .unwrap();
+    post_value(&mut env, &c, &named, &flag, 1).await;
+    assert_err(
+        env.send(
+            &[sdk::join_study(
+                researcher.pubkey(),
+                study,
+                &flag.id,
+                named.record,
+            )],
+            &[&researcher],
+        )
+        .await,
         MedshareError::ConsentScope,
     );
 
@@ -819,6 +859,35 @@ async fn test_differential_privacy_release() {
     assert_eq!(
         (consent.epsilon_budget_milli, consent.epsilon_spent_milli),
         (1_500, 1_000)
+    );
+    // Revoked and granted again (the record stays in the study: it was not
+    // removed), the budget is not reset: the second study is still refused.
+    let m0 = &members[0];
+    env.send(
+        &[
+            sdk::revoke_research_consent(m0.wallet.pubkey(), m0.record),
+            consent_budget_ix(m0, &[&age], PURPOSE, 1_500),
+        ],
+        &[&m0.wallet],
+    )
+    .await
+    .unwrap();
+    let consent: ResearchConsent = env
+        .account(medshare::pda::research_consent(&m0.record))
+        .await;
+    assert_eq!(consent.epsilon_spent_milli, 1_000);
+    assert_err(
+        env.send(
+            &[sdk::join_study(
+                researcher.pubkey(),
+                second,
+                &age.id,
+                m0.record,
+            )],
+            &[&researcher],
+        )
+        .await,
+        MedshareError::PrivacyBudgetExceeded,
     );
     env.send(
         &[sdk::close_study(researcher.pubkey(), c.address, study)],

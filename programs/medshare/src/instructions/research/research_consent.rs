@@ -10,6 +10,9 @@ use crate::state::{PatientRecord, ResearchConsent};
 pub struct ResearchConsentArgs {
     /// The purpose a study must state, byte for byte (1–64 bytes).
     pub purpose: String,
+    /// The only researcher whose studies may use the record
+    /// (`Pubkey::default()`: any).
+    pub researcher: Pubkey,
     /// Field ids studies may use (1–8, distinct).
     pub fields: Vec<[u8; 32]>,
     /// Unix time at which the consent ends.
@@ -94,13 +97,19 @@ impl GrantResearchConsent<'_> {
         c.owner = owner;
         c.cluster = cluster;
         c.purpose = args.purpose;
+        c.researcher = args.researcher;
         c.fields = args.fields;
         c.expires_at = args.expires_at;
         c.revoked = false;
         c.granted_at = clock.unix_timestamp;
-        c.studies_joined = 0;
+        // Granted again to the same record: what its studies spent stays
+        // spent (closed studies keep the record), so a re-grant never
+        // resets the budget.
+        if fresh || stale {
+            c.studies_joined = 0;
+            c.epsilon_spent_milli = 0;
+        }
         c.epsilon_budget_milli = args.epsilon_budget_milli;
-        c.epsilon_spent_milli = 0;
         c.bump = ctx.bumps.consent;
         c.invariant()?;
         emit_changed(c, ConsentChange::Granted, &clock);

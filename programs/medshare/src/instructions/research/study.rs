@@ -203,8 +203,7 @@ impl JoinStudy<'_> {
             a.consent.record_generation == a.record.generation,
             MedshareError::ConsentMissing
         );
-        a.consent
-            .check(&s.purpose, &s.field, clock.unix_timestamp)?;
+        a.consent.admits(s, clock.unix_timestamp)?;
         // A record open only to verified providers joins only a verified
         // researcher's study, and only if its policy admits researchers.
         if a.record.required_roles != 0 {
@@ -224,6 +223,10 @@ impl JoinStudy<'_> {
             );
         }
         let v = &a.value;
+        require!(
+            v.record_generation == a.record.generation,
+            MedshareError::ValueStale
+        );
         require!(v.sealed, MedshareError::ValueNotSealed);
         require!(
             v.bits == s.bits && v.bucket_bits == s.bucket_bits && v.cluster == s.cluster,
@@ -322,10 +325,7 @@ impl RemoveFromStudy<'_> {
                     .unwrap_or(false)
             }
         };
-        let admitted = record_current
-            && a.consent
-                .check(&a.study.purpose, &a.study.field, clock.unix_timestamp)
-                .is_ok();
+        let admitted = record_current && a.consent.admits(&a.study, clock.unix_timestamp).is_ok();
         require!(!admitted, MedshareError::StillConsented);
         let slices = a.value.slices.clone();
         let (study_key, record) = (a.study.key(), a.record.key());
@@ -388,6 +388,15 @@ impl CloseStudy<'_> {
             MedshareError::NotRequester
         );
         require!(s.cohort >= s.min_cohort, MedshareError::CohortTooSmall);
+        // A sum whose randomness cancels out (only records of one author
+        // can do that: every `R` comes with a proof of knowledge of its
+        // logarithm) could never be partially decrypted.
+        require!(
+            s.aggregates
+                .iter()
+                .all(|a| a.r != encrypted_ixs::point::IDENTITY.0),
+            MedshareError::DegenerateAggregate
+        );
         s.status = StudyStatus::Closed;
         s.invariant()?;
         crate::emit_event!(StudyClosed {

@@ -123,8 +123,8 @@ fn check_consent(
         consent.record_generation == record.generation,
         MedshareError::ConsentMissing
     );
-    let purpose = consent.purpose.clone();
-    consent.check(&purpose, field, Clock::get()?.unix_timestamp)?;
+    let (researcher, purpose) = (consent.researcher, consent.purpose.clone());
+    consent.check(&researcher, &purpose, field, Clock::get()?.unix_timestamp)?;
     Ok(())
 }
 
@@ -139,6 +139,10 @@ impl PostResearchValue<'_> {
         let total = slice_count(args.bits, args.bucket_bits);
         let fresh = a.value.record == Pubkey::default();
         if !fresh {
+            require!(
+                a.value.record_generation == a.record.generation,
+                MedshareError::ValueStale
+            );
             require!(
                 a.value.field == args.field
                     && a.value.bits == args.bits
@@ -162,11 +166,13 @@ impl PostResearchValue<'_> {
                 .map_err(|_| error!(MedshareError::InvalidValueProof))?;
         }
         let (record, owner, cluster) = (a.record.key(), a.owner.key(), a.record.cluster);
+        let generation = a.record.generation;
         let v = &mut ctx.accounts.value;
         if fresh {
             v.record = record;
             v.owner = owner;
             v.cluster = cluster;
+            v.record_generation = generation;
             v.field = args.field;
             v.bits = args.bits;
             v.bucket_bits = args.bucket_bits;
