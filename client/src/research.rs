@@ -135,7 +135,7 @@ impl Client {
                 };
                 let member = medshare::pda::study_member(&j.study, record);
                 let m = fetch::<StudyMember>(self.chain.as_ref(), &member).await?;
-                if s.status != StudyStatus::Open || !m.is_some_and(|m| !m.removed) {
+                if s.status != StudyStatus::Open || m.is_none_or(|m| m.removed) {
                     continue;
                 }
                 let remove = ix::remove_from_study(me, j.study, &s.field, *record);
