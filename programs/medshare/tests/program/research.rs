@@ -951,11 +951,11 @@ async fn test_differential_privacy_release() {
     // The true slices: bits of the ages, bits of their squares, buckets.
     let mut truth = vec![0i64; 29];
     for a in &ages {
-        for j in 0..7 {
-            truth[j] += ((a >> j) & 1) as i64;
+        for (j, t) in truth[..7].iter_mut().enumerate() {
+            *t += ((a >> j) & 1) as i64;
         }
-        for j in 0..14 {
-            truth[7 + j] += (((a * a) >> j) & 1) as i64;
+        for (j, t) in truth[7..21].iter_mut().enumerate() {
+            *t += (((a * a) >> j) & 1) as i64;
         }
         truth[21 + (a >> 4) as usize] += 1;
     }
