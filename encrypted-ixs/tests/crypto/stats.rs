@@ -579,3 +579,95 @@ fn test_noise_share_bound_and_decrypted_with_the_sum() {
     assert_eq!(discrete_log_signed(&m[0], -100, 103), Some(-39));
     assert_eq!(discrete_log_signed(&m[0], -30, 103), None);
 }
+
+/// The attack the subgroup check in `verify_bit` stops: a "bit" whose `C`
+/// carries a point of order 2, with a proof ground until the real branch's
+/// challenge is even (half the attempts), satisfies every proof equation
+/// and the challenge. Accepted, it would put torsion into a study's sum,
+/// which then decrypts to no count at all. `verify_bit` refuses it.
+#[test]
+fn test_torsion_bit_with_a_ground_proof_refused() {
+    use curve25519_dalek::traits::Identity;
+    use encrypted_ixs::stats::BitProof;
+    use encrypted_ixs::transcript::{tags, Challenge, Transcript};
+    let mut r = rng(1312);
+    let nodes = cluster(2, 3, &mut r);
+    let key = nodes[0].share.cluster_key();
+    let p = ed(&key);
+    let b = EdwardsPoint::mul_base(&Scalar::ONE);
+    let ctx = value_ctx(5, 1);
+    // The point of order 2: (0, −1).
+    let t2 = curve25519_dalek::constants::EIGHT_TORSION[4];
+    assert!(t2 != EdwardsPoint::identity() && (t2 + t2) == EdwardsPoint::identity());
+    let scalar = |c: &[u8; 16]| Scalar::from(u128::from_le_bytes(*c));
+    let (forged, attempts) = (1..=64)
+        .find_map(|attempt| {
+            let rr = Scalar::random(&mut r);
+            let (big_r, big_c) = (b * rr, p * rr + t2);
+            let k = Scalar::random(&mut r);
+            let (a0, a0p) = (b * k, p * k);
+            let mut c1 = [0u8; 16];
+            r.fill_bytes(&mut c1);
+            let z1 = Scalar::random(&mut r);
+            let (a1, a1p) = (
+                b * z1 - big_r * scalar(&c1),
+                p * z1 - (big_c - b) * scalar(&c1),
+            );
+            let mut tr = Transcript::new(tags::STATS_BIT);
+            for (label, bytes) in [
+                (&b"program"[..], &ctx.program_id[..]),
+                (b"cluster", &ctx.cluster),
+                (b"record", &ctx.record),
+                (b"owner", &ctx.owner),
+                (b"field", &ctx.field),
+                (b"bit", &[0u8]),
+                (b"P", &key.0),
+            ] {
+                tr.append(label, bytes);
+            }
+            for (label, pt) in [
+                (&b"R"[..], big_r),
+                (b"C", big_c),
+                (b"A0", a0),
+                (b"A0'", a0p),
+                (b"A1", a1),
+                (b"A1'", a1p),
+            ] {
+                tr.append(label, &pt.compress().0);
+            }
+            let c: Challenge = tr.challenge();
+            let mut c0 = [0u8; 16];
+            for i in 0..16 {
+                c0[i] = c.0[i] ^ c1[i];
+            }
+            // c0·T2 = 0 exactly when c0 is even.
+            if c0[0] & 1 == 1 {
+                return None;
+            }
+            let z0 = k + scalar(&c0) * rr;
+            // Every verification equation holds for the forgery.
+            assert_eq!(b * z0 - big_r * scalar(&c0), a0);
+            assert_eq!(p * z0 - big_c * scalar(&c0), a0p);
+            assert_eq!(b * z1 - big_r * scalar(&c1), a1);
+            assert_eq!(p * z1 - (big_c - b) * scalar(&c1), a1p);
+            let bit = EncryptedBit {
+                ct: ElGamal {
+                    r: pt(big_r),
+                    c: pt(big_c),
+                },
+                proof: BitProof {
+                    c0,
+                    c1,
+                    z0: z0.to_bytes(),
+                    z1: z1.to_bytes(),
+                },
+            };
+            Some((bit, attempt))
+        })
+        .expect("an even challenge within 64 attempts");
+    assert!(attempts <= 64);
+    assert_eq!(
+        verify_bit(&ctx, &key, 0, &forged).unwrap_err(),
+        Error::InvalidBitProof { bit: 0 }
+    );
+}

@@ -569,8 +569,10 @@ async fn test_value_and_study_refusals() {
         env.send(&[wide], &[&m.wallet]).await,
         MedshareError::InvalidStudyShape,
     );
-    // A bit that encrypts 2 (C + B), a torsion component ground in, a bit
-    // proven at another position: each refused.
+    // A bit that encrypts 2 (C + B), a torsion component added after
+    // proving, a bit proven at another position: each refused. (A torsion
+    // bit with a proof ground to verify is the crypto test
+    // `test_torsion_bit_with_a_ground_proof_refused`.)
     let mut two = arg(0);
     two.c = Point(two.c)
         .add(&encrypted_ixs::point::BASEPOINT)
