@@ -8,6 +8,19 @@ use medshare_tests::cli_env::*;
 
 const PURPOSE: &str = "asthma registry 2026";
 
+/// Runs `stats show` until the nodes have released `study` (or the test
+/// timeout); returns the last text output.
+async fn until_released(env: &CliEnv, user: &User, study: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let out = env.run(user, &["stats", "show", study]).await.unwrap();
+        if out.contains("status    released") || start.elapsed() > test_timeout() {
+            return out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 #[test]
 fn test_cli_study_released_by_the_nodes() {
     run_test("test_cli_study_released_by_the_nodes", async {
@@ -127,17 +140,7 @@ fn test_cli_study_released_by_the_nodes() {
         assert_eq!(closed["cohort"], 10);
 
         // The nodes decrypt the sums without anyone asking.
-        let start = std::time::Instant::now();
-        let shown = loop {
-            let out = env
-                .run(&researcher, &["stats", "show", &study])
-                .await
-                .unwrap();
-            if out.contains("released") || start.elapsed() > test_timeout() {
-                break out;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        };
+        let shown = until_released(&env, &researcher, &study).await;
         assert!(
             shown.contains("status    released (cohort 10, minimum 10)"),
             "{shown}"
@@ -209,14 +212,7 @@ fn test_cli_study_released_by_the_nodes() {
             (closed["cohort"].as_u64(), closed["epsilon"].as_f64()),
             (Some(10), Some(1.0))
         );
-        let start = std::time::Instant::now();
-        let shown = loop {
-            let out = env.run(&researcher, &["stats", "show", &dp]).await.unwrap();
-            if out.contains("released") || start.elapsed() > test_timeout() {
-                break out;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        };
+        let shown = until_released(&env, &researcher, &dp).await;
         // Sensitivity 23 at ε = 1, two nodes' noise: sd 46.0 per slice.
         assert!(
             shown.contains(
@@ -330,14 +326,8 @@ fn test_cli_values_read_from_fhir_records() {
                 .await;
             let study = opened["study"].as_str().unwrap().to_string();
             env.run_json(&researcher, &["stats", "close", &study]).await;
-            let start = std::time::Instant::now();
-            let v = loop {
-                let v = env.run_json(&researcher, &["stats", "show", &study]).await;
-                if v["status"] == "released" || start.elapsed() > test_timeout() {
-                    break v;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            };
+            until_released(&env, &researcher, &study).await;
+            let v = env.run_json(&researcher, &["stats", "show", &study]).await;
             assert_eq!(
                 (v["results"]["count"].as_u64(), v["results"]["sum"].as_u64()),
                 (Some(10), Some(sum)),

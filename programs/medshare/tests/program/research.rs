@@ -120,6 +120,18 @@ async fn post_value(
     logs
 }
 
+/// `researcher` adds `record`'s value of `field` to `study`.
+async fn add_record(
+    env: &mut Env,
+    researcher: &Keypair,
+    study: Pubkey,
+    field: &Field,
+    record: Pubkey,
+) -> Result<Vec<String>, solana_program_test::BanksClientError> {
+    let ix = sdk::join_study(researcher.pubkey(), study, &field.id, record);
+    env.send(&[ix], &[researcher]).await
+}
+
 /// Opens a study of `field` (the cluster's next number).
 async fn open(env: &mut Env, c: &SimCluster, r: &Keypair, field: &Field, k: u32) -> Pubkey {
     open_dp(env, c, r, field, k, 0).await
@@ -213,33 +225,14 @@ async fn test_fifty_patients_released_exactly() {
             units.add("post_research_value (5 slices)", l);
         }
         units.add("seal_research_value (age: 7 bits, square, 8 buckets)", seal);
-        let logs = env
-            .send(
-                &[sdk::join_study(
-                    researcher.pubkey(),
-                    study,
-                    &age.id,
-                    m.record,
-                )],
-                &[&researcher],
-            )
+        let logs = add_record(&mut env, &researcher, study, &age, m.record)
             .await
             .unwrap();
         units.add("join_study (29 slices)", &logs);
         assert_eq!(events::<StudyJoined>(&logs)[0].cohort, ages.len() as u32);
         if ages.len() == 1 {
             // A record counts once per study.
-            let again = env
-                .send(
-                    &[sdk::join_study(
-                        researcher.pubkey(),
-                        study,
-                        &age.id,
-                        m.record,
-                    )],
-                    &[&researcher],
-                )
-                .await;
+            let again = add_record(&mut env, &researcher, study, &age, m.record).await;
             assert_err(again, MedshareError::AlreadyInStudy);
         }
     }
@@ -356,17 +349,9 @@ async fn test_revoked_consent_leaves_the_study() {
             .await
             .unwrap();
         post_value(&mut env, &c, &m, &flag, k % 2).await;
-        env.send(
-            &[sdk::join_study(
-                researcher.pubkey(),
-                study,
-                &flag.id,
-                m.record,
-            )],
-            &[&researcher],
-        )
-        .await
-        .unwrap();
+        add_record(&mut env, &researcher, study, &flag, m.record)
+            .await
+            .unwrap();
         members.push(m);
         if k == 9 {
             after_ten = Some(env.account::<Study>(study).await);
@@ -424,16 +409,7 @@ async fn test_revoked_consent_leaves_the_study() {
     .unwrap();
     post_value(&mut env, &c, &named, &flag, 1).await;
     assert_err(
-        env.send(
-            &[sdk::join_study(
-                researcher.pubkey(),
-                study,
-                &flag.id,
-                named.record,
-            )],
-            &[&researcher],
-        )
-        .await,
+        add_record(&mut env, &researcher, study, &flag, named.record).await,
         MedshareError::ConsentScope,
     );
 
@@ -683,16 +659,7 @@ async fn test_value_and_study_refusals() {
         s
     };
     assert_err(
-        env.send(
-            &[sdk::join_study(
-                researcher.pubkey(),
-                flag_study,
-                &age.id,
-                m2.record,
-            )],
-            &[&researcher],
-        )
-        .await,
+        add_record(&mut env, &researcher, flag_study, &age, m2.record).await,
         MedshareError::FieldMismatch,
     );
 
@@ -718,17 +685,9 @@ async fn test_value_and_study_refusals() {
         MedshareError::MinCohortTooLow,
     );
     // A cohort below the minimum cannot close, so nothing is decrypted.
-    env.send(
-        &[sdk::join_study(
-            researcher.pubkey(),
-            study,
-            &age.id,
-            m2.record,
-        )],
-        &[&researcher],
-    )
-    .await
-    .unwrap();
+    add_record(&mut env, &researcher, study, &age, m2.record)
+        .await
+        .unwrap();
     assert_err(
         env.send(
             &[sdk::close_study(researcher.pubkey(), c.address, study)],
@@ -827,31 +786,14 @@ async fn test_differential_privacy_release() {
         let a = (env.rng.next_u32() % 128) as u64;
         ages.push(a);
         post_value(&mut env, &c, &m, &age, a).await;
-        env.send(
-            &[sdk::join_study(
-                researcher.pubkey(),
-                study,
-                &age.id,
-                m.record,
-            )],
-            &[&researcher],
-        )
-        .await
-        .unwrap();
+        add_record(&mut env, &researcher, study, &age, m.record)
+            .await
+            .unwrap();
         members.push(m);
     }
     for other in [exact, second] {
         assert_err(
-            env.send(
-                &[sdk::join_study(
-                    researcher.pubkey(),
-                    other,
-                    &age.id,
-                    members[0].record,
-                )],
-                &[&researcher],
-            )
-            .await,
+            add_record(&mut env, &researcher, other, &age, members[0].record).await,
             MedshareError::PrivacyBudgetExceeded,
         );
     }
@@ -879,16 +821,7 @@ async fn test_differential_privacy_release() {
         .await;
     assert_eq!(consent.epsilon_spent_milli, 1_000);
     assert_err(
-        env.send(
-            &[sdk::join_study(
-                researcher.pubkey(),
-                second,
-                &age.id,
-                m0.record,
-            )],
-            &[&researcher],
-        )
-        .await,
+        add_record(&mut env, &researcher, second, &age, m0.record).await,
         MedshareError::PrivacyBudgetExceeded,
     );
     env.send(

@@ -36,6 +36,32 @@ impl From<PartialDecryption> for PartialArg {
     }
 }
 
+/// Records a node's failed partial decryption or noise share: the node is
+/// marked faulty on the study, its fault counted, and named in
+/// `StudyPartialRejected`. Not an error, so that the record survives.
+fn record_fault(
+    study: &mut Account<Study>,
+    node_record: &mut Account<NodeRecord>,
+    (pos, authority): (usize, Pubkey),
+    slice: u16,
+    noise: bool,
+) -> Result<()> {
+    study.faulty |= 1 << pos;
+    node_record.faults = node_record
+        .faults
+        .checked_add(1)
+        .ok_or(MedshareError::Overflow)?;
+    crate::emit_event!(StudyPartialRejected {
+        study: study.key(),
+        node: (pos + 1) as u8,
+        authority,
+        slice,
+        noise,
+        slot: Clock::get()?.slot,
+    });
+    Ok(())
+}
+
 /// Accounts of `post_study_partials`.
 #[derive(Accounts)]
 pub struct PostStudyPartials<'info> {
@@ -129,18 +155,14 @@ impl PostStudyPartials<'_> {
         }
         let authority = a.node.key();
         if let Some(slice) = failed {
-            ctx.accounts.study.faulty |= 1 << pos;
-            let r = &mut ctx.accounts.node_record;
-            r.faults = r.faults.checked_add(1).ok_or(MedshareError::Overflow)?;
-            crate::emit_event!(StudyPartialRejected {
-                study: study_key,
-                node: node.get() as u8,
-                authority,
+            let accounts = &mut *ctx.accounts;
+            return record_fault(
+                &mut accounts.study,
+                &mut accounts.node_record,
+                (pos, authority),
                 slice,
-                noise: false,
-                slot: clock.slot,
-            });
-            return Ok(());
+                false,
+            );
         }
         let total = ctx.accounts.study.aggregates.len();
         let bump = ctx.bumps.partials;
@@ -278,18 +300,14 @@ impl PostStudyNoise<'_> {
         }
         if let Some(slice) = failed {
             let authority = a.node.key();
-            ctx.accounts.study.faulty |= 1 << pos;
-            let r = &mut ctx.accounts.node_record;
-            r.faults = r.faults.checked_add(1).ok_or(MedshareError::Overflow)?;
-            crate::emit_event!(StudyPartialRejected {
-                study: study_key,
-                node: node.get() as u8,
-                authority,
+            let accounts = &mut *ctx.accounts;
+            return record_fault(
+                &mut accounts.study,
+                &mut accounts.node_record,
+                (pos, authority),
                 slice,
-                noise: true,
-                slot: clock.slot,
-            });
-            return Ok(());
+                true,
+            );
         }
         let s = &mut ctx.accounts.study;
         for (k, n) in noise.iter().enumerate() {
