@@ -166,16 +166,16 @@ async fn open_dp(
     study
 }
 
-/// Node `i` (1-based) posts its partial decryptions of `study`.
-async fn post_partials(
+/// Node `i`'s (1-based) partial decryptions of `study`, as transactions.
+async fn partial_txs(
     env: &mut Env,
     c: &SimCluster,
     i: usize,
     study: Pubkey,
-) -> Vec<Result<Vec<String>, solana_program_test::BanksClientError>> {
+) -> Vec<Vec<Instruction>> {
     let s: Study = env.account(study).await;
     let node = &c.nodes[i - 1];
-    let txs = partial_transactions(
+    partial_transactions(
         &mut env.rng,
         node.authority.pubkey(),
         node.share.as_ref().unwrap(),
@@ -184,7 +184,18 @@ async fn post_partials(
         &s,
         0,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Node `i` (1-based) posts its partial decryptions of `study`.
+async fn post_partials(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    study: Pubkey,
+) -> Vec<Result<Vec<String>, solana_program_test::BanksClientError>> {
+    let txs = partial_txs(env, c, i, study).await;
+    let node = &c.nodes[i - 1];
     let mut out = vec![];
     for tx in txs {
         out.push(env.send(&tx, &[&node.authority]).await);
@@ -252,18 +263,8 @@ async fn test_fifty_patients_released_exactly() {
     units.add("close_study", &logs);
 
     // Node 2 cheats: D = s·R + B on slice 0. It is named and marked faulty.
-    let s: Study = env.account(study).await;
     let node2 = &c.nodes[1];
-    let mut txs = partial_transactions(
-        &mut env.rng,
-        node2.authority.pubkey(),
-        node2.share.as_ref().unwrap(),
-        c.address,
-        study,
-        &s,
-        0,
-    )
-    .unwrap();
+    let mut txs = partial_txs(&mut env, &c, 2, study).await;
     let post = &mut txs[0][1];
     let mut data = post.data.clone();
     // Layout: discriminator 8, offset 2, vec length 4, then D of slice 0.
@@ -707,18 +708,8 @@ async fn test_value_and_study_refusals() {
     );
     // Partial decryptions of an open study, or of a value account passed as
     // a study: refused.
-    let s: Study = env.account(study).await;
+    let txs = partial_txs(&mut env, &c, 1, study).await;
     let node = &c.nodes[0];
-    let txs = partial_transactions(
-        &mut env.rng,
-        node.authority.pubkey(),
-        node.share.as_ref().unwrap(),
-        c.address,
-        study,
-        &s,
-        0,
-    )
-    .unwrap();
     assert_err(
         env.send(&txs[0], &[&node.authority]).await,
         MedshareError::StudyNotClosed,
