@@ -1550,5 +1550,14 @@ fn test_cli_demo_2_of_3() {
             )),
             "{report}"
         );
+        // The study step: ten encrypted ages, only the sums decrypted, and
+        // the demo itself checks them against the plaintext.
+        assert!(
+            report.contains("[8] 10 patients (ages encrypted, the demo patient's ")
+                && report.contains("the nodes decrypted only the sums: count 10, mean age ")
+                && report.contains("(equal to the plaintext figures)"),
+            "{report}"
+        );
+        assert!(report.contains("StudyJoined"), "{report}");
     });
 }
