@@ -212,6 +212,8 @@ async fn release(env: &mut Env, c: &SimCluster, study: Pubkey, nodes: &[u8]) -> 
 /// Fifty patients with random ages: the released count, sum, mean, exact
 /// variance and 8-bucket histogram equal the plaintext computation; node 2's
 /// wrong partial decryption is refused, naming it; nodes 1 and 3 release.
+/// The same fifty in a study with differential privacy (ε = 1): every
+/// released slice and the sum lie within the documented noise.
 #[tokio::test]
 async fn test_fifty_patients_released_exactly() {
     let mut env = Env::new(1301).await;
@@ -219,6 +221,8 @@ async fn test_fifty_patients_released_exactly() {
     let age = Field::parse("age").unwrap();
     let researcher = env.funded().await;
     let study = open(&mut env, &c, &researcher, &age, 10).await;
+    // The same fifty records also join a study with differential privacy.
+    let dp_study = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
     let mut units = Units::default();
     let mut ages = vec![];
     for _ in 0..50 {
@@ -241,6 +245,9 @@ async fn test_fifty_patients_released_exactly() {
             .unwrap();
         units.add("join_study (29 slices)", &logs);
         assert_eq!(events::<StudyJoined>(&logs)[0].cohort, ages.len() as u32);
+        add_record(&mut env, &researcher, dp_study, &age, m.record)
+            .await
+            .unwrap();
         if ages.len() == 1 {
             // A record counts once per study.
             let again = add_record(&mut env, &researcher, study, &age, m.record).await;
@@ -326,9 +333,65 @@ async fn test_fifty_patients_released_exactly() {
         env.send(&twice, &[&payer]).await,
         MedshareError::StudyNotClosed,
     );
+    // With differential privacy (ε = 1): released within the documented
+    // noise. Each slice carries two nodes' discrete Laplace noise of scale
+    // 23; every slice lands within 20 standard deviations of its true count,
+    // the sum within 20 standard deviations of the true sum, and the noise
+    // is there.
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, dp_study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    for i in [1usize, 2] {
+        for tx in post_noise(&mut env, &c, i, dp_study).await {
+            env.send(&tx, &[&c.nodes[i - 1].authority]).await.unwrap();
+        }
+    }
+    for i in [1usize, 2] {
+        for r in post_partials(&mut env, &c, i, dp_study).await {
+            r.unwrap();
+        }
+    }
+    release(&mut env, &c, dp_study, &[1, 2]).await;
+    let s: Study = env.account(dp_study).await;
+    let noisy = StudyResults::of(&s).unwrap();
+    assert_eq!((noisy.count, noisy.epsilon), (50, Some(1.0)));
+    let truth = true_slices(&ages);
+    let sd = noisy.slice_noise_sd.unwrap();
+    let errors: Vec<i64> = noisy
+        .slices
+        .iter()
+        .zip(&truth)
+        .map(|(g, t)| g - t)
+        .collect();
+    assert!(
+        errors.iter().all(|e| (*e as f64).abs() <= 20.0 * sd),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| *e != 0), "no noise was added");
+    let sum_sd = sd * (0..7).map(|j| 4f64.powi(j)).sum::<f64>().sqrt();
+    assert!(((noisy.sum - sum as i128) as f64).abs() <= 20.0 * sum_sd);
     if sbf() {
         units.print();
     }
+}
+
+/// The true slices of age studies (7 bits, squares, 8 buckets): how many
+/// ages have each bit set, each square bit set, and fall in each bucket.
+fn true_slices(ages: &[u64]) -> Vec<i64> {
+    let mut truth = vec![0i64; 29];
+    for a in ages {
+        for (j, t) in truth[..7].iter_mut().enumerate() {
+            *t += ((a >> j) & 1) as i64;
+        }
+        for (j, t) in truth[7..21].iter_mut().enumerate() {
+            *t += (((a * a) >> j) & 1) as i64;
+        }
+        truth[21 + (a >> 4) as usize] += 1;
+    }
+    truth
 }
 
 /// A revoked research consent before the study closes removes the record:
@@ -874,17 +937,7 @@ async fn test_differential_privacy_release() {
     let got = StudyResults::of(&s).unwrap();
     assert_eq!(got.epsilon, Some(1.0));
     assert_eq!(got.count, 10);
-    // The true slices: bits of the ages, bits of their squares, buckets.
-    let mut truth = vec![0i64; 29];
-    for a in &ages {
-        for (j, t) in truth[..7].iter_mut().enumerate() {
-            *t += ((a >> j) & 1) as i64;
-        }
-        for (j, t) in truth[7..21].iter_mut().enumerate() {
-            *t += (((a * a) >> j) & 1) as i64;
-        }
-        truth[21 + (a >> 4) as usize] += 1;
-    }
+    let truth = true_slices(&ages);
     let sd = got.slice_noise_sd.unwrap();
     // Sensitivity 7 + 14 + 2 = 23 at ε = 1: scale 23, sd ≈ 32.5 per node.
     assert!((sd - 2f64.sqrt() * 32.5).abs() < 0.5, "{sd}");
