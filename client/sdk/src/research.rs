@@ -438,3 +438,64 @@ impl StudyResults {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+
+    fn released(bits: u8, cohort: u32, epsilon_milli: u32, counts: &[i64]) -> Study {
+        let point = |m: i64| {
+            let s = Scalar::from(m.unsigned_abs());
+            let p = EdwardsPoint::mul_base(&if m < 0 { -s } else { s });
+            p.compress().0
+        };
+        Study {
+            researcher: Pubkey::new_unique(),
+            cluster: Pubkey::new_unique(),
+            number: 0,
+            verified_researcher: false,
+            purpose: "p".into(),
+            field: field_id("condition:1"),
+            bits,
+            bucket_bits: 0,
+            min_cohort: 10,
+            closes_at: 0,
+            status: StudyStatus::Released,
+            cohort,
+            joined: cohort,
+            faulty: 0,
+            partials_done: 2,
+            epsilon_milli,
+            noise_progress: [0; 16],
+            noise_done: 0b11,
+            bump: 0,
+            aggregates: vec![Default::default(); counts.len()],
+            released: counts.iter().map(|c| point(*c)).collect(),
+        }
+    }
+
+    /// A released slice is read within the cohort (exact) or the noise
+    /// window (with differential privacy, negative included); one beyond it
+    /// is reported, naming the slice, never misread.
+    #[test]
+    fn test_released_slices_read_or_reported() {
+        let exact = StudyResults::of(&released(1, 10, 0, &[7])).unwrap();
+        assert_eq!((exact.count, exact.sum, exact.epsilon), (10, 7, None));
+        assert_eq!(
+            StudyResults::of(&released(1, 10, 0, &[11])),
+            Err(ResultsError::BadSlice(0))
+        );
+        // ε = 1 on an indicator: scale 1, window 16·64·1 + 16 = 1,040.
+        let noisy = StudyResults::of(&released(1, 10, 1_000, &[-40])).unwrap();
+        assert_eq!((noisy.sum, noisy.epsilon), (-40, Some(1.0)));
+        assert_eq!(
+            StudyResults::of(&released(1, 10, 1_000, &[10 + 1_041])),
+            Err(ResultsError::BadSlice(0))
+        );
+        let mut open = released(1, 10, 0, &[7]);
+        open.status = StudyStatus::Closed;
+        assert_eq!(StudyResults::of(&open), Err(ResultsError::NotReleased));
+    }
+}
