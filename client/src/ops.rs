@@ -274,8 +274,25 @@ impl Client {
                 r.version + 1
             }
             None => {
-                let (ix, _) = ix::store_patient_data(owner, None, *cluster, record_id);
-                self.chain.send(&[ix], &[&self.wallet]).await?;
+                // A record's owner needs an identity (it counts the owner's
+                // records); a patient who never ran `register` gets one now,
+                // with the key the record is sealed to.
+                let mut ixs = Vec::with_capacity(2);
+                let identity = medshare::pda::identity(&owner);
+                if fetch::<Identity>(self.chain.as_ref(), &identity)
+                    .await?
+                    .is_none()
+                {
+                    ixs.push(ix::register_identity(
+                        owner,
+                        medshare::instructions::IdentityArgs {
+                            encryption_key: self.encryption_key().0,
+                            role: Role::Patient,
+                        },
+                    ));
+                }
+                ixs.push(ix::store_patient_data(owner, None, *cluster, record_id).0);
+                self.chain.send(&ixs, &[&self.wallet]).await?;
                 1
             }
         };

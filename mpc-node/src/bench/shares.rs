@@ -56,8 +56,15 @@ impl Patient {
             .await?
             .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
         let owner = wallet.pubkey();
+        let register = ix::register_identity(
+            owner,
+            medshare::instructions::IdentityArgs {
+                encryption_key: edwards(&owner_key)?.0,
+                role: medshare::state::Role::Patient,
+            },
+        );
         let (store, record) = ix::store_patient_data(owner, None, cluster, 1);
-        chain.send(&[store], &[&wallet]).await?;
+        chain.send(&[register, store], &[&wallet]).await?;
         let groups: [(u8, &[u8]); 3] = [
             (0, br#"{"patient_id":"P-BENCH-1","age":42}"#),
             (

@@ -33,8 +33,9 @@ pub async fn recipient_registry(
 /// Whether chain state still authorizes a computation: the same decision
 /// the program makes at every contribution (`medshare::instructions::access`),
 /// made first so an honest node never publishes a contribution the program
-/// would refuse. The record is open, of the same generation and at the same
-/// version as at the request; the owner asked, or the requester holds a
+/// would refuse. The record is open, of the same generation (the same life,
+/// in any cluster), in the computation's cluster and at the same version as
+/// at the request; the owner asked, or the requester holds a
 /// consent of that record generation that, at the chain's current unix time,
 /// is neither revoked nor expired and covers every group; and the record's
 /// provider policy, as it stands now, admits the recipient wallet.
@@ -46,7 +47,10 @@ pub async fn authorized(
     let Some(record) = fetch::<medshare::state::PatientRecord>(chain, &comp.record).await? else {
         return Ok(false);
     };
-    if record.generation != comp.record_generation || record.version != comp.record_version {
+    if record.generation != comp.record_generation
+        || record.version != comp.record_version
+        || record.cluster != comp.cluster
+    {
         return Ok(false);
     }
     let now = chain_time(chain).await?;

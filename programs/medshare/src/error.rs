@@ -248,11 +248,17 @@ pub enum MedshareError {
     /// The research value belongs to an earlier record at this address.
     #[msg("research value belongs to an earlier record at this address")]
     ValueStale,
+    /// The account to create already exists.
+    #[msg("account already exists")]
+    AccountExists,
+    /// An identity cannot be closed in the slot it was registered in.
+    #[msg("identity registered in this slot; close it in a later one")]
+    IdentityJustRegistered,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 81] = [
+    pub const ALL: [MedshareError; 83] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -334,6 +340,8 @@ impl MedshareError {
         MedshareError::InvalidEpsilon,
         MedshareError::DegenerateAggregate,
         MedshareError::ValueStale,
+        MedshareError::AccountExists,
+        MedshareError::IdentityJustRegistered,
     ];
 
     /// The variant with this Anchor error code.
@@ -356,8 +364,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::ValueStale as usize,
-            "a variant was added after ValueStale: add it to ALL"
+            MedshareError::IdentityJustRegistered as usize,
+            "a variant was added after IdentityJustRegistered: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

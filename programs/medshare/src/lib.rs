@@ -26,6 +26,7 @@ pub mod instructions;
 pub mod native;
 pub mod pda;
 pub mod state;
+pub mod utils;
 
 use instructions::*;
 
@@ -107,6 +108,12 @@ pub mod medshare {
     /// Registers a wallet's encryption key and role.
     pub fn register_identity(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
         RegisterIdentity::handler(ctx, args)
+    }
+
+    /// Closes a wallet's identity (rent back to the wallet).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_identity(ctx: Context<CloseIdentity>) -> Result<()> {
+        CloseIdentity::handler(ctx)
     }
 
     /// Changes a wallet's encryption key or role.

@@ -16,7 +16,7 @@ pub mod rpc;
 
 use std::sync::Arc;
 
-use anchor_lang::AccountDeserialize;
+use anchor_lang::{AccountDeserialize, Discriminator};
 use async_trait::async_trait;
 use solana_sdk::{
     account::Account, instruction::Instruction, pubkey::Pubkey, signature::Keypair,
@@ -92,6 +92,17 @@ pub enum ChainError {
     /// An account was missing or could not be decoded.
     #[error("account {0} not found or not a MedShare account")]
     Account(Pubkey),
+    /// An account of the expected type, written in an older layout of it
+    /// (by an older MedShare program): this program refuses it as it loads.
+    #[error("account {address} has layout version {found} of its type; this MedShare reads version {expected} (the chain holds state from an older program: on a localnet, start again with `medshare localnet --reset`)")]
+    OutdatedLayout {
+        /// The account.
+        address: Pubkey,
+        /// Its layout version (0: from before layouts were versioned).
+        found: u8,
+        /// The version this program reads.
+        expected: u8,
+    },
 }
 
 impl ChainError {
@@ -248,7 +259,7 @@ pub type SharedChain = Arc<dyn Chain>;
 /// program does not own is absent (`None`): anyone can send lamports to any
 /// PDA, and such a pre-funded or squatted address must read as it does to
 /// the program, not block whoever looks it up.
-pub async fn fetch<T: AccountDeserialize>(
+pub async fn fetch<T: AccountDeserialize + Discriminator>(
     chain: &dyn Chain,
     address: &Pubkey,
 ) -> Result<Option<T>, ChainError> {
@@ -258,8 +269,38 @@ pub async fn fetch<T: AccountDeserialize>(
         Some(a) if a.owner != medshare::ID => Ok(None),
         Some(a) => T::try_deserialize(&mut a.data.as_slice())
             .map(Some)
-            .map_err(|_| ChainError::Account(*address)),
+            .map_err(|_| decode_error::<T>(address, &a.data)),
     }
+}
+
+/// Why account data did not decode as a `T`: an older layout of `T`
+/// ([`ChainError::OutdatedLayout`]), or not a `T` at all.
+pub fn decode_error<T: Discriminator>(address: &Pubkey, data: &[u8]) -> ChainError {
+    match medshare::state::layout::outdated_layout(data, T::DISCRIMINATOR, &legacy_header::<T>()) {
+        Some(found) => ChainError::OutdatedLayout {
+            address: *address,
+            found,
+            expected: T::DISCRIMINATOR.get(7).copied().unwrap_or_default(),
+        },
+        None => ChainError::Account(*address),
+    }
+}
+
+/// Anchor's default discriminator of `T` (`sha256("account:<Type>")[..8]`),
+/// which accounts carried before layouts were versioned.
+fn legacy_header<T>() -> [u8; 8] {
+    let name = std::any::type_name::<T>()
+        .rsplit("::")
+        .next()
+        .unwrap_or_default();
+    use sha2::Digest;
+    let hash = sha2::Sha256::new()
+        .chain_update(b"account:")
+        .chain_update(name.as_bytes())
+        .finalize();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&hash[..8]);
+    out
 }
 
 /// Reads and decodes many Anchor accounts of one type (`None` where absent or undecodable).

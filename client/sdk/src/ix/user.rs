@@ -31,9 +31,21 @@ pub fn update_identity(wallet: Pubkey, args: IdentityArgs) -> Instruction {
     )
 }
 
+/// `close_identity`: `wallet` closes its identity (rent back to it).
+pub fn close_identity(wallet: Pubkey) -> Instruction {
+    instruction(
+        a::CloseIdentity {
+            wallet,
+            identity: pda::identity(&wallet),
+        },
+        d::CloseIdentity {},
+    )
+}
+
 /// `store_patient_data`: creates record `record_id` of `owner` in `cluster`
 /// (co-signed by `author` when a provider writes it); returns the
-/// instruction and the record's address.
+/// instruction and the record's address. The owner must have registered
+/// an identity (it counts the owner's records: the new record's life).
 pub fn store_patient_data(
     owner: Pubkey,
     author: Option<Pubkey>,
@@ -45,6 +57,7 @@ pub fn store_patient_data(
         a::StorePatientData {
             owner,
             author,
+            owner_identity: pda::identity(&owner),
             cluster,
             record,
             system_program: SYSTEM,

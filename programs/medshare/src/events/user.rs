@@ -17,6 +17,15 @@ pub struct IdentityUpdated {
     pub slot: u64,
 }
 
+/// An identity was closed (its rent went back to the wallet).
+#[event]
+pub struct IdentityClosed {
+    /// Wallet.
+    pub wallet: Pubkey,
+    /// Slot.
+    pub slot: u64,
+}
+
 /// A record was created, updated (new version) or closed.
 #[event]
 pub struct RecordChanged {

@@ -44,7 +44,7 @@ pub struct NodeInfo {
 }
 
 /// A cluster of MPC nodes and its `share_patient_data` computation definition.
-#[account]
+#[account(discriminator = &crate::state::layout::CLUSTER)]
 #[derive(InitSpace)]
 pub struct Cluster {
     /// Admin: adds nodes; can neither read nor set key material.
@@ -61,8 +61,6 @@ pub struct Cluster {
     pub computation_ttl_slots: u64,
     /// Id of the next computation (PDA seed).
     pub next_computation: u64,
-    /// Records created with this cluster so far: the next record's generation.
-    pub records_created: u64,
     /// DKG attempt: 0 for the first, +1 on every `restart_dkg` (part of the
     /// DKG session id that round-2 encryption binds).
     pub dkg_attempt: u32,

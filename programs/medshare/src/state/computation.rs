@@ -24,7 +24,7 @@ pub struct PartialCapsule {
 
 /// A queued `share_patient_data` computation. Closed by the callback or by a
 /// cancellation (rent back to the requester).
-#[account]
+#[account(discriminator = &crate::state::layout::COMPUTATION)]
 #[derive(InitSpace)]
 pub struct Computation {
     /// Cluster.

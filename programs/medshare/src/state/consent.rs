@@ -5,7 +5,7 @@ use crate::error::MedshareError;
 
 /// A patient's time-limited, revocable consent for a grantee to request
 /// shares of some field groups of one record.
-#[account]
+#[account(discriminator = &crate::state::layout::CONSENT)]
 #[derive(InitSpace)]
 pub struct Consent {
     /// The record.

@@ -17,7 +17,7 @@ pub struct Round2Package {
 
 /// A node's DKG bulletin-board entry: its public round-1 package and the
 /// round-2 packages it sent (each encrypted to one peer).
-#[account]
+#[account(discriminator = &crate::state::layout::DKG_MAILBOX)]
 #[derive(InitSpace)]
 pub struct DkgMailbox {
     /// Cluster.

@@ -5,6 +5,7 @@ pub mod computation;
 pub mod consent;
 pub mod dkg;
 pub mod identity;
+pub mod layout;
 pub mod node_record;
 pub mod provider;
 pub mod record;

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 /// over the cluster's life. One account per node, so that contributions of
 /// different nodes write disjoint accounts and only read the cluster
 /// account: they no longer queue behind one another on it.
-#[account]
+#[account(discriminator = &crate::state::layout::NODE_RECORD)]
 #[derive(InitSpace)]
 pub struct NodeRecord {
     /// Cluster.

@@ -24,7 +24,7 @@ impl ProviderRole {
 }
 
 /// A credential issuer, appointed by the cluster admin.
-#[account]
+#[account(discriminator = &crate::state::layout::CREDENTIAL_ISSUER)]
 #[derive(InitSpace)]
 pub struct CredentialIssuer {
     /// Cluster whose registry this issuer writes to.
@@ -40,7 +40,7 @@ pub struct CredentialIssuer {
 }
 
 /// A verified provider.
-#[account]
+#[account(discriminator = &crate::state::layout::PROVIDER)]
 #[derive(InitSpace)]
 pub struct Provider {
     /// Cluster registry.

@@ -31,7 +31,7 @@ impl StoredGroup {
 }
 
 /// A patient's encrypted record. The account grows as groups are written.
-#[account]
+#[account(discriminator = &crate::state::layout::PATIENT_RECORD)]
 #[derive(InitSpace)]
 pub struct PatientRecord {
     /// The patient.
@@ -44,10 +44,11 @@ pub struct PatientRecord {
     pub author: Pubkey,
     /// Version: starts at 1, +1 on every update.
     pub version: u32,
-    /// Which record this is among all records created in its cluster
-    /// (`Cluster::records_created` at creation). A record closed and created
-    /// again at the same address gets a new generation, so consents and
-    /// computations of the old one never apply to the new one.
+    /// The record's life: unique among every record ever created at this
+    /// address, in any cluster (the owner identity's counter, see
+    /// [`crate::state::Identity::next_record_generation`]). A record closed
+    /// and created again is a new life, so consents, computations and
+    /// research values of the old one never apply to it.
     pub generation: u64,
     /// Created (unix time).
     pub created_at: i64,

@@ -81,7 +81,7 @@ pub fn slice_position(bits: u8, slice: usize) -> u8 {
 /// A record's research consent: its owner lets studies with this exact
 /// purpose add the record's values of these fields, until `expires_at`.
 /// Revocable; revoking removes the record from every open study it names.
-#[account]
+#[account(discriminator = &crate::state::layout::RESEARCH_CONSENT)]
 #[derive(InitSpace)]
 pub struct ResearchConsent {
     /// The record.
@@ -173,7 +173,7 @@ impl ResearchConsent {
 /// each verified with its bit proof when posted, and the square and bucket
 /// relations verified when sealed. Nothing in it is ever decrypted on its
 /// own: the program only decrypts a closed study's aggregates.
-#[account]
+#[account(discriminator = &crate::state::layout::RESEARCH_VALUE)]
 pub struct ResearchValue {
     /// The record.
     pub record: Pubkey,
@@ -219,7 +219,7 @@ pub enum StudyStatus {
 
 /// A study: one field, its statistics, a minimum cohort, and the running
 /// encrypted sums of every member's slices.
-#[account]
+#[account(discriminator = &crate::state::layout::STUDY)]
 #[derive(InitSpace)]
 pub struct Study {
     /// Who opened it.
@@ -288,7 +288,7 @@ impl Study {
 
 /// A record's membership of a study: created when it joins, so a record
 /// counts once per study.
-#[account]
+#[account(discriminator = &crate::state::layout::STUDY_MEMBER)]
 #[derive(InitSpace)]
 pub struct StudyMember {
     /// The study.
@@ -307,7 +307,7 @@ pub struct StudyMember {
 
 /// One node's partial decryptions `D_i = s_i·R` of a closed study's
 /// aggregates, each verified when posted.
-#[account]
+#[account(discriminator = &crate::state::layout::STUDY_PARTIALS)]
 #[derive(InitSpace)]
 pub struct StudyPartials {
     /// The study.

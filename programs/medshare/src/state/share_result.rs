@@ -6,7 +6,7 @@ use crate::error::MedshareError;
 
 /// The output of a share: one capsule per group, for the recipient key.
 /// Created empty with the request (paid by the requester), filled by the callback.
-#[account]
+#[account(discriminator = &crate::state::layout::SHARE_RESULT)]
 #[derive(InitSpace)]
 pub struct ShareResult {
     /// The computation that fills it.

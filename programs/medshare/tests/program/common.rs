@@ -90,7 +90,15 @@ pub fn program_units(logs: &[String]) -> Vec<u64> {
 pub struct Env {
     pub ctx: ProgramTestContext,
     pub rng: ChaCha20Rng,
+    /// When set, a stranger sends [`PREFUND_LAMPORTS`] to every address an
+    /// instruction is about to create, before it is sent (see
+    /// [`Env::prefund_new_accounts`]); the addresses are listed here.
+    pub prefunded: Option<Vec<Pubkey>>,
 }
+
+/// What the stranger sends to each address in prefunding mode: well under
+/// any account's rent, so the creator still has to top it up.
+pub const PREFUND_LAMPORTS: u64 = 1_000_000;
 
 impl Env {
     pub async fn new(seed: u64) -> Self {
@@ -109,6 +117,45 @@ impl Env {
         Env {
             ctx,
             rng: ChaCha20Rng::seed_from_u64(seed),
+            prefunded: None,
+        }
+    }
+
+    /// From now on, before each transaction, a stranger pre-funds every
+    /// address the program is about to create: each writable account of a
+    /// MedShare instruction that is off the curve (a PDA), not a signer, and
+    /// does not exist yet gets [`PREFUND_LAMPORTS`] in a transaction of its
+    /// own. [`Env::prefunded`] lists what was pre-funded.
+    pub fn prefund_new_accounts(&mut self) {
+        self.prefunded = Some(Vec::new());
+    }
+
+    async fn prefund(&mut self, ixs: &[Instruction]) {
+        let mut targets = Vec::new();
+        for ix in ixs.iter().filter(|i| i.program_id == medshare::ID) {
+            for m in &ix.accounts {
+                if m.is_writable
+                    && !m.is_signer
+                    && !m.pubkey.is_on_curve()
+                    && !targets.contains(&m.pubkey)
+                    && self.ctx.banks_client.get_balance(m.pubkey).await.unwrap() == 0
+                {
+                    targets.push(m.pubkey);
+                }
+            }
+        }
+        for target in targets {
+            let blockhash = self.ctx.get_new_latest_blockhash().await.unwrap();
+            let stranger = &self.ctx.payer;
+            let t = system_instruction::transfer(&stranger.pubkey(), &target, PREFUND_LAMPORTS);
+            let tx = Transaction::new_signed_with_payer(
+                &[t],
+                Some(&stranger.pubkey()),
+                &[stranger],
+                blockhash,
+            );
+            self.ctx.banks_client.process_transaction(tx).await.unwrap();
+            self.prefunded.as_mut().expect("prefunding").push(target);
         }
     }
 
@@ -121,6 +168,9 @@ impl Env {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<Vec<String>, BanksClientError> {
+        if self.prefunded.is_some() {
+            self.prefund(ixs).await;
+        }
         let mut with_budget;
         let has_budget = ixs
             .iter()
@@ -402,9 +452,18 @@ pub struct Patient {
     pub key: UserSecretKey,
 }
 
+/// A funded patient wallet with a registered identity (a record's owner
+/// needs one: it counts the owner's records).
 pub async fn patient(env: &mut Env) -> Patient {
     let wallet = env.funded().await;
     let key = UserSecretKey::generate(&mut env.rng);
+    let args = medshare::instructions::IdentityArgs {
+        encryption_key: key.public_key().edwards().unwrap().0,
+        role: Role::Patient,
+    };
+    env.send(&[sdk::register_identity(wallet.pubkey(), args)], &[&wallet])
+        .await
+        .unwrap();
     Patient { wallet, key }
 }
 

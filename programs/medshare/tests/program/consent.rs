@@ -1287,3 +1287,82 @@ async fn test_a06_revoked_or_expired_entries_are_replaced_and_renewals_allowed()
     let p: Provider = w.env.account(entry).await;
     assert_eq!(p.issuer, a.issuer.pubkey());
 }
+
+// ---------------------------------------------------------------------------
+// A record's life is one identity across clusters: a record closed and
+// created again in another cluster is a new record for every consent and
+// every pending computation of the old one.
+// ---------------------------------------------------------------------------
+
+/// Closes the world's record and creates it again, same id, in a second
+/// cluster (group 0 sealed to that cluster's key); returns the new cluster
+/// (the world's `c` still names the first).
+async fn recreate_in_other_cluster(w: &mut World) -> SimCluster {
+    let c2 = ready_cluster(&mut w.env, 2, 2, 3).await;
+    let owner = w.patient.wallet.insecure_clone();
+    w.env.send(&[close_record_ix(w)], &[&owner]).await.unwrap();
+    w.env
+        .send(&[store_ix(&owner.pubkey(), &c2.address, 1)], &[&owner])
+        .await
+        .unwrap();
+    let s = encrypted_ixs::record::seal_group(
+        &mut w.env.rng,
+        &record_ctx(&owner.pubkey(), &w.record, 0),
+        1,
+        b"{\"age\":43,\"hiv_status\":\"positive\"}",
+        &c2.key(),
+        &w.patient.key.public_key().edwards().unwrap(),
+    )
+    .unwrap();
+    w.env
+        .send(&[write_ix(&owner.pubkey(), &w.record, &s)], &[&owner])
+        .await
+        .unwrap();
+    c2
+}
+
+#[tokio::test]
+async fn test_consent_does_not_follow_a_record_into_another_cluster() {
+    let mut w = world(2302).await;
+    let doctor = w.doctor.pubkey();
+    let grant = grant_ix(&w, &doctor, 0b001, w.now + 10 * HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    let c2 = recreate_in_other_cluster(&mut w).await;
+    let old: Consent = w
+        .env
+        .account(medshare::pda::consent(&w.record, &doctor))
+        .await;
+    let new: PatientRecord = w.env.account(w.record).await;
+    assert_ne!(old.record_generation, new.generation, "a new life");
+    // The doctor's pull of the new record, in the new cluster, is refused
+    // and recorded; no computation exists for the nodes to serve.
+    let (ixn, computation, _) = sdk::request_share(doctor, w.record, c2.address, 0, 0b001, None);
+    let d = w.doctor.insecure_clone();
+    let logs = w.env.send(&[ixn], &[&d]).await.unwrap();
+    let refused = events::<PullRefused>(&logs);
+    assert_eq!(refused[0].reason, code(MedshareError::ConsentMissing));
+    assert!(
+        !w.env.exists(computation).await,
+        "nothing for the nodes to open"
+    );
+}
+
+#[tokio::test]
+async fn test_pending_pull_does_not_complete_after_the_record_moved_cluster() {
+    let mut w = world(2303).await;
+    let computation = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
+    recreate_in_other_cluster(&mut w).await;
+    // The old cluster's nodes can no longer contribute: the record at that
+    // address is another life, in another cluster.
+    for node in [2, 3] {
+        assert_err(
+            contribute(&mut w.env, &w.c, node, computation).await,
+            MedshareError::RecordClosed,
+        );
+    }
+    assert_eq!(
+        combine_public_partials(&mut w, computation, None).await,
+        None
+    );
+}

@@ -12,6 +12,7 @@ mod consent;
 mod contributions;
 mod dkg;
 mod limits;
+mod prefunded;
 mod records;
 mod research;
 mod share;

@@ -271,3 +271,74 @@ async fn test_c07_written_group_is_immutable_within_its_version() {
         .await
         .unwrap();
 }
+
+/// A record's life (its generation) is never given out twice for one
+/// address: not by a second cluster, not after the owner closes its
+/// identity and registers again.
+#[tokio::test]
+async fn test_record_generations_are_unique_across_clusters_and_identities() {
+    let mut env = Env::new(2304).await;
+    let c1 = ready_cluster(&mut env, 1, 2, 3).await;
+    let c2 = ready_cluster(&mut env, 2, 2, 3).await;
+    let p = patient(&mut env).await;
+    let owner = p.wallet.pubkey();
+    let record = medshare::pda::record(&owner, 1);
+    let mut seen = vec![];
+    for c in [&c1, &c2, &c1] {
+        store_record(&mut env, c, &p, 1, &[]).await;
+        let r: PatientRecord = env.account(record).await;
+        assert_eq!(r.cluster, c.address);
+        assert!(!seen.contains(&r.generation), "generation reused");
+        seen.push(r.generation);
+        env.send(&[sdk::close_record(owner, record)], &[&p.wallet])
+            .await
+            .unwrap();
+    }
+    // The identity cannot be closed in the slot it was registered in...
+    let again = env.funded().await;
+    let args = medshare::instructions::IdentityArgs {
+        encryption_key: p.key.public_key().edwards().unwrap().0,
+        role: Role::Patient,
+    };
+    let register = sdk::register_identity(again.pubkey(), args);
+    let close = sdk::close_identity(again.pubkey());
+    assert_err(
+        env.send(&[register, close], &[&again]).await,
+        MedshareError::IdentityJustRegistered,
+    );
+    // ...so one registered again starts above every generation it gave out.
+    let slot = env.slot().await;
+    env.warp_past(slot).await;
+    let before = env.lamports(owner).await;
+    env.send(&[sdk::close_identity(owner)], &[&p.wallet])
+        .await
+        .unwrap();
+    assert!(
+        env.lamports(owner).await > before,
+        "rent back to the wallet"
+    );
+    env.warp_past(slot + 1).await;
+    env.send(&[sdk::register_identity(owner, args)], &[&p.wallet])
+        .await
+        .unwrap();
+    store_record(&mut env, &c1, &p, 1, &[]).await;
+    let r: PatientRecord = env.account(record).await;
+    assert!(
+        seen.iter().all(|g| r.generation > *g),
+        "{seen:?} {}",
+        r.generation
+    );
+}
+
+/// Storing needs the owner's identity (it counts the owner's records).
+#[tokio::test]
+async fn test_store_without_identity_is_refused() {
+    let mut env = Env::new(2305).await;
+    let c = ready_cluster(&mut env, 1, 2, 3).await;
+    let stranger = env.funded().await;
+    assert_anchor_err(
+        env.send(&[store_ix(&stranger.pubkey(), &c.address, 1)], &[&stranger])
+            .await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+}

@@ -4,6 +4,7 @@ use crate::constants::*;
 use crate::error::MedshareError;
 use crate::events::ClusterCreated;
 use crate::state::{Cluster, ClusterStatus};
+use crate::utils::accounts;
 
 /// Arguments of `init_cluster`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -25,15 +26,14 @@ pub struct InitCluster<'info> {
     /// The admin; pays.
     #[account(mut)]
     pub admin: Signer<'info>,
-    /// The new cluster.
+    /// The new cluster (created by the handler, see [`crate::utils::accounts`]).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init,
-        payer = admin,
-        space = 8 + Cluster::INIT_SPACE,
+        mut,
         seeds = [SEED_CLUSTER, admin.key().as_ref(), &args.cluster_id.to_le_bytes()],
         bump
     )]
-    pub cluster: Account<'info, Cluster>,
+    pub cluster: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -56,7 +56,8 @@ impl InitCluster<'_> {
 
     /// Creates the cluster in the `Registering` state.
     pub fn handler(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
-        let cluster = &mut ctx.accounts.cluster;
+        const SPACE: usize = 8 + Cluster::INIT_SPACE;
+        let mut cluster: Cluster = accounts::blank()?;
         cluster.admin = ctx.accounts.admin.key();
         cluster.cluster_id = args.cluster_id;
         cluster.threshold = args.threshold;
@@ -68,8 +69,22 @@ impl InitCluster<'_> {
         cluster.nodes = Vec::new();
         cluster.bump = ctx.bumps.cluster;
         cluster.invariant()?;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.cluster,
+            &a.admin,
+            &a.system_program,
+            &[
+                SEED_CLUSTER,
+                a.admin.key().as_ref(),
+                &args.cluster_id.to_le_bytes(),
+                &[cluster.bump],
+            ],
+            SPACE,
+            &cluster,
+        )?;
         crate::emit_event!(ClusterCreated {
-            cluster: cluster.key(),
+            cluster: a.cluster.key(),
             admin: cluster.admin,
             threshold: cluster.threshold,
             size: cluster.size,

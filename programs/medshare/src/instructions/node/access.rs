@@ -8,8 +8,9 @@
 //! contribution is the point of no return. `submit_contribution` therefore
 //! refuses a contribution unless, at that moment:
 //!
-//! - the record is still open and is the same record (same generation) at
-//!   the same version as when the share was requested (its groups cannot be
+//! - the record is still open and is the same record (same generation, so
+//!   the same life in any cluster) in the computation's cluster, at the
+//!   same version as when the share was requested (its groups cannot be
 //!   rewritten within a version, so its capsules are the ones copied into the
 //!   computation);
 //! - for a pull, the consent it was made under still exists, belongs to that
@@ -54,6 +55,7 @@ pub fn check_access(comp: &Computation, a: &AccessAccounts<'_, '_>, now: i64) ->
         head.generation == comp.record_generation,
         MedshareError::RecordClosed
     );
+    require_keys_eq!(head.cluster, comp.cluster, MedshareError::WrongCluster);
     require!(
         head.version == comp.record_version,
         MedshareError::RecordChanged

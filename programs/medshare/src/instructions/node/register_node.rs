@@ -4,6 +4,7 @@ use crate::constants::{SEED_DKG, SEED_NODE};
 use crate::error::MedshareError;
 use crate::events::NodeRegistered;
 use crate::state::{Cluster, ClusterStatus, DkgMailbox, NodeRecord};
+use crate::utils::accounts;
 
 /// Accounts of `register_node`.
 #[derive(Accounts)]
@@ -14,24 +15,22 @@ pub struct RegisterNode<'info> {
     /// The cluster.
     #[account(mut)]
     pub cluster: Account<'info, Cluster>,
-    /// The node's DKG mailbox.
+    /// The node's DKG mailbox (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init,
-        payer = node,
-        space = 8 + DkgMailbox::INIT_SPACE,
+        mut,
         seeds = [SEED_DKG, cluster.key().as_ref(), &[(cluster.position_of(&node.key())? + 1) as u8]],
         bump
     )]
-    pub mailbox: Account<'info, DkgMailbox>,
-    /// The node's service record.
+    pub mailbox: UncheckedAccount<'info>,
+    /// The node's service record (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init,
-        payer = node,
-        space = 8 + NodeRecord::INIT_SPACE,
+        mut,
         seeds = [SEED_NODE, cluster.key().as_ref(), &[(cluster.position_of(&node.key())? + 1) as u8]],
         bump
     )]
-    pub node_record: Account<'info, NodeRecord>,
+    pub node_record: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -58,21 +57,37 @@ impl RegisterNode<'_> {
         // accepted; nodes refuse a non-contributory DH result themselves.
         require!(transport_key != [0u8; 32], MedshareError::InvalidPoint);
         let cluster_key = ctx.accounts.cluster.key();
-        let mailbox = &mut ctx.accounts.mailbox;
+        let index = (pos + 1) as u8;
+        const MAILBOX_SPACE: usize = 8 + DkgMailbox::INIT_SPACE;
+        let mut mailbox: DkgMailbox = accounts::blank()?;
         mailbox.cluster = cluster_key;
-        mailbox.index = (pos + 1) as u8;
-        mailbox.round1 = Vec::new();
-        mailbox.round2 = Vec::new();
+        mailbox.index = index;
         mailbox.bump = ctx.bumps.mailbox;
         mailbox.invariant()?;
-        let record = &mut ctx.accounts.node_record;
+        const RECORD_SPACE: usize = 8 + NodeRecord::INIT_SPACE;
+        let mut record: NodeRecord = accounts::blank()?;
         record.cluster = cluster_key;
         record.node = ctx.accounts.node.key();
-        record.index = (pos + 1) as u8;
-        record.contributions = 0;
-        record.faults = 0;
+        record.index = index;
         record.bump = ctx.bumps.node_record;
         record.invariant()?;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.mailbox,
+            &a.node,
+            &a.system_program,
+            &[SEED_DKG, cluster_key.as_ref(), &[index], &[mailbox.bump]],
+            MAILBOX_SPACE,
+            &mailbox,
+        )?;
+        accounts::create(
+            &a.node_record,
+            &a.node,
+            &a.system_program,
+            &[SEED_NODE, cluster_key.as_ref(), &[index], &[record.bump]],
+            RECORD_SPACE,
+            &record,
+        )?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes[pos].registered = true;
         cluster.nodes[pos].transport_key = transport_key;

@@ -4,6 +4,7 @@ use crate::constants::SEED_ISSUER;
 use crate::error::MedshareError;
 use crate::events::{RegistryChange, RegistryChanged};
 use crate::state::{Cluster, CredentialIssuer};
+use crate::utils::accounts;
 
 /// Accounts of `appoint_issuer`.
 #[derive(Accounts)]
@@ -15,15 +16,10 @@ pub struct AppointIssuer<'info> {
     /// The cluster.
     #[account(has_one = admin @ MedshareError::NotAdmin)]
     pub cluster: Account<'info, Cluster>,
-    /// The issuer's entry.
-    #[account(
-        init,
-        payer = admin,
-        space = 8 + CredentialIssuer::INIT_SPACE,
-        seeds = [SEED_ISSUER, cluster.key().as_ref(), issuer.as_ref()],
-        bump
-    )]
-    pub issuer_account: Account<'info, CredentialIssuer>,
+    /// The issuer's entry (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
+    #[account(mut, seeds = [SEED_ISSUER, cluster.key().as_ref(), issuer.as_ref()], bump)]
+    pub issuer_account: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -32,13 +28,22 @@ impl AppointIssuer<'_> {
     /// Appoints `issuer`.
     pub fn handler(ctx: Context<AppointIssuer>, issuer: Pubkey) -> Result<()> {
         let clock = Clock::get()?;
-        let a = &mut ctx.accounts.issuer_account;
+        let mut a: CredentialIssuer = accounts::blank()?;
         a.cluster = ctx.accounts.cluster.key();
         a.issuer = issuer;
         a.active = true;
         a.appointed_at = clock.unix_timestamp;
         a.bump = ctx.bumps.issuer_account;
         a.invariant()?;
+        let accs = &ctx.accounts;
+        accounts::create(
+            &accs.issuer_account,
+            &accs.admin,
+            &accs.system_program,
+            &[SEED_ISSUER, a.cluster.as_ref(), issuer.as_ref(), &[a.bump]],
+            8 + CredentialIssuer::INIT_SPACE,
+            &a,
+        )?;
         crate::emit_event!(RegistryChanged {
             cluster: a.cluster,
             subject: issuer,

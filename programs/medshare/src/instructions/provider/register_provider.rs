@@ -4,6 +4,7 @@ use crate::constants::{SEED_ISSUER, SEED_PROVIDER};
 use crate::error::MedshareError;
 use crate::events::{RegistryChange, RegistryChanged};
 use crate::state::{CredentialIssuer, Provider, ProviderRole};
+use crate::utils::accounts;
 
 /// Arguments of `register_provider`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -36,14 +37,14 @@ pub struct RegisterProvider<'info> {
     pub issuer_account: Account<'info, CredentialIssuer>,
     /// The provider's registry entry: new, or an existing one that may be
     /// replaced (see [`RegisterProvider::replaceable`]).
+    /// CHECK: address fixed by the seeds; read as a `Provider` if it exists
+    /// (created by the handler when new).
     #[account(
-        init_if_needed,
-        payer = issuer,
-        space = 8 + Provider::INIT_SPACE,
+        mut,
         seeds = [SEED_PROVIDER, issuer_account.cluster.as_ref(), args.provider.as_ref()],
         bump
     )]
-    pub provider_account: Account<'info, Provider>,
+    pub provider_account: UncheckedAccount<'info>,
     /// The existing entry's issuer, when replacing an entry whose issuer was
     /// revoked.
     pub previous_issuer: Option<Account<'info, CredentialIssuer>>,
@@ -57,9 +58,11 @@ impl RegisterProvider<'_> {
     /// validity, or from an issuer the admin revoked (that issuer's entry
     /// passed as `previous_issuer`). So an issuer that registers a wallet
     /// first cannot keep every other issuer from registering it.
-    fn replaceable(&self, now: i64) -> bool {
-        let p = &self.provider_account;
-        if p.cluster == Pubkey::default() || p.issuer == self.issuer.key() {
+    fn replaceable(&self, existing: Option<&Provider>, now: i64) -> bool {
+        let Some(p) = existing else {
+            return true;
+        };
+        if p.issuer == self.issuer.key() {
             return true;
         }
         if p.revoked || now >= p.valid_until {
@@ -78,11 +81,16 @@ impl RegisterProvider<'_> {
             args.valid_until > args.valid_from && args.valid_until > clock.unix_timestamp,
             MedshareError::InvalidValidity
         );
+        let a = &ctx.accounts;
+        let existing: Option<Provider> = accounts::load(&a.provider_account)?;
         require!(
-            ctx.accounts.replaceable(clock.unix_timestamp),
+            a.replaceable(existing.as_ref(), clock.unix_timestamp),
             MedshareError::ProviderExists
         );
-        let p = &mut ctx.accounts.provider_account;
+        let mut p = match existing {
+            Some(old) => old,
+            None => accounts::blank::<Provider>()?,
+        };
         p.cluster = ctx.accounts.issuer_account.cluster;
         p.provider = args.provider;
         p.issuer = ctx.accounts.issuer.key();
@@ -93,6 +101,19 @@ impl RegisterProvider<'_> {
         p.revoked = false;
         p.bump = ctx.bumps.provider_account;
         p.invariant()?;
+        accounts::create_or_store(
+            &a.provider_account,
+            &a.issuer,
+            &a.system_program,
+            &[
+                SEED_PROVIDER,
+                p.cluster.as_ref(),
+                args.provider.as_ref(),
+                &[p.bump],
+            ],
+            8 + Provider::INIT_SPACE,
+            &p,
+        )?;
         crate::emit_event!(RegistryChanged {
             cluster: p.cluster,
             subject: p.provider,

@@ -13,6 +13,7 @@ use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
 use crate::state::{Cluster, ElGamalData, NodeRecord, Study, StudyPartials, StudyStatus};
+use crate::utils::accounts;
 
 /// One partial decryption as posted: `D_i = s_i·R` and its Chaum–Pedersen
 /// proof `(c, z)`, 80 bytes.
@@ -82,15 +83,15 @@ pub struct PostStudyPartials<'info> {
     /// The study: only a closed study's aggregates are ever decrypted.
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
     pub study: Account<'info, Study>,
-    /// The node's partial decryptions of this study.
+    /// The node's partial decryptions of this study (created by the
+    /// handler with the first ones).
+    /// CHECK: address fixed by the seeds; read as `StudyPartials` if it exists.
     #[account(
-        init_if_needed,
-        payer = node,
-        space = 8 + StudyPartials::INIT_SPACE,
+        mut,
         seeds = [SEED_STUDY_PARTIALS, study.key().as_ref(), &[node_record.index]],
         bump
     )]
-    pub partials: Account<'info, StudyPartials>,
+    pub partials: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -122,7 +123,8 @@ impl PostStudyPartials<'_> {
             MedshareError::NotClusterNode
         );
         require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
-        let done = a.partials.d.len();
+        let existing: Option<StudyPartials> = accounts::load(&a.partials)?;
+        let done = existing.as_ref().map_or(0, |p| p.d.len());
         require!(
             offset as usize == done
                 && !partials.is_empty()
@@ -155,10 +157,10 @@ impl PostStudyPartials<'_> {
         }
         let authority = a.node.key();
         if let Some(slice) = failed {
-            let accounts = &mut *ctx.accounts;
+            let accs = &mut *ctx.accounts;
             return record_fault(
-                &mut accounts.study,
-                &mut accounts.node_record,
+                &mut accs.study,
+                &mut accs.node_record,
                 (pos, authority),
                 slice,
                 false,
@@ -166,14 +168,32 @@ impl PostStudyPartials<'_> {
         }
         let total = ctx.accounts.study.aggregates.len();
         let bump = ctx.bumps.partials;
-        let out = &mut ctx.accounts.partials;
-        if out.study == Pubkey::default() {
-            out.study = study_key;
-            out.node = node.get() as u8;
-            out.bump = bump;
-        }
+        let mut out = match existing {
+            Some(old) => old,
+            None => {
+                let mut fresh = accounts::blank::<StudyPartials>()?;
+                fresh.study = study_key;
+                fresh.node = node.get() as u8;
+                fresh.bump = bump;
+                fresh
+            }
+        };
         out.d.extend(partials.iter().map(|p| p.d));
         let posted = out.d.len();
+        let a = &ctx.accounts;
+        accounts::create_or_store(
+            &a.partials,
+            &a.node,
+            &a.system_program,
+            &[
+                SEED_STUDY_PARTIALS,
+                study_key.as_ref(),
+                &[out.node],
+                &[bump],
+            ],
+            8 + StudyPartials::INIT_SPACE,
+            &out,
+        )?;
         if posted == total {
             let s = &mut ctx.accounts.study;
             s.partials_done = s
@@ -300,10 +320,10 @@ impl PostStudyNoise<'_> {
         }
         if let Some(slice) = failed {
             let authority = a.node.key();
-            let accounts = &mut *ctx.accounts;
+            let accs = &mut *ctx.accounts;
             return record_fault(
-                &mut accounts.study,
-                &mut accounts.node_record,
+                &mut accs.study,
+                &mut accs.node_record,
                 (pos, authority),
                 slice,
                 true,
@@ -378,7 +398,8 @@ impl ReleaseStudy<'_> {
         let mut nodes = [NodeIndex::MIN; MAX_NODES];
         let mut ds: Vec<Vec<[u8; 32]>> = Vec::with_capacity(infos.len());
         for (k, info) in infos.iter().enumerate() {
-            let p: Account<StudyPartials> = Account::try_from(info)?;
+            // A node refused as faulty never got its partials account.
+            let p: StudyPartials = accounts::load(info)?.ok_or(MedshareError::NotEnoughPartials)?;
             let expected = Pubkey::create_program_address(
                 &[
                     SEED_STUDY_PARTIALS,

@@ -4,6 +4,7 @@ use crate::constants::{MAX_PURPOSE_LEN, MAX_RESEARCH_FIELDS, SEED_RESEARCH_CONSE
 use crate::error::MedshareError;
 use crate::events::{ConsentChange, ResearchConsentChanged};
 use crate::state::{PatientRecord, ResearchConsent};
+use crate::utils::accounts;
 
 /// Arguments of `grant_research_consent`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -33,21 +34,17 @@ pub struct GrantResearchConsent<'info> {
     #[account(has_one = owner @ MedshareError::NotOwner)]
     pub record: Account<'info, PatientRecord>,
     /// The consent (new, revoked, or of an earlier record at this address).
-    #[account(
-        init_if_needed,
-        payer = owner,
-        space = 8 + ResearchConsent::INIT_SPACE,
-        seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()],
-        bump
-    )]
-    pub consent: Account<'info, ResearchConsent>,
+    /// CHECK: address fixed by the seeds; read as a `ResearchConsent` if it
+    /// exists (created by the handler when new).
+    #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump)]
+    pub consent: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
 
-fn emit_changed(c: &Account<ResearchConsent>, kind: ConsentChange, clock: &Clock) {
+fn emit_changed(address: Pubkey, c: &ResearchConsent, kind: ConsentChange, clock: &Clock) {
     crate::emit_event!(ResearchConsentChanged {
-        consent: c.key(),
+        consent: address,
         record: c.record,
         owner: c.owner,
         purpose: c.purpose.clone(),
@@ -83,15 +80,21 @@ impl GrantResearchConsent<'_> {
             MedshareError::InvalidValidity
         );
         let a = &ctx.accounts;
-        let fresh = a.consent.record == Pubkey::default();
-        let stale = a.consent.record_generation != a.record.generation;
+        let existing: Option<ResearchConsent> = accounts::load(&a.consent)?;
+        let fresh = existing.is_none();
+        let stale = existing
+            .as_ref()
+            .is_some_and(|c| c.record_generation != a.record.generation);
         require!(
-            fresh || stale || a.consent.revoked,
+            fresh || stale || existing.as_ref().is_some_and(|c| c.revoked),
             MedshareError::ConsentExists
         );
         let (record, generation, cluster) = (a.record.key(), a.record.generation, a.record.cluster);
         let owner = a.owner.key();
-        let c = &mut ctx.accounts.consent;
+        let mut c = match existing {
+            Some(old) => old,
+            None => accounts::blank::<ResearchConsent>()?,
+        };
         c.record = record;
         c.record_generation = generation;
         c.owner = owner;
@@ -112,7 +115,15 @@ impl GrantResearchConsent<'_> {
         c.epsilon_budget_milli = args.epsilon_budget_milli;
         c.bump = ctx.bumps.consent;
         c.invariant()?;
-        emit_changed(c, ConsentChange::Granted, &clock);
+        accounts::create_or_store(
+            &a.consent,
+            &a.owner,
+            &a.system_program,
+            &[SEED_RESEARCH_CONSENT, record.as_ref(), &[c.bump]],
+            8 + ResearchConsent::INIT_SPACE,
+            &c,
+        )?;
+        emit_changed(a.consent.key(), &c, ConsentChange::Granted, &clock);
         Ok(())
     }
 }
@@ -137,7 +148,7 @@ impl RevokeResearchConsent<'_> {
         require!(!c.revoked, MedshareError::ConsentRevoked);
         c.revoked = true;
         c.invariant()?;
-        emit_changed(c, ConsentChange::Revoked, &clock);
+        emit_changed(c.key(), c, ConsentChange::Revoked, &clock);
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use crate::state::{
     slice_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
     ResearchConsent, ResearchValue, Study, StudyMember, StudyStatus,
 };
+use crate::utils::accounts;
 
 /// Arguments of `open_study`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -43,15 +44,14 @@ pub struct OpenStudy<'info> {
     /// The cluster (ready); numbers its studies.
     #[account(mut)]
     pub cluster: Account<'info, Cluster>,
-    /// The new study.
+    /// The new study (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init,
-        payer = researcher,
-        space = 8 + Study::INIT_SPACE,
+        mut,
         seeds = [SEED_STUDY, cluster.key().as_ref(), &cluster.next_study.to_le_bytes()],
         bump
     )]
-    pub study: Account<'info, Study>,
+    pub study: UncheckedAccount<'info>,
     /// The researcher's registry entry, to open as a verified researcher.
     pub provider: Option<Account<'info, Provider>>,
     /// Its issuer's entry.
@@ -106,7 +106,7 @@ impl OpenStudy<'_> {
         let number = cluster.next_study;
         cluster.next_study = number.checked_add(1).ok_or(MedshareError::Overflow)?;
         cluster.invariant()?;
-        let s = &mut ctx.accounts.study;
+        let mut s: Study = accounts::blank()?;
         s.researcher = researcher;
         s.cluster = cluster_key;
         s.number = number;
@@ -130,8 +130,22 @@ impl OpenStudy<'_> {
             vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
         s.released = Vec::new();
         s.invariant()?;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.study,
+            &a.researcher,
+            &a.system_program,
+            &[
+                SEED_STUDY,
+                cluster_key.as_ref(),
+                &number.to_le_bytes(),
+                &[s.bump],
+            ],
+            8 + Study::INIT_SPACE,
+            &s,
+        )?;
         crate::emit_event!(StudyOpened {
-            study: s.key(),
+            study: a.study.key(),
             cluster: cluster_key,
             number,
             researcher,
@@ -170,15 +184,14 @@ pub struct JoinStudy<'info> {
         bump = value.bump
     )]
     pub value: Account<'info, ResearchValue>,
-    /// The membership: a record counts once per study.
+    /// The membership: a record counts once per study (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = 8 + StudyMember::INIT_SPACE,
+        mut,
         seeds = [SEED_STUDY_MEMBER, study.key().as_ref(), record.key().as_ref()],
         bump
     )]
-    pub member: Account<'info, StudyMember>,
+    pub member: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -195,7 +208,7 @@ impl JoinStudy<'_> {
             MedshareError::StudyNotOpen
         );
         require!(
-            a.member.study == Pubkey::default(),
+            accounts::load::<StudyMember>(&a.member)?.is_none(),
             MedshareError::AlreadyInStudy
         );
         require!(a.record.cluster == s.cluster, MedshareError::WrongCluster);
@@ -246,13 +259,27 @@ impl JoinStudy<'_> {
         s.joined = s.joined.checked_add(1).ok_or(MedshareError::Overflow)?;
         s.invariant()?;
         let cohort = s.cohort;
-        let m = &mut ctx.accounts.member;
+        let mut m: StudyMember = accounts::blank()?;
         m.study = study_key;
         m.record = record;
         m.value = value;
         m.removed = false;
         m.joined_at = clock.unix_timestamp;
         m.bump = ctx.bumps.member;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.member,
+            &a.payer,
+            &a.system_program,
+            &[
+                SEED_STUDY_MEMBER,
+                study_key.as_ref(),
+                record.as_ref(),
+                &[m.bump],
+            ],
+            8 + StudyMember::INIT_SPACE,
+            &m,
+        )?;
         let epsilon = ctx.accounts.study.epsilon_milli;
         let c = &mut ctx.accounts.consent;
         c.studies_joined = c.studies_joined.saturating_add(1);

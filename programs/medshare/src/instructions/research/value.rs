@@ -13,6 +13,7 @@ use crate::events::ResearchValueSealed;
 use crate::state::{
     slice_count, slice_position, ElGamalData, PatientRecord, ResearchConsent, ResearchValue,
 };
+use crate::utils::accounts;
 
 /// One slice as posted: its ciphertext and its bit proof (160 bytes).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -89,15 +90,14 @@ pub struct PostResearchValue<'info> {
     /// The record's research consent (must name the field).
     #[account(seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
     pub consent: Account<'info, ResearchConsent>,
-    /// The value (created by the first slices).
+    /// The value (created by the handler with the first slices).
+    /// CHECK: address fixed by the seeds; read as a `ResearchValue` if it exists.
     #[account(
-        init_if_needed,
-        payer = owner,
-        space = ResearchValue::space(args.bits, args.bucket_bits),
+        mut,
         seeds = [SEED_RESEARCH_VALUE, record.key().as_ref(), args.field.as_ref()],
         bump
     )]
-    pub value: Account<'info, ResearchValue>,
+    pub value: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -137,21 +137,22 @@ impl PostResearchValue<'_> {
         let a = &ctx.accounts;
         check_consent(&a.consent, &a.record, &args.field)?;
         let total = slice_count(args.bits, args.bucket_bits);
-        let fresh = a.value.record == Pubkey::default();
-        if !fresh {
+        let existing: Option<ResearchValue> = accounts::load(&a.value)?;
+        let fresh = existing.is_none();
+        if let Some(old) = &existing {
             require!(
-                a.value.record_generation == a.record.generation,
+                old.record_generation == a.record.generation,
                 MedshareError::ValueStale
             );
             require!(
-                a.value.field == args.field
-                    && a.value.bits == args.bits
-                    && a.value.bucket_bits == args.bucket_bits,
+                old.field == args.field
+                    && old.bits == args.bits
+                    && old.bucket_bits == args.bucket_bits,
                 MedshareError::FieldMismatch
             );
-            require!(!a.value.sealed, MedshareError::ValueSealed);
+            require!(!old.sealed, MedshareError::ValueSealed);
         }
-        let posted = if fresh { 0 } else { a.value.posted as usize };
+        let posted = existing.as_ref().map_or(0, |v| v.posted as usize);
         require!(
             args.offset as usize == posted
                 && !args.slices.is_empty()
@@ -167,7 +168,10 @@ impl PostResearchValue<'_> {
         }
         let (record, owner, cluster) = (a.record.key(), a.owner.key(), a.record.cluster);
         let generation = a.record.generation;
-        let v = &mut ctx.accounts.value;
+        let mut v = match existing {
+            Some(old) => old,
+            None => accounts::blank::<ResearchValue>()?,
+        };
         if fresh {
             v.record = record;
             v.owner = owner;
@@ -182,7 +186,19 @@ impl PostResearchValue<'_> {
         v.slices
             .extend(args.slices.iter().map(|s| ElGamalData { r: s.r, c: s.c }));
         v.posted = v.slices.len() as u16;
-        Ok(())
+        accounts::create_or_store(
+            &a.value,
+            &a.owner,
+            &a.system_program,
+            &[
+                SEED_RESEARCH_VALUE,
+                record.as_ref(),
+                args.field.as_ref(),
+                &[v.bump],
+            ],
+            ResearchValue::space(args.bits, args.bucket_bits),
+            &v,
+        )
     }
 }
 

@@ -4,6 +4,7 @@ use crate::constants::{MAX_GROUPS, MAX_PURPOSE_LEN, SEED_CONSENT};
 use crate::error::MedshareError;
 use crate::events::{ConsentChange, ConsentChanged};
 use crate::state::{Consent, CredentialIssuer, PatientRecord, Provider, RecordPolicy};
+use crate::utils::accounts;
 
 /// Arguments of `grant_consent` and `modify_consent`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -29,10 +30,10 @@ fn validate_args(args: &ConsentArgs, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Emits `ConsentChanged` with the consent as it now stands.
-fn emit_changed(c: &Account<Consent>, kind: ConsentChange, clock: &Clock) {
+/// Emits `ConsentChanged` with the consent at `address` as it now stands.
+fn emit_changed(address: Pubkey, c: &Consent, kind: ConsentChange, clock: &Clock) {
     crate::emit_event!(ConsentChanged {
-        consent: c.key(),
+        consent: address,
         record: c.record,
         grantee: c.grantee,
         group_mask: c.group_mask,
@@ -57,15 +58,15 @@ pub struct GrantConsent<'info> {
     /// Who receives the consent.
     /// CHECK: any wallet; only its address is stored.
     pub grantee: UncheckedAccount<'info>,
-    /// The consent (new, or a revoked one granted again).
+    /// The consent (new, or a revoked one granted again; created by the
+    /// handler when new).
+    /// CHECK: address fixed by the seeds; read as a `Consent` if it exists.
     #[account(
-        init_if_needed,
-        payer = owner,
-        space = 8 + Consent::INIT_SPACE,
+        mut,
         seeds = [SEED_CONSENT, record.key().as_ref(), grantee.key().as_ref()],
         bump
     )]
-    pub consent: Account<'info, Consent>,
+    pub consent: UncheckedAccount<'info>,
     /// The grantee's registry entry, when the record requires verified providers.
     pub provider: Option<Account<'info, Provider>>,
     /// Its issuer's entry.
@@ -82,12 +83,11 @@ impl GrantConsent<'_> {
         let a = &ctx.accounts;
         // New, revoked, or left over from an earlier record at this address:
         // granted afresh. An active consent is changed with `modify_consent`.
-        let fresh = a.consent.record == Pubkey::default();
-        let stale = a.consent.record_generation != a.record.generation;
-        require!(
-            fresh || stale || a.consent.revoked,
-            MedshareError::ConsentExists
-        );
+        let existing: Option<Consent> = accounts::load(&a.consent)?;
+        if let Some(old) = &existing {
+            let stale = old.record_generation != a.record.generation;
+            require!(stale || old.revoked, MedshareError::ConsentExists);
+        }
         RecordPolicy::of(&a.record).check(
             &a.grantee.key(),
             a.provider.as_ref(),
@@ -98,7 +98,10 @@ impl GrantConsent<'_> {
         let generation = a.record.generation;
         let owner = a.owner.key();
         let grantee = a.grantee.key();
-        let c = &mut ctx.accounts.consent;
+        let mut c = match existing {
+            Some(old) => old,
+            None => accounts::blank::<Consent>()?,
+        };
         c.record = record;
         c.record_generation = generation;
         c.owner = owner;
@@ -112,7 +115,15 @@ impl GrantConsent<'_> {
         c.uses = 0;
         c.bump = ctx.bumps.consent;
         c.invariant()?;
-        emit_changed(c, ConsentChange::Granted, &clock);
+        accounts::create_or_store(
+            &a.consent,
+            &a.owner,
+            &a.system_program,
+            &[SEED_CONSENT, record.as_ref(), grantee.as_ref(), &[c.bump]],
+            8 + Consent::INIT_SPACE,
+            &c,
+        )?;
+        emit_changed(a.consent.key(), &c, ConsentChange::Granted, &clock);
         Ok(())
     }
 }
@@ -151,7 +162,7 @@ impl ChangeConsent<'_> {
         c.expires_at = args.expires_at;
         c.updated_at = clock.unix_timestamp;
         c.invariant()?;
-        emit_changed(c, ConsentChange::Modified, &clock);
+        emit_changed(c.key(), c, ConsentChange::Modified, &clock);
         Ok(())
     }
 }
@@ -184,7 +195,7 @@ impl RevokeConsent<'_> {
         c.revoked = true;
         c.updated_at = clock.unix_timestamp;
         c.invariant()?;
-        emit_changed(c, ConsentChange::Revoked, &clock);
+        emit_changed(c.key(), c, ConsentChange::Revoked, &clock);
         Ok(())
     }
 }
@@ -211,7 +222,7 @@ impl CloseConsent<'_> {
     pub fn handler(ctx: Context<CloseConsent>) -> Result<()> {
         let clock = Clock::get()?;
         let c = &ctx.accounts.consent;
-        emit_changed(c, ConsentChange::Closed, &clock);
+        emit_changed(c.key(), c, ConsentChange::Closed, &clock);
         Ok(())
     }
 }

@@ -2,9 +2,10 @@ use anchor_lang::prelude::*;
 
 use crate::constants::SEED_IDENTITY;
 use crate::error::MedshareError;
-use crate::events::IdentityUpdated;
+use crate::events::{IdentityClosed, IdentityUpdated};
 use crate::instructions::require_encryption_key;
 use crate::state::{Identity, Role};
+use crate::utils::accounts;
 
 /// Arguments of `register_identity` and `update_identity`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -21,15 +22,10 @@ pub struct RegisterIdentity<'info> {
     /// The wallet; pays.
     #[account(mut)]
     pub wallet: Signer<'info>,
-    /// Its identity.
-    #[account(
-        init,
-        payer = wallet,
-        space = 8 + Identity::INIT_SPACE,
-        seeds = [SEED_IDENTITY, wallet.key().as_ref()],
-        bump
-    )]
-    pub identity: Account<'info, Identity>,
+    /// Its identity (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
+    #[account(mut, seeds = [SEED_IDENTITY, wallet.key().as_ref()], bump)]
+    pub identity: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -52,11 +48,26 @@ fn write(identity: &mut Identity, wallet: Pubkey, args: &IdentityArgs) -> Result
 }
 
 impl RegisterIdentity<'_> {
-    /// Creates the identity.
+    /// Creates the identity; its record generations start at this slot's
+    /// (see [`Identity::next_record_generation`]).
     pub fn handler(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
-        ctx.accounts.identity.bump = ctx.bumps.identity;
+        const SPACE: usize = 8 + Identity::INIT_SPACE;
         let wallet = ctx.accounts.wallet.key();
-        write(&mut ctx.accounts.identity, wallet, &args)
+        let slot = Clock::get()?.slot;
+        let mut identity: Identity = accounts::blank()?;
+        identity.bump = ctx.bumps.identity;
+        identity.registered_slot = slot;
+        identity.next_record = Identity::first_generation(slot)?;
+        write(&mut identity, wallet, &args)?;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.identity,
+            &a.wallet,
+            &a.system_program,
+            &[SEED_IDENTITY, wallet.as_ref(), &[identity.bump]],
+            SPACE,
+            &identity,
+        )
     }
 }
 
@@ -75,5 +86,41 @@ impl UpdateIdentity<'_> {
     pub fn handler(ctx: Context<UpdateIdentity>, args: IdentityArgs) -> Result<()> {
         let wallet = ctx.accounts.wallet.key();
         write(&mut ctx.accounts.identity, wallet, &args)
+    }
+}
+
+/// Accounts of `close_identity`.
+#[derive(Accounts)]
+pub struct CloseIdentity<'info> {
+    /// The wallet; gets the rent back (it paid it).
+    #[account(mut)]
+    pub wallet: Signer<'info>,
+    /// Its identity.
+    #[account(mut, has_one = wallet @ MedshareError::NotOwner, close = wallet)]
+    pub identity: Account<'info, Identity>,
+}
+
+impl CloseIdentity<'_> {
+    /// Not in the slot the identity was registered in: an identity
+    /// registered again must start its record generations above every one
+    /// this identity gave out (see [`Identity::next_record_generation`]).
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            Clock::get()?.slot > self.identity.registered_slot,
+            MedshareError::IdentityJustRegistered
+        );
+        Ok(())
+    }
+
+    /// Closes the identity (its rent goes back to the wallet). Records and
+    /// consents keep their own accounts; a share to this wallet needs an
+    /// identity registered again.
+    pub fn handler(ctx: Context<CloseIdentity>) -> Result<()> {
+        let clock = Clock::get()?;
+        crate::emit_event!(IdentityClosed {
+            wallet: ctx.accounts.wallet.key(),
+            slot: clock.slot,
+        });
+        Ok(())
     }
 }

@@ -1,16 +1,14 @@
 use anchor_lang::prelude::*;
-use anchor_lang::system_program;
 
-use crate::constants::{
-    MAX_SHARE_GROUPS, SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT,
-};
+use crate::constants::{SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::PullRefused;
-use crate::instructions::user::share_patient_data::{queue, Request};
+use crate::instructions::user::share_patient_data::{create_share_accounts, queue, Request};
 use crate::state::{
     Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider,
     RecordPolicy, ShareResult,
 };
+use crate::utils::accounts;
 
 /// Accounts of `request_share` (a pull by a consent holder).
 #[derive(Accounts)]
@@ -49,79 +47,6 @@ pub struct RequestShare<'info> {
     pub share_result: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
-}
-
-/// Creates a program-owned PDA account. Like Anchor's `init`, it also works
-/// when someone pre-funded the address (tops up rent, then allocates and
-/// assigns), so nobody can block a pull by sending lamports to the next
-/// computation's address.
-fn create_pda<'info>(
-    payer: &AccountInfo<'info>,
-    target: &AccountInfo<'info>,
-    system: &Program<'info, System>,
-    seeds: &[&[u8]],
-    space: usize,
-) -> Result<()> {
-    let rent = Rent::get()?.minimum_balance(space);
-    let current = target.lamports();
-    if current == 0 {
-        return system_program::create_account(
-            CpiContext::new_with_signer(
-                system.key(),
-                system_program::CreateAccount {
-                    from: payer.clone(),
-                    to: target.clone(),
-                },
-                &[seeds],
-            ),
-            rent,
-            space as u64,
-            &crate::ID,
-        );
-    }
-    if current < rent {
-        system_program::transfer(
-            CpiContext::new(
-                system.key(),
-                system_program::Transfer {
-                    from: payer.clone(),
-                    to: target.clone(),
-                },
-            ),
-            rent - current,
-        )?;
-    }
-    system_program::allocate(
-        CpiContext::new_with_signer(
-            system.key(),
-            system_program::Allocate {
-                account_to_allocate: target.clone(),
-            },
-            &[seeds],
-        ),
-        space as u64,
-    )?;
-    system_program::assign(
-        CpiContext::new_with_signer(
-            system.key(),
-            system_program::Assign {
-                account_to_assign: target.clone(),
-            },
-            &[seeds],
-        ),
-        &crate::ID,
-    )
-}
-
-/// A zeroed account read as `T` (what a freshly created account holds).
-fn blank<T: AccountDeserialize>(space: usize) -> Result<T> {
-    let zeros = vec![0u8; space];
-    T::try_deserialize_unchecked(&mut &zeros[..])
-}
-
-fn store<T: AccountSerialize>(value: &T, info: &AccountInfo<'_>) -> Result<()> {
-    let mut data = info.try_borrow_mut_data()?;
-    value.try_serialize(&mut &mut data[..])
 }
 
 impl RequestShare<'_> {
@@ -195,41 +120,15 @@ impl RequestShare<'_> {
             result_key,
             MedshareError::WrongShareResult
         );
-        let comp_info = a.computation.to_account_info();
-        let result_info = a.share_result.to_account_info();
-        let payer = a.requester.to_account_info();
-        let comp_space = Computation::space(a.cluster.threshold as usize, MAX_SHARE_GROUPS);
-        let result_space = 8 + ShareResult::INIT_SPACE;
-        create_pda(
-            &payer,
-            &comp_info,
-            &a.system_program,
-            &[SEED_COMPUTATION, cluster_key.as_ref(), &id, &[comp_bump]],
-            comp_space,
-        )?;
-        create_pda(
-            &payer,
-            &result_info,
-            &a.system_program,
-            &[SEED_SHARE_RESULT, comp_key.as_ref(), &[result_bump]],
-            result_space,
-        )?;
-        crate::instructions::user::share_patient_data::deposit_node_fees(
-            &payer,
-            &comp_info,
-            &a.system_program,
-            a.cluster.threshold as usize,
-        )?;
-        let mut comp: Computation = blank(comp_space)?;
-        let mut result: ShareResult = blank(result_space)?;
+        let mut comp: Computation = accounts::blank()?;
+        let mut result: ShareResult = accounts::blank()?;
         let consent_key = a.consent.key();
         let recipient = a.requester_identity.encryption_key;
         let requester = a.requester.key();
-        let consent_info = a.consent.to_account_info();
-        let accounts = &mut *ctx.accounts;
+        let accs = &mut *ctx.accounts;
         queue(
-            &accounts.record,
-            &mut accounts.cluster,
+            &accs.record,
+            &mut accs.cluster,
             &mut comp,
             comp_key,
             comp_bump,
@@ -245,16 +144,22 @@ impl RequestShare<'_> {
                 recipient_wallet: requester,
             },
         )?;
-        store(&comp, &comp_info)?;
-        store(&result, &result_info)?;
+        create_share_accounts(
+            &accs.requester,
+            &accs.computation,
+            &accs.share_result,
+            &accs.system_program,
+            &comp,
+            &result,
+            accs.cluster.threshold as usize,
+        )?;
         // Count the use on the consent.
-        let mut consent = {
-            let data = consent_info.try_borrow_data()?;
-            Consent::try_deserialize(&mut &data[..])?
-        };
+        let consent_info = &accs.consent;
+        let mut consent: Consent =
+            accounts::load(consent_info)?.ok_or(MedshareError::ConsentMissing)?;
         consent.uses = consent.uses.saturating_add(1);
         consent.invariant()?;
-        store(&consent, &consent_info)?;
+        accounts::store(consent_info, &consent)?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use crate::state::{
     Cluster, Computation, ComputationStatus, CredentialIssuer, Identity, PatientRecord, Provider,
     RecordPolicy, ShareResult,
 };
+use crate::utils::accounts;
 
 /// Arguments of `share_patient_data`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -32,24 +33,18 @@ pub struct SharePatientData<'info> {
     /// The record's cluster.
     #[account(mut)]
     pub cluster: Account<'info, Cluster>,
-    /// The new computation (id = `cluster.next_computation`).
+    /// The new computation (id = `cluster.next_computation`; created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
-        init,
-        payer = requester,
-        space = Computation::space(cluster.threshold as usize, MAX_SHARE_GROUPS),
+        mut,
         seeds = [SEED_COMPUTATION, cluster.key().as_ref(), &cluster.next_computation.to_le_bytes()],
         bump
     )]
-    pub computation: Account<'info, Computation>,
-    /// The result account the callback fills.
-    #[account(
-        init,
-        payer = requester,
-        space = 8 + ShareResult::INIT_SPACE,
-        seeds = [SEED_SHARE_RESULT, computation.key().as_ref()],
-        bump
-    )]
-    pub share_result: Account<'info, ShareResult>,
+    pub computation: UncheckedAccount<'info>,
+    /// The result account the callback fills (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
+    #[account(mut, seeds = [SEED_SHARE_RESULT, computation.key().as_ref()], bump)]
+    pub share_result: UncheckedAccount<'info>,
     /// The recipient's identity, when the record requires verified providers.
     pub recipient_identity: Option<Account<'info, Identity>>,
     /// The recipient's registry entry, when the record requires verified providers.
@@ -60,14 +55,40 @@ pub struct SharePatientData<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Moves the nodes' fee deposit ([`Computation::node_deposit`]) from the
-/// requester into the new computation.
-pub(crate) fn deposit_node_fees<'info>(
+/// Creates a queued computation and its share result (see
+/// [`crate::utils::accounts::create`]: a stranger's lamports at either
+/// address do not stop it), rent paid by the requester, and moves the
+/// nodes' fee deposit ([`Computation::node_deposit`]) into the computation.
+pub(crate) fn create_share_accounts<'info>(
     requester: &AccountInfo<'info>,
     computation: &AccountInfo<'info>,
-    system: &Program<'info, System>,
+    share_result: &AccountInfo<'info>,
+    system: &AccountInfo<'info>,
+    comp: &Computation,
+    result: &ShareResult,
     t: usize,
 ) -> Result<()> {
+    accounts::create(
+        computation,
+        requester,
+        system,
+        &[
+            SEED_COMPUTATION,
+            comp.cluster.as_ref(),
+            &comp.id.to_le_bytes(),
+            &[comp.bump],
+        ],
+        Computation::space(t, MAX_SHARE_GROUPS),
+        comp,
+    )?;
+    accounts::create(
+        share_result,
+        requester,
+        system,
+        &[SEED_SHARE_RESULT, computation.key.as_ref(), &[result.bump]],
+        8 + ShareResult::INIT_SPACE,
+        result,
+    )?;
     anchor_lang::system_program::transfer(
         CpiContext::new(
             system.key(),
@@ -215,21 +236,17 @@ impl SharePatientData<'_> {
     pub fn handler(ctx: Context<SharePatientData>, args: ShareArgs) -> Result<()> {
         let groups = ctx.accounts.validate(&args)?;
         let a = ctx.accounts;
-        deposit_node_fees(
-            &a.requester.to_account_info(),
-            &a.computation.to_account_info(),
-            &a.system_program,
-            a.cluster.threshold as usize,
-        )?;
         let comp_key = a.computation.key();
         let result_key = a.share_result.key();
+        let mut comp: Computation = accounts::blank()?;
+        let mut result: ShareResult = accounts::blank()?;
         queue(
             &a.record,
             &mut a.cluster,
-            &mut a.computation,
+            &mut comp,
             comp_key,
             ctx.bumps.computation,
-            &mut a.share_result,
+            &mut result,
             result_key,
             ctx.bumps.share_result,
             Request {
@@ -240,6 +257,15 @@ impl SharePatientData<'_> {
                 recipient: args.recipient,
                 recipient_wallet: args.recipient_wallet.unwrap_or_default(),
             },
+        )?;
+        create_share_accounts(
+            &a.requester,
+            &a.computation,
+            &a.share_result,
+            &a.system_program,
+            &comp,
+            &result,
+            a.cluster.threshold as usize,
         )
     }
 }

@@ -1,8 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::SEED_RECORD;
+use crate::constants::{SEED_IDENTITY, SEED_RECORD};
 use crate::events::{RecordChange, RecordChanged};
-use crate::state::{Cluster, PatientRecord};
+use crate::state::{Cluster, Identity, PatientRecord};
+use crate::utils::accounts;
 
 /// Accounts of `store_patient_data`.
 #[derive(Accounts)]
@@ -13,19 +14,25 @@ pub struct StorePatientData<'info> {
     pub owner: Signer<'info>,
     /// A provider writing the record for the patient (co-signs), if any.
     pub author: Option<Signer<'info>>,
-    /// The cluster the record is sealed to (must be ready); counts the
-    /// records created with it (the new record's generation).
-    #[account(mut)]
-    pub cluster: Account<'info, Cluster>,
-    /// The new record.
+    /// The owner's identity: counts the records the owner created (the new
+    /// record's generation).
     #[account(
-        init,
-        payer = owner,
-        space = 8 + PatientRecord::INIT_SPACE,
+        mut,
+        seeds = [SEED_IDENTITY, owner.key().as_ref()],
+        bump = owner_identity.bump,
+    )]
+    pub owner_identity: Account<'info, Identity>,
+    /// The cluster the record is sealed to (must be ready); only read, so
+    /// records of different owners never queue behind one another.
+    pub cluster: Account<'info, Cluster>,
+    /// The new record (created by the handler).
+    /// CHECK: address fixed by the seeds; must not exist yet.
+    #[account(
+        mut,
         seeds = [SEED_RECORD, owner.key().as_ref(), &record_id.to_le_bytes()],
         bump
     )]
-    pub record: Account<'info, PatientRecord>,
+    pub record: UncheckedAccount<'info>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
@@ -36,10 +43,12 @@ impl StorePatientData<'_> {
         self.cluster.require_ready()
     }
 
-    /// Creates an empty record at version 1 with a new generation (a record
-    /// created again at the address of a closed one is a different record:
-    /// the old one's consents and computations never apply to it); groups
-    /// follow with `write_record_group`.
+    /// Creates an empty record at version 1 with a new generation, the
+    /// owner's next record life ([`Identity::next_record_generation`]): a
+    /// record created again at the address of a closed one, in this cluster
+    /// or any other, is a different record, and the old one's consents,
+    /// computations and research values never apply to it. Groups follow
+    /// with `write_record_group`.
     pub fn handler(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
         let clock = Clock::get()?;
         let owner = ctx.accounts.owner.key();
@@ -49,13 +58,11 @@ impl StorePatientData<'_> {
             .as_ref()
             .map(|a| a.key())
             .unwrap_or(owner);
-        let cluster = &mut ctx.accounts.cluster;
-        let generation = cluster.records_created;
-        cluster.records_created = generation
-            .checked_add(1)
-            .ok_or(crate::error::MedshareError::Overflow)?;
-        cluster.invariant()?;
-        let record = &mut ctx.accounts.record;
+        let identity = &mut ctx.accounts.owner_identity;
+        let generation = identity.next_record_generation()?;
+        identity.invariant()?;
+        const SPACE: usize = 8 + PatientRecord::INIT_SPACE;
+        let mut record: PatientRecord = accounts::blank()?;
         record.owner = owner;
         record.generation = generation;
         record.cluster = ctx.accounts.cluster.key();
@@ -68,8 +75,22 @@ impl StorePatientData<'_> {
         record.groups = Vec::new();
         record.bump = ctx.bumps.record;
         record.invariant()?;
+        let a = &ctx.accounts;
+        accounts::create(
+            &a.record,
+            &a.owner,
+            &a.system_program,
+            &[
+                SEED_RECORD,
+                owner.as_ref(),
+                &record_id.to_le_bytes(),
+                &[record.bump],
+            ],
+            SPACE,
+            &record,
+        )?;
         crate::emit_event!(RecordChanged {
-            record: record.key(),
+            record: a.record.key(),
             owner,
             author,
             version: 1,

@@ -1,0 +1,3 @@
+//! Helpers shared by instructions (not instructions themselves).
+
+pub mod accounts;
