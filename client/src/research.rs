@@ -240,6 +240,15 @@ impl Client {
         Ok(joined)
     }
 
+    /// Takes `record` out of an open study (the researcher may remove any
+    /// member); returns the study as it now stands.
+    pub async fn remove_from_study(&self, study: &Pubkey, record: &Pubkey) -> Result<Study> {
+        let s = self.study(study).await?;
+        let ix = ix::remove_from_study(self.wallet.pubkey(), *study, &s.field, *record);
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        self.study(study).await
+    }
+
     /// Closes a study (at least its minimum cohort).
     pub async fn close_study(&self, study: &Pubkey) -> Result<Study> {
         let s = self.study(study).await?;

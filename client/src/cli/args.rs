@@ -311,6 +311,14 @@ pub enum StatsCommand {
         /// Study address.
         study: Pubkey,
     },
+    /// Takes a record out of an open study (the researcher decides who is
+    /// in it): its value leaves the sums.
+    Remove {
+        /// Study address.
+        study: Pubkey,
+        /// Record address.
+        record: Pubkey,
+    },
     /// Adds the last consenting records and closes the study; the nodes
     /// then decrypt its sums.
     Close {

@@ -58,6 +58,15 @@ pub enum ResearchOutput {
         /// Cohort.
         cohort: u32,
     },
+    /// `stats remove`.
+    Removed {
+        /// The study.
+        study: String,
+        /// The record taken out.
+        record: String,
+        /// Cohort now.
+        cohort: u32,
+    },
     /// `stats show` (and `stats close`).
     Study(StudyView),
 }
@@ -199,6 +208,11 @@ impl fmt::Display for ResearchOutput {
                 added,
                 cohort,
             } => write!(f, "{added} record(s) added to {study}; cohort {cohort}"),
+            ResearchOutput::Removed {
+                study,
+                record,
+                cohort,
+            } => write!(f, "record {record} removed from {study}; cohort {cohort}"),
             ResearchOutput::Study(v) => {
                 writeln!(f, "study     {}", v.study)?;
                 writeln!(f, "field     {}", v.field)?;
@@ -341,6 +355,14 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
             Ok(ResearchOutput::Collected {
                 study: study.to_string(),
                 added,
+                cohort: s.cohort,
+            })
+        }
+        StatsCommand::Remove { study, record } => {
+            let s = c.remove_from_study(study, record).await?;
+            Ok(ResearchOutput::Removed {
+                study: study.to_string(),
+                record: record.to_string(),
                 cohort: s.cohort,
             })
         }

@@ -254,11 +254,14 @@ pub enum MedshareError {
     /// An identity cannot be closed in the slot it was registered in.
     #[msg("identity registered in this slot; close it in a later one")]
     IdentityJustRegistered,
+    /// Only the study's researcher decides who is in it.
+    #[msg("only the study's researcher adds or removes its records")]
+    NotResearcher,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 83] = [
+    pub const ALL: [MedshareError; 84] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -342,6 +345,7 @@ impl MedshareError {
         MedshareError::ValueStale,
         MedshareError::AccountExists,
         MedshareError::IdentityJustRegistered,
+        MedshareError::NotResearcher,
     ];
 
     /// The variant with this Anchor error code.
@@ -364,8 +368,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::IdentityJustRegistered as usize,
-            "a variant was added after IdentityJustRegistered: add it to ALL"
+            MedshareError::NotResearcher as usize,
+            "a variant was added after NotResearcher: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -99,7 +99,8 @@ pub fn open_study(
     (ix, study)
 }
 
-/// `join_study`: adds `record`'s value of the study's `field` to `study`
+/// `join_study`: the study's researcher (`payer`) adds `record`'s value of
+/// the study's `field` to `study`
 /// (`payer` pays the membership).
 pub fn join_study(payer: Pubkey, study: Pubkey, field: &[u8; 32], record: Pubkey) -> Instruction {
     instruction(

@@ -477,14 +477,16 @@ async fn test_revoked_consent_leaves_the_study() {
         MedshareError::ConsentScope,
     );
 
-    // The last member revokes: while consented, nobody can remove it...
+    // The last member revokes: while consented, nobody but the researcher
+    // can remove it...
     let last = members.last().unwrap();
-    let remove = sdk::remove_from_study(researcher.pubkey(), study, &flag.id, last.record);
+    let stranger = env.funded().await;
+    let by_stranger = sdk::remove_from_study(stranger.pubkey(), study, &flag.id, last.record);
     assert_err(
-        env.send(std::slice::from_ref(&remove), &[&researcher])
-            .await,
+        env.send(&[by_stranger], &[&stranger]).await,
         MedshareError::StillConsented,
     );
+    let remove = sdk::remove_from_study(researcher.pubkey(), study, &flag.id, last.record);
     // ...revoked, it leaves in the same transaction.
     let logs = env
         .send(
@@ -964,4 +966,66 @@ async fn test_differential_privacy_release() {
     if sbf() {
         units.print();
     }
+}
+
+/// Membership is the researcher's decision: someone who made up consenting
+/// records of their own cannot push them into another researcher's study
+/// (poisoning its sums), and the researcher removes a member it does not
+/// trust; the release is then exactly the other members' sum.
+#[tokio::test]
+async fn test_study_membership_is_the_researchers_decision() {
+    let mut env = Env::new(2306).await;
+    let c = ready_cluster(&mut env, 14, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open(&mut env, &c, &researcher, &age, 10).await;
+    let poisoner = env.funded().await;
+    let mut sum = 0;
+    let mut members = vec![];
+    for k in 0..12u64 {
+        let m = member(&mut env, &c).await;
+        env.send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+            .await
+            .unwrap();
+        let value = if k == 11 { 127 } else { 20 + k };
+        post_value(&mut env, &c, &m, &age, value).await;
+        if k == 11 {
+            // A sybil record with an extreme value: its maker cannot add it.
+            assert_err(
+                add_record(&mut env, &poisoner, study, &age, m.record).await,
+                MedshareError::NotResearcher,
+            );
+            let s: Study = env.account(study).await;
+            assert_eq!(s.cohort, 11);
+            // Added by the researcher by mistake, then removed by it while
+            // still consented.
+            add_record(&mut env, &researcher, study, &age, m.record)
+                .await
+                .unwrap();
+            let remove = sdk::remove_from_study(researcher.pubkey(), study, &age.id, m.record);
+            let logs = env.send(&[remove], &[&researcher]).await.unwrap();
+            assert_eq!(events::<StudyLeft>(&logs)[0].cohort, 11);
+        } else {
+            add_record(&mut env, &researcher, study, &age, m.record)
+                .await
+                .unwrap();
+            sum += value;
+        }
+        members.push(m);
+    }
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    for i in [1usize, 2] {
+        for r in post_partials(&mut env, &c, i, study).await {
+            r.unwrap();
+        }
+    }
+    release(&mut env, &c, study, &[1, 2]).await;
+    let s: Study = env.account(study).await;
+    let got = StudyResults::of(&s).unwrap();
+    assert_eq!((got.count, got.sum), (11, sum as i128));
 }

@@ -166,8 +166,9 @@ impl OpenStudy<'_> {
 /// Accounts of `join_study`.
 #[derive(Accounts)]
 pub struct JoinStudy<'info> {
-    /// Whoever adds the record (the researcher's client, or the patient); pays
-    /// the membership's rent.
+    /// The study's researcher (membership is its decision: records someone
+    /// made up to poison the study cannot be pushed in); pays the
+    /// membership's rent.
     #[account(mut)]
     pub payer: Signer<'info>,
     /// The study (open).
@@ -203,6 +204,7 @@ impl JoinStudy<'_> {
         let clock = Clock::get()?;
         let a = &ctx.accounts;
         let s = &a.study;
+        require_keys_eq!(a.payer.key(), s.researcher, MedshareError::NotResearcher);
         require!(
             s.status == StudyStatus::Open && clock.unix_timestamp < s.closes_at,
             MedshareError::StudyNotOpen
@@ -302,7 +304,9 @@ impl JoinStudy<'_> {
 /// Accounts of `remove_from_study`.
 #[derive(Accounts)]
 pub struct RemoveFromStudy<'info> {
-    /// Anyone (the patient's client sends it with the revocation).
+    /// The study's researcher (any member, any time the study is open), or
+    /// anyone once the record's consent no longer admits it (the patient's
+    /// client sends it with the revocation).
     pub signer: Signer<'info>,
     /// The study (open).
     #[account(mut)]
@@ -329,10 +333,10 @@ pub struct RemoveFromStudy<'info> {
 }
 
 impl RemoveFromStudy<'_> {
-    /// Removes a record whose research consent no longer admits it (revoked,
-    /// ended, or its record closed) from an open study: its value is
-    /// subtracted from the sums. Anyone may send it; while the consent
-    /// still admits the record it is refused.
+    /// Removes a record from an open study: its value is subtracted from
+    /// the sums. The researcher may remove any member (a record it does not
+    /// trust); anyone else only one whose research consent no longer admits
+    /// it (revoked, ended, or its record closed), else `StillConsented`.
     pub fn handler(ctx: Context<RemoveFromStudy>) -> Result<()> {
         let clock = Clock::get()?;
         let a = &ctx.accounts;
@@ -353,7 +357,8 @@ impl RemoveFromStudy<'_> {
             }
         };
         let admitted = record_current && a.consent.admits(&a.study, clock.unix_timestamp).is_ok();
-        require!(!admitted, MedshareError::StillConsented);
+        let by_researcher = a.signer.key() == a.study.researcher;
+        require!(by_researcher || !admitted, MedshareError::StillConsented);
         let slices = a.value.slices.clone();
         let (study_key, record) = (a.study.key(), a.record.key());
         let s = &mut ctx.accounts.study;
