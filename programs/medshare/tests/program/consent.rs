@@ -1085,16 +1085,29 @@ async fn recreate_record(w: &mut World, later: i64) {
     if later != 0 {
         set_time(&mut w.env, w.now + later).await;
     }
+    let (address, key) = (w.c.address, w.c.key());
+    store_again(w, &address, &key, b"{\"age\":43}").await;
+}
+
+/// Creates the world's record (closed before) again in cluster `address`
+/// with key `key`, group 0 holding `body`.
+async fn store_again(
+    w: &mut World,
+    address: &Pubkey,
+    key: &encrypted_ixs::point::Point,
+    body: &[u8],
+) {
+    let owner = w.patient.wallet.insecure_clone();
     w.env
-        .send(&[store_ix(&owner.pubkey(), &w.c.address, 1)], &[&owner])
+        .send(&[store_ix(&owner.pubkey(), address, 1)], &[&owner])
         .await
         .unwrap();
     let s = encrypted_ixs::record::seal_group(
         &mut w.env.rng,
         &record_ctx(&owner.pubkey(), &w.record, 0),
         1,
-        b"{\"age\":43}",
-        &w.c.key(),
+        body,
+        key,
         &w.patient.key.public_key().edwards().unwrap(),
     )
     .unwrap();
@@ -1301,23 +1314,8 @@ async fn recreate_in_other_cluster(w: &mut World) -> SimCluster {
     let c2 = ready_cluster(&mut w.env, 2, 2, 3).await;
     let owner = w.patient.wallet.insecure_clone();
     w.env.send(&[close_record_ix(w)], &[&owner]).await.unwrap();
-    w.env
-        .send(&[store_ix(&owner.pubkey(), &c2.address, 1)], &[&owner])
-        .await
-        .unwrap();
-    let s = encrypted_ixs::record::seal_group(
-        &mut w.env.rng,
-        &record_ctx(&owner.pubkey(), &w.record, 0),
-        1,
-        b"{\"age\":43,\"hiv_status\":\"positive\"}",
-        &c2.key(),
-        &w.patient.key.public_key().edwards().unwrap(),
-    )
-    .unwrap();
-    w.env
-        .send(&[write_ix(&owner.pubkey(), &w.record, &s)], &[&owner])
-        .await
-        .unwrap();
+    let body = b"{\"age\":43,\"hiv_status\":\"positive\"}";
+    store_again(w, &c2.address, &c2.key(), body).await;
     c2
 }
 
