@@ -117,7 +117,11 @@ impl Point {
         Ok(())
     }
 
-    fn check_encoding(&self) -> Result<()> {
+    /// Canonical encoding, and not the identity or the point of order 2;
+    /// whether it is on the curve is left to whoever decodes it next (a
+    /// multiscalar multiplication refuses a point off the curve). Software
+    /// only: no syscall.
+    pub fn check_encoding(&self) -> Result<()> {
         if !y_is_canonical(&self.0) {
             return Err(Error::NonCanonicalPoint);
         }

@@ -162,6 +162,14 @@ fn challenge(mut tr: Transcript, t: [&Point; 3]) -> Challenge {
 /// one `sol_sha256`; no scalar arithmetic in software.
 pub fn verify_contribution(st: &Statement<'_>, contribution: &Contribution) -> Result<()> {
     let bad = Error::InvalidContribution { node: st.node };
+    // `U_i` and `W_i` must decode to one point each: canonical, and not the
+    // identity (a node with `r_i = 0` would post `U_i = 0` and
+    // `W_i = −s_i·E`, its decryption share in the clear) nor the point of
+    // order 2. The multiscalar multiplications below refuse a point off
+    // the curve.
+    if contribution.u.check_encoding().is_err() || contribution.w.check_encoding().is_err() {
+        return Err(bad);
+    }
     let p = &contribution.proof;
     let c = Challenge(p.c);
     let cb = c.scalar_bytes();
@@ -464,4 +472,84 @@ pub fn contribute<R: rand_core::RngCore + rand_core::CryptoRng>(
             z_s: (*k_s + *csi).to_bytes(),
         },
     })
+}
+
+#[cfg(all(test, feature = "client"))]
+mod tests {
+    use super::*;
+    use crate::keys::KeyShare;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    /// A node that skips its randomness (`r_i = 0`) posts `U_i` = identity
+    /// and `W_i = −s_i·E`, its decryption share of the capsule in the clear,
+    /// with a proof every equation of which holds. It is refused, naming
+    /// the node.
+    #[test]
+    fn test_contribution_with_zero_randomness_is_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(23_11);
+        let point = |s: &Scalar| Point(EdwardsPoint::mul_base(s).compress().0);
+        let cluster_key = point(&Scalar::from(99u64));
+        let node = NodeIndex::new(2).unwrap();
+        let s_i = Scalar::from(12_345u64);
+        let share = KeyShare::new(node, s_i, cluster_key, 2).unwrap();
+        let recipient = crate::keys::UserSecretKey::generate(&mut rng)
+            .public_key()
+            .edwards()
+            .unwrap();
+        let e = point(&Scalar::from(777u64));
+        let ctx = ComputationContext {
+            program_id: [1; 32],
+            cluster: [2; 32],
+            computation: [3; 32],
+            group: 0,
+        };
+        let vs = share.verification_share();
+        let st = Statement {
+            ctx: &ctx,
+            node,
+            recipient: &recipient,
+            capsule_e: &e,
+            verification_share: &vs,
+        };
+        // The prover's steps with r = 0.
+        let (k_r, k_s) = (Scalar::from(5u64), Scalar::from(6u64));
+        let rp = recipient.decode_validated().unwrap();
+        let ep = e.decode_validated().unwrap();
+        let u = crate::point::IDENTITY;
+        let w = Point((-(s_i * ep)).compress().0);
+        let t1 = point(&k_r);
+        let t2 = point(&k_s);
+        let t3 = Point((k_r * rp - k_s * ep).compress().0);
+        let c = challenge(statement(&st, &u, &w), [&t1, &t2, &t3]);
+        let forged = Contribution {
+            u,
+            w,
+            proof: ContributionProof {
+                c: c.0,
+                z_r: k_r.to_bytes(),
+                z_s: (k_s + c.scalar() * s_i).to_bytes(),
+            },
+        };
+        assert_eq!(
+            verify_contribution(&st, &forged),
+            Err(Error::InvalidContribution { node })
+        );
+        // The same steps with r ≠ 0 verify: the refusal is the identity's.
+        let r = Scalar::from(41u64);
+        let u = point(&r);
+        let w = Point((r * rp - s_i * ep).compress().0);
+        let c = challenge(statement(&st, &u, &w), [&t1, &t2, &t3]);
+        let honest = Contribution {
+            u,
+            w,
+            proof: ContributionProof {
+                c: c.0,
+                z_r: (k_r + c.scalar() * r).to_bytes(),
+                z_s: (k_s + c.scalar() * s_i).to_bytes(),
+            },
+        };
+        assert_eq!(verify_contribution(&st, &honest), Ok(()));
+    }
 }

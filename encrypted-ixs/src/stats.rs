@@ -323,6 +323,23 @@ pub struct ProductProof {
     pub z_t: [u8; 32],
 }
 
+/// The statement of a product proof: relation, context, key and the three
+/// ciphertexts.
+fn product_statement(
+    ctx: &ValueContext,
+    key: &Point,
+    what: &str,
+    cts: [&ElGamal; 3],
+) -> Transcript {
+    let mut tr = relation_statement(tags::STATS_PRODUCT, ctx, what.as_bytes(), key);
+    let [a, x, y] = cts;
+    // The six statement points enter as one SHA-256, so the transcript stays
+    // within the fixed on-chain buffer.
+    let statement = solana_sha256_hasher::hashv(&[&a.r.0, &a.c.0, &x.r.0, &x.c.0, &y.r.0, &y.c.0]);
+    tr.append(b"AXY", statement.as_ref());
+    tr
+}
+
 fn product_challenge(
     ctx: &ValueContext,
     key: &Point,
@@ -330,12 +347,7 @@ fn product_challenge(
     cts: [&ElGamal; 3],
     k: [&Point; 4],
 ) -> Challenge {
-    let mut tr = relation_statement(tags::STATS_PRODUCT, ctx, what.as_bytes(), key);
-    let [a, x, y] = cts;
-    // The six statement points enter as one SHA-256, so the transcript stays
-    // within the fixed on-chain buffer.
-    let statement = solana_sha256_hasher::hashv(&[&a.r.0, &a.c.0, &x.r.0, &x.c.0, &y.r.0, &y.c.0]);
-    tr.append(b"AXY", statement.as_ref());
+    let mut tr = product_statement(ctx, key, what, cts);
     for (label, p) in [
         (&b"K1"[..], k[0]),
         (b"K2", k[1]),
@@ -773,7 +785,7 @@ mod client {
         }
         let pk = key.decode_validated()?;
         (0..bits)
-            .map(|j| encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1).map(|b| b.0))
+            .map(|j| encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1, value).map(|b| b.0))
             .collect()
     }
 
@@ -804,7 +816,7 @@ mod client {
             let mut bits_out = Vec::with_capacity(n as usize);
             let mut rs = Vec::with_capacity(n as usize);
             for j in 0..n {
-                let (b, r) = encrypt_bit(rng, ctx, key, &pk, base + j, (v >> j) & 1 == 1)?;
+                let (b, r) = encrypt_bit(rng, ctx, key, &pk, base + j, (v >> j) & 1 == 1, v)?;
                 bits_out.push(b);
                 rs.push(r);
             }
@@ -837,8 +849,15 @@ mod client {
                 let mut one_hot = Vec::with_capacity(1 << h);
                 let mut r_e = Vec::with_capacity(1 << h);
                 for j in 0..(1u64 << h) {
-                    let (b, r) =
-                        encrypt_bit(rng, ctx, key, &pk, BUCKET_BIT_BASE + j as u8, j == index)?;
+                    let (b, r) = encrypt_bit(
+                        rng,
+                        ctx,
+                        key,
+                        &pk,
+                        BUCKET_BIT_BASE + j as u8,
+                        j == index,
+                        index,
+                    )?;
                     one_hot.push(b);
                     r_e.push(r);
                 }
@@ -882,10 +901,13 @@ mod client {
     ) -> Result<ProductProof> {
         let [_, x, _] = cts3;
         let (xr, xc) = (x.r.decode_validated()?, x.c.decode_validated()?);
+        // Hedged nonces: each bound to its witness and to the statement, so
+        // a repeated RNG state alone reveals nothing.
+        let base = product_statement(ctx, key, what, cts3);
         let (k_a, k_r, k_t) = (
-            Zeroizing::new(Scalar::random(rng)),
-            Zeroizing::new(Scalar::random(rng)),
-            Zeroizing::new(Scalar::random(rng)),
+            hedged_nonce(rng, b"k_a", a, &base),
+            hedged_nonce(rng, b"k_r", r_a, &base),
+            hedged_nonce(rng, b"k_t", t, &base),
         );
         let k1 = point(&EdwardsPoint::mul_base(&k_r));
         let k2 = point(&(EdwardsPoint::mul_base(&k_a) + pk * *k_r));
@@ -924,7 +946,7 @@ mod client {
         let (mut r, mut r_y) = (Scalar::ZERO, Scalar::ZERO);
         let product = if flag { value } else { 0 };
         for j in (0..bits).rev() {
-            let (b, rj) = encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1)?;
+            let (b, rj) = encrypt_bit(rng, ctx, key, &pk, j, (value >> j) & 1 == 1, value)?;
             let (fb, fj) = encrypt_bit(
                 rng,
                 ctx,
@@ -932,6 +954,7 @@ mod client {
                 &pk,
                 FILTERED_BIT_BASE + j,
                 (product >> j) & 1 == 1,
+                product,
             )?;
             r = r + r + *rj;
             r_y = r_y + r_y + *fj;
@@ -941,7 +964,7 @@ mod client {
         value_bits.reverse();
         filtered_bits.reverse();
         let (r, r_y) = (Zeroizing::new(r), Zeroizing::new(r_y));
-        let (flag_bit, r_f) = encrypt_bit(rng, flag_ctx, key, &pk, 0, flag)?;
+        let (flag_bit, r_f) = encrypt_bit(rng, flag_ctx, key, &pk, 0, flag, flag as u64)?;
         let f = Scalar::from(flag as u64);
         // Y = f·X + Enc(0; r_y − f·r).
         let t = Zeroizing::new(*r_y - f * *r);
@@ -977,12 +1000,13 @@ mod client {
         ct: &ElGamal,
         rho: &Scalar,
     ) -> ZeroProof {
-        let k = Zeroizing::new(Scalar::random(rng));
-        let t1 = point(&EdwardsPoint::mul_base(&k));
-        let t2 = point(&(pk * *k));
         let mut tr = relation_statement(tags::STATS_ZERO, ctx, what.as_bytes(), key);
         tr.append(b"R", &ct.r.0);
         tr.append(b"C", &ct.c.0);
+        // Hedged: bound to the witness and the statement.
+        let k = hedged_nonce(rng, b"k", rho, &tr);
+        let t1 = point(&EdwardsPoint::mul_base(&k));
+        let t2 = point(&(pk * *k));
         tr.append(b"T1", &t1.0);
         tr.append(b"T2", &t2.0);
         let c = tr.challenge();
@@ -992,6 +1016,7 @@ mod client {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn encrypt_bit<R: RngCore + CryptoRng>(
         rng: &mut R,
         ctx: &ValueContext,
@@ -999,21 +1024,31 @@ mod client {
         pk: &EdwardsPoint,
         j: u8,
         bit: bool,
+        whole: u64,
     ) -> Result<(EncryptedBit, Zeroizing<Scalar>)> {
         let b = EdwardsPoint::mul_base(&Scalar::ONE);
-        // Fresh randomness per bit: r (the ciphertext's) and k (the proof's).
-        let r = Zeroizing::new(Scalar::random(rng));
-        let k = Zeroizing::new(Scalar::random(rng));
+        // Every random scalar is hedged (fresh randomness hashed with a
+        // secret and the statement): r, the ciphertext's, with the whole
+        // value the bit belongs to (`whole`) and the bit's position in this
+        // record's field; then the proof's nonce and the simulated branch
+        // with r and the ciphertext. A repeated RNG state alone then gives
+        // two different values unrelated randomness (and the same value the
+        // same ciphertexts), and never reuses a nonce across statements.
+        let position = value_statement(tags::STATS_BIT, ctx, b"bit", &[j], key);
+        let r = hedged_nonce(rng, b"r", &Scalar::from(whole), &position);
         let big_r = EdwardsPoint::mul_base(&r);
         let big_c = pk * *r + if bit { b } else { EdwardsPoint::identity() };
         let ct = ElGamal {
             r: point(&big_r),
             c: point(&big_c),
         };
+        let st = bit_statement(ctx, key, j, &ct);
+        let k = hedged_nonce(rng, b"k", &r, &st);
         // The simulated branch: a random challenge and response.
-        let mut c_sim = [0u8; 16];
-        rng.fill_bytes(&mut c_sim);
-        let z_sim = Scalar::random(rng);
+        let c_sim: [u8; 16] = hedged_nonce(rng, b"c_sim", &r, &st).to_bytes()[..16]
+            .try_into()
+            .expect("16 of 32 bytes");
+        let z_sim = *hedged_nonce(rng, b"z_sim", &r, &st);
         let cs = Challenge(c_sim).scalar();
         // The other branch's "C − b'·B" (b' = the bit it claims).
         let other = if bit { big_c } else { big_c - b };

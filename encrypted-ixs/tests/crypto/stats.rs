@@ -671,3 +671,40 @@ fn test_torsion_bit_with_a_ground_proof_refused() {
         Error::InvalidBitProof { bit: 0 }
     );
 }
+
+/// A patient's device whose RNG repeats its state (a cloned VM, a reseeded
+/// PRNG) posts two values for two records. Before hedging, both got the same
+/// randomness bit for bit: the difference of two ciphertexts at a position
+/// was `(b − b')·B` (the bits compared in the clear), and reused proof
+/// nonces gave the randomness itself. With hedged randomness no ciphertext
+/// randomness repeats, and the difference of the two ciphertexts at a
+/// position is never `0` or `±B`.
+#[test]
+fn test_repeated_rng_state_reveals_no_bits() {
+    use rand_core::SeedableRng;
+    let nodes = cluster(2, 3, &mut rng(2307));
+    let key = nodes[0].cluster_key;
+    let (a, b) = (0b1010_110u64, 0b1010_011u64);
+    let mut first = ChaCha20Rng::seed_from_u64(7);
+    let mut again = ChaCha20Rng::seed_from_u64(7);
+    let ca = encrypt_value(&mut first, &value_ctx(1, 1), &key, a, 7).unwrap();
+    let cb = encrypt_value(&mut again, &value_ctx(2, 1), &key, b, 7).unwrap();
+    for (j, (x, y)) in ca.iter().zip(&cb).enumerate() {
+        assert_ne!(x.ct.r, y.ct.r, "bit {j}: the same randomness twice");
+        let diff = x.ct.c.sub(&y.ct.c).ok();
+        for leak in [
+            Some(encrypted_ixs::point::IDENTITY),
+            Some(BASEPOINT),
+            Some(BASEPOINT.neg()),
+        ] {
+            assert_ne!(diff, leak, "bit {j} compared in the clear");
+        }
+        assert_ne!(x.proof.z0, y.proof.z0, "bit {j}: a response repeated");
+        assert_ne!(x.proof.z1, y.proof.z1, "bit {j}: a response repeated");
+    }
+    // The same record and value under the same state: the same ciphertexts
+    // (nothing more is learnt than that it was posted twice).
+    let mut third = ChaCha20Rng::seed_from_u64(7);
+    let ca2 = encrypt_value(&mut third, &value_ctx(1, 1), &key, a, 7).unwrap();
+    assert_eq!(ca2[0].ct, ca[0].ct);
+}
