@@ -44,7 +44,10 @@ async fn main() {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                medshare_client::cli::terminal_safe(&e.to_string())
+            );
             std::process::exit(e.exit_code());
         }
     }

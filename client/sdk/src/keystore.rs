@@ -204,10 +204,7 @@ fn write_with_key(
         ciphertext: hex::encode(ct),
     };
     let json = serde_json::to_string_pretty(&file).expect("serializable");
-    let tmp = path.with_extension("tmp");
-    write_private(&tmp, json.as_bytes()).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    Ok(())
+    write_private(path, json.as_bytes()).map_err(io(path))
 }
 
 /// Reads and decrypts a file written by [`write_sealed`].
@@ -355,19 +352,47 @@ impl KeyStore {
     }
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a file readable by its owner only, replacing `path` atomically.
+///
+/// The bytes go to a new file beside `path` (created with `O_EXCL`, mode
+/// 0600, so neither an existing file's permissions nor a symlink planted at
+/// the temporary name are ever used), are synced, and the new file is
+/// renamed over `path`: a reader sees the old file or the new one, never a
+/// mix, and a symlink at `path` is replaced, not followed.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use rand_core::RngCore;
     use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tag = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut tag);
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        hex::encode(tag)
+    ));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let written = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -376,6 +401,45 @@ mod tests {
 
     fn pass(s: &str) -> Zeroizing<String> {
         Zeroizing::new(s.to_string())
+    }
+
+    /// Key files are created new and owner-only: an existing file's loose
+    /// permissions are not kept, and a symlink at the path is replaced, not
+    /// followed (its target is untouched).
+    #[cfg(unix)]
+    #[test]
+    fn test_write_private_is_owner_only_and_never_follows_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("medshare-private-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wallet.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A symlink planted at the path points at a file the attacker reads.
+        let target = dir.join("attacker-readable");
+        std::fs::write(&target, "nothing").unwrap();
+        let link = dir.join("keys.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_private(&link, b"secret").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"nothing");
+        assert!(!std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&link).unwrap(), b"secret");
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -19,14 +19,16 @@ use crate::ops::Client;
 /// until the recipient saves it: `medshare-attachment:<sha256 of the blob>`.
 pub const ATTACHMENT_URL: &str = "medshare-attachment:";
 
-/// A name safe to create inside an output directory: the last path
-/// component, without leading dots; `fallback` if nothing is left.
+/// A name safe to create inside an output directory and to print: the last
+/// path component, without leading dots, control characters or
+/// bidirectional formatting characters (a name like `gpj.exe` written
+/// backwards); `fallback` if nothing is left.
 pub fn safe_name(name: &str, fallback: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = last
         .trim_start_matches('.')
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !super::is_bidi_format(*c))
         .collect();
     if clean.is_empty() {
         fallback.to_string()
@@ -377,6 +379,8 @@ mod tests {
         assert_eq!(safe_name("..", "x"), "x");
         assert_eq!(safe_name("a\\b\\report.pdf", "x"), "report.pdf");
         assert_eq!(safe_name(".bashrc", "x"), "bashrc");
+        assert_eq!(safe_name("scan\u{202e}fdp.exe", "x"), "scanfdp.exe");
+        assert_eq!(safe_name("a\u{1b}[2Jb.pdf", "x"), "a[2Jb.pdf");
         assert_eq!(content_type_of("scan.PDF"), Some("application/pdf"));
         assert_eq!(content_type_of("blob.bin"), None);
     }

@@ -51,13 +51,38 @@ use crate::wallet;
 pub trait Output: Serialize + Display {}
 impl<T: Serialize + Display> Output for T {}
 
-/// `out` as the command's text, or as JSON with `--json`.
+/// `out` as the command's text (made [`terminal_safe`]: record content is
+/// hostile input), or as JSON with `--json` (where JSON escapes control
+/// characters itself).
 pub fn render(out: &impl Output, json: bool) -> String {
     if json {
         serde_json::to_string(out).expect("command outputs serialize")
     } else {
-        out.to_string()
+        terminal_safe(&out.to_string())
     }
+}
+
+/// The bidirectional formatting characters (marks, embeddings, overrides,
+/// isolates).
+pub fn is_bidi_format(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character a terminal would act on written out as a
+/// `\u{…}` escape: control characters (escape sequences can move the
+/// cursor, rewrite the screen, set the window title or the clipboard)
+/// except newline and tab, and the bidirectional formatting characters
+/// (which can make text read in an order other than it is stored).
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if (c.is_control() && c != '\n' && c != '\t') || is_bidi_format(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What every command needs: the chain, the wallet's path, the arguments.

