@@ -257,11 +257,17 @@ pub enum MedshareError {
     /// Only the study's researcher decides who is in it.
     #[msg("only the study's researcher adds or removes its records")]
     NotResearcher,
+    /// The issuer is still active: revoke it first.
+    #[msg("issuer still active: revoke it first")]
+    IssuerActive,
+    /// The provider entry still verifies its provider: revoke it first.
+    #[msg("provider entry still valid: revoke it first")]
+    ProviderActive,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 84] = [
+    pub const ALL: [MedshareError; 86] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -346,6 +352,8 @@ impl MedshareError {
         MedshareError::AccountExists,
         MedshareError::IdentityJustRegistered,
         MedshareError::NotResearcher,
+        MedshareError::IssuerActive,
+        MedshareError::ProviderActive,
     ];
 
     /// The variant with this Anchor error code.
@@ -368,8 +376,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::NotResearcher as usize,
-            "a variant was added after NotResearcher: add it to ALL"
+            MedshareError::ProviderActive as usize,
+            "a variant was added after ProviderActive: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

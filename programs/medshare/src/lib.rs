@@ -105,6 +105,18 @@ pub mod medshare {
         ClusterAdmin::retire(ctx)
     }
 
+    /// The admin closes a retired cluster (rent back to the admin).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_cluster(ctx: Context<CloseCluster>) -> Result<()> {
+        CloseCluster::handler(ctx)
+    }
+
+    /// A node of a retired cluster closes its mailbox and service record.
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_node_accounts(ctx: Context<CloseNodeAccounts>) -> Result<()> {
+        CloseNodeAccounts::handler(ctx)
+    }
+
     /// Registers a wallet's encryption key and role.
     pub fn register_identity(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
         RegisterIdentity::handler(ctx, args)
@@ -206,6 +218,12 @@ pub mod medshare {
         RevokeIssuer::handler(ctx)
     }
 
+    /// The cluster admin closes a revoked issuer's entry (rent back to it).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_issuer(ctx: Context<CloseIssuer>) -> Result<()> {
+        CloseIssuer::handler(ctx)
+    }
+
     /// An issuer registers a verified provider.
     pub fn register_provider(
         ctx: Context<RegisterProvider>,
@@ -217,6 +235,12 @@ pub mod medshare {
     /// An issuer revokes a provider it registered.
     pub fn revoke_provider(ctx: Context<RevokeProvider>) -> Result<()> {
         RevokeProvider::handler(ctx)
+    }
+
+    /// Whoever paid a provider entry closes it once it verifies nobody.
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_provider(ctx: Context<CloseProvider>) -> Result<()> {
+        CloseProvider::handler(ctx)
     }
 
     /// The requester cancels an expired computation (rent back).

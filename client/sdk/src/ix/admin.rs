@@ -35,3 +35,8 @@ pub fn restart_dkg(admin: Pubkey, cluster: Pubkey) -> Instruction {
 pub fn retire_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
     instruction(a::ClusterAdmin { admin, cluster }, d::RetireCluster {})
 }
+
+/// `close_cluster`: the admin closes a retired cluster (rent back to it).
+pub fn close_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
+    instruction(a::CloseCluster { admin, cluster }, d::CloseCluster {})
+}

@@ -151,3 +151,17 @@ pub fn share_patient_data_callback(
         d::SharePatientDataCallback { lagrange },
     )
 }
+
+/// `close_node_accounts`: node `index` of a retired cluster closes its
+/// mailbox and service record (rent back to it).
+pub fn close_node_accounts(node: Pubkey, cluster: Pubkey, index: u8) -> Instruction {
+    instruction(
+        a::CloseNodeAccounts {
+            node,
+            cluster,
+            mailbox: pda::dkg_mailbox(&cluster, index),
+            node_record: pda::node_record(&cluster, index),
+        },
+        d::CloseNodeAccounts {},
+    )
+}

@@ -66,3 +66,27 @@ pub fn revoke_provider(issuer: Pubkey, cluster: Pubkey, provider: Pubkey) -> Ins
         d::RevokeProvider {},
     )
 }
+
+/// `close_issuer`: the admin closes `issuer`'s revoked entry in `cluster`.
+pub fn close_issuer(admin: Pubkey, cluster: Pubkey, issuer: Pubkey) -> Instruction {
+    instruction(
+        a::CloseIssuer {
+            admin,
+            cluster,
+            issuer_account: pda::issuer(&cluster, &issuer),
+        },
+        d::CloseIssuer {},
+    )
+}
+
+/// `close_provider`: whoever paid `provider`'s entry in `cluster` closes it
+/// once it is revoked or past its validity.
+pub fn close_provider(payer: Pubkey, cluster: Pubkey, provider: Pubkey) -> Instruction {
+    instruction(
+        a::CloseProvider {
+            payer,
+            provider_account: pda::provider(&cluster, &provider),
+        },
+        d::CloseProvider {},
+    )
+}

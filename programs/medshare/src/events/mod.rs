@@ -6,12 +6,14 @@
 //! [`user`], [`provider`], [`research`]; every event is re-exported here.
 
 pub mod admin;
+pub mod close;
 pub mod node;
 pub mod provider;
 pub mod research;
 pub mod user;
 
 pub use admin::*;
+pub use close::*;
 pub use node::*;
 pub use provider::*;
 pub use research::*;

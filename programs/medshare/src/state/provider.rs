@@ -61,6 +61,9 @@ pub struct Provider {
     pub revoked: bool,
     /// PDA bump.
     pub bump: u8,
+    /// Who paid the entry's rent (the issuer that first registered it; an
+    /// entry another issuer replaces keeps it): gets it back at `close_provider`.
+    pub payer: Pubkey,
 }
 
 impl Provider {

@@ -285,7 +285,7 @@ fn test_account_sizes_as_documented() {
         ("ShareResult", 8 + ShareResult::INIT_SPACE, 587),
         ("Consent", 8 + Consent::INIT_SPACE, 211),
         ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
-        ("Provider", 8 + Provider::INIT_SPACE, 155),
+        ("Provider", 8 + Provider::INIT_SPACE, 187),
         ("ResearchConsent", 8 + ResearchConsent::INIT_SPACE, 502),
         ("Study", 8 + Study::INIT_SPACE, 7_535),
         ("StudyMember", 8 + StudyMember::INIT_SPACE, 114),

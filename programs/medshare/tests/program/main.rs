@@ -7,6 +7,7 @@ mod common;
 
 mod callback;
 mod close_share;
+mod closing;
 mod compute_units;
 mod consent;
 mod contributions;

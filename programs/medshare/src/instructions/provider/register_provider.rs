@@ -89,7 +89,11 @@ impl RegisterProvider<'_> {
         );
         let mut p = match existing {
             Some(old) => old,
-            None => accounts::blank::<Provider>()?,
+            None => {
+                let mut fresh = accounts::blank::<Provider>()?;
+                fresh.payer = a.issuer.key();
+                fresh
+            }
         };
         p.cluster = ctx.accounts.issuer_account.cluster;
         p.provider = args.provider;
