@@ -263,11 +263,20 @@ pub enum MedshareError {
     /// The provider entry still verifies its provider: revoke it first.
     #[msg("provider entry still valid: revoke it first")]
     ProviderActive,
+    /// A study membership still counts this value.
+    #[msg("value still counted by a study membership")]
+    ValueInStudies,
+    /// The study has not been released.
+    #[msg("study not released")]
+    StudyNotReleased,
+    /// The partial decryptions belong to another study.
+    #[msg("partial decryptions of another study")]
+    WrongStudy,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 86] = [
+    pub const ALL: [MedshareError; 89] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -354,6 +363,9 @@ impl MedshareError {
         MedshareError::NotResearcher,
         MedshareError::IssuerActive,
         MedshareError::ProviderActive,
+        MedshareError::ValueInStudies,
+        MedshareError::StudyNotReleased,
+        MedshareError::WrongStudy,
     ];
 
     /// The variant with this Anchor error code.
@@ -376,8 +388,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::ProviderActive as usize,
-            "a variant was added after ProviderActive: add it to ALL"
+            MedshareError::WrongStudy as usize,
+            "a variant was added after WrongStudy: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

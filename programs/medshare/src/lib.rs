@@ -318,6 +318,35 @@ pub mod medshare {
         PostStudyNoise::handler(ctx, offset, noise)
     }
 
+    /// The owner closes a research consent (revoking it if active).
+    pub fn close_research_consent(ctx: Context<CloseResearchConsent>) -> Result<()> {
+        CloseResearchConsent::handler(ctx)
+    }
+
+    /// The owner closes a value no study membership counts.
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_research_value(ctx: Context<CloseResearchValue>) -> Result<()> {
+        CloseResearchValue::handler(ctx)
+    }
+
+    /// Anyone closes a membership of a study past `Open` (rent to its payer).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_study_member(ctx: Context<CloseStudyMember>) -> Result<()> {
+        CloseStudyMember::handler(ctx)
+    }
+
+    /// Anyone closes a released study's partials (rent to its researcher).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_study_partials(ctx: Context<CloseStudyPartials>) -> Result<()> {
+        CloseStudyPartials::handler(ctx)
+    }
+
+    /// The researcher closes a released or abandoned study.
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_study_account(ctx: Context<CloseStudyAccount>) -> Result<()> {
+        CloseStudyAccount::handler(ctx)
+    }
+
     /// Combines `t` nodes' partials: the study's sums are released.
     pub fn release_study<'info>(
         ctx: Context<'info, ReleaseStudy<'info>>,

@@ -216,3 +216,76 @@ pub fn release_study(
     );
     ix
 }
+
+/// `close_research_consent`: `owner` closes `record`'s research consent
+/// (revoking it if active; rent back to the owner).
+pub fn close_research_consent(owner: Pubkey, record: Pubkey) -> Instruction {
+    instruction(
+        a::CloseResearchConsent {
+            owner,
+            consent: pda::research_consent(&record),
+        },
+        d::CloseResearchConsent {},
+    )
+}
+
+/// `close_research_value`: `owner` closes `record`'s value of `field` once
+/// no study membership counts it.
+pub fn close_research_value(owner: Pubkey, record: Pubkey, field: &[u8; 32]) -> Instruction {
+    instruction(
+        a::CloseResearchValue {
+            owner,
+            value: pda::research_value(&record, field),
+        },
+        d::CloseResearchValue {},
+    )
+}
+
+/// `close_study_member`: closes `record`'s membership of `study` (no longer
+/// open, or closed), its rent to `payer` (who paid it: the researcher).
+pub fn close_study_member(
+    signer: Pubkey,
+    study: Pubkey,
+    field: &[u8; 32],
+    record: Pubkey,
+    payer: Pubkey,
+) -> Instruction {
+    instruction(
+        a::CloseStudyMember {
+            signer,
+            study,
+            member: pda::study_member(&study, &record),
+            payer,
+            value: pda::research_value(&record, field),
+        },
+        d::CloseStudyMember {},
+    )
+}
+
+/// `close_study_partials`: closes node `index`'s partial decryptions of a
+/// released `study`, their rent to its `researcher` (who deposited it).
+pub fn close_study_partials(
+    signer: Pubkey,
+    study: Pubkey,
+    researcher: Pubkey,
+    index: u8,
+) -> Instruction {
+    instruction(
+        a::CloseStudyPartials {
+            signer,
+            study,
+            researcher,
+            partials: pda::study_partials(&study, index),
+        },
+        d::CloseStudyPartials {},
+    )
+}
+
+/// `close_study_account`: the researcher closes a released (or abandoned)
+/// study; rent and what is left of its deposit come back.
+pub fn close_study_account(researcher: Pubkey, study: Pubkey) -> Instruction {
+    instruction(
+        a::CloseStudyAccount { researcher, study },
+        d::CloseStudyAccount {},
+    )
+}

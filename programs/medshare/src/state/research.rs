@@ -195,6 +195,10 @@ pub struct ResearchValue {
     pub sealed: bool,
     /// PDA bump.
     pub bump: u8,
+    /// Study memberships that count this value and still exist (a value
+    /// can be closed only when none does: a membership of an open study
+    /// needs it to leave).
+    pub memberships: u32,
     /// [`slice_count`] ciphertexts.
     pub slices: Vec<ElGamalData>,
 }
@@ -202,7 +206,7 @@ pub struct ResearchValue {
 impl ResearchValue {
     /// Account size (with discriminator) for a value with this shape.
     pub const fn space(bits: u8, bucket_bits: u8) -> usize {
-        8 + 32 * 4 + 8 + 1 + 1 + 2 + 1 + 1 + 4 + 64 * slice_count(bits, bucket_bits)
+        8 + 32 * 4 + 8 + 1 + 1 + 2 + 1 + 1 + 4 + 4 + 64 * slice_count(bits, bucket_bits)
     }
 }
 
@@ -263,6 +267,10 @@ pub struct Study {
     pub noise_done: u16,
     /// PDA bump.
     pub bump: u8,
+    /// Lamports the researcher deposited per node at `open_study` for the
+    /// rent of that node's partial decryptions (paid back to the node when
+    /// it creates them; what is left returns with the study's rent).
+    pub partials_deposit: u64,
     /// Encrypted sums, one per slice.
     #[max_len(MAX_STUDY_SLICES)]
     pub aggregates: Vec<ElGamalData>,
@@ -303,6 +311,9 @@ pub struct StudyMember {
     pub joined_at: i64,
     /// PDA bump.
     pub bump: u8,
+    /// Who paid the membership's rent (the researcher): gets it back at
+    /// `close_study_member`.
+    pub payer: Pubkey,
 }
 
 /// One node's partial decryptions `D_i = s_i·R` of a closed study's

@@ -287,13 +287,13 @@ fn test_account_sizes_as_documented() {
         ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
         ("Provider", 8 + Provider::INIT_SPACE, 187),
         ("ResearchConsent", 8 + ResearchConsent::INIT_SPACE, 502),
-        ("Study", 8 + Study::INIT_SPACE, 7_535),
-        ("StudyMember", 8 + StudyMember::INIT_SPACE, 114),
+        ("Study", 8 + Study::INIT_SPACE, 7_543),
+        ("StudyMember", 8 + StudyMember::INIT_SPACE, 146),
         ("StudyPartials", 8 + StudyPartials::INIT_SPACE, 2_478),
         (
             "ResearchValue (age: 29 slices)",
             ResearchValue::space(7, 3),
-            2_010,
+            2_014,
         ),
     ];
     let wrong: Vec<_> = sizes

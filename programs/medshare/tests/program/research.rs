@@ -1029,3 +1029,161 @@ async fn test_study_membership_is_the_researchers_decision() {
     let got = StudyResults::of(&s).unwrap();
     assert_eq!((got.count, got.sum), (11, sum as i128));
 }
+
+/// Whoever opens a study pays for its release, and every account a study
+/// created is closed with its lamports back to whoever paid: the nodes'
+/// partial decryptions cost them nothing (the researcher's deposit pays
+/// their rent), and once the memberships, partials and study are closed
+/// the researcher has every lamport back; the patients close their
+/// consents and values (a value still counted by a membership stays).
+#[tokio::test]
+async fn test_study_accounts_close_with_every_lamport_back() {
+    let mut env = Env::new(2312).await;
+    let c = ready_cluster(&mut env, 15, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let start = env.lamports(researcher.pubkey()).await;
+    let study = open(&mut env, &c, &researcher, &age, 10).await;
+    let s: Study = env.account(study).await;
+    assert!(s.partials_deposit > 0);
+    let mut members = vec![];
+    for k in 0..10u64 {
+        let m = member(&mut env, &c).await;
+        env.send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+            .await
+            .unwrap();
+        post_value(&mut env, &c, &m, &age, 30 + k).await;
+        add_record(&mut env, &researcher, study, &age, m.record)
+            .await
+            .unwrap();
+        members.push(m);
+    }
+    // A value counted by a membership stays.
+    let first = &members[0];
+    assert_err(
+        env.send(
+            &[sdk::close_research_value(
+                first.wallet.pubkey(),
+                first.record,
+                &age.id,
+            )],
+            &[&first.wallet],
+        )
+        .await,
+        MedshareError::ValueInStudies,
+    );
+    // Memberships of an open study stay.
+    let close_member = |m: &Member| {
+        sdk::close_study_member(
+            researcher.pubkey(),
+            study,
+            &age.id,
+            m.record,
+            researcher.pubkey(),
+        )
+    };
+    assert_err(
+        env.send(&[close_member(first)], &[&researcher]).await,
+        MedshareError::StudyNotClosed,
+    );
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    // The nodes' partials cost them nothing.
+    for i in [1usize, 2] {
+        let node = c.nodes[i - 1].authority.pubkey();
+        let before = env.lamports(node).await;
+        for r in post_partials(&mut env, &c, i, study).await {
+            r.unwrap();
+        }
+        assert_eq!(
+            env.lamports(node).await,
+            before,
+            "node {i} paid for the release"
+        );
+    }
+    // Partials stay until the release.
+    let close_partials =
+        |i: u8| sdk::close_study_partials(researcher.pubkey(), study, researcher.pubkey(), i);
+    assert_err(
+        env.send(&[close_partials(1)], &[&researcher]).await,
+        MedshareError::StudyNotReleased,
+    );
+    release(&mut env, &c, study, &[1, 2]).await;
+    for i in [1u8, 2] {
+        env.send(&[close_partials(i)], &[&researcher])
+            .await
+            .unwrap();
+        assert!(!env.exists(medshare::pda::study_partials(&study, i)).await);
+    }
+    for m in &members {
+        env.send(&[close_member(m)], &[&researcher]).await.unwrap();
+    }
+    env.send(
+        &[sdk::close_study_account(researcher.pubkey(), study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    assert!(!env.exists(study).await);
+    assert_eq!(
+        env.lamports(researcher.pubkey()).await,
+        start,
+        "every lamport of the study back to the researcher"
+    );
+    // The patients close their values and consents.
+    for m in &members {
+        let owner = m.wallet.pubkey();
+        let value = medshare::pda::research_value(&m.record, &age.id);
+        let consent = medshare::pda::research_consent(&m.record);
+        let held = env.lamports(value).await + env.lamports(consent).await;
+        let before = env.lamports(owner).await;
+        env.send(
+            &[
+                sdk::close_research_value(owner, m.record, &age.id),
+                sdk::close_research_consent(owner, m.record),
+            ],
+            &[&m.wallet],
+        )
+        .await
+        .unwrap();
+        assert_eq!(env.lamports(owner).await, before + held);
+    }
+}
+
+/// A closed research consent admits nothing: anyone can take the record
+/// out of an open study, and no study adds it again.
+#[tokio::test]
+async fn test_closed_research_consent_leaves_open_studies() {
+    let mut env = Env::new(2313).await;
+    let c = ready_cluster(&mut env, 16, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open(&mut env, &c, &researcher, &age, 10).await;
+    let m = member(&mut env, &c).await;
+    env.send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+        .await
+        .unwrap();
+    post_value(&mut env, &c, &m, &age, 44).await;
+    add_record(&mut env, &researcher, study, &age, m.record)
+        .await
+        .unwrap();
+    env.send(
+        &[sdk::close_research_consent(m.wallet.pubkey(), m.record)],
+        &[&m.wallet],
+    )
+    .await
+    .unwrap();
+    let stranger = env.funded().await;
+    let remove = sdk::remove_from_study(stranger.pubkey(), study, &age.id, m.record);
+    let logs = env.send(&[remove], &[&stranger]).await.unwrap();
+    assert_eq!(events::<StudyLeft>(&logs)[0].cohort, 0);
+    let s: Study = env.account(study).await;
+    assert_eq!(
+        s.aggregates,
+        vec![ElGamalData::from(encrypted_ixs::stats::ElGamal::ZERO); s.aggregates.len()]
+    );
+}

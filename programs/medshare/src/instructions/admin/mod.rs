@@ -1,11 +1,11 @@
 //! Cluster administration.
 
 pub mod add_node;
-pub mod close;
+pub mod close_admin_accounts;
 pub mod init_cluster;
 pub mod lifecycle;
 
 pub use add_node::*;
-pub use close::*;
+pub use close_admin_accounts::*;
 pub use init_cluster::*;
 pub use lifecycle::*;

@@ -4,11 +4,13 @@
 //! post verified partial decryptions of its aggregates and anyone combines
 //! `t` of them into the released sums ([`release`]).
 
+pub mod close_research_accounts;
 pub mod release;
 pub mod research_consent;
 pub mod study;
 pub mod value;
 
+pub use close_research_accounts::*;
 pub use release::*;
 pub use research_consent::*;
 pub use study::*;

@@ -181,6 +181,7 @@ impl PostStudyPartials<'_> {
         out.d.extend(partials.iter().map(|p| p.d));
         let posted = out.d.len();
         let a = &ctx.accounts;
+        let created = *a.partials.owner != crate::ID;
         accounts::create_or_store(
             &a.partials,
             &a.node,
@@ -194,6 +195,16 @@ impl PostStudyPartials<'_> {
             8 + StudyPartials::INIT_SPACE,
             &out,
         )?;
+        if created {
+            // The researcher's deposit pays the node back for the rent.
+            let deposit = a.study.partials_deposit;
+            let study_info = a.study.to_account_info();
+            let floor = Rent::get()?.minimum_balance(study_info.data_len());
+            if study_info.lamports() >= floor.saturating_add(deposit) {
+                **study_info.try_borrow_mut_lamports()? -= deposit;
+                **a.node.to_account_info().try_borrow_mut_lamports()? += deposit;
+            }
+        }
         if posted == total {
             let s = &mut ctx.accounts.study;
             s.partials_done = s

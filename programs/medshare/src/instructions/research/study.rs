@@ -11,7 +11,7 @@ use crate::error::MedshareError;
 use crate::events::{StudyClosed, StudyJoined, StudyLeft, StudyOpened};
 use crate::state::{
     slice_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
-    ResearchConsent, ResearchValue, Study, StudyMember, StudyStatus,
+    ResearchConsent, ResearchValue, Study, StudyMember, StudyPartials, StudyStatus,
 };
 use crate::utils::accounts;
 
@@ -129,6 +129,10 @@ impl OpenStudy<'_> {
         s.aggregates =
             vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
         s.released = Vec::new();
+        // The release's cost is the researcher's: the rent of every node's
+        // partial decryptions is deposited now and paid to each node as it
+        // creates them.
+        s.partials_deposit = Rent::get()?.minimum_balance(8 + StudyPartials::INIT_SPACE);
         s.invariant()?;
         let a = &ctx.accounts;
         accounts::create(
@@ -143,6 +147,20 @@ impl OpenStudy<'_> {
             ],
             8 + Study::INIT_SPACE,
             &s,
+        )?;
+        let deposit = s
+            .partials_deposit
+            .checked_mul(a.cluster.size as u64)
+            .ok_or(MedshareError::Overflow)?;
+        anchor_lang::system_program::transfer(
+            CpiContext::new(
+                a.system_program.key(),
+                anchor_lang::system_program::Transfer {
+                    from: a.researcher.to_account_info(),
+                    to: a.study.to_account_info(),
+                },
+            ),
+            deposit,
         )?;
         crate::emit_event!(StudyOpened {
             study: a.study.key(),
@@ -179,8 +197,9 @@ pub struct JoinStudy<'info> {
     /// Its research consent (counts the study; spends its ε).
     #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
     pub consent: Account<'info, ResearchConsent>,
-    /// Its value of the study's field.
+    /// Its value of the study's field (counts its memberships).
     #[account(
+        mut,
         seeds = [SEED_RESEARCH_VALUE, record.key().as_ref(), study.field.as_ref()],
         bump = value.bump
     )]
@@ -268,6 +287,7 @@ impl JoinStudy<'_> {
         m.removed = false;
         m.joined_at = clock.unix_timestamp;
         m.bump = ctx.bumps.member;
+        m.payer = ctx.accounts.payer.key();
         let a = &ctx.accounts;
         accounts::create(
             &a.member,
@@ -282,6 +302,11 @@ impl JoinStudy<'_> {
             8 + StudyMember::INIT_SPACE,
             &m,
         )?;
+        let v = &mut ctx.accounts.value;
+        v.memberships = v
+            .memberships
+            .checked_add(1)
+            .ok_or(MedshareError::Overflow)?;
         let epsilon = ctx.accounts.study.epsilon_milli;
         let c = &mut ctx.accounts.consent;
         c.studies_joined = c.studies_joined.saturating_add(1);
@@ -325,9 +350,11 @@ pub struct RemoveFromStudy<'info> {
     /// CHECK: must be the member's record; read as a record only if it is
     /// still a program account.
     pub record: UncheckedAccount<'info>,
-    /// Its research consent (the study's ε goes back to its budget).
-    #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump = consent.bump)]
-    pub consent: Account<'info, ResearchConsent>,
+    /// Its research consent, if not closed (the study's ε goes back to its
+    /// budget); a closed consent admits nothing.
+    /// CHECK: address fixed by the seeds; read as a `ResearchConsent` if it exists.
+    #[account(mut, seeds = [SEED_RESEARCH_CONSENT, record.key().as_ref()], bump)]
+    pub consent: UncheckedAccount<'info>,
     /// The value that was counted.
     pub value: Account<'info, ResearchValue>,
 }
@@ -345,18 +372,25 @@ impl RemoveFromStudy<'_> {
             MedshareError::StudyNotOpen
         );
         require!(!a.member.removed, MedshareError::NotInStudy);
-        let record_current = {
-            let info = a.record.to_account_info();
-            if info.data_is_empty() || *info.owner != crate::ID {
-                false
-            } else {
-                let data = info.try_borrow_data()?;
-                PatientRecord::try_deserialize(&mut &data[..])
-                    .map(|r| r.generation == a.consent.record_generation)
-                    .unwrap_or(false)
+        let consent: Option<ResearchConsent> = accounts::load(&a.consent)?;
+        let record_current = match &consent {
+            None => false,
+            Some(c) => {
+                let info = a.record.to_account_info();
+                if info.data_is_empty() || *info.owner != crate::ID {
+                    false
+                } else {
+                    let data = info.try_borrow_data()?;
+                    PatientRecord::try_deserialize(&mut &data[..])
+                        .map(|r| r.generation == c.record_generation)
+                        .unwrap_or(false)
+                }
             }
         };
-        let admitted = record_current && a.consent.admits(&a.study, clock.unix_timestamp).is_ok();
+        let admitted = record_current
+            && consent
+                .as_ref()
+                .is_some_and(|c| c.admits(&a.study, clock.unix_timestamp).is_ok());
         let by_researcher = a.signer.key() == a.study.researcher;
         require!(by_researcher || !admitted, MedshareError::StillConsented);
         let slices = a.value.slices.clone();
@@ -378,9 +412,11 @@ impl RemoveFromStudy<'_> {
         ctx.accounts.member.removed = true;
         // Nothing of the study was released: its privacy cost is refunded.
         let epsilon = ctx.accounts.study.epsilon_milli;
-        let c = &mut ctx.accounts.consent;
-        if c.epsilon_budget_milli != 0 {
-            c.epsilon_spent_milli = c.epsilon_spent_milli.saturating_sub(epsilon);
+        if let Some(mut c) = consent {
+            if c.epsilon_budget_milli != 0 {
+                c.epsilon_spent_milli = c.epsilon_spent_milli.saturating_sub(epsilon);
+                accounts::store(&ctx.accounts.consent, &c)?;
+            }
         }
         crate::emit_event!(StudyLeft {
             study: study_key,
