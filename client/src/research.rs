@@ -22,6 +22,17 @@ use solana_sdk::signature::Signer;
 use crate::error::{ClientError, Result};
 use crate::ops::Client;
 
+/// What `research close` did.
+#[derive(Debug, Default)]
+pub struct ResearchClosed {
+    /// Values closed (field ids).
+    pub closed: Vec<[u8; 32]>,
+    /// Values kept (field ids): a study membership still counts them.
+    pub kept: Vec<[u8; 32]>,
+    /// Lamports back in the wallet.
+    pub lamports: u64,
+}
+
 /// ε in thousandths, from a number between 0.001 and 100.
 pub fn epsilon_milli(eps: f64) -> Result<u32> {
     let milli = (eps * 1000.0).round();
@@ -152,6 +163,101 @@ impl Client {
             }
         }
         Ok(left)
+    }
+
+    /// Closes `record`'s research accounts: every value its consent names
+    /// that no study membership still counts, then the consent (revoked by
+    /// closing, if it was active). Returns the names of the values closed
+    /// and of those kept (still counted: they close once the researchers
+    /// close their memberships), and the lamports that came back (less the
+    /// transaction fees).
+    pub async fn research_close(&self, record: &Pubkey) -> Result<ResearchClosed> {
+        let me = self.wallet.pubkey();
+        let consent_address = medshare::pda::research_consent(record);
+        let consent = fetch::<ResearchConsent>(self.chain.as_ref(), &consent_address)
+            .await?
+            .ok_or_else(|| {
+                ClientError::Invalid(format!("record {record} has no research consent"))
+            })?;
+        let before = self.balance().await?;
+        let mut out = ResearchClosed::default();
+        for id in &consent.fields {
+            let value = medshare::pda::research_value(record, id);
+            let Some(v) =
+                fetch::<medshare::state::ResearchValue>(self.chain.as_ref(), &value).await?
+            else {
+                continue;
+            };
+            if v.memberships > 0 {
+                out.kept.push(*id);
+                continue;
+            }
+            let ix = ix::close_research_value(me, *record, id);
+            self.chain.send(&[ix], &[&self.wallet]).await?;
+            out.closed.push(*id);
+        }
+        let ix = ix::close_research_consent(me, *record);
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        out.lamports = self.balance().await?.saturating_sub(before);
+        Ok(out)
+    }
+
+    /// Closes what a released (or abandoned) study of this researcher
+    /// created: every node's partial decryptions, every membership, then
+    /// the study. Returns how many accounts were closed and the lamports
+    /// that came back.
+    pub async fn study_tidy(&self, study: &Pubkey) -> Result<(usize, u64)> {
+        let me = self.wallet.pubkey();
+        let s = self.study(study).await?;
+        if s.researcher != me {
+            return Err(ClientError::Invalid(format!(
+                "study {study} is not yours: only its researcher closes it"
+            )));
+        }
+        let before = self.balance().await?;
+        let mut closed = 0;
+        if s.status == StudyStatus::Released {
+            let c: Cluster = fetch(self.chain.as_ref(), &s.cluster)
+                .await?
+                .ok_or_else(|| ClientError::ClusterNotFound(s.cluster.to_string()))?;
+            for i in 1..=c.size {
+                let partials = medshare::pda::study_partials(study, i);
+                if self.chain.accounts(&[partials]).await?[0].is_none() {
+                    continue;
+                }
+                let ix = ix::close_study_partials(me, *study, me, i);
+                self.chain.send(&[ix], &[&self.wallet]).await?;
+                closed += 1;
+            }
+        }
+        let mut records = vec![];
+        for entry in self.chain.history(study).await? {
+            for j in events::<StudyJoined>(&entry.logs) {
+                if j.study == *study && !records.contains(&j.record) {
+                    records.push(j.record);
+                }
+            }
+        }
+        for record in records {
+            let member = medshare::pda::study_member(study, &record);
+            let Some(m) = fetch::<StudyMember>(self.chain.as_ref(), &member).await? else {
+                continue;
+            };
+            let ix = ix::close_study_member(me, *study, &s.field, record, m.payer);
+            self.chain.send(&[ix], &[&self.wallet]).await?;
+            closed += 1;
+        }
+        let ix = ix::close_study_account(me, *study);
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        closed += 1;
+        Ok((closed, self.balance().await?.saturating_sub(before)))
+    }
+
+    async fn balance(&self) -> Result<u64> {
+        let me = self.wallet.pubkey();
+        Ok(self.chain.accounts(&[me]).await?[0]
+            .as_ref()
+            .map_or(0, |a| a.lamports))
     }
 
     /// Opens a study of `field` in `cluster`; returns its address.

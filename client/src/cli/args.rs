@@ -279,6 +279,12 @@ pub enum ResearchCommand {
         /// Record address, or your record id.
         record: String,
     },
+    /// Closes your record's research consent and the values no study
+    /// membership still counts (rent back to you); revokes it if active.
+    Close {
+        /// Record address, or your record id.
+        record: String,
+    },
 }
 
 /// `medshare stats ...`
@@ -308,6 +314,13 @@ pub enum StatsCommand {
     },
     /// Adds every consenting record not yet in the study.
     Collect {
+        /// Study address.
+        study: Pubkey,
+    },
+    /// (Researcher) closes a released study's accounts: the nodes'
+    /// partial decryptions, the memberships, then the study (rent and the
+    /// unused deposit back to you).
+    Tidy {
         /// Study address.
         study: Pubkey,
     },

@@ -58,6 +58,26 @@ pub enum ResearchOutput {
         /// Cohort.
         cohort: u32,
     },
+    /// `research close`.
+    Closed {
+        /// The record.
+        record: String,
+        /// Values closed.
+        values_closed: Vec<String>,
+        /// Values kept (a study membership still counts them).
+        values_kept: Vec<String>,
+        /// Lamports back (net of fees).
+        lamports: u64,
+    },
+    /// `stats tidy`.
+    Tidied {
+        /// The study.
+        study: String,
+        /// Accounts closed.
+        accounts: usize,
+        /// Lamports back (net of fees).
+        lamports: u64,
+    },
     /// `stats remove`.
     Removed {
         /// The study.
@@ -213,6 +233,31 @@ impl fmt::Display for ResearchOutput {
                 record,
                 cohort,
             } => write!(f, "record {record} removed from {study}; cohort {cohort}"),
+            ResearchOutput::Closed {
+                record,
+                values_closed,
+                values_kept,
+                lamports,
+            } => {
+                write!(
+                    f,
+                    "research consent on {record} closed; values closed: {}",
+                    if values_closed.is_empty() { "none".to_string() } else { values_closed.join(", ") }
+                )?;
+                if !values_kept.is_empty() {
+                    write!(
+                        f,
+                        "; kept while a study still counts them: {}",
+                        values_kept.join(", ")
+                    )?;
+                }
+                write!(f, "; {lamports} lamports back")
+            }
+            ResearchOutput::Tidied {
+                study,
+                accounts,
+                lamports,
+            } => write!(f, "study {study}: {accounts} account(s) closed, {lamports} lamports back"),
             ResearchOutput::Study(v) => {
                 writeln!(f, "study     {}", v.study)?;
                 writeln!(f, "field     {}", v.field)?;
@@ -310,6 +355,16 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                 left: left.iter().map(|s| s.to_string()).collect(),
             })
         }
+        ResearchCommand::Close { record } => {
+            let record = ctx.record(&c, record)?;
+            let done = c.research_close(&record).await?;
+            Ok(ResearchOutput::Closed {
+                record: record.to_string(),
+                values_closed: done.closed.iter().map(field_name).collect(),
+                values_kept: done.kept.iter().map(field_name).collect(),
+                lamports: done.lamports,
+            })
+        }
     }
 }
 
@@ -356,6 +411,14 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
                 study: study.to_string(),
                 added,
                 cohort: s.cohort,
+            })
+        }
+        StatsCommand::Tidy { study } => {
+            let (accounts, lamports) = c.study_tidy(study).await?;
+            Ok(ResearchOutput::Tidied {
+                study: study.to_string(),
+                accounts,
+                lamports,
             })
         }
         StatsCommand::Remove { study, record } => {

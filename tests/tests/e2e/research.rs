@@ -251,6 +251,44 @@ fn test_cli_study_released_by_the_nodes() {
             again.to_string().contains("study is not open for joining"),
             "{again}"
         );
+
+        // A patient closes its research accounts: the value is still
+        // counted by two studies' memberships, so only the consent closes.
+        let first = &patients[0];
+        let out = env.run(first, &["research", "close", "1"]).await.unwrap();
+        assert!(
+            out.starts_with(&format!(
+                "research consent on {} closed; values closed: none; kept while a study still counts them: age; ",
+                first.record(1)
+            )),
+            "{out}"
+        );
+        // The researcher tidies both released studies: partials, the
+        // memberships (eleven joined the first), the study; a stranger cannot.
+        let stranger = env.user_with_key("stranger").await;
+        let refused = env
+            .run(&stranger, &["stats", "tidy", &study])
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("is not yours"), "{refused}");
+        let tidied = env.run_json(&researcher, &["stats", "tidy", &study]).await;
+        assert!(
+            tidied["accounts"].as_u64().unwrap() >= 11 + 1 + 2,
+            "{tidied}"
+        );
+        assert!(tidied["lamports"].as_u64().unwrap() > 0);
+        env.run_json(&researcher, &["stats", "tidy", &dp]).await;
+        let gone = env
+            .run(&researcher, &["stats", "show", &study])
+            .await
+            .unwrap_err();
+        assert!(gone.to_string().contains("no study at"), "{gone}");
+        // Now nothing counts the first patient's value: it closes.
+        let again = env
+            .run(&patients[1], &["research", "close", "1"])
+            .await
+            .unwrap();
+        assert!(again.contains("values closed: age;"), "{again}");
     });
 }
 
