@@ -14,7 +14,7 @@ use medshare::state::{Cluster, ResearchConsent, Study, StudyMember, StudyStatus}
 use medshare_sdk::chain::{chain_time, fetch};
 use medshare_sdk::events::events;
 use medshare_sdk::ix;
-use medshare_sdk::research::{value_transactions, Field, StudyResults};
+use medshare_sdk::research::{researcher_registry, value_transactions, Field, StudyResults};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
@@ -319,6 +319,9 @@ impl Client {
                 }
             }
         }
+        // A verified researcher's registration goes with every join (records
+        // that admit only verified providers check it again each time).
+        let registry = researcher_registry(self.chain.as_ref(), &s).await?;
         let mut joined = 0;
         for record in records {
             let member = medshare::pda::study_member(study, &record);
@@ -332,7 +335,7 @@ impl Client {
             if c.admits(&s, now).is_err() {
                 continue;
             }
-            let ix = ix::join_study(self.wallet.pubkey(), *study, &s.field, record);
+            let ix = ix::join_study(self.wallet.pubkey(), *study, &s.field, record, registry);
             match self.chain.send(&[ix], &[&self.wallet]).await {
                 Ok(_) => joined += 1,
                 // Closed or regenerated records, shape mismatches, a policy

@@ -316,12 +316,32 @@ pub fn noise_transactions<R: RngCore + CryptoRng>(
     ))
 }
 
+/// The registry accounts that go with a study's joins and release: its
+/// researcher's provider entry and that entry's issuer, for a study opened
+/// by a verified researcher (`None` otherwise, or when the entry is gone:
+/// the program then refuses what needs it).
+pub async fn researcher_registry(
+    chain: &dyn crate::chain::Chain,
+    study: &medshare::state::Study,
+) -> Result<ix::Registry, crate::chain::ChainError> {
+    if !study.verified_researcher {
+        return Ok(None);
+    }
+    let provider = medshare::pda::provider(&study.cluster, &study.researcher);
+    Ok(
+        crate::chain::fetch::<medshare::state::Provider>(chain, &provider)
+            .await?
+            .map(|p| (provider, medshare::pda::issuer(&study.cluster, &p.issuer))),
+    )
+}
+
 /// The `release_study` transaction for the partials of `nodes` (node
 /// indices, at least `t`).
 pub fn release_transaction(
     signer: Pubkey,
     cluster: Pubkey,
     study: Pubkey,
+    registry: ix::Registry,
     nodes: &[u8],
 ) -> Result<Vec<Instruction>, encrypted_ixs::Error> {
     let ids = nodes
@@ -334,7 +354,7 @@ pub fn release_transaction(
         .collect();
     Ok(vec![
         ix::compute_budget(RESEARCH_COMPUTE_UNITS),
-        ix::release_study(signer, cluster, study, nodes, lagrange),
+        ix::release_study(signer, cluster, study, registry, nodes, lagrange),
     ])
 }
 
@@ -471,6 +491,7 @@ mod tests {
             noise_progress: [0; 16],
             noise_done: 0b11,
             bump: 0,
+            partials_deposit: 0,
             aggregates: vec![Default::default(); counts.len()],
             released: counts.iter().map(|c| point(*c)).collect(),
         }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use medshare::error::MedshareError;
 use medshare::state::{Cluster, Study, StudyPartials, StudyStatus};
 use medshare_sdk::chain::{fetch_many, ChainError};
-use medshare_sdk::research::{noise_transactions, partial_transactions, release_transaction};
+use medshare_sdk::research::{
+    noise_transactions, partial_transactions, release_transaction, researcher_registry,
+};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
@@ -162,8 +164,15 @@ impl Node {
             .take(cluster.threshold as usize)
             .collect();
         if done.len() == cluster.threshold as usize {
-            let tx = release_transaction(self.authority.pubkey(), self.cfg.cluster, addr, &done)
-                .map_err(NodeError::Study)?;
+            let registry = researcher_registry(self.chain.as_ref(), study).await?;
+            let tx = release_transaction(
+                self.authority.pubkey(),
+                self.cfg.cluster,
+                addr,
+                registry,
+                &done,
+            )
+            .map_err(NodeError::Study)?;
             match self.chain.send(&tx, &[self.authority.as_ref()]).await {
                 Ok(_) => {
                     sent += 1;

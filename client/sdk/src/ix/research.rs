@@ -100,9 +100,16 @@ pub fn open_study(
 }
 
 /// `join_study`: the study's researcher (`payer`) adds `record`'s value of
-/// the study's `field` to `study`
-/// (`payer` pays the membership).
-pub fn join_study(payer: Pubkey, study: Pubkey, field: &[u8; 32], record: Pubkey) -> Instruction {
+/// the study's `field` to `study` (`payer` pays the membership); `registry`:
+/// the researcher's provider entry and its issuer's, needed for a record
+/// that admits only verified providers.
+pub fn join_study(
+    payer: Pubkey,
+    study: Pubkey,
+    field: &[u8; 32],
+    record: Pubkey,
+    registry: Registry,
+) -> Instruction {
     instruction(
         a::JoinStudy {
             payer,
@@ -110,6 +117,8 @@ pub fn join_study(payer: Pubkey, study: Pubkey, field: &[u8; 32], record: Pubkey
             record,
             consent: pda::research_consent(&record),
             value: pda::research_value(&record, field),
+            provider: registry.map(|r| r.0),
+            issuer: registry.map(|r| r.1),
             member: pda::study_member(&study, &record),
             system_program: SYSTEM,
         },
@@ -198,6 +207,7 @@ pub fn release_study(
     signer: Pubkey,
     cluster: Pubkey,
     study: Pubkey,
+    registry: Registry,
     nodes: &[u8],
     lagrange: Vec<[u8; 32]>,
 ) -> Instruction {
@@ -206,6 +216,8 @@ pub fn release_study(
             signer,
             cluster,
             study,
+            provider: registry.map(|r| r.0),
+            issuer: registry.map(|r| r.1),
         },
         d::ReleaseStudy { lagrange },
     );

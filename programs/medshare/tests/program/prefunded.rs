@@ -179,7 +179,7 @@ async fn test_every_created_account_survives_a_prefunded_address() {
         for tx in txs {
             env.send(&tx, &[&member.wallet]).await.unwrap();
         }
-        let join = sdk::join_study(researcher.pubkey(), study, &age.id, rec);
+        let join = sdk::join_study(researcher.pubkey(), study, &age.id, rec, None);
         env.send(&[join], &[&researcher]).await.unwrap();
     }
     env.send(
@@ -206,7 +206,7 @@ async fn test_every_created_account_survives_a_prefunded_address() {
         }
     }
     let payer = env.funded().await;
-    let tx = release_transaction(payer.pubkey(), c.address, study, &[1, 2]).unwrap();
+    let tx = release_transaction(payer.pubkey(), c.address, study, None, &[1, 2]).unwrap();
     env.send(&tx, &[&payer]).await.unwrap();
     let s: Study = env.account(study).await;
     let results = StudyResults::of(&s).unwrap();

@@ -128,7 +128,7 @@ async fn add_record(
     field: &Field,
     record: Pubkey,
 ) -> Result<Vec<String>, solana_program_test::BanksClientError> {
-    let ix = sdk::join_study(researcher.pubkey(), study, &field.id, record);
+    let ix = sdk::join_study(researcher.pubkey(), study, &field.id, record, None);
     env.send(&[ix], &[researcher]).await
 }
 
@@ -205,7 +205,7 @@ async fn post_partials(
 
 async fn release(env: &mut Env, c: &SimCluster, study: Pubkey, nodes: &[u8]) -> Vec<String> {
     let payer = env.funded().await;
-    let tx = release_transaction(payer.pubkey(), c.address, study, nodes).unwrap();
+    let tx = release_transaction(payer.pubkey(), c.address, study, None, nodes).unwrap();
     env.send(&tx, &[&payer]).await.unwrap()
 }
 
@@ -300,7 +300,7 @@ async fn test_fifty_patients_released_exactly() {
     }
     // The faulty node's partials cannot be used for the release.
     let payer = env.funded().await;
-    let with_faulty = release_transaction(payer.pubkey(), c.address, study, &[1, 2]).unwrap();
+    let with_faulty = release_transaction(payer.pubkey(), c.address, study, None, &[1, 2]).unwrap();
     assert_err(
         env.send(&with_faulty, &[&payer]).await,
         MedshareError::NotEnoughPartials,
@@ -328,7 +328,7 @@ async fn test_fifty_patients_released_exactly() {
     assert!((got.variance.unwrap() - exact).abs() < 1e-9);
     assert_eq!(got.histogram, Some(hist));
     // Released twice? No: the study is released once.
-    let twice = release_transaction(payer.pubkey(), c.address, study, &[1, 3]).unwrap();
+    let twice = release_transaction(payer.pubkey(), c.address, study, None, &[1, 3]).unwrap();
     assert_err(
         env.send(&twice, &[&payer]).await,
         MedshareError::StudyNotClosed,
@@ -424,7 +424,7 @@ async fn test_revoked_consent_leaves_the_study() {
 
     // A record without a research consent.
     let stranger = member(&mut env, &c).await;
-    let join = sdk::join_study(researcher.pubkey(), study, &flag.id, stranger.record);
+    let join = sdk::join_study(researcher.pubkey(), study, &flag.id, stranger.record, None);
     assert_anchor_err(
         env.send(std::slice::from_ref(&join), &[&researcher]).await,
         anchor_lang::error::ErrorCode::AccountNotInitialized,
@@ -508,13 +508,19 @@ async fn test_revoked_consent_leaves_the_study() {
     assert_eq!(after.cohort, 10);
     assert_eq!(after.aggregates, after_ten.unwrap().aggregates);
     // A revoked consent cannot post or join again.
-    let again = sdk::join_study(researcher.pubkey(), study, &flag.id, last.record);
+    let again = sdk::join_study(researcher.pubkey(), study, &flag.id, last.record, None);
     assert_err(
         env.send(&[again], &[&researcher]).await,
         MedshareError::AlreadyInStudy,
     );
     let other_study = open(&mut env, &c, &researcher, &flag, 10).await;
-    let join_other = sdk::join_study(researcher.pubkey(), other_study, &flag.id, last.record);
+    let join_other = sdk::join_study(
+        researcher.pubkey(),
+        other_study,
+        &flag.id,
+        last.record,
+        None,
+    );
     assert_err(
         env.send(&[join_other], &[&researcher]).await,
         MedshareError::ConsentRevoked,
@@ -655,7 +661,7 @@ async fn test_value_and_study_refusals() {
         MedshareError::ValueNotSealed,
     );
     let study = open(&mut env, &c, &researcher, &age, 10).await;
-    let join = sdk::join_study(researcher.pubkey(), study, &age.id, m.record);
+    let join = sdk::join_study(researcher.pubkey(), study, &age.id, m.record, None);
     assert_err(
         env.send(std::slice::from_ref(&join), &[&researcher]).await,
         MedshareError::ValueNotSealed,
@@ -1185,5 +1191,132 @@ async fn test_closed_research_consent_leaves_open_studies() {
     assert_eq!(
         s.aggregates,
         vec![ElGamalData::from(encrypted_ixs::stats::ElGamal::ZERO); s.aggregates.len()]
+    );
+}
+
+/// A researcher verified when the study opened and revoked later: records
+/// that admit only verified providers no longer join its study, and the
+/// study is not released (its sums stay encrypted), though its cohort was
+/// complete.
+#[tokio::test]
+async fn test_revoked_researcher_neither_adds_records_nor_gets_a_release() {
+    let mut env = Env::new(2314).await;
+    let c = ready_cluster(&mut env, 17, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let issuer = env.funded().await;
+    env.send(
+        &[sdk::appoint_issuer(
+            c.admin.pubkey(),
+            c.address,
+            issuer.pubkey(),
+        )],
+        &[&c.admin],
+    )
+    .await
+    .unwrap();
+    let researcher = env.funded().await;
+    let (register, provider) = sdk::register_provider(
+        issuer.pubkey(),
+        c.address,
+        medshare::instructions::RegisterProviderArgs {
+            provider: researcher.pubkey(),
+            role: ProviderRole::Researcher,
+            license_hash: [9; 32],
+            valid_from: 0,
+            valid_until: i64::MAX,
+        },
+        None,
+    );
+    env.send(&[register], &[&issuer]).await.unwrap();
+    let registry = Some((
+        provider,
+        medshare::pda::issuer(&c.address, &issuer.pubkey()),
+    ));
+    let (ix, study) = sdk::open_study(
+        researcher.pubkey(),
+        c.address,
+        0,
+        registry,
+        OpenStudyArgs {
+            purpose: PURPOSE.to_string(),
+            field: age.id,
+            bits: age.bits,
+            bucket_bits: age.bucket_bits,
+            min_cohort: 10,
+            closes_at: i64::MAX,
+            epsilon_milli: 0,
+        },
+    );
+    env.send(&[ix], &[&researcher]).await.unwrap();
+    let mut members = vec![];
+    for k in 0..11u64 {
+        let m = member(&mut env, &c).await;
+        let policy =
+            sdk::set_record_policy(m.wallet.pubkey(), m.record, ProviderRole::Researcher.bit());
+        env.send(&[policy, consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+            .await
+            .unwrap();
+        post_value(&mut env, &c, &m, &age, 20 + k).await;
+        members.push(m);
+    }
+    let join =
+        |m: &Member| sdk::join_study(researcher.pubkey(), study, &age.id, m.record, registry);
+    for m in &members[..10] {
+        env.send(&[join(m)], &[&researcher]).await.unwrap();
+    }
+    // The issuer revokes the researcher: the eleventh record no longer joins.
+    env.send(
+        &[sdk::revoke_provider(
+            issuer.pubkey(),
+            c.address,
+            researcher.pubkey(),
+        )],
+        &[&issuer],
+    )
+    .await
+    .unwrap();
+    assert_err(
+        env.send(&[join(&members[10])], &[&researcher]).await,
+        MedshareError::ProviderRevoked,
+    );
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    for i in [1usize, 2] {
+        for r in post_partials(&mut env, &c, i, study).await {
+            r.unwrap();
+        }
+    }
+    let payer = env.funded().await;
+    let tx = release_transaction(payer.pubkey(), c.address, study, registry, &[1, 2]).unwrap();
+    assert_err(
+        env.send(&tx, &[&payer]).await,
+        MedshareError::ProviderRevoked,
+    );
+    let s: Study = env.account(study).await;
+    assert!(s.released.is_empty(), "nothing of the study is released");
+    assert_eq!(s.status, StudyStatus::Closed);
+    // Without the registry accounts it is refused too.
+    let tx = release_transaction(payer.pubkey(), c.address, study, None, &[1, 2]).unwrap();
+    assert_err(
+        env.send(&tx, &[&payer]).await,
+        MedshareError::ProviderNotVerified,
+    );
+    // A second study by the revoked researcher (opened unverified) takes
+    // none of these records.
+    let other = open(&mut env, &c, &researcher, &age, 10).await;
+    let late = sdk::join_study(
+        researcher.pubkey(),
+        other,
+        &age.id,
+        members[10].record,
+        registry,
+    );
+    assert_err(
+        env.send(&[late], &[&researcher]).await,
+        MedshareError::ProviderRoleNotAllowed,
     );
 }

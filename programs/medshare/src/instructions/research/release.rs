@@ -12,7 +12,9 @@ use encrypted_ixs::MAX_NODES;
 use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
-use crate::state::{Cluster, ElGamalData, NodeRecord, Study, StudyPartials, StudyStatus};
+use crate::state::{
+    Cluster, CredentialIssuer, ElGamalData, NodeRecord, Provider, Study, StudyPartials, StudyStatus,
+};
 use crate::utils::accounts;
 
 /// One partial decryption as posted: `D_i = s_i·R` and its Chaum–Pedersen
@@ -379,6 +381,11 @@ pub struct ReleaseStudy<'info> {
     /// The study (closed).
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
     pub study: Account<'info, Study>,
+    /// The researcher's registry entry, for a study opened by a verified
+    /// researcher: the registration must still be valid at the release.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
 }
 
 impl ReleaseStudy<'_> {
@@ -394,6 +401,18 @@ impl ReleaseStudy<'_> {
             s.status == StudyStatus::Closed,
             MedshareError::StudyNotClosed
         );
+        // A study opened as a verified researcher releases only while the
+        // researcher still is one: records that admit only verified
+        // providers joined it on that ground.
+        if s.verified_researcher {
+            let a = &ctx.accounts;
+            super::study::check_researcher(
+                s,
+                a.provider.as_deref(),
+                a.issuer.as_deref(),
+                Clock::get()?.unix_timestamp,
+            )?;
+        }
         let t = ctx.accounts.cluster.threshold as usize;
         let infos = ctx.remaining_accounts;
         require!(

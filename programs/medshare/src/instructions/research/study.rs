@@ -181,6 +181,24 @@ impl OpenStudy<'_> {
     }
 }
 
+/// The study's researcher is, at `now`, a verified provider with the
+/// researcher role in the study's cluster (its registry entry and that
+/// entry's issuer given).
+pub(crate) fn check_researcher(
+    study: &Study,
+    provider: Option<&Provider>,
+    issuer: Option<&CredentialIssuer>,
+    now: i64,
+) -> Result<()> {
+    let p = provider.ok_or(MedshareError::ProviderNotVerified)?;
+    require!(
+        p.provider == study.researcher && p.cluster == study.cluster,
+        MedshareError::ProviderNotVerified
+    );
+    p.check(issuer, ProviderRole::Researcher.bit(), now)?;
+    Ok(())
+}
+
 /// Accounts of `join_study`.
 #[derive(Accounts)]
 pub struct JoinStudy<'info> {
@@ -204,6 +222,11 @@ pub struct JoinStudy<'info> {
         bump = value.bump
     )]
     pub value: Account<'info, ResearchValue>,
+    /// The researcher's registry entry: checked again at every join of a
+    /// record that admits only verified providers.
+    pub provider: Option<Account<'info, Provider>>,
+    /// Its issuer's entry.
+    pub issuer: Option<Account<'info, CredentialIssuer>>,
     /// The membership: a record counts once per study (created by the handler).
     /// CHECK: address fixed by the seeds; must not exist yet.
     #[account(
@@ -239,13 +262,21 @@ impl JoinStudy<'_> {
         );
         a.consent.admits(s, clock.unix_timestamp)?;
         // A record open only to verified providers joins only a verified
-        // researcher's study, and only if its policy admits researchers.
+        // researcher's study, only if its policy admits researchers, and
+        // only while the researcher's registration is valid now (it may
+        // have been revoked or have lapsed since the study opened).
         if a.record.required_roles != 0 {
             require!(
                 s.verified_researcher
                     && a.record.required_roles & ProviderRole::Researcher.bit() != 0,
                 MedshareError::ProviderRoleNotAllowed
             );
+            check_researcher(
+                s,
+                a.provider.as_deref(),
+                a.issuer.as_deref(),
+                clock.unix_timestamp,
+            )?;
         }
         let c = &a.consent;
         if c.epsilon_budget_milli != 0 {
