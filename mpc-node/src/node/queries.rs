@@ -68,6 +68,7 @@ pub async fn authorized(
         let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
         if consent.record != comp.record
             || consent.record_generation != comp.record_generation
+            || consent.grant != comp.consent_grant
             || consent.grantee != comp.requester
             || consent.check(mask, now).is_err()
         {

@@ -71,6 +71,11 @@ pub struct Computation {
     pub consent: Pubkey,
     /// PDA bump.
     pub bump: u8,
+    /// The consent's grant the request was made under ([`Consent::grant`];
+    /// 0 when the owner asked).
+    ///
+    /// [`Consent::grant`]: crate::state::Consent::grant
+    pub consent_grant: u32,
 }
 
 impl Computation {
@@ -113,6 +118,7 @@ impl Computation {
             + 32 // share_result
             + 32 // consent
             + 1 // bump
+            + 4 // consent_grant
     }
 
     /// Checked at the end of every mutating handler.

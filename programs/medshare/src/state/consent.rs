@@ -34,6 +34,11 @@ pub struct Consent {
     pub uses: u32,
     /// PDA bump.
     pub bump: u8,
+    /// How many times it was granted (1 at the first grant, +1 at each
+    /// grant after a revocation): a computation names the grant it was
+    /// requested under, and one requested under an earlier grant, revoked
+    /// since, never completes under a later one.
+    pub grant: u32,
 }
 
 impl Consent {

@@ -1364,3 +1364,37 @@ async fn test_pending_pull_does_not_complete_after_the_record_moved_cluster() {
         None
     );
 }
+
+/// A pull queued under a consent that the patient then revoked does not
+/// come back to life when the patient grants the consent again: it was
+/// requested under the earlier grant. A new pull under the new grant works.
+#[tokio::test]
+async fn test_regrant_does_not_revive_a_pull_of_the_revoked_grant() {
+    let mut w = world(2315).await;
+    let doctor = w.doctor.pubkey();
+    let stale = granted_pull(&mut w, 0b001).await;
+    contribute(&mut w.env, &w.c, 1, stale).await.unwrap();
+    w.env
+        .send(&[revoke_ix(&w, &doctor)], &[&w.patient.wallet])
+        .await
+        .unwrap();
+    let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
+    w.env.send(&[grant], &[&w.patient.wallet]).await.unwrap();
+    for node in [2, 3] {
+        assert_err(
+            contribute(&mut w.env, &w.c, node, stale).await,
+            MedshareError::ConsentRevoked,
+        );
+    }
+    assert_eq!(combine_public_partials(&mut w, stale, None).await, None);
+    // The new grant serves a new pull.
+    let d = w.doctor.insecure_clone();
+    let cluster: Cluster = w.env.account(w.c.address).await;
+    assert_eq!(pull(&mut w, &d, 0b001, None).await, None);
+    let fresh = medshare::pda::computation(&w.c.address, cluster.next_computation);
+    let comp: Computation = w.env.account(fresh).await;
+    assert_eq!(comp.consent_grant, 2);
+    contribute(&mut w.env, &w.c, 2, fresh).await.unwrap();
+    contribute(&mut w.env, &w.c, 3, fresh).await.unwrap();
+    assert!(combine_public_partials(&mut w, fresh, None).await.is_some());
+}

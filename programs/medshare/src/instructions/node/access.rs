@@ -14,8 +14,8 @@
 //!   rewritten within a version, so its capsules are the ones copied into the
 //!   computation);
 //! - for a pull, the consent it was made under still exists, belongs to that
-//!   record generation, is not revoked, has not ended and still covers every
-//!   requested group;
+//!   record generation, is not revoked (nor revoked and granted again since
+//!   the request), has not ended and still covers every requested group;
 //! - the record's provider policy, as it stands now, admits the recipient
 //!   wallet (registry entry valid, issuer active, role allowed).
 //!
@@ -69,6 +69,12 @@ pub fn check_access(comp: &Computation, a: &AccessAccounts<'_, '_>, now: i64) ->
         require!(
             consent.record == comp.record && consent.record_generation == comp.record_generation,
             MedshareError::ConsentMissing
+        );
+        // Revoked and granted again since the request: the request was made
+        // under a grant that no longer exists.
+        require!(
+            consent.grant == comp.consent_grant,
+            MedshareError::ConsentRevoked
         );
         let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
         consent.check(mask, now)?;

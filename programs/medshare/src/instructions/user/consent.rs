@@ -113,6 +113,7 @@ impl GrantConsent<'_> {
         c.granted_at = clock.unix_timestamp;
         c.updated_at = clock.unix_timestamp;
         c.uses = 0;
+        c.grant = c.grant.checked_add(1).ok_or(MedshareError::Overflow)?;
         c.bump = ctx.bumps.consent;
         c.invariant()?;
         accounts::create_or_store(

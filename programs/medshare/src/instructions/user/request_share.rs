@@ -123,6 +123,9 @@ impl RequestShare<'_> {
         let mut comp: Computation = accounts::blank()?;
         let mut result: ShareResult = accounts::blank()?;
         let consent_key = a.consent.key();
+        let consent_grant = accounts::load::<Consent>(&a.consent)?
+            .ok_or(MedshareError::ConsentMissing)?
+            .grant;
         let recipient = a.requester_identity.encryption_key;
         let requester = a.requester.key();
         let accs = &mut *ctx.accounts;
@@ -138,6 +141,7 @@ impl RequestShare<'_> {
             Request {
                 requester,
                 consent: consent_key,
+                consent_grant,
                 group_mask,
                 groups,
                 recipient,

@@ -105,6 +105,7 @@ pub(crate) fn create_share_accounts<'info>(
 pub(crate) struct Request {
     pub requester: Pubkey,
     pub consent: Pubkey,
+    pub consent_grant: u32,
     pub group_mask: u8,
     pub groups: Vec<u8>,
     pub recipient: [u8; 32],
@@ -159,6 +160,7 @@ pub(crate) fn queue(
     comp.expiry_slot = expiry_slot;
     comp.share_result = result_key;
     comp.consent = req.consent;
+    comp.consent_grant = req.consent_grant;
     comp.bump = comp_bump;
     comp.invariant()?;
 
@@ -252,6 +254,7 @@ impl SharePatientData<'_> {
             Request {
                 requester: a.requester.key(),
                 consent: Pubkey::default(),
+                consent_grant: 0,
                 group_mask: args.group_mask,
                 groups,
                 recipient: args.recipient,
