@@ -410,6 +410,19 @@ impl BlobStore {
     /// Downloads `r` to a temporary file, checking its length and hash
     /// before anything is decrypted.
     async fn download(&self, record: &Pubkey, r: &BlobRef) -> Result<std::fs::File> {
+        // The length the record commits to must be what sealing its
+        // plaintext size makes: a reference that claims more would have the
+        // reader fetch (and write to disk) whatever a store serves, up to
+        // that claim, before the hash check could fail.
+        if attachment::sealed_len(r.size, r.chunk_size) != Some(r.blob_len) {
+            return Err(ClientError::BlobCorrupt {
+                blob: r.short().to_string(),
+                detail: format!(
+                    "the record commits to {} blob bytes, which {} plaintext bytes in chunks of {} never seal to",
+                    r.blob_len, r.size, r.chunk_size
+                ),
+            });
+        }
         let got = self.find(record, r).await?;
         let url = &self.url;
         let mut stream = got.into_stream();
@@ -618,6 +631,21 @@ mod tests {
             store.get_bytes(&record, &back, 9).await.unwrap_err(),
             ClientError::BlobCorrupt { .. }
         ));
+        // A reference that claims a longer blob than its size seals to is
+        // refused before anything is fetched, naming the lengths.
+        let mut inflated = back.clone();
+        inflated.blob_len = 1 << 40;
+        match store.get_bytes(&record, &inflated, 100).await.unwrap_err() {
+            ClientError::BlobCorrupt { detail, .. } => assert_eq!(
+                detail,
+                format!(
+                    "the record commits to {} blob bytes, which 10 plaintext bytes in chunks of {} never seal to",
+                    1u64 << 40,
+                    back.chunk_size
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
         // Another record's blob under this record's name is not looked for.
         let other = Pubkey::new_unique();
         assert!(matches!(

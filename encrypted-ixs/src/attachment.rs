@@ -54,6 +54,22 @@ const MAGIC: &[u8; 4] = b"MSA1";
 const VERSION: u8 = 1;
 const PREFIX_LEN: usize = 7;
 
+/// The length of the blob [`seal`] makes of `size` plaintext bytes in
+/// chunks of `chunk_size`: the header, then every chunk with its tag (an
+/// empty plaintext still has one, empty, last chunk). `None` for a chunk
+/// size out of range or a length that overflows. A reader compares the
+/// length a record commits to with this before downloading anything.
+pub fn sealed_len(size: u64, chunk_size: u32) -> Option<u64> {
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        return None;
+    }
+    let chunks = size.div_ceil(u64::from(chunk_size)).max(1);
+    chunks
+        .checked_mul(TAG_LEN as u64)?
+        .checked_add(size)?
+        .checked_add(HEADER_LEN as u64)
+}
+
 /// Why an attachment could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachmentError {

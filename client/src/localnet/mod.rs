@@ -101,9 +101,29 @@ fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> ClientError {
     ClientError::Io(format!("{what} {}: {e}", path.display()))
 }
 
-/// Reads a keypair file written by this module, or creates it.
+/// Reads a keypair file written by this module, or creates it. An existing
+/// file is adopted only if it is what this module writes: a regular file
+/// (not a link someone planted), owned by this user and readable by nobody
+/// else (the owner of the localnet directory); anything else is refused
+/// with the path, so that nobody hands the localnet a key they also hold.
 fn keypair_at(path: &Path) -> Result<Keypair> {
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            // The localnet directory is this user's: the key must be too.
+            let mine = path
+                .parent()
+                .and_then(|d| d.metadata().ok())
+                .is_some_and(|d| d.uid() == meta.uid());
+            if !meta.file_type().is_file() || meta.permissions().mode() & 0o077 != 0 || !mine {
+                return Err(io(
+                    "refusing to adopt keypair",
+                    path,
+                    "not an owner-only file of this user written by `medshare localnet` (remove it, or start with --reset)",
+                ));
+            }
+        }
         return read_keypair_file(path).map_err(|e| io("cannot read keypair", path, e));
     }
     let k = Keypair::new();
@@ -455,5 +475,27 @@ mod tests {
         let e = find_program(Some(Path::new("/nonexistent/medshare.so"))).unwrap_err();
         assert_eq!(e.to_string(), "no program ELF at /nonexistent/medshare.so");
         assert!(on_path("surely-not-a-command-medshare").is_none());
+    }
+
+    /// A keypair is adopted only as this module writes it: a key file that
+    /// others can read, or a link planted at its path, is refused (its key
+    /// may be someone else's too); one it wrote is read back.
+    #[cfg(unix)]
+    #[test]
+    fn test_localnet_adopts_only_its_own_owner_only_keys() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("admin.json");
+        let k = keypair_at(&own).unwrap();
+        assert_eq!(keypair_at(&own).unwrap().pubkey(), k.pubkey());
+        let loose = dir.path().join("node-1.json");
+        std::fs::copy(&own, &loose).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = keypair_at(&loose).unwrap_err().to_string();
+        assert!(e.starts_with("refusing to adopt keypair"), "{e}");
+        let link = dir.path().join("node-2.json");
+        std::os::unix::fs::symlink(&own, &link).unwrap();
+        let e = keypair_at(&link).unwrap_err().to_string();
+        assert!(e.starts_with("refusing to adopt keypair"), "{e}");
     }
 }

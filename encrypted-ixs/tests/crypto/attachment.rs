@@ -217,3 +217,25 @@ fn test_attachment_chunk_size_limits() {
 fn test_attachment_key_debug_is_redacted() {
     assert_eq!(format!("{:?}", key(9)), "AttachmentKey(<redacted>)");
 }
+
+/// `sealed_len` is exactly what `seal` writes, at every chunk boundary, so
+/// a reader can refuse a record that commits to any other length before it
+/// downloads a byte.
+#[test]
+fn test_sealed_len_matches_seal() {
+    let k = key(9);
+    let chunk = MIN_CHUNK_SIZE;
+    for len in [0usize, 1, 1023, 1024, 1025, 2048, 3 * 1024 + 7] {
+        let (blob, _) = sealed(&k, &plaintext(len, len as u64), chunk);
+        assert_eq!(
+            encrypted_ixs::attachment::sealed_len(len as u64, chunk),
+            Some(blob.len() as u64),
+            "{len}"
+        );
+    }
+    assert_eq!(encrypted_ixs::attachment::sealed_len(10, 7), None);
+    assert_eq!(
+        encrypted_ixs::attachment::sealed_len(u64::MAX, MIN_CHUNK_SIZE),
+        None
+    );
+}
