@@ -254,7 +254,9 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
             purpose,
             None,
             now + 86_400,
-            0,
+            // The demo checks the released sums against the plaintext, so
+            // its consents opt into exact releases.
+            crate::research::Privacy::Exact,
             &[(age.clone(), patient_age)],
         )
         .await?;
@@ -269,7 +271,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
                 purpose,
                 None,
                 now + 86_400,
-                0,
+                crate::research::Privacy::Exact,
                 &[(age.clone(), other_age)],
             )
             .await?;

@@ -22,6 +22,21 @@ use solana_sdk::signature::Signer;
 use crate::error::{ClientError, Result};
 use crate::ops::Client;
 
+/// What a research consent lets studies release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Privacy {
+    /// Only noised releases (differential privacy), their ε adding up to at
+    /// most this many thousandths: the default.
+    Budget(u32),
+    /// Exact releases too, chosen explicitly: a researcher who runs two
+    /// exact studies, with and without the record, learns its value.
+    Exact,
+}
+
+/// The privacy budget a research consent gets unless told otherwise
+/// (`--epsilon-budget`), in thousandths of ε: three studies at ε = 1.
+pub const DEFAULT_EPSILON_BUDGET_MILLI: u32 = 3_000;
+
 /// What `research close` did.
 #[derive(Debug, Default)]
 pub struct ResearchClosed {
@@ -79,7 +94,7 @@ impl Client {
         purpose: &str,
         researcher: Option<Pubkey>,
         expires_at: i64,
-        epsilon_budget_milli: u32,
+        privacy: Privacy,
         values: &[(Field, u64)],
     ) -> Result<(usize, Vec<String>)> {
         let r = self.record(record).await?;
@@ -93,7 +108,11 @@ impl Client {
             researcher: researcher.unwrap_or_default(),
             fields: values.iter().map(|(f, _)| f.id).collect(),
             expires_at,
-            epsilon_budget_milli,
+            epsilon_budget_milli: match privacy {
+                Privacy::Budget(milli) => milli,
+                Privacy::Exact => 0,
+            },
+            exact: privacy == Privacy::Exact,
         };
         self.chain
             .send(

@@ -269,10 +269,14 @@ pub enum ResearchCommand {
         #[arg(long)]
         researcher: Option<Pubkey>,
         /// Privacy budget: only studies with differential privacy, their ε
-        /// adding up to at most this (e.g. 3.0). Without it, studies without
-        /// noise are admitted too.
-        #[arg(long)]
+        /// adding up to at most this (default 3.0).
+        #[arg(long, conflicts_with = "exact")]
         epsilon_budget: Option<f64>,
+        /// Also admit studies that release exact figures, without noise.
+        /// Exact sums can be differenced: a researcher who runs two exact
+        /// studies, one with your record and one without, learns your value.
+        #[arg(long)]
+        exact: bool,
     },
     /// Revokes your record's research consent and leaves every open study.
     Revoke {

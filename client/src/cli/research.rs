@@ -10,7 +10,7 @@ use solana_sdk::pubkey::Pubkey;
 
 use super::{Ctx, ResearchCommand, StatsCommand};
 use crate::error::{ClientError, Result};
-use crate::research::{epsilon_milli, parse_value};
+use crate::research::{epsilon_milli, parse_value, Privacy, DEFAULT_EPSILON_BUDGET_MILLI};
 
 /// What a research or stats command did or found.
 #[derive(Debug, Serialize)]
@@ -28,6 +28,8 @@ pub enum ResearchOutput {
         kept: Vec<String>,
         /// The only researcher whose studies may use the record.
         researcher: Option<String>,
+        /// What studies may release.
+        privacy: String,
         /// End (unix seconds).
         expires_at: i64,
         /// Transactions sent.
@@ -195,6 +197,7 @@ impl fmt::Display for ResearchOutput {
                 fields,
                 kept,
                 researcher,
+                privacy,
                 expires_at,
                 transactions,
             } => {
@@ -202,6 +205,7 @@ impl fmt::Display for ResearchOutput {
                 if let Some(r) = researcher {
                     write!(f, " (studies of {r} only)")?;
                 }
+                write!(f, " ({privacy})")?;
                 write!(
                     f,
                     " until unix time {expires_at}: [{}] posted encrypted ({transactions} transactions); only study sums over at least 10 records are ever decrypted",
@@ -304,6 +308,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             values,
             days,
             epsilon_budget,
+            exact,
             researcher,
         } => {
             let record = ctx.record(&c, record)?;
@@ -329,9 +334,18 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                 .map(|v| parse_value(v, &fhir, now))
                 .collect::<Result<Vec<_>>>()?;
             let expires_at = now + (*days * 86_400.0) as i64;
-            let budget = epsilon_budget.map(epsilon_milli).transpose()?.unwrap_or(0);
+            let privacy = if *exact {
+                Privacy::Exact
+            } else {
+                Privacy::Budget(
+                    epsilon_budget
+                        .map(epsilon_milli)
+                        .transpose()?
+                        .unwrap_or(DEFAULT_EPSILON_BUDGET_MILLI),
+                )
+            };
             let (transactions, kept) = c
-                .research_consent(&record, purpose, *researcher, expires_at, budget, &values)
+                .research_consent(&record, purpose, *researcher, expires_at, privacy, &values)
                 .await?;
             Ok(ResearchOutput::Consented {
                 record: record.to_string(),
@@ -343,6 +357,12 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                     .collect(),
                 kept,
                 researcher: researcher.map(|r| r.to_string()),
+                privacy: match privacy {
+                    Privacy::Exact => "exact releases too (chosen with --exact)".to_string(),
+                    Privacy::Budget(m) => {
+                        format!("noised releases only, ε budget {}", m as f64 / 1000.0)
+                    }
+                },
                 expires_at,
                 transactions,
             })

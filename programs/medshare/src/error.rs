@@ -272,11 +272,15 @@ pub enum MedshareError {
     /// The partial decryptions belong to another study.
     #[msg("partial decryptions of another study")]
     WrongStudy,
+    /// A research consent sets a privacy budget, or opts into exact
+    /// releases explicitly (and then without a budget).
+    #[msg("a research consent needs a privacy budget, or an explicit choice of exact releases without one")]
+    PrivacyChoice,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 89] = [
+    pub const ALL: [MedshareError; 90] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -366,6 +370,7 @@ impl MedshareError {
         MedshareError::ValueInStudies,
         MedshareError::StudyNotReleased,
         MedshareError::WrongStudy,
+        MedshareError::PrivacyChoice,
     ];
 
     /// The variant with this Anchor error code.
@@ -388,8 +393,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::WrongStudy as usize,
-            "a variant was added after WrongStudy: add it to ALL"
+            MedshareError::PrivacyChoice as usize,
+            "a variant was added after PrivacyChoice: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -60,13 +60,15 @@ fn test_cli_study_released_by_the_nodes() {
                         PURPOSE,
                         "--value",
                         &format!("age={age}"),
+                        // The study checks exact sums: these consents opt in.
+                        "--exact",
                     ],
                 )
                 .await
                 .unwrap();
             assert!(
                 out.starts_with(&format!(
-                    "research consent on {} for \"{PURPOSE}\" until unix time ",
+                    "research consent on {} for \"{PURPOSE}\" (exact releases too (chosen with --exact)) until unix time ",
                     p.record(1)
                 )) && out.ends_with(": [age] posted encrypted (8 transactions); only study sums over at least 10 records are ever decrypted"),
                 "{out}"
@@ -94,6 +96,27 @@ fn test_cli_study_released_by_the_nodes() {
             "value 200 out of range for field 'age' (0 to 127)"
         );
         assert!(matches!(e, ClientError::Invalid(_)));
+        // By default a consent admits only noised studies: a twelfth
+        // patient consenting without --exact gets a budget, and an exact
+        // study never takes the record.
+        let noised = env.registered("noised", "patient").await;
+        env.store(&noised, 1, &sample_record()).await;
+        let out = env
+            .run(
+                &noised,
+                &[
+                    "research",
+                    "consent",
+                    "1",
+                    "--purpose",
+                    PURPOSE,
+                    "--value",
+                    "age=50",
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(out.contains("(noised releases only, ε budget 3)"), "{out}");
 
         let cluster = env.cluster_arg();
         let low = env
@@ -204,7 +227,8 @@ fn test_cli_study_released_by_the_nodes() {
         }
         assert!(!trail.contains(&format!("={}", ages[10])));
 
-        // The same ten records, in a study with differential privacy: the
+        // The same ten records and the noised one, in a study with
+        // differential privacy: the
         // nodes add noise first, and `stats show` says how much.
         let dp = env
             .run_json(
@@ -224,11 +248,13 @@ fn test_cli_study_released_by_the_nodes() {
             )
             .await;
         let dp = dp["study"].as_str().unwrap().to_string();
-        collect_until(&env, &researcher, &dp, 10).await;
+        // The noised study also takes the patient whose consent admits
+        // only noised releases: eleven.
+        collect_until(&env, &researcher, &dp, 11).await;
         let closed = env.run_json(&researcher, &["stats", "close", &dp]).await;
         assert_eq!(
             (closed["cohort"].as_u64(), closed["epsilon"].as_f64()),
-            (Some(10), Some(1.0))
+            (Some(11), Some(1.0))
         );
         let shown = until_released(&env, &researcher, &dp).await;
         // Sensitivity 23 at ε = 1, two nodes' noise: sd 46.0 per slice.
@@ -239,7 +265,7 @@ fn test_cli_study_released_by_the_nodes() {
             "{shown}"
         );
         let v = env.run_json(&researcher, &["stats", "show", &dp]).await;
-        assert_eq!(v["results"]["count"], 10);
+        assert_eq!(v["results"]["count"], 11);
         assert_eq!(v["status"], "released");
 
         // A closed study takes no one, and a second close is refused.
@@ -331,6 +357,7 @@ fn test_cli_values_read_from_fhir_records() {
                         "weight",
                         "--value",
                         "condition:15777000",
+                        "--exact",
                     ],
                 )
                 .await

@@ -109,9 +109,10 @@ pub struct ResearchConsent {
     pub granted_at: i64,
     /// Studies the record joined under it.
     pub studies_joined: u32,
-    /// Privacy budget in thousandths of ε: 0 admits studies without
-    /// differential privacy; otherwise only studies with it, whose ε add
-    /// up to at most this (sequential composition).
+    /// Privacy budget in thousandths of ε: only studies with differential
+    /// privacy, whose ε add up to at most this (sequential composition);
+    /// 0 only when the owner chose exact releases explicitly (studies
+    /// without noise are then admitted too).
     pub epsilon_budget_milli: u32,
     /// ε spent by the studies the record is in (thousandths); refunded when
     /// it leaves a study before the study closes.

@@ -161,6 +161,7 @@ async fn test_every_created_account_survives_a_prefunded_address() {
                 fields: vec![age.id],
                 expires_at: i64::MAX,
                 epsilon_budget_milli: 0,
+                exact: true,
             },
         );
         env.send(&[consent], &[&member.wallet]).await.unwrap();

@@ -91,6 +91,8 @@ fn consent_full_ix(
             fields: fields.iter().map(|f| f.id).collect(),
             expires_at: i64::MAX,
             epsilon_budget_milli: budget,
+            // The helpers without a budget opt into exact releases.
+            exact: budget == 0,
         },
     )
 }
@@ -1319,4 +1321,50 @@ async fn test_revoked_researcher_neither_adds_records_nor_gets_a_release() {
         env.send(&[late], &[&researcher]).await,
         MedshareError::ProviderRoleNotAllowed,
     );
+}
+
+/// Exact studies can be differenced (a study of eleven minus a study of
+/// ten is the eleventh value), so a research consent admits them only when
+/// its owner says so explicitly: a consent must carry a privacy budget or
+/// `exact`, and a consent with a budget never joins an exact study — the
+/// attacker's two exact studies never count the record.
+#[tokio::test]
+async fn test_default_consent_keeps_records_out_of_exact_studies() {
+    let mut env = Env::new(2316).await;
+    let c = ready_cluster(&mut env, 18, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let m = member(&mut env, &c).await;
+    // Neither a budget nor `exact`, or both: refused.
+    for (budget, exact) in [(0u32, false), (3_000, true)] {
+        let mut ix = consent_budget_ix(&m, &[&age], PURPOSE, budget);
+        let mut args: medshare::instruction::GrantResearchConsent =
+            anchor_lang::AnchorDeserialize::deserialize(&mut &ix.data[8..]).unwrap();
+        args.args.exact = exact;
+        ix.data = anchor_lang::InstructionData::data(&args);
+        assert_err(
+            env.send(&[ix], &[&m.wallet]).await,
+            MedshareError::PrivacyChoice,
+        );
+    }
+    env.send(
+        &[consent_budget_ix(&m, &[&age], PURPOSE, 3_000)],
+        &[&m.wallet],
+    )
+    .await
+    .unwrap();
+    post_value(&mut env, &c, &m, &age, 61).await;
+    let researcher = env.funded().await;
+    for _ in 0..2 {
+        let exact = open(&mut env, &c, &researcher, &age, 10).await;
+        assert_err(
+            add_record(&mut env, &researcher, exact, &age, m.record).await,
+            MedshareError::PrivacyBudgetExceeded,
+        );
+        let s: Study = env.account(exact).await;
+        assert_eq!(s.cohort, 0, "the exact study never counts the record");
+    }
+    let noised = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
+    add_record(&mut env, &researcher, noised, &age, m.record)
+        .await
+        .unwrap();
 }

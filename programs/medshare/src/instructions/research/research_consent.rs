@@ -18,10 +18,14 @@ pub struct ResearchConsentArgs {
     pub fields: Vec<[u8; 32]>,
     /// Unix time at which the consent ends.
     pub expires_at: i64,
-    /// Privacy budget in thousandths of ε (0: studies without differential
-    /// privacy are admitted too; otherwise only studies with it, their ε
-    /// adding up to at most this).
+    /// Privacy budget in thousandths of ε: only studies with differential
+    /// privacy, their ε adding up to at most this. 0 only with `exact`.
     pub epsilon_budget_milli: u32,
+    /// The owner's explicit choice of exact releases: studies without noise
+    /// are admitted too (and no budget applies). A researcher who runs two
+    /// exact studies, with and without the record, learns its value; so
+    /// this is never the default: a consent without it must set a budget.
+    pub exact: bool,
 }
 
 /// Accounts of `grant_research_consent`.
@@ -78,6 +82,12 @@ impl GrantResearchConsent<'_> {
         require!(
             args.expires_at > clock.unix_timestamp,
             MedshareError::InvalidValidity
+        );
+        // Noised releases under a budget, unless exact releases are chosen
+        // explicitly (and then without a budget, which they would ignore).
+        require!(
+            args.exact == (args.epsilon_budget_milli == 0),
+            MedshareError::PrivacyChoice
         );
         let a = &ctx.accounts;
         let existing: Option<ResearchConsent> = accounts::load(&a.consent)?;
