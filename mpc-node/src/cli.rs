@@ -158,6 +158,16 @@ pub enum ClusterCommand {
     /// Restarts a running or failed DKG (a node stayed silent, or the
     /// confirmations disagreed): every node runs it again.
     RestartDkg,
+    /// Before the DKG succeeded, gives node INDEX to a new authority (a
+    /// node that stays silent or lies); the new node registers, then every
+    /// node runs the DKG again.
+    ReplaceNode {
+        /// The node's index (1-based).
+        #[arg(long)]
+        index: u8,
+        /// The new node's authority address.
+        authority: Pubkey,
+    },
     /// Retires the cluster: no new record, share or DKG step is accepted.
     Retire,
 }
@@ -441,6 +451,23 @@ pub async fn execute(
                         .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
                     medshare_sdk::admin::restart_dkg(chain.as_ref(), &admin, &cluster).await?;
                     writeln!(out, "DKG of {cluster} restarted; the nodes run it again")?;
+                }
+                ClusterCommand::ReplaceNode { index, authority } => {
+                    let cluster = r
+                        .cluster
+                        .ok_or_else(|| anyhow!("no cluster: pass --cluster"))?;
+                    medshare_sdk::admin::replace_node(
+                        chain.as_ref(),
+                        &admin,
+                        &cluster,
+                        *index,
+                        authority,
+                    )
+                    .await?;
+                    writeln!(
+                        out,
+                        "node {index} of {cluster} is now {authority}; once it registers, the nodes run the DKG again"
+                    )?;
                 }
                 ClusterCommand::Retire => {
                     let cluster = r

@@ -55,6 +55,32 @@ pub async fn restart_dkg(
     chain.send(&[ix], &[admin]).await.map(|_| ())
 }
 
+/// Before the DKG succeeded, gives node `index` to `authority` (the node
+/// it replaces keeps nothing: its mailbox and service record close); the
+/// new node then registers and every node runs a new DKG attempt.
+pub async fn replace_node(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    index: u8,
+    authority: &Pubkey,
+) -> Result<(), ChainError> {
+    let c: medshare::state::Cluster = crate::chain::fetch(chain, cluster)
+        .await?
+        .ok_or(ChainError::Account(*cluster))?;
+    let old = c
+        .nodes
+        .get((index as usize).wrapping_sub(1))
+        .map(|n| n.authority)
+        .ok_or(ChainError::Program {
+            code: anchor_lang::error::ERROR_CODE_OFFSET
+                + medshare::error::MedshareError::NotClusterNode as u32,
+            logs: vec![],
+        })?;
+    let ix = ix::replace_node(admin.pubkey(), *cluster, index, old, *authority);
+    chain.send(&[ix], &[admin]).await.map(|_| ())
+}
+
 /// Retires a cluster: it accepts no new record, share or DKG step.
 pub async fn retire_cluster(
     chain: &dyn Chain,

@@ -684,7 +684,7 @@ fn test_repeated_rng_state_reveals_no_bits() {
     use rand_core::SeedableRng;
     let nodes = cluster(2, 3, &mut rng(2307));
     let key = nodes[0].cluster_key;
-    let (a, b) = (0b1010_110u64, 0b1010_011u64);
+    let (a, b) = (0b101_0110_u64, 0b101_0011_u64);
     let mut first = ChaCha20Rng::seed_from_u64(7);
     let mut again = ChaCha20Rng::seed_from_u64(7);
     let ca = encrypt_value(&mut first, &value_ctx(1, 1), &key, a, 7).unwrap();

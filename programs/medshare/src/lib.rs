@@ -100,6 +100,14 @@ pub mod medshare {
         ClusterAdmin::restart_dkg(ctx)
     }
 
+    /// Before the DKG succeeded, the admin gives node `index` to a new
+    /// authority (the old one's accounts closed; a new attempt follows its
+    /// registration).
+    #[access_control(ctx.accounts.validate(index, &authority))]
+    pub fn replace_node(ctx: Context<ReplaceNode>, index: u8, authority: Pubkey) -> Result<()> {
+        ReplaceNode::handler(ctx, index, authority)
+    }
+
     /// The admin retires a cluster: nothing new is accepted.
     pub fn retire_cluster(ctx: Context<ClusterAdmin>) -> Result<()> {
         ClusterAdmin::retire(ctx)

@@ -40,3 +40,25 @@ pub fn retire_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
 pub fn close_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
     instruction(a::CloseCluster { admin, cluster }, d::CloseCluster {})
 }
+
+/// `replace_node`: before the DKG succeeded, the admin gives node `index`
+/// (authority `old`) to `authority`; `old`'s mailbox and service record
+/// close, their rent back to `old`.
+pub fn replace_node(
+    admin: Pubkey,
+    cluster: Pubkey,
+    index: u8,
+    old: Pubkey,
+    authority: Pubkey,
+) -> Instruction {
+    instruction(
+        a::ReplaceNode {
+            admin,
+            cluster,
+            old_node: old,
+            mailbox: pda::dkg_mailbox(&cluster, index),
+            node_record: pda::node_record(&cluster, index),
+        },
+        d::ReplaceNode { index, authority },
+    )
+}

@@ -30,6 +30,24 @@ pub struct NodeAdded {
     pub slot: u64,
 }
 
+/// The admin gave a node's index to a new authority before the DKG
+/// succeeded (the cluster registers it, then runs a new DKG attempt).
+#[event]
+pub struct NodeReplaced {
+    /// Cluster.
+    pub cluster: Pubkey,
+    /// The index.
+    pub index: u8,
+    /// The authority replaced.
+    pub old: Pubkey,
+    /// The new authority.
+    pub new: Pubkey,
+    /// The new DKG attempt.
+    pub dkg_attempt: u32,
+    /// Slot.
+    pub slot: u64,
+}
+
 /// The admin restarted a cluster's DKG (new attempt) or retired the cluster.
 #[event]
 pub struct ClusterLifecycle {

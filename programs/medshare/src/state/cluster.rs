@@ -84,6 +84,27 @@ impl Cluster {
             .ok_or_else(|| error!(MedshareError::NotClusterNode))
     }
 
+    /// Starts a new DKG attempt: every node's round and confirmation flags,
+    /// the cluster key and the verification shares are cleared, and
+    /// `dkg_attempt` moves on (a new session: round-2 packages of an
+    /// earlier attempt do not decrypt in it).
+    pub fn reset_dkg(&mut self) -> Result<()> {
+        self.dkg_attempt = self
+            .dkg_attempt
+            .checked_add(1)
+            .ok_or(MedshareError::Overflow)?;
+        self.cluster_key = [0; 32];
+        for n in self.nodes.iter_mut() {
+            n.round1_posted = false;
+            n.round2_sent = 0;
+            n.confirmed = false;
+            n.confirmation = [0; 32];
+            n.agreed = false;
+            n.verification_share = [0; 32];
+        }
+        Ok(())
+    }
+
     /// Requires the cluster to be ready.
     pub fn require_ready(&self) -> Result<()> {
         require!(

@@ -5,6 +5,7 @@ use medshare::error::MedshareError;
 use medshare::events::{ClusterLifecycle, DkgFailed};
 use medshare::state::*;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
 #[tokio::test]
@@ -362,4 +363,97 @@ async fn test_f4_complaint_is_recorded_publicly_and_judged_by_anyone() {
     run_dkg_rounds(&mut env, &mut c).await;
     let mb: DkgMailbox = env.account(medshare::pda::dkg_mailbox(&c.address, 1)).await;
     assert_eq!((mb.complaint_against, mb.revealed_secret), (0, [0; 32]));
+}
+
+/// One node can stop a DKG for ever: here node 3 posts a false complaint
+/// and the attempt fails, and a restart would keep it. The admin gives its
+/// index to a new node before restarting: the liar's accounts close (rent
+/// back to it), the liar can post nothing more, the new node registers, and
+/// the cluster gets its key with the honest nodes.
+#[tokio::test]
+async fn test_admin_replaces_a_node_that_stops_the_dkg() {
+    let mut env = Env::new(2317).await;
+    let mut c = registered_cluster(&mut env, 1, 2, 3).await;
+    run_dkg_rounds(&mut env, &mut c).await;
+    let fake = encrypted_ixs::keys::TransportSecret::generate(&mut env.rng);
+    env.send(
+        &[complaint_ix(&c, 3, 1, *fake.to_bytes())],
+        &[&c.nodes[2].authority],
+    )
+    .await
+    .unwrap();
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Failed);
+    let liar = c.nodes[2].authority.insecure_clone();
+    let newcomer = env.funded().await;
+    let admin = c.admin.insecure_clone();
+    let replace = |who: &Keypair, new: Pubkey| {
+        sdk::replace_node(who.pubkey(), c.address, 3, liar.pubkey(), new)
+    };
+    // Only the admin, only to a new authority.
+    assert_err(
+        env.send(&[replace(&liar, liar.pubkey())], &[&liar]).await,
+        MedshareError::NotAdmin,
+    );
+    let node1 = c.nodes[0].authority.pubkey();
+    assert_err(
+        env.send(&[replace(&admin, node1)], &[&admin]).await,
+        MedshareError::NodeAlreadyAdded,
+    );
+    let held = env
+        .lamports(medshare::pda::dkg_mailbox(&c.address, 3))
+        .await
+        + env
+            .lamports(medshare::pda::node_record(&c.address, 3))
+            .await;
+    let before = env.lamports(liar.pubkey()).await;
+    let logs = env
+        .send(&[replace(&admin, newcomer.pubkey())], &[&admin])
+        .await
+        .unwrap();
+    let ev = &events::<medshare::events::NodeReplaced>(&logs)[0];
+    assert_eq!(
+        (ev.index, ev.old, ev.new, ev.dkg_attempt),
+        (3, liar.pubkey(), newcomer.pubkey(), 1)
+    );
+    assert_eq!(env.lamports(liar.pubkey()).await, before + held);
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Registering);
+    // The liar is no node any more.
+    assert_anchor_err(
+        env.send(
+            &[complaint_ix(&c, 3, 1, *fake.to_bytes())],
+            &[&c.nodes[2].authority],
+        )
+        .await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    let transport = encrypted_ixs::keys::TransportSecret::generate(&mut env.rng);
+    env.send(
+        &[sdk::register_node(
+            newcomer.pubkey(),
+            c.address,
+            3,
+            transport.public_key().0,
+        )],
+        &[&newcomer],
+    )
+    .await
+    .unwrap();
+    c.nodes[2].authority = newcomer;
+    let outputs = run_dkg_rounds(&mut env, &mut c).await;
+    for (k, out) in outputs.iter().enumerate() {
+        let vs = out.verification_shares.iter().map(|(_, v)| v.0).collect();
+        let conf = confirm_ix(&c, k, out.cluster_key, vs);
+        env.send(&[conf], &[&c.nodes[k].authority]).await.unwrap();
+    }
+    let cluster: Cluster = env.account(c.address).await;
+    assert_eq!(cluster.status, ClusterStatus::Ready);
+    assert!(cluster.nodes.iter().all(|n| n.agreed));
+    // A ready cluster's committee is not replaced this way.
+    let again = sdk::replace_node(admin.pubkey(), c.address, 1, node1, Pubkey::new_unique());
+    assert_err(
+        env.send(&[again], &[&admin]).await,
+        MedshareError::WrongClusterStatus,
+    );
 }

@@ -29,20 +29,8 @@ impl ClusterAdmin<'_> {
             matches!(cluster.status, ClusterStatus::Dkg | ClusterStatus::Failed),
             MedshareError::WrongClusterStatus
         );
-        cluster.dkg_attempt = cluster
-            .dkg_attempt
-            .checked_add(1)
-            .ok_or(MedshareError::Overflow)?;
+        cluster.reset_dkg()?;
         cluster.status = ClusterStatus::Dkg;
-        cluster.cluster_key = [0; 32];
-        for n in cluster.nodes.iter_mut() {
-            n.round1_posted = false;
-            n.round2_sent = 0;
-            n.confirmed = false;
-            n.confirmation = [0; 32];
-            n.agreed = false;
-            n.verification_share = [0; 32];
-        }
         cluster.invariant()?;
         crate::emit_event!(ClusterLifecycle {
             cluster: cluster.key(),
