@@ -345,6 +345,40 @@ mod tests {
         ChainError::Program { code, logs: vec![] }
     }
 
+    /// An account written before layouts were versioned (Anchor's default
+    /// discriminator), or in another layout version of its type, reads as
+    /// one error that names both versions and the fix; another type's
+    /// account stays "not a MedShare account".
+    #[test]
+    fn outdated_layouts_are_one_clear_error() {
+        use medshare::state::Consent;
+        let address = Pubkey::new_unique();
+        let mut legacy = legacy_header::<Consent>().to_vec();
+        legacy.extend([0u8; 64]);
+        let e = decode_error::<Consent>(&address, &legacy);
+        assert!(matches!(
+            e,
+            ChainError::OutdatedLayout {
+                found: 0,
+                expected: 1,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            format!("account {address} has layout version 0 of its type; this MedShare reads version 1 (the chain holds state from an older program: on a localnet, start again with `medshare localnet --reset`)")
+        );
+        let mut newer = medshare::state::layout::CONSENT.to_vec();
+        newer[7] = 2;
+        let e = decode_error::<Consent>(&address, &newer);
+        assert!(matches!(e, ChainError::OutdatedLayout { found: 2, .. }));
+        let study = medshare::state::layout::STUDY.to_vec();
+        assert!(matches!(
+            decode_error::<Consent>(&address, &study),
+            ChainError::Account(_)
+        ));
+    }
+
     #[test]
     fn refusals_are_typed_by_where_their_code_comes_from() {
         let own = refused(u32::from(MedshareError::NotOwner));
