@@ -145,3 +145,30 @@ pub fn create_or_store<'info, T: AccountSerialize>(
         create(target, payer, system, seeds, space, value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::*;
+
+    /// Every account type's fixed part fits the zero buffer [`blank`] reads.
+    #[test]
+    fn test_blank_reads_every_account_type() {
+        blank::<Cluster>().unwrap();
+        blank::<Computation>().unwrap();
+        blank::<Consent>().unwrap();
+        blank::<DkgMailbox>().unwrap();
+        blank::<Identity>().unwrap();
+        blank::<NodeRecord>().unwrap();
+        blank::<CredentialIssuer>().unwrap();
+        blank::<Provider>().unwrap();
+        blank::<PatientRecord>().unwrap();
+        blank::<ResearchConsent>().unwrap();
+        blank::<ResearchValue>().unwrap();
+        blank::<Study>().unwrap();
+        blank::<StudyMember>().unwrap();
+        blank::<StudyPartials>().unwrap();
+        blank::<ShareResult>().unwrap();
+        assert_eq!(layout::ALL.len(), 15, "a new account type: add it above");
+    }
+}
