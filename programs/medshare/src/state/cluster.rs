@@ -43,6 +43,23 @@ pub struct NodeInfo {
     pub verification_share: [u8; 32],
 }
 
+impl NodeInfo {
+    /// A node the admin just named: nothing registered or posted yet.
+    pub fn unregistered(authority: Pubkey) -> Self {
+        NodeInfo {
+            authority,
+            registered: false,
+            transport_key: [0; 32],
+            round1_posted: false,
+            round2_sent: 0,
+            confirmed: false,
+            confirmation: [0; 32],
+            agreed: false,
+            verification_share: [0; 32],
+        }
+    }
+}
+
 /// A cluster of MPC nodes and its `share_patient_data` computation definition.
 #[account(discriminator = &crate::state::layout::CLUSTER)]
 #[derive(InitSpace)]

@@ -35,17 +35,7 @@ impl AddNode<'_> {
     /// Appends the node; its index is its position + 1.
     pub fn handler(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
         let cluster = &mut ctx.accounts.cluster;
-        cluster.nodes.push(NodeInfo {
-            authority,
-            registered: false,
-            transport_key: [0; 32],
-            round1_posted: false,
-            round2_sent: 0,
-            confirmed: false,
-            confirmation: [0; 32],
-            agreed: false,
-            verification_share: [0; 32],
-        });
+        cluster.nodes.push(NodeInfo::unregistered(authority));
         cluster.invariant()?;
         crate::emit_event!(NodeAdded {
             cluster: cluster.key(),

@@ -81,17 +81,7 @@ impl ReplaceNode<'_> {
         AccountClosed::emit::<NodeRecord>(a.node_record.key(), old)?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.reset_dkg()?;
-        cluster.nodes[index as usize - 1] = NodeInfo {
-            authority,
-            registered: false,
-            transport_key: [0; 32],
-            round1_posted: false,
-            round2_sent: 0,
-            confirmed: false,
-            confirmation: [0; 32],
-            agreed: false,
-            verification_share: [0; 32],
-        };
+        cluster.nodes[index as usize - 1] = NodeInfo::unregistered(authority);
         cluster.status = ClusterStatus::Registering;
         cluster.invariant()?;
         crate::emit_event!(NodeReplaced {
