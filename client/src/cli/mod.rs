@@ -244,7 +244,13 @@ pub async fn execute(
         Command::Audit { record, format } => {
             // The trail renders itself in the format asked for (JSON: pretty).
             let format = if json { Format::Json } else { *format };
-            trail::audit(&ctx, record, format).await?.to_string()
+            let out = trail::audit(&ctx, record, format).await?.to_string();
+            // Table and CSV carry purposes and names as they are on-chain.
+            if format == Format::Json {
+                out
+            } else {
+                terminal_safe(&out)
+            }
         }
         Command::Consent(cmd) => render(&consent::run(&ctx, cmd).await?, json),
         Command::Provider(cmd) => render(&provider::run(&ctx, cmd).await?, json),

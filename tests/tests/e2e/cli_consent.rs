@@ -593,5 +593,18 @@ fn test_cli_record_text_cannot_drive_the_terminal() {
             out.contains("\\u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u{7}\\u{1b}[2J\\u{202e}review"),
             "{out}"
         );
+        // The audit trail (table and CSV) shows the purpose escaped too.
+        let record = patient.record(1).to_string();
+        for format in ["table", "csv"] {
+            let trail = env
+                .audit(&patient, &[&record, "--format", format], |o| {
+                    o.contains("review")
+                })
+                .await;
+            for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+                assert!(!trail.contains(c), "{c:?} in the {format} trail: {trail:?}");
+            }
+            assert!(trail.contains("\\u{202e}review"), "{trail}");
+        }
     });
 }
