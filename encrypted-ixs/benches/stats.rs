@@ -22,7 +22,7 @@ use curve25519_dalek::scalar::Scalar;
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_for_study, encrypt_noise, encrypt_value, field_id, partial_decrypt,
+    discrete_log, encrypt_for_study, encrypt_noise_bits, encrypt_value, field_id, partial_decrypt,
     sample_discrete_laplace, slice_sums, sum_of_slices, verify_partial, verify_study_value,
     verify_value, StudyContext, ValueContext,
 };
@@ -75,15 +75,22 @@ fn bench_stats(c: &mut Criterion) {
     c.bench_function("stats/verify_partial", |b| {
         b.iter(|| verify_partial(&sctx, share.index(), &vs, &agg.r, black_box(&p)).unwrap())
     });
-    // A node's whole part in one age study with differential privacy (29
-    // slices): a noise sample and share per slice, then a partial
-    // decryption per slice.
-    c.bench_function("stats/node_study/29", |b| {
+    // A node's whole part in one age study at ε = 1 (10 released
+    // aggregates: the sum, the sum of squares and 8 buckets, with 15, 22
+    // and 9 noise bits): a noise sample and its bits per aggregate, then a
+    // partial decryption per aggregate.
+    c.bench_function("stats/node_study/age", |b| {
         b.iter(|| {
-            for j in 0..29u16 {
-                let ctx = StudyContext { slice: j, ..sctx };
-                let eta = sample_discrete_laplace(&mut rng, 23_000, 1_000);
-                black_box(encrypt_noise(&mut rng, &ctx, share.index(), &key, eta).unwrap());
+            for (j, k) in [15u8, 22, 9, 9, 9, 9, 9, 9, 9, 9].into_iter().enumerate() {
+                let ctx = StudyContext {
+                    slice: j as u16,
+                    ..sctx
+                };
+                let eta = sample_discrete_laplace(&mut rng, 381_000, 1_000)
+                    .clamp(-(1 << (k - 1)), (1 << (k - 1)) - 1);
+                black_box(
+                    encrypt_noise_bits(&mut rng, &ctx, share.index(), &key, eta, k).unwrap(),
+                );
                 black_box(partial_decrypt(&mut rng, &share, &ctx, &agg).unwrap());
             }
         })

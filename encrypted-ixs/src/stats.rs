@@ -224,7 +224,23 @@ fn wide(c: &[u8; 16]) -> [u8; 32] {
 /// [`Error::InvalidBitProof`] naming the bit. Four two-term multiscalar
 /// multiplications, one point subtraction and one `sol_sha256`.
 pub fn verify_bit(ctx: &ValueContext, key: &Point, bit: u8, b: &EncryptedBit) -> Result<()> {
-    let bad = Error::InvalidBitProof { bit };
+    verify_bit_proof(
+        |ct| bit_statement(ctx, key, bit, ct),
+        key,
+        b,
+        Error::InvalidBitProof { bit },
+    )
+}
+
+/// The OR-proof's verification against the statement `statement(ct)`
+/// (which binds the proof to its context, the ciphertext included); any
+/// failure is `bad`.
+fn verify_bit_proof(
+    statement: impl Fn(&ElGamal) -> Transcript,
+    key: &Point,
+    b: &EncryptedBit,
+    bad: Error,
+) -> Result<()> {
     // Both points in the prime-order subgroup: a torsion component ground
     // into a proof (a 1-in-8 chance per attempt) would spoil every sum it
     // joins.
@@ -237,7 +253,7 @@ pub fn verify_bit(ctx: &ValueContext, key: &Point, bit: u8, b: &EncryptedBit) ->
     let a0p = msm_bytes(&[p.z0, c0], &[*key, b.ct.c.neg()]).map_err(|_| bad.clone())?;
     let a1 = msm_bytes(&[p.z1, c1], &[BASEPOINT, b.ct.r.neg()]).map_err(|_| bad.clone())?;
     let a1p = msm_bytes(&[p.z1, c1], &[*key, c_minus_b.neg()]).map_err(|_| bad.clone())?;
-    let c = bit_challenge(bit_statement(ctx, key, bit, &b.ct), [&a0, &a0p, &a1, &a1p]);
+    let c = bit_challenge(statement(&b.ct), [&a0, &a0p, &a1, &a1p]);
     if xor16(&p.c0, &p.c1) != c.0 {
         return Err(bad);
     }
@@ -685,66 +701,62 @@ pub fn combine_partials(
     agg.c.sub(&s_r)
 }
 
-/// A node's encrypted noise share for one slice of a study with
-/// differential privacy: `(R, C) = (ρ·B, η·B + ρ·P)` and a proof of
-/// knowledge of `(ρ, η)` bound to the study, the slice and the node
-/// (`(c, z_ρ, z_η)`, 80 bytes; 144 with the ciphertext). The proof says
-/// nothing about how `η` was drawn (that is the documented trust
-/// assumption); it makes `R` a point whose logarithm the node knows, so
-/// adding it to an aggregate can never turn the aggregate's `R` into
-/// anything else the node would like decrypted (a record capsule's `E`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
-pub struct NoiseShare {
-    /// `Enc(η; ρ)`.
-    pub ct: ElGamal,
-    /// Challenge.
-    pub c: [u8; 16],
-    /// Response for `ρ`.
-    pub z_r: [u8; 32],
-    /// Response for `η`.
-    pub z_e: [u8; 32],
+/// The offset that centres a node's noise: the node encrypts
+/// `u = η + 2^(k−1)` as `k` bits, so `η = u − 2^(k−1)` lies in
+/// `[−2^(k−1), 2^(k−1))` whatever bits it picks.
+pub fn noise_offset(k: u8) -> u64 {
+    1u64 << (k - 1)
 }
 
-fn noise_statement(ctx: &StudyContext, node: NodeIndex, key: &Point, ct: &ElGamal) -> Transcript {
+/// Most bits of one noise sample (`|η| ≤ 2^39`).
+pub const MAX_NOISE_BITS: u8 = 40;
+
+fn noise_position(ctx: &StudyContext, node: NodeIndex, key: &Point, bit: u8) -> Transcript {
     let mut tr = Transcript::new(tags::STATS_NOISE);
     tr.append(b"program", &ctx.program_id);
     tr.append(b"cluster", &ctx.cluster);
     tr.append(b"study", &ctx.study);
     tr.append(b"slice", &ctx.slice.to_le_bytes());
     tr.append(b"i", &node.get().to_le_bytes());
+    tr.append(b"bit", &[bit]);
     tr.append(b"P", &key.0);
+    tr
+}
+
+fn noise_statement(
+    ctx: &StudyContext,
+    node: NodeIndex,
+    key: &Point,
+    bit: u8,
+    ct: &ElGamal,
+) -> Transcript {
+    let mut tr = noise_position(ctx, node, key, bit);
     tr.append(b"R", &ct.r.0);
     tr.append(b"C", &ct.c.0);
     tr
 }
 
-/// Verifies node `node`'s noise share for one slice: both points in the
-/// prime-order subgroup and the proof of knowledge of `(ρ, η)`. Any failure
-/// is [`Error::InvalidNoise`] naming the node. Two multiscalar
-/// multiplications (two and three terms), two subgroup checks, one SHA-256.
-pub fn verify_noise(
+/// Verifies bit `bit` of node `node`'s noise for one released aggregate
+/// (`ctx.slice`): the same OR-proof as a value's bit ([`verify_bit`]),
+/// bound to the study, the aggregate, the node and the position. A node's
+/// noise for an aggregate is `Σ_j 2^j·E_j − (0, 2^(k−1)·B)` over its `k`
+/// bits, so it lies in `[−2^(k−1), 2^(k−1))` by construction; and the
+/// proofs make its `R` a point whose logarithm the node knows, so adding it
+/// can never turn an aggregate's `R` into anything else (a record capsule's
+/// `E`). Any failure is [`Error::InvalidNoise`] naming the node.
+pub fn verify_noise_bit(
     ctx: &StudyContext,
     node: NodeIndex,
     key: &Point,
-    share: &NoiseShare,
+    bit: u8,
+    b: &EncryptedBit,
 ) -> Result<()> {
-    let bad = Error::InvalidNoise { node };
-    share.ct.r.validate().map_err(|_| bad.clone())?;
-    share.ct.c.validate().map_err(|_| bad.clone())?;
-    let c = wide(&share.c);
-    let t1 = msm_bytes(&[share.z_r, c], &[BASEPOINT, share.ct.r.neg()]).map_err(|_| bad.clone())?;
-    let t2 = msm_bytes(
-        &[share.z_e, share.z_r, c],
-        &[BASEPOINT, *key, share.ct.c.neg()],
+    verify_bit_proof(
+        |ct| noise_statement(ctx, node, key, bit, ct),
+        key,
+        b,
+        Error::InvalidNoise { node },
     )
-    .map_err(|_| bad.clone())?;
-    let mut tr = noise_statement(ctx, node, key, &share.ct);
-    tr.append(b"T1", &t1.0);
-    tr.append(b"T2", &t2.0);
-    if tr.challenge().0 != share.c {
-        return Err(bad);
-    }
-    Ok(())
 }
 
 #[cfg(feature = "client")]
@@ -1026,23 +1038,39 @@ mod client {
         bit: bool,
         whole: u64,
     ) -> Result<(EncryptedBit, Zeroizing<Scalar>)> {
+        let position = value_statement(tags::STATS_BIT, ctx, b"bit", &[j], key);
+        prove_bit(rng, pk, bit, whole, &position, |ct| {
+            bit_statement(ctx, key, j, ct)
+        })
+    }
+
+    /// A bit's ciphertext and OR-proof for the statement `statement(ct)`;
+    /// `position` (the statement without the ciphertext) and `whole` (the
+    /// value the bit belongs to) hedge the ciphertext's randomness.
+    fn prove_bit<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        pk: &EdwardsPoint,
+        bit: bool,
+        whole: u64,
+        position: &Transcript,
+        statement: impl Fn(&ElGamal) -> Transcript,
+    ) -> Result<(EncryptedBit, Zeroizing<Scalar>)> {
         let b = EdwardsPoint::mul_base(&Scalar::ONE);
         // Every random scalar is hedged (fresh randomness hashed with a
         // secret and the statement): r, the ciphertext's, with the whole
-        // value the bit belongs to (`whole`) and the bit's position in this
-        // record's field; then the proof's nonce and the simulated branch
-        // with r and the ciphertext. A repeated RNG state alone then gives
-        // two different values unrelated randomness (and the same value the
-        // same ciphertexts), and never reuses a nonce across statements.
-        let position = value_statement(tags::STATS_BIT, ctx, b"bit", &[j], key);
-        let r = hedged_nonce(rng, b"r", &Scalar::from(whole), &position);
+        // value the bit belongs to (`whole`) and the bit's position; then
+        // the proof's nonce and the simulated branch with r and the
+        // ciphertext. A repeated RNG state alone then gives two different
+        // values unrelated randomness (and the same value the same
+        // ciphertexts), and never reuses a nonce across statements.
+        let r = hedged_nonce(rng, b"r", &Scalar::from(whole), position);
         let big_r = EdwardsPoint::mul_base(&r);
         let big_c = pk * *r + if bit { b } else { EdwardsPoint::identity() };
         let ct = ElGamal {
             r: point(&big_r),
             c: point(&big_c),
         };
-        let st = bit_statement(ctx, key, j, &ct);
+        let st = statement(&ct);
         let k = hedged_nonce(rng, b"k", &r, &st);
         // The simulated branch: a random challenge and response.
         let c_sim: [u8; 16] = hedged_nonce(rng, b"c_sim", &r, &st).to_bytes()[..16]
@@ -1061,10 +1089,7 @@ mod client {
         } else {
             (real_a, real_ap, sim_a, sim_ap)
         };
-        let c = bit_challenge(
-            bit_statement(ctx, key, j, &ct),
-            [&point(&a0), &point(&a0p), &point(&a1), &point(&a1p)],
-        );
+        let c = bit_challenge(st, [&point(&a0), &point(&a0p), &point(&a1), &point(&a1p)]);
         let c_real = xor16(&c.0, &c_sim);
         let z_real = Zeroizing::new(*k + Challenge(c_real).scalar() * *r);
         let proof = if bit {
@@ -1112,35 +1137,74 @@ mod client {
         })
     }
 
-    /// Node side: encrypts noise `eta` for one slice under `key`, with its
-    /// proof ([`verify_noise`]).
-    pub fn encrypt_noise<R: RngCore + CryptoRng>(
+    /// Node side: encrypts noise `eta` for one released aggregate
+    /// (`ctx.slice`) as the `k` bits of `eta + 2^(k−1)`, each with its
+    /// proof ([`verify_noise_bit`] at positions `0..k`).
+    /// [`Error::ValueOutOfRange`] unless `−2^(k−1) ≤ eta < 2^(k−1)`;
+    /// `1 ≤ k ≤` [`MAX_NOISE_BITS`].
+    pub fn encrypt_noise_bits<R: RngCore + CryptoRng>(
         rng: &mut R,
         ctx: &StudyContext,
         node: NodeIndex,
         key: &Point,
         eta: i64,
-    ) -> Result<NoiseShare> {
+        k: u8,
+    ) -> Result<Vec<EncryptedBit>> {
+        if k == 0 || k > MAX_NOISE_BITS {
+            return Err(Error::InvalidBitWidth(k as usize));
+        }
+        let u = eta.wrapping_add(noise_offset(k) as i64) as u64;
+        if eta < -(noise_offset(k) as i64) || u >> k != 0 {
+            return Err(Error::ValueOutOfRange { value: u, bits: k });
+        }
         let pk = key.decode_validated()?;
-        let rho = Zeroizing::new(Scalar::random(rng));
-        let e = Zeroizing::new(signed_scalar(eta));
-        let ct = ElGamal {
-            r: point(&EdwardsPoint::mul_base(&rho)),
-            c: point(&(EdwardsPoint::mul_base(&e) + pk * *rho)),
-        };
-        let base = noise_statement(ctx, node, key, &ct);
-        let k1 = hedged_nonce(rng, b"k1", &rho, &base);
-        let k2 = hedged_nonce(rng, b"k2", &e, &base);
-        let mut tr = base;
-        tr.append(b"T1", &point(&EdwardsPoint::mul_base(&k1)).0);
-        tr.append(b"T2", &point(&(EdwardsPoint::mul_base(&k2) + pk * *k1)).0);
-        let c = tr.challenge();
-        Ok(NoiseShare {
-            ct,
-            c: c.0,
-            z_r: (*k1 + c.scalar() * *rho).to_bytes(),
-            z_e: (*k2 + c.scalar() * *e).to_bytes(),
-        })
+        (0..k)
+            .map(|j| {
+                let position = noise_position(ctx, node, key, j);
+                prove_bit(rng, &pk, (u >> j) & 1 == 1, u, &position, |ct| {
+                    noise_statement(ctx, node, key, j, ct)
+                })
+                .map(|b| b.0)
+            })
+            .collect()
+    }
+
+    /// Node side: the noise of one released aggregate (`ctx.slice`), drawn
+    /// from the discrete Laplace distribution of scale `scale_num/scale_den`
+    /// conditioned on `−2^(k−1) ≤ η < 2^(k−1)` ([`noise_offset`]), from a
+    /// generator seeded by the node's key share and the aggregate: a node
+    /// that restarts midway draws the same `η` again, so the bits it posts
+    /// after the restart belong to the same sample as those before. Nobody
+    /// without the share can predict it.
+    pub fn noise_sample(
+        share: &crate::keys::KeyShare,
+        ctx: &StudyContext,
+        scale_num: u64,
+        scale_den: u64,
+        k: u8,
+    ) -> i64 {
+        use rand_chacha::rand_core::SeedableRng;
+        use sha2::{Digest, Sha256};
+        let mut st = Transcript::new(tags::STATS_NOISE);
+        st.append(b"program", &ctx.program_id);
+        st.append(b"cluster", &ctx.cluster);
+        st.append(b"study", &ctx.study);
+        st.append(b"slice", &ctx.slice.to_le_bytes());
+        st.append(b"i", &share.index().get().to_le_bytes());
+        let mut h = Sha256::new();
+        h.update(b"medshare/v2/noise-seed");
+        h.update(share.secret().as_bytes());
+        h.update(st.bytes());
+        let mut seed = Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&h.finalize());
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed);
+        let half = noise_offset(k.clamp(1, MAX_NOISE_BITS)) as i64;
+        loop {
+            let eta = sample_discrete_laplace(&mut rng, scale_num, scale_den);
+            if (-half..half).contains(&eta) {
+                return eta;
+            }
+        }
     }
 
     fn signed_scalar(v: i64) -> Scalar {

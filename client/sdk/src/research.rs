@@ -9,13 +9,13 @@ use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::lagrange_coefficients;
 use encrypted_ixs::stats::{
-    discrete_log_signed, encrypt_for_study, encrypt_noise, encrypt_value, field_id,
-    partial_decrypt, sample_discrete_laplace, StudyContext, ValueContext,
+    discrete_log_signed, encrypt_for_study, encrypt_noise_bits, encrypt_value, field_id,
+    noise_sample, partial_decrypt, StudyContext, ValueContext,
 };
 use medshare::instructions::{
-    BitArg, NoiseArg, PartialArg, PostValueArgs, ProductProofArg, SealValueArgs, ZeroProofArg,
+    BitArg, PartialArg, PostValueArgs, ProductProofArg, SealValueArgs, ZeroProofArg,
 };
-use medshare::state::{sensitivity, slice_count, Study, StudyStatus};
+use medshare::state::{slice_count, NoisePlan, Statistic, Study, StudyStatus};
 use rand_core::{CryptoRng, RngCore};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
@@ -29,8 +29,9 @@ pub const SLICES_PER_TX: usize = 5;
 /// Partial decryptions per `post_study_partials` transaction (80 bytes each).
 pub const PARTIALS_PER_TX: usize = 10;
 
-/// Noise shares per `post_study_noise` transaction (144 bytes each).
-pub const NOISE_PER_TX: usize = 6;
+/// Noise bits per `post_study_noise` transaction (160 bytes each, like a
+/// value's slices).
+pub const NOISE_BITS_PER_TX: usize = 5;
 
 /// Compute units a client requests for a research transaction (the ELF's
 /// figures are in the program README).
@@ -238,66 +239,158 @@ pub fn partial_transactions<R: RngCore + CryptoRng>(
         .collect())
 }
 
-/// The scale of each node's discrete Laplace noise per slice, as the
-/// fraction `(num, den)`: `sensitivity / ε` with ε in thousandths.
-pub fn noise_scale(study: &Study) -> Option<(u64, u64)> {
-    (study.epsilon_milli > 0).then(|| {
-        (
-            sensitivity(study.bits, study.bucket_bits) * 1000,
-            study.epsilon_milli as u64,
-        )
-    })
+/// Each released statistic's noise for a study with differential privacy
+/// ([`medshare::state::noise_plan`]), in release order; empty without.
+pub fn noise_plan(study: &Study) -> Vec<NoisePlan> {
+    if study.epsilon_milli == 0 {
+        return Vec::new();
+    }
+    medshare::state::noise_plan(study.bits, study.bucket_bits, study.epsilon_milli).collect()
 }
 
-/// The standard deviation of one node's noise on a slice:
-/// `√(2α)/(1 − α)` with `α = exp(−1/scale)`.
-pub fn noise_sd(study: &Study) -> Option<f64> {
-    noise_scale(study).map(|(num, den)| {
-        let alpha = (-(den as f64) / num as f64).exp();
-        (2.0 * alpha).sqrt() / (1.0 - alpha)
-    })
+/// The standard deviation of discrete Laplace noise of scale `num/den`:
+/// `√(2α)/(1 − α)` with `α = exp(−den/num)` (before the truncation to the
+/// bound, which only makes it smaller).
+pub fn laplace_sd(num: u64, den: u64) -> f64 {
+    let alpha = (-(den as f64) / num as f64).exp();
+    (2.0 * alpha).sqrt() / (1.0 - alpha)
 }
 
-/// A node's noise for every slice of a closed study with differential
-/// privacy, from slice `from` on: one exact discrete Laplace sample per
-/// slice at [`noise_scale`], encrypted under the cluster key with its proof,
-/// as the transactions that post it (six per transaction). `None` for a
-/// study without differential privacy.
-#[allow(clippy::too_many_arguments)]
+/// The δ of one statistic's noise: the probability that one honest node's
+/// noise, discrete Laplace conditioned on `[−bound, bound)`, lands where a
+/// change of one member's value could be told apart (within `shift` of the
+/// bound): `P(η ≥ bound − shift) / P(−bound ≤ η < bound)`.
+pub fn noise_delta(plan: &NoisePlan, bits: u8) -> f64 {
+    let alpha = (-(plan.scale_den as f64) / plan.scale_num as f64).exp();
+    let bound = plan.bound() as f64;
+    let shift = plan.statistic.shift(bits) as f64;
+    // P(η ≥ x) = α^x / (1 + α) for x ≥ 1.
+    let tail = |x: f64| alpha.powf(x) / (1.0 + alpha);
+    tail(bound - shift) / (1.0 - tail(bound) - tail(bound + 1.0))
+}
+
+/// One released statistic's differential privacy, as `stats show` states it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatisticNoise {
+    /// The statistic.
+    pub statistic: Statistic,
+    /// Its share of the study's ε.
+    pub epsilon: f64,
+    /// How far it moves when one member's value changes.
+    pub shift: u64,
+    /// Each node's noise scale.
+    pub scale: f64,
+    /// The standard deviation of the noise it carries (the nodes' together).
+    pub sd: f64,
+    /// No node's noise on it exceeds this (its proven bits).
+    pub bound: u64,
+    /// Nodes whose noise it carries (`t` until released).
+    pub nodes: u32,
+    /// δ of one honest node's noise on it ([`noise_delta`]).
+    pub delta: f64,
+}
+
+/// The first noise bit of each statistic in a node's flat bit sequence.
+fn noise_starts(plan: &[NoisePlan]) -> Vec<usize> {
+    plan.iter()
+        .scan(0usize, |at, p| {
+            let start = *at;
+            *at += p.bits as usize;
+            Some(start)
+        })
+        .collect()
+}
+
+/// Nodes whose noise reached statistic `j` (they posted its bit 0, which
+/// carries the offset): the noise on it is theirs.
+fn noisy_nodes(study: &Study, start: usize) -> u32 {
+    study
+        .noise_progress
+        .iter()
+        .filter(|p| **p as usize > start)
+        .count() as u32
+}
+
+/// Every released statistic's differential privacy (empty without): its ε
+/// share, scale, bound, δ, and the noise it carries from the nodes that
+/// posted some (at least `t`, the nodes a release waits for).
+pub fn privacy_report(study: &Study, t: u8) -> Vec<StatisticNoise> {
+    let plan = noise_plan(study);
+    let starts = noise_starts(&plan);
+    plan.iter()
+        .zip(starts)
+        .map(|(p, start)| {
+            let nodes = noisy_nodes(study, start).max(t as u32);
+            StatisticNoise {
+                statistic: p.statistic,
+                epsilon: p.epsilon_milli as f64 / 1000.0,
+                shift: p.statistic.shift(study.bits),
+                scale: p.scale_num as f64 / p.scale_den as f64,
+                sd: laplace_sd(p.scale_num, p.scale_den) * (nodes as f64).sqrt(),
+                bound: p.bound(),
+                nodes,
+                delta: noise_delta(p, study.bits),
+            }
+        })
+        .collect()
+}
+
+/// The δ of a whole release: the statistics' δ added up, the histogram
+/// counting its two moving buckets (0 without differential privacy).
+pub fn release_delta(report: &[StatisticNoise]) -> f64 {
+    let bucket = report
+        .iter()
+        .filter(|r| matches!(r.statistic, Statistic::Bucket(_)))
+        .map(|r| r.delta)
+        .fold(0.0, f64::max);
+    report
+        .iter()
+        .filter(|r| !matches!(r.statistic, Statistic::Bucket(_)))
+        .map(|r| r.delta)
+        .sum::<f64>()
+        + 2.0 * bucket
+}
+
+/// A node's noise for a closed study with differential privacy, from its
+/// bit `from` on (over every statistic in release order): per statistic,
+/// one discrete Laplace sample ([`noise_sample`]: seeded by the node's key
+/// share, so a node that restarts midway continues the same sample) posted
+/// as its proven bits ([`encrypt_noise_bits`]), as the transactions that
+/// post them (five bits per transaction). `None` for a study without
+/// differential privacy.
 pub fn noise_transactions<R: RngCore + CryptoRng>(
     rng: &mut R,
     node: Pubkey,
-    index: NodeIndex,
+    share: &KeyShare,
     cluster: Pubkey,
-    cluster_key: &Point,
     study_key: Pubkey,
     study: &Study,
     from: usize,
 ) -> Result<Option<Vec<Vec<Instruction>>>, encrypted_ixs::Error> {
-    let Some((num, den)) = noise_scale(study) else {
+    let plan = noise_plan(study);
+    if plan.is_empty() {
         return Ok(None);
-    };
-    let mut shares = Vec::with_capacity(study.aggregates.len());
-    for j in from..study.aggregates.len() {
+    }
+    let key = share.cluster_key();
+    let mut bits = Vec::new();
+    for (j, (p, start)) in plan.iter().zip(noise_starts(&plan)).enumerate() {
+        if start + (p.bits as usize) <= from {
+            continue;
+        }
         let ctx = StudyContext {
             program_id: medshare::ID.to_bytes(),
             cluster: cluster.to_bytes(),
             study: study_key.to_bytes(),
             slice: j as u16,
         };
-        let eta = sample_discrete_laplace(rng, num, den);
-        shares.push(NoiseArg::from(encrypt_noise(
-            rng,
-            &ctx,
-            index,
-            cluster_key,
-            eta,
-        )?));
+        let eta = noise_sample(share, &ctx, p.scale_num, p.scale_den, p.bits);
+        let all = encrypt_noise_bits(rng, &ctx, share.index(), &key, eta, p.bits)?;
+        let skip = from.saturating_sub(start);
+        bits.extend(all.into_iter().skip(skip).map(BitArg::from));
     }
-    let i = index.get() as u8;
+    let i = share.index().get() as u8;
     Ok(Some(
-        shares
-            .chunks(NOISE_PER_TX)
+        bits.chunks(NOISE_BITS_PER_TX)
             .enumerate()
             .map(|(k, chunk)| {
                 vec![
@@ -307,7 +400,7 @@ pub fn noise_transactions<R: RngCore + CryptoRng>(
                         cluster,
                         i,
                         study_key,
-                        (from + k * NOISE_PER_TX) as u16,
+                        (from + k * NOISE_BITS_PER_TX) as u16,
                         chunk.to_vec(),
                     ),
                 ]
@@ -358,9 +451,9 @@ pub fn release_transaction(
     ])
 }
 
-/// A released study's statistics. With differential privacy every slice
-/// carries noise, so sums can be off (even negative) by the documented
-/// noise; without it they are exact.
+/// A released study's statistics. With differential privacy every
+/// statistic carries noise, so sums can be off (even negative) by the
+/// documented noise; without it they are exact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StudyResults {
     /// Records counted (public: who joined is on-chain).
@@ -378,12 +471,10 @@ pub struct StudyResults {
     pub histogram: Option<Vec<i64>>,
     /// ε of the release (`None`: no differential privacy, exact figures).
     pub epsilon: Option<f64>,
-    /// Standard deviation of the noise on one slice (the sum of the noise
-    /// of the `t` nodes whose noise completed; a node that stopped midway
-    /// adds more on some slices).
-    pub slice_noise_sd: Option<f64>,
-    /// The released slices, `S_j` plus noise.
-    pub slices: Vec<i64>,
+    /// Each statistic's share of ε and its noise ([`privacy_report`]).
+    pub noise: Vec<StatisticNoise>,
+    /// δ of the release ([`release_delta`]; 0 without noise).
+    pub delta: f64,
 }
 
 /// Why a study's results cannot be read.
@@ -392,49 +483,38 @@ pub enum ResultsError {
     /// The study is not released yet.
     #[error("study is not released yet")]
     NotReleased,
-    /// A released slice is not a count within the cohort and the noise
-    /// window (a node posted noise far beyond its distribution, or a wrong
-    /// release).
-    #[error("released slice {0} is not a count within the cohort and the noise window")]
-    BadSlice(usize),
-}
-
-/// How far outside `[0, cohort]` a noised slice is searched: 64 standard
-/// scales for each of up to 16 nodes (a discrete Laplace sample exceeds
-/// 64 scales with probability below `e^−64`).
-fn noise_window(study: &Study) -> i64 {
-    noise_scale(study).map_or(0, |(num, den)| {
-        (encrypted_ixs::MAX_NODES as i64) * 64 * (num.div_ceil(den) as i64) + 16
-    })
+    /// A released statistic is not within its range and the nodes' noise
+    /// bounds (a wrong release).
+    #[error("released statistic {0} is not within its range and the noise bounds")]
+    BadStatistic(usize),
 }
 
 impl StudyResults {
-    /// Recovers each slice by baby-step giant-step (within the cohort, and
-    /// the noise window with differential privacy) and computes the
-    /// statistics.
+    /// Recovers each released statistic by baby-step giant-step, within
+    /// its range for the cohort widened by the proven bound of every node's
+    /// noise on it, and computes the statistics.
     pub fn of(study: &Study) -> Result<StudyResults, ResultsError> {
         if study.status != StudyStatus::Released {
             return Err(ResultsError::NotReleased);
         }
         let n = study.cohort as u64;
-        let w = noise_window(study);
-        let counts = study
-            .released
-            .iter()
+        let plan = noise_plan(study);
+        let starts = noise_starts(&plan);
+        let values = medshare::state::statistics(study.bits, study.bucket_bits)
             .enumerate()
-            .map(|(j, p)| {
-                discrete_log_signed(&Point(*p), -w, n as i64 + w).ok_or(ResultsError::BadSlice(j))
+            .map(|(j, stat)| {
+                let top = n as i128 * stat.shift(study.bits) as i128;
+                let w = plan.get(j).map_or(0, |p| {
+                    noisy_nodes(study, starts[j]) as i128 * p.bound() as i128
+                });
+                let p = study.released.get(j).ok_or(ResultsError::BadStatistic(j))?;
+                let (lo, hi) = (-w, top + w);
+                discrete_log_signed(&Point(*p), lo as i64, hi as i64)
+                    .ok_or(ResultsError::BadStatistic(j))
             })
             .collect::<Result<Vec<i64>, _>>()?;
-        let bits = study.bits as usize;
-        let weighted = |s: &[i64]| {
-            s.iter()
-                .enumerate()
-                .map(|(j, c)| (*c as i128) << j)
-                .sum::<i128>()
-        };
-        let sum = weighted(&counts[..bits]);
-        let sum_of_squares = (bits > 1).then(|| weighted(&counts[bits..3 * bits]));
+        let sum = values[0] as i128;
+        let sum_of_squares = (study.bits > 1).then(|| values[1] as i128);
         let mean = if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         let variance = sum_of_squares.map(|sq| {
             if n == 0 {
@@ -443,8 +523,9 @@ impl StudyResults {
                 sq as f64 / n as f64 - mean * mean
             }
         });
-        let histogram = (study.bucket_bits > 0).then(|| counts[3 * bits..].to_vec());
-        let t_noise = study.noise_done.count_ones() as f64;
+        let first_bucket = 1 + (study.bits > 1) as usize;
+        let histogram = (study.bucket_bits > 0).then(|| values[first_bucket..].to_vec());
+        let noise = privacy_report(study, 0);
         Ok(StudyResults {
             count: n,
             sum,
@@ -453,8 +534,8 @@ impl StudyResults {
             variance,
             histogram,
             epsilon: (study.epsilon_milli > 0).then(|| study.epsilon_milli as f64 / 1000.0),
-            slice_noise_sd: noise_sd(study).map(|sd| sd * t_noise.sqrt()),
-            slices: counts,
+            delta: release_delta(&noise),
+            noise,
         })
     }
 }
@@ -497,26 +578,73 @@ mod tests {
         }
     }
 
-    /// A released slice is read within the cohort (exact) or the noise
-    /// window (with differential privacy, negative included); one beyond it
-    /// is reported, naming the slice, never misread.
+    /// A released statistic is read within its range (exact) or widened
+    /// by the proven noise bound of each node that noised it (negative
+    /// included); one beyond is reported, naming the statistic, never
+    /// misread.
     #[test]
-    fn test_released_slices_read_or_reported() {
+    fn test_released_statistics_read_or_reported() {
         let exact = StudyResults::of(&released(1, 10, 0, &[7])).unwrap();
         assert_eq!((exact.count, exact.sum, exact.epsilon), (10, 7, None));
+        assert_eq!((exact.noise.len(), exact.delta), (0, 0.0));
         assert_eq!(
             StudyResults::of(&released(1, 10, 0, &[11])),
-            Err(ResultsError::BadSlice(0))
+            Err(ResultsError::BadStatistic(0))
         );
-        // ε = 1 on an indicator: scale 1, window 16·64·1 + 16 = 1,040.
-        let noisy = StudyResults::of(&released(1, 10, 1_000, &[-40])).unwrap();
-        assert_eq!((noisy.sum, noisy.epsilon), (-40, Some(1.0)));
+        // ε = 1 on an indicator: scale 1, bound 32 (6 bits) per node; two
+        // nodes noised it: window ±64.
+        let mut noisy = released(1, 10, 1_000, &[-40]);
+        noisy.noise_progress[..2].copy_from_slice(&[6, 6]);
+        let got = StudyResults::of(&noisy).unwrap();
+        assert_eq!((got.sum, got.epsilon), (-40, Some(1.0)));
+        assert_eq!(got.noise[0].bound, 32);
+        assert_eq!(got.noise[0].nodes, 2);
+        noisy.released = released(1, 10, 1_000, &[10 + 64]).released;
+        assert_eq!(StudyResults::of(&noisy).unwrap().sum, 74);
+        noisy.released = released(1, 10, 1_000, &[10 + 65]).released;
         assert_eq!(
-            StudyResults::of(&released(1, 10, 1_000, &[10 + 1_041])),
-            Err(ResultsError::BadSlice(0))
+            StudyResults::of(&noisy),
+            Err(ResultsError::BadStatistic(0))
         );
         let mut open = released(1, 10, 0, &[7]);
         open.status = StudyStatus::Closed;
         assert_eq!(StudyResults::of(&open), Err(ResultsError::NotReleased));
+    }
+
+    /// An age study (7 bits, 8 buckets) releases ten statistics: the sum,
+    /// the sum of squares and the buckets, read back as such.
+    #[test]
+    fn test_age_study_releases_its_ten_statistics() {
+        let mut s = released(7, 3, 0, &[150, 8_100, 0, 1, 0, 2, 0, 0, 0, 0]);
+        s.bucket_bits = 3;
+        let r = StudyResults::of(&s).unwrap();
+        assert_eq!((r.sum, r.sum_of_squares), (150, Some(8_100)));
+        assert_eq!(r.mean, 50.0);
+        assert_eq!(r.variance, Some(200.0));
+        assert_eq!(r.histogram, Some(vec![0, 1, 0, 2, 0, 0, 0, 0]));
+    }
+
+    /// The noise of an age study at ε = 1, as the README states it: ε split
+    /// in three (sum, squares, histogram), each statistic's scale from its
+    /// own sensitivity, and bounds 2^14, 2^21 and 2^8 that keep each δ
+    /// below 2^−40.
+    #[test]
+    fn test_age_study_noise_plan_at_epsilon_one() {
+        let mut s = released(7, 10, 1_000, &[0; 10]);
+        s.bucket_bits = 3;
+        let report = privacy_report(&s, 2);
+        assert_eq!(report.len(), 10);
+        let row = |r: &StatisticNoise| (r.statistic, r.shift, r.scale.round() as u64, r.bound);
+        assert_eq!(row(&report[0]), (Statistic::Sum, 127, 381, 1 << 14));
+        assert_eq!(
+            row(&report[1]),
+            (Statistic::SumOfSquares, 16_129, 48_387, 1 << 21)
+        );
+        assert_eq!(row(&report[2]), (Statistic::Bucket(0), 1, 6, 1 << 8));
+        assert!(report.iter().all(|r| r.epsilon == 0.333 && r.nodes == 2));
+        assert!(report.iter().all(|r| r.delta < 2f64.powi(-40)), "{report:?}");
+        let bits: u32 = noise_plan(&s).iter().map(|p| p.bits as u32).sum();
+        assert_eq!(bits, 15 + 22 + 8 * 9);
+        assert!(release_delta(&report) < 4.0 * 2f64.powi(-40));
     }
 }

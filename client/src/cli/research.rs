@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use medshare::state::{Study, StudyStatus};
+use medshare::state::{Statistic, Study, StudyStatus};
 use medshare_sdk::research::{Field, StudyResults};
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
@@ -114,11 +114,30 @@ pub struct StudyView {
     pub faulty_nodes: Vec<u8>,
     /// Differential privacy: the release's ε (`null`: none, exact figures).
     pub epsilon: Option<f64>,
-    /// With differential privacy: the standard deviation of the noise on
-    /// one slice, and on the sum.
-    pub noise_sd: Option<(f64, f64)>,
+    /// With differential privacy: each released statistic's share of ε,
+    /// its noise and the bound no node's noise on it can exceed.
+    pub privacy: Vec<PrivacyView>,
+    /// With differential privacy: the release's δ.
+    pub delta: Option<f64>,
     /// Once released.
     pub results: Option<ResultsView>,
+}
+
+/// One released statistic's differential privacy.
+#[derive(Debug, Serialize)]
+pub struct PrivacyView {
+    /// `sum`, `sum of squares` or `bucket <from>–<to>`.
+    pub statistic: String,
+    /// Its share of ε.
+    pub epsilon: f64,
+    /// How far one member's value moves it.
+    pub sensitivity: u64,
+    /// Standard deviation of the noise it carries (the nodes' together).
+    pub noise_sd: f64,
+    /// No node's noise on it exceeds this.
+    pub bound: u64,
+    /// Nodes whose noise it carries.
+    pub nodes: u32,
 }
 
 /// Released statistics.
@@ -149,6 +168,7 @@ fn field_name(id: &[u8; 32]) -> String {
 /// `t`: the cluster's threshold (the nodes whose noise a release carries).
 fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>, t: u8) -> StudyView {
     let width = 1u64 << (s.bits - s.bucket_bits.min(s.bits));
+    let report = medshare_sdk::research::privacy_report(s, t);
     StudyView {
         study: study.to_string(),
         field: field_name(&s.field),
@@ -166,12 +186,25 @@ fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>, t: u8) -> StudyView 
             .map(|k| k + 1)
             .collect(),
         epsilon: (s.epsilon_milli > 0).then(|| s.epsilon_milli as f64 / 1000.0),
-        noise_sd: medshare_sdk::research::noise_sd(s).map(|sd| {
-            let t = (s.noise_done.count_ones() as f64).max(t as f64);
-            let per_slice = sd * t.sqrt();
-            let weights: f64 = (0..s.bits).map(|j| 4f64.powi(j as i32)).sum();
-            (per_slice, per_slice * weights.sqrt())
-        }),
+        privacy: report
+            .iter()
+            .map(|r| PrivacyView {
+                statistic: match r.statistic {
+                    Statistic::Sum => "sum".into(),
+                    Statistic::SumOfSquares => "sum of squares".into(),
+                    Statistic::Bucket(j) => {
+                        let from = j as u64 * width;
+                        format!("bucket {from}–{}", from + width - 1)
+                    }
+                },
+                epsilon: r.epsilon,
+                sensitivity: r.shift,
+                noise_sd: r.sd,
+                bound: r.bound,
+                nodes: r.nodes,
+            })
+            .collect(),
+        delta: (!report.is_empty()).then(|| medshare_sdk::research::release_delta(&report)),
         results: r.map(|r| ResultsView {
             count: r.count,
             sum: r.sum,
@@ -274,11 +307,20 @@ impl fmt::Display for ResearchOutput {
                 if !v.faulty_nodes.is_empty() {
                     writeln!(f, "faulty    nodes {:?}", v.faulty_nodes)?;
                 }
-                match (v.epsilon, v.noise_sd) {
-                    (Some(e), Some((slice, sum))) => write!(
-                        f,
-                        "epsilon   {e} (discrete Laplace noise: sd {slice:.1} per slice, {sum:.1} on the sum)"
-                    )?,
+                match (v.epsilon, v.delta) {
+                    (Some(e), Some(delta)) => {
+                        write!(
+                            f,
+                            "epsilon   {e}, delta {delta:.1e} (discrete Laplace noise per statistic; no node can move one by more than its bound)"
+                        )?;
+                        for p in &v.privacy {
+                            write!(
+                                f,
+                                "\n  {:<16} ε {:<6} sensitivity {:<6} noise sd {:<9.1} bound ±{} ({} nodes)",
+                                p.statistic, p.epsilon, p.sensitivity, p.noise_sd, p.bound, p.nodes
+                            )?;
+                        }
+                    }
                     _ => write!(f, "epsilon   none (exact figures, no differential-privacy noise)")?,
                 }
                 if let Some(r) = &v.results {

@@ -536,48 +536,108 @@ fn test_discrete_laplace_sampler_matches_its_distribution() {
     }
 }
 
-/// A node's noise share: verified for its study, slice and node; refused
-/// naming the node when moved, tampered or carrying a torsion component.
-/// Added to an aggregate, the decryption is the sum plus the noise, found
-/// by the signed discrete logarithm even when negative.
+/// A node's noise for one aggregate is the `k` bits of `η + 2^(k−1)`, each
+/// with its bit proof: verified at its study, aggregate, node and position
+/// and refused naming the node anywhere else or tampered, so the noise it
+/// adds lies in `[−2^(k−1), 2^(k−1))` whatever the node does. Added to an
+/// aggregate (minus the offset), the decryption is the sum plus the noise,
+/// found by the signed discrete logarithm even when negative.
 #[test]
-fn test_noise_share_bound_and_decrypted_with_the_sum() {
-    use encrypted_ixs::stats::{discrete_log_signed, encrypt_noise, verify_noise};
+fn test_noise_bits_bound_the_noise_and_decrypt_with_the_sum() {
+    use encrypted_ixs::stats::{
+        discrete_log_signed, encrypt_noise_bits, noise_offset, verify_noise_bit, weighted,
+    };
     let mut r = rng(1311);
     let nodes = cluster(2, 3, &mut r);
     let key = nodes[0].share.cluster_key();
     let ctx = study_ctx(3);
     let me = idx(2);
-    let share = encrypt_noise(&mut r, &ctx, me, &key, -41).unwrap();
-    verify_noise(&ctx, me, &key, &share).unwrap();
+    let bits = encrypt_noise_bits(&mut r, &ctx, me, &key, -41, 8).unwrap();
+    assert_eq!(bits.len(), 8);
+    for (j, b) in bits.iter().enumerate() {
+        verify_noise_bit(&ctx, me, &key, j as u8, b).unwrap();
+    }
     let bad = Error::InvalidNoise { node: me };
     assert_eq!(
-        verify_noise(&study_ctx(4), me, &key, &share).unwrap_err(),
+        verify_noise_bit(&study_ctx(4), me, &key, 0, &bits[0]).unwrap_err(),
         bad
     );
     assert_eq!(
-        verify_noise(&ctx, idx(1), &key, &share).unwrap_err(),
+        verify_noise_bit(&ctx, idx(1), &key, 0, &bits[0]).unwrap_err(),
         Error::InvalidNoise { node: idx(1) }
     );
-    let mut tampered = share;
-    tampered.ct.c = tampered.ct.c.add(&BASEPOINT).unwrap();
-    assert_eq!(verify_noise(&ctx, me, &key, &tampered).unwrap_err(), bad);
-    let mut torsion = share;
+    // Bit 3 moved to position 4 (worth twice as much): refused.
+    assert_eq!(
+        verify_noise_bit(&ctx, me, &key, 4, &bits[3]).unwrap_err(),
+        bad
+    );
+    // A "bit" that encrypts 2 (to push the noise past its bound): refused.
+    let mut two = bits[1];
+    two.ct.c = two.ct.c.add(&BASEPOINT).unwrap();
+    assert_eq!(verify_noise_bit(&ctx, me, &key, 1, &two).unwrap_err(), bad);
+    let mut torsion = bits[0];
     let t8 = curve25519_dalek::constants::EIGHT_TORSION[1].compress().0;
     torsion.ct.r = torsion.ct.r.add(&Point(t8)).unwrap();
-    assert_eq!(verify_noise(&ctx, me, &key, &torsion).unwrap_err(), bad);
+    assert_eq!(
+        verify_noise_bit(&ctx, me, &key, 0, &torsion).unwrap_err(),
+        bad
+    );
+    // The prover refuses noise outside its window.
+    for (eta, ok) in [(-128, true), (127, true), (-129, false), (128, false)] {
+        assert_eq!(
+            encrypt_noise_bits(&mut r, &ctx, me, &key, eta, 8).is_ok(),
+            ok,
+            "{eta}"
+        );
+    }
+    assert_eq!(
+        encrypt_noise_bits(&mut r, &ctx, me, &key, 128, 8).unwrap_err(),
+        Error::ValueOutOfRange {
+            value: 256,
+            bits: 8
+        }
+    );
 
-    // Three values 1, 0, 1 in one slice, plus the noise −41: −39.
+    // Three values 1, 0, 1 in one aggregate, plus the noise −41: −39.
     let vctx = value_ctx(1, 1);
     let mut agg = ElGamal::ZERO;
     for v in [1u64, 0, 1] {
         let b = encrypt_value(&mut r, &vctx, &key, v, 1).unwrap();
         agg = agg.add(&b[0].ct).unwrap();
     }
-    agg = agg.add(&share.ct).unwrap();
+    let cts: Vec<ElGamal> = bits.iter().map(|b| b.ct).collect();
+    let noise = weighted(&cts).unwrap();
+    let offset = pt(EdwardsPoint::mul_base(&Scalar::from(noise_offset(8))));
+    agg = agg.add(&noise).unwrap();
+    agg.c = agg.c.sub(&offset).unwrap();
     let m = release(&nodes, &[1, 3], &[agg], 0, &mut r);
     assert_eq!(discrete_log_signed(&m[0], -100, 103), Some(-39));
     assert_eq!(discrete_log_signed(&m[0], -30, 103), None);
+}
+
+/// A node's noise comes from a generator seeded by its key share and the
+/// aggregate: the same node draws the same sample for the same aggregate
+/// (a restart midway continues the same sample), other aggregates and
+/// other nodes draw independently, and every sample lies in its window.
+#[test]
+fn test_noise_sample_is_repeatable_per_node_and_aggregate_and_bounded() {
+    use encrypted_ixs::stats::noise_sample;
+    let mut r = rng(1313);
+    let nodes = cluster(2, 3, &mut r);
+    let (a, b) = (&nodes[0].share, &nodes[1].share);
+    let scale = (50_000, 1_000);
+    let at = |share, slice: u16| noise_sample(share, &study_ctx(slice), scale.0, scale.1, 12);
+    assert_eq!(at(a, 0), at(a, 0));
+    let mine: Vec<i64> = (0..40).map(|j| at(a, j)).collect();
+    let theirs: Vec<i64> = (0..40).map(|j| at(b, j)).collect();
+    assert_ne!(mine, theirs);
+    assert!(mine.windows(2).any(|w| w[0] != w[1]));
+    // Scale 50 with a window of ±2: every sample is −2, −1, 0 or 1.
+    let tight: Vec<i64> = (0..200)
+        .map(|j| noise_sample(a, &study_ctx(j), scale.0, scale.1, 2))
+        .collect();
+    assert!(tight.iter().all(|e| (-2..2).contains(e)), "{tight:?}");
+    assert!(tight.contains(&-2) && tight.contains(&1));
 }
 
 /// The attack the subgroup check in `verify_bit` stops: a "bit" whose `C`

@@ -16,7 +16,7 @@ use medshare::error::MedshareError;
 use medshare::state::{Cluster, Study, StudyPartials, StudyStatus};
 use medshare_sdk::chain::{fetch_many, ChainError};
 use medshare_sdk::research::{
-    noise_transactions, partial_transactions, release_transaction, researcher_registry,
+    noise_plan, noise_transactions, partial_transactions, release_transaction, researcher_registry,
 };
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
@@ -98,14 +98,13 @@ impl Node {
         let t = cluster.threshold as u32;
         if study.epsilon_milli > 0 && study.noise_done.count_ones() < t {
             let mine = study.noise_progress[pos] as usize;
-            if mine < slices && !faulty {
-                let key = encrypted_ixs::point::Point(cluster.cluster_key);
+            let bits: usize = noise_plan(study).iter().map(|p| p.bits as usize).sum();
+            if mine < bits && !faulty {
                 let txs = noise_transactions(
                     &mut OsRng,
                     self.authority.pubkey(),
-                    worker.index,
+                    &worker.share,
                     self.cfg.cluster,
-                    &key,
                     addr,
                     study,
                     mine,
@@ -119,7 +118,7 @@ impl Node {
                         Err(e) => return Err(e.into()),
                     }
                 }
-                info!(study = %addr, node = me, slices, "noise posted");
+                info!(study = %addr, node = me, bits, "noise posted");
             }
             // The partials wait for the noise phase to end (next tick).
             return Ok(sent);

@@ -39,12 +39,23 @@ pub const MAX_EPSILON_MILLI: u32 = 100_000;
 /// Fields one research consent names.
 pub const MAX_RESEARCH_FIELDS: usize = 8;
 /// Most bits of a study's values (their squares have twice as many).
-pub const MAX_STUDY_BITS: u8 = 20;
+pub const MAX_STUDY_BITS: u8 = 12;
 /// Most top bits a study's histogram buckets by (16 buckets).
 pub const MAX_STUDY_BUCKET_BITS: u8 = 4;
-/// Most slices of one value or study: 20 bits, 40 square bits, 16 buckets.
+/// Most slices of one value or open study: 12 bits, 24 square bits, 16
+/// buckets.
 pub const MAX_STUDY_SLICES: usize =
     crate::state::slice_count(MAX_STUDY_BITS, MAX_STUDY_BUCKET_BITS);
+/// Most statistics one study releases: the sum, the sum of squares, 16
+/// buckets.
+pub const MAX_STUDY_STATISTICS: usize =
+    crate::state::statistic_count(MAX_STUDY_BITS, MAX_STUDY_BUCKET_BITS);
+/// Every released statistic (before noise) stays below `2^MAX_TOTAL_BITS`:
+/// a study takes at most [`crate::state::max_cohort`] records.
+pub const MAX_TOTAL_BITS: u32 = 40;
+/// Most bits of one node's noise on one statistic (`|η| ≤ 2^35`): a study
+/// whose ε would need more is refused when opened.
+pub const MAX_STUDY_NOISE_BITS: u8 = 36;
 
 /// Longest consent purpose, in bytes.
 pub const MAX_PURPOSE_LEN: usize = 64;

@@ -185,8 +185,8 @@ pub enum MedshareError {
     /// A share names more groups than one share carries (`MAX_SHARE_GROUPS`).
     #[msg("too many field groups for one share (at most 5)")]
     TooManyGroups,
-    /// A value's or study's bits or histogram are out of range (1–20 bits, at most 4 histogram bits, none for a 1-bit indicator).
-    #[msg("invalid value shape: 1 to 20 bits, histogram of at most 4 top bits")]
+    /// A value's or study's bits or histogram are out of range (1–12 bits, at most 4 histogram bits, none for a 1-bit indicator).
+    #[msg("invalid value shape: 1 to 12 bits, histogram of at most 4 top bits")]
     InvalidStudyShape,
     /// A study's minimum cohort is below `MIN_COHORT` (10).
     #[msg("minimum cohort must be at least 10")]
@@ -276,11 +276,19 @@ pub enum MedshareError {
     /// releases explicitly (and then without a budget).
     #[msg("a research consent needs a privacy budget, or an explicit choice of exact releases without one")]
     PrivacyChoice,
+    /// The study holds as many records as its statistics can count
+    /// (`max_cohort`: every released statistic below `2^40`).
+    #[msg("study is full: one more record would make its statistics too large to decrypt")]
+    StudyFull,
+    /// At this ε a node's noise on some statistic would need more than
+    /// `MAX_STUDY_NOISE_BITS` bits.
+    #[msg("epsilon is too small for this field: the noise would be too large to decrypt")]
+    EpsilonTooSmall,
 }
 
 impl MedshareError {
     /// Every variant, in code order (`ERROR_CODE_OFFSET + index`).
-    pub const ALL: [MedshareError; 90] = [
+    pub const ALL: [MedshareError; 92] = [
         MedshareError::NotOwner,
         MedshareError::NotAdmin,
         MedshareError::InvalidThreshold,
@@ -371,6 +379,8 @@ impl MedshareError {
         MedshareError::StudyNotReleased,
         MedshareError::WrongStudy,
         MedshareError::PrivacyChoice,
+        MedshareError::StudyFull,
+        MedshareError::EpsilonTooSmall,
     ];
 
     /// The variant with this Anchor error code.
@@ -393,8 +403,8 @@ mod tests {
         }
         assert_eq!(
             *MedshareError::ALL.last().unwrap() as usize,
-            MedshareError::PrivacyChoice as usize,
-            "a variant was added after PrivacyChoice: add it to ALL"
+            MedshareError::EpsilonTooSmall as usize,
+            "a variant was added after EpsilonTooSmall: add it to ALL"
         );
         assert!(MedshareError::from_code(anchor_lang::error::ERROR_CODE_OFFSET + 999).is_none());
     }

@@ -316,14 +316,14 @@ pub mod medshare {
         PostStudyPartials::handler(ctx, offset, partials)
     }
 
-    /// A node adds verified noise shares to a closed study's sums
-    /// (differential privacy).
+    /// A node adds the next verified bits of its bounded noise to a closed
+    /// study's aggregates (differential privacy).
     pub fn post_study_noise(
         ctx: Context<PostStudyNoise>,
         offset: u16,
-        noise: Vec<NoiseArg>,
+        bits: Vec<BitArg>,
     ) -> Result<()> {
-        PostStudyNoise::handler(ctx, offset, noise)
+        PostStudyNoise::handler(ctx, offset, bits)
     }
 
     /// The owner closes a research consent (revoking it if active).

@@ -3,7 +3,7 @@
 //! decryptions and the release (nodes).
 
 use medshare::instructions::{
-    NoiseArg, OpenStudyArgs, PartialArg, PostValueArgs, ResearchConsentArgs, SealValueArgs,
+    BitArg, OpenStudyArgs, PartialArg, PostValueArgs, ResearchConsentArgs, SealValueArgs,
 };
 use medshare::{accounts as a, instruction as d, pda};
 use solana_sdk::instruction::{AccountMeta, Instruction};
@@ -181,14 +181,14 @@ pub fn post_study_partials(
     )
 }
 
-/// `post_study_noise`: node `index`'s noise shares for slices `offset..`.
+/// `post_study_noise`: node `index`'s noise bits from its bit `offset` on.
 pub fn post_study_noise(
     node: Pubkey,
     cluster: Pubkey,
     index: u8,
     study: Pubkey,
     offset: u16,
-    noise: Vec<NoiseArg>,
+    bits: Vec<BitArg>,
 ) -> Instruction {
     instruction(
         a::PostStudyNoise {
@@ -197,7 +197,7 @@ pub fn post_study_noise(
             node_record: pda::node_record(&cluster, index),
             study,
         },
-        d::PostStudyNoise { offset, noise },
+        d::PostStudyNoise { offset, bits },
     )
 }
 

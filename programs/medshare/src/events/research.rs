@@ -136,7 +136,7 @@ pub struct StudyPartialsPosted {
     pub study: Pubkey,
     /// The node.
     pub node: u8,
-    /// Slices it has posted so far.
+    /// Partial decryptions it has posted so far.
     pub posted: u16,
     /// Slot.
     pub slot: u64,
@@ -152,15 +152,15 @@ pub struct StudyPartialRejected {
     pub node: u8,
     /// Its authority.
     pub authority: Pubkey,
-    /// The slice whose proof failed.
+    /// The released statistic whose proof failed.
     pub slice: u16,
-    /// A noise share (`post_study_noise`), not a partial decryption.
+    /// A noise bit (`post_study_noise`), not a partial decryption.
     pub noise: bool,
     /// Slot.
     pub slot: u64,
 }
 
-/// A study's aggregates were decrypted: `m·B` per slice.
+/// A study's aggregates were decrypted: `m·B` per released statistic.
 #[event]
 pub struct StudyReleased {
     /// The study.
@@ -171,7 +171,7 @@ pub struct StudyReleased {
     pub epsilon_milli: u32,
     /// The nodes whose partials were combined.
     pub contributors: Vec<u8>,
-    /// `m·B` per slice.
+    /// `m·B` per released statistic.
     pub released: Vec<[u8; 32]>,
     /// Slot.
     pub slot: u64,
@@ -186,7 +186,7 @@ pub struct StudyNoisePosted {
     pub study: Pubkey,
     /// The node.
     pub node: u8,
-    /// Slices it has noised so far.
+    /// Noise bits it has posted so far.
     pub posted: u16,
     /// Nodes whose noise is complete.
     pub complete_nodes: u8,

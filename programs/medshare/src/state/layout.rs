@@ -39,12 +39,13 @@ pub const PATIENT_RECORD: [u8; 8] = header(b"Record_", 1);
 pub const RESEARCH_CONSENT: [u8; 8] = header(b"ResCons", 1);
 /// [`crate::state::ResearchValue`], layout 1.
 pub const RESEARCH_VALUE: [u8; 8] = header(b"ResValu", 1);
-/// [`crate::state::Study`], layout 1.
-pub const STUDY: [u8; 8] = header(b"Study__", 1);
+/// [`crate::state::Study`], layout 2 (noise progress in bits; after
+/// closing, one aggregate per released statistic).
+pub const STUDY: [u8; 8] = header(b"Study__", 2);
 /// [`crate::state::StudyMember`], layout 1.
 pub const STUDY_MEMBER: [u8; 8] = header(b"StudMem", 1);
-/// [`crate::state::StudyPartials`], layout 1.
-pub const STUDY_PARTIALS: [u8; 8] = header(b"StudPar", 1);
+/// [`crate::state::StudyPartials`], layout 2 (one per released statistic).
+pub const STUDY_PARTIALS: [u8; 8] = header(b"StudPar", 2);
 /// [`crate::state::ShareResult`], layout 1.
 pub const SHARE_RESULT: [u8; 8] = header(b"ShareRe", 1);
 

@@ -7,7 +7,9 @@
 
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_PURPOSE_LEN, MAX_RESEARCH_FIELDS, MAX_STUDY_SLICES};
+use crate::constants::{
+    MAX_PURPOSE_LEN, MAX_RESEARCH_FIELDS, MAX_STUDY_SLICES, MAX_STUDY_STATISTICS,
+};
 use crate::error::MedshareError;
 
 /// An exponential-ElGamal ciphertext `(R, C)` as stored on-chain.
@@ -51,17 +53,138 @@ pub const fn slice_count(bits: u8, bucket_bits: u8) -> usize {
     b + square + buckets
 }
 
-/// The L1 sensitivity of a study's released slice vector when one record's
-/// value is replaced by another (who joined is public; values are what
-/// differential privacy protects): each value slice and each square slice
-/// moves by at most 1, and the histogram by at most 2 (one bucket loses the
-/// record, another gains it). Noise of scale `sensitivity / ε` per slice
-/// makes the release ε-differentially private.
-pub const fn sensitivity(bits: u8, bucket_bits: u8) -> u64 {
-    let b = bits as u64;
-    let square = if b > 1 { 2 * b } else { 0 };
-    let buckets = if bucket_bits > 0 { 2 } else { 0 };
-    b + square + buckets
+/// What a study releases, once closed: one aggregate per statistic, each
+/// combined homomorphically from the members' slices (`Σ_j 2^j·S_j`), so
+/// the count behind each bit slice is never decrypted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Statistic {
+    /// `Σ v`.
+    Sum,
+    /// `Σ v²` (values of more than one bit).
+    SumOfSquares,
+    /// The number of values in histogram bucket `j` (by the top
+    /// `bucket_bits` bits).
+    Bucket(u8),
+}
+
+impl Statistic {
+    /// How far this statistic moves when one member's value is replaced
+    /// by another (who joined is public; values are what differential
+    /// privacy protects): `2^bits − 1`, its square, or 1 for a bucket.
+    pub const fn shift(self, bits: u8) -> u64 {
+        let max = (1u64 << bits) - 1;
+        match self {
+            Statistic::Sum => max,
+            Statistic::SumOfSquares => max * max,
+            Statistic::Bucket(_) => 1,
+        }
+    }
+
+    /// The L1 sensitivity of the statistic's group: its shift, or 2 for the
+    /// histogram as a whole (one bucket loses the record, another gains it).
+    pub const fn sensitivity(self, bits: u8) -> u64 {
+        match self {
+            Statistic::Bucket(_) => 2,
+            _ => self.shift(bits),
+        }
+    }
+}
+
+/// The statistics a study of this shape releases, in order: the sum, the
+/// sum of squares (more than one bit), then every bucket.
+pub fn statistics(bits: u8, bucket_bits: u8) -> impl Iterator<Item = Statistic> {
+    let square = (bits > 1).then_some(Statistic::SumOfSquares);
+    let buckets = if bucket_bits > 0 { 1u16 << bucket_bits } else { 0 };
+    core::iter::once(Statistic::Sum)
+        .chain(square)
+        .chain((0..buckets).map(|j| Statistic::Bucket(j as u8)))
+}
+
+/// How many aggregates a study of this shape releases.
+pub const fn statistic_count(bits: u8, bucket_bits: u8) -> usize {
+    let buckets = if bucket_bits > 0 {
+        1usize << bucket_bits
+    } else {
+        0
+    };
+    1 + (bits > 1) as usize + buckets
+}
+
+/// How many groups the study's ε is split between, equally: the sum, the
+/// sum of squares, the histogram (the histogram's buckets share one part,
+/// its L1 sensitivity being 2 however many buckets there are).
+pub const fn privacy_groups(bits: u8, bucket_bits: u8) -> u64 {
+    1 + (bits > 1) as u64 + (bucket_bits > 0) as u64
+}
+
+/// `40·ln 2`, as `(27_726, 1_000)`: a noise bound `B` this many noise
+/// scales past the shift leaves at most `2^−40` of an honest node's noise
+/// where one value could be told from another (the δ of the release).
+pub const NOISE_TAIL: (u64, u64) = (27_726, 1_000);
+
+/// The differential-privacy noise of one released statistic: each node
+/// draws discrete Laplace noise of scale `scale_num / scale_den`,
+/// conditioned on `−bound ≤ η < bound`, and posts it as `bits` proven bits,
+/// so no node can shift the statistic by more than `bound`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NoisePlan {
+    /// The statistic.
+    pub statistic: Statistic,
+    /// Its share of ε, in thousandths.
+    pub epsilon_milli: u64,
+    /// Scale numerator: `sensitivity × groups × 1000`.
+    pub scale_num: u64,
+    /// Scale denominator: the study's ε in thousandths.
+    pub scale_den: u64,
+    /// Bits of each node's noise: `η + 2^(bits−1)` is posted bit by bit.
+    pub bits: u8,
+}
+
+impl NoisePlan {
+    /// `2^(bits−1)`: a node's noise lies in `[−bound, bound)`.
+    pub const fn bound(&self) -> u64 {
+        1u64 << (self.bits - 1)
+    }
+}
+
+/// Each released statistic's noise for a study of this shape at ε
+/// (`epsilon_milli > 0`), in release order: ε split equally between the
+/// [`privacy_groups`], scale `sensitivity / ε_group`, and the bound the
+/// smallest power of two at least `shift + 40·ln 2 · scale`.
+pub fn noise_plan(
+    bits: u8,
+    bucket_bits: u8,
+    epsilon_milli: u32,
+) -> impl Iterator<Item = NoisePlan> {
+    let groups = privacy_groups(bits, bucket_bits);
+    let eps = (epsilon_milli as u64).max(1);
+    statistics(bits, bucket_bits).map(move |statistic| {
+        let scale_num = statistic.sensitivity(bits) * groups * 1000;
+        // shift + ⌈scale · 40 ln 2⌉, in u128: scale_num is below 2^36.
+        let tail = (scale_num as u128 * NOISE_TAIL.0 as u128)
+            .div_ceil(eps as u128 * NOISE_TAIL.1 as u128);
+        let min = statistic.shift(bits) as u128 + tail;
+        let k = (128 - (min - 1).leading_zeros()) as u8 + 1;
+        NoisePlan {
+            statistic,
+            epsilon_milli: epsilon_milli as u64 / groups,
+            scale_num,
+            scale_den: eps,
+            bits: k,
+        }
+    })
+}
+
+/// The largest cohort a study of this shape takes: every released
+/// statistic stays below `2^MAX_TOTAL_BITS` (so a reader recovers it by
+/// baby-step giant-step in seconds).
+pub const fn max_cohort(bits: u8) -> u64 {
+    let largest = if bits > 1 {
+        Statistic::SumOfSquares.shift(bits)
+    } else {
+        Statistic::Sum.shift(bits)
+    };
+    (1u64 << crate::constants::MAX_TOTAL_BITS) / largest
 }
 
 /// The bit position slice `slice` of a value is proven at
@@ -261,8 +384,9 @@ pub struct Study {
     pub partials_done: u16,
     /// Differential privacy: ε of the release in thousandths (0: none).
     pub epsilon_milli: u32,
-    /// Noise slices each node has added so far (node `i` at `i − 1`).
-    pub noise_progress: [u8; 16],
+    /// Noise bits each node has added so far, over all statistics in
+    /// release order ([`noise_plan`]; node `i` at `i − 1`).
+    pub noise_progress: [u16; 16],
     /// Nodes whose noise is complete (bit `i − 1`); the noise phase ends
     /// when `t` are, and only then are partial decryptions taken.
     pub noise_done: u16,
@@ -272,11 +396,13 @@ pub struct Study {
     /// rent of that node's partial decryptions (paid back to the node when
     /// it creates them; what is left returns with the study's rent).
     pub partials_deposit: u64,
-    /// Encrypted sums, one per slice.
+    /// Encrypted sums: while `Open`, one per slice of the members' values;
+    /// from `Closed` on, one per released statistic ([`statistics`]),
+    /// combined from the slices, noise included once added.
     #[max_len(MAX_STUDY_SLICES)]
     pub aggregates: Vec<ElGamalData>,
-    /// Once released: `m·B` per slice.
-    #[max_len(MAX_STUDY_SLICES)]
+    /// Once released: `m·B` per statistic.
+    #[max_len(MAX_STUDY_STATISTICS)]
     pub released: Vec<[u8; 32]>,
 }
 
@@ -284,9 +410,12 @@ impl Study {
     /// Checked wherever a handler writes one.
     pub fn invariant(&self) -> Result<()> {
         let n = slice_count(self.bits, self.bucket_bits);
+        let m = statistic_count(self.bits, self.bucket_bits);
+        let aggregates = if self.status == StudyStatus::Open { n } else { m };
         require!(
-            self.aggregates.len() == n
-                && (self.released.is_empty() || self.released.len() == n)
+            self.aggregates.len() == aggregates
+                && (self.released.is_empty() || self.released.len() == m)
+                && self.cohort as u64 <= max_cohort(self.bits)
                 && self.cohort <= self.joined
                 && self.min_cohort >= crate::constants::MIN_COHORT,
             MedshareError::InvariantViolated
@@ -318,7 +447,7 @@ pub struct StudyMember {
 }
 
 /// One node's partial decryptions `D_i = s_i·R` of a closed study's
-/// aggregates, each verified when posted.
+/// aggregates (one per released statistic), each verified when posted.
 #[account(discriminator = &crate::state::layout::STUDY_PARTIALS)]
 #[derive(InitSpace)]
 pub struct StudyPartials {
@@ -328,7 +457,58 @@ pub struct StudyPartials {
     pub node: u8,
     /// PDA bump.
     pub bump: u8,
-    /// One per slice, in order.
-    #[max_len(MAX_STUDY_SLICES)]
+    /// One per released statistic, in order.
+    #[max_len(MAX_STUDY_STATISTICS)]
     pub d: Vec<[u8; 32]>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::constants::{MAX_STUDY_BITS, MAX_STUDY_NOISE_BITS, MAX_TOTAL_BITS};
+
+    /// A study's capacity keeps its largest statistic below `2^40`: ages
+    /// (squares up to 127²) take 68 million records, 12-bit lab values
+    /// 65,568, indicators `2^40`.
+    #[test]
+    fn test_max_cohort_keeps_every_statistic_below_two_to_the_forty() {
+        assert_eq!(max_cohort(7), 68_169_857);
+        assert_eq!(max_cohort(12), 65_568);
+        assert_eq!(max_cohort(1), 1 << 40);
+        for bits in 1..=MAX_STUDY_BITS {
+            let largest = if bits > 1 {
+                Statistic::SumOfSquares
+            } else {
+                Statistic::Sum
+            };
+            let top = max_cohort(bits) as u128 * largest.shift(bits) as u128;
+            assert!(top <= 1u128 << MAX_TOTAL_BITS, "{bits}");
+            assert!(max_cohort(bits) >= crate::constants::MIN_COHORT as u64);
+        }
+    }
+
+    /// Each statistic's noise bound is the smallest power of two at least
+    /// its shift plus `40·ln 2` scales, and ε = 1 fits every shape in the
+    /// noise-bit limit.
+    #[test]
+    fn test_noise_bounds_cover_shift_plus_forty_ln_two_scales() {
+        for bits in 1..=MAX_STUDY_BITS {
+            for h in [0u8, 3] {
+                if bits == 1 && h > 0 || h > bits {
+                    continue;
+                }
+                assert_eq!(
+                    noise_plan(bits, h, 1_000).count(),
+                    statistic_count(bits, h)
+                );
+                for p in noise_plan(bits, h, 1_000) {
+                    let scale = p.scale_num as f64 / p.scale_den as f64;
+                    let min = p.statistic.shift(bits) as f64 + 40.0 * 2f64.ln() * scale;
+                    assert!(p.bound() as f64 >= min, "{bits} {h} {p:?}");
+                    assert!(((p.bound() / 2) as f64) < min + 1.0, "{bits} {h} {p:?}");
+                    assert!(p.bits <= MAX_STUDY_NOISE_BITS, "{bits} {h} {p:?}");
+                }
+            }
+        }
+    }
 }

@@ -215,7 +215,7 @@ async fn release(env: &mut Env, c: &SimCluster, study: Pubkey, nodes: &[u8]) -> 
 /// variance and 8-bucket histogram equal the plaintext computation; node 2's
 /// wrong partial decryption is refused, naming it; nodes 1 and 3 release.
 /// The same fifty in a study with differential privacy (ε = 1): every
-/// released slice and the sum lie within the documented noise.
+/// released statistic lies within the documented noise.
 #[tokio::test]
 async fn test_fifty_patients_released_exactly() {
     let mut env = Env::new(1301).await;
@@ -245,7 +245,7 @@ async fn test_fifty_patients_released_exactly() {
         let logs = add_record(&mut env, &researcher, study, &age, m.record)
             .await
             .unwrap();
-        units.add("join_study (29 slices)", &logs);
+        units.add("join_study (age: 29 slices)", &logs);
         assert_eq!(events::<StudyJoined>(&logs)[0].cohort, ages.len() as u32);
         add_record(&mut env, &researcher, dp_study, &age, m.record)
             .await
@@ -269,7 +269,7 @@ async fn test_fifty_patients_released_exactly() {
         )
         .await
         .unwrap();
-    units.add("close_study", &logs);
+    units.add("close_study (age: 29 slices into 10 statistics)", &logs);
 
     // Node 2 cheats: D = s·R + B on slice 0. It is named and marked faulty.
     let node2 = &c.nodes[1];
@@ -297,7 +297,7 @@ async fn test_fifty_patients_released_exactly() {
 
     for i in [1usize, 3] {
         for r in post_partials(&mut env, &c, i, study).await {
-            units.add("post_study_partials (10 slices)", &r.unwrap());
+            units.add("post_study_partials (10 statistics)", &r.unwrap());
         }
     }
     // The faulty node's partials cannot be used for the release.
@@ -308,7 +308,7 @@ async fn test_fifty_patients_released_exactly() {
         MedshareError::NotEnoughPartials,
     );
     let logs = release(&mut env, &c, study, &[1, 3]).await;
-    units.add("release_study (29 slices, t = 2)", &logs);
+    units.add("release_study (10 statistics, t = 2)", &logs);
     let ev = events::<StudyReleased>(&logs);
     assert_eq!((ev[0].cohort, ev[0].contributors.clone()), (50, vec![1, 3]));
 
@@ -336,10 +336,7 @@ async fn test_fifty_patients_released_exactly() {
         MedshareError::StudyNotClosed,
     );
     // With differential privacy (ε = 1): released within the documented
-    // noise. Each slice carries two nodes' discrete Laplace noise of scale
-    // 23; every slice lands within 20 standard deviations of its true count,
-    // the sum within 20 standard deviations of the true sum, and the noise
-    // is there.
+    // noise, each statistic's own.
     env.send(
         &[sdk::close_study(researcher.pubkey(), c.address, dp_study)],
         &[&researcher],
@@ -360,40 +357,10 @@ async fn test_fifty_patients_released_exactly() {
     let s: Study = env.account(dp_study).await;
     let noisy = StudyResults::of(&s).unwrap();
     assert_eq!((noisy.count, noisy.epsilon), (50, Some(1.0)));
-    let truth = true_slices(&ages);
-    let sd = noisy.slice_noise_sd.unwrap();
-    let errors: Vec<i64> = noisy
-        .slices
-        .iter()
-        .zip(&truth)
-        .map(|(g, t)| g - t)
-        .collect();
-    assert!(
-        errors.iter().all(|e| (*e as f64).abs() <= 20.0 * sd),
-        "{errors:?}"
-    );
-    assert!(errors.iter().any(|e| *e != 0), "no noise was added");
-    let sum_sd = sd * (0..7).map(|j| 4f64.powi(j)).sum::<f64>().sqrt();
-    assert!(((noisy.sum - sum as i128) as f64).abs() <= 20.0 * sum_sd);
+    assert_noised(&noisy, &ages);
     if sbf() {
         units.print();
     }
-}
-
-/// The true slices of age studies (7 bits, squares, 8 buckets): how many
-/// ages have each bit set, each square bit set, and fall in each bucket.
-fn true_slices(ages: &[u64]) -> Vec<i64> {
-    let mut truth = vec![0i64; 29];
-    for a in ages {
-        for (j, t) in truth[..7].iter_mut().enumerate() {
-            *t += ((a >> j) & 1) as i64;
-        }
-        for (j, t) in truth[7..21].iter_mut().enumerate() {
-            *t += (((a * a) >> j) & 1) as i64;
-        }
-        truth[21 + (a >> 4) as usize] += 1;
-    }
-    truth
 }
 
 /// A revoked research consent before the study closes removes the record:
@@ -758,6 +725,33 @@ async fn test_value_and_study_refusals() {
         env.send(&[low], &[&researcher]).await,
         MedshareError::MinCohortTooLow,
     );
+    // An ε so small that a node's noise on the sum of squares would need
+    // more than 36 bits (ε = 0.01 for ages: bound ≈ 1.3·10^11) is refused;
+    // ε = 0.04 is not.
+    for (eps, refused) in [(10u32, true), (40, false)] {
+        let cluster: Cluster = env.account(c.address).await;
+        let (ix, _) = sdk::open_study(
+            researcher.pubkey(),
+            c.address,
+            cluster.next_study,
+            None,
+            OpenStudyArgs {
+                purpose: PURPOSE.to_string(),
+                field: age.id,
+                bits: age.bits,
+                bucket_bits: age.bucket_bits,
+                min_cohort: 10,
+                closes_at: i64::MAX,
+                epsilon_milli: eps,
+            },
+        );
+        let sent = env.send(&[ix], &[&researcher]).await;
+        if refused {
+            assert_err(sent, MedshareError::EpsilonTooSmall);
+        } else {
+            sent.unwrap();
+        }
+    }
     // A cohort below the minimum cannot close, so nothing is decrypted.
     add_record(&mut env, &researcher, study, &age, m2.record)
         .await
@@ -810,9 +804,8 @@ async fn post_noise(
     medshare_sdk::research::noise_transactions(
         &mut env.rng,
         node.authority.pubkey(),
-        share.index(),
+        share,
         c.address,
-        &c.key(),
         study,
         &s,
         0,
@@ -821,11 +814,52 @@ async fn post_noise(
     .unwrap()
 }
 
+/// The true statistics of an age study (7 bits, squares, 8 buckets): the
+/// sum, the sum of squares, and how many ages fall in each bucket.
+fn true_statistics(ages: &[u64]) -> Vec<i64> {
+    let mut truth = vec![0i64; 10];
+    for a in ages {
+        truth[0] += *a as i64;
+        truth[1] += (a * a) as i64;
+        truth[2 + (a >> 4) as usize] += 1;
+    }
+    truth
+}
+
+/// The released statistics of `study` (signed discrete logarithms within
+/// `±window` of `[0, top]`).
+fn released_values(s: &Study, top: i64, window: i64) -> Vec<i64> {
+    s.released
+        .iter()
+        .map(|p| {
+            encrypted_ixs::stats::discrete_log_signed(&Point(*p), -window, top + window).unwrap()
+        })
+        .collect()
+}
+
+/// Each released statistic of a noised age study against the truth: the
+/// error is within the proven bounds of the nodes that noised it and within
+/// 20 standard deviations of their noise, and some noise is there.
+fn assert_noised(got: &StudyResults, ages: &[u64]) {
+    let truth = true_statistics(ages);
+    let mut values = vec![got.sum as i64, got.sum_of_squares.unwrap() as i64];
+    values.extend(got.histogram.clone().unwrap());
+    let errors: Vec<i64> = values.iter().zip(&truth).map(|(g, t)| g - t).collect();
+    for (e, n) in errors.iter().zip(&got.noise) {
+        assert!(
+            e.unsigned_abs() <= n.bound * n.nodes as u64 && (*e as f64).abs() <= 20.0 * n.sd,
+            "{errors:?} {:?}",
+            got.noise
+        );
+    }
+    assert!(errors.iter().any(|e| *e != 0), "no noise was added");
+}
+
 /// A study with differential privacy: nothing is decrypted before `t`
-/// nodes' noise is in; a node's forged noise share is refused naming it;
-/// the released slices differ from the true counts by the documented noise
-/// (each within 20 standard deviations, and not all equal to them); the
-/// study records ε. Records with a privacy budget join only studies with
+/// nodes' noise is in; a node's forged noise bit is refused naming it;
+/// the released statistics differ from the true ones by the documented
+/// noise (each within its bounds and 20 standard deviations, and not all
+/// equal to them); the study records ε. Records with a privacy budget join only studies with
 /// differential privacy, and only while their ε fits the budget.
 #[tokio::test]
 async fn test_differential_privacy_release() {
@@ -900,11 +934,11 @@ async fn test_differential_privacy_release() {
         early.into_iter().next().unwrap(),
         MedshareError::NoiseIncomplete,
     );
-    // Node 3 forges a noise share: named, marked faulty, nothing added.
+    // Node 3 forges a noise bit: named, marked faulty, nothing added.
     let before: Study = env.account(study).await;
     let mut forged = post_noise(&mut env, &c, 3, study).await;
     let ix = &mut forged[0][1];
-    // Layout: discriminator 8, offset 2, vec length 4, then R, C of slice 0.
+    // Layout: discriminator 8, offset 2, vec length 4, then R, C of bit 0.
     let mut data = ix.data.clone();
     let c0 = Point(data[46..78].try_into().unwrap());
     data[46..78].copy_from_slice(&c0.add(&encrypted_ixs::point::BASEPOINT).unwrap().0);
@@ -925,7 +959,7 @@ async fn test_differential_privacy_release() {
     for i in [1usize, 2] {
         for tx in post_noise(&mut env, &c, i, study).await {
             let logs = env.send(&tx, &[&c.nodes[i - 1].authority]).await.unwrap();
-            units.add("post_study_noise (6 slices; the last of 29: 5)", &logs);
+            units.add("post_study_noise (5 bits)", &logs);
         }
     }
     let s: Study = env.account(study).await;
@@ -947,24 +981,17 @@ async fn test_differential_privacy_release() {
     let got = StudyResults::of(&s).unwrap();
     assert_eq!(got.epsilon, Some(1.0));
     assert_eq!(got.count, 10);
-    let truth = true_slices(&ages);
-    let sd = got.slice_noise_sd.unwrap();
-    // Sensitivity 7 + 14 + 2 = 23 at ε = 1: scale 23, sd ≈ 32.5 per node.
-    assert!((sd - 2f64.sqrt() * 32.5).abs() < 0.5, "{sd}");
-    let errors: Vec<i64> = got.slices.iter().zip(&truth).map(|(g, t)| g - t).collect();
-    assert!(
-        errors.iter().all(|e| (*e as f64).abs() <= 20.0 * sd),
-        "{errors:?}"
-    );
-    assert!(errors.iter().any(|e| *e != 0), "no noise was added");
+    assert_noised(&got, &ages);
+    // ε = 1 split in three; the sum's noise has scale 127 × 3 = 381.
+    assert_eq!(got.noise[0].epsilon, 0.333);
+    assert_eq!(got.noise[0].scale, 381.0);
     // A study without differential privacy takes no noise.
     let exact_study: Study = env.account(exact).await;
     let plain = medshare_sdk::research::noise_transactions(
         &mut env.rng,
         c.nodes[0].authority.pubkey(),
-        c.nodes[0].share.as_ref().unwrap().index(),
+        c.nodes[0].share.as_ref().unwrap(),
         c.address,
-        &c.key(),
         exact,
         &exact_study,
         0,
@@ -1367,4 +1394,207 @@ async fn test_default_consent_keeps_records_out_of_exact_studies() {
     add_record(&mut env, &researcher, noised, &age, m.record)
         .await
         .unwrap();
+}
+
+/// Closes `study` and releases it with the partials of `nodes` (noise, if
+/// any, already in).
+async fn close_and_release(
+    env: &mut Env,
+    c: &SimCluster,
+    researcher: &Keypair,
+    study: Pubkey,
+    nodes: &[u8],
+) -> Study {
+    let s: Study = env.account(study).await;
+    if s.status == StudyStatus::Open {
+        env.send(
+            &[sdk::close_study(researcher.pubkey(), c.address, study)],
+            &[researcher],
+        )
+        .await
+        .unwrap();
+    }
+    for i in nodes {
+        for r in post_partials(env, c, *i as usize, study).await {
+            r.unwrap();
+        }
+    }
+    release(env, c, study, nodes).await;
+    env.account(study).await
+}
+
+/// A release reveals the statistics its study advertises and nothing else:
+/// the nodes decrypt the sum, the sum of squares and the buckets, combined
+/// from the bit slices under encryption, never the count behind one slice
+/// (which says, for instance, how many members have an odd age). Two
+/// cohorts with the same statistics but different slice counts ({1, 5, 6}
+/// and {2, 3, 7} among seven equal ages) release exactly the same numbers.
+#[tokio::test]
+async fn test_release_reveals_only_the_studys_statistics() {
+    let mut env = Env::new(2317).await;
+    let c = ready_cluster(&mut env, 23, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let mut releases = vec![];
+    for three in [[1u64, 5, 6], [2, 3, 7]] {
+        let study = open(&mut env, &c, &researcher, &age, 10).await;
+        let ages: Vec<u64> = (40..47).chain(three).collect();
+        for a in &ages {
+            let m = member(&mut env, &c).await;
+            env.send(&[consent_ix(&m, &[&age], PURPOSE)], &[&m.wallet])
+                .await
+                .unwrap();
+            post_value(&mut env, &c, &m, &age, *a).await;
+            add_record(&mut env, &researcher, study, &age, m.record)
+                .await
+                .unwrap();
+        }
+        let s = close_and_release(&mut env, &c, &researcher, study, &[1, 2]).await;
+        // Ten numbers: the statistics, each exact.
+        assert_eq!(s.released.len(), 10);
+        assert_eq!(
+            released_values(&s, 10 * 16_129, 0),
+            true_statistics(&ages)
+        );
+        // Each node decrypted those ten aggregates, no more.
+        for i in [1u8, 2] {
+            let p: StudyPartials = env
+                .account(medshare::pda::study_partials(&study, i))
+                .await;
+            assert_eq!(p.d.len(), 10);
+        }
+        releases.push(s.released);
+    }
+    assert_eq!(releases[0], releases[1]);
+}
+
+/// A node cannot push a noised release further than its proven bound.
+/// Node 2 tries to add 500 noise scales to the sum as a forged noise bit:
+/// refused, named, marked faulty, the sums untouched. A bit past the end of
+/// a node's noise is refused. Node 3 biases every statistic as far as its
+/// bits allow (`η = bound − 1`): accepted, and the release then differs
+/// from the truth by exactly that bias plus node 1's noise, itself within
+/// its bound.
+#[tokio::test]
+async fn test_a_node_cannot_bias_a_release_past_its_bound() {
+    use encrypted_ixs::stats::{encrypt_noise_bits, StudyContext};
+    let mut env = Env::new(2318).await;
+    let c = ready_cluster(&mut env, 24, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
+    let mut ages = vec![];
+    for k in 0..10u64 {
+        let m = member(&mut env, &c).await;
+        env.send(
+            &[consent_budget_ix(&m, &[&age], PURPOSE, 3_000)],
+            &[&m.wallet],
+        )
+        .await
+        .unwrap();
+        let a = 20 + 5 * k;
+        ages.push(a);
+        post_value(&mut env, &c, &m, &age, a).await;
+        add_record(&mut env, &researcher, study, &age, m.record)
+            .await
+            .unwrap();
+    }
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    let s: Study = env.account(study).await;
+    let plan = medshare_sdk::research::noise_plan(&s);
+    assert_eq!(plan[0].bound(), 1 << 14);
+
+    // Node 2: +500 scales (500 × 381) on the sum, hidden in bit 0.
+    let before: Study = env.account(study).await;
+    let mut txs = post_noise(&mut env, &c, 2, study).await;
+    let ix = &mut txs[0][1];
+    let mut data = ix.data.clone();
+    let c0 = Point(data[46..78].try_into().unwrap());
+    let push = curve25519_dalek::edwards::EdwardsPoint::mul_base(
+        &curve25519_dalek::scalar::Scalar::from(500u64 * 381),
+    );
+    data[46..78].copy_from_slice(&c0.add(&Point(push.compress().0)).unwrap().0);
+    ix.data = data;
+    let logs = env.send(&txs[0], &[&c.nodes[1].authority]).await.unwrap();
+    let rejected = events::<StudyPartialRejected>(&logs);
+    assert_eq!(
+        (rejected[0].node, rejected[0].slice, rejected[0].noise),
+        (2, 0, true)
+    );
+    let after: Study = env.account(study).await;
+    assert_eq!(after.aggregates, before.aggregates);
+    assert_eq!(after.faulty, 0b010);
+
+    // Node 3: every statistic at +bound − 1, all its bits set.
+    let node3 = &c.nodes[2];
+    let share3 = node3.share.as_ref().unwrap();
+    let mut bits = vec![];
+    for (j, p) in plan.iter().enumerate() {
+        let ctx = StudyContext {
+            program_id: medshare::ID.to_bytes(),
+            cluster: c.address.to_bytes(),
+            study: study.to_bytes(),
+            slice: j as u16,
+        };
+        let eta = p.bound() as i64 - 1;
+        bits.extend(
+            encrypt_noise_bits(&mut env.rng, &ctx, share3.index(), &c.key(), eta, p.bits)
+                .unwrap()
+                .into_iter()
+                .map(BitArg::from),
+        );
+    }
+    let total = bits.len();
+    for (k, chunk) in bits.chunks(5).enumerate() {
+        let tx = [
+            sdk::compute_budget(1_400_000),
+            sdk::post_study_noise(
+                node3.authority.pubkey(),
+                c.address,
+                3,
+                study,
+                (k * 5) as u16,
+                chunk.to_vec(),
+            ),
+        ];
+        env.send(&tx, &[&node3.authority]).await.unwrap();
+    }
+    // One bit more than its noise has: refused.
+    let extra = [
+        sdk::compute_budget(1_400_000),
+        sdk::post_study_noise(
+            node3.authority.pubkey(),
+            c.address,
+            3,
+            study,
+            total as u16,
+            vec![bits[0]],
+        ),
+    ];
+    assert_err(
+        env.send(&extra, &[&node3.authority]).await,
+        MedshareError::SlicesOutOfOrder,
+    );
+    for tx in post_noise(&mut env, &c, 1, study).await {
+        env.send(&tx, &[&c.nodes[0].authority]).await.unwrap();
+    }
+    let s = close_and_release(&mut env, &c, &researcher, study, &[1, 3]).await;
+    assert_eq!(s.faulty, 0b010);
+    let got = StudyResults::of(&s).unwrap();
+    let mut values = vec![got.sum as i64, got.sum_of_squares.unwrap() as i64];
+    values.extend(got.histogram.clone().unwrap());
+    for ((v, t), p) in values.iter().zip(true_statistics(&ages)).zip(&plan) {
+        // What is left after node 3's bias is node 1's noise alone.
+        let node1 = v - t - (p.bound() as i64 - 1);
+        assert!(
+            (-(p.bound() as i64)..p.bound() as i64).contains(&node1),
+            "{:?}: {node1}",
+            p.statistic
+        );
+    }
 }

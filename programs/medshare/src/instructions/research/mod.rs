@@ -21,7 +21,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_STUDY_BITS, MAX_STUDY_BUCKET_BITS};
 use crate::error::MedshareError;
 
-/// Checks a value's or study's shape: `1..=20` bits; a histogram of at most
+/// Checks a value's or study's shape: `1..=12` bits; a histogram of at most
 /// 4 top bits, no more than the value has, and none for an indicator.
 pub(crate) fn check_shape(bits: u8, bucket_bits: u8) -> Result<()> {
     require!(

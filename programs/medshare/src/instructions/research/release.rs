@@ -1,10 +1,10 @@
 use anchor_lang::prelude::*;
 
 use encrypted_ixs::keys::NodeIndex;
-use encrypted_ixs::point::Point;
+use encrypted_ixs::point::{msm_bytes, Point, BASEPOINT};
 use encrypted_ixs::reencrypt::check_lagrange;
 use encrypted_ixs::stats::{
-    combine_partials, verify_noise, verify_partial, ElGamal, NoiseShare, PartialDecryption,
+    combine_partials, verify_noise_bit, verify_partial, ElGamal, EncryptedBit, PartialDecryption,
     StudyContext,
 };
 use encrypted_ixs::MAX_NODES;
@@ -13,8 +13,10 @@ use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
 use crate::state::{
-    Cluster, CredentialIssuer, ElGamalData, NodeRecord, Provider, Study, StudyPartials, StudyStatus,
+    noise_plan, Cluster, CredentialIssuer, ElGamalData, NoisePlan,
+    NodeRecord, Provider, Study, StudyPartials, StudyStatus,
 };
+use super::BitArg;
 use crate::utils::accounts;
 
 /// One partial decryption as posted: `D_i = s_i·R` and its Chaum–Pedersen
@@ -224,34 +226,6 @@ impl PostStudyPartials<'_> {
     }
 }
 
-/// One noise share as posted: `Enc(η; ρ)` and the proof of knowledge of
-/// `(ρ, η)`, 144 bytes.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
-pub struct NoiseArg {
-    /// `R = ρ·B`.
-    pub r: [u8; 32],
-    /// `C = η·B + ρ·P`.
-    pub c: [u8; 32],
-    /// Challenge.
-    pub ch: [u8; 16],
-    /// Response for `ρ`.
-    pub z_r: [u8; 32],
-    /// Response for `η`.
-    pub z_e: [u8; 32],
-}
-
-impl From<NoiseShare> for NoiseArg {
-    fn from(n: NoiseShare) -> Self {
-        NoiseArg {
-            r: n.ct.r.0,
-            c: n.ct.c.0,
-            ch: n.c,
-            z_r: n.z_r,
-            z_e: n.z_e,
-        }
-    }
-}
-
 /// Accounts of `post_study_noise`.
 #[derive(Accounts)]
 pub struct PostStudyNoise<'info> {
@@ -274,15 +248,19 @@ pub struct PostStudyNoise<'info> {
 }
 
 impl PostStudyNoise<'_> {
-    /// Verifies each noise share (subgroup checks and the proof of knowledge,
-    /// bound to the study, slice and node) and adds it to the slice's sum.
-    /// Slices come in order, each once per node; the noise phase ends when
-    /// `t` nodes' noise is complete, and no more noise is taken after that.
-    /// A share that fails is recorded, not returned: the node is named in
-    /// `StudyPartialRejected` (with `noise: true`), marked faulty on the study
-    /// and its fault counted; the noise it added earlier stays (noise only
-    /// adds privacy).
-    pub fn handler(ctx: Context<PostStudyNoise>, offset: u16, noise: Vec<NoiseArg>) -> Result<()> {
+    /// Takes the next bits of a node's noise, over every released
+    /// statistic in order ([`noise_plan`]): statistic `j`'s noise is the
+    /// `k_j` bits of `η + 2^(k_j−1)`, so it lies in `[−2^(k_j−1), 2^(k_j−1))`
+    /// whatever the node does. Each bit's subgroup checks and proof (bound
+    /// to the study, statistic, node and position) are verified, then
+    /// `2^p·E_p` is added to the statistic's aggregate (and `2^(k_j−1)·B`
+    /// subtracted with bit 0). Bits come in order, each once per node; the
+    /// noise phase ends when `t` nodes' noise is complete, and no more noise
+    /// is taken after that. A bit that fails is recorded, not returned: the
+    /// node is named in `StudyPartialRejected` (with `noise: true`), marked
+    /// faulty on the study and its fault counted; the noise it added earlier
+    /// stays (bounded like any other).
+    pub fn handler(ctx: Context<PostStudyNoise>, offset: u16, bits: Vec<BitArg>) -> Result<()> {
         let a = &ctx.accounts;
         let s = &a.study;
         require!(
@@ -298,36 +276,40 @@ impl PostStudyNoise<'_> {
             MedshareError::NotClusterNode
         );
         require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
+        let plan: Vec<NoisePlan> = noise_plan(s.bits, s.bucket_bits, s.epsilon_milli).collect();
+        let total: usize = plan.iter().map(|p| p.bits as usize).sum();
         let done = s.noise_progress[pos] as usize;
-        let slices = s.aggregates.len();
         require!(
-            offset as usize == done && !noise.is_empty() && done + noise.len() <= slices,
+            offset as usize == done && !bits.is_empty() && done + bits.len() <= total,
             MedshareError::SlicesOutOfOrder
         );
+        // Flat bit index → (statistic, position within its noise).
+        let locate = |f: usize| {
+            let mut start = 0;
+            for (j, p) in plan.iter().enumerate() {
+                if f < start + p.bits as usize {
+                    return (j, (f - start) as u8);
+                }
+                start += p.bits as usize;
+            }
+            (plan.len(), 0)
+        };
         let node =
             NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
         let key = Point(a.cluster.cluster_key);
         let study_key = s.key();
         let clock = Clock::get()?;
         let mut failed = None;
-        for (k, n) in noise.iter().enumerate() {
+        for (k, b) in bits.iter().enumerate() {
+            let (j, bit) = locate(done + k);
             let ctx_s = StudyContext {
                 program_id: crate::ID.to_bytes(),
                 cluster: a.cluster.key().to_bytes(),
                 study: study_key.to_bytes(),
-                slice: (done + k) as u16,
+                slice: j as u16,
             };
-            let share = NoiseShare {
-                ct: ElGamal {
-                    r: Point(n.r),
-                    c: Point(n.c),
-                },
-                c: n.ch,
-                z_r: n.z_r,
-                z_e: n.z_e,
-            };
-            if verify_noise(&ctx_s, node, &key, &share).is_err() {
-                failed = Some((done + k) as u16);
+            if verify_noise_bit(&ctx_s, node, &key, bit, &EncryptedBit::from(*b)).is_err() {
+                failed = Some(j as u16);
                 break;
             }
         }
@@ -343,19 +325,28 @@ impl PostStudyNoise<'_> {
             );
         }
         let s = &mut ctx.accounts.study;
-        for (k, n) in noise.iter().enumerate() {
-            let j = done + k;
+        let bad = |_| error!(MedshareError::InvalidPoint);
+        for (k, b) in bits.iter().enumerate() {
+            let (j, bit) = locate(done + k);
+            let mut weight = [0u8; 32];
+            weight[bit as usize / 8] = 1 << (bit % 8);
+            let r = msm_bytes(&[weight], &[Point(b.r)]).map_err(bad)?;
+            let mut c = msm_bytes(&[weight], &[Point(b.c)]).map_err(bad)?;
+            if bit == 0 {
+                let mut offset = [0u8; 32];
+                offset[..8].copy_from_slice(&plan[j].bound().to_le_bytes());
+                c = c
+                    .sub(&msm_bytes(&[offset], &[BASEPOINT]).map_err(bad)?)
+                    .map_err(bad)?;
+            }
             let sum = ElGamal::from(s.aggregates[j])
-                .add(&ElGamal {
-                    r: Point(n.r),
-                    c: Point(n.c),
-                })
-                .map_err(|_| error!(MedshareError::InvalidPoint))?;
+                .add(&ElGamal { r, c })
+                .map_err(bad)?;
             s.aggregates[j] = ElGamalData::from(sum);
         }
-        let posted = done + noise.len();
-        s.noise_progress[pos] = posted as u8;
-        if posted == slices {
+        let posted = done + bits.len();
+        s.noise_progress[pos] = posted as u16;
+        if posted == total {
             s.noise_done |= 1 << pos;
         }
         s.invariant()?;

@@ -10,7 +10,7 @@ use crate::constants::{
 use crate::error::MedshareError;
 use crate::events::{StudyClosed, StudyJoined, StudyLeft, StudyOpened};
 use crate::state::{
-    slice_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
+    max_cohort, noise_plan, slice_count, statistic_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
     ResearchConsent, ResearchValue, Study, StudyMember, StudyPartials, StudyStatus,
 };
 use crate::utils::accounts;
@@ -86,6 +86,12 @@ impl OpenStudy<'_> {
             args.epsilon_milli <= crate::constants::MAX_EPSILON_MILLI,
             MedshareError::InvalidEpsilon
         );
+        require!(
+            args.epsilon_milli == 0
+                || noise_plan(args.bits, args.bucket_bits, args.epsilon_milli)
+                    .all(|p| p.bits <= crate::constants::MAX_STUDY_NOISE_BITS),
+            MedshareError::EpsilonTooSmall
+        );
         let verified = match &a.provider {
             None => false,
             Some(p) => {
@@ -123,7 +129,7 @@ impl OpenStudy<'_> {
         s.faulty = 0;
         s.partials_done = 0;
         s.epsilon_milli = args.epsilon_milli;
-        s.noise_progress = [0; 16];
+        s.noise_progress = [0u16; 16];
         s.noise_done = 0;
         s.bump = ctx.bumps.study;
         s.aggregates =
@@ -296,6 +302,10 @@ impl JoinStudy<'_> {
         require!(
             v.bits == s.bits && v.bucket_bits == s.bucket_bits && v.cluster == s.cluster,
             MedshareError::FieldMismatch
+        );
+        require!(
+            (s.cohort as u64) < max_cohort(s.bits),
+            MedshareError::StudyFull
         );
         let slices = v.slices.clone();
         let (record, owner, value) = (a.record.key(), a.record.owner, a.value.key());
@@ -476,8 +486,11 @@ pub struct CloseStudy<'info> {
 }
 
 impl CloseStudy<'_> {
-    /// Closes the study with at least `min_cohort` records: its sums are
-    /// final, and the nodes may decrypt them.
+    /// Closes the study with at least `min_cohort` records: its slice sums
+    /// are combined into one aggregate per released statistic
+    /// ([`crate::state::statistics`]: `Σ_j 2^j·S_j` for the sum and the sum
+    /// of squares, each bucket as it is), so the count behind a single bit
+    /// slice is never decrypted; the nodes may decrypt those aggregates.
     pub fn handler(ctx: Context<CloseStudy>) -> Result<()> {
         let clock = Clock::get()?;
         let s = &mut ctx.accounts.study;
@@ -487,6 +500,7 @@ impl CloseStudy<'_> {
             MedshareError::NotRequester
         );
         require!(s.cohort >= s.min_cohort, MedshareError::CohortTooSmall);
+        s.aggregates = combine_slices(s.bits, s.bucket_bits, &s.aggregates)?;
         // A sum whose randomness cancels out (only records of one author
         // can do that: every `R` comes with a proof of knowledge of its
         // logarithm) could never be partially decrypted.
@@ -506,4 +520,29 @@ impl CloseStudy<'_> {
         });
         Ok(())
     }
+}
+
+/// A closed study's aggregates from its slice sums: the weighted sum of
+/// the value slices, of the square slices (more than one bit), then each
+/// bucket slice (point additions only).
+fn combine_slices(bits: u8, bucket_bits: u8, slices: &[ElGamalData]) -> Result<Vec<ElGamalData>> {
+    let b = bits as usize;
+    let square = if b > 1 { 2 * b } else { 0 };
+    require!(
+        slices.len() == slice_count(bits, bucket_bits),
+        MedshareError::InvariantViolated
+    );
+    let weighted = |part: &[ElGamalData]| -> Result<ElGamalData> {
+        let cts: Vec<ElGamal> = part.iter().map(|e| ElGamal::from(*e)).collect();
+        encrypted_ixs::stats::weighted(&cts)
+            .map(ElGamalData::from)
+            .map_err(|_| error!(MedshareError::InvalidPoint))
+    };
+    let mut out = Vec::with_capacity(statistic_count(bits, bucket_bits));
+    out.push(weighted(&slices[..b])?);
+    if square > 0 {
+        out.push(weighted(&slices[b..b + square])?);
+    }
+    out.extend_from_slice(&slices[b + square..]);
+    Ok(out)
 }
