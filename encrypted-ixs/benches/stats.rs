@@ -88,9 +88,7 @@ fn bench_stats(c: &mut Criterion) {
                 };
                 let eta = sample_discrete_laplace(&mut rng, 381_000, 1_000)
                     .clamp(-(1 << (k - 1)), (1 << (k - 1)) - 1);
-                black_box(
-                    encrypt_noise_bits(&mut rng, &ctx, share.index(), &key, eta, k).unwrap(),
-                );
+                black_box(encrypt_noise_bits(&mut rng, &ctx, share.index(), &key, eta, k).unwrap());
                 black_box(partial_decrypt(&mut rng, &share, &ctx, &agg).unwrap());
             }
         })

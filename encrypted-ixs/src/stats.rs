@@ -79,19 +79,39 @@
 //!   mark is the value's top bits (`Σ_j j·E_j − Σ_{i≥k−h} 2^{i−k+h}·X_i`
 //!   encrypts 0). A study sums each bucket's bit over its records.
 //!
+//! ## What a study releases
+//!
+//! A study sums each slice over its members while it is open; when it
+//! closes the program combines the slices into one aggregate per released
+//! statistic with [`weighted`] (`Σ_j 2^j·S_j` for the sum and for the sum
+//! of squares; each bucket as it is), so the count behind one bit slice is
+//! never decrypted. Only those aggregates are.
+//!
+//! ## Bounded noise
+//!
+//! With differential privacy each node adds noise `η` to every statistic
+//! before any decryption, as the `k` bits of `u = η + 2^(k−1)`, each an
+//! encrypted bit with the bit proof above, bound to the study, the
+//! statistic, the node and the position ([`verify_noise_bit`]). The
+//! program adds `Σ_p 2^p·E_p − (0, 2^(k−1)·B)`, so `η ∈ [−2^(k−1), 2^(k−1))`
+//! whatever the node does: one node moves a statistic by at most
+//! `2^(k−1)`. How `k` follows from ε is the program's
+//! (`medshare::state::noise_plan`).
+//!
 //! ## Threshold decryption of an aggregate only
 //!
 //! For an aggregate `(R, C)`, node `i` posts `D_i = s_i·R` and a
 //! Chaum–Pedersen proof that `log_B V_i = log_R D_i` ([`PartialDecryption`]),
-//! bound to the study and the slice. With `t` valid partials and the
+//! bound to the study and the aggregate. With `t` valid partials and the
 //! Lagrange coefficients ([`crate::reencrypt::check_lagrange`]),
 //! `v·B = C − Σ λ_i·D_i` ([`combine_partials`]).
 //!
 //! Why revealing `s·R` should be safe (a design argument, not a tested
 //! property; what is tested is that the program takes partial decryptions
-//! only against a closed study's aggregates): every `R_j` a value adds came with a proof
-//! of knowledge of its `r_j`, so the discrete log of an aggregate's `R` is
-//! known to the records' owners together; it is never a record capsule's
+//! only against a closed study's aggregates): every `R_j` a value or a
+//! node's noise adds came with a proof of knowledge of its `r_j`, so the
+//! discrete log of an aggregate's `R` is known to the records' owners and
+//! the nodes together; it is never a record capsule's
 //! ephemeral key `E` (whose logarithm only the capsule's author knows), so
 //! `s·R` opens no capsule.
 

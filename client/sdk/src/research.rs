@@ -602,10 +602,7 @@ mod tests {
         noisy.released = released(1, 10, 1_000, &[10 + 64]).released;
         assert_eq!(StudyResults::of(&noisy).unwrap().sum, 74);
         noisy.released = released(1, 10, 1_000, &[10 + 65]).released;
-        assert_eq!(
-            StudyResults::of(&noisy),
-            Err(ResultsError::BadStatistic(0))
-        );
+        assert_eq!(StudyResults::of(&noisy), Err(ResultsError::BadStatistic(0)));
         let mut open = released(1, 10, 0, &[7]);
         open.status = StudyStatus::Closed;
         assert_eq!(StudyResults::of(&open), Err(ResultsError::NotReleased));
@@ -642,7 +639,10 @@ mod tests {
         );
         assert_eq!(row(&report[2]), (Statistic::Bucket(0), 1, 6, 1 << 8));
         assert!(report.iter().all(|r| r.epsilon == 0.333 && r.nodes == 2));
-        assert!(report.iter().all(|r| r.delta < 2f64.powi(-40)), "{report:?}");
+        assert!(
+            report.iter().all(|r| r.delta < 2f64.powi(-40)),
+            "{report:?}"
+        );
         let bits: u32 = noise_plan(&s).iter().map(|p| p.bits as u32).sum();
         assert_eq!(bits, 15 + 22 + 8 * 9);
         assert!(release_delta(&report) < 4.0 * 2f64.powi(-40));

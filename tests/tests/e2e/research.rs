@@ -257,14 +257,21 @@ fn test_cli_study_released_by_the_nodes() {
             (Some(11), Some(1.0))
         );
         let shown = until_released(&env, &researcher, &dp).await;
-        // Sensitivity 23 at ε = 1, two nodes' noise: sd 46.0 per slice.
-        assert!(
-            shown.contains(
-                "epsilon   1 (discrete Laplace noise: sd 46.0 per slice, 3399.1 on the sum)"
-            ),
-            "{shown}"
-        );
+        // ε = 1 split in three (sum, squares, histogram); the sum's
+        // sensitivity 127, two nodes' noise of scale 381: sd 762.0, and no
+        // node moves it by more than 2^14.
+        for want in [
+            "epsilon   1, delta ",
+            "  sum              ε 0.333  sensitivity 127    noise sd 762.0     bound ±16384 (2 nodes)",
+            "  sum of squares   ε 0.333  sensitivity 16129  noise sd 96774.0   bound ±2097152 (2 nodes)",
+            "  bucket 0–15      ε 0.333  sensitivity 1      noise sd 12.0      bound ±256 (2 nodes)",
+        ] {
+            assert!(shown.contains(want), "missing {want:?} in\n{shown}");
+        }
         let v = env.run_json(&researcher, &["stats", "show", &dp]).await;
+        assert_eq!(v["privacy"].as_array().unwrap().len(), 10);
+        assert_eq!(v["privacy"][1]["bound"], 2_097_152);
+        assert!(v["delta"].as_f64().unwrap() < 4e-12, "{v}");
         assert_eq!(v["results"]["count"], 11);
         assert_eq!(v["status"], "released");
 

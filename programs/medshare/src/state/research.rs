@@ -94,7 +94,11 @@ impl Statistic {
 /// sum of squares (more than one bit), then every bucket.
 pub fn statistics(bits: u8, bucket_bits: u8) -> impl Iterator<Item = Statistic> {
     let square = (bits > 1).then_some(Statistic::SumOfSquares);
-    let buckets = if bucket_bits > 0 { 1u16 << bucket_bits } else { 0 };
+    let buckets = if bucket_bits > 0 {
+        1u16 << bucket_bits
+    } else {
+        0
+    };
     core::iter::once(Statistic::Sum)
         .chain(square)
         .chain((0..buckets).map(|j| Statistic::Bucket(j as u8)))
@@ -161,8 +165,8 @@ pub fn noise_plan(
     statistics(bits, bucket_bits).map(move |statistic| {
         let scale_num = statistic.sensitivity(bits) * groups * 1000;
         // shift + ⌈scale · 40 ln 2⌉, in u128: scale_num is below 2^36.
-        let tail = (scale_num as u128 * NOISE_TAIL.0 as u128)
-            .div_ceil(eps as u128 * NOISE_TAIL.1 as u128);
+        let tail =
+            (scale_num as u128 * NOISE_TAIL.0 as u128).div_ceil(eps as u128 * NOISE_TAIL.1 as u128);
         let min = statistic.shift(bits) as u128 + tail;
         let k = (128 - (min - 1).leading_zeros()) as u8 + 1;
         NoisePlan {
@@ -411,7 +415,11 @@ impl Study {
     pub fn invariant(&self) -> Result<()> {
         let n = slice_count(self.bits, self.bucket_bits);
         let m = statistic_count(self.bits, self.bucket_bits);
-        let aggregates = if self.status == StudyStatus::Open { n } else { m };
+        let aggregates = if self.status == StudyStatus::Open {
+            n
+        } else {
+            m
+        };
         require!(
             self.aggregates.len() == aggregates
                 && (self.released.is_empty() || self.released.len() == m)
@@ -497,10 +505,7 @@ mod tests {
                 if bits == 1 && h > 0 || h > bits {
                     continue;
                 }
-                assert_eq!(
-                    noise_plan(bits, h, 1_000).count(),
-                    statistic_count(bits, h)
-                );
+                assert_eq!(noise_plan(bits, h, 1_000).count(), statistic_count(bits, h));
                 for p in noise_plan(bits, h, 1_000) {
                     let scale = p.scale_num as f64 / p.scale_den as f64;
                     let min = p.statistic.shift(bits) as f64 + 40.0 * 2f64.ln() * scale;

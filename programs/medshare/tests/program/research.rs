@@ -726,9 +726,10 @@ async fn test_value_and_study_refusals() {
         MedshareError::MinCohortTooLow,
     );
     // An ε so small that a node's noise on the sum of squares would need
-    // more than 36 bits (ε = 0.01 for ages: bound ≈ 1.3·10^11) is refused;
-    // ε = 0.04 is not.
-    for (eps, refused) in [(10u32, true), (40, false)] {
+    // more than 36 bits is refused: 12-bit lab values at ε = 0.01 (bound
+    // 2^38); ε = 0.05 is not (2^35).
+    let lab = Field::parse("loinc:2345-7").unwrap();
+    for (eps, refused) in [(10u32, true), (50, false)] {
         let cluster: Cluster = env.account(c.address).await;
         let (ix, _) = sdk::open_study(
             researcher.pubkey(),
@@ -737,9 +738,9 @@ async fn test_value_and_study_refusals() {
             None,
             OpenStudyArgs {
                 purpose: PURPOSE.to_string(),
-                field: age.id,
-                bits: age.bits,
-                bucket_bits: age.bucket_bits,
+                field: lab.id,
+                bits: lab.bits,
+                bucket_bits: lab.bucket_bits,
                 min_cohort: 10,
                 closes_at: i64::MAX,
                 epsilon_milli: eps,
@@ -1452,15 +1453,10 @@ async fn test_release_reveals_only_the_studys_statistics() {
         let s = close_and_release(&mut env, &c, &researcher, study, &[1, 2]).await;
         // Ten numbers: the statistics, each exact.
         assert_eq!(s.released.len(), 10);
-        assert_eq!(
-            released_values(&s, 10 * 16_129, 0),
-            true_statistics(&ages)
-        );
+        assert_eq!(released_values(&s, 10 * 16_129, 0), true_statistics(&ages));
         // Each node decrypted those ten aggregates, no more.
         for i in [1u8, 2] {
-            let p: StudyPartials = env
-                .account(medshare::pda::study_partials(&study, i))
-                .await;
+            let p: StudyPartials = env.account(medshare::pda::study_partials(&study, i)).await;
             assert_eq!(p.d.len(), 10);
         }
         releases.push(s.released);

@@ -9,14 +9,14 @@ use encrypted_ixs::stats::{
 };
 use encrypted_ixs::MAX_NODES;
 
+use super::BitArg;
 use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
 use crate::state::{
-    noise_plan, Cluster, CredentialIssuer, ElGamalData, NoisePlan,
-    NodeRecord, Provider, Study, StudyPartials, StudyStatus,
+    noise_plan, Cluster, CredentialIssuer, ElGamalData, NodeRecord, NoisePlan, Provider, Study,
+    StudyPartials, StudyStatus,
 };
-use super::BitArg;
 use crate::utils::accounts;
 
 /// One partial decryption as posted: `D_i = s_i·R` and its Chaum–Pedersen

@@ -10,8 +10,9 @@ use crate::constants::{
 use crate::error::MedshareError;
 use crate::events::{StudyClosed, StudyJoined, StudyLeft, StudyOpened};
 use crate::state::{
-    max_cohort, noise_plan, slice_count, statistic_count, Cluster, CredentialIssuer, ElGamalData, PatientRecord, Provider, ProviderRole,
-    ResearchConsent, ResearchValue, Study, StudyMember, StudyPartials, StudyStatus,
+    max_cohort, noise_plan, slice_count, statistic_count, Cluster, CredentialIssuer, ElGamalData,
+    PatientRecord, Provider, ProviderRole, ResearchConsent, ResearchValue, Study, StudyMember,
+    StudyPartials, StudyStatus,
 };
 use crate::utils::accounts;
 
