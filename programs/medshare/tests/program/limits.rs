@@ -288,9 +288,9 @@ fn test_account_sizes_as_documented() {
         ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
         ("Provider", 8 + Provider::INIT_SPACE, 187),
         ("ResearchConsent", 8 + ResearchConsent::INIT_SPACE, 502),
-        ("Study", 8 + Study::INIT_SPACE, 7_543),
+        ("Study", 8 + Study::INIT_SPACE, 4_167),
         ("StudyMember", 8 + StudyMember::INIT_SPACE, 146),
-        ("StudyPartials", 8 + StudyPartials::INIT_SPACE, 2_478),
+        ("StudyPartials", 8 + StudyPartials::INIT_SPACE, 622),
         (
             "ResearchValue (age: 29 slices)",
             ResearchValue::space(7, 3),

@@ -19,6 +19,8 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 use tokio::sync::watch;
 
+mod replace;
+
 /// A scratch directory with a passphrase file, removed on drop.
 struct Dir(PathBuf);
 
@@ -113,6 +115,39 @@ async fn http_get(addr: &str, path: &str) -> String {
     let mut out = String::new();
     sock.read_to_string(&mut out).await.unwrap();
     out
+}
+
+/// `mpc-node run` for node `i` of `cluster` (with `extra` arguments), in a
+/// task, until `stopped` turns true; its result is the command's.
+fn spawn_run(
+    chain: &SharedChain,
+    dir: &Dir,
+    i: usize,
+    cluster: &str,
+    extra: Vec<String>,
+    mut stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Result<(), String>> {
+    let mut args: Vec<String> = node_args(dir, i, &["--cluster", cluster, "run"])
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.extend(extra);
+    let chain = chain.clone();
+    tokio::spawn(async move {
+        let cli = Cli::try_parse_from(std::iter::once("mpc-node".to_string()).chain(args))
+            .expect("arguments");
+        let mut out = Vec::new();
+        execute(
+            &cli,
+            Some(&chain),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+            &mut out,
+        )
+        .await
+        .map_err(|e| format!("{e:#}"))
+    })
 }
 
 async fn cluster_account(chain: &SharedChain, address: &Pubkey) -> Cluster {
@@ -241,30 +276,19 @@ async fn test_node_cli_operator_path() {
     let (stop, stopped) = watch::channel(false);
     let mut runs = vec![];
     for i in 1..=3 {
-        let mut args: Vec<String> = node_args(&dir, i, &["--cluster", &cluster_s, "run"])
-            .into_iter()
-            .map(String::from)
-            .collect();
-        if i == 1 {
-            args.extend(["--metrics-addr".into(), metrics_addr.clone()]);
-        }
-        let chain = chain.clone();
-        let mut stopped = stopped.clone();
-        runs.push(tokio::spawn(async move {
-            let cli = Cli::try_parse_from(std::iter::once("mpc-node".to_string()).chain(args))
-                .expect("arguments");
-            let mut out = Vec::new();
-            execute(
-                &cli,
-                Some(&chain),
-                async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                },
-                &mut out,
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))
-        }));
+        let extra = if i == 1 {
+            vec!["--metrics-addr".to_string(), metrics_addr.clone()]
+        } else {
+            vec![]
+        };
+        runs.push(spawn_run(
+            &chain,
+            &dir,
+            i,
+            &cluster_s,
+            extra,
+            stopped.clone(),
+        ));
     }
     let ready = poll_until(
         "the DKG to finish",
