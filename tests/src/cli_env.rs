@@ -389,7 +389,11 @@ impl CliEnv {
                 .run(user, a)
                 .await
                 .unwrap_or_else(|e| panic!("{} {a:?} failed: {e}", user.name));
-            if settled(&out) || test_url().is_none() || start.elapsed() > AUDIT_SETTLE {
+            // An RPC node may list a transaction before it serves its logs:
+            // the trail then marks it `LogsUnavailable`; ask again.
+            let complete = !out.contains("LogsUnavailable");
+            if (settled(&out) && complete) || test_url().is_none() || start.elapsed() > AUDIT_SETTLE
+            {
                 return out;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
