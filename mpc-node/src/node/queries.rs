@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use encrypted_ixs::dkg::{self, DkgParams, EncryptedRound2};
 use encrypted_ixs::keys::{NodeIndex, TransportPublic, TransportSecret};
-use medshare::state::{Cluster, Computation, DkgMailbox};
+use medshare::state::{AccessFacts, Cluster, Computation, DkgMailbox, Ground};
 use medshare_sdk::chain::{chain_time, fetch, fetch_many, ChainError};
 use solana_sdk::pubkey::Pubkey;
 
@@ -30,62 +30,44 @@ pub async fn recipient_registry(
         .map(|p| (provider, medshare::pda::issuer(cluster, &p.issuer))))
 }
 
-/// Whether chain state still authorizes a computation: the same decision
-/// the program makes at every contribution (`medshare::instructions::access`),
-/// made first so an honest node never publishes a contribution the program
-/// would refuse. The record is open, of the same generation (the same life,
-/// in any cluster), in the computation's cluster and at the same version as
-/// at the request; the owner asked, or the requester holds a
-/// consent of that record generation that, at the chain's current unix time,
-/// is neither revoked nor expired and covers every group; and the record's
-/// provider policy, as it stands now, admits the recipient wallet.
+/// Whether chain state still authorizes a computation: the program's own
+/// rule ([`medshare::state::Computation::access`]) over the accounts as the
+/// chain serves them now, asked first so an honest node never publishes a
+/// contribution the program would refuse.
 pub async fn authorized(
     chain: &dyn medshare_sdk::chain::Chain,
     cluster: &Pubkey,
     comp: &Computation,
 ) -> Result<bool, ChainError> {
-    let Some(record) = fetch::<medshare::state::PatientRecord>(chain, &comp.record).await? else {
-        return Ok(false);
+    let record = fetch::<medshare::state::PatientRecord>(chain, &comp.record)
+        .await?
+        .map(|r| r.head());
+    let consent = match comp.ground() {
+        Ground::Owner => None,
+        Ground::Consent(address) => fetch::<medshare::state::Consent>(chain, &address).await?,
     };
-    if record.generation != comp.record_generation
-        || record.version != comp.record_version
-        || record.cluster != comp.cluster
-    {
-        return Ok(false);
+    let needs_registry = record.as_ref().is_some_and(|r| r.required_roles != 0);
+    let (mut provider, mut issuer) = (None, None);
+    if needs_registry {
+        if let Some((p, i)) = recipient_registry(chain, cluster, comp).await? {
+            provider = fetch::<medshare::state::Provider>(chain, &p)
+                .await?
+                .map(|entry| (p, entry));
+            issuer = fetch::<medshare::state::CredentialIssuer>(chain, &i)
+                .await?
+                .map(|entry| (i, entry));
+        }
     }
     let now = chain_time(chain).await?;
-    if comp.consent == Pubkey::default() {
-        if comp.requester != comp.owner {
-            return Ok(false);
-        }
-    } else {
-        if comp.consent != medshare::pda::consent(&comp.record, &comp.requester) {
-            return Ok(false);
-        }
-        let Some(consent) = fetch::<medshare::state::Consent>(chain, &comp.consent).await? else {
-            return Ok(false);
-        };
-        let mask = comp.groups.iter().fold(0u8, |m, g| m | (1 << g));
-        if consent.record != comp.record
-            || consent.record_generation != comp.record_generation
-            || consent.grant != comp.consent_grant
-            || consent.grantee != comp.requester
-            || consent.check(mask, now).is_err()
-        {
-            return Ok(false);
-        }
-    }
-    if record.required_roles == 0 {
-        return Ok(true);
-    }
-    let Some((provider, issuer)) = recipient_registry(chain, cluster, comp).await? else {
-        return Ok(false);
-    };
-    let Some(p) = fetch::<medshare::state::Provider>(chain, &provider).await? else {
-        return Ok(false);
-    };
-    let i = fetch::<medshare::state::CredentialIssuer>(chain, &issuer).await?;
-    Ok(p.check(i.as_ref(), record.required_roles, now).is_ok())
+    Ok(comp
+        .access(&AccessFacts {
+            record: record.as_ref(),
+            consent: consent.as_ref(),
+            provider: provider.as_ref().map(|(k, p)| (*k, p)),
+            issuer: issuer.as_ref().map(|(k, i)| (*k, i)),
+            now,
+        })
+        .is_ok())
 }
 
 /// A DKG complaint posted in a cluster's current attempt, with the verdict

@@ -1,5 +1,6 @@
 //! Accounts of the MedShare program.
 
+pub mod access;
 pub mod cluster;
 pub mod computation;
 pub mod consent;
@@ -12,6 +13,7 @@ pub mod record;
 pub mod research;
 pub mod share_result;
 
+pub use access::*;
 pub use cluster::*;
 pub use computation::*;
 pub use consent::*;

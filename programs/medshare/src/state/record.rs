@@ -135,10 +135,8 @@ impl RecordPolicy {
         }
     }
 
-    /// Applies a record's provider policy to `wallet`: nothing to check when the
-    /// record requires no role; otherwise `provider` must be `wallet`'s registry
-    /// entry in the record's cluster, valid at `now`, of an allowed role, from an
-    /// active issuer.
+    /// Applies a record's provider policy to `wallet`, with its registry
+    /// accounts as the instruction received them ([`RecordPolicy::admits`]).
     pub fn check(
         &self,
         wallet: &Pubkey,
@@ -146,19 +144,55 @@ impl RecordPolicy {
         issuer: Option<&Account<CredentialIssuer>>,
         now: i64,
     ) -> std::result::Result<(), MedshareError> {
+        self.admits(
+            wallet,
+            provider.map(|p| (p.key(), &**p)),
+            issuer.map(|i| (i.key(), &**i)),
+            now,
+        )
+    }
+
+    /// Applies a record's provider policy to `wallet`: nothing to check when
+    /// the record requires no role; otherwise `provider` must be `wallet`'s
+    /// registry entry in the record's cluster (by address), valid at `now`,
+    /// of an allowed role, from an active issuer (its entry, by address).
+    pub fn admits(
+        &self,
+        wallet: &Pubkey,
+        provider: Option<(Pubkey, &Provider)>,
+        issuer: Option<(Pubkey, &CredentialIssuer)>,
+        now: i64,
+    ) -> std::result::Result<(), MedshareError> {
         if self.required_roles == 0 {
             return Ok(());
         }
         let expected = crate::pda::provider(&self.cluster, wallet);
-        let p = provider
-            .filter(|p| p.key() == expected)
+        let (_, p) = provider
+            .filter(|(key, _)| *key == expected)
             .ok_or(MedshareError::ProviderNotVerified)?;
-        let i = issuer.filter(|i| i.key() == crate::pda::issuer(&self.cluster, &p.issuer));
-        p.check(i.map(|i| &**i), self.required_roles, now)
+        let i = issuer
+            .filter(|(key, _)| *key == crate::pda::issuer(&self.cluster, &p.issuer))
+            .map(|(_, i)| i);
+        p.check(i, self.required_roles, now)
     }
 }
 
 impl PatientRecord {
+    /// The record's head (what [`RecordHead::from_account_data`] reads).
+    pub fn head(&self) -> RecordHead {
+        RecordHead {
+            owner: self.owner,
+            cluster: self.cluster,
+            record_id: self.record_id,
+            author: self.author,
+            version: self.version,
+            generation: self.generation,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            required_roles: self.required_roles,
+        }
+    }
+
     /// The group `g` of the current version.
     pub fn group(&self, g: u8) -> Option<&StoredGroup> {
         self.groups.iter().find(|s| s.group == g)

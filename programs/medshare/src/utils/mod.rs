@@ -1,3 +1,4 @@
 //! Helpers shared by instructions (not instructions themselves).
 
+pub mod access;
 pub mod accounts;

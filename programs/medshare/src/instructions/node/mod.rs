@@ -1,6 +1,5 @@
 //! Instructions MPC nodes send: registration, DKG, contributions, callback.
 
-pub mod access;
 pub mod close_node_accounts;
 pub mod confirm_dkg;
 pub mod post_dkg_complaint;
@@ -10,7 +9,6 @@ pub mod register_node;
 pub mod share_patient_data_callback;
 pub mod submit_contribution;
 
-pub use access::*;
 pub use close_node_accounts::*;
 pub use confirm_dkg::*;
 pub use post_dkg_complaint::*;

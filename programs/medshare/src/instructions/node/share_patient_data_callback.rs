@@ -5,7 +5,7 @@ use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{check_lagrange, combine};
 use encrypted_ixs::MAX_NODES;
 
-use super::access::check_access_now;
+use crate::utils::access::check_access_now;
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
 use crate::state::{
@@ -53,7 +53,7 @@ pub struct SharePatientDataCallback<'info> {
 
 impl SharePatientDataCallback<'_> {
     /// A node of this cluster, not expired, at least `t` contributions, one
-    /// coefficient per contributor, access still granted ([`super::access::check_access`]).
+    /// coefficient per contributor, access still granted ([`Computation::access`](crate::state::Computation::access)).
     pub fn validate(&self, lagrange: &[[u8; 32]]) -> Result<()> {
         self.cluster.position_of(&self.node.key())?;
         let comp = &self.computation;

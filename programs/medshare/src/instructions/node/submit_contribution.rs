@@ -6,7 +6,7 @@ use encrypted_ixs::reencrypt::{
     verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
 };
 
-use super::access::check_access_now;
+use crate::utils::access::check_access_now;
 use crate::constants::SEED_NODE;
 use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
@@ -83,7 +83,7 @@ pub struct SubmitContribution<'info> {
 impl SubmitContribution<'_> {
     /// Pending, not expired, a node of this cluster, first time, room left,
     /// one contribution per group, and access still granted
-    /// ([`super::access::check_access`]: record open at the same version, consent, policy).
+    /// ([`Computation::access`](crate::state::Computation::access): record open at the same version, consent, policy).
     pub fn validate(&self, contributions: &[ContributionArg]) -> Result<usize> {
         let comp = &self.computation;
         require!(
