@@ -109,3 +109,162 @@ impl Computation {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ProviderRole;
+    use crate::utils::accounts::blank;
+
+    const NOW: i64 = 1_800_000_000;
+
+    struct World {
+        comp: Computation,
+        head: RecordHead,
+        consent: Consent,
+        provider: Provider,
+        issuer: CredentialIssuer,
+    }
+
+    /// A pull of groups 0 and 2 under a live consent, by a doctor whose
+    /// registry entry the record's policy admits.
+    fn world() -> World {
+        let (cluster, record, owner, doctor) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        let mut comp: Computation = blank().unwrap();
+        comp.cluster = cluster;
+        comp.record = record;
+        comp.record_version = 3;
+        comp.record_generation = 7;
+        comp.owner = owner;
+        comp.requester = doctor;
+        comp.recipient_wallet = doctor;
+        comp.groups = vec![0, 2];
+        comp.consent = crate::pda::consent(&record, &doctor);
+        comp.consent_grant = 2;
+        let head = RecordHead {
+            owner,
+            cluster,
+            record_id: 1,
+            author: owner,
+            version: 3,
+            generation: 7,
+            created_at: 0,
+            updated_at: 0,
+            required_roles: ProviderRole::Doctor.bit(),
+        };
+        let mut consent: Consent = blank().unwrap();
+        consent.record = record;
+        consent.record_generation = 7;
+        consent.owner = owner;
+        consent.grantee = doctor;
+        consent.group_mask = 0b101;
+        consent.expires_at = NOW + 1;
+        consent.grant = 2;
+        let issuer_wallet = Pubkey::new_unique();
+        let mut provider: Provider = blank().unwrap();
+        provider.cluster = cluster;
+        provider.provider = doctor;
+        provider.issuer = issuer_wallet;
+        provider.role = ProviderRole::Doctor;
+        provider.valid_until = NOW + 1;
+        let mut issuer: CredentialIssuer = blank().unwrap();
+        issuer.cluster = cluster;
+        issuer.issuer = issuer_wallet;
+        issuer.active = true;
+        World {
+            comp,
+            head,
+            consent,
+            provider,
+            issuer,
+        }
+    }
+
+    fn decide(w: &World) -> std::result::Result<(), MedshareError> {
+        let cluster = w.head.cluster;
+        w.comp.access(&AccessFacts {
+            record: Some(&w.head),
+            consent: Some(&w.consent),
+            provider: Some((
+                crate::pda::provider(&cluster, &w.provider.provider),
+                &w.provider,
+            )),
+            issuer: Some((crate::pda::issuer(&cluster, &w.issuer.issuer), &w.issuer)),
+            now: NOW,
+        })
+    }
+
+    /// Every clause of the rule, each refusal with its exact reason.
+    #[test]
+    fn test_access_rule_refuses_each_broken_clause_with_its_reason() {
+        assert_eq!(decide(&world()), Ok(()));
+        type Break = fn(&mut World);
+        let cases: [(Break, MedshareError); 12] = [
+            (|w| w.head.generation = 8, MedshareError::RecordClosed),
+            (|w| w.head.cluster = Pubkey::new_unique(), MedshareError::WrongCluster),
+            (|w| w.head.version = 4, MedshareError::RecordChanged),
+            (|w| w.consent.record_generation = 6, MedshareError::ConsentMissing),
+            (|w| w.consent.grantee = Pubkey::new_unique(), MedshareError::ConsentMissing),
+            (|w| w.consent.grant = 3, MedshareError::ConsentRevoked),
+            (|w| w.consent.revoked = true, MedshareError::ConsentRevoked),
+            (|w| w.consent.expires_at = NOW, MedshareError::ConsentExpired),
+            (|w| w.consent.group_mask = 0b001, MedshareError::ConsentScope),
+            (|w| w.provider.revoked = true, MedshareError::ProviderRevoked),
+            (|w| w.issuer.active = false, MedshareError::IssuerRevoked),
+            (
+                |w| w.provider.role = ProviderRole::Insurer,
+                MedshareError::ProviderRoleNotAllowed,
+            ),
+        ];
+        for (k, (brk, reason)) in cases.into_iter().enumerate() {
+            let mut w = world();
+            brk(&mut w);
+            assert_eq!(decide(&w), Err(reason), "case {k}");
+        }
+    }
+
+    /// A closed record or consent, a missing registry entry, and the owner's
+    /// own request (no consent, no policy to pass for itself when it names
+    /// no wallet).
+    #[test]
+    fn test_access_rule_on_missing_accounts_and_the_owners_ground() {
+        let w = world();
+        let facts = |record, consent| AccessFacts {
+            record,
+            consent,
+            provider: None,
+            issuer: None,
+            now: NOW,
+        };
+        assert_eq!(
+            w.comp.access(&facts(None, Some(&w.consent))),
+            Err(MedshareError::RecordClosed)
+        );
+        assert_eq!(
+            w.comp.access(&facts(Some(&w.head), None)),
+            Err(MedshareError::ConsentMissing)
+        );
+        assert_eq!(
+            w.comp.access(&facts(Some(&w.head), Some(&w.consent))),
+            Err(MedshareError::ProviderNotVerified)
+        );
+        let mut own = w.comp.clone();
+        own.consent = Pubkey::default();
+        own.requester = own.owner;
+        own.recipient_wallet = Pubkey::default();
+        let mut open = w.head.clone();
+        open.required_roles = 0;
+        assert_eq!(own.ground(), Ground::Owner);
+        assert_eq!(own.access(&facts(Some(&open), None)), Ok(()));
+        own.requester = Pubkey::new_unique();
+        assert_eq!(
+            own.access(&facts(Some(&open), None)),
+            Err(MedshareError::NotOwner)
+        );
+    }
+}

@@ -286,6 +286,7 @@ mod head_tests {
             }
         );
         assert_eq!(head.policy(), RecordPolicy::of(&record));
+        assert_eq!(record.head(), head);
         // Another account type, or a short one, is refused.
         let mut other = data.clone();
         other[0] ^= 1;
