@@ -128,3 +128,17 @@ pub fn prove<R: rand_core::RngCore + rand_core::CryptoRng>(
         z: z.to_bytes(),
     }
 }
+
+/// Seals `secret` to the cluster key ([`crate::capsule::seal`]) and proves
+/// knowledge of its `e`, bound to the record context.
+#[cfg(feature = "client")]
+pub fn seal_bound<R: rand_core::RngCore + rand_core::CryptoRng>(
+    rng: &mut R,
+    secret: &crate::capsule::CapsuleSecret,
+    cluster_key: &Point,
+    ctx: &RecordContext,
+) -> Result<(Capsule, BindingProof)> {
+    let (capsule, e) = crate::capsule::seal(rng, secret, cluster_key)?;
+    let proof = prove(rng, ctx, cluster_key, &capsule, &e);
+    Ok((capsule, proof))
+}

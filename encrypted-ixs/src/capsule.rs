@@ -133,19 +133,6 @@ mod client {
         ))
     }
 
-    /// Seals `secret` to the cluster key and proves knowledge of `e`, bound to
-    /// the record context (see [`crate::binding`]).
-    pub fn seal_bound<R: RngCore + CryptoRng>(
-        rng: &mut R,
-        secret: &CapsuleSecret,
-        cluster_key: &Point,
-        ctx: &RecordContext,
-    ) -> Result<(Capsule, crate::binding::BindingProof)> {
-        let (capsule, e) = seal(rng, secret, cluster_key)?;
-        let proof = crate::binding::prove(rng, ctx, cluster_key, &capsule, &e);
-        Ok((capsule, proof))
-    }
-
     /// Opens a capsule with the user's key: `M = C − x·E`.
     pub fn open(capsule: &Capsule, key: &UserSecretKey) -> Result<CapsuleSecret> {
         open_with_scalar(capsule, &key.edwards_scalar())

@@ -4,7 +4,7 @@
 //! CLI) can tell a person exactly what was wrong, and so that a misbehaving node
 //! or DKG participant is named in the error itself.
 
-use crate::keys::NodeIndex;
+use crate::node_index::{InvalidNodeIndex, NodeIndex};
 
 /// Everything that can go wrong while sealing, opening, proving, verifying,
 /// aggregating or running the DKG.
@@ -155,3 +155,62 @@ pub enum Error {
 
 /// Result alias for this crate.
 pub type Result<T> = core::result::Result<T, Error>;
+
+impl From<InvalidNodeIndex> for Error {
+    fn from(e: InvalidNodeIndex) -> Self {
+        Error::InvalidNodeIndex(e.0)
+    }
+}
+
+impl Error {
+    /// The node this error blames, when a node's own message caused it (an
+    /// invalid contribution, partial decryption or noise bit, a DKG
+    /// participant who misbehaved): the one accessor for blame, whatever
+    /// the protocol step. Errors that name a node without blaming it (a
+    /// wrong Lagrange coefficient is the combiner's, a duplicate or
+    /// misaddressed DKG package may be a relay's) return `None`.
+    pub fn culprit(&self) -> Option<NodeIndex> {
+        match self {
+            Error::InvalidContribution { node }
+            | Error::InvalidNoise { node }
+            | Error::InvalidPartialDecryption { node } => Some(*node),
+            Error::DkgCulprit { culprit, .. } => Some(*culprit),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blame goes to the node whose message failed, and to no node when the
+    /// error only names one.
+    #[test]
+    fn test_culprit_names_only_the_node_at_fault() {
+        let node = NodeIndex::new(3).unwrap();
+        for e in [
+            Error::InvalidContribution { node },
+            Error::InvalidNoise { node },
+            Error::InvalidPartialDecryption { node },
+            Error::DkgCulprit {
+                culprit: node,
+                reason: "bad share",
+            },
+        ] {
+            assert_eq!(e.culprit(), Some(node), "{e}");
+        }
+        for e in [
+            Error::InvalidLagrangeCoefficient { node },
+            Error::DuplicateNode(node),
+            Error::DkgDuplicatePackage { from: node },
+            Error::InvalidPoint,
+        ] {
+            assert_eq!(e.culprit(), None, "{e}");
+        }
+        assert_eq!(
+            Error::from(NodeIndex::new(0).unwrap_err()),
+            Error::InvalidNodeIndex(0)
+        );
+    }
+}

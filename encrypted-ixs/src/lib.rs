@@ -38,6 +38,7 @@ pub mod capsule;
 pub mod dkg;
 pub mod error;
 pub mod keys;
+pub mod node_index;
 pub mod point;
 pub mod record;
 pub mod reencrypt;

@@ -56,7 +56,8 @@ pub use client::*;
 #[cfg(feature = "client")]
 mod client {
     use super::*;
-    use crate::capsule::{open, seal, seal_bound, CapsuleSecret, DataKey, RecordContext};
+    use crate::binding::seal_bound;
+    use crate::capsule::{open, seal, CapsuleSecret, DataKey, RecordContext};
     use crate::error::{Error, Result};
     use crate::keys::UserSecretKey;
     use crate::point::Point;
