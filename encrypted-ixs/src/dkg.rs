@@ -329,10 +329,10 @@ pub enum Verdict {
 
 /// Judges a complaint by node `complainer` against node `accused`, from
 /// public data only, so every node (and anyone reading the chain) reaches
-/// the same verdict (issue 10, F4).
+/// the same verdict.
 ///
 /// A complainer reveals its ephemeral transport secret for the attempt
-/// (`revealed`): the key is used for nothing else (F6), and the attempt is
+/// (`revealed`): the key is used for nothing else, and the attempt is
 /// abandoned anyway once a complaint is made, so revealing it costs nothing.
 /// The proof of a correct Diffie–Hellman is the secret itself: it must match
 /// the complainer's posted key `complainer_key`; the pairwise key then

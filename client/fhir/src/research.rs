@@ -1,4 +1,4 @@
-//! Research values read from a record's FHIR resources (issue 13), so a
+//! Research values read from a record's FHIR resources, so a
 //! patient consents to `age` or `loinc:29463-7` without typing the number:
 //!
 //! | field | value |

@@ -1,7 +1,7 @@
 //! Encrypted cohort statistics: values encrypted under the cluster key,
 //! summed homomorphically, and only the sums ever decrypted, by `t` nodes.
 //!
-//! This module is the cryptography of issue 13; the program's study
+//! This module is the cryptography of encrypted statistics; the program's study
 //! instructions (`medshare::instructions::research`), the nodes and the CLI
 //! run it.
 //!

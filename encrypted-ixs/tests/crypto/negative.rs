@@ -478,7 +478,7 @@ fn test_dkg_bad_share_names_culprit() {
     let mut rng = rng(7);
     let mut tr = dkg_rounds(2, 3, &mut rng);
     // Node 2 posted one polynomial's commitments but sends node 1 a share of
-    // another. Since the round-2 keys bind every round-1 commitment (F3), a
+    // another. Since the round-2 keys bind every round-1 commitment, a
     // package made for other commitments does not even decrypt: node 2 is
     // named before its share is looked at.
     let (other_secret, _) = dkg::round1(&mut rng, &tr.params, idx(2)).unwrap();
@@ -974,7 +974,7 @@ fn test_key_share_threshold_validated() {
     );
 }
 
-/// v2 (F11): the binding proof's challenge names the cluster key `P`, so a
+/// the binding proof's challenge names the cluster key `P`, so a
 /// proof made for one cluster is worthless under any other.
 #[test]
 fn test_f11_binding_proof_bound_to_cluster_key() {
@@ -995,7 +995,7 @@ fn test_f11_binding_proof_bound_to_cluster_key() {
     }
 }
 
-/// v2 (F11): a contribution's challenge names the program id and the cluster
+/// a contribution's challenge names the program id and the cluster
 /// account, so it cannot be replayed into another deployment of the program
 /// or another cluster that happens to share the computation address.
 #[test]
@@ -1032,7 +1032,7 @@ fn scalar(b: &[u8; 32]) -> Scalar {
     encrypted_ixs::point::scalar_from_canonical(b).unwrap()
 }
 
-/// v2 (F8): binding-proof nonces are hedged (derived from the secret, the
+/// binding-proof nonces are hedged (derived from the secret, the
 /// statement and the RNG's bytes). With an RNG that repeats, two proofs with
 /// the same `e` for two different capsules still get different nonces, so the
 /// nonce-reuse equation `e = (z₁ − z₂)/(c₁ − c₂)` does not give `e`.
@@ -1084,7 +1084,7 @@ fn test_f8_binding_nonces_hedged_against_a_repeating_rng() {
     assert_eq!(binding::prove(&mut stuck_rng(), &ctx, &p, &cap1, &e), pr1);
 }
 
-/// v2 (F8): contribution nonces (`r_i`, `k_r`, `k_s`) are hedged too. With an
+/// contribution nonces (`r_i`, `k_r`, `k_s`) are hedged too. With an
 /// RNG that repeats, one node's contributions for two capsules get different
 /// `k_s`, so `s_i = (z_s₁ − z_s₂)/(c₁ − c₂)` does not give the share.
 #[test]

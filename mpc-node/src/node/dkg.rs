@@ -75,7 +75,7 @@ impl Node {
         let params = self.params(cluster);
         if !mine.round1_posted {
             let (secret, package) = dkg::round1(&mut OsRng, &params, me)?;
-            // This attempt's transport key (F6): round-2 packages to this
+            // This attempt's transport key: round-2 packages to this
             // node are encrypted to it, and it is erased at confirmation.
             let ephemeral = TransportSecret::generate(&mut OsRng);
             // Keep the secrets before publishing, so a crash cannot orphan a
@@ -158,7 +158,7 @@ impl Node {
                 if COMPLAINABLE.contains(&reason) =>
             {
                 // A faulty package to us: complain publicly, revealing this
-                // attempt's key so anyone can judge (F4); the attempt fails.
+                // attempt's key so anyone can judge; the attempt fails.
                 warn!(
                     accused = culprit.get(),
                     reason, "DKG package faulty; posting a complaint"

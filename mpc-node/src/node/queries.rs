@@ -83,7 +83,7 @@ pub struct JudgedComplaint {
 }
 
 /// Every complaint of the cluster's current DKG attempt, judged from the
-/// nodes' mailboxes (issue 10, F4).
+/// nodes' mailboxes.
 pub async fn judge_complaints(
     chain: &dyn medshare_sdk::chain::Chain,
     cluster_address: &Pubkey,

@@ -1,4 +1,4 @@
-//! Studies (issue 13): a node's part needs no operator. Every tick it reads
+//! Studies: a node's part needs no operator. Every tick it reads
 //! the cluster's studies from the oldest unfinished one (64 per read); for
 //! each closed study it first adds its noise when the study has
 //! differential privacy (until `t` nodes' noise is complete; one exact

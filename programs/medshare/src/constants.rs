@@ -89,5 +89,5 @@ pub const MAX_PARTIALS: usize = MAX_NODES * MAX_SHARE_GROUPS;
 /// `(t + 1) × NODE_FEE_LAMPORTS` on top of its rent; each accepted
 /// contribution pays its node this much and the callback pays its finisher,
 /// so queuing computations costs the requester what it costs the nodes
-/// (issue 10, C-03). What is left returns to the requester with the rent.
+///. What is left returns to the requester with the rent.
 pub const NODE_FEE_LAMPORTS: u64 = 5_000;

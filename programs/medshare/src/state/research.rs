@@ -1,4 +1,4 @@
-//! Accounts of encrypted cohort statistics (issue 13): a record's research
+//! Accounts of encrypted cohort statistics: a record's research
 //! consent, its encrypted values, studies, study memberships and the nodes'
 //! partial decryptions of a study's aggregates.
 //!

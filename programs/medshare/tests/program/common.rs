@@ -345,7 +345,7 @@ pub async fn run_dkg_rounds(env: &mut Env, c: &mut SimCluster) -> Vec<dkg::DkgOu
         attempt,
     };
     let mut secrets1 = vec![];
-    // Each node's transport key for this attempt only (F6).
+    // Each node's transport key for this attempt only.
     let mut ephemerals = vec![];
     for i in 1..=n {
         let (s, pkg) = dkg::round1(&mut env.rng, &params, NodeIndex::new(i).unwrap()).unwrap();

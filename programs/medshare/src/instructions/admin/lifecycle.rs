@@ -1,4 +1,4 @@
-//! Restarting a cluster's DKG and retiring a cluster (issue 10, C-01).
+//! Restarting a cluster's DKG and retiring a cluster.
 
 use anchor_lang::prelude::*;
 

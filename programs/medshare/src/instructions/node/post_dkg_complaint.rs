@@ -1,4 +1,4 @@
-//! A publicly checkable DKG complaint (issue 10, F4).
+//! A publicly checkable DKG complaint.
 
 use anchor_lang::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Encrypted cohort statistics (issue 13): a patient consents and posts
+//! Encrypted cohort statistics: a patient consents and posts
 //! encrypted values ([`research_consent`], [`value`]); a researcher opens a study
 //! and records join it ([`study`]); once closed with enough records, nodes
 //! post verified partial decryptions of its aggregates and anyone combines
