@@ -371,22 +371,22 @@ async fn nodes_refuse_after(change: Change) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a02_nodes_refuse_a_pull_after_the_provider_is_revoked() {
+async fn test_nodes_refuse_a_pull_after_the_provider_is_revoked() {
     nodes_refuse_after(Change::ProviderRevoked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a04_nodes_refuse_a_pull_of_a_superseded_version() {
+async fn test_nodes_refuse_a_pull_of_a_superseded_version() {
     nodes_refuse_after(Change::NewVersion).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a03_nodes_refuse_a_pull_of_a_closed_record() {
+async fn test_nodes_refuse_a_pull_of_a_closed_record() {
     nodes_refuse_after(Change::RecordClosed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a08_squatted_provider_address_does_not_stall_shares() {
+async fn test_squatted_provider_address_does_not_stall_shares() {
     let (chain, _embedded) = medshare_tests::cli_env::start_chain().await;
     let lc = LocalCluster::start(
         chain.clone(),

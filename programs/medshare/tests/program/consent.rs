@@ -874,7 +874,7 @@ fn close_record_ix(w: &World) -> Instruction {
 }
 
 #[tokio::test]
-async fn test_a01_revoked_grantee_cannot_combine_partials() {
+async fn test_revoked_grantee_cannot_combine_partials() {
     let mut w = world(101).await;
     let doctor = w.doctor.pubkey();
     let computation = granted_pull(&mut w, 0b001).await;
@@ -901,7 +901,7 @@ async fn test_a01_revoked_grantee_cannot_combine_partials() {
 }
 
 #[tokio::test]
-async fn test_a01_expired_or_narrowed_consent_stops_contributions() {
+async fn test_expired_or_narrowed_consent_stops_contributions() {
     let mut w = world(102).await;
     let doctor = w.doctor.pubkey();
     let computation = granted_pull(&mut w, 0b011).await;
@@ -934,7 +934,7 @@ async fn test_a01_expired_or_narrowed_consent_stops_contributions() {
 }
 
 #[tokio::test]
-async fn test_a02_revoked_provider_cannot_combine_partials() {
+async fn test_revoked_provider_cannot_combine_partials() {
     let (mut w, reg, p) = verified_doctor_with_consent(103).await;
     let registry = Some((p, reg.issuer_account));
     let d = w.doctor.insecure_clone();
@@ -970,7 +970,7 @@ async fn test_a02_revoked_provider_cannot_combine_partials() {
 }
 
 #[tokio::test]
-async fn test_a02_policy_added_after_an_owner_share_stops_it() {
+async fn test_policy_added_after_an_owner_share_stops_it() {
     let mut w = world(104).await;
     // The patient shares with a bare key (no wallet), then requires verified doctors.
     let stranger = UserSecretKey::generate(&mut w.env.rng);
@@ -992,7 +992,7 @@ async fn test_a02_policy_added_after_an_owner_share_stops_it() {
 }
 
 #[tokio::test]
-async fn test_a03_closed_record_stops_pull_and_its_consent_stays_revocable() {
+async fn test_closed_record_stops_pull_and_its_consent_stays_revocable() {
     let mut w = world(105).await;
     let doctor = w.doctor.pubkey();
     let computation = granted_pull(&mut w, 0b001).await;
@@ -1041,7 +1041,7 @@ async fn test_a03_closed_record_stops_pull_and_its_consent_stays_revocable() {
 }
 
 #[tokio::test]
-async fn test_a03_record_closed_after_t_contributions_refuses_the_callback() {
+async fn test_record_closed_after_t_contributions_refuses_the_callback() {
     let mut w = world(106).await;
     let computation = granted_pull(&mut w, 0b001).await;
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
@@ -1059,7 +1059,7 @@ async fn test_a03_record_closed_after_t_contributions_refuses_the_callback() {
 }
 
 #[tokio::test]
-async fn test_a04_new_version_stops_a_pending_share_of_the_old_one() {
+async fn test_new_version_stops_a_pending_share_of_the_old_one() {
     let mut w = world(107).await;
     let computation = granted_pull(&mut w, 0b001).await;
     contribute(&mut w.env, &w.c, 1, computation).await.unwrap();
@@ -1118,7 +1118,7 @@ async fn store_again(
 }
 
 #[tokio::test]
-async fn test_a05_consent_of_a_record_recreated_in_the_same_second_does_not_apply() {
+async fn test_consent_of_a_record_recreated_in_the_same_second_does_not_apply() {
     let mut w = world(108).await;
     let doctor = w.doctor.pubkey();
     let grant = grant_ix(&w, &doctor, 0b001, w.now + HOUR, None);
@@ -1195,7 +1195,7 @@ async fn test_c02_close_consent_returns_rent_and_stops_pending_pulls() {
 }
 
 #[tokio::test]
-async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
+async fn test_rogue_issuer_cannot_block_a_provider_forever() {
     let mut w = world(111).await;
     let now = w.now;
     let doctor = w.doctor.pubkey();
@@ -1273,7 +1273,7 @@ async fn test_a06_rogue_issuer_cannot_block_a_provider_forever() {
 }
 
 #[tokio::test]
-async fn test_a06_revoked_or_expired_entries_are_replaced_and_renewals_allowed() {
+async fn test_revoked_or_expired_entries_are_replaced_and_renewals_allowed() {
     let mut w = world(112).await;
     let mut now = w.now;
     let doctor = w.doctor.pubkey();

@@ -60,7 +60,7 @@ async fn confirm_all_with_a_liar(env: &mut Env, c: &mut SimCluster, liar: usize)
 }
 
 #[tokio::test]
-async fn test_a07_first_confirmer_lying_is_blamed_not_the_honest_majority() {
+async fn test_first_confirmer_lying_is_blamed_not_the_honest_majority() {
     let mut env = Env::new(64).await;
     let mut c = registered_cluster(&mut env, 1, 2, 3).await;
     let logs = confirm_all_with_a_liar(&mut env, &mut c, 0).await;
@@ -74,7 +74,7 @@ async fn test_a07_first_confirmer_lying_is_blamed_not_the_honest_majority() {
 }
 
 #[tokio::test]
-async fn test_a07_no_strict_majority_names_every_node() {
+async fn test_no_strict_majority_names_every_node() {
     let mut env = Env::new(65).await;
     let mut c = registered_cluster(&mut env, 1, 2, 2).await;
     let logs = confirm_all_with_a_liar(&mut env, &mut c, 1).await;
