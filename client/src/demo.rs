@@ -21,11 +21,11 @@ use solana_sdk::signature::{Keypair, Signer};
 
 use crate::audit;
 use crate::blobs::BlobStore;
-use crate::cli::files::{self, OutFiles};
+use crate::user::files::{self, OutFiles};
 use crate::contents::Contents;
 use crate::data::{group_names, parse_groups, PatientData};
 use crate::error::{ClientError, Result};
-use crate::ops::Client;
+use crate::user::Client;
 
 /// The demo's FHIR record: Synthea's synthetic patient from PyPI `fhiry`
 /// 5.2.2 (MIT), 319 resources.
@@ -160,16 +160,15 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         .map_err(|e| ClientError::Io(format!("{}: {e}", bundle_file.display())))?;
 
     let t0 = Instant::now();
-    let mut contents = Contents::default();
-    files::import_fhir(&bundle_file, &record, &blobs, &mut contents).await?;
-    files::attach_files(
-        std::slice::from_ref(&document),
-        &record,
-        &blobs,
-        &mut contents,
-    )
-    .await?;
-    let (record, version) = patient.store(&lc.address, 1, &contents).await?;
+    let (record, version, contents) = patient
+        .store_with_files(
+            &lc.address,
+            1,
+            Contents::default(),
+            Some(&bundle_file),
+            std::slice::from_ref(&document),
+        )
+        .await?;
     let stored_groups = group_names(contents.group_mask());
     say(format!(
         "[3] patient stored record {record} (version {version}): {} FHIR resources in [{}], {} KiB document attached, in {} ms",
@@ -247,7 +246,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let t2 = Instant::now();
     let purpose = "MedShare demo cohort";
     let now = medshare_sdk::chain::chain_time(chain.as_ref()).await?;
-    let (age, patient_age) = crate::research::parse_value("age", &contents.fhir, now)?;
+    let (age, patient_age) = crate::user::research::parse_value("age", &contents.fhir, now)?;
     patient
         .research_consent(
             &record,
@@ -256,7 +255,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
             now + 86_400,
             // The demo checks the released sums against the plaintext, so
             // its consents opt into exact releases.
-            crate::research::Privacy::Exact,
+            crate::user::research::Privacy::Exact,
             &[(age.clone(), patient_age)],
         )
         .await?;
@@ -271,7 +270,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
                 purpose,
                 None,
                 now + 86_400,
-                crate::research::Privacy::Exact,
+                crate::user::research::Privacy::Exact,
                 &[(age.clone(), other_age)],
             )
             .await?;

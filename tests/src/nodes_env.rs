@@ -11,7 +11,7 @@ use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::{Cluster, Computation, Role, ShareResult};
 use medshare_client::contents::Contents;
 use medshare_client::data::PatientData;
-use medshare_client::ops::{Client, Recipient, ShareTicket};
+use medshare_client::user::{Client, Recipient, ShareTicket};
 use medshare_sdk::chain::embedded::Embedded;
 use medshare_sdk::chain::{fetch, LedgerEntry, SharedChain};
 use mpc_node::cluster::{ClusterOptions, LocalCluster};
@@ -336,16 +336,16 @@ pub async fn history_until(
 pub async fn trail_until(
     chain: &dyn medshare_sdk::chain::Chain,
     record: &Pubkey,
-    settled: impl Fn(&[medshare_client::audit::AuditEvent]) -> bool,
-) -> Vec<medshare_client::audit::AuditEvent> {
+    settled: impl Fn(&[medshare_client::user::audit::AuditEvent]) -> bool,
+) -> Vec<medshare_client::user::audit::AuditEvent> {
     read_until(
         "reading the audit trail",
         || async {
-            medshare_client::audit::trail(chain, record)
+            medshare_client::user::audit::trail(chain, record)
                 .await
                 .expect("audit trail")
         },
-        |t: &Vec<medshare_client::audit::AuditEvent>| settled(t),
+        |t: &Vec<medshare_client::user::audit::AuditEvent>| settled(t),
     )
     .await
 }

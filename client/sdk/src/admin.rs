@@ -1,5 +1,7 @@
 //! Cluster administration: what the admin signs (create the cluster, add
-//! nodes, restart a DKG, retire). The admin never sees or sets key material.
+//! or replace nodes, restart a DKG, retire, appoint and revoke credential
+//! issuers) and what an issuer signs (register and revoke providers). The
+//! admin never sees or sets key material.
 
 use medshare::instructions::InitClusterArgs;
 use solana_sdk::pubkey::Pubkey;
@@ -89,4 +91,61 @@ pub async fn retire_cluster(
 ) -> Result<(), ChainError> {
     let ix = ix::retire_cluster(admin.pubkey(), *cluster);
     chain.send(&[ix], &[admin]).await.map(|_| ())
+}
+
+/// The cluster admin appoints a credential issuer.
+pub async fn appoint_issuer(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    issuer: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = crate::ix::appoint_issuer(admin.pubkey(), *cluster, *issuer);
+    chain.send(&[ix], &[admin]).await?;
+    Ok(())
+}
+
+/// The cluster admin revokes a credential issuer.
+pub async fn revoke_issuer(
+    chain: &dyn Chain,
+    admin: &Keypair,
+    cluster: &Pubkey,
+    issuer: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = crate::ix::revoke_issuer(admin.pubkey(), *cluster, *issuer);
+    chain.send(&[ix], &[admin]).await?;
+    Ok(())
+}
+
+/// An issuer registers a provider (`args.provider`) with a role, a license
+/// hash and a validity period.
+pub async fn register_provider(
+    chain: &dyn Chain,
+    issuer: &Keypair,
+    cluster: &Pubkey,
+    args: medshare::instructions::RegisterProviderArgs,
+) -> Result<Pubkey, ChainError> {
+    let me = issuer.pubkey();
+    // Replacing another issuer's entry: name that issuer, so the program can
+    // see whether it was revoked.
+    let previous_issuer =
+        crate::chain::fetch::<medshare::state::Provider>(chain, &medshare::pda::provider(cluster, &args.provider))
+            .await?
+            .filter(|p| p.issuer != me)
+            .map(|p| p.issuer);
+    let (ix, account) = crate::ix::register_provider(me, *cluster, args, previous_issuer);
+    chain.send(&[ix], &[issuer]).await?;
+    Ok(account)
+}
+
+/// An issuer revokes a provider.
+pub async fn revoke_provider(
+    chain: &dyn Chain,
+    issuer: &Keypair,
+    cluster: &Pubkey,
+    provider: &Pubkey,
+) -> Result<(), ChainError> {
+    let ix = crate::ix::revoke_provider(issuer.pubkey(), *cluster, *provider);
+    chain.send(&[ix], &[issuer]).await?;
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
-use super::files::{self, Extras};
+use crate::user::files::{self, Extras};
 use super::records::out_files;
 use super::OutArgs;
 use super::{data_json, Ctx};

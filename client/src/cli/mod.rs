@@ -21,15 +21,14 @@
 
 mod args;
 pub mod consent;
-pub mod files;
 pub mod inbox;
 pub mod keys;
 pub mod progress;
-pub mod provider;
+pub mod providers;
 pub mod records;
 pub mod research;
-pub mod share;
-pub mod trail;
+pub mod shares;
+pub mod audit;
 
 pub use args::*;
 
@@ -44,7 +43,7 @@ use solana_sdk::signature::Signer;
 
 use crate::blobs::BlobStore;
 use crate::error::{ClientError, Result};
-use crate::ops::Client;
+use crate::user::Client;
 use crate::wallet;
 
 /// What a command prints: one value, rendered as text or as `--json`.
@@ -62,11 +61,7 @@ pub fn render(out: &impl Output, json: bool) -> String {
     }
 }
 
-/// The bidirectional formatting characters (marks, embeddings, overrides,
-/// isolates).
-pub fn is_bidi_format(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub use crate::user::files::is_bidi_format;
 
 /// `text` with every character a terminal would act on written out as a
 /// `\u{…}` escape: control characters (escape sequences can move the
@@ -223,8 +218,8 @@ pub async fn execute(
             no_wait,
             timeout,
         } => {
-            let wait = share::Wait::new(*no_wait, *timeout);
-            let out = share::share(&ctx, record, groups, to, wait, &mut progress).await?;
+            let wait = shares::Wait::new(*no_wait, *timeout);
+            let out = shares::share(&ctx, record, groups, to, wait, &mut progress).await?;
             render(&out, json)
         }
         Command::Request {
@@ -233,18 +228,18 @@ pub async fn execute(
             no_wait,
             timeout,
         } => {
-            let wait = share::Wait::new(*no_wait, *timeout);
-            let out = share::request(&ctx, record, groups, wait, &mut progress).await?;
+            let wait = shares::Wait::new(*no_wait, *timeout);
+            let out = shares::request(&ctx, record, groups, wait, &mut progress).await?;
             render(&out, json)
         }
-        Command::Cancel { computation } => render(&share::cancel(&ctx, computation).await?, json),
-        Command::CloseShare { share } => render(&share::close(&ctx, share).await?, json),
+        Command::Cancel { computation } => render(&shares::cancel(&ctx, computation).await?, json),
+        Command::CloseShare { share } => render(&shares::close(&ctx, share).await?, json),
         Command::Inbox { cluster } => render(&inbox::inbox(&ctx, cluster).await?, json),
         Command::Decrypt { shares, out } => render(&inbox::decrypt(&ctx, shares, out).await?, json),
         Command::Audit { record, format } => {
             // The trail renders itself in the format asked for (JSON: pretty).
             let format = if json { Format::Json } else { *format };
-            let out = trail::audit(&ctx, record, format).await?.to_string();
+            let out = audit::audit(&ctx, record, format).await?.to_string();
             // Table and CSV carry purposes and names as they are on-chain.
             if format == Format::Json {
                 out
@@ -253,11 +248,11 @@ pub async fn execute(
             }
         }
         Command::Consent(cmd) => render(&consent::run(&ctx, cmd).await?, json),
-        Command::Provider(cmd) => render(&provider::run(&ctx, cmd).await?, json),
+        Command::Provider(cmd) => render(&providers::run(&ctx, cmd).await?, json),
         Command::Research(cmd) => render(&research::research(&ctx, cmd).await?, json),
         Command::Stats(cmd) => render(&research::stats(&ctx, cmd).await?, json),
         Command::Policy { record, require } => {
-            render(&provider::policy(&ctx, record, require).await?, json)
+            render(&providers::policy(&ctx, record, require).await?, json)
         }
         Command::Demo { .. } | Command::Localnet { .. } => unreachable!("handled above"),
     };

@@ -6,7 +6,7 @@ use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 
-use super::files::{self, Extras, OutFiles};
+use crate::user::files::{self, Extras, OutFiles};
 use super::{data_json, Ctx, OutArgs, StoreArgs};
 use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
@@ -80,33 +80,16 @@ fn fields_of(a: &StoreArgs) -> Result<PatientData> {
 /// the fields, a FHIR bundle's resources, attachments (sealed into the blob
 /// store first).
 pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
-    let mut contents = Contents::from_data(fields_of(a)?);
     let c = ctx.client()?;
-    let record = medshare::pda::record(&c.wallet.pubkey(), a.record_id);
-    for f in &a.attach {
-        if !f.is_file() {
-            return Err(ClientError::Io(format!("{}: not a file", f.display())));
-        }
-    }
-    let blobs = c.blob_store()?;
-    let stored = async {
-        if let Some(path) = &a.fhir {
-            files::import_fhir(path, &record, &blobs, &mut contents).await?;
-        }
-        files::attach_files(&a.attach, &record, &blobs, &mut contents).await?;
-        c.store(&a.cluster, a.record_id, &contents).await
-    }
-    .await;
-    let (record, version) = match stored {
-        Ok(s) => s,
-        Err(e) => {
-            // Nothing of this command stays in the store.
-            for b in contents.blobs() {
-                let _ = blobs.delete(&record, &b.sha256).await;
-            }
-            return Err(e);
-        }
-    };
+    let (record, version, contents) = c
+        .store_with_files(
+            &a.cluster,
+            a.record_id,
+            Contents::from_data(fields_of(a)?),
+            a.fhir.as_deref(),
+            &a.attach,
+        )
+        .await?;
     Ok(Stored {
         record: record.to_string(),
         version,

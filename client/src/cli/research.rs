@@ -10,7 +10,7 @@ use solana_sdk::pubkey::Pubkey;
 
 use super::{Ctx, ResearchCommand, StatsCommand};
 use crate::error::{ClientError, Result};
-use crate::research::{epsilon_milli, parse_value, Privacy, DEFAULT_EPSILON_BUDGET_MILLI};
+use crate::user::research::{epsilon_milli, parse_value, Privacy, DEFAULT_EPSILON_BUDGET_MILLI};
 
 /// What a research or stats command did or found.
 #[derive(Debug, Serialize)]

@@ -1472,10 +1472,10 @@ fn test_cli_audit_formats_and_refusal() {
             csv.lines().next(),
             Some("slot,time,event,actor,detail,signature")
         );
-        let lib = medshare_client::audit::trail(env.chain.as_ref(), &s.record)
+        let lib = medshare_client::user::audit::trail(env.chain.as_ref(), &s.record)
             .await
             .expect("trail");
-        assert_eq!(csv, medshare_client::audit::to_csv(&lib));
+        assert_eq!(csv, medshare_client::user::audit::to_csv(&lib));
         assert_eq!(csv.lines().count(), events.len() + 1);
         for (line, e) in csv.lines().skip(1).zip(events) {
             assert!(

@@ -13,7 +13,7 @@ use medshare_client::audit;
 use medshare_client::data::{parse_groups, PatientData};
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
-use medshare_client::ops::Client;
+use medshare_client::user::Client;
 use medshare_sdk::chain::SharedChain;
 use mpc_node::cluster::{ClusterOptions, LocalCluster};
 use rand_core::OsRng;
@@ -296,7 +296,7 @@ async fn nodes_refuse_after(change: Change) {
             .airdrop(&issuer.pubkey(), 1_000_000_000)
             .await
             .unwrap();
-        medshare_client::consent::appoint_issuer(
+        medshare_sdk::admin::appoint_issuer(
             chain.as_ref(),
             &lc.admin,
             &lc.address,
@@ -304,7 +304,7 @@ async fn nodes_refuse_after(change: Change) {
         )
         .await
         .unwrap();
-        medshare_client::consent::register_provider(
+        medshare_sdk::admin::register_provider(
             chain.as_ref(),
             &issuer,
             &lc.address,
@@ -333,7 +333,7 @@ async fn nodes_refuse_after(change: Change) {
     }
     let ticket = doctor.request(&record, mask).await.unwrap();
     match change {
-        Change::ProviderRevoked => medshare_client::consent::revoke_provider(
+        Change::ProviderRevoked => medshare_sdk::admin::revoke_provider(
             chain.as_ref(),
             &issuer,
             &lc.address,

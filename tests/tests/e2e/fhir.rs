@@ -441,7 +441,7 @@ fn test_erase_deletes_blobs_and_closes() {
 
         // What the doctor learned from the share: the blob's reference and key.
         let doctor_client = {
-            use medshare_client::ops::Client;
+            use medshare_client::user::Client;
             use solana_sdk::signature::Keypair;
             let kp = std::fs::read_to_string(&doctor.keypair).unwrap();
             let bytes: Vec<u8> = serde_json::from_str(&kp).unwrap();

@@ -667,7 +667,7 @@ impl Flaky {
     fn logs(&self, mut logs: Vec<String>) -> Vec<String> {
         if self.truncate_logs.load(std::sync::atomic::Ordering::SeqCst) && logs.len() > 1 {
             logs.truncate(1);
-            logs.push(medshare_client::audit::LOG_TRUNCATED.to_string());
+            logs.push(medshare_client::user::audit::LOG_TRUNCATED.to_string());
         }
         logs
     }
@@ -901,7 +901,7 @@ async fn test_truncated_logs_stop_no_share_and_the_audit_says_so() {
         inner: env.chain.clone(),
         flaky: flaky.clone(),
     });
-    let patient = medshare_client::ops::Client::new(
+    let patient = medshare_client::user::Client::new(
         truncated.clone(),
         Keypair::try_from(env.patient.wallet.to_bytes().as_slice()).unwrap(),
         env.patient.key.clone(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
 use super::{Ctx, ProviderCommand};
-use crate::consent::{parse_role, parse_roles, role_names};
+use crate::user::providers::{parse_role, parse_roles, role_names};
 use crate::error::{ClientError, Result};
 use crate::wallet;
 
@@ -107,11 +107,11 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
     let chain = ctx.chain.as_ref();
     let message = match cmd {
         ProviderCommand::AppointIssuer { cluster, issuer } => {
-            crate::consent::appoint_issuer(chain, &w, cluster, issuer).await?;
+            medshare_sdk::admin::appoint_issuer(chain, &w, cluster, issuer).await?;
             format!("appointed issuer {issuer} for cluster {cluster}")
         }
         ProviderCommand::RevokeIssuer { cluster, issuer } => {
-            crate::consent::revoke_issuer(chain, &w, cluster, issuer).await?;
+            medshare_sdk::admin::revoke_issuer(chain, &w, cluster, issuer).await?;
             format!("revoked issuer {issuer} of cluster {cluster}")
         }
         ProviderCommand::Register {
@@ -128,7 +128,7 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
                 .ok_or(ClientError::BadLicenseHash)?;
             let now = medshare_sdk::chain::chain_time(chain).await?;
             let until = now + *valid_days as i64 * 86_400;
-            crate::consent::register_provider(
+            medshare_sdk::admin::register_provider(
                 chain,
                 &w,
                 cluster,
@@ -144,7 +144,7 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
             format!("registered {wallet} as {role:?} until unix time {until}")
         }
         ProviderCommand::Revoke { cluster, wallet } => {
-            crate::consent::revoke_provider(chain, &w, cluster, wallet).await?;
+            medshare_sdk::admin::revoke_provider(chain, &w, cluster, wallet).await?;
             format!("revoked provider {wallet}")
         }
         ProviderCommand::Show { .. } => unreachable!("handled above"),

@@ -11,7 +11,7 @@ use solana_sdk::pubkey::Pubkey;
 use super::Ctx;
 use crate::data::{group_names, parse_groups, MAX_SHARE_GROUPS};
 use crate::error::{ClientError, Result};
-use crate::ops::{Client, ShareTicket};
+use crate::user::{Client, ShareTicket};
 
 /// Whether and how long `share` and `request` wait for the cluster.
 #[derive(Clone, Copy, Debug)]

@@ -13,7 +13,13 @@ use solana_sdk::pubkey::Pubkey;
 use crate::blobs::BlobStore;
 use crate::contents::{Attachment, Contents, FhirEntry};
 use crate::error::{ClientError, Result};
-use crate::ops::Client;
+use crate::user::Client;
+
+/// The bidirectional formatting characters (marks, embeddings, overrides,
+/// isolates).
+pub fn is_bidi_format(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// How an attachment moved off-chain is named in a FHIR `Attachment.url`
 /// until the recipient saves it: `medshare-attachment:<sha256 of the blob>`.
@@ -28,7 +34,7 @@ pub fn safe_name(name: &str, fallback: &str) -> String {
     let clean: String = last
         .trim_start_matches('.')
         .chars()
-        .filter(|c| !c.is_control() && !super::is_bidi_format(*c))
+        .filter(|c| !c.is_control() && !is_bidi_format(*c))
         .collect();
     if clean.is_empty() {
         fallback.to_string()

@@ -1,4 +1,4 @@
-//! Consent, pull requests, the provider registry and record policies.
+//! Consent, pull requests and record policies.
 //!
 //! A patient grants a grantee (a wallet with a registered encryption key)
 //! consent to request chosen field groups of one record until an end time.
@@ -22,39 +22,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::error::{ClientError, Result};
-use crate::ops::{Client, ShareTicket};
-
-/// Parses `doctor,hospital` into a provider-role mask.
-pub fn parse_roles(list: &str) -> std::result::Result<u8, String> {
-    let mut mask = 0u8;
-    for r in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        mask |= parse_role(r)?.bit();
-    }
-    Ok(mask)
-}
-
-/// Parses one provider role.
-pub fn parse_role(r: &str) -> std::result::Result<ProviderRole, String> {
-    match r.to_ascii_lowercase().as_str() {
-        "doctor" => Ok(ProviderRole::Doctor),
-        "hospital" => Ok(ProviderRole::Hospital),
-        "insurer" => Ok(ProviderRole::Insurer),
-        "researcher" => Ok(ProviderRole::Researcher),
-        other => Err(format!(
-            "unknown provider role '{other}' (roles: doctor, hospital, insurer, researcher)"
-        )),
-    }
-}
-
-/// Names of the roles in a mask.
-pub fn role_names(mask: u8) -> Vec<&'static str> {
-    ["doctor", "hospital", "insurer", "researcher"]
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect()
-}
+use super::{Client, ShareTicket};
 
 impl Client {
     /// The registry accounts to pass for `wallet` when `record` requires
@@ -216,61 +184,4 @@ impl Client {
         self.chain.send(&[ix], &[&self.wallet]).await?;
         Ok(())
     }
-}
-
-/// The cluster admin appoints a credential issuer.
-pub async fn appoint_issuer(
-    chain: &dyn Chain,
-    admin: &Keypair,
-    cluster: &Pubkey,
-    issuer: &Pubkey,
-) -> Result<()> {
-    let ix = ix::appoint_issuer(admin.pubkey(), *cluster, *issuer);
-    chain.send(&[ix], &[admin]).await?;
-    Ok(())
-}
-
-/// The cluster admin revokes a credential issuer.
-pub async fn revoke_issuer(
-    chain: &dyn Chain,
-    admin: &Keypair,
-    cluster: &Pubkey,
-    issuer: &Pubkey,
-) -> Result<()> {
-    let ix = ix::revoke_issuer(admin.pubkey(), *cluster, *issuer);
-    chain.send(&[ix], &[admin]).await?;
-    Ok(())
-}
-
-/// An issuer registers a provider (`args.provider`) with a role, a license
-/// hash and a validity period.
-pub async fn register_provider(
-    chain: &dyn Chain,
-    issuer: &Keypair,
-    cluster: &Pubkey,
-    args: medshare::instructions::RegisterProviderArgs,
-) -> Result<Pubkey> {
-    let me = issuer.pubkey();
-    // Replacing another issuer's entry: name that issuer, so the program can
-    // see whether it was revoked.
-    let previous_issuer =
-        fetch::<Provider>(chain, &medshare::pda::provider(cluster, &args.provider))
-            .await?
-            .filter(|p| p.issuer != me)
-            .map(|p| p.issuer);
-    let (ix, account) = ix::register_provider(me, *cluster, args, previous_issuer);
-    chain.send(&[ix], &[issuer]).await?;
-    Ok(account)
-}
-
-/// An issuer revokes a provider.
-pub async fn revoke_provider(
-    chain: &dyn Chain,
-    issuer: &Keypair,
-    cluster: &Pubkey,
-    provider: &Pubkey,
-) -> Result<()> {
-    let ix = ix::revoke_provider(issuer.pubkey(), *cluster, *provider);
-    chain.send(&[ix], &[issuer]).await?;
-    Ok(())
 }

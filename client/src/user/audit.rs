@@ -158,7 +158,7 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
             } else {
                 format!(
                     "shares only to verified [{}]",
-                    crate::consent::role_names(e.required_roles).join(", ")
+                    crate::user::providers::role_names(e.required_roles).join(", ")
                 )
             },
         ));

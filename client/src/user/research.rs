@@ -20,7 +20,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 
 use crate::error::{ClientError, Result};
-use crate::ops::Client;
+use crate::user::Client;
 
 /// What a research consent lets studies release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

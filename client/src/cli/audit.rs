@@ -6,7 +6,7 @@ use serde::Serialize;
 use solana_sdk::signature::Signer;
 
 use super::{Ctx, Format};
-use crate::audit::{self, AuditEvent};
+use crate::user::audit::{self, AuditEvent};
 use crate::error::Result;
 use crate::wallet;
 

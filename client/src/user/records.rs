@@ -1,0 +1,320 @@
+//! A patient's records: store (fields or FHIR), show, close, erase.
+
+use std::time::{Duration, Instant};
+
+use anchor_lang::error::ErrorCode;
+use encrypted_ixs::capsule::open;
+use encrypted_ixs::keys::{UserPublicKey, UserSecretKey};
+use encrypted_ixs::point::Point;
+use encrypted_ixs::record::{open_group_with, open_own_group, seal_group};
+use medshare::state::{Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult};
+use medshare_sdk::chain::{fetch, fetch_many, SharedChain};
+use medshare_sdk::codec::record_ctx;
+use medshare_sdk::codec::stored_to_sealed;
+use medshare_sdk::ix::{self, ShareAccounts};
+use rand_core::OsRng;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::blobs::{default_store_dir, BlobRef, BlobStore};
+use crate::contents::{
+    offchain_body, parse_body, Body, BodyError, Contents, INLINE_LIMIT, MAX_BODY,
+};
+use crate::error::{ClientError, Result};
+
+use super::Client;
+
+impl Client {
+    /// Stores `contents` as record `record_id` sealed to `cluster` (a new
+    /// version if the record exists). A group body over [`INLINE_LIMIT`]
+    /// goes to the blob store first, before anything changes on-chain; after
+    /// the new version is written, blobs of this record that it no longer
+    /// refers to are deleted from the store (a failure there is logged, not
+    /// returned: the record is stored). Attachments must already be in the
+    /// store (see [`BlobStore::put_file`]). Returns the record address and
+    /// its version.
+    pub async fn store(
+        &self,
+        cluster: &Pubkey,
+        record_id: u64,
+        contents: &Contents,
+    ) -> Result<(Pubkey, u32)> {
+        let bodies = contents.bodies();
+        if bodies.is_empty() {
+            return Err(ClientError::EmptyRecord);
+        }
+        let c = self.ready_cluster(cluster).await?;
+        let owner = self.wallet.pubkey();
+        let record = medshare::pda::record(&owner, record_id);
+        let existing = fetch::<PatientRecord>(self.chain.as_ref(), &record).await?;
+        if let Some(r) = &existing {
+            if r.cluster != *cluster {
+                return Err(ClientError::OtherCluster {
+                    record_id,
+                    cluster: r.cluster.to_string(),
+                });
+            }
+        }
+        // Every body, sealed off-chain where needed, before the version moves.
+        let mut blobs = None;
+        let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
+        let mut plain = Vec::with_capacity(bodies.len());
+        for (g, body) in bodies {
+            let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
+            let name = crate::data::GROUP_NAMES[g as usize];
+            if bytes.len() as u64 > MAX_BODY {
+                return Err(ClientError::GroupTooLarge {
+                    group: name,
+                    bytes: bytes.len(),
+                    limit: MAX_BODY,
+                });
+            }
+            if bytes.len() <= INLINE_LIMIT {
+                plain.push((g, bytes));
+                continue;
+            }
+            if blobs.is_none() {
+                blobs = Some(self.blob_store()?);
+            }
+            let store = blobs.as_ref().expect("just opened");
+            let r = store.put_bytes(&record, &bytes).await?;
+            keep.insert(r.sha256.clone());
+            let inline = Zeroizing::new(offchain_body(&r));
+            if inline.len() > INLINE_LIMIT {
+                return Err(ClientError::Store(format!(
+                    "{}: the URL is too long for a blob reference to fit on-chain ({} bytes, at most {INLINE_LIMIT})",
+                    store.url(),
+                    inline.len()
+                )));
+            }
+            plain.push((g, inline));
+        }
+        let version = match &existing {
+            Some(r) => {
+                let ix = ix::update_patient_data(owner, None, record);
+                self.chain.send(&[ix], &[&self.wallet]).await?;
+                r.version + 1
+            }
+            None => {
+                // A record's owner needs an identity (it counts the owner's
+                // records); a patient who never ran `register` gets one now,
+                // with the key the record is sealed to.
+                let mut ixs = Vec::with_capacity(2);
+                let identity = medshare::pda::identity(&owner);
+                if fetch::<Identity>(self.chain.as_ref(), &identity)
+                    .await?
+                    .is_none()
+                {
+                    ixs.push(ix::register_identity(
+                        owner,
+                        medshare::instructions::IdentityArgs {
+                            encryption_key: self.encryption_key().0,
+                            role: Role::Patient,
+                        },
+                    ));
+                }
+                ixs.push(ix::store_patient_data(owner, None, *cluster, record_id).0);
+                self.chain.send(&ixs, &[&self.wallet]).await?;
+                1
+            }
+        };
+        let cluster_key = Point(c.cluster_key);
+        for (g, bytes) in plain {
+            let s = seal_group(
+                &mut OsRng,
+                &record_ctx(&owner, &record, g),
+                version,
+                &bytes,
+                &cluster_key,
+                &self.encryption_key(),
+            )
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let write = ix::write_record_group(owner, None, record, s);
+            let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
+            self.chain.send(&[budget, write], &[&self.wallet]).await?;
+        }
+        // Blobs of earlier versions that this one no longer refers to.
+        if let Some(b) = blobs.or(self.existing_blob_store()?) {
+            if let Err(e) = b.delete_except(&record, &keep).await {
+                tracing::warn!(%record, error = %e, "stored; blobs of earlier versions were not deleted (`erase` deletes them)");
+            }
+        }
+        Ok((record, version))
+    }
+
+    /// Stores simple fields only (see [`Client::store`]).
+    pub async fn store_fields(
+        &self,
+        cluster: &Pubkey,
+        record_id: u64,
+        data: &crate::data::PatientData,
+    ) -> Result<(Pubkey, u32)> {
+        self.store(cluster, record_id, &Contents::from_data(data.clone()))
+            .await
+    }
+
+    /// Reads a record.
+    pub async fn record(&self, record: &Pubkey) -> Result<PatientRecord> {
+        fetch(self.chain.as_ref(), record)
+            .await?
+            .ok_or_else(|| ClientError::RecordNotFound(record.to_string()))
+    }
+
+    /// The owner decrypts their own record.
+    pub async fn show(&self, record: &Pubkey) -> Result<(Contents, u32)> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotReadable {
+                record: record.to_string(),
+                owner: r.owner.to_string(),
+            });
+        }
+        let mut plain = Vec::new();
+        for g in &r.groups {
+            let sealed = stored_to_sealed(g);
+            let p = open_own_group(
+                &sealed,
+                &self.key,
+                &record_ctx(&r.owner, record, g.group),
+                r.version,
+            )
+            .map_err(|_| ClientError::WrongKey)?;
+            plain.push(p);
+        }
+        Ok((self.contents_of(record, &plain, "record").await?, r.version))
+    }
+
+    /// Closes one of the wallet's records (rent back). Pending shares of it
+    /// get no further node contribution; consents on it stay revocable and
+    /// closable. What the ledger already holds (capsules, inline ciphertexts
+    /// in transaction history) stays there.
+    pub async fn close_record(&self, record: &Pubkey) -> Result<()> {
+        let r = self.record(record).await?;
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotOwner(record.to_string()));
+        }
+        let ix = ix::close_record(self.wallet.pubkey(), *record);
+        self.chain.send(&[ix], &[&self.wallet]).await?;
+        Ok(())
+    }
+
+    /// Erases a record: deletes every blob stored for it — in this client's
+    /// store and in every store its current groups name, including blobs
+    /// of earlier versions in those stores — then closes the record.
+    /// Returns how many blobs were deleted. Blobs go first: if a deletion
+    /// fails the record stays open, so `erase` can be run again. A record
+    /// already closed: its blobs in this client's store are deleted (an
+    /// error only if there were none).
+    pub async fn erase(&self, record: &Pubkey) -> Result<usize> {
+        let r = match self.record(record).await {
+            Ok(r) => r,
+            Err(ClientError::RecordNotFound(a)) => {
+                let n = match self.existing_blob_store()? {
+                    Some(s) => s.delete_except(record, &HashSet::new()).await?,
+                    None => 0,
+                };
+                return if n > 0 {
+                    Ok(n)
+                } else {
+                    Err(ClientError::RecordNotFound(a))
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        if r.owner != self.wallet.pubkey() {
+            return Err(ClientError::NotOwner(record.to_string()));
+        }
+        let mine = self.blob_store()?;
+        let mut refs: Vec<BlobRef> = Vec::new();
+        for g in &r.groups {
+            let plain = open_own_group(
+                &stored_to_sealed(g),
+                &self.key,
+                &record_ctx(&r.owner, record, g.group),
+                r.version,
+            )
+            .map_err(|_| ClientError::WrongKey)?;
+            let body = match parse_body(&plain) {
+                Ok(Body::Offchain(b)) => {
+                    refs.push(b.clone());
+                    // Its attachments, if the body can still be read.
+                    match mine.get_bytes(record, &b, MAX_BODY).await {
+                        Ok(bytes) => match parse_body(&bytes) {
+                            Ok(Body::Inline(m)) => m,
+                            _ => continue,
+                        },
+                        Err(_) => continue,
+                    }
+                }
+                Ok(Body::Inline(m)) => m,
+                Err(_) => continue,
+            };
+            let mut c = Contents::default();
+            if c.merge(body).is_ok() {
+                refs.extend(c.blobs().cloned());
+            }
+        }
+        let mut stores = vec![mine.clone()];
+        for b in &refs {
+            match mine.store_of(record, b) {
+                Some(s) => stores.push(s),
+                None => {
+                    tracing::warn!(locator = %b.locator, "erase: a blob locator names no store this client can open")
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut deleted = 0;
+        for s in stores {
+            if seen.insert(s.url().to_string()) {
+                deleted += s.delete_except(record, &HashSet::new()).await?;
+            }
+        }
+        self.close_record(record).await?;
+        Ok(deleted)
+    }
+
+    /// Stores record `record_id` in `cluster`: `contents`, the FHIR bundle
+    /// at `fhir` (its inline attachments sealed into the blob store) and
+    /// the files `attach` as attachments. Nothing of this call stays in the
+    /// blob store if any step fails. Returns the record, its version and
+    /// what was stored.
+    pub async fn store_with_files(
+        &self,
+        cluster: &Pubkey,
+        record_id: u64,
+        mut contents: Contents,
+        fhir: Option<&std::path::Path>,
+        attach: &[std::path::PathBuf],
+    ) -> Result<(Pubkey, u32, Contents)> {
+        let record = medshare::pda::record(&self.wallet.pubkey(), record_id);
+        for f in attach {
+            if !f.is_file() {
+                return Err(ClientError::Io(format!("{}: not a file", f.display())));
+            }
+        }
+        let blobs = self.blob_store()?;
+        let stored = async {
+            if let Some(path) = fhir {
+                super::files::import_fhir(path, &record, &blobs, &mut contents).await?;
+            }
+            super::files::attach_files(attach, &record, &blobs, &mut contents).await?;
+            self.store(cluster, record_id, &contents).await
+        }
+        .await;
+        match stored {
+            Ok((record, version)) => Ok((record, version, contents)),
+            Err(e) => {
+                for b in contents.blobs() {
+                    let _ = blobs.delete(&record, &b.sha256).await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
