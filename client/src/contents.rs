@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::blobs::BlobRef;
-use crate::data::{PatientData, GROUP_NAMES};
+use crate::data::{FieldGroup, PatientData};
 
 /// Largest group body kept inline: the on-chain ciphertext limit minus the
 /// 16-byte tag (608 bytes).
@@ -35,9 +35,6 @@ pub const INLINE_LIMIT: usize =
 /// Largest off-chain group body read back into memory (64 MiB). Attachments
 /// have no such limit: they stream to files.
 pub const MAX_BODY: u64 = 64 * 1024 * 1024;
-
-/// The `documents` group.
-pub const DOCUMENTS: u8 = 7;
 
 pub use medshare_fhir::Entry as FhirEntry;
 
@@ -80,12 +77,12 @@ impl Contents {
 
     /// Each non-empty group's body, by group number.
     pub fn bodies(&self) -> Vec<(u8, Map<String, Value>)> {
-        let mut bodies: Vec<Map<String, Value>> = vec![Map::new(); GROUP_NAMES.len()];
+        let mut bodies: Vec<Map<String, Value>> = vec![Map::new(); FieldGroup::ALL.len()];
         for (g, fields) in self.data.group_fields() {
             bodies[g as usize].extend(fields);
         }
         for e in &self.fhir {
-            let g = medshare_fhir::group_of(&e.resource) as usize;
+            let g = medshare_fhir::group_of(&e.resource).number() as usize;
             bodies[g]
                 .entry("fhir")
                 .or_insert_with(|| Value::Array(vec![]))
@@ -94,7 +91,7 @@ impl Contents {
                 .push(serde_json::to_value(e).expect("JSON"));
         }
         if !self.attachments.is_empty() {
-            bodies[DOCUMENTS as usize].insert(
+            bodies[FieldGroup::Documents.number() as usize].insert(
                 "attachments".into(),
                 serde_json::to_value(&self.attachments).expect("JSON"),
             );

@@ -20,17 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Group names, by number.
-pub const GROUP_NAMES: [&str; 8] = [
-    "identity",
-    "vitals",
-    "diagnoses",
-    "medications",
-    "notes",
-    "labs",
-    "care",
-    "documents",
-];
+pub use encrypted_ixs::FieldGroup;
 
 /// Most groups one share carries (see [`encrypted_ixs::MAX_SHARE_GROUPS`]).
 pub const MAX_SHARE_GROUPS: usize = encrypted_ixs::MAX_SHARE_GROUPS;
@@ -74,16 +64,12 @@ pub struct PatientData {
 
 /// A group number from its name (or number).
 pub fn group_number(name: &str) -> Option<u8> {
-    GROUP_NAMES
-        .iter()
-        .position(|g| g.eq_ignore_ascii_case(name.trim()))
-        .map(|g| g as u8)
-        .or_else(|| {
-            name.trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|g| (*g as usize) < GROUP_NAMES.len())
-        })
+    FieldGroup::parse(name).map(FieldGroup::number)
+}
+
+/// Every group's name, in order, for messages.
+fn all_names() -> String {
+    FieldGroup::ALL.map(FieldGroup::name).join(", ")
 }
 
 /// Parses `identity,vitals` (or `all`) into a group mask.
@@ -93,14 +79,14 @@ pub fn parse_groups(list: &str) -> Result<u8, String> {
     }
     let mut mask = 0u8;
     for name in list.split(',').filter(|s| !s.trim().is_empty()) {
-        let g = group_number(name).ok_or_else(|| {
+        let g = FieldGroup::parse(name).ok_or_else(|| {
             format!(
                 "unknown field group '{}' (groups: {})",
                 name.trim(),
-                GROUP_NAMES.join(", ")
+                all_names()
             )
         })?;
-        mask |= 1 << g;
+        mask |= g.bit();
     }
     if mask == 0 {
         return Err("no field group given".into());
@@ -110,10 +96,7 @@ pub fn parse_groups(list: &str) -> Result<u8, String> {
 
 /// Names of the groups in a mask.
 pub fn group_names(mask: u8) -> Vec<&'static str> {
-    (0..GROUP_NAMES.len())
-        .filter(|g| mask & (1 << g) != 0)
-        .map(|g| GROUP_NAMES[g])
-        .collect()
+    FieldGroup::in_mask(mask).map(FieldGroup::name).collect()
 }
 
 impl PatientData {

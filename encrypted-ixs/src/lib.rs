@@ -37,6 +37,7 @@ pub mod capsule;
 #[cfg(feature = "client")]
 pub mod dkg;
 pub mod error;
+pub mod groups;
 pub mod keys;
 pub mod node_index;
 pub mod point;
@@ -47,6 +48,7 @@ pub mod transcript;
 
 pub use curve25519_dalek::scalar::Scalar;
 pub use error::{Error, Result};
+pub use groups::FieldGroup;
 
 /// Most nodes a cluster may have.
 pub const MAX_NODES: usize = 16;

@@ -34,6 +34,7 @@ use std::collections::HashSet;
 
 use fhir_sdk::r4b::resources::Resource;
 use serde::{Deserialize, Serialize};
+pub use encrypted_ixs::FieldGroup;
 use serde_json::{json, Map, Value};
 
 /// Bundle types [`import`] accepts.
@@ -209,22 +210,22 @@ fn first_dropped(input: &Value, output: &Value, path: &str) -> Option<String> {
 /// | 5 labs | other Observations, DiagnosticReport, Specimen |
 /// | 6 care | Immunization, Procedure, Encounter, CarePlan, CareTeam, Goal, ServiceRequest, ImagingStudy, Device |
 /// | 7 documents | DocumentReference, DocumentManifest, Binary, Media |
-pub fn group_of(resource: &Value) -> u8 {
+pub fn group_of(resource: &Value) -> FieldGroup {
     match resource["resourceType"].as_str().unwrap_or("") {
-        "Patient" | "RelatedPerson" => 0,
-        "Observation" if is_vital_sign(resource) => 1,
-        "Condition" => 2,
+        "Patient" | "RelatedPerson" => FieldGroup::Identity,
+        "Observation" if is_vital_sign(resource) => FieldGroup::Vitals,
+        "Condition" => FieldGroup::Diagnoses,
         "Medication"
         | "MedicationStatement"
         | "MedicationRequest"
         | "MedicationAdministration"
         | "MedicationDispense"
-        | "AllergyIntolerance" => 3,
-        "Observation" | "DiagnosticReport" | "Specimen" => 5,
+        | "AllergyIntolerance" => FieldGroup::Medications,
+        "Observation" | "DiagnosticReport" | "Specimen" => FieldGroup::Labs,
         "Immunization" | "Procedure" | "Encounter" | "CarePlan" | "CareTeam" | "Goal"
-        | "ServiceRequest" | "ImagingStudy" | "Device" => 6,
-        "DocumentReference" | "DocumentManifest" | "Binary" | "Media" => 7,
-        _ => 4,
+        | "ServiceRequest" | "ImagingStudy" | "Device" => FieldGroup::Care,
+        "DocumentReference" | "DocumentManifest" | "Binary" | "Media" => FieldGroup::Documents,
+        _ => FieldGroup::Notes,
     }
 }
 
@@ -389,10 +390,13 @@ mod tests {
             "code": {"text": "weight"}, "subject": {"reference": "urn:uuid:0"},
             "performer": [{"reference": "Practitioner/dr", "display": "Dr X"}, {"reference": "Organization/o"}]});
         let lab = json!({"resourceType": "Observation", "id": "o2", "status": "final", "code": {"text": "HbA1c"}});
-        assert_eq!(group_of(&p), 0);
-        assert_eq!(group_of(&vital), 1);
-        assert_eq!(group_of(&lab), 5);
-        assert_eq!(group_of(&json!({"resourceType": "Claim"})), 4);
+        assert_eq!(group_of(&p), FieldGroup::Identity);
+        assert_eq!(group_of(&vital), FieldGroup::Vitals);
+        assert_eq!(group_of(&lab), FieldGroup::Labs);
+        assert_eq!(
+            group_of(&json!({"resourceType": "Claim"})),
+            FieldGroup::Notes
+        );
         let entries = import(&bundle(vec![p, vital])).unwrap();
         let out = export(&entries);
         let perf = &out["entry"][1]["resource"]["performer"];

@@ -66,7 +66,7 @@ impl Client {
         let mut plain = Vec::with_capacity(bodies.len());
         for (g, body) in bodies {
             let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
-            let name = crate::data::GROUP_NAMES[g as usize];
+            let name = crate::data::FieldGroup::from_number(g).map_or("?", |g| g.name());
             if bytes.len() as u64 > MAX_BODY {
                 return Err(ClientError::GroupTooLarge {
                     group: name,

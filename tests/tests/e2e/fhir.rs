@@ -202,10 +202,10 @@ fn test_fhir_round_trip_through_two_shares() {
         let entries = medshare_fhir::import(&part.to_string()).unwrap();
         assert!(entries
             .iter()
-            .all(|e| medshare_fhir::group_of(&e.resource) <= 4));
+            .all(|e| medshare_fhir::group_of(&e.resource).number() <= 4));
         let expected = in_entries
             .iter()
-            .filter(|e| medshare_fhir::group_of(&e["resource"]) <= 4)
+            .filter(|e| medshare_fhir::group_of(&e["resource"]).number() <= 4)
             .count();
         assert_eq!(entries.len(), expected);
         let known: HashSet<String> = entries.iter().filter_map(|e| e.full_url.clone()).collect();
