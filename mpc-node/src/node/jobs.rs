@@ -18,7 +18,6 @@ use solana_sdk::signature::{Keypair, Signer};
 use tracing::{debug, info, warn};
 
 use super::outcome::{benign, CallbackOutcome, CallbackRole, ContributionOutcome, Outcome};
-use super::scheduler::Tracked;
 use super::{authorized, index_of, mask_bit, recipient_registry, Behaviour, Node, NodeError};
 
 /// How many times a node reads a computation whose state does not show its
@@ -63,100 +62,6 @@ impl Node {
         });
         self.worker = Some(worker.clone());
         Ok(worker)
-    }
-
-    /// Records what a task did.
-    pub(super) fn apply(&mut self, out: Outcome) {
-        self.inflight.remove(&out.addr);
-        let addr = out.addr;
-        match out.contributed {
-            Some(ContributionOutcome::Unauthorized) => {
-                self.metrics.unauthorized.inc();
-                self.settle(&addr);
-                warn!(computation = %addr, "request not authorized by chain state; not contributing");
-            }
-            Some(ContributionOutcome::Accepted { count }) => {
-                let ready = count as usize >= self.worker_threshold();
-                self.landed(&addr, ready);
-                self.metrics.contributions.inc();
-                info!(computation = %addr, count, "contribution posted");
-            }
-            Some(ContributionOutcome::RejectedAsFaulty) => {
-                self.landed(&addr, false);
-                warn!(computation = %addr, "contribution rejected by the program as faulty")
-            }
-            Some(ContributionOutcome::AlreadyOnChain) => {
-                self.settle(&addr);
-                // An earlier attempt landed although its sender did not
-                // learn it (a lost confirmation): it is on-chain.
-                self.metrics.contributions.inc();
-                info!(computation = %addr, "contribution already on-chain from an earlier attempt");
-            }
-            Some(ContributionOutcome::NotNeeded(e)) => {
-                self.settle(&addr);
-                debug!(error = %e, "contribution no longer needed");
-            }
-            Some(ContributionOutcome::AccessEnded(e)) => {
-                // Access ended between this node's check and the landing.
-                self.metrics.unauthorized.inc();
-                self.settle(&addr);
-                warn!(computation = %addr, error = %e, "access ended before the contribution landed; not contributing");
-            }
-            Some(ContributionOutcome::Failed(e)) => {
-                self.metrics.chain_errors.inc();
-                let retry_in = self.failed(&addr);
-                warn!(computation = %addr, error = %e, retry_in_ms = retry_in.as_millis() as u64, "contribution failed; will retry");
-            }
-            None => {}
-        }
-        let Some(CallbackOutcome { role, result }) = out.finished else {
-            return;
-        };
-        let role = role.as_str();
-        match result {
-            Ok(()) => {
-                self.metrics.finalized.inc();
-                if let Some(c) = self.tracked.remove(&addr) {
-                    self.metrics
-                        .queue_to_callback_seconds
-                        .observe(c.first_seen.elapsed().as_secs_f64());
-                }
-                info!(computation = %addr, role, "callback posted");
-            }
-            Err(e) if benign(&e) => {
-                debug!(error = %e, "callback already done");
-                self.tracked.remove(&addr);
-            }
-            Err(e) => {
-                self.metrics.chain_errors.inc();
-                let retry_in = self.failed(&addr);
-                warn!(computation = %addr, role, error = %e, retry_in_ms = retry_in.as_millis() as u64, "callback failed; will retry");
-            }
-        }
-    }
-
-    /// Marks a computation as owing nothing more from this node.
-    fn settle(&mut self, addr: &Pubkey) -> Option<&mut Tracked> {
-        let c = self.tracked.get_mut(addr)?;
-        c.settled = true;
-        Some(c)
-    }
-
-    /// Records that this node's contribution landed (accepted or found
-    /// faulty): settled, failures forgotten, and `ready` if it brought the
-    /// computation to `t` contributions.
-    fn landed(&mut self, addr: &Pubkey, ready: bool) {
-        if let Some(c) = self.settle(addr) {
-            c.failures = 0;
-            c.retry_at = None;
-            if ready {
-                c.ready_seen.get_or_insert_with(Instant::now);
-            }
-        }
-    }
-
-    fn worker_threshold(&self) -> usize {
-        self.worker.as_ref().map_or(usize::MAX, |w| w.threshold)
     }
 }
 

@@ -41,6 +41,7 @@ mod outcome;
 mod queries;
 mod scheduler;
 mod studies;
+mod subscription;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -55,7 +56,7 @@ use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
 use jobs::Worker;
-use medshare_sdk::chain::{fetch, ChainError, Notice, Notices, SharedChain};
+use medshare_sdk::chain::{fetch, ChainError, SharedChain};
 use medshare_sdk::keystore::{KeyStore, KeyStoreError};
 use outcome::Outcome;
 use scheduler::Tracked;
@@ -270,9 +271,7 @@ impl Node {
     ) -> Result<(), NodeError> {
         tokio::pin!(shutdown);
         info!(node = %self.authority.pubkey(), cluster = %self.cfg.cluster, "node started");
-        let mut notices = None;
-        let mut resubscribe_in = RESUBSCRIBE_MIN;
-        let mut resubscribe_at = Some(Instant::now());
+        let mut subscription = subscription::Subscription::new();
         let mut backoff = self.cfg.poll_interval.max(MIN_BACKOFF);
         let mut next_tick = Instant::now();
         let mut last_tick = Instant::now();
@@ -280,32 +279,9 @@ impl Node {
         // Full ticks called for by a fallback or retry delay come no closer together than this.
         let spacing = self.cfg.poll_interval.clamp(MIN_BACKOFF, MIN_TICK_SPACING);
         loop {
-            if resubscribe_at.is_some_and(|at| Instant::now() >= at) {
-                // Subscribe (again): polling carries on meanwhile.
-                match tokio::time::timeout(
-                    SUBSCRIBE_TIMEOUT,
-                    self.chain.subscribe(&self.cfg.cluster),
-                )
-                .await
-                {
-                    Ok(Ok(rx)) => {
-                        info!("subscribed to the cluster's transactions");
-                        self.metrics.subscription_up.set(1);
-                        notices = Some(rx);
-                        resubscribe_at = None;
-                        resubscribe_in = RESUBSCRIBE_MIN;
-                    }
-                    failed => {
-                        let error = match failed {
-                            Ok(Err(e)) => e.to_string(),
-                            _ => "timed out".to_string(),
-                        };
-                        warn!(%error, retry_in_s = resubscribe_in.as_secs(), "no subscription to the cluster's transactions; polling only");
-                        resubscribe_at = Some(Instant::now() + resubscribe_in);
-                        resubscribe_in = (resubscribe_in * 2).min(RESUBSCRIBE_MAX);
-                    }
-                }
-            }
+            subscription
+                .ensure(&self.chain, &self.cfg.cluster, &self.metrics)
+                .await;
             if Instant::now() >= next_tick {
                 last_tick = Instant::now();
                 let result = self.tick().await;
@@ -344,7 +320,7 @@ impl Node {
                 Some(d) if !failing => d.max(last_tick + spacing).min(next_tick),
                 _ => next_tick,
             };
-            let wake = resubscribe_at.map_or(wake, |at| wake.min(at));
+            let wake = subscription.retry_at().map_or(wake, |at| wake.min(at));
             tokio::select! {
                 _ = &mut shutdown => {
                     info!(node = %self.authority.pubkey(), running = self.jobs.len(), "shutting down");
@@ -382,7 +358,7 @@ impl Node {
                 _ = tokio::time::sleep_until(wake.into()) => {
                     next_tick = next_tick.min(wake);
                 }
-                batch = next_notices(&mut notices) => match batch {
+                batch = subscription.next() => match batch {
                     Some(batch) => {
                         self.metrics.notices.inc_by(batch.len() as u64);
                         match self.on_notices(&batch).await {
@@ -397,13 +373,7 @@ impl Node {
                             }
                         }
                     }
-                    None => {
-                        warn!(retry_in_s = resubscribe_in.as_secs(), "subscription to the cluster's transactions closed; polling only");
-                        self.metrics.subscription_up.set(0);
-                        notices = None;
-                        resubscribe_at = Some(Instant::now() + resubscribe_in);
-                        resubscribe_in = (resubscribe_in * 2).min(RESUBSCRIBE_MAX);
-                    }
+                    None => subscription.closed(&self.metrics),
                 },
             }
         }
@@ -452,18 +422,4 @@ fn index_of(pos: usize) -> Result<NodeIndex, NodeError> {
 /// node `i`: round-2 packages sent, faulty contributions).
 fn mask_bit(index: NodeIndex) -> u16 {
     1 << (index.get() - 1)
-}
-
-/// Waits for the next notices and takes every one already queued behind it
-/// (`None`: the subscription closed). Without a subscription, never resolves.
-async fn next_notices(notices: &mut Option<Notices>) -> Option<Vec<Notice>> {
-    let Some(rx) = notices.as_mut() else {
-        return std::future::pending().await;
-    };
-    let first = rx.recv().await?;
-    let mut batch = vec![first];
-    while let Ok(more) = rx.try_recv() {
-        batch.push(more);
-    }
-    Some(batch)
 }
