@@ -13,9 +13,10 @@ use medshare_sdk::chain::{fetch_many, Notice};
 use medshare_sdk::events::events;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::jobs::JobKind;
+use super::outcome::{benign, CallbackOutcome, ContributionOutcome, Outcome};
 use super::{mask_bit, Node, NodeError, TickReport, MIN_BACKOFF, RETRY_MAX};
 
 /// Computations read per batch while scanning.
