@@ -2,3 +2,5 @@
 
 pub mod access;
 pub mod accounts;
+pub mod checks;
+pub mod share;

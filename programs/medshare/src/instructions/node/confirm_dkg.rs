@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
 use crate::events::{ClusterReady, DkgFailed, DkgStep, DkgStepKind};
-use crate::instructions::require_point;
+use crate::utils::checks::require_point;
 use crate::state::{Cluster, ClusterStatus, NodeInfo};
 
 /// What a node computed at the end of the DKG.

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::SEED_IDENTITY;
 use crate::error::MedshareError;
 use crate::events::{IdentityClosed, IdentityUpdated};
-use crate::instructions::require_encryption_key;
+use crate::utils::checks::require_encryption_key;
 use crate::state::{Identity, Role};
 use crate::utils::accounts;
 

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::PullRefused;
-use crate::instructions::user::share_patient_data::{create_share_accounts, queue, Request};
+use crate::utils::share::{create_share_accounts, queue, Request};
 use crate::state::{
     Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider,
     RecordPolicy, ShareResult,

@@ -8,7 +8,7 @@ use encrypted_ixs::point::Point;
 use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
 use crate::error::MedshareError;
 use crate::events::RecordGroupWritten;
-use crate::instructions::require_decodes;
+use crate::utils::checks::require_decodes;
 use crate::state::{CapsuleData, PatientRecord, StoredGroup};
 
 /// One sealed field group.
