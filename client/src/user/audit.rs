@@ -23,6 +23,10 @@ use solana_sdk::pubkey::Pubkey;
 use crate::data::group_names;
 use crate::error::Result;
 
+/// Hex digits of a recipient key the trail shows (64 bits: enough to tell
+/// keys apart by eye; the full key is in the event).
+const KEY_HEX_SHOWN: usize = 16;
+
 /// One line of the trail.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -77,7 +81,7 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
             format!(
                 "share of [{}] to key {}{} (computation {}, expires slot {})",
                 group_names(e.group_mask).join(", "),
-                &hex::encode(e.recipient)[..16],
+                &hex::encode(e.recipient)[..KEY_HEX_SHOWN],
                 if e.recipient_wallet == Pubkey::default() {
                     String::new()
                 } else {
@@ -113,7 +117,7 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
                     .map(|g| group_names(1 << g).join(""))
                     .collect::<Vec<_>>()
                     .join(", "),
-                &hex::encode(e.recipient)[..16],
+                &hex::encode(e.recipient)[..KEY_HEX_SHOWN],
                 e.contributors
             ),
         ));

@@ -124,7 +124,7 @@ impl Client {
         let r = self.record(record).await?;
         let me = self.wallet.pubkey();
         let registry = self.registry_for(&r, &me).await?;
-        for _ in 0..5 {
+        for _ in 0..super::shares::COMPUTATION_ID_RETRIES {
             let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
                 .await?
                 .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;

@@ -25,6 +25,11 @@ pub fn is_bidi_format(c: char) -> bool {
 /// until the recipient saves it: `medshare-attachment:<sha256 of the blob>`.
 pub const ATTACHMENT_URL: &str = "medshare-attachment:";
 
+/// Hex digits of a blob's hash in the id of the DocumentReference made for
+/// an attached file (64 bits), and in its `urn:uuid:` full URL (128 bits).
+const DOCUMENT_ID_HEX: usize = 16;
+const DOCUMENT_URN_HEX: usize = 32;
+
 /// A name safe to create inside an output directory and to print: the last
 /// path component, without leading dots, control characters or
 /// bidirectional formatting characters (a name like `gpj.exe` written
@@ -135,7 +140,7 @@ pub async fn attach_files(
         if !out.fhir.is_empty() {
             let mut doc = json!({
                 "resourceType": "DocumentReference",
-                "id": &r.sha256[..16],
+                "id": &r.sha256[..DOCUMENT_ID_HEX],
                 "status": "current",
                 "content": [{ "attachment": {
                     "contentType": content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
@@ -148,7 +153,7 @@ pub async fn attach_files(
                 doc["subject"] = json!({ "reference": p });
             }
             out.fhir.push(FhirEntry {
-                full_url: Some(format!("urn:uuid:medshare-{}", &r.sha256[..32])),
+                full_url: Some(format!("urn:uuid:medshare-{}", &r.sha256[..DOCUMENT_URN_HEX])),
                 resource: doc,
             });
         }

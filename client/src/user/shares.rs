@@ -30,6 +30,10 @@ use crate::error::{ClientError, Result};
 
 use super::Client;
 
+/// How many times a request is sent again when another request took the
+/// cluster's next computation id first.
+pub const COMPUTATION_ID_RETRIES: usize = 5;
+
 /// How often [`Client::wait`] reads the share's accounts when no
 /// transaction touching them lands.
 pub const WAIT_POLL: Duration = Duration::from_millis(100);
@@ -111,7 +115,7 @@ impl Client {
         };
         let mut last = None;
         // The computation id is the cluster's counter; retry if another request took it first.
-        for _ in 0..5 {
+        for _ in 0..COMPUTATION_ID_RETRIES {
             let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
                 .await?
                 .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;

@@ -53,6 +53,10 @@ pub const LOG_NOTICE_WAIT: Duration = Duration::from_secs(5);
 /// [`LOG_NOTICE_WAIT`]); past it they are returned without logs.
 pub const HISTORY_LOG_WAIT: Duration = Duration::from_secs(30);
 
+/// How often an airdrop's confirmation is asked for, and how many times.
+const AIRDROP_POLL: Duration = Duration::from_millis(500);
+const AIRDROP_POLLS: u32 = 60;
+
 /// How many times [`Rpc`] signs a transaction with a new blockhash after
 /// the previous one expired without it landing.
 pub const SEND_ATTEMPTS: u32 = 3;
@@ -463,7 +467,7 @@ impl Chain for Rpc {
             .request_airdrop(to, lamports)
             .await
             .map_err(endpoint)?;
-        for _ in 0..60 {
+        for _ in 0..AIRDROP_POLLS {
             if self
                 .client
                 .confirm_transaction(&sig)
@@ -472,7 +476,7 @@ impl Chain for Rpc {
             {
                 return Ok(());
             }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(AIRDROP_POLL).await;
         }
         Err(ChainError::Endpoint(
             "airdrop not confirmed within 30 s".into(),
