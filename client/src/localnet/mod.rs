@@ -47,7 +47,12 @@ mod procs;
 pub use procs::{find_mpc_node, find_program, find_validator, on_path};
 use procs::{Proc, Procs};
 
+/// Shreds of history `localnet`'s validator keeps (at most about 1.2 GB of
+/// ledger): the audit trail reads transactions back that far.
+pub const LEDGER_SHREDS: u64 = 1_000_000;
+
 /// The command that installs the validator, named when it is missing.
+
 pub const VALIDATOR_INSTALL: &str =
     "cargo install agave-validator --version 3.1.12 --locked --bin solana-test-validator";
 
@@ -191,6 +196,11 @@ pub async fn run(
         "--rpc-port".into(),
         opts.rpc_port.to_string(),
         "--quiet".into(),
+        // The history the audit trail reads: solana-test-validator keeps
+        // only 10,000 shreds by default and purges older slots with their
+        // transactions and address index.
+        "--limit-ledger-size".into(),
+        LEDGER_SHREDS.to_string(),
         "--bpf-program".into(),
         medshare::ID.to_string(),
         program.display().to_string(),
