@@ -52,7 +52,6 @@ use procs::{Proc, Procs};
 pub const LEDGER_SHREDS: u64 = 1_000_000;
 
 /// The command that installs the validator, named when it is missing.
-
 pub const VALIDATOR_INSTALL: &str =
     "cargo install agave-validator --version 3.1.12 --locked --bin solana-test-validator";
 
