@@ -19,12 +19,12 @@ use medshare_sdk::chain::SharedChain;
 use rand_core::OsRng;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::user::audit;
 use crate::blobs::BlobStore;
-use crate::user::files::{self, OutFiles};
 use crate::contents::Contents;
 use crate::data::{group_names, parse_groups, FieldGroup, PatientData};
 use crate::error::{ClientError, Result};
+use crate::user::audit;
+use crate::user::files::{self, OutFiles};
 use crate::user::Client;
 
 /// The demo's FHIR record: Synthea's synthetic patient from PyPI `fhiry`
@@ -156,7 +156,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let blobs = BlobStore::open(&dir.join("blobs").to_string_lossy())?;
     let patient = patient.with_blobs(blobs.clone());
     let doctor = doctor.with_blobs(blobs.clone());
-    let record = medshare::pda::record(&patient.wallet.pubkey(), 1);
+    let _record = medshare::pda::record(&patient.wallet.pubkey(), 1);
     let document = dir.join("discharge-summary.txt");
     std::fs::write(&document, sample_document())
         .map_err(|e| ClientError::Io(format!("{}: {e}", document.display())))?;

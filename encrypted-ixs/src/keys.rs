@@ -12,10 +12,14 @@
 //! capsules for `A`. On-chain only the Edwards form travels; [`Point::validate`]
 //! and a zero sign bit ([`is_xeddsa_form`]) make it the canonical one.
 
+#[cfg(feature = "client")]
 use borsh::{BorshDeserialize, BorshSerialize};
+#[cfg(feature = "client")]
 use core::fmt;
+#[cfg(feature = "client")]
 use curve25519_dalek::scalar::Scalar;
 
+#[cfg(feature = "client")]
 use crate::error::{Error, Result};
 use crate::point::Point;
 
@@ -279,7 +283,7 @@ mod client {
         pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
             let mut v = Zeroizing::new(Vec::with_capacity(KEY_SHARE_LEN));
             v.push(KEY_SHARE_VERSION);
-            v.extend_from_slice(&self.index.0.to_le_bytes());
+            v.extend_from_slice(&self.index.get().to_le_bytes());
             v.extend_from_slice(self.secret.as_bytes());
             v.extend_from_slice(&self.verification_share.0);
             v.extend_from_slice(&self.cluster_key.0);

@@ -32,9 +32,9 @@ pub mod research;
 
 use std::collections::HashSet;
 
+pub use encrypted_ixs::FieldGroup;
 use fhir_sdk::r4b::resources::Resource;
 use serde::{Deserialize, Serialize};
-pub use encrypted_ixs::FieldGroup;
 use serde_json::{json, Map, Value};
 
 /// Bundle types [`import`] accepts.

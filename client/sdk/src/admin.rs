@@ -128,11 +128,13 @@ pub async fn register_provider(
     let me = issuer.pubkey();
     // Replacing another issuer's entry: name that issuer, so the program can
     // see whether it was revoked.
-    let previous_issuer =
-        crate::chain::fetch::<medshare::state::Provider>(chain, &medshare::pda::provider(cluster, &args.provider))
-            .await?
-            .filter(|p| p.issuer != me)
-            .map(|p| p.issuer);
+    let previous_issuer = crate::chain::fetch::<medshare::state::Provider>(
+        chain,
+        &medshare::pda::provider(cluster, &args.provider),
+    )
+    .await?
+    .filter(|p| p.issuer != me)
+    .map(|p| p.issuer);
     let (ix, account) = crate::ix::register_provider(me, *cluster, args, previous_issuer);
     chain.send(&[ix], &[issuer]).await?;
     Ok(account)

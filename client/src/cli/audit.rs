@@ -6,8 +6,8 @@ use serde::Serialize;
 use solana_sdk::signature::Signer;
 
 use super::{Ctx, Format};
-use crate::user::audit::{self, AuditEvent};
 use crate::error::Result;
+use crate::user::audit::{self, AuditEvent};
 use crate::wallet;
 
 /// `audit`: every event of a record, oldest first.

@@ -5,13 +5,13 @@ use std::fmt;
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
-use crate::user::files::{self, Extras};
 use super::records::out_files;
 use super::OutArgs;
 use super::{data_json, Ctx};
 use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
 use crate::error::{ClientError, Result};
+use crate::user::files::{self, Extras};
 
 /// One share addressed to this user.
 #[derive(Debug, Serialize)]

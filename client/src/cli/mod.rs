@@ -20,6 +20,7 @@
 //! Exit codes: see [`crate::error::exit`].
 
 mod args;
+pub mod audit;
 pub mod consent;
 pub mod inbox;
 pub mod keys;
@@ -28,7 +29,6 @@ pub mod providers;
 pub mod records;
 pub mod research;
 pub mod shares;
-pub mod audit;
 
 pub use args::*;
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
 
 use super::{Ctx, ProviderCommand};
-use crate::user::providers::{parse_role, parse_roles, role_names};
 use crate::error::{ClientError, Result};
+use crate::user::providers::{parse_role, parse_roles, role_names};
 use crate::wallet;
 
 /// What a registry command did or found.

@@ -4,13 +4,12 @@ use std::fmt;
 
 use serde::Serialize;
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::Signer;
 
-use crate::user::files::{self, Extras, OutFiles};
 use super::{data_json, Ctx, OutArgs, StoreArgs};
 use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
 use crate::error::{ClientError, Result};
+use crate::user::files::{self, Extras, OutFiles};
 
 /// `store`: a record written (created, or a new version).
 #[derive(Debug, Serialize)]

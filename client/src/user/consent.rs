@@ -15,14 +15,14 @@ use anchor_lang::error::ErrorCode;
 use medshare::error::MedshareError;
 use medshare::events::PullRefused;
 use medshare::instructions::ConsentArgs;
-use medshare::state::{Cluster, Consent, PatientRecord, Provider, ProviderRole};
-use medshare_sdk::chain::{fetch, Chain};
+use medshare::state::{Cluster, Consent, PatientRecord, Provider};
+use medshare_sdk::chain::fetch;
 use medshare_sdk::ix;
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::Signer;
 
-use crate::error::{ClientError, Result};
 use super::{Client, ShareTicket};
+use crate::error::{ClientError, Result};
 
 impl Client {
     /// The registry accounts to pass for `wallet` when `record` requires

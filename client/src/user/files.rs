@@ -153,7 +153,10 @@ pub async fn attach_files(
                 doc["subject"] = json!({ "reference": p });
             }
             out.fhir.push(FhirEntry {
-                full_url: Some(format!("urn:uuid:medshare-{}", &r.sha256[..DOCUMENT_URN_HEX])),
+                full_url: Some(format!(
+                    "urn:uuid:medshare-{}",
+                    &r.sha256[..DOCUMENT_URN_HEX]
+                )),
                 resource: doc,
             });
         }

@@ -35,4 +35,3 @@ pub fn role_names(mask: u8) -> Vec<&'static str> {
         .map(|(_, n)| *n)
         .collect()
 }
-

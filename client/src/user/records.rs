@@ -1,30 +1,22 @@
 //! A patient's records: store (fields or FHIR), show, close, erase.
 
-use std::time::{Duration, Instant};
-
-use anchor_lang::error::ErrorCode;
-use encrypted_ixs::capsule::open;
-use encrypted_ixs::keys::{UserPublicKey, UserSecretKey};
 use encrypted_ixs::point::Point;
-use encrypted_ixs::record::{open_group_with, open_own_group, seal_group};
-use medshare::state::{Cluster, ClusterStatus, Identity, PatientRecord, Role, ShareResult};
-use medshare_sdk::chain::{fetch, fetch_many, SharedChain};
+use encrypted_ixs::record::{open_own_group, seal_group};
+use medshare::state::{Identity, PatientRecord, Role};
+use medshare_sdk::chain::fetch;
 use medshare_sdk::codec::record_ctx;
 use medshare_sdk::codec::stored_to_sealed;
-use medshare_sdk::ix::{self, ShareAccounts};
+use medshare_sdk::ix::{self};
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::Signer;
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::blobs::{default_store_dir, BlobRef, BlobStore};
-use crate::contents::{
-    offchain_body, parse_body, Body, BodyError, Contents, INLINE_LIMIT, MAX_BODY,
-};
+use crate::blobs::BlobRef;
+use crate::contents::{offchain_body, parse_body, Body, Contents, INLINE_LIMIT, MAX_BODY};
 use crate::error::{ClientError, Result};
 
 use super::Client;

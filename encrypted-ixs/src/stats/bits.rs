@@ -196,14 +196,14 @@ pub use client::*;
 
 #[cfg(feature = "client")]
 mod client {
-    use curve25519_dalek::traits::Identity;
     use curve25519_dalek::edwards::EdwardsPoint;
     use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::Identity;
     use rand_core::{CryptoRng, RngCore};
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::stats::{point, signed_scalar};
+    use crate::stats::point;
     use crate::transcript::hedged_nonce;
 
     /// Encrypts `value` as `bits` bit ciphertexts with their proofs, under
@@ -229,7 +229,7 @@ mod client {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn encrypt_bit<R: RngCore + CryptoRng>(
+    pub(crate) fn encrypt_bit<R: RngCore + CryptoRng>(
         rng: &mut R,
         ctx: &ValueContext,
         key: &Point,
@@ -247,7 +247,7 @@ mod client {
     /// A bit's ciphertext and OR-proof for the statement `statement(ct)`;
     /// `position` (the statement without the ciphertext) and `whole` (the
     /// value the bit belongs to) hedge the ciphertext's randomness.
-    pub(super) fn prove_bit<R: RngCore + CryptoRng>(
+    pub(crate) fn prove_bit<R: RngCore + CryptoRng>(
         rng: &mut R,
         pk: &EdwardsPoint,
         bit: bool,

@@ -104,9 +104,9 @@ mod client {
     use std::collections::HashMap;
 
     use curve25519_dalek::edwards::CompressedEdwardsY;
-    use curve25519_dalek::traits::Identity;
     use curve25519_dalek::edwards::EdwardsPoint;
     use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::Identity;
     use rand_core::{CryptoRng, RngCore};
     use zeroize::Zeroizing;
 

@@ -115,7 +115,6 @@
 //! ephemeral key `E` (whose logarithm only the capsule's author knows), so
 //! `s·R` opens no capsule.
 
-
 mod bits;
 mod decryption;
 mod noise;

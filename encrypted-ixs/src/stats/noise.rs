@@ -1,11 +1,9 @@
 //! Differential-privacy noise: each node's sample, posted as proven bits
 //! so that it is bounded, and the exact discrete Laplace sampler.
 
-use borsh::{BorshDeserialize, BorshSerialize};
-
 use super::*;
 use crate::error::{Error, Result};
-use crate::point::{msm_bytes, Point, BASEPOINT};
+use crate::point::Point;
 
 /// The offset that centres a node's noise: the node encrypts
 /// `u = η + 2^(k−1)` as `k` bits, so `η = u − 2^(k−1)` lies in
@@ -17,7 +15,12 @@ pub fn noise_offset(k: u8) -> u64 {
 /// Most bits of one noise sample (`|η| ≤ 2^39`).
 pub const MAX_NOISE_BITS: u8 = 40;
 
-pub(super) fn noise_position(ctx: &StudyContext, node: NodeIndex, key: &Point, bit: u8) -> Transcript {
+pub(super) fn noise_position(
+    ctx: &StudyContext,
+    node: NodeIndex,
+    key: &Point,
+    bit: u8,
+) -> Transcript {
     let mut tr = Transcript::new(tags::STATS_NOISE);
     tr.append(b"program", &ctx.program_id);
     tr.append(b"cluster", &ctx.cluster);
@@ -70,14 +73,11 @@ pub use client::*;
 
 #[cfg(feature = "client")]
 mod client {
-    use curve25519_dalek::edwards::EdwardsPoint;
-    use curve25519_dalek::scalar::Scalar;
+
     use rand_core::{CryptoRng, RngCore};
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::stats::{point, signed_scalar};
-    use crate::transcript::hedged_nonce;
 
     /// Node side: encrypts noise `eta` for one released aggregate
     /// (`ctx.slice`) as the `k` bits of `eta + 2^(k−1)`, each with its
@@ -150,7 +150,7 @@ mod client {
     }
 
     /// A uniform integer in `[0, n)` (`n > 0`), by rejection.
-    pub(super) fn uniform_below<R: RngCore>(rng: &mut R, n: u64) -> u64 {
+    pub(crate) fn uniform_below<R: RngCore>(rng: &mut R, n: u64) -> u64 {
         let zone = u64::MAX - (u64::MAX % n);
         loop {
             let x = rng.next_u64();
@@ -161,13 +161,13 @@ mod client {
     }
 
     /// Bernoulli(`num/den`), exactly.
-    pub(super) fn bernoulli<R: RngCore>(rng: &mut R, num: u64, den: u64) -> bool {
+    pub(crate) fn bernoulli<R: RngCore>(rng: &mut R, num: u64, den: u64) -> bool {
         uniform_below(rng, den) < num
     }
 
     /// Bernoulli(`exp(−num/den)`), exactly (Canonne, Kamath, Steinke 2020,
     /// Algorithm 1): integer arithmetic only, no floating point.
-    pub(super) fn bernoulli_exp<R: RngCore>(rng: &mut R, num: u64, den: u64) -> bool {
+    pub(crate) fn bernoulli_exp<R: RngCore>(rng: &mut R, num: u64, den: u64) -> bool {
         if num <= den {
             let mut k: u64 = 1;
             loop {

@@ -16,7 +16,12 @@ pub struct ZeroProof {
     pub z: [u8; 32],
 }
 
-pub(super) fn relation_statement(tag: &[u8], ctx: &ValueContext, what: &[u8], key: &Point) -> Transcript {
+pub(super) fn relation_statement(
+    tag: &[u8],
+    ctx: &ValueContext,
+    what: &[u8],
+    key: &Point,
+) -> Transcript {
     value_statement(tag, ctx, b"what", what, key)
 }
 
@@ -250,7 +255,11 @@ pub struct Bucket {
     pub matches_value: ZeroProof,
 }
 
-pub(super) fn bucket_relations(value: &[ElGamal], e: &[ElGamal], h: u8) -> Result<(ElGamal, ElGamal)> {
+pub(super) fn bucket_relations(
+    value: &[ElGamal],
+    e: &[ElGamal],
+    h: u8,
+) -> Result<(ElGamal, ElGamal)> {
     let k = value.len();
     let mut sum = ElGamal::ZERO;
     for ct in e {
@@ -344,7 +353,7 @@ mod client {
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::stats::{point, signed_scalar};
+    use crate::stats::point;
     use crate::transcript::hedged_nonce;
 
     /// A value with everything a study may ask of it: its `bits` bits, the
@@ -446,7 +455,7 @@ mod client {
 
     /// A [`ProductProof`] for `(A, X, Y)` with witnesses `(a, r_a, t)`.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn prove_product<R: RngCore + CryptoRng>(
+    pub(crate) fn prove_product<R: RngCore + CryptoRng>(
         rng: &mut R,
         ctx: &ValueContext,
         key: &Point,
@@ -549,7 +558,7 @@ mod client {
         ))
     }
 
-    pub(super) fn prove_zero<R: RngCore + CryptoRng>(
+    pub(crate) fn prove_zero<R: RngCore + CryptoRng>(
         rng: &mut R,
         ctx: &ValueContext,
         key: &Point,

@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use medshare_sdk::chain::{fetch, Chain, SharedChain};
 #[cfg(feature = "bench")]
 use medshare_sdk::chain::rpc;
+use medshare_sdk::chain::{fetch, Chain, SharedChain};
 use medshare_sdk::keystore::{self, KeyStore};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use super::{chain_for, load_keypair, node_config, resolve, Cli, ClusterCommand, Command, Resolved, Timing};
+use super::{
+    chain_for, load_keypair, node_config, resolve, Cli, ClusterCommand, Command, Resolved, Timing,
+};
 use crate::metrics::{self, Metrics};
 use crate::Node;
 
@@ -143,8 +145,11 @@ async fn run(
 ) -> Result<()> {
     cluster_of(r)?;
     let chain = chain_for(&r.url, chain)?;
-    let (mut node, metrics) = open_node(r, &chain, timing)?;
-    if let Some(addr) = metrics_addr.map(str::to_string).or(r.file.metrics_addr.clone()) {
+    let (node, metrics) = open_node(r, &chain, timing)?;
+    if let Some(addr) = metrics_addr
+        .map(str::to_string)
+        .or(r.file.metrics_addr.clone())
+    {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("binding metrics endpoint {addr}"))?;
@@ -203,7 +208,10 @@ async fn cluster(
 ) -> Result<()> {
     let chain = chain_for(&r.url, chain)?;
     let admin = load_keypair(&r.keypair)?;
-    let named = || r.cluster.ok_or_else(|| anyhow!("no cluster: pass --cluster"));
+    let named = || {
+        r.cluster
+            .ok_or_else(|| anyhow!("no cluster: pass --cluster"))
+    };
     match cmd {
         ClusterCommand::Create {
             id,
@@ -334,4 +342,3 @@ async fn print_status(
     }
     Ok(())
 }
-

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{default_dir, FileConfig};
-use crate::metrics::{self, Metrics};
-use crate::{Node, NodeConfig};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::NodeConfig;
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
-use medshare_sdk::chain::{fetch, rpc, Chain, SharedChain};
-use medshare_sdk::keystore::{self, KeyStore};
+use medshare_sdk::chain::{rpc, SharedChain};
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::{read_keypair_file, Keypair, Signer};
+use solana_sdk::signature::{read_keypair_file, Keypair};
 
 /// `mpc-node`'s arguments.
 #[derive(Parser, Debug)]

@@ -2,7 +2,7 @@
 //! records what they report back (see [`super::outcome`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::Point;
@@ -15,9 +15,8 @@ use medshare_sdk::ix;
 use rand_core::OsRng;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
-use tracing::{debug, info, warn};
 
-use super::outcome::{benign, CallbackOutcome, CallbackRole, ContributionOutcome, Outcome};
+use super::outcome::{CallbackOutcome, CallbackRole, ContributionOutcome, Outcome};
 use super::{authorized, index_of, mask_bit, recipient_registry, Behaviour, Node, NodeError};
 
 /// How many times a node reads a computation whose state does not show its
@@ -73,7 +72,7 @@ pub(super) struct Worker {
     cluster: Pubkey,
     /// This node's index in the cluster.
     pub(super) index: NodeIndex,
-    threshold: usize,
+    pub(super) threshold: usize,
     pub(super) share: encrypted_ixs::keys::KeyShare,
     #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     behaviour: Behaviour,

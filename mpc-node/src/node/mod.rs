@@ -412,6 +412,12 @@ impl Node {
     }
 }
 
+impl From<encrypted_ixs::node_index::InvalidNodeIndex> for NodeError {
+    fn from(e: encrypted_ixs::node_index::InvalidNodeIndex) -> Self {
+        NodeError::Dkg(e.into())
+    }
+}
+
 /// The node index at cluster position `pos` (node `i` sits at position
 /// `i − 1`); refused beyond [`encrypted_ixs::MAX_NODES`].
 fn index_of(pos: usize) -> Result<NodeIndex, NodeError> {

@@ -31,8 +31,13 @@ impl Subscription {
     }
 
     /// Subscribes to `cluster`'s transactions if it is time to (again).
-    pub(super) async fn ensure(&mut self, chain: &SharedChain, cluster: &Pubkey, metrics: &Metrics) {
-        if !self.retry_at.is_some_and(|at| Instant::now() >= at) {
+    pub(super) async fn ensure(
+        &mut self,
+        chain: &SharedChain,
+        cluster: &Pubkey,
+        metrics: &Metrics,
+    ) {
+        if self.retry_at.is_none_or(|at| Instant::now() < at) {
             return;
         }
         match tokio::time::timeout(SUBSCRIBE_TIMEOUT, chain.subscribe(cluster)).await {
@@ -62,7 +67,10 @@ impl Subscription {
     /// The subscription closed: poll only, and subscribe again after the
     /// back-off.
     pub(super) fn closed(&mut self, metrics: &Metrics) {
-        warn!(retry_in_s = self.retry_in.as_secs(), "subscription to the cluster's transactions closed; polling only");
+        warn!(
+            retry_in_s = self.retry_in.as_secs(),
+            "subscription to the cluster's transactions closed; polling only"
+        );
         metrics.subscription_up.set(0);
         self.notices = None;
         self.back_off();

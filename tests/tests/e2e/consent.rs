@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use encrypted_ixs::keys::UserSecretKey;
 use medshare::state::Role;
-use medshare_client::user::audit;
 use medshare_client::data::{parse_groups, PatientData};
 use medshare_client::demo::sample_record;
 use medshare_client::error::ClientError;
+use medshare_client::user::audit;
 use medshare_client::user::Client;
 use medshare_sdk::chain::SharedChain;
 use mpc_node::cluster::{ClusterOptions, LocalCluster};

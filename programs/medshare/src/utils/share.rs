@@ -151,4 +151,3 @@ pub(crate) fn queue(
     });
     Ok(())
 }
-

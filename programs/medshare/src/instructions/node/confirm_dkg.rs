@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::MedshareError;
 use crate::events::{ClusterReady, DkgFailed, DkgStep, DkgStepKind};
-use crate::utils::checks::require_point;
 use crate::state::{Cluster, ClusterStatus, NodeInfo};
+use crate::utils::checks::require_point;
 
 /// What a node computed at the end of the DKG.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]

@@ -5,12 +5,12 @@ use encrypted_ixs::point::Point;
 use encrypted_ixs::reencrypt::{check_lagrange, combine};
 use encrypted_ixs::MAX_NODES;
 
-use crate::utils::access::check_access_now;
 use crate::error::MedshareError;
 use crate::events::ShareCompleted;
 use crate::state::{
     CapsuleData, Cluster, Computation, ComputationStatus, CredentialIssuer, Provider, ShareResult,
 };
+use crate::utils::access::check_access_now;
 
 /// Accounts of `share_patient_data_callback`.
 #[derive(Accounts)]

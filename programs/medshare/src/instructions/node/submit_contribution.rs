@@ -6,13 +6,13 @@ use encrypted_ixs::reencrypt::{
     verify_contribution, ComputationContext, Contribution, ContributionProof, Statement,
 };
 
-use crate::utils::access::check_access_now;
 use crate::constants::SEED_NODE;
 use crate::error::MedshareError;
 use crate::events::{ContributionAccepted, ContributionRejected};
 use crate::state::{
     Cluster, Computation, ComputationStatus, CredentialIssuer, NodeRecord, PartialCapsule, Provider,
 };
+use crate::utils::access::check_access_now;
 
 /// One node's contribution for one group: `(U_i, W_i)` and the proof
 /// `(c, z_r, z_s)`, 144 bytes.

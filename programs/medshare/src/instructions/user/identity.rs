@@ -3,9 +3,9 @@ use anchor_lang::prelude::*;
 use crate::constants::SEED_IDENTITY;
 use crate::error::MedshareError;
 use crate::events::{IdentityClosed, IdentityUpdated};
-use crate::utils::checks::require_encryption_key;
 use crate::state::{Identity, Role};
 use crate::utils::accounts;
+use crate::utils::checks::require_encryption_key;
 
 /// Arguments of `register_identity` and `update_identity`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]

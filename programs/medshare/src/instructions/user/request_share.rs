@@ -3,12 +3,12 @@ use anchor_lang::prelude::*;
 use crate::constants::{SEED_COMPUTATION, SEED_CONSENT, SEED_IDENTITY, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
 use crate::events::PullRefused;
-use crate::utils::share::{create_share_accounts, queue, Request};
 use crate::state::{
     Cluster, Computation, Consent, CredentialIssuer, Identity, PatientRecord, Provider,
     RecordPolicy, ShareResult,
 };
 use crate::utils::accounts;
+use crate::utils::share::{create_share_accounts, queue, Request};
 
 /// Accounts of `request_share` (a pull by a consent holder).
 #[derive(Accounts)]

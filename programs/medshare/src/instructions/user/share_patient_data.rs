@@ -1,14 +1,13 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_SHARE_GROUPS, SEED_COMPUTATION, SEED_SHARE_RESULT};
+use crate::constants::{SEED_COMPUTATION, SEED_SHARE_RESULT};
 use crate::error::MedshareError;
-use crate::events::ShareRequested;
-use crate::utils::checks::require_encryption_key;
 use crate::state::{
-    Cluster, Computation, ComputationStatus, CredentialIssuer, Identity, PatientRecord, Provider,
-    RecordPolicy, ShareResult,
+    Cluster, Computation, CredentialIssuer, Identity, PatientRecord, Provider, RecordPolicy,
+    ShareResult,
 };
 use crate::utils::accounts;
+use crate::utils::checks::require_encryption_key;
 use crate::utils::share::{create_share_accounts, queue, Request};
 
 /// Arguments of `share_patient_data`.

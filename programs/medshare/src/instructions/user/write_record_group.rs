@@ -8,8 +8,8 @@ use encrypted_ixs::point::Point;
 use crate::constants::{MAX_GROUPS, MAX_GROUP_CIPHERTEXT};
 use crate::error::MedshareError;
 use crate::events::RecordGroupWritten;
-use crate::utils::checks::require_decodes;
 use crate::state::{CapsuleData, PatientRecord, StoredGroup};
+use crate::utils::checks::require_decodes;
 
 /// One sealed field group.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
