@@ -35,7 +35,11 @@ pub use crate::{POLL, USER_FUNDS};
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Upper bound for one test against a validator (400 ms slots, and an
 /// audit trail that lags the chain by a few seconds, see [`CliEnv::audit`]).
-pub const TEST_TIMEOUT_VALIDATOR: Duration = Duration::from_secs(240);
+/// The longest, `test_cli_study_released_by_the_nodes`, sends some 300
+/// transactions one after another: eleven patients' values, two studies,
+/// and the nodes' noise bits (22 transactions per node for an age at ε = 1),
+/// partial decryptions and releases; it ran past 240 s.
+pub const TEST_TIMEOUT_VALIDATOR: Duration = Duration::from_secs(600);
 /// How long [`CliEnv::audit`] waits for a validator's history to show what
 /// a test expects.
 pub const AUDIT_SETTLE: Duration = Duration::from_secs(60);
