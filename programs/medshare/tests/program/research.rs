@@ -139,6 +139,36 @@ async fn open(env: &mut Env, c: &SimCluster, r: &Keypair, field: &Field, k: u32)
     open_dp(env, c, r, field, k, 0).await
 }
 
+/// The arguments of a study of `field` with minimum cohort `k` and ε =
+/// `eps_milli / 1000` (0: exact).
+fn study_args(field: &Field, k: u32, eps_milli: u32) -> OpenStudyArgs {
+    OpenStudyArgs {
+        purpose: PURPOSE.to_string(),
+        field: field.id,
+        bits: field.bits,
+        bucket_bits: field.bucket_bits,
+        min_cohort: k,
+        closes_at: i64::MAX,
+        epsilon_milli: eps_milli,
+    }
+}
+
+/// `r` tries to open a study with `args` as the cluster's next one: the
+/// result and the study's address.
+async fn try_open(
+    env: &mut Env,
+    c: &SimCluster,
+    r: &Keypair,
+    args: OpenStudyArgs,
+) -> (
+    Result<Vec<String>, solana_program_test::BanksClientError>,
+    Pubkey,
+) {
+    let cluster: Cluster = env.account(c.address).await;
+    let (ix, study) = sdk::open_study(r.pubkey(), c.address, cluster.next_study, None, args);
+    (env.send(&[ix], &[r]).await, study)
+}
+
 /// Opens a study with differential privacy at ε = `eps_milli / 1000`.
 async fn open_dp(
     env: &mut Env,
@@ -148,23 +178,8 @@ async fn open_dp(
     k: u32,
     eps_milli: u32,
 ) -> Pubkey {
-    let cluster: Cluster = env.account(c.address).await;
-    let (ix, study) = sdk::open_study(
-        r.pubkey(),
-        c.address,
-        cluster.next_study,
-        None,
-        OpenStudyArgs {
-            purpose: PURPOSE.to_string(),
-            field: field.id,
-            bits: field.bits,
-            bucket_bits: field.bucket_bits,
-            min_cohort: k,
-            closes_at: i64::MAX,
-            epsilon_milli: eps_milli,
-        },
-    );
-    env.send(&[ix], &[r]).await.unwrap();
+    let (sent, study) = try_open(env, c, r, study_args(field, k, eps_milli)).await;
+    sent.unwrap();
     study
 }
 
@@ -679,80 +694,29 @@ async fn test_value_and_study_refusals() {
         MedshareError::ValueSealed,
     );
     // Into a study of another shape (a flag study): refused.
-    let flag_study = {
-        let cluster: Cluster = env.account(c.address).await;
-        let (ix, s) = sdk::open_study(
-            researcher.pubkey(),
-            c.address,
-            cluster.next_study,
-            None,
-            OpenStudyArgs {
-                purpose: PURPOSE.to_string(),
-                field: age.id,
-                bits: 1,
-                bucket_bits: 0,
-                min_cohort: 10,
-                closes_at: i64::MAX,
-                epsilon_milli: 0,
-            },
-        );
-        env.send(&[ix], &[&researcher]).await.unwrap();
-        s
+    let flag_args = OpenStudyArgs {
+        bits: 1,
+        bucket_bits: 0,
+        ..study_args(&age, 10, 0)
     };
+    let (sent, flag_study) = try_open(&mut env, &c, &researcher, flag_args).await;
+    sent.unwrap();
     assert_err(
         add_record(&mut env, &researcher, flag_study, &age, m2.record).await,
         MedshareError::FieldMismatch,
     );
 
     // A minimum cohort below 10 is refused.
-    let cluster: Cluster = env.account(c.address).await;
-    let (low, _) = sdk::open_study(
-        researcher.pubkey(),
-        c.address,
-        cluster.next_study,
-        None,
-        OpenStudyArgs {
-            purpose: PURPOSE.to_string(),
-            field: age.id,
-            bits: age.bits,
-            bucket_bits: age.bucket_bits,
-            min_cohort: 9,
-            closes_at: i64::MAX,
-            epsilon_milli: 0,
-        },
-    );
-    assert_err(
-        env.send(&[low], &[&researcher]).await,
-        MedshareError::MinCohortTooLow,
-    );
+    let (low, _) = try_open(&mut env, &c, &researcher, study_args(&age, 9, 0)).await;
+    assert_err(low, MedshareError::MinCohortTooLow);
     // An ε so small that a node's noise on the sum of squares would need
     // more than 36 bits is refused: 12-bit lab values at ε = 0.01 (bound
     // 2^38); ε = 0.05 is not (2^35).
     let lab = Field::parse("loinc:2345-7").unwrap();
-    for (eps, refused) in [(10u32, true), (50, false)] {
-        let cluster: Cluster = env.account(c.address).await;
-        let (ix, _) = sdk::open_study(
-            researcher.pubkey(),
-            c.address,
-            cluster.next_study,
-            None,
-            OpenStudyArgs {
-                purpose: PURPOSE.to_string(),
-                field: lab.id,
-                bits: lab.bits,
-                bucket_bits: lab.bucket_bits,
-                min_cohort: 10,
-                closes_at: i64::MAX,
-                epsilon_milli: eps,
-            },
-        );
-        let sent = env.send(&[ix], &[&researcher]).await;
-        if refused {
-            assert_err(sent, MedshareError::EpsilonTooSmall);
-        } else {
-            sent.unwrap();
-        }
-    }
+    let (tiny, _) = try_open(&mut env, &c, &researcher, study_args(&lab, 10, 10)).await;
+    assert_err(tiny, MedshareError::EpsilonTooSmall);
+    let (small, _) = try_open(&mut env, &c, &researcher, study_args(&lab, 10, 50)).await;
+    small.unwrap();
     // A cohort below the minimum cannot close, so nothing is decrypted.
     add_record(&mut env, &researcher, study, &age, m2.record)
         .await
@@ -1267,15 +1231,7 @@ async fn test_revoked_researcher_neither_adds_records_nor_gets_a_release() {
         c.address,
         0,
         registry,
-        OpenStudyArgs {
-            purpose: PURPOSE.to_string(),
-            field: age.id,
-            bits: age.bits,
-            bucket_bits: age.bucket_bits,
-            min_cohort: 10,
-            closes_at: i64::MAX,
-            epsilon_milli: 0,
-        },
+        study_args(&age, 10, 0),
     );
     env.send(&[ix], &[&researcher]).await.unwrap();
     let mut members = vec![];

@@ -150,6 +150,48 @@ fn spawn_run(
     })
 }
 
+/// A funded admin (keypair file `admin.json` in `dir`) runs `mpc-node
+/// cluster create` for a 2-of-3 cluster and `cluster add-node` for each of
+/// `authorities` (each answering `added <authority>`); returns the admin's
+/// keypair file and the cluster.
+async fn admin_cluster(chain: &SharedChain, dir: &Dir, authorities: &[Pubkey]) -> (String, Pubkey) {
+    let admin = Keypair::new();
+    let admin_file = dir.path("admin.json");
+    write_keypair(&admin_file, &admin);
+    chain
+        .airdrop(&admin.pubkey(), 10_000_000_000)
+        .await
+        .unwrap();
+    let create = [
+        "--keypair",
+        &admin_file,
+        "cluster",
+        "create",
+        "--threshold",
+        "2",
+        "--size",
+        "3",
+    ];
+    let out = mpc_node(chain, &create).await.expect("cluster create");
+    let cluster: Pubkey = field(&out, "cluster:").parse().expect("an address");
+    let cluster_s = cluster.to_string();
+    for a in authorities {
+        let a = a.to_string();
+        let add = [
+            "--keypair",
+            &admin_file,
+            "--cluster",
+            &cluster_s,
+            "cluster",
+            "add-node",
+            &a,
+        ];
+        let out = mpc_node(chain, &add).await.expect("add-node");
+        assert_eq!(out.trim(), format!("added {a}"));
+    }
+    (admin_file, cluster)
+}
+
 async fn cluster_account(chain: &SharedChain, address: &Pubkey) -> Cluster {
     fetch::<Cluster>(chain.as_ref(), address)
         .await
@@ -178,48 +220,8 @@ async fn test_node_cli_operator_path() {
     }
 
     // The admin creates a 2-of-3 cluster and adds the three authorities.
-    let admin = Keypair::new();
-    let admin_file = dir.path("admin.json");
-    write_keypair(&admin_file, &admin);
-    chain
-        .airdrop(&admin.pubkey(), 10_000_000_000)
-        .await
-        .unwrap();
-    let out = mpc_node(
-        &chain,
-        &[
-            "--keypair",
-            &admin_file,
-            "cluster",
-            "create",
-            "--threshold",
-            "2",
-            "--size",
-            "3",
-        ],
-    )
-    .await
-    .expect("cluster create");
-    let cluster: Pubkey = field(&out, "cluster:").parse().expect("an address");
+    let (_, cluster) = admin_cluster(&chain, &dir, &authorities).await;
     let cluster_s = cluster.to_string();
-    for a in &authorities {
-        let a = a.to_string();
-        let out = mpc_node(
-            &chain,
-            &[
-                "--keypair",
-                &admin_file,
-                "--cluster",
-                &cluster_s,
-                "cluster",
-                "add-node",
-                &a,
-            ],
-        )
-        .await
-        .expect("add-node");
-        assert_eq!(out.trim(), format!("added {a}"));
-    }
 
     // Node 1 registers (once), and its status shows it.
     let register = node_args(&dir, 1, &["--cluster", &cluster_s, "register"]);

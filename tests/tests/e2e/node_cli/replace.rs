@@ -20,29 +20,7 @@ async fn test_node_cli_replaces_a_silent_node() {
     for i in 1..=4 {
         authorities.push(init_node(&chain, &dir, i).await);
     }
-    let admin = Keypair::new();
-    let admin_file = dir.path("admin.json");
-    write_keypair(&admin_file, &admin);
-    chain
-        .airdrop(&admin.pubkey(), 10_000_000_000)
-        .await
-        .unwrap();
-    let out = mpc_node(
-        &chain,
-        &[
-            "--keypair",
-            &admin_file,
-            "cluster",
-            "create",
-            "--threshold",
-            "2",
-            "--size",
-            "3",
-        ],
-    )
-    .await
-    .expect("cluster create");
-    let cluster: Pubkey = field(&out, "cluster:").parse().expect("an address");
+    let (admin_file, cluster) = admin_cluster(&chain, &dir, &authorities[..3]).await;
     let cluster_s = cluster.to_string();
     let admin_cmd = |rest: &[&str]| -> Vec<String> {
         ["--keypair", admin_file.as_str(), "--cluster", &cluster_s]
@@ -51,11 +29,6 @@ async fn test_node_cli_replaces_a_silent_node() {
             .map(|s| s.to_string())
             .collect()
     };
-    for a in &authorities[..3] {
-        let args = admin_cmd(&["cluster", "add-node", &a.to_string()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        mpc_node(&chain, &args).await.expect("add-node");
-    }
     // Node 3 registers, then never runs.
     let register = node_args(&dir, 3, &["--cluster", &cluster_s, "register"]);
     assert_eq!(
