@@ -75,7 +75,6 @@ pub use client::*;
 mod client {
 
     use rand_core::{CryptoRng, RngCore};
-    use zeroize::Zeroizing;
 
     use super::*;
 
@@ -111,40 +110,27 @@ mod client {
             .collect()
     }
 
-    /// Node side: the noise of one released aggregate (`ctx.slice`), drawn
-    /// from the discrete Laplace distribution of scale `scale_num/scale_den`
-    /// conditioned on `−2^(k−1) ≤ η < 2^(k−1)` ([`noise_offset`]), from a
-    /// generator seeded by the node's key share and the aggregate: a node
-    /// that restarts midway draws the same `η` again, so the bits it posts
-    /// after the restart belong to the same sample as those before. Nobody
-    /// without the share can predict it.
-    pub fn noise_sample(
-        share: &crate::keys::KeyShare,
-        ctx: &StudyContext,
+    /// Node side: one noise sample, drawn afresh from the discrete Laplace
+    /// distribution of scale `scale_num/scale_den` conditioned on
+    /// `−2^(k−1) ≤ η < 2^(k−1)` ([`noise_offset`]). Nothing derives it:
+    /// once its bits are posted the node keeps nothing that could recompute
+    /// it (a node that restarts midway posts the statistic again with a new
+    /// sample). `1 ≤ k ≤` [`MAX_NOISE_BITS`], else
+    /// [`Error::InvalidBitWidth`].
+    pub fn noise_sample<R: RngCore + CryptoRng>(
+        rng: &mut R,
         scale_num: u64,
         scale_den: u64,
         k: u8,
-    ) -> i64 {
-        use rand_chacha::rand_core::SeedableRng;
-        use sha2::{Digest, Sha256};
-        let mut st = Transcript::new(tags::STATS_NOISE);
-        st.append(b"program", &ctx.program_id);
-        st.append(b"cluster", &ctx.cluster);
-        st.append(b"study", &ctx.study);
-        st.append(b"slice", &ctx.slice.to_le_bytes());
-        st.append(b"i", &share.index().get().to_le_bytes());
-        let mut h = Sha256::new();
-        h.update(b"medshare/v2/noise-seed");
-        h.update(share.secret().as_bytes());
-        h.update(st.bytes());
-        let mut seed = Zeroizing::new([0u8; 32]);
-        seed.copy_from_slice(&h.finalize());
-        let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed);
-        let half = noise_offset(k.clamp(1, MAX_NOISE_BITS)) as i64;
+    ) -> Result<i64> {
+        if k == 0 || k > MAX_NOISE_BITS {
+            return Err(Error::InvalidBitWidth(k as usize));
+        }
+        let half = noise_offset(k) as i64;
         loop {
-            let eta = sample_discrete_laplace(&mut rng, scale_num, scale_den);
+            let eta = sample_discrete_laplace(rng, scale_num, scale_den);
             if (-half..half).contains(&eta) {
-                return eta;
+                return Ok(eta);
             }
         }
     }

@@ -98,7 +98,7 @@ impl Node {
         let t = cluster.threshold as u32;
         if study.epsilon_milli > 0 && study.noise_done.count_ones() < t {
             let mine = study.noise_progress[pos] as usize;
-            let bits: usize = noise_plan(study).iter().map(|p| p.bits as usize).sum();
+            let bits = medshare::state::noise_total(&noise_plan(study));
             if mine < bits && !faulty {
                 let txs = noise_transactions(
                     &mut OsRng,

@@ -5,7 +5,7 @@ use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::reencrypt::lagrange_coefficients;
 use encrypted_ixs::stats::{encrypt_noise_bits, noise_sample, partial_decrypt, StudyContext};
 use medshare::instructions::{BitArg, PartialArg};
-use medshare::state::Study;
+use medshare::state::{noise_bit_at, Study};
 use rand_core::{CryptoRng, RngCore};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
@@ -60,13 +60,13 @@ pub fn partial_transactions<R: RngCore + CryptoRng>(
         .collect())
 }
 
-/// A node's noise for a closed study with differential privacy, from its
-/// bit `from` on (over every statistic in release order): per statistic,
-/// one discrete Laplace sample ([`noise_sample`]: seeded by the node's key
-/// share, so a node that restarts midway continues the same sample) posted
-/// as its proven bits ([`encrypt_noise_bits`]), as the transactions that
-/// post them (five bits per transaction). `None` for a study without
-/// differential privacy.
+/// A node's noise for a closed study with differential privacy, from the
+/// first bit of the statistic its bit `from` falls in (a node that stopped
+/// midway posts that statistic again, with a new sample; the program drops
+/// what it had posted of it) to the end: per statistic, one fresh discrete
+/// Laplace sample ([`noise_sample`]) posted as its proven bits
+/// ([`encrypt_noise_bits`]), as the transactions that post them (five bits
+/// per transaction). `None` for a study without differential privacy.
 pub fn noise_transactions<R: RngCore + CryptoRng>(
     rng: &mut R,
     node: Pubkey,
@@ -80,22 +80,24 @@ pub fn noise_transactions<R: RngCore + CryptoRng>(
     if plan.is_empty() {
         return Ok(None);
     }
+    let Some((first, _, start)) = noise_bit_at(&plan, from) else {
+        return Ok(Some(Vec::new()));
+    };
     let key = share.cluster_key();
     let mut bits = Vec::new();
-    for (j, (p, start)) in plan.iter().zip(noise_starts(&plan)).enumerate() {
-        if start + (p.bits as usize) <= from {
-            continue;
-        }
+    for (j, p) in plan.iter().enumerate().skip(first) {
         let ctx = StudyContext {
             program_id: medshare::ID.to_bytes(),
             cluster: cluster.to_bytes(),
             study: study_key.to_bytes(),
             slice: j as u16,
         };
-        let eta = noise_sample(share, &ctx, p.scale_num, p.scale_den, p.bits);
-        let all = encrypt_noise_bits(rng, &ctx, share.index(), &key, eta, p.bits)?;
-        let skip = from.saturating_sub(start);
-        bits.extend(all.into_iter().skip(skip).map(BitArg::from));
+        let eta = noise_sample(rng, p.scale_num, p.scale_den, p.bits)?;
+        bits.extend(
+            encrypt_noise_bits(rng, &ctx, share.index(), &key, eta, p.bits)?
+                .into_iter()
+                .map(BitArg::from),
+        );
     }
     let i = share.index().get() as u8;
     Ok(Some(
@@ -109,7 +111,7 @@ pub fn noise_transactions<R: RngCore + CryptoRng>(
                         cluster,
                         i,
                         study_key,
-                        (from + k * NOISE_BITS_PER_TX) as u16,
+                        (start + k * NOISE_BITS_PER_TX) as u16,
                         chunk.to_vec(),
                     ),
                 ]

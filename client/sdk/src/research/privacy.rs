@@ -54,24 +54,25 @@ pub struct StatisticNoise {
     pub delta: f64,
 }
 
-/// The first noise bit of each statistic in a node's flat bit sequence.
-pub(super) fn noise_starts(plan: &[NoisePlan]) -> Vec<usize> {
+/// The flat noise bits `[start, end)` of each statistic in a node's
+/// sequence.
+pub(super) fn noise_spans(plan: &[NoisePlan]) -> Vec<(usize, usize)> {
     plan.iter()
         .scan(0usize, |at, p| {
             let start = *at;
             *at += p.bits as usize;
-            Some(start)
+            Some((start, *at))
         })
         .collect()
 }
 
-/// Nodes whose noise reached statistic `j` (they posted its bit 0, which
-/// carries the offset): the noise on it is theirs.
-pub(super) fn noisy_nodes(study: &Study, start: usize) -> u32 {
+/// Nodes whose noise on a statistic is in its aggregate: those that posted
+/// its last bit (flat bit `end − 1`; a statistic's noise joins only whole).
+pub(super) fn noisy_nodes(study: &Study, end: usize) -> u32 {
     study
         .noise_progress
         .iter()
-        .filter(|p| **p as usize > start)
+        .filter(|p| **p as usize >= end)
         .count() as u32
 }
 
@@ -80,11 +81,11 @@ pub(super) fn noisy_nodes(study: &Study, start: usize) -> u32 {
 /// posted some (at least `t`, the nodes a release waits for).
 pub fn privacy_report(study: &Study, t: u8) -> Vec<StatisticNoise> {
     let plan = noise_plan(study);
-    let starts = noise_starts(&plan);
+    let spans = noise_spans(&plan);
     plan.iter()
-        .zip(starts)
-        .map(|(p, start)| {
-            let nodes = noisy_nodes(study, start).max(t as u32);
+        .zip(spans)
+        .map(|(p, (_, end))| {
+            let nodes = noisy_nodes(study, end).max(t as u32);
             StatisticNoise {
                 statistic: p.statistic,
                 epsilon: p.epsilon_milli as f64 / 1000.0,

@@ -54,13 +54,13 @@ impl StudyResults {
         }
         let n = study.cohort as u64;
         let plan = noise_plan(study);
-        let starts = noise_starts(&plan);
+        let spans = noise_spans(&plan);
         let values = medshare::state::statistics(study.bits, study.bucket_bits)
             .enumerate()
             .map(|(j, stat)| {
                 let top = n as i128 * stat.shift(study.bits) as i128;
                 let w = plan.get(j).map_or(0, |p| {
-                    noisy_nodes(study, starts[j]) as i128 * p.bound() as i128
+                    noisy_nodes(study, spans[j].1) as i128 * p.bound() as i128
                 });
                 let p = study.released.get(j).ok_or(ResultsError::BadStatistic(j))?;
                 let (lo, hi) = (-w, top + w);

@@ -29,6 +29,7 @@ fn released(bits: u8, cohort: u32, epsilon_milli: u32, counts: &[i64]) -> Study 
         partials_done: 2,
         epsilon_milli,
         noise_progress: [0; 16],
+        noise_pending: [Default::default(); 16],
         noise_done: 0b11,
         bump: 0,
         partials_deposit: 0,

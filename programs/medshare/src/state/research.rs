@@ -191,6 +191,27 @@ pub const fn max_cohort(bits: u8) -> u64 {
     (1u64 << crate::constants::MAX_TOTAL_BITS) / largest
 }
 
+/// Noise bits a node posts for a study with this plan, over every
+/// statistic.
+pub fn noise_total(plan: &[NoisePlan]) -> usize {
+    plan.iter().map(|p| p.bits as usize).sum()
+}
+
+/// Where a node's flat noise bit `f` falls: the statistic, the bit within
+/// that statistic's noise, and the statistic's first flat bit; `None` past
+/// the end.
+pub fn noise_bit_at(plan: &[NoisePlan], f: usize) -> Option<(usize, u8, usize)> {
+    let mut start = 0;
+    for (j, p) in plan.iter().enumerate() {
+        let end = start + p.bits as usize;
+        if f < end {
+            return Some((j, (f - start) as u8, start));
+        }
+        start = end;
+    }
+    None
+}
+
 /// The bit position slice `slice` of a value is proven at
 /// ([`encrypted_ixs::stats`]: value `j`, square `64 + j`, bucket `128 + j`).
 pub fn slice_position(bits: u8, slice: usize) -> u8 {
@@ -394,6 +415,10 @@ pub struct Study {
     /// Nodes whose noise is complete (bit `i − 1`); the noise phase ends
     /// when `t` are, and only then are partial decryptions taken.
     pub noise_done: u16,
+    /// Each node's noise on the statistic it is posting, summed bit by bit
+    /// and added to the statistic's aggregate only with its last bit (a
+    /// node cut off midway adds nothing; node `i` at `i − 1`).
+    pub noise_pending: [ElGamalData; 16],
     /// PDA bump.
     pub bump: u8,
     /// Lamports the researcher deposited per node at `open_study` for the

@@ -98,7 +98,7 @@ pub fn create<'info, T: AccountSerialize>(
 
 /// Zero bytes enough for the fixed part of every account type (vectors and
 /// strings read as empty from zeros, so only fixed fields consume bytes).
-static ZEROS: [u8; 1024] = [0; 1024];
+static ZEROS: [u8; 2048] = [0; 2048];
 
 /// What a freshly created account reads as: every field zero (empty
 /// vectors and strings, first enum variants). Handlers start a new

@@ -288,7 +288,7 @@ fn test_account_sizes_as_documented() {
         ("CredentialIssuer", 8 + CredentialIssuer::INIT_SPACE, 82),
         ("Provider", 8 + Provider::INIT_SPACE, 187),
         ("ResearchConsent", 8 + ResearchConsent::INIT_SPACE, 502),
-        ("Study", 8 + Study::INIT_SPACE, 4_167),
+        ("Study", 8 + Study::INIT_SPACE, 5_191),
         ("StudyMember", 8 + StudyMember::INIT_SPACE, 146),
         ("StudyPartials", 8 + StudyPartials::INIT_SPACE, 622),
         (

@@ -756,12 +756,24 @@ async fn test_value_and_study_refusals() {
     );
 }
 
-/// Node `i` posts its noise for `study` (every transaction).
+/// Node `i`'s noise for `study` (every transaction).
 async fn post_noise(
     env: &mut Env,
     c: &SimCluster,
     i: usize,
     study: Pubkey,
+) -> Vec<Vec<Instruction>> {
+    post_noise_from(env, c, i, study, 0).await
+}
+
+/// Node `i`'s noise for `study` from its bit `from` on, as the node builds
+/// it after a restart.
+async fn post_noise_from(
+    env: &mut Env,
+    c: &SimCluster,
+    i: usize,
+    study: Pubkey,
+    from: usize,
 ) -> Vec<Vec<Instruction>> {
     let s: Study = env.account(study).await;
     let node = &c.nodes[i - 1];
@@ -773,7 +785,7 @@ async fn post_noise(
         c.address,
         study,
         &s,
-        0,
+        from,
     )
     .unwrap()
     .unwrap()
@@ -1549,4 +1561,74 @@ async fn test_a_node_cannot_bias_a_release_past_its_bound() {
             p.statistic
         );
     }
+}
+
+/// A node's noise joins a statistic's aggregate only whole. A node that
+/// stops midway (the noise phase ended, or it went down) adds nothing to
+/// the statistic it was on: 10 of the sum's 15 bits leave every aggregate
+/// as it was. Restarted, it posts that statistic again from its first bit
+/// with a new sample (any other point is refused, `SlicesOutOfOrder`), and
+/// the release lies within the documented bounds.
+#[tokio::test]
+async fn test_noise_joins_a_statistic_only_whole() {
+    let mut env = Env::new(2319).await;
+    let c = ready_cluster(&mut env, 25, 2, 3).await;
+    let age = Field::parse("age").unwrap();
+    let researcher = env.funded().await;
+    let study = open_dp(&mut env, &c, &researcher, &age, 10, 1_000).await;
+    let mut ages = vec![];
+    for k in 0..10u64 {
+        let m = member(&mut env, &c).await;
+        env.send(
+            &[consent_budget_ix(&m, &[&age], PURPOSE, 3_000)],
+            &[&m.wallet],
+        )
+        .await
+        .unwrap();
+        let a = 30 + 3 * k;
+        ages.push(a);
+        post_value(&mut env, &c, &m, &age, a).await;
+        add_record(&mut env, &researcher, study, &age, m.record)
+            .await
+            .unwrap();
+    }
+    env.send(
+        &[sdk::close_study(researcher.pubkey(), c.address, study)],
+        &[&researcher],
+    )
+    .await
+    .unwrap();
+    let closed: Study = env.account(study).await;
+    let node1 = c.nodes[0].authority.insecure_clone();
+    let first = post_noise(&mut env, &c, 1, study).await;
+    for tx in &first[..2] {
+        env.send(tx, &[&node1]).await.unwrap();
+    }
+    let mid: Study = env.account(study).await;
+    assert_eq!(mid.noise_progress[0], 10);
+    assert_eq!(mid.aggregates, closed.aggregates);
+    assert_ne!(mid.noise_pending[0], closed.noise_pending[0]);
+    // Neither a point inside the statistic nor past where it stopped.
+    for offset in [3u16, 11] {
+        let mut tx = first[2].clone();
+        tx[1].data[8..10].copy_from_slice(&offset.to_le_bytes());
+        assert_err(
+            env.send(&tx, &[&node1]).await,
+            MedshareError::SlicesOutOfOrder,
+        );
+    }
+    // Restarted: the sum again from its first bit, with a new sample.
+    let again = post_noise_from(&mut env, &c, 1, study, 10).await;
+    assert_eq!(again[0][1].data[8..10], [0, 0]);
+    assert_ne!(again[0][1].data, first[0][1].data);
+    for tx in again {
+        env.send(&tx, &[&node1]).await.unwrap();
+    }
+    for tx in post_noise(&mut env, &c, 2, study).await {
+        env.send(&tx, &[&c.nodes[1].authority]).await.unwrap();
+    }
+    let s = close_and_release(&mut env, &c, &researcher, study, &[1, 2]).await;
+    assert_eq!(s.noise_done, 0b011);
+    assert_eq!(s.noise_progress[0], 109);
+    assert_noised(&StudyResults::of(&s).unwrap(), &ages);
 }

@@ -4,8 +4,8 @@ use encrypted_ixs::keys::NodeIndex;
 use encrypted_ixs::point::{msm_bytes, Point, BASEPOINT};
 use encrypted_ixs::reencrypt::check_lagrange;
 use encrypted_ixs::stats::{
-    combine_partials, verify_noise_bit, verify_partial, ElGamal, EncryptedBit, PartialDecryption,
-    StudyContext,
+    combine_partials, noise_offset, verify_noise_bit, verify_partial, ElGamal, EncryptedBit,
+    PartialDecryption, StudyContext,
 };
 use encrypted_ixs::MAX_NODES;
 
@@ -14,8 +14,8 @@ use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
 use crate::state::{
-    noise_plan, Cluster, CredentialIssuer, ElGamalData, NodeRecord, NoisePlan, Provider, Study,
-    StudyPartials, StudyStatus,
+    noise_bit_at, noise_plan, noise_total, Cluster, CredentialIssuer, ElGamalData, NodeRecord,
+    NoisePlan, Provider, Study, StudyPartials, StudyStatus,
 };
 use crate::utils::accounts;
 
@@ -253,13 +253,18 @@ impl PostStudyNoise<'_> {
     /// `k_j` bits of `η + 2^(k_j−1)`, so it lies in `[−2^(k_j−1), 2^(k_j−1))`
     /// whatever the node does. Each bit's subgroup checks and proof (bound
     /// to the study, statistic, node and position) are verified, then
-    /// `2^p·E_p` is added to the statistic's aggregate (and `2^(k_j−1)·B`
-    /// subtracted with bit 0). Bits come in order, each once per node; the
-    /// noise phase ends when `t` nodes' noise is complete, and no more noise
-    /// is taken after that. A bit that fails is recorded, not returned: the
-    /// node is named in `StudyPartialRejected` (with `noise: true`), marked
-    /// faulty on the study and its fault counted; the noise it added earlier
-    /// stays (bounded like any other).
+    /// `2^p·E_p` is added to the node's pending sum (and `2^(k_j−1)·B`
+    /// subtracted with bit 0); with the statistic's last bit the pending sum
+    /// joins the statistic's aggregate. So a node cut off midway (the noise
+    /// phase ended, or it stopped) adds nothing to that statistic, and a
+    /// node that restarts may post its current statistic from its first bit
+    /// again, with a new sample (what it had posted of it is dropped). The
+    /// noise phase ends when `t` nodes' noise is complete, and no more
+    /// noise is taken after that. A bit that fails is recorded, not
+    /// returned: the node is named in `StudyPartialRejected` (with `noise:
+    /// true`), marked faulty on the study and its fault counted; the
+    /// statistics it completed earlier keep its noise (bounded like any
+    /// other).
     pub fn handler(ctx: Context<PostStudyNoise>, offset: u16, bits: Vec<BitArg>) -> Result<()> {
         let a = &ctx.accounts;
         let s = &a.study;
@@ -277,23 +282,19 @@ impl PostStudyNoise<'_> {
         );
         require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
         let plan: Vec<NoisePlan> = noise_plan(s.bits, s.bucket_bits, s.epsilon_milli).collect();
-        let total: usize = plan.iter().map(|p| p.bits as usize).sum();
+        let total = noise_total(&plan);
         let done = s.noise_progress[pos] as usize;
+        // From where the node stopped, or its current statistic from the
+        // start again (a node that restarts draws a new sample; what it
+        // posted of that statistic is dropped).
+        let restart = noise_bit_at(&plan, done).map_or(done, |(_, _, start)| start);
+        let from = offset as usize;
         require!(
-            offset as usize == done && !bits.is_empty() && done + bits.len() <= total,
+            (from == done || from == restart) && !bits.is_empty() && from + bits.len() <= total,
             MedshareError::SlicesOutOfOrder
         );
-        // Flat bit index → (statistic, position within its noise).
-        let locate = |f: usize| {
-            let mut start = 0;
-            for (j, p) in plan.iter().enumerate() {
-                if f < start + p.bits as usize {
-                    return (j, (f - start) as u8);
-                }
-                start += p.bits as usize;
-            }
-            (plan.len(), 0)
-        };
+        let locate =
+            |k: usize| noise_bit_at(&plan, from + k).ok_or(MedshareError::SlicesOutOfOrder);
         let node =
             NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
         let key = Point(a.cluster.cluster_key);
@@ -301,7 +302,7 @@ impl PostStudyNoise<'_> {
         let clock = Clock::get()?;
         let mut failed = None;
         for (k, b) in bits.iter().enumerate() {
-            let (j, bit) = locate(done + k);
+            let (j, bit, _) = locate(k)?;
             let ctx_s = StudyContext {
                 program_id: crate::ID.to_bytes(),
                 cluster: a.cluster.key().to_bytes(),
@@ -326,25 +327,35 @@ impl PostStudyNoise<'_> {
         }
         let s = &mut ctx.accounts.study;
         let bad = |_| error!(MedshareError::InvalidPoint);
+        let mut pending = if from < done {
+            ElGamal::ZERO
+        } else {
+            ElGamal::from(s.noise_pending[pos])
+        };
         for (k, b) in bits.iter().enumerate() {
-            let (j, bit) = locate(done + k);
+            let (j, bit, _) = locate(k)?;
             let mut weight = [0u8; 32];
             weight[bit as usize / 8] = 1 << (bit % 8);
             let r = msm_bytes(&[weight], &[Point(b.r)]).map_err(bad)?;
             let mut c = msm_bytes(&[weight], &[Point(b.c)]).map_err(bad)?;
             if bit == 0 {
-                let mut offset = [0u8; 32];
-                offset[..8].copy_from_slice(&plan[j].bound().to_le_bytes());
+                let mut centre = [0u8; 32];
+                centre[..8].copy_from_slice(&noise_offset(plan[j].bits).to_le_bytes());
                 c = c
-                    .sub(&msm_bytes(&[offset], &[BASEPOINT]).map_err(bad)?)
+                    .sub(&msm_bytes(&[centre], &[BASEPOINT]).map_err(bad)?)
                     .map_err(bad)?;
             }
-            let sum = ElGamal::from(s.aggregates[j])
-                .add(&ElGamal { r, c })
-                .map_err(bad)?;
-            s.aggregates[j] = ElGamalData::from(sum);
+            pending = pending.add(&ElGamal { r, c }).map_err(bad)?;
+            // The statistic's last bit: its noise is whole, and only now
+            // joins the aggregate.
+            if bit + 1 == plan[j].bits {
+                let sum = ElGamal::from(s.aggregates[j]).add(&pending).map_err(bad)?;
+                s.aggregates[j] = ElGamalData::from(sum);
+                pending = ElGamal::ZERO;
+            }
         }
-        let posted = done + bits.len();
+        s.noise_pending[pos] = ElGamalData::from(pending);
+        let posted = from + bits.len();
         s.noise_progress[pos] = posted as u16;
         if posted == total {
             s.noise_done |= 1 << pos;

@@ -132,6 +132,7 @@ impl OpenStudy<'_> {
         s.epsilon_milli = args.epsilon_milli;
         s.noise_progress = [0u16; 16];
         s.noise_done = 0;
+        s.noise_pending = [ElGamalData::from(ElGamal::ZERO); 16];
         s.bump = ctx.bumps.study;
         s.aggregates =
             vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
