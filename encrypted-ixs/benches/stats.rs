@@ -22,9 +22,9 @@ use curve25519_dalek::scalar::Scalar;
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::point::Point;
 use encrypted_ixs::stats::{
-    discrete_log, encrypt_for_study, encrypt_noise_bits, encrypt_value, field_id, partial_decrypt,
-    sample_discrete_laplace, slice_sums, sum_of_slices, verify_partial, verify_study_value,
-    verify_value, StudyContext, ValueContext,
+    discrete_log, encrypt_for_study, encrypt_noise_bits, encrypt_value, field_id, noise_sample,
+    partial_decrypt, slice_sums, sum_of_slices, verify_partial, verify_study_value, verify_value,
+    StudyContext, ValueContext,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -81,13 +81,17 @@ fn bench_stats(c: &mut Criterion) {
     // partial decryption per aggregate.
     c.bench_function("stats/node_study/age", |b| {
         b.iter(|| {
-            for (j, k) in [15u8, 22, 9, 9, 9, 9, 9, 9, 9, 9].into_iter().enumerate() {
+            // (bits, scale) per statistic, as `medshare::state::noise_plan`
+            // gives them: sum 381, sum of squares 48,387, buckets 6.
+            let plan = [(15u8, 381_000u64), (22, 48_387_000)]
+                .into_iter()
+                .chain([(9u8, 6_000u64); 8]);
+            for (j, (k, scale)) in plan.enumerate() {
                 let ctx = StudyContext {
                     slice: j as u16,
                     ..sctx
                 };
-                let eta = sample_discrete_laplace(&mut rng, 381_000, 1_000)
-                    .clamp(-(1 << (k - 1)), (1 << (k - 1)) - 1);
+                let eta = noise_sample(&mut rng, scale, 1_000, k).unwrap();
                 black_box(encrypt_noise_bits(&mut rng, &ctx, share.index(), &key, eta, k).unwrap());
                 black_box(partial_decrypt(&mut rng, &share, &ctx, &agg).unwrap());
             }

@@ -70,8 +70,8 @@ pub enum Error {
     /// does not verify.
     #[error("encrypted value: {0} proof does not verify")]
     InvalidRelationProof(&'static str),
-    /// A node's noise share or its proof is invalid (the node is named).
-    #[error("invalid noise share from node {node}")]
+    /// A node's noise bit or its proof is invalid (the node is named).
+    #[error("invalid noise bit from node {node}")]
     InvalidNoise {
         /// The node.
         node: NodeIndex,

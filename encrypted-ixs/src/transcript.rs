@@ -40,7 +40,7 @@ pub mod tags {
     /// Proof that a ciphertext encrypts a product (a square, a filtered
     /// value) of others (`stats`).
     pub const STATS_PRODUCT: &[u8] = b"medshare/v2/stats-product";
-    /// A node's encrypted noise share for a study slice (`stats`).
+    /// A bit of a node's encrypted noise for a released statistic (`stats`).
     pub const STATS_NOISE: &[u8] = b"medshare/v2/stats-noise";
     /// A statistics field's id (`stats::field_id`).
     pub const STATS_FIELD: &[u8] = b"medshare/v2/stats-field";

@@ -20,11 +20,14 @@
 //!
 //! **Bit-sliced sums.** A study adds the ciphertexts of bit `j` of every
 //! record into one aggregate `Σ_records (R_j, C_j)`, which encrypts `S_j`,
-//! the number of records whose bit `j` is set. Each `S_j` is at most the
-//! cohort size `n`, so decrypting it is a discrete logarithm in `[0, n]`
-//! ([`discrete_log`]: baby-step giant-step, `2·⌈√(n+1)⌉` point operations),
-//! and the sum is `Σ_j 2^j·S_j`. A sum of 40 bits over a million records is
-//! then 40 logarithms below `2^20`, never one below `2^40`.
+//! the number of records whose bit `j` is set ([`slice_sums`]). Those
+//! counts are never decrypted: when the study closes they are combined
+//! under encryption into the statistics it releases ([`weighted`]:
+//! `Σ_j 2^j·S_j`, below), and a reader recovers each statistic by one
+//! baby-step giant-step over its range widened by the nodes' noise bounds
+//! ([`discrete_log_signed`]: about `2·√range` point operations; the
+//! program caps a study's cohort so that every statistic stays below
+//! `2^40`).
 //!
 //! ## The bit proof
 //!

@@ -39,14 +39,18 @@ pub async fn authorized(
     cluster: &Pubkey,
     comp: &Computation,
 ) -> Result<bool, ChainError> {
-    let record = fetch::<medshare::state::PatientRecord>(chain, &comp.record)
+    let Some(record) = fetch::<medshare::state::PatientRecord>(chain, &comp.record)
         .await?
-        .map(|r| r.head());
+        .map(|r| r.head())
+    else {
+        // Closed: nothing else to read (the rule refuses it as `RecordClosed`).
+        return Ok(false);
+    };
     let consent = match comp.ground() {
         Ground::Owner => None,
         Ground::Consent(address) => fetch::<medshare::state::Consent>(chain, &address).await?,
     };
-    let needs_registry = record.as_ref().is_some_and(|r| r.required_roles != 0);
+    let needs_registry = record.required_roles != 0;
     let (mut provider, mut issuer) = (None, None);
     if needs_registry {
         if let Some((p, i)) = recipient_registry(chain, cluster, comp).await? {
@@ -61,7 +65,7 @@ pub async fn authorized(
     let now = chain_time(chain).await?;
     Ok(comp
         .access(&AccessFacts {
-            record: record.as_ref(),
+            record: Some(&record),
             consent: consent.as_ref(),
             provider: provider.as_ref().map(|(k, p)| (*k, p)),
             issuer: issuer.as_ref().map(|(k, i)| (*k, i)),

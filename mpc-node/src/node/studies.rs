@@ -2,8 +2,8 @@
 //! the cluster's studies from the oldest unfinished one (64 per read); for
 //! each closed study it first adds its noise when the study has
 //! differential privacy (until `t` nodes' noise is complete; one exact
-//! discrete Laplace sample per slice, encrypted, with a proof of
-//! knowledge), then posts its partial decryptions of the aggregates
+//! discrete Laplace sample per released statistic, posted as bits with
+//! proofs that bound it), then posts its partial decryptions of the aggregates
 //! (verified by the program against its verification share) and, once `t`
 //! nodes' partials are complete, sends the release. An open study is left
 //! alone: the program decrypts nothing but a closed study's aggregates.
@@ -118,7 +118,7 @@ impl Node {
                         Err(e) => return Err(e.into()),
                     }
                 }
-                info!(study = %addr, node = me, bits, "noise posted");
+                info!(study = %addr, node = me, transactions = sent, "noise posted");
             }
             // The partials wait for the noise phase to end (next tick).
             return Ok(sent);

@@ -50,7 +50,7 @@ pub const MAX_STUDY_SLICES: usize =
 /// buckets.
 pub const MAX_STUDY_STATISTICS: usize =
     crate::state::statistic_count(MAX_STUDY_BITS, MAX_STUDY_BUCKET_BITS);
-/// Every released statistic (before noise) stays below `2^MAX_TOTAL_BITS`:
+/// Every released statistic (before noise) stays at most `2^MAX_TOTAL_BITS`:
 /// a study takes at most [`crate::state::max_cohort`] records.
 pub const MAX_TOTAL_BITS: u32 = 40;
 /// Most bits of one node's noise on one statistic (`|η| ≤ 2^35`): a study

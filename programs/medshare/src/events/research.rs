@@ -142,7 +142,7 @@ pub struct StudyPartialsPosted {
     pub slot: u64,
 }
 
-/// A node's partial decryption (or noise share) failed verification: the
+/// A node's partial decryption (or noise bit) failed verification: the
 /// node is named, marked faulty on this study and its fault counted.
 #[event]
 pub struct StudyPartialRejected {
@@ -179,7 +179,8 @@ pub struct StudyReleased {
     pub unix_time: i64,
 }
 
-/// A node's noise shares were verified and added to a study's sums.
+/// A node's noise bits were verified (and, each statistic's once whole,
+/// added to its aggregate).
 #[event]
 pub struct StudyNoisePosted {
     /// The study.

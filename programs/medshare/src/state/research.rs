@@ -180,8 +180,8 @@ pub fn noise_plan(
 }
 
 /// The largest cohort a study of this shape takes: every released
-/// statistic stays below `2^MAX_TOTAL_BITS` (so a reader recovers it by
-/// baby-step giant-step in seconds).
+/// statistic stays at most `2^MAX_TOTAL_BITS` (so a reader recovers it by
+/// one baby-step giant-step over that range and the nodes' noise bounds).
 pub const fn max_cohort(bits: u8) -> u64 {
     let largest = if bits > 1 {
         Statistic::SumOfSquares.shift(bits)

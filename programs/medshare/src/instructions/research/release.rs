@@ -41,7 +41,7 @@ impl From<PartialDecryption> for PartialArg {
     }
 }
 
-/// Records a node's failed partial decryption or noise share: the node is
+/// Records a node's failed partial decryption or noise bit: the node is
 /// marked faulty on the study, its fault counted, and named in
 /// `StudyPartialRejected`. Not an error, so that the record survives.
 fn record_fault(
