@@ -131,7 +131,7 @@ pub struct CloseStudyPartials<'info> {
     pub signer: Signer<'info>,
     /// The study (released).
     #[account(has_one = researcher @ MedshareError::NotResearcher)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
     /// The study's researcher, who deposited the partials' rent; gets it back.
     /// CHECK: must be the study's researcher (`has_one`).
     #[account(mut)]
@@ -173,7 +173,7 @@ pub struct CloseStudyAccount<'info> {
     /// The study: released, or abandoned (open past its closing time below
     /// its minimum cohort).
     #[account(mut, has_one = researcher @ MedshareError::NotResearcher, close = researcher)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
 }
 
 impl CloseStudyAccount<'_> {

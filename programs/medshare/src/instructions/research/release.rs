@@ -86,7 +86,7 @@ pub struct PostStudyPartials<'info> {
     pub node_record: Account<'info, NodeRecord>,
     /// The study: only a closed study's aggregates are ever decrypted.
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
     /// The node's partial decryptions of this study (created by the
     /// handler with the first ones).
     /// CHECK: address fixed by the seeds; read as `StudyPartials` if it exists.
@@ -244,7 +244,7 @@ pub struct PostStudyNoise<'info> {
     pub node_record: Account<'info, NodeRecord>,
     /// The study (closed, with differential privacy, noise not complete).
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
 }
 
 impl PostStudyNoise<'_> {
@@ -382,7 +382,7 @@ pub struct ReleaseStudy<'info> {
     pub cluster: Account<'info, Cluster>,
     /// The study (closed).
     #[account(mut, has_one = cluster @ MedshareError::WrongCluster)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
     /// The researcher's registry entry, for a study opened by a verified
     /// researcher: the registration must still be valid at the release.
     pub provider: Option<Account<'info, Provider>>,

@@ -217,7 +217,7 @@ pub struct JoinStudy<'info> {
     pub payer: Signer<'info>,
     /// The study (open).
     #[account(mut)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
     /// The record.
     pub record: Account<'info, PatientRecord>,
     /// Its research consent (counts the study; spends its ε).
@@ -378,7 +378,7 @@ pub struct RemoveFromStudy<'info> {
     pub signer: Signer<'info>,
     /// The study (open).
     #[account(mut)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
     /// The membership.
     #[account(
         mut,
@@ -484,7 +484,7 @@ pub struct CloseStudy<'info> {
     pub cluster: UncheckedAccount<'info>,
     /// The study (open).
     #[account(mut)]
-    pub study: Account<'info, Study>,
+    pub study: Box<Account<'info, Study>>,
 }
 
 impl CloseStudy<'_> {
