@@ -49,13 +49,11 @@ pub mod medshare {
     use super::*;
 
     /// Creates a cluster and its `share_patient_data` computation definition.
-    #[access_control(ctx.accounts.validate(&args))]
     pub fn init_cluster(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
         InitCluster::handler(ctx, args)
     }
 
     /// Admin adds a node authority to a cluster (assigns the next index).
-    #[access_control(ctx.accounts.validate(&authority))]
     pub fn add_node(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
         AddNode::handler(ctx, authority)
     }
@@ -96,31 +94,28 @@ pub mod medshare {
     }
 
     /// The admin restarts a running or failed DKG (a new attempt).
-    pub fn restart_dkg(ctx: Context<ClusterAdmin>) -> Result<()> {
-        ClusterAdmin::restart_dkg(ctx)
+    pub fn restart_dkg(ctx: Context<RestartDkg>) -> Result<()> {
+        RestartDkg::handler(ctx)
     }
 
     /// Before the DKG succeeded, the admin gives node `index` to a new
     /// authority (the old one's accounts closed; a new attempt follows its
     /// registration).
-    #[access_control(ctx.accounts.validate(index, &authority))]
     pub fn replace_node(ctx: Context<ReplaceNode>, index: u8, authority: Pubkey) -> Result<()> {
         ReplaceNode::handler(ctx, index, authority)
     }
 
     /// The admin retires a cluster: nothing new is accepted.
-    pub fn retire_cluster(ctx: Context<ClusterAdmin>) -> Result<()> {
-        ClusterAdmin::retire(ctx)
+    pub fn retire_cluster(ctx: Context<RetireCluster>) -> Result<()> {
+        RetireCluster::handler(ctx)
     }
 
     /// The admin closes a retired cluster (rent back to the admin).
-    #[access_control(ctx.accounts.validate())]
     pub fn close_cluster(ctx: Context<CloseCluster>) -> Result<()> {
         CloseCluster::handler(ctx)
     }
 
     /// A node of a retired cluster closes its mailbox and service record.
-    #[access_control(ctx.accounts.validate())]
     pub fn close_node_accounts(ctx: Context<CloseNodeAccounts>) -> Result<()> {
         CloseNodeAccounts::handler(ctx)
     }
@@ -131,7 +126,6 @@ pub mod medshare {
     }
 
     /// Closes a wallet's identity (rent back to the wallet).
-    #[access_control(ctx.accounts.validate())]
     pub fn close_identity(ctx: Context<CloseIdentity>) -> Result<()> {
         CloseIdentity::handler(ctx)
     }
@@ -142,19 +136,16 @@ pub mod medshare {
     }
 
     /// Creates an (empty) record for the owner, optionally authored by a co-signing provider.
-    #[access_control(ctx.accounts.validate())]
     pub fn store_patient_data(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
         StorePatientData::handler(ctx, record_id)
     }
 
     /// Writes one field group of the record's current version (binding proof verified).
-    #[access_control(ctx.accounts.validate(&args))]
     pub fn write_record_group(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
         WriteRecordGroup::handler(ctx, args)
     }
 
     /// Starts a new version of the record: groups must be written again.
-    #[access_control(ctx.accounts.validate())]
     pub fn update_patient_data(ctx: Context<UpdatePatientData>) -> Result<()> {
         UpdatePatientData::handler(ctx)
     }
@@ -178,7 +169,6 @@ pub mod medshare {
     }
 
     /// A node combines `t` contributions into the recipient's capsules.
-    #[access_control(ctx.accounts.validate(&lagrange))]
     pub fn share_patient_data_callback(
         ctx: Context<SharePatientDataCallback>,
         lagrange: Vec<[u8; 32]>,
@@ -198,7 +188,7 @@ pub mod medshare {
 
     /// The owner changes an active consent (groups, purpose, end time).
     pub fn modify_consent(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
-        ChangeConsent::modify(ctx, args)
+        ChangeConsent::handler(ctx, args)
     }
 
     /// The owner revokes a consent (the record is not needed).
@@ -227,7 +217,6 @@ pub mod medshare {
     }
 
     /// The cluster admin closes a revoked issuer's entry (rent back to it).
-    #[access_control(ctx.accounts.validate())]
     pub fn close_issuer(ctx: Context<CloseIssuer>) -> Result<()> {
         CloseIssuer::handler(ctx)
     }
@@ -246,20 +235,17 @@ pub mod medshare {
     }
 
     /// Whoever paid a provider entry closes it once it verifies nobody.
-    #[access_control(ctx.accounts.validate())]
     pub fn close_provider(ctx: Context<CloseProvider>) -> Result<()> {
         CloseProvider::handler(ctx)
     }
 
     /// The requester cancels an expired computation (rent back).
-    #[access_control(ctx.accounts.validate())]
     pub fn cancel_share(ctx: Context<CancelShare>) -> Result<()> {
         CancelShare::handler(ctx)
     }
 
     /// The requester or the recipient closes a completed share result (rent
     /// to the requester); the recipient can no longer fetch it afterwards.
-    #[access_control(ctx.accounts.validate())]
     pub fn close_share_result(ctx: Context<CloseShareResult>) -> Result<()> {
         CloseShareResult::handler(ctx)
     }
@@ -332,25 +318,21 @@ pub mod medshare {
     }
 
     /// The owner closes a value no study membership counts.
-    #[access_control(ctx.accounts.validate())]
     pub fn close_research_value(ctx: Context<CloseResearchValue>) -> Result<()> {
         CloseResearchValue::handler(ctx)
     }
 
     /// Anyone closes a membership of a study past `Open` (rent to its payer).
-    #[access_control(ctx.accounts.validate())]
     pub fn close_study_member(ctx: Context<CloseStudyMember>) -> Result<()> {
         CloseStudyMember::handler(ctx)
     }
 
     /// Anyone closes a released study's partials (rent to its researcher).
-    #[access_control(ctx.accounts.validate())]
     pub fn close_study_partials(ctx: Context<CloseStudyPartials>) -> Result<()> {
         CloseStudyPartials::handler(ctx)
     }
 
     /// The researcher closes a released or abandoned study.
-    #[access_control(ctx.accounts.validate())]
     pub fn close_study_account(ctx: Context<CloseStudyAccount>) -> Result<()> {
         CloseStudyAccount::handler(ctx)
     }

@@ -28,12 +28,12 @@ pub fn add_node(admin: Pubkey, cluster: Pubkey, authority: Pubkey) -> Instructio
 
 /// `restart_dkg`: a new DKG attempt for a running or failed DKG.
 pub fn restart_dkg(admin: Pubkey, cluster: Pubkey) -> Instruction {
-    instruction(a::ClusterAdmin { admin, cluster }, d::RestartDkg {})
+    instruction(a::RestartDkg { admin, cluster }, d::RestartDkg {})
 }
 
 /// `retire_cluster`: the cluster accepts nothing new.
 pub fn retire_cluster(admin: Pubkey, cluster: Pubkey) -> Instruction {
-    instruction(a::ClusterAdmin { admin, cluster }, d::RetireCluster {})
+    instruction(a::RetireCluster { admin, cluster }, d::RetireCluster {})
 }
 
 /// `close_cluster`: the admin closes a retired cluster (rent back to it).

@@ -33,6 +33,7 @@ impl AddNode<'_> {
     }
 
     /// Appends the node; its index is its position + 1.
+    #[access_control(ctx.accounts.validate(&authority))]
     pub fn handler(ctx: Context<AddNode>, authority: Pubkey) -> Result<()> {
         let cluster = &mut ctx.accounts.cluster;
         cluster.nodes.push(NodeInfo::unregistered(authority));

@@ -30,6 +30,7 @@ impl CloseCluster<'_> {
 
     /// Closes the cluster account. Computations still queued in it can no
     /// longer be contributed to; their requesters cancel them once expired.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseCluster>) -> Result<()> {
         AccountClosed::emit::<Cluster>(ctx.accounts.cluster.key(), ctx.accounts.admin.key())
     }
@@ -58,6 +59,7 @@ impl CloseIssuer<'_> {
 
     /// Closes the entry. Providers it registered stay unverified: a missing
     /// issuer entry fails their check like a revoked one.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseIssuer>) -> Result<()> {
         AccountClosed::emit::<CredentialIssuer>(
             ctx.accounts.issuer_account.key(),

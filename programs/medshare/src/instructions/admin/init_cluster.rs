@@ -55,6 +55,7 @@ impl InitCluster<'_> {
     }
 
     /// Creates the cluster in the `Registering` state.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<InitCluster>, args: InitClusterArgs) -> Result<()> {
         const SPACE: usize = 8 + Cluster::INIT_SPACE;
         let mut cluster: Cluster = accounts::blank()?;
@@ -69,14 +70,14 @@ impl InitCluster<'_> {
         cluster.nodes = Vec::new();
         cluster.bump = ctx.bumps.cluster;
         cluster.invariant()?;
-        let a = &ctx.accounts;
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.cluster,
-            &a.admin,
-            &a.system_program,
+            &accs.cluster,
+            &accs.admin,
+            &accs.system_program,
             &[
                 SEED_CLUSTER,
-                a.admin.key().as_ref(),
+                accs.admin.key().as_ref(),
                 &args.cluster_id.to_le_bytes(),
                 &[cluster.bump],
             ],
@@ -84,7 +85,7 @@ impl InitCluster<'_> {
             &cluster,
         )?;
         crate::emit_event!(ClusterCreated {
-            cluster: a.cluster.key(),
+            cluster: accs.cluster.key(),
             admin: cluster.admin,
             threshold: cluster.threshold,
             size: cluster.size,

@@ -51,22 +51,22 @@ impl ReplaceNode<'_> {
     /// The DKG has not succeeded; `index` names a node; the new authority
     /// is not a node already.
     pub fn validate(&self, index: u8, authority: &Pubkey) -> Result<()> {
-        let c = &self.cluster;
+        let cluster = &self.cluster;
         require!(
-            matches!(c.status, ClusterStatus::Dkg | ClusterStatus::Failed),
+            matches!(cluster.status, ClusterStatus::Dkg | ClusterStatus::Failed),
             MedshareError::WrongClusterStatus
         );
         let pos = (index as usize)
             .checked_sub(1)
-            .filter(|p| *p < c.nodes.len())
+            .filter(|p| *p < cluster.nodes.len())
             .ok_or(MedshareError::NotClusterNode)?;
         require_keys_eq!(
             self.old_node.key(),
-            c.nodes[pos].authority,
+            cluster.nodes[pos].authority,
             MedshareError::NotClusterNode
         );
         require!(
-            c.position_of(authority).is_err(),
+            cluster.position_of(authority).is_err(),
             MedshareError::NodeAlreadyAdded
         );
         Ok(())
@@ -74,11 +74,12 @@ impl ReplaceNode<'_> {
 
     /// Gives node `index` to `authority`, unregistered, and starts a new
     /// attempt; the cluster waits in `Registering` for it.
+    #[access_control(ctx.accounts.validate(index, &authority))]
     pub fn handler(ctx: Context<ReplaceNode>, index: u8, authority: Pubkey) -> Result<()> {
-        let a = &ctx.accounts;
-        let old = a.old_node.key();
-        AccountClosed::emit::<DkgMailbox>(a.mailbox.key(), old)?;
-        AccountClosed::emit::<NodeRecord>(a.node_record.key(), old)?;
+        let accs = &ctx.accounts;
+        let old = accs.old_node.key();
+        AccountClosed::emit::<DkgMailbox>(accs.mailbox.key(), old)?;
+        AccountClosed::emit::<NodeRecord>(accs.node_record.key(), old)?;
         let cluster = &mut ctx.accounts.cluster;
         cluster.reset_dkg()?;
         cluster.nodes[index as usize - 1] = NodeInfo::unregistered(authority);

@@ -48,9 +48,10 @@ impl CloseNodeAccounts<'_> {
 
     /// Closes both accounts; their record of contributions and faults stays
     /// in the chain's history.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseNodeAccounts>) -> Result<()> {
-        let a = &ctx.accounts;
-        AccountClosed::emit::<DkgMailbox>(a.mailbox.key(), a.node.key())?;
-        AccountClosed::emit::<NodeRecord>(a.node_record.key(), a.node.key())
+        let accs = &ctx.accounts;
+        AccountClosed::emit::<DkgMailbox>(accs.mailbox.key(), accs.node.key())?;
+        AccountClosed::emit::<NodeRecord>(accs.node_record.key(), accs.node.key())
     }
 }

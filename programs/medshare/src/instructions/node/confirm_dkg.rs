@@ -26,7 +26,7 @@ pub struct ConfirmDkg<'info> {
 
 impl ConfirmDkg<'_> {
     /// During the DKG, after the node sent all its round-2 packages, once.
-    pub fn validate(&self, args: &ConfirmDkgArgs) -> Result<usize> {
+    pub fn validate(&self, args: &ConfirmDkgArgs) -> Result<()> {
         let cluster = &self.cluster;
         require!(
             cluster.status == ClusterStatus::Dkg,
@@ -46,7 +46,7 @@ impl ConfirmDkg<'_> {
             args.verification_shares.len() == cluster.size as usize,
             MedshareError::InvalidDkgPackage
         );
-        Ok(pos)
+        Ok(())
     }
 
     /// Records the node's confirmation (its hash; the values themselves
@@ -54,8 +54,9 @@ impl ConfirmDkg<'_> {
     /// `Ready`; otherwise `Failed`, naming every node whose confirmation is
     /// not the strict majority's (every node when no confirmation has a
     /// strict majority). Nobody is blamed for confirming first or last.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<ConfirmDkg>, args: ConfirmDkgArgs) -> Result<()> {
-        let pos = ctx.accounts.validate(&args)?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         let slot = Clock::get()?.slot;
         let cluster = &mut ctx.accounts.cluster;
         let first = !cluster.nodes.iter().any(|n| n.confirmed);

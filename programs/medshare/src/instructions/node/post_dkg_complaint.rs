@@ -28,7 +28,7 @@ pub struct PostDkgComplaint<'info> {
 impl PostDkgComplaint<'_> {
     /// During the DKG, by a node against another that has sent it its
     /// round-2 package in this attempt.
-    pub fn validate(&self, accused: u8) -> Result<usize> {
+    pub fn validate(&self, accused: u8) -> Result<()> {
         let cluster = &self.cluster;
         require!(
             cluster.status == ClusterStatus::Dkg,
@@ -45,7 +45,7 @@ impl PostDkgComplaint<'_> {
         );
         let sent = cluster.nodes[accused as usize - 1].round2_sent;
         require!(sent & (1 << pos) != 0, MedshareError::DkgRoundMissing);
-        Ok(pos)
+        Ok(())
     }
 
     /// Records the complaint and the revealed ephemeral secret in the
@@ -54,12 +54,13 @@ impl PostDkgComplaint<'_> {
     /// judge the complaint: X25519 has no syscall, and a wrong verdict on-chain
     /// would be worse than none. Every node and every reader judges it the
     /// same way from the mailboxes (`encrypted_ixs::dkg::verify_complaint`).
+    #[access_control(ctx.accounts.validate(accused))]
     pub fn handler(
         ctx: Context<PostDkgComplaint>,
         accused: u8,
         ephemeral_secret: [u8; 32],
     ) -> Result<()> {
-        let pos = ctx.accounts.validate(accused)?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         let mailbox = &mut ctx.accounts.mailbox;
         mailbox.complaint_against = accused;
         mailbox.revealed_secret = ephemeral_secret;

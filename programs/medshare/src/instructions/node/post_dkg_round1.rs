@@ -26,7 +26,7 @@ pub struct PostDkgRound1<'info> {
 impl PostDkgRound1<'_> {
     /// During the DKG, once per node and attempt, into its own mailbox; an
     /// ephemeral key that is not all zeros.
-    pub fn validate(&self, package: &[u8], ephemeral_key: &[u8; 32]) -> Result<usize> {
+    pub fn validate(&self, package: &[u8], ephemeral_key: &[u8; 32]) -> Result<()> {
         require!(
             self.cluster.status == ClusterStatus::Dkg,
             MedshareError::WrongClusterStatus
@@ -45,17 +45,18 @@ impl PostDkgRound1<'_> {
             MedshareError::InvalidDkgPackage
         );
         require!(*ephemeral_key != [0u8; 32], MedshareError::InvalidPoint);
-        Ok(pos)
+        Ok(())
     }
 
     /// Stores the public package (nodes verify it off-chain with `frost`)
     /// and the node's ephemeral key for this attempt.
+    #[access_control(ctx.accounts.validate(&package, &ephemeral_key))]
     pub fn handler(
         ctx: Context<PostDkgRound1>,
         package: Vec<u8>,
         ephemeral_key: [u8; 32],
     ) -> Result<()> {
-        let pos = ctx.accounts.validate(&package, &ephemeral_key)?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         let attempt = ctx.accounts.cluster.dkg_attempt;
         let mailbox = &mut ctx.accounts.mailbox;
         if mailbox.attempt != attempt {

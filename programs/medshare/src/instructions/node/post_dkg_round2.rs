@@ -36,7 +36,7 @@ pub struct PostDkgRound2<'info> {
 
 impl PostDkgRound2<'_> {
     /// During the DKG, after this node's round 1; each peer addressed once.
-    pub fn validate(&self, packages: &[Round2Arg]) -> Result<usize> {
+    pub fn validate(&self, packages: &[Round2Arg]) -> Result<()> {
         require!(
             self.cluster.status == ClusterStatus::Dkg,
             MedshareError::WrongClusterStatus
@@ -62,12 +62,13 @@ impl PostDkgRound2<'_> {
                 MedshareError::InvalidDkgPackage
             );
         }
-        Ok(pos)
+        Ok(())
     }
 
     /// Appends the packages to the sender's mailbox.
+    #[access_control(ctx.accounts.validate(&packages))]
     pub fn handler(ctx: Context<PostDkgRound2>, packages: Vec<Round2Arg>) -> Result<()> {
-        let pos = ctx.accounts.validate(&packages)?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         let cluster = &mut ctx.accounts.cluster;
         for p in packages {
             cluster.nodes[pos].round2_sent |= 1u16 << (p.to - 1);

@@ -37,7 +37,7 @@ pub struct RegisterNode<'info> {
 
 impl RegisterNode<'_> {
     /// While registering; the node was added and has not registered yet.
-    pub fn validate(&self) -> Result<usize> {
+    pub fn validate(&self) -> Result<()> {
         require!(
             self.cluster.status == ClusterStatus::Registering,
             MedshareError::WrongClusterStatus
@@ -47,12 +47,13 @@ impl RegisterNode<'_> {
             !self.cluster.nodes[pos].registered,
             MedshareError::NodeAlreadyRegistered
         );
-        Ok(pos)
+        Ok(())
     }
 
     /// Records the transport key; the DKG starts once all `n` registered.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RegisterNode>, transport_key: [u8; 32]) -> Result<()> {
-        let pos = ctx.accounts.validate()?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         // An X25519 key: any 32 bytes but the known low-order encodings are
         // accepted; nodes refuse a non-contributory DH result themselves.
         require!(transport_key != [0u8; 32], MedshareError::InvalidPoint);
@@ -71,19 +72,19 @@ impl RegisterNode<'_> {
         record.index = index;
         record.bump = ctx.bumps.node_record;
         record.invariant()?;
-        let a = &ctx.accounts;
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.mailbox,
-            &a.node,
-            &a.system_program,
+            &accs.mailbox,
+            &accs.node,
+            &accs.system_program,
             &[SEED_DKG, cluster_key.as_ref(), &[index], &[mailbox.bump]],
             MAILBOX_SPACE,
             &mailbox,
         )?;
         accounts::create(
-            &a.node_record,
-            &a.node,
-            &a.system_program,
+            &accs.node_record,
+            &accs.node,
+            &accs.system_program,
             &[SEED_NODE, cluster_key.as_ref(), &[index], &[record.bump]],
             RECORD_SPACE,
             &record,

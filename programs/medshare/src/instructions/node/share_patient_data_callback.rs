@@ -90,6 +90,7 @@ impl SharePatientDataCallback<'_> {
     /// result. No fixed-size array of `MAX_NODES` points lives in this frame:
     /// the terms go straight into the syscall buffers of
     /// [`encrypted_ixs::point::msm_with`], whose frame is its own.
+    #[access_control(ctx.accounts.validate(&lagrange))]
     pub fn handler(ctx: Context<SharePatientDataCallback>, lagrange: Vec<[u8; 32]>) -> Result<()> {
         let finalizer = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())? + 1;
         let comp = &ctx.accounts.computation;
@@ -98,8 +99,8 @@ impl SharePatientDataCallback<'_> {
         let mut capsules = Vec::with_capacity(groups);
         for g in 0..groups {
             let out = combine(&comp.capsules[g].into(), &lagrange, |k| {
-                let p = comp.partials[k * groups + g];
-                (Point(p.u), Point(p.w))
+                let partial = comp.partials[k * groups + g];
+                (Point(partial.u), Point(partial.w))
             })
             .map_err(|_| error!(MedshareError::InvariantViolated))?;
             capsules.push(CapsuleData::from(out));

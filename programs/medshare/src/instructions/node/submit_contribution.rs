@@ -84,7 +84,7 @@ impl SubmitContribution<'_> {
     /// Pending, not expired, a node of this cluster, first time, room left,
     /// one contribution per group, and access still granted
     /// ([`Computation::access`](crate::state::Computation::access): record open at the same version, consent, policy).
-    pub fn validate(&self, contributions: &[ContributionArg]) -> Result<usize> {
+    pub fn validate(&self, contributions: &[ContributionArg]) -> Result<()> {
         let comp = &self.computation;
         require!(
             comp.status == ComputationStatus::Pending,
@@ -116,18 +116,19 @@ impl SubmitContribution<'_> {
             self.provider.as_ref(),
             self.issuer.as_ref(),
         )?;
-        Ok(pos)
+        Ok(())
     }
 
     /// Verifies every group's proof. A valid set is stored; an invalid one is
     /// *not* an error: the node is named in `ContributionRejected`, marked
     /// faulty on this computation and its fault counted on its node record, and
     /// the transaction succeeds so that this record survives.
+    #[access_control(ctx.accounts.validate(&contributions))]
     pub fn handler(
         ctx: Context<SubmitContribution>,
         contributions: Vec<ContributionArg>,
     ) -> Result<()> {
-        let pos = ctx.accounts.validate(&contributions)?;
+        let pos = ctx.accounts.cluster.position_of(&ctx.accounts.node.key())?;
         let node =
             NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
         let slot = Clock::get()?.slot;

@@ -28,24 +28,29 @@ impl AppointIssuer<'_> {
     /// Appoints `issuer`.
     pub fn handler(ctx: Context<AppointIssuer>, issuer: Pubkey) -> Result<()> {
         let clock = Clock::get()?;
-        let mut a: CredentialIssuer = accounts::blank()?;
-        a.cluster = ctx.accounts.cluster.key();
-        a.issuer = issuer;
-        a.active = true;
-        a.appointed_at = clock.unix_timestamp;
-        a.bump = ctx.bumps.issuer_account;
-        a.invariant()?;
+        let mut entry: CredentialIssuer = accounts::blank()?;
+        entry.cluster = ctx.accounts.cluster.key();
+        entry.issuer = issuer;
+        entry.active = true;
+        entry.appointed_at = clock.unix_timestamp;
+        entry.bump = ctx.bumps.issuer_account;
+        entry.invariant()?;
         let accs = &ctx.accounts;
         accounts::create(
             &accs.issuer_account,
             &accs.admin,
             &accs.system_program,
-            &[SEED_ISSUER, a.cluster.as_ref(), issuer.as_ref(), &[a.bump]],
+            &[
+                SEED_ISSUER,
+                entry.cluster.as_ref(),
+                issuer.as_ref(),
+                &[entry.bump],
+            ],
             8 + CredentialIssuer::INIT_SPACE,
-            &a,
+            &entry,
         )?;
         crate::emit_event!(RegistryChanged {
-            cluster: a.cluster,
+            cluster: entry.cluster,
             subject: issuer,
             by: ctx.accounts.admin.key(),
             kind: RegistryChange::IssuerAppointed,
@@ -72,16 +77,22 @@ pub struct RevokeIssuer<'info> {
 }
 
 impl RevokeIssuer<'_> {
+    /// Not revoked already.
+    pub fn validate(&self) -> Result<()> {
+        require!(self.issuer_account.active, MedshareError::IssuerRevoked);
+        Ok(())
+    }
+
     /// Deactivates the issuer: every provider it registered stops counting as verified.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RevokeIssuer>) -> Result<()> {
         let clock = Clock::get()?;
-        let a = &mut ctx.accounts.issuer_account;
-        require!(a.active, MedshareError::IssuerRevoked);
-        a.active = false;
-        a.invariant()?;
+        let entry = &mut ctx.accounts.issuer_account;
+        entry.active = false;
+        entry.invariant()?;
         crate::emit_event!(RegistryChanged {
-            cluster: a.cluster,
-            subject: a.issuer,
+            cluster: entry.cluster,
+            subject: entry.issuer,
             by: ctx.accounts.admin.key(),
             kind: RegistryChange::IssuerRevoked,
             role: None,

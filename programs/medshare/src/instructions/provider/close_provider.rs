@@ -21,17 +21,18 @@ pub struct CloseProvider<'info> {
 impl CloseProvider<'_> {
     /// Only an entry that verifies nobody: revoked, or past `valid_until`.
     pub fn validate(&self) -> Result<()> {
-        let p = &self.provider_account;
+        let entry = &self.provider_account;
         require!(
-            p.revoked || Clock::get()?.unix_timestamp >= p.valid_until,
+            entry.revoked || Clock::get()?.unix_timestamp >= entry.valid_until,
             MedshareError::ProviderActive
         );
         Ok(())
     }
 
     /// Closes the entry.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseProvider>) -> Result<()> {
-        let a = &ctx.accounts;
-        AccountClosed::emit::<Provider>(a.provider_account.key(), a.payer.key())
+        let accs = &ctx.accounts;
+        AccountClosed::emit::<Provider>(accs.provider_account.key(), accs.payer.key())
     }
 }

@@ -59,69 +59,78 @@ impl RegisterProvider<'_> {
     /// passed as `previous_issuer`). So an issuer that registers a wallet
     /// first cannot keep every other issuer from registering it.
     fn replaceable(&self, existing: Option<&Provider>, now: i64) -> bool {
-        let Some(p) = existing else {
+        let Some(entry) = existing else {
             return true;
         };
-        if p.issuer == self.issuer.key() {
+        if entry.issuer == self.issuer.key() {
             return true;
         }
-        if p.revoked || now >= p.valid_until {
+        if entry.revoked || now >= entry.valid_until {
             return true;
         }
-        self.previous_issuer
-            .as_ref()
-            .is_some_and(|i| i.key() == crate::pda::issuer(&p.cluster, &p.issuer) && !i.active)
+        self.previous_issuer.as_ref().is_some_and(|i| {
+            i.key() == crate::pda::issuer(&entry.cluster, &entry.issuer) && !i.active
+        })
+    }
+
+    /// A validity period that ends after now and after it starts; an entry
+    /// that may be written (see [`Self::replaceable`]).
+    pub fn validate(&self, args: &RegisterProviderArgs) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        require!(
+            args.valid_until > args.valid_from && args.valid_until > now,
+            MedshareError::InvalidValidity
+        );
+        let existing: Option<Provider> = accounts::load(&self.provider_account)?;
+        require!(
+            self.replaceable(existing.as_ref(), now),
+            MedshareError::ProviderExists
+        );
+        Ok(())
     }
 
     /// Registers (or renews, or replaces) a provider with a role, license
     /// hash and validity period.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<RegisterProvider>, args: RegisterProviderArgs) -> Result<()> {
         let clock = Clock::get()?;
-        require!(
-            args.valid_until > args.valid_from && args.valid_until > clock.unix_timestamp,
-            MedshareError::InvalidValidity
-        );
-        let a = &ctx.accounts;
-        let existing: Option<Provider> = accounts::load(&a.provider_account)?;
-        require!(
-            a.replaceable(existing.as_ref(), clock.unix_timestamp),
-            MedshareError::ProviderExists
-        );
-        let mut p = match existing {
+        let accs = &ctx.accounts;
+        let existing: Option<Provider> = accounts::load(&accs.provider_account)?;
+        let mut entry = match existing {
             Some(old) => old,
             None => {
                 let mut fresh = accounts::blank::<Provider>()?;
-                fresh.payer = a.issuer.key();
+                fresh.payer = accs.issuer.key();
                 fresh
             }
         };
-        p.cluster = ctx.accounts.issuer_account.cluster;
-        p.provider = args.provider;
-        p.issuer = ctx.accounts.issuer.key();
-        p.role = args.role;
-        p.license_hash = args.license_hash;
-        p.valid_from = args.valid_from;
-        p.valid_until = args.valid_until;
-        p.revoked = false;
-        p.bump = ctx.bumps.provider_account;
-        p.invariant()?;
+        entry.cluster = ctx.accounts.issuer_account.cluster;
+        entry.provider = args.provider;
+        entry.issuer = ctx.accounts.issuer.key();
+        entry.role = args.role;
+        entry.license_hash = args.license_hash;
+        entry.valid_from = args.valid_from;
+        entry.valid_until = args.valid_until;
+        entry.revoked = false;
+        entry.bump = ctx.bumps.provider_account;
+        entry.invariant()?;
         accounts::create_or_store(
-            &a.provider_account,
-            &a.issuer,
-            &a.system_program,
+            &accs.provider_account,
+            &accs.issuer,
+            &accs.system_program,
             &[
                 SEED_PROVIDER,
-                p.cluster.as_ref(),
+                entry.cluster.as_ref(),
                 args.provider.as_ref(),
-                &[p.bump],
+                &[entry.bump],
             ],
             8 + Provider::INIT_SPACE,
-            &p,
+            &entry,
         )?;
         crate::emit_event!(RegistryChanged {
-            cluster: p.cluster,
-            subject: p.provider,
-            by: p.issuer,
+            cluster: entry.cluster,
+            subject: entry.provider,
+            by: entry.issuer,
             kind: RegistryChange::ProviderRegistered,
             role: Some(args.role),
             valid_until: args.valid_until,
@@ -143,20 +152,29 @@ pub struct RevokeProvider<'info> {
 }
 
 impl RevokeProvider<'_> {
+    /// Not revoked already.
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            !self.provider_account.revoked,
+            MedshareError::ProviderRevoked
+        );
+        Ok(())
+    }
+
     /// Revokes the registration.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RevokeProvider>) -> Result<()> {
         let clock = Clock::get()?;
-        let p = &mut ctx.accounts.provider_account;
-        require!(!p.revoked, MedshareError::ProviderRevoked);
-        p.revoked = true;
-        p.invariant()?;
+        let entry = &mut ctx.accounts.provider_account;
+        entry.revoked = true;
+        entry.invariant()?;
         crate::emit_event!(RegistryChanged {
-            cluster: p.cluster,
-            subject: p.provider,
-            by: p.issuer,
+            cluster: entry.cluster,
+            subject: entry.provider,
+            by: entry.issuer,
             kind: RegistryChange::ProviderRevoked,
-            role: Some(p.role),
-            valid_until: p.valid_until,
+            role: Some(entry.role),
+            valid_until: entry.valid_until,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });

@@ -34,14 +34,14 @@ impl CloseResearchConsent<'_> {
     /// joined (`remove_from_study` treats a closed consent as revoked).
     pub fn handler(ctx: Context<CloseResearchConsent>) -> Result<()> {
         let clock = Clock::get()?;
-        let c = &ctx.accounts.consent;
+        let consent = &ctx.accounts.consent;
         crate::emit_event!(ResearchConsentChanged {
-            consent: c.key(),
-            record: c.record,
-            owner: c.owner,
-            purpose: c.purpose.clone(),
-            fields: c.fields.clone(),
-            expires_at: c.expires_at,
+            consent: consent.key(),
+            record: consent.record,
+            owner: consent.owner,
+            purpose: consent.purpose.clone(),
+            fields: consent.fields.clone(),
+            expires_at: consent.expires_at,
             kind: ConsentChange::Closed,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
@@ -70,9 +70,10 @@ impl CloseResearchValue<'_> {
     }
 
     /// Closes the value.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseResearchValue>) -> Result<()> {
-        let a = &ctx.accounts;
-        AccountClosed::emit::<ResearchValue>(a.value.key(), a.owner.key())
+        let accs = &ctx.accounts;
+        AccountClosed::emit::<ResearchValue>(accs.value.key(), accs.owner.key())
     }
 }
 
@@ -107,20 +108,24 @@ pub struct CloseStudyMember<'info> {
 impl CloseStudyMember<'_> {
     /// The study is past `Open` (its sums no longer change), or gone.
     pub fn validate(&self) -> Result<()> {
-        if let Some(s) = accounts::load::<Study>(&self.study)? {
-            require!(s.status != StudyStatus::Open, MedshareError::StudyNotClosed);
+        if let Some(study) = accounts::load::<Study>(&self.study)? {
+            require!(
+                study.status != StudyStatus::Open,
+                MedshareError::StudyNotClosed
+            );
         }
         Ok(())
     }
 
     /// Closes the membership; the value's membership count drops.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseStudyMember>) -> Result<()> {
-        let a = &ctx.accounts;
-        if let Some(mut v) = accounts::load::<ResearchValue>(&a.value)? {
+        let accs = &ctx.accounts;
+        if let Some(mut v) = accounts::load::<ResearchValue>(&accs.value)? {
             v.memberships = v.memberships.saturating_sub(1);
-            accounts::store(&a.value, &v)?;
+            accounts::store(&accs.value, &v)?;
         }
-        AccountClosed::emit::<StudyMember>(a.member.key(), a.payer.key())
+        AccountClosed::emit::<StudyMember>(accs.member.key(), accs.payer.key())
     }
 }
 
@@ -158,9 +163,10 @@ impl CloseStudyPartials<'_> {
     }
 
     /// Closes the partials.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseStudyPartials>) -> Result<()> {
-        let a = &ctx.accounts;
-        AccountClosed::emit::<StudyPartials>(a.partials.key(), a.researcher.key())
+        let accs = &ctx.accounts;
+        AccountClosed::emit::<StudyPartials>(accs.partials.key(), accs.researcher.key())
     }
 }
 
@@ -180,20 +186,21 @@ impl CloseStudyAccount<'_> {
     /// Released (its figures stay in `StudyReleased` in the chain's
     /// history), or abandoned: open, past `closes_at`, below `min_cohort`.
     pub fn validate(&self) -> Result<()> {
-        let s = &self.study;
-        let abandoned = s.status == StudyStatus::Open
-            && Clock::get()?.unix_timestamp >= s.closes_at
-            && s.cohort < s.min_cohort;
+        let study = &self.study;
+        let abandoned = study.status == StudyStatus::Open
+            && Clock::get()?.unix_timestamp >= study.closes_at
+            && study.cohort < study.min_cohort;
         require!(
-            s.status == StudyStatus::Released || abandoned,
+            study.status == StudyStatus::Released || abandoned,
             MedshareError::StudyNotReleased
         );
         Ok(())
     }
 
     /// Closes the study.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseStudyAccount>) -> Result<()> {
-        let a = &ctx.accounts;
-        AccountClosed::emit::<Study>(a.study.key(), a.researcher.key())
+        let accs = &ctx.accounts;
+        AccountClosed::emit::<Study>(accs.study.key(), accs.researcher.key())
     }
 }

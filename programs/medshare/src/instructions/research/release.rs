@@ -101,51 +101,63 @@ pub struct PostStudyPartials<'info> {
 }
 
 impl PostStudyPartials<'_> {
+    /// A closed study whose noise is complete (with differential privacy);
+    /// the signer is the cluster's node of this service record, not marked
+    /// faulty on the study. (Where the node's partials continue is checked
+    /// where the handler loads them, once.)
+    pub fn validate(&self) -> Result<()> {
+        let study = &self.study;
+        require!(
+            study.status == StudyStatus::Closed,
+            MedshareError::StudyNotClosed
+        );
+        require!(
+            study.epsilon_milli == 0
+                || study.noise_done.count_ones() >= self.cluster.threshold as u32,
+            MedshareError::NoiseIncomplete
+        );
+        let pos = self.cluster.position_of(&self.node.key())?;
+        require!(
+            pos + 1 == self.node_record.index as usize,
+            MedshareError::NotClusterNode
+        );
+        require!(study.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
+        Ok(())
+    }
+
     /// Verifies each partial decryption against the node's verification
     /// share, bound to this study and slice, and stores it. A wrong one is
     /// *not* an error: the node is named in `StudyPartialRejected`, marked
     /// faulty on the study (nothing more of it is taken) and its fault
     /// counted, and the transaction succeeds so that this record survives.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(
         ctx: Context<PostStudyPartials>,
         offset: u16,
         partials: Vec<PartialArg>,
     ) -> Result<()> {
-        let a = &ctx.accounts;
-        let s = &a.study;
-        require!(
-            s.status == StudyStatus::Closed,
-            MedshareError::StudyNotClosed
-        );
-        require!(
-            s.epsilon_milli == 0 || s.noise_done.count_ones() >= a.cluster.threshold as u32,
-            MedshareError::NoiseIncomplete
-        );
-        let pos = a.cluster.position_of(&a.node.key())?;
-        require!(
-            pos + 1 == a.node_record.index as usize,
-            MedshareError::NotClusterNode
-        );
-        require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
-        let existing: Option<StudyPartials> = accounts::load(&a.partials)?;
+        let accs = &ctx.accounts;
+        let study = &accs.study;
+        let pos = accs.node_record.index as usize - 1;
+        let existing: Option<StudyPartials> = accounts::load(&accs.partials)?;
         let done = existing.as_ref().map_or(0, |p| p.d.len());
         require!(
             offset as usize == done
                 && !partials.is_empty()
-                && done + partials.len() <= s.aggregates.len(),
+                && done + partials.len() <= study.aggregates.len(),
             MedshareError::SlicesOutOfOrder
         );
         let node =
             NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
-        let v_i = Point(a.cluster.nodes[pos].verification_share);
+        let v_i = Point(accs.cluster.nodes[pos].verification_share);
         let clock = Clock::get()?;
-        let study_key = s.key();
+        let study_key = study.key();
         let mut failed = None;
         for (k, p) in partials.iter().enumerate() {
             let slice = done + k;
             let ctx_s = StudyContext {
                 program_id: crate::ID.to_bytes(),
-                cluster: a.cluster.key().to_bytes(),
+                cluster: accs.cluster.key().to_bytes(),
                 study: study_key.to_bytes(),
                 slice: slice as u16,
             };
@@ -154,12 +166,12 @@ impl PostStudyPartials<'_> {
                 c: p.c,
                 z: p.z,
             };
-            if verify_partial(&ctx_s, node, &v_i, &Point(s.aggregates[slice].r), &pd).is_err() {
+            if verify_partial(&ctx_s, node, &v_i, &Point(study.aggregates[slice].r), &pd).is_err() {
                 failed = Some(slice as u16);
                 break;
             }
         }
-        let authority = a.node.key();
+        let authority = accs.node.key();
         if let Some(slice) = failed {
             let accs = &mut *ctx.accounts;
             return record_fault(
@@ -184,12 +196,12 @@ impl PostStudyPartials<'_> {
         };
         out.d.extend(partials.iter().map(|p| p.d));
         let posted = out.d.len();
-        let a = &ctx.accounts;
-        let created = *a.partials.owner != crate::ID;
+        let accs = &ctx.accounts;
+        let created = *accs.partials.owner != crate::ID;
         accounts::create_or_store(
-            &a.partials,
-            &a.node,
-            &a.system_program,
+            &accs.partials,
+            &accs.node,
+            &accs.system_program,
             &[
                 SEED_STUDY_PARTIALS,
                 study_key.as_ref(),
@@ -201,17 +213,17 @@ impl PostStudyPartials<'_> {
         )?;
         if created {
             // The researcher's deposit pays the node back for the rent.
-            let deposit = a.study.partials_deposit;
-            let study_info = a.study.to_account_info();
+            let deposit = accs.study.partials_deposit;
+            let study_info = accs.study.to_account_info();
             let floor = Rent::get()?.minimum_balance(study_info.data_len());
             if study_info.lamports() >= floor.saturating_add(deposit) {
                 **study_info.try_borrow_mut_lamports()? -= deposit;
-                **a.node.to_account_info().try_borrow_mut_lamports()? += deposit;
+                **accs.node.to_account_info().try_borrow_mut_lamports()? += deposit;
             }
         }
         if posted == total {
-            let s = &mut ctx.accounts.study;
-            s.partials_done = s
+            let study = &mut ctx.accounts.study;
+            study.partials_done = study
                 .partials_done
                 .checked_add(1)
                 .ok_or(MedshareError::Overflow)?;
@@ -248,6 +260,29 @@ pub struct PostStudyNoise<'info> {
 }
 
 impl PostStudyNoise<'_> {
+    /// A closed study with differential privacy whose noise phase is still
+    /// on; the signer is the cluster's node of this service record, not
+    /// marked faulty on the study.
+    pub fn validate(&self) -> Result<()> {
+        let study = &self.study;
+        require!(
+            study.status == StudyStatus::Closed,
+            MedshareError::StudyNotClosed
+        );
+        require!(study.epsilon_milli != 0, MedshareError::NoiseNotNeeded);
+        require!(
+            study.noise_done.count_ones() < self.cluster.threshold as u32,
+            MedshareError::NoiseComplete
+        );
+        let pos = self.cluster.position_of(&self.node.key())?;
+        require!(
+            pos + 1 == self.node_record.index as usize,
+            MedshareError::NotClusterNode
+        );
+        require!(study.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
+        Ok(())
+    }
+
     /// Takes the next bits of a node's noise, over every released
     /// statistic in order ([`noise_plan`]): statistic `j`'s noise is the
     /// `k_j` bits of `η + 2^(k_j−1)`, so it lies in `[−2^(k_j−1), 2^(k_j−1))`
@@ -265,25 +300,15 @@ impl PostStudyNoise<'_> {
     /// true`), marked faulty on the study and its fault counted; the
     /// statistics it completed earlier keep its noise (bounded like any
     /// other).
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<PostStudyNoise>, offset: u16, bits: Vec<BitArg>) -> Result<()> {
-        let a = &ctx.accounts;
-        let s = &a.study;
-        require!(
-            s.status == StudyStatus::Closed,
-            MedshareError::StudyNotClosed
-        );
-        require!(s.epsilon_milli != 0, MedshareError::NoiseNotNeeded);
-        let t = a.cluster.threshold as u32;
-        require!(s.noise_done.count_ones() < t, MedshareError::NoiseComplete);
-        let pos = a.cluster.position_of(&a.node.key())?;
-        require!(
-            pos + 1 == a.node_record.index as usize,
-            MedshareError::NotClusterNode
-        );
-        require!(s.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
-        let plan: Vec<NoisePlan> = noise_plan(s.bits, s.bucket_bits, s.epsilon_milli).collect();
+        let accs = &ctx.accounts;
+        let study = &accs.study;
+        let pos = accs.node_record.index as usize - 1;
+        let plan: Vec<NoisePlan> =
+            noise_plan(study.bits, study.bucket_bits, study.epsilon_milli).collect();
         let total = noise_total(&plan);
-        let done = s.noise_progress[pos] as usize;
+        let done = study.noise_progress[pos] as usize;
         // From where the node stopped, or its current statistic from the
         // start again (a node that restarts draws a new sample; what it
         // posted of that statistic is dropped).
@@ -297,15 +322,15 @@ impl PostStudyNoise<'_> {
             |k: usize| noise_bit_at(&plan, from + k).ok_or(MedshareError::SlicesOutOfOrder);
         let node =
             NodeIndex::new((pos + 1) as u16).map_err(|_| error!(MedshareError::NotClusterNode))?;
-        let key = Point(a.cluster.cluster_key);
-        let study_key = s.key();
+        let key = Point(accs.cluster.cluster_key);
+        let study_key = study.key();
         let clock = Clock::get()?;
         let mut failed = None;
         for (k, b) in bits.iter().enumerate() {
             let (j, bit, _) = locate(k)?;
             let ctx_s = StudyContext {
                 program_id: crate::ID.to_bytes(),
-                cluster: a.cluster.key().to_bytes(),
+                cluster: accs.cluster.key().to_bytes(),
                 study: study_key.to_bytes(),
                 slice: j as u16,
             };
@@ -315,7 +340,7 @@ impl PostStudyNoise<'_> {
             }
         }
         if let Some(slice) = failed {
-            let authority = a.node.key();
+            let authority = accs.node.key();
             let accs = &mut *ctx.accounts;
             return record_fault(
                 &mut accs.study,
@@ -325,12 +350,12 @@ impl PostStudyNoise<'_> {
                 true,
             );
         }
-        let s = &mut ctx.accounts.study;
+        let study = &mut ctx.accounts.study;
         let bad = |_| error!(MedshareError::InvalidPoint);
         let mut pending = if from < done {
             ElGamal::ZERO
         } else {
-            ElGamal::from(s.noise_pending[pos])
+            ElGamal::from(study.noise_pending[pos])
         };
         for (k, b) in bits.iter().enumerate() {
             let (j, bit, _) = locate(k)?;
@@ -349,23 +374,25 @@ impl PostStudyNoise<'_> {
             // The statistic's last bit: its noise is whole, and only now
             // joins the aggregate.
             if bit + 1 == plan[j].bits {
-                let sum = ElGamal::from(s.aggregates[j]).add(&pending).map_err(bad)?;
-                s.aggregates[j] = ElGamalData::from(sum);
+                let sum = ElGamal::from(study.aggregates[j])
+                    .add(&pending)
+                    .map_err(bad)?;
+                study.aggregates[j] = ElGamalData::from(sum);
                 pending = ElGamal::ZERO;
             }
         }
-        s.noise_pending[pos] = ElGamalData::from(pending);
+        study.noise_pending[pos] = ElGamalData::from(pending);
         let posted = from + bits.len();
-        s.noise_progress[pos] = posted as u16;
+        study.noise_progress[pos] = posted as u16;
         if posted == total {
-            s.noise_done |= 1 << pos;
+            study.noise_done |= 1 << pos;
         }
-        s.invariant()?;
+        study.invariant()?;
         crate::emit_event!(StudyNoisePosted {
             study: study_key,
             node: node.get() as u8,
             posted: posted as u16,
-            complete_nodes: s.noise_done.count_ones() as u8,
+            complete_nodes: study.noise_done.count_ones() as u8,
             slot: clock.slot,
         });
         Ok(())
@@ -391,42 +418,47 @@ pub struct ReleaseStudy<'info> {
 }
 
 impl ReleaseStudy<'_> {
+    /// A closed study; a study opened as a verified researcher releases only
+    /// while the researcher still is one (records that admit only verified
+    /// providers joined it on that ground); between `t` and `MAX_NODES`
+    /// partials accounts, one Lagrange coefficient each.
+    pub fn validate(&self, partials: usize, lagrange: &[[u8; 32]]) -> Result<()> {
+        let study = &self.study;
+        require!(
+            study.status == StudyStatus::Closed,
+            MedshareError::StudyNotClosed
+        );
+        if study.verified_researcher {
+            super::study::check_researcher(
+                study,
+                self.provider.as_deref(),
+                self.issuer.as_deref(),
+                Clock::get()?.unix_timestamp,
+            )?;
+        }
+        require!(
+            partials >= self.cluster.threshold as usize && partials <= MAX_NODES,
+            MedshareError::NotEnoughPartials
+        );
+        require!(
+            lagrange.len() == partials,
+            MedshareError::InvalidLagrangeCoefficients
+        );
+        Ok(())
+    }
+
     /// Combines `t` nodes' complete partial decryptions into `m·B` per
     /// slice, `C − Σ λ_i·D_i` (one multiscalar syscall each), after the
     /// exact check of the Lagrange coefficients; the study is released.
+    #[access_control(ctx.accounts.validate(ctx.remaining_accounts.len(), &lagrange))]
     pub fn handler<'info>(
         ctx: Context<'info, ReleaseStudy<'info>>,
         lagrange: Vec<[u8; 32]>,
     ) -> Result<()> {
-        let s = &ctx.accounts.study;
-        require!(
-            s.status == StudyStatus::Closed,
-            MedshareError::StudyNotClosed
-        );
-        // A study opened as a verified researcher releases only while the
-        // researcher still is one: records that admit only verified
-        // providers joined it on that ground.
-        if s.verified_researcher {
-            let a = &ctx.accounts;
-            super::study::check_researcher(
-                s,
-                a.provider.as_deref(),
-                a.issuer.as_deref(),
-                Clock::get()?.unix_timestamp,
-            )?;
-        }
-        let t = ctx.accounts.cluster.threshold as usize;
+        let study = &ctx.accounts.study;
         let infos = ctx.remaining_accounts;
-        require!(
-            infos.len() >= t && infos.len() <= MAX_NODES,
-            MedshareError::NotEnoughPartials
-        );
-        require!(
-            lagrange.len() == infos.len(),
-            MedshareError::InvalidLagrangeCoefficients
-        );
-        let study_key = s.key();
-        let slices = s.aggregates.len();
+        let study_key = study.key();
+        let slices = study.aggregates.len();
         let mut nodes = [NodeIndex::MIN; MAX_NODES];
         let mut ds: Vec<Vec<[u8; 32]>> = Vec::with_capacity(infos.len());
         for (k, info) in infos.iter().enumerate() {
@@ -447,7 +479,7 @@ impl ReleaseStudy<'_> {
                     && p.study == study_key
                     && p.d.len() == slices
                     && p.node >= 1
-                    && s.faulty & (1 << (p.node - 1)) == 0
+                    && study.faulty & (1 << (p.node - 1)) == 0
                     && !nodes[..k].iter().any(|n| n.get() == p.node as u16),
                 MedshareError::NotEnoughPartials
             );
@@ -458,20 +490,20 @@ impl ReleaseStudy<'_> {
         check_lagrange(&nodes[..infos.len()], &lagrange)
             .map_err(|_| error!(MedshareError::InvalidLagrangeCoefficients))?;
         let mut released = Vec::with_capacity(slices);
-        for (j, agg) in s.aggregates.iter().enumerate() {
+        for (j, agg) in study.aggregates.iter().enumerate() {
             let m = combine_partials(&(*agg).into(), &lagrange, |k| Point(ds[k][j]))
                 .map_err(|_| error!(MedshareError::InvariantViolated))?;
             released.push(m.0);
         }
         let clock = Clock::get()?;
-        let s = &mut ctx.accounts.study;
-        s.released = released.clone();
-        s.status = StudyStatus::Released;
-        s.invariant()?;
+        let study = &mut ctx.accounts.study;
+        study.released = released.clone();
+        study.status = StudyStatus::Released;
+        study.invariant()?;
         crate::emit_event!(StudyReleased {
             study: study_key,
-            cohort: s.cohort,
-            epsilon_milli: s.epsilon_milli,
+            cohort: study.cohort,
+            epsilon_milli: study.epsilon_milli,
             contributors: nodes[..infos.len()].iter().map(|n| n.get() as u8).collect(),
             released,
             slot: clock.slot,

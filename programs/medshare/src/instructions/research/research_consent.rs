@@ -61,10 +61,11 @@ fn emit_changed(address: Pubkey, c: &ResearchConsent, kind: ConsentChange, clock
 }
 
 impl GrantResearchConsent<'_> {
-    /// Grants (or grants again after a revocation): studies stating this
-    /// purpose may add the record's values of these fields until the end.
-    pub fn handler(ctx: Context<GrantResearchConsent>, args: ResearchConsentArgs) -> Result<()> {
-        let clock = Clock::get()?;
+    /// A purpose of 1–64 bytes; 1–8 distinct fields; an end in the future;
+    /// noised releases under a budget unless exact releases are chosen
+    /// explicitly (and then without a budget, which they would ignore); the
+    /// address holds no active consent of this record.
+    pub fn validate(&self, args: &ResearchConsentArgs) -> Result<()> {
         require!(
             !args.purpose.is_empty() && args.purpose.len() <= MAX_PURPOSE_LEN,
             MedshareError::PurposeTooLong
@@ -80,60 +81,70 @@ impl GrantResearchConsent<'_> {
             );
         }
         require!(
-            args.expires_at > clock.unix_timestamp,
+            args.expires_at > Clock::get()?.unix_timestamp,
             MedshareError::InvalidValidity
         );
-        // Noised releases under a budget, unless exact releases are chosen
-        // explicitly (and then without a budget, which they would ignore).
         require!(
             args.exact == (args.epsilon_budget_milli == 0),
             MedshareError::PrivacyChoice
         );
-        let a = &ctx.accounts;
-        let existing: Option<ResearchConsent> = accounts::load(&a.consent)?;
+        if let Some(old) = accounts::load::<ResearchConsent>(&self.consent)? {
+            let stale = old.record_generation != self.record.generation;
+            require!(stale || old.revoked, MedshareError::ConsentExists);
+        }
+        Ok(())
+    }
+
+    /// Grants (or grants again after a revocation): studies stating this
+    /// purpose may add the record's values of these fields until the end.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler(ctx: Context<GrantResearchConsent>, args: ResearchConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let accs = &ctx.accounts;
+        let existing: Option<ResearchConsent> = accounts::load(&accs.consent)?;
         let fresh = existing.is_none();
         let stale = existing
             .as_ref()
-            .is_some_and(|c| c.record_generation != a.record.generation);
-        require!(
-            fresh || stale || existing.as_ref().is_some_and(|c| c.revoked),
-            MedshareError::ConsentExists
+            .is_some_and(|consent| consent.record_generation != accs.record.generation);
+        let (record, generation, cluster) = (
+            accs.record.key(),
+            accs.record.generation,
+            accs.record.cluster,
         );
-        let (record, generation, cluster) = (a.record.key(), a.record.generation, a.record.cluster);
-        let owner = a.owner.key();
-        let mut c = match existing {
+        let owner = accs.owner.key();
+        let mut consent = match existing {
             Some(old) => old,
             None => accounts::blank::<ResearchConsent>()?,
         };
-        c.record = record;
-        c.record_generation = generation;
-        c.owner = owner;
-        c.cluster = cluster;
-        c.purpose = args.purpose;
-        c.researcher = args.researcher;
-        c.fields = args.fields;
-        c.expires_at = args.expires_at;
-        c.revoked = false;
-        c.granted_at = clock.unix_timestamp;
+        consent.record = record;
+        consent.record_generation = generation;
+        consent.owner = owner;
+        consent.cluster = cluster;
+        consent.purpose = args.purpose;
+        consent.researcher = args.researcher;
+        consent.fields = args.fields;
+        consent.expires_at = args.expires_at;
+        consent.revoked = false;
+        consent.granted_at = clock.unix_timestamp;
         // Granted again to the same record: what its studies spent stays
         // spent (closed studies keep the record), so a re-grant never
         // resets the budget.
         if fresh || stale {
-            c.studies_joined = 0;
-            c.epsilon_spent_milli = 0;
+            consent.studies_joined = 0;
+            consent.epsilon_spent_milli = 0;
         }
-        c.epsilon_budget_milli = args.epsilon_budget_milli;
-        c.bump = ctx.bumps.consent;
-        c.invariant()?;
+        consent.epsilon_budget_milli = args.epsilon_budget_milli;
+        consent.bump = ctx.bumps.consent;
+        consent.invariant()?;
         accounts::create_or_store(
-            &a.consent,
-            &a.owner,
-            &a.system_program,
-            &[SEED_RESEARCH_CONSENT, record.as_ref(), &[c.bump]],
+            &accs.consent,
+            &accs.owner,
+            &accs.system_program,
+            &[SEED_RESEARCH_CONSENT, record.as_ref(), &[consent.bump]],
             8 + ResearchConsent::INIT_SPACE,
-            &c,
+            &consent,
         )?;
-        emit_changed(a.consent.key(), &c, ConsentChange::Granted, &clock);
+        emit_changed(accs.consent.key(), &consent, ConsentChange::Granted, &clock);
         Ok(())
     }
 }
@@ -149,16 +160,22 @@ pub struct RevokeResearchConsent<'info> {
 }
 
 impl RevokeResearchConsent<'_> {
+    /// Not revoked already.
+    pub fn validate(&self) -> Result<()> {
+        require!(!self.consent.revoked, MedshareError::ConsentRevoked);
+        Ok(())
+    }
+
     /// Revokes: no study may add the record from now on. The record leaves
     /// every still-open study with `remove_from_study` (the CLI sends both
     /// in one transaction); closed studies keep it.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RevokeResearchConsent>) -> Result<()> {
         let clock = Clock::get()?;
-        let c = &mut ctx.accounts.consent;
-        require!(!c.revoked, MedshareError::ConsentRevoked);
-        c.revoked = true;
-        c.invariant()?;
-        emit_changed(c.key(), c, ConsentChange::Revoked, &clock);
+        let consent = &mut ctx.accounts.consent;
+        consent.revoked = true;
+        consent.invariant()?;
+        emit_changed(consent.key(), consent, ConsentChange::Revoked, &clock);
         Ok(())
     }
 }

@@ -62,14 +62,13 @@ pub struct OpenStudy<'info> {
 }
 
 impl OpenStudy<'_> {
-    /// Opens a study of one field with empty sums. With a registry entry,
-    /// the researcher must be a valid verified provider with the researcher
-    /// role; records whose policy requires verified providers only join
-    /// such studies.
-    pub fn handler(ctx: Context<OpenStudy>, args: OpenStudyArgs) -> Result<()> {
-        let clock = Clock::get()?;
-        let a = &ctx.accounts;
-        a.cluster.require_ready()?;
+    /// A ready cluster; a supported shape; a purpose of 1–64 bytes; a
+    /// minimum cohort of at least `MIN_COHORT`; a closing time in the
+    /// future; ε within bounds and large enough for the noise cap; with a
+    /// registry entry, a researcher verified now.
+    pub fn validate(&self, args: &OpenStudyArgs) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        self.cluster.require_ready()?;
         check_shape(args.bits, args.bucket_bits)?;
         require!(
             !args.purpose.is_empty() && args.purpose.len() <= MAX_PURPOSE_LEN,
@@ -79,10 +78,7 @@ impl OpenStudy<'_> {
             args.min_cohort >= MIN_COHORT,
             MedshareError::MinCohortTooLow
         );
-        require!(
-            args.closes_at > clock.unix_timestamp,
-            MedshareError::InvalidValidity
-        );
+        require!(args.closes_at > now, MedshareError::InvalidValidity);
         require!(
             args.epsilon_milli <= crate::constants::MAX_EPSILON_MILLI,
             MedshareError::InvalidEpsilon
@@ -90,99 +86,103 @@ impl OpenStudy<'_> {
         require!(
             args.epsilon_milli == 0
                 || noise_plan(args.bits, args.bucket_bits, args.epsilon_milli)
-                    .all(|p| p.bits <= crate::constants::MAX_STUDY_NOISE_BITS),
+                    .all(|plan| plan.bits <= crate::constants::MAX_STUDY_NOISE_BITS),
             MedshareError::EpsilonTooSmall
         );
-        let verified = match &a.provider {
-            None => false,
-            Some(p) => {
-                require!(
-                    p.provider == a.researcher.key() && p.cluster == a.cluster.key(),
-                    MedshareError::ProviderNotVerified
-                );
-                p.check(
-                    a.issuer.as_deref(),
-                    ProviderRole::Researcher.bit(),
-                    clock.unix_timestamp,
-                )?;
-                true
-            }
-        };
-        let (researcher, cluster_key) = (a.researcher.key(), a.cluster.key());
+        if let Some(entry) = &self.provider {
+            require!(
+                entry.provider == self.researcher.key() && entry.cluster == self.cluster.key(),
+                MedshareError::ProviderNotVerified
+            );
+            entry.check(self.issuer.as_deref(), ProviderRole::Researcher.bit(), now)?;
+        }
+        Ok(())
+    }
+
+    /// Opens a study of one field with empty sums. With a registry entry,
+    /// the researcher must be a valid verified provider with the researcher
+    /// role; records whose policy requires verified providers only join
+    /// such studies.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler(ctx: Context<OpenStudy>, args: OpenStudyArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let accs = &ctx.accounts;
+        let verified = accs.provider.is_some();
+        let (researcher, cluster_key) = (accs.researcher.key(), accs.cluster.key());
         let cluster = &mut ctx.accounts.cluster;
         let number = cluster.next_study;
         cluster.next_study = number.checked_add(1).ok_or(MedshareError::Overflow)?;
         cluster.invariant()?;
-        let mut s: Study = accounts::blank()?;
-        s.researcher = researcher;
-        s.cluster = cluster_key;
-        s.number = number;
-        s.verified_researcher = verified;
-        s.purpose = args.purpose;
-        s.field = args.field;
-        s.bits = args.bits;
-        s.bucket_bits = args.bucket_bits;
-        s.min_cohort = args.min_cohort;
-        s.closes_at = args.closes_at;
-        s.status = StudyStatus::Open;
-        s.cohort = 0;
-        s.joined = 0;
-        s.faulty = 0;
-        s.partials_done = 0;
-        s.epsilon_milli = args.epsilon_milli;
-        s.noise_progress = [0u16; 16];
-        s.noise_done = 0;
-        s.noise_pending = [ElGamalData::from(ElGamal::ZERO); 16];
-        s.bump = ctx.bumps.study;
-        s.aggregates =
+        let mut study: Study = accounts::blank()?;
+        study.researcher = researcher;
+        study.cluster = cluster_key;
+        study.number = number;
+        study.verified_researcher = verified;
+        study.purpose = args.purpose;
+        study.field = args.field;
+        study.bits = args.bits;
+        study.bucket_bits = args.bucket_bits;
+        study.min_cohort = args.min_cohort;
+        study.closes_at = args.closes_at;
+        study.status = StudyStatus::Open;
+        study.cohort = 0;
+        study.joined = 0;
+        study.faulty = 0;
+        study.partials_done = 0;
+        study.epsilon_milli = args.epsilon_milli;
+        study.noise_progress = [0u16; 16];
+        study.noise_done = 0;
+        study.noise_pending = [ElGamalData::from(ElGamal::ZERO); 16];
+        study.bump = ctx.bumps.study;
+        study.aggregates =
             vec![ElGamalData::from(ElGamal::ZERO); slice_count(args.bits, args.bucket_bits)];
-        s.released = Vec::new();
+        study.released = Vec::new();
         // The release's cost is the researcher's: the rent of every node's
         // partial decryptions is deposited now and paid to each node as it
         // creates them.
-        s.partials_deposit = Rent::get()?.minimum_balance(8 + StudyPartials::INIT_SPACE);
-        s.invariant()?;
-        let a = &ctx.accounts;
+        study.partials_deposit = Rent::get()?.minimum_balance(8 + StudyPartials::INIT_SPACE);
+        study.invariant()?;
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.study,
-            &a.researcher,
-            &a.system_program,
+            &accs.study,
+            &accs.researcher,
+            &accs.system_program,
             &[
                 SEED_STUDY,
                 cluster_key.as_ref(),
                 &number.to_le_bytes(),
-                &[s.bump],
+                &[study.bump],
             ],
             8 + Study::INIT_SPACE,
-            &s,
+            &study,
         )?;
-        let deposit = s
+        let deposit = study
             .partials_deposit
-            .checked_mul(a.cluster.size as u64)
+            .checked_mul(accs.cluster.size as u64)
             .ok_or(MedshareError::Overflow)?;
         anchor_lang::system_program::transfer(
             CpiContext::new(
-                a.system_program.key(),
+                accs.system_program.key(),
                 anchor_lang::system_program::Transfer {
-                    from: a.researcher.to_account_info(),
-                    to: a.study.to_account_info(),
+                    from: accs.researcher.to_account_info(),
+                    to: accs.study.to_account_info(),
                 },
             ),
             deposit,
         )?;
         crate::emit_event!(StudyOpened {
-            study: a.study.key(),
+            study: accs.study.key(),
             cluster: cluster_key,
             number,
             researcher,
             verified_researcher: verified,
-            purpose: s.purpose.clone(),
-            field: s.field,
-            bits: s.bits,
-            bucket_bits: s.bucket_bits,
-            min_cohort: s.min_cohort,
-            epsilon_milli: s.epsilon_milli,
-            closes_at: s.closes_at,
+            purpose: study.purpose.clone(),
+            field: study.field,
+            bits: study.bits,
+            bucket_bits: study.bucket_bits,
+            min_cohort: study.min_cohort,
+            epsilon_milli: study.epsilon_milli,
+            closes_at: study.closes_at,
             slot: clock.slot,
         });
         Ok(())
@@ -198,12 +198,12 @@ pub(crate) fn check_researcher(
     issuer: Option<&CredentialIssuer>,
     now: i64,
 ) -> Result<()> {
-    let p = provider.ok_or(MedshareError::ProviderNotVerified)?;
+    let entry = provider.ok_or(MedshareError::ProviderNotVerified)?;
     require!(
-        p.provider == study.researcher && p.cluster == study.cluster,
+        entry.provider == study.researcher && entry.cluster == study.cluster,
         MedshareError::ProviderNotVerified
     );
-    p.check(issuer, ProviderRole::Researcher.bit(), now)?;
+    entry.check(issuer, ProviderRole::Researcher.bit(), now)?;
     Ok(())
 }
 
@@ -248,119 +248,135 @@ pub struct JoinStudy<'info> {
 }
 
 impl JoinStudy<'_> {
-    /// Adds a consenting record's sealed value to the study's sums (two
-    /// point additions per slice).
-    pub fn handler(ctx: Context<JoinStudy>) -> Result<()> {
-        let clock = Clock::get()?;
-        let a = &ctx.accounts;
-        let s = &a.study;
-        require_keys_eq!(a.payer.key(), s.researcher, MedshareError::NotResearcher);
+    /// The researcher signs; the study is open; the record is not in it yet,
+    /// is in its cluster, and its research consent (of this record
+    /// generation) admits the study; a record open only to verified
+    /// providers joins only a verified researcher's study, only if its
+    /// policy admits researchers, and only while the researcher's
+    /// registration is valid now (it may have been revoked or have lapsed
+    /// since the study opened); the study's ε fits the consent's budget; the
+    /// value is sealed, of this generation and the study's shape; the
+    /// cohort has room.
+    pub fn validate(&self) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let study = &self.study;
+        require_keys_eq!(
+            self.payer.key(),
+            study.researcher,
+            MedshareError::NotResearcher
+        );
         require!(
-            s.status == StudyStatus::Open && clock.unix_timestamp < s.closes_at,
+            study.status == StudyStatus::Open && now < study.closes_at,
             MedshareError::StudyNotOpen
         );
         require!(
-            accounts::load::<StudyMember>(&a.member)?.is_none(),
+            accounts::load::<StudyMember>(&self.member)?.is_none(),
             MedshareError::AlreadyInStudy
         );
-        require!(a.record.cluster == s.cluster, MedshareError::WrongCluster);
         require!(
-            a.consent.record_generation == a.record.generation,
+            self.record.cluster == study.cluster,
+            MedshareError::WrongCluster
+        );
+        require!(
+            self.consent.record_generation == self.record.generation,
             MedshareError::ConsentMissing
         );
-        a.consent.admits(s, clock.unix_timestamp)?;
-        // A record open only to verified providers joins only a verified
-        // researcher's study, only if its policy admits researchers, and
-        // only while the researcher's registration is valid now (it may
-        // have been revoked or have lapsed since the study opened).
-        if a.record.required_roles != 0 {
+        self.consent.admits(study, now)?;
+        if self.record.required_roles != 0 {
             require!(
-                s.verified_researcher
-                    && a.record.required_roles & ProviderRole::Researcher.bit() != 0,
+                study.verified_researcher
+                    && self.record.required_roles & ProviderRole::Researcher.bit() != 0,
                 MedshareError::ProviderRoleNotAllowed
             );
-            check_researcher(
-                s,
-                a.provider.as_deref(),
-                a.issuer.as_deref(),
-                clock.unix_timestamp,
-            )?;
+            check_researcher(study, self.provider.as_deref(), self.issuer.as_deref(), now)?;
         }
-        let c = &a.consent;
-        if c.epsilon_budget_milli != 0 {
+        let consent = &self.consent;
+        if consent.epsilon_budget_milli != 0 {
             require!(
-                s.epsilon_milli != 0
-                    && c.epsilon_spent_milli as u64 + s.epsilon_milli as u64
-                        <= c.epsilon_budget_milli as u64,
+                study.epsilon_milli != 0
+                    && consent.epsilon_spent_milli as u64 + study.epsilon_milli as u64
+                        <= consent.epsilon_budget_milli as u64,
                 MedshareError::PrivacyBudgetExceeded
             );
         }
-        let v = &a.value;
+        let value = &self.value;
         require!(
-            v.record_generation == a.record.generation,
+            value.record_generation == self.record.generation,
             MedshareError::ValueStale
         );
-        require!(v.sealed, MedshareError::ValueNotSealed);
+        require!(value.sealed, MedshareError::ValueNotSealed);
         require!(
-            v.bits == s.bits && v.bucket_bits == s.bucket_bits && v.cluster == s.cluster,
+            value.bits == study.bits
+                && value.bucket_bits == study.bucket_bits
+                && value.cluster == study.cluster,
             MedshareError::FieldMismatch
         );
         require!(
-            (s.cohort as u64) < max_cohort(s.bits),
+            (study.cohort as u64) < max_cohort(study.bits),
             MedshareError::StudyFull
         );
-        let slices = v.slices.clone();
-        let (record, owner, value) = (a.record.key(), a.record.owner, a.value.key());
-        let study_key = a.study.key();
-        let s = &mut ctx.accounts.study;
-        for (agg, x) in s.aggregates.iter_mut().zip(&slices) {
+        Ok(())
+    }
+
+    /// Adds a consenting record's sealed value to the study's sums (two
+    /// point additions per slice).
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<JoinStudy>) -> Result<()> {
+        let clock = Clock::get()?;
+        let accs = &ctx.accounts;
+        let value = &accs.value;
+        let slices = value.slices.clone();
+        let (record, owner, value_key) = (accs.record.key(), accs.record.owner, accs.value.key());
+        let study_key = accs.study.key();
+        let study = &mut ctx.accounts.study;
+        for (agg, x) in study.aggregates.iter_mut().zip(&slices) {
             *agg = ElGamal::from(*agg)
                 .add(&ElGamal::from(*x))
                 .map(ElGamalData::from)
                 .map_err(|_| error!(MedshareError::InvalidPoint))?;
         }
-        s.cohort = s.cohort.checked_add(1).ok_or(MedshareError::Overflow)?;
-        s.joined = s.joined.checked_add(1).ok_or(MedshareError::Overflow)?;
-        s.invariant()?;
-        let cohort = s.cohort;
-        let mut m: StudyMember = accounts::blank()?;
-        m.study = study_key;
-        m.record = record;
-        m.value = value;
-        m.removed = false;
-        m.joined_at = clock.unix_timestamp;
-        m.bump = ctx.bumps.member;
-        m.payer = ctx.accounts.payer.key();
-        let a = &ctx.accounts;
+        study.cohort = study.cohort.checked_add(1).ok_or(MedshareError::Overflow)?;
+        study.joined = study.joined.checked_add(1).ok_or(MedshareError::Overflow)?;
+        study.invariant()?;
+        let cohort = study.cohort;
+        let mut member: StudyMember = accounts::blank()?;
+        member.study = study_key;
+        member.record = record;
+        member.value = value_key;
+        member.removed = false;
+        member.joined_at = clock.unix_timestamp;
+        member.bump = ctx.bumps.member;
+        member.payer = ctx.accounts.payer.key();
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.member,
-            &a.payer,
-            &a.system_program,
+            &accs.member,
+            &accs.payer,
+            &accs.system_program,
             &[
                 SEED_STUDY_MEMBER,
                 study_key.as_ref(),
                 record.as_ref(),
-                &[m.bump],
+                &[member.bump],
             ],
             8 + StudyMember::INIT_SPACE,
-            &m,
+            &member,
         )?;
-        let v = &mut ctx.accounts.value;
-        v.memberships = v
+        let value = &mut ctx.accounts.value;
+        value.memberships = value
             .memberships
             .checked_add(1)
             .ok_or(MedshareError::Overflow)?;
         let epsilon = ctx.accounts.study.epsilon_milli;
-        let c = &mut ctx.accounts.consent;
-        c.studies_joined = c.studies_joined.saturating_add(1);
-        if c.epsilon_budget_milli != 0 {
-            c.epsilon_spent_milli = c.epsilon_spent_milli.saturating_add(epsilon);
+        let consent = &mut ctx.accounts.consent;
+        consent.studies_joined = consent.studies_joined.saturating_add(1);
+        if consent.epsilon_budget_milli != 0 {
+            consent.epsilon_spent_milli = consent.epsilon_spent_milli.saturating_add(epsilon);
         }
         crate::emit_event!(StudyJoined {
             study: study_key,
             record,
             owner,
-            value,
+            value: value_key,
             cohort,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
@@ -403,43 +419,47 @@ pub struct RemoveFromStudy<'info> {
 }
 
 impl RemoveFromStudy<'_> {
+    /// The study is open and the member not removed yet; the signer is the
+    /// researcher, or the record's research consent no longer admits the
+    /// study (revoked, ended, closed, or of an earlier record generation).
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.study.status == StudyStatus::Open,
+            MedshareError::StudyNotOpen
+        );
+        require!(!self.member.removed, MedshareError::NotInStudy);
+        if self.signer.key() == self.study.researcher {
+            return Ok(());
+        }
+        let Some(consent) = accounts::load::<ResearchConsent>(&self.consent)? else {
+            return Ok(());
+        };
+        let info = self.record.to_account_info();
+        let record_current = !info.data_is_empty()
+            && *info.owner == crate::ID
+            && PatientRecord::try_deserialize(&mut &info.try_borrow_data()?[..])
+                .is_ok_and(|record| record.generation == consent.record_generation);
+        let admitted = record_current
+            && consent
+                .admits(&self.study, Clock::get()?.unix_timestamp)
+                .is_ok();
+        require!(!admitted, MedshareError::StillConsented);
+        Ok(())
+    }
+
     /// Removes a record from an open study: its value is subtracted from
     /// the sums. The researcher may remove any member (a record it does not
     /// trust); anyone else only one whose research consent no longer admits
     /// it (revoked, ended, or its record closed), else `StillConsented`.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RemoveFromStudy>) -> Result<()> {
         let clock = Clock::get()?;
-        let a = &ctx.accounts;
-        require!(
-            a.study.status == StudyStatus::Open,
-            MedshareError::StudyNotOpen
-        );
-        require!(!a.member.removed, MedshareError::NotInStudy);
-        let consent: Option<ResearchConsent> = accounts::load(&a.consent)?;
-        let record_current = match &consent {
-            None => false,
-            Some(c) => {
-                let info = a.record.to_account_info();
-                if info.data_is_empty() || *info.owner != crate::ID {
-                    false
-                } else {
-                    let data = info.try_borrow_data()?;
-                    PatientRecord::try_deserialize(&mut &data[..])
-                        .map(|r| r.generation == c.record_generation)
-                        .unwrap_or(false)
-                }
-            }
-        };
-        let admitted = record_current
-            && consent
-                .as_ref()
-                .is_some_and(|c| c.admits(&a.study, clock.unix_timestamp).is_ok());
-        let by_researcher = a.signer.key() == a.study.researcher;
-        require!(by_researcher || !admitted, MedshareError::StillConsented);
-        let slices = a.value.slices.clone();
-        let (study_key, record) = (a.study.key(), a.record.key());
-        let s = &mut ctx.accounts.study;
-        for (agg, x) in s.aggregates.iter_mut().zip(&slices) {
+        let accs = &ctx.accounts;
+        let consent: Option<ResearchConsent> = accounts::load(&accs.consent)?;
+        let slices = accs.value.slices.clone();
+        let (study_key, record) = (accs.study.key(), accs.record.key());
+        let study = &mut ctx.accounts.study;
+        for (agg, x) in study.aggregates.iter_mut().zip(&slices) {
             let (r, c) = (
                 encrypted_ixs::point::Point(agg.r).sub(&encrypted_ixs::point::Point(x.r)),
                 encrypted_ixs::point::Point(agg.c).sub(&encrypted_ixs::point::Point(x.c)),
@@ -449,9 +469,9 @@ impl RemoveFromStudy<'_> {
                 c: c.map_err(|_| error!(MedshareError::InvalidPoint))?.0,
             };
         }
-        s.cohort = s.cohort.checked_sub(1).ok_or(MedshareError::Overflow)?;
-        s.invariant()?;
-        let cohort = s.cohort;
+        study.cohort = study.cohort.checked_sub(1).ok_or(MedshareError::Overflow)?;
+        study.invariant()?;
+        let cohort = study.cohort;
         ctx.accounts.member.removed = true;
         // Nothing of the study was released: its privacy cost is refunded.
         let epsilon = ctx.accounts.study.epsilon_milli;
@@ -488,35 +508,51 @@ pub struct CloseStudy<'info> {
 }
 
 impl CloseStudy<'_> {
+    /// An open study, closed by its researcher or by anyone after its
+    /// closing time, with at least `min_cohort` records.
+    pub fn validate(&self) -> Result<()> {
+        let study = &self.study;
+        require!(
+            study.status == StudyStatus::Open,
+            MedshareError::StudyNotOpen
+        );
+        require!(
+            self.signer.key() == study.researcher
+                || Clock::get()?.unix_timestamp >= study.closes_at,
+            MedshareError::NotRequester
+        );
+        require!(
+            study.cohort >= study.min_cohort,
+            MedshareError::CohortTooSmall
+        );
+        Ok(())
+    }
+
     /// Closes the study with at least `min_cohort` records: its slice sums
     /// are combined into one aggregate per released statistic
     /// ([`crate::state::statistics`]: `Σ_j 2^j·S_j` for the sum and the sum
     /// of squares, each bucket as it is), so the count behind a single bit
     /// slice is never decrypted; the nodes may decrypt those aggregates.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseStudy>) -> Result<()> {
         let clock = Clock::get()?;
-        let s = &mut ctx.accounts.study;
-        require!(s.status == StudyStatus::Open, MedshareError::StudyNotOpen);
-        require!(
-            ctx.accounts.signer.key() == s.researcher || clock.unix_timestamp >= s.closes_at,
-            MedshareError::NotRequester
-        );
-        require!(s.cohort >= s.min_cohort, MedshareError::CohortTooSmall);
-        s.aggregates = combine_slices(s.bits, s.bucket_bits, &s.aggregates)?;
+        let study = &mut ctx.accounts.study;
+        study.aggregates = combine_slices(study.bits, study.bucket_bits, &study.aggregates)?;
         // A sum whose randomness cancels out (only records of one author
         // can do that: every `R` comes with a proof of knowledge of its
         // logarithm) could never be partially decrypted.
         require!(
-            s.aggregates
+            study
+                .aggregates
                 .iter()
-                .all(|a| a.r != encrypted_ixs::point::IDENTITY.0),
+                .all(|aggregate| aggregate.r != encrypted_ixs::point::IDENTITY.0),
             MedshareError::DegenerateAggregate
         );
-        s.status = StudyStatus::Closed;
-        s.invariant()?;
+        study.status = StudyStatus::Closed;
+        study.invariant()?;
         crate::emit_event!(StudyClosed {
-            study: s.key(),
-            cohort: s.cohort,
+            study: study.key(),
+            cohort: study.cohort,
             slot: clock.slot,
             unix_time: clock.unix_timestamp,
         });

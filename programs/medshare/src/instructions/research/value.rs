@@ -129,19 +129,26 @@ fn check_consent(
 }
 
 impl PostResearchValue<'_> {
+    /// A value shape the statistics support, under an active research
+    /// consent of this record generation that names the field. (What the
+    /// value already holds is checked where the handler loads it, once.)
+    pub fn validate(&self, args: &PostValueArgs) -> Result<()> {
+        check_shape(args.bits, args.bucket_bits)?;
+        check_consent(&self.consent, &self.record, &args.field)
+    }
+
     /// Verifies each slice's bit proof at its position (value bit `j`,
     /// square bit `64 + j`, bucket `128 + j`) and stores its ciphertext.
     /// Slices come in order, each once; a sealed value cannot change.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<PostResearchValue>, args: PostValueArgs) -> Result<()> {
-        check_shape(args.bits, args.bucket_bits)?;
-        let a = &ctx.accounts;
-        check_consent(&a.consent, &a.record, &args.field)?;
+        let accs = &ctx.accounts;
         let total = slice_count(args.bits, args.bucket_bits);
-        let existing: Option<ResearchValue> = accounts::load(&a.value)?;
+        let existing: Option<ResearchValue> = accounts::load(&accs.value)?;
         let fresh = existing.is_none();
         if let Some(old) = &existing {
             require!(
-                old.record_generation == a.record.generation,
+                old.record_generation == accs.record.generation,
                 MedshareError::ValueStale
             );
             require!(
@@ -152,52 +159,53 @@ impl PostResearchValue<'_> {
             );
             require!(!old.sealed, MedshareError::ValueSealed);
         }
-        let posted = existing.as_ref().map_or(0, |v| v.posted as usize);
+        let posted = existing.as_ref().map_or(0, |value| value.posted as usize);
         require!(
             args.offset as usize == posted
                 && !args.slices.is_empty()
                 && posted + args.slices.len() <= total,
             MedshareError::SlicesOutOfOrder
         );
-        let ctx_v = value_context(&a.record, args.field);
-        let key = Point(a.record.cluster_key);
+        let ctx_v = value_context(&accs.record, args.field);
+        let key = Point(accs.record.cluster_key);
         for (k, s) in args.slices.iter().enumerate() {
             let pos = slice_position(args.bits, posted + k);
             verify_bit(&ctx_v, &key, pos, &EncryptedBit::from(*s))
                 .map_err(|_| error!(MedshareError::InvalidValueProof))?;
         }
-        let (record, owner, cluster) = (a.record.key(), a.owner.key(), a.record.cluster);
-        let generation = a.record.generation;
-        let mut v = match existing {
+        let (record, owner, cluster) = (accs.record.key(), accs.owner.key(), accs.record.cluster);
+        let generation = accs.record.generation;
+        let mut value = match existing {
             Some(old) => old,
             None => accounts::blank::<ResearchValue>()?,
         };
         if fresh {
-            v.record = record;
-            v.owner = owner;
-            v.cluster = cluster;
-            v.record_generation = generation;
-            v.field = args.field;
-            v.bits = args.bits;
-            v.bucket_bits = args.bucket_bits;
-            v.bump = ctx.bumps.value;
-            v.slices = Vec::with_capacity(total);
+            value.record = record;
+            value.owner = owner;
+            value.cluster = cluster;
+            value.record_generation = generation;
+            value.field = args.field;
+            value.bits = args.bits;
+            value.bucket_bits = args.bucket_bits;
+            value.bump = ctx.bumps.value;
+            value.slices = Vec::with_capacity(total);
         }
-        v.slices
+        value
+            .slices
             .extend(args.slices.iter().map(|s| ElGamalData { r: s.r, c: s.c }));
-        v.posted = v.slices.len() as u16;
+        value.posted = value.slices.len() as u16;
         accounts::create_or_store(
-            &a.value,
-            &a.owner,
-            &a.system_program,
+            &accs.value,
+            &accs.owner,
+            &accs.system_program,
             &[
                 SEED_RESEARCH_VALUE,
                 record.as_ref(),
                 args.field.as_ref(),
-                &[v.bump],
+                &[value.bump],
             ],
             ResearchValue::space(args.bits, args.bucket_bits),
-            &v,
+            &value,
         )
     }
 }
@@ -256,39 +264,49 @@ pub struct SealResearchValue<'info> {
 }
 
 impl SealResearchValue<'_> {
-    /// With every slice posted, verifies the square relation (`bits > 1`)
-    /// and the bucket relations (with a histogram) over the stored
-    /// ciphertexts; the value may then join studies.
-    pub fn handler(ctx: Context<SealResearchValue>, args: SealValueArgs) -> Result<()> {
-        let a = &ctx.accounts;
-        let v = &a.value;
-        require!(!v.sealed, MedshareError::ValueSealed);
-        let (bits, h) = (v.bits as usize, v.bucket_bits);
+    /// Not sealed yet, and every slice posted.
+    pub fn validate(&self) -> Result<()> {
+        let value = &self.value;
+        require!(!value.sealed, MedshareError::ValueSealed);
         require!(
-            v.slices.len() == slice_count(v.bits, h),
+            value.slices.len() == slice_count(value.bits, value.bucket_bits),
             MedshareError::ValueNotSealed
         );
-        let ctx_v = value_context(&a.record, v.field);
-        let key = Point(a.record.cluster_key);
+        Ok(())
+    }
+
+    /// Verifies the square relation (`bits > 1`) and the bucket relations
+    /// (with a histogram) over the stored ciphertexts; the value may then
+    /// join studies.
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<SealResearchValue>, args: SealValueArgs) -> Result<()> {
+        let accs = &ctx.accounts;
+        let value = &accs.value;
+        let (bits, h) = (value.bits as usize, value.bucket_bits);
+        let ctx_v = value_context(&accs.record, value.field);
+        let key = Point(accs.record.cluster_key);
         let bad = |_| error!(MedshareError::InvalidValueProof);
-        let value_cts: Vec<ElGamal> = v.slices[..bits].iter().map(|e| (*e).into()).collect();
+        let value_cts: Vec<ElGamal> = value.slices[..bits].iter().map(|e| (*e).into()).collect();
         if bits > 1 {
-            let p = args.square.ok_or(MedshareError::InvalidValueProof)?;
-            let square: Vec<ElGamal> = v.slices[bits..3 * bits]
+            let proof = args.square.ok_or(MedshareError::InvalidValueProof)?;
+            let square: Vec<ElGamal> = value.slices[bits..3 * bits]
                 .iter()
                 .map(|e| (*e).into())
                 .collect();
             let proof = ProductProof {
-                c: p.c,
-                z_a: p.z_a,
-                z_r: p.z_r,
-                z_t: p.z_t,
+                c: proof.c,
+                z_a: proof.z_a,
+                z_r: proof.z_r,
+                z_t: proof.z_t,
             };
             verify_square_cts(&ctx_v, &key, &value_cts, &square, &proof).map_err(bad)?;
         }
         if h > 0 {
             let (one, matches) = args.bucket.ok_or(MedshareError::InvalidValueProof)?;
-            let one_hot: Vec<ElGamal> = v.slices[3 * bits..].iter().map(|e| (*e).into()).collect();
+            let one_hot: Vec<ElGamal> = value.slices[3 * bits..]
+                .iter()
+                .map(|e| (*e).into())
+                .collect();
             let zero = |z: ZeroProofArg| ZeroProof { c: z.c, z: z.z };
             verify_bucket_cts(
                 &ctx_v,
@@ -301,16 +319,16 @@ impl SealResearchValue<'_> {
             )
             .map_err(bad)?;
         }
-        let v = &mut ctx.accounts.value;
-        v.sealed = true;
+        let value = &mut ctx.accounts.value;
+        value.sealed = true;
         crate::emit_event!(ResearchValueSealed {
-            value: v.key(),
-            record: v.record,
-            owner: v.owner,
-            cluster: v.cluster,
-            field: v.field,
-            bits: v.bits,
-            bucket_bits: v.bucket_bits,
+            value: value.key(),
+            record: value.record,
+            owner: value.owner,
+            cluster: value.cluster,
+            field: value.field,
+            bits: value.bits,
+            bucket_bits: value.bucket_bits,
             slot: Clock::get()?.slot,
         });
         Ok(())

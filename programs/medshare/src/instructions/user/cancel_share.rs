@@ -34,6 +34,7 @@ impl CancelShare<'_> {
     }
 
     /// Closes both accounts.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CancelShare>) -> Result<()> {
         crate::emit_event!(ShareCancelled {
             computation: ctx.accounts.computation.key(),

@@ -25,30 +25,32 @@ impl CloseShareResult<'_> {
     /// Completed; the rent goes to its requester; closed by the requester or
     /// the recipient wallet; the record is the one shared.
     pub fn validate(&self) -> Result<()> {
-        let r = &self.share_result;
-        require!(r.completed, MedshareError::ShareNotCompleted);
+        let result = &self.share_result;
+        require!(result.completed, MedshareError::ShareNotCompleted);
         require_keys_eq!(
             self.requester.key(),
-            r.requester,
+            result.requester,
             MedshareError::NotRequester
         );
         let closer = self.closer.key();
         require!(
-            closer == r.requester
-                || (r.recipient_wallet != Pubkey::default() && closer == r.recipient_wallet),
+            closer == result.requester
+                || (result.recipient_wallet != Pubkey::default()
+                    && closer == result.recipient_wallet),
             MedshareError::NotRequesterOrRecipient
         );
-        require_keys_eq!(self.record.key(), r.record, MedshareError::WrongRecord);
+        require_keys_eq!(self.record.key(), result.record, MedshareError::WrongRecord);
         Ok(())
     }
 
     /// Closes the share result (the rent goes to the requester).
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseShareResult>) -> Result<()> {
-        let r = &ctx.accounts.share_result;
+        let result = &ctx.accounts.share_result;
         crate::emit_event!(ShareClosed {
-            share_result: r.key(),
-            record: r.record,
-            requester: r.requester,
+            share_result: result.key(),
+            record: result.record,
+            requester: result.requester,
             by: ctx.accounts.closer.key(),
             slot: Clock::get()?.slot,
         });

@@ -76,55 +76,71 @@ pub struct GrantConsent<'info> {
 }
 
 impl GrantConsent<'_> {
-    /// Grants (or grants again after a revocation).
-    pub fn handler(ctx: Context<GrantConsent>, args: ConsentArgs) -> Result<()> {
-        let clock = Clock::get()?;
-        validate_args(&args, clock.unix_timestamp)?;
-        let a = &ctx.accounts;
-        // New, revoked, or left over from an earlier record at this address:
-        // granted afresh. An active consent is changed with `modify_consent`.
-        let existing: Option<Consent> = accounts::load(&a.consent)?;
-        if let Some(old) = &existing {
-            let stale = old.record_generation != a.record.generation;
+    /// Valid arguments; the address holds no active consent of this record
+    /// (new, revoked, or left over from an earlier record at this address:
+    /// granted afresh; an active consent is changed with `modify_consent`);
+    /// the grantee meets the record's policy.
+    pub fn validate(&self, args: &ConsentArgs) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        validate_args(args, now)?;
+        if let Some(old) = accounts::load::<Consent>(&self.consent)? {
+            let stale = old.record_generation != self.record.generation;
             require!(stale || old.revoked, MedshareError::ConsentExists);
         }
-        RecordPolicy::of(&a.record).check(
-            &a.grantee.key(),
-            a.provider.as_ref(),
-            a.issuer.as_ref(),
-            clock.unix_timestamp,
+        RecordPolicy::of(&self.record).check(
+            &self.grantee.key(),
+            self.provider.as_ref(),
+            self.issuer.as_ref(),
+            now,
         )?;
-        let record = a.record.key();
-        let generation = a.record.generation;
-        let owner = a.owner.key();
-        let grantee = a.grantee.key();
-        let mut c = match existing {
+        Ok(())
+    }
+
+    /// Grants (or grants again after a revocation).
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler(ctx: Context<GrantConsent>, args: ConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let accs = &ctx.accounts;
+        let existing: Option<Consent> = accounts::load(&accs.consent)?;
+        let record = accs.record.key();
+        let generation = accs.record.generation;
+        let owner = accs.owner.key();
+        let grantee = accs.grantee.key();
+        let mut consent = match existing {
             Some(old) => old,
             None => accounts::blank::<Consent>()?,
         };
-        c.record = record;
-        c.record_generation = generation;
-        c.owner = owner;
-        c.grantee = grantee;
-        c.group_mask = args.group_mask;
-        c.purpose = args.purpose.clone();
-        c.expires_at = args.expires_at;
-        c.revoked = false;
-        c.granted_at = clock.unix_timestamp;
-        c.updated_at = clock.unix_timestamp;
-        c.uses = 0;
-        c.grant = c.grant.checked_add(1).ok_or(MedshareError::Overflow)?;
-        c.bump = ctx.bumps.consent;
-        c.invariant()?;
+        consent.record = record;
+        consent.record_generation = generation;
+        consent.owner = owner;
+        consent.grantee = grantee;
+        consent.group_mask = args.group_mask;
+        consent.purpose = args.purpose.clone();
+        consent.expires_at = args.expires_at;
+        consent.revoked = false;
+        consent.granted_at = clock.unix_timestamp;
+        consent.updated_at = clock.unix_timestamp;
+        consent.uses = 0;
+        consent.grant = consent
+            .grant
+            .checked_add(1)
+            .ok_or(MedshareError::Overflow)?;
+        consent.bump = ctx.bumps.consent;
+        consent.invariant()?;
         accounts::create_or_store(
-            &a.consent,
-            &a.owner,
-            &a.system_program,
-            &[SEED_CONSENT, record.as_ref(), grantee.as_ref(), &[c.bump]],
+            &accs.consent,
+            &accs.owner,
+            &accs.system_program,
+            &[
+                SEED_CONSENT,
+                record.as_ref(),
+                grantee.as_ref(),
+                &[consent.bump],
+            ],
             8 + Consent::INIT_SPACE,
-            &c,
+            &consent,
         )?;
-        emit_changed(a.consent.key(), &c, ConsentChange::Granted, &clock);
+        emit_changed(accs.consent.key(), &consent, ConsentChange::Granted, &clock);
         Ok(())
     }
 }
@@ -146,24 +162,29 @@ pub struct ChangeConsent<'info> {
 }
 
 impl ChangeConsent<'_> {
-    /// Changes groups, purpose or end time of an active consent of the
-    /// record's current generation. Narrowing takes effect for every later
-    /// request and every later contribution to a pending one.
-    pub fn modify(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
-        let clock = Clock::get()?;
-        validate_args(&args, clock.unix_timestamp)?;
+    /// Valid arguments; an active consent of the record's current generation.
+    pub fn validate(&self, args: &ConsentArgs) -> Result<()> {
+        validate_args(args, Clock::get()?.unix_timestamp)?;
         require!(
-            ctx.accounts.consent.record_generation == ctx.accounts.record.generation,
+            self.consent.record_generation == self.record.generation,
             MedshareError::ConsentStale
         );
-        let c = &mut ctx.accounts.consent;
-        require!(!c.revoked, MedshareError::ConsentRevoked);
-        c.group_mask = args.group_mask;
-        c.purpose = args.purpose.clone();
-        c.expires_at = args.expires_at;
-        c.updated_at = clock.unix_timestamp;
-        c.invariant()?;
-        emit_changed(c.key(), c, ConsentChange::Modified, &clock);
+        require!(!self.consent.revoked, MedshareError::ConsentRevoked);
+        Ok(())
+    }
+
+    /// Changes groups, purpose or end time. Narrowing takes effect for every
+    /// later request and every later contribution to a pending one.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler(ctx: Context<ChangeConsent>, args: ConsentArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let consent = &mut ctx.accounts.consent;
+        consent.group_mask = args.group_mask;
+        consent.purpose = args.purpose.clone();
+        consent.expires_at = args.expires_at;
+        consent.updated_at = clock.unix_timestamp;
+        consent.invariant()?;
+        emit_changed(consent.key(), consent, ConsentChange::Modified, &clock);
         Ok(())
     }
 }
@@ -184,19 +205,25 @@ pub struct RevokeConsent<'info> {
 }
 
 impl RevokeConsent<'_> {
+    /// Not revoked already.
+    pub fn validate(&self) -> Result<()> {
+        require!(!self.consent.revoked, MedshareError::ConsentRevoked);
+        Ok(())
+    }
+
     /// Revokes: later requests are refused, and so is every later
     /// contribution to a pending computation under this consent. A pending
     /// computation that already has `t` accepted contributions is past the
     /// point of no return (the grantee can combine them). Shares already
     /// delivered cannot be recalled.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<RevokeConsent>) -> Result<()> {
         let clock = Clock::get()?;
-        let c = &mut ctx.accounts.consent;
-        require!(!c.revoked, MedshareError::ConsentRevoked);
-        c.revoked = true;
-        c.updated_at = clock.unix_timestamp;
-        c.invariant()?;
-        emit_changed(c.key(), c, ConsentChange::Revoked, &clock);
+        let consent = &mut ctx.accounts.consent;
+        consent.revoked = true;
+        consent.updated_at = clock.unix_timestamp;
+        consent.invariant()?;
+        emit_changed(consent.key(), consent, ConsentChange::Revoked, &clock);
         Ok(())
     }
 }
@@ -222,8 +249,8 @@ impl CloseConsent<'_> {
     /// it: pending computations under it get no further contribution.
     pub fn handler(ctx: Context<CloseConsent>) -> Result<()> {
         let clock = Clock::get()?;
-        let c = &ctx.accounts.consent;
-        emit_changed(c.key(), c, ConsentChange::Closed, &clock);
+        let consent = &ctx.accounts.consent;
+        emit_changed(consent.key(), consent, ConsentChange::Closed, &clock);
         Ok(())
     }
 }
@@ -239,14 +266,20 @@ pub struct SetRecordPolicy<'info> {
 }
 
 impl SetRecordPolicy<'_> {
-    /// Requires (nonzero mask) or stops requiring verified providers.
-    pub fn handler(ctx: Context<SetRecordPolicy>, required_roles: u8) -> Result<()> {
+    /// A mask of the four provider roles.
+    pub fn validate(&self, required_roles: u8) -> Result<()> {
         require!(required_roles < 16, MedshareError::ProviderRoleNotAllowed);
-        let r = &mut ctx.accounts.record;
-        r.required_roles = required_roles;
-        r.invariant()?;
+        Ok(())
+    }
+
+    /// Requires (nonzero mask) or stops requiring verified providers.
+    #[access_control(ctx.accounts.validate(required_roles))]
+    pub fn handler(ctx: Context<SetRecordPolicy>, required_roles: u8) -> Result<()> {
+        let record = &mut ctx.accounts.record;
+        record.required_roles = required_roles;
+        record.invariant()?;
         crate::emit_event!(crate::events::PolicyChanged {
-            record: r.key(),
+            record: record.key(),
             required_roles,
             slot: Clock::get()?.slot,
         });

@@ -30,8 +30,12 @@ pub struct RegisterIdentity<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// The encryption key is a valid point of the prime-order group.
+fn validate_args(args: &IdentityArgs) -> Result<()> {
+    require_encryption_key(&args.encryption_key, MedshareError::InvalidPoint)
+}
+
 fn write(identity: &mut Identity, wallet: Pubkey, args: &IdentityArgs) -> Result<()> {
-    require_encryption_key(&args.encryption_key, MedshareError::InvalidPoint)?;
     let clock = Clock::get()?;
     identity.wallet = wallet;
     identity.encryption_key = args.encryption_key;
@@ -48,8 +52,14 @@ fn write(identity: &mut Identity, wallet: Pubkey, args: &IdentityArgs) -> Result
 }
 
 impl RegisterIdentity<'_> {
+    /// A valid encryption key.
+    pub fn validate(&self, args: &IdentityArgs) -> Result<()> {
+        validate_args(args)
+    }
+
     /// Creates the identity; its record generations start at this slot's
     /// (see [`Identity::next_record_generation`]).
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<RegisterIdentity>, args: IdentityArgs) -> Result<()> {
         const SPACE: usize = 8 + Identity::INIT_SPACE;
         let wallet = ctx.accounts.wallet.key();
@@ -59,11 +69,11 @@ impl RegisterIdentity<'_> {
         identity.registered_slot = slot;
         identity.next_record = Identity::first_generation(slot)?;
         write(&mut identity, wallet, &args)?;
-        let a = &ctx.accounts;
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.identity,
-            &a.wallet,
-            &a.system_program,
+            &accs.identity,
+            &accs.wallet,
+            &accs.system_program,
             &[SEED_IDENTITY, wallet.as_ref(), &[identity.bump]],
             SPACE,
             &identity,
@@ -82,7 +92,13 @@ pub struct UpdateIdentity<'info> {
 }
 
 impl UpdateIdentity<'_> {
+    /// A valid encryption key.
+    pub fn validate(&self, args: &IdentityArgs) -> Result<()> {
+        validate_args(args)
+    }
+
     /// Replaces key and role.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<UpdateIdentity>, args: IdentityArgs) -> Result<()> {
         let wallet = ctx.accounts.wallet.key();
         write(&mut ctx.accounts.identity, wallet, &args)
@@ -115,6 +131,7 @@ impl CloseIdentity<'_> {
     /// Closes the identity (its rent goes back to the wallet). Records and
     /// consents keep their own accounts; a share to this wallet needs an
     /// identity registered again.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<CloseIdentity>) -> Result<()> {
         let clock = Clock::get()?;
         crate::emit_event!(IdentityClosed {

@@ -78,13 +78,22 @@ impl RequestShare<'_> {
         )
     }
 
+    /// The cluster is ready and the record has every requested group. (The
+    /// consent and policy are checked by [`Self::authorize`]: a refusal is
+    /// recorded, not an error.)
+    pub fn validate(&self, group_mask: u8) -> Result<()> {
+        self.cluster.require_ready()?;
+        self.record.groups_of(group_mask)?;
+        Ok(())
+    }
+
     /// Checks consent and policy at request time. Granted: creates the
     /// computation and its share result and queues it like an owner's share,
     /// to the requester's registered key. Refused: the transaction still
     /// succeeds, emitting `PullRefused` with the reason and counting it on the
     /// record, so the attempt stays on the audit trail.
+    #[access_control(ctx.accounts.validate(group_mask))]
     pub fn handler(ctx: Context<RequestShare>, group_mask: u8) -> Result<()> {
-        ctx.accounts.cluster.require_ready()?;
         let groups = ctx.accounts.record.groups_of(group_mask)?;
         let clock = Clock::get()?;
         if let Err(reason) = ctx.accounts.authorize(group_mask, clock.unix_timestamp) {
@@ -101,33 +110,33 @@ impl RequestShare<'_> {
             });
             return Ok(());
         }
-        let a = &ctx.accounts;
-        let cluster_key = a.cluster.key();
-        let id = a.cluster.next_computation.to_le_bytes();
+        let accs = &ctx.accounts;
+        let cluster_key = accs.cluster.key();
+        let id = accs.cluster.next_computation.to_le_bytes();
         let (comp_key, comp_bump) = Pubkey::find_program_address(
             &[SEED_COMPUTATION, cluster_key.as_ref(), &id],
             &crate::ID,
         );
         require_keys_eq!(
-            a.computation.key(),
+            accs.computation.key(),
             comp_key,
             MedshareError::WrongComputation
         );
         let (result_key, result_bump) =
             Pubkey::find_program_address(&[SEED_SHARE_RESULT, comp_key.as_ref()], &crate::ID);
         require_keys_eq!(
-            a.share_result.key(),
+            accs.share_result.key(),
             result_key,
             MedshareError::WrongShareResult
         );
         let mut comp: Computation = accounts::blank()?;
         let mut result: ShareResult = accounts::blank()?;
-        let consent_key = a.consent.key();
-        let consent_grant = accounts::load::<Consent>(&a.consent)?
+        let consent_key = accs.consent.key();
+        let consent_grant = accounts::load::<Consent>(&accs.consent)?
             .ok_or(MedshareError::ConsentMissing)?
             .grant;
-        let recipient = a.requester_identity.encryption_key;
-        let requester = a.requester.key();
+        let recipient = accs.requester_identity.encryption_key;
+        let requester = accs.requester.key();
         let accs = &mut *ctx.accounts;
         queue(
             &accs.record,

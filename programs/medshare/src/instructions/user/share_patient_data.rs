@@ -59,14 +59,14 @@ impl SharePatientData<'_> {
     /// Owner signs, cluster ready, groups present, recipient key valid, and,
     /// when the record requires it, the recipient is a verified provider whose
     /// registered key is the recipient key.
-    pub fn validate(&self, args: &ShareArgs) -> Result<Vec<u8>> {
+    pub fn validate(&self, args: &ShareArgs) -> Result<()> {
         require_keys_eq!(
             self.requester.key(),
             self.record.owner,
             MedshareError::NotOwner
         );
         self.cluster.require_ready()?;
-        let groups = self.record.groups_of(args.group_mask)?;
+        self.record.groups_of(args.group_mask)?;
         require_encryption_key(&args.recipient, MedshareError::InvalidRecipientKey)?;
         if self.record.required_roles != 0 {
             let wallet = args
@@ -88,21 +88,22 @@ impl SharePatientData<'_> {
                 Clock::get()?.unix_timestamp,
             )?;
         }
-        Ok(groups)
+        Ok(())
     }
 
     /// Queues the computation: copies the groups' cluster capsules, sets the
     /// expiry, creates the pending share result, and deposits the nodes' fees.
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<SharePatientData>, args: ShareArgs) -> Result<()> {
-        let groups = ctx.accounts.validate(&args)?;
-        let a = ctx.accounts;
-        let comp_key = a.computation.key();
-        let result_key = a.share_result.key();
+        let groups = ctx.accounts.record.groups_of(args.group_mask)?;
+        let accs = ctx.accounts;
+        let comp_key = accs.computation.key();
+        let result_key = accs.share_result.key();
         let mut comp: Computation = accounts::blank()?;
         let mut result: ShareResult = accounts::blank()?;
         queue(
-            &a.record,
-            &mut a.cluster,
+            &accs.record,
+            &mut accs.cluster,
             &mut comp,
             comp_key,
             ctx.bumps.computation,
@@ -110,7 +111,7 @@ impl SharePatientData<'_> {
             result_key,
             ctx.bumps.share_result,
             Request {
-                requester: a.requester.key(),
+                requester: accs.requester.key(),
                 consent: Pubkey::default(),
                 consent_grant: 0,
                 group_mask: args.group_mask,
@@ -120,13 +121,13 @@ impl SharePatientData<'_> {
             },
         )?;
         create_share_accounts(
-            &a.requester,
-            &a.computation,
-            &a.share_result,
-            &a.system_program,
+            &accs.requester,
+            &accs.computation,
+            &accs.share_result,
+            &accs.system_program,
             &comp,
             &result,
-            a.cluster.threshold as usize,
+            accs.cluster.threshold as usize,
         )
     }
 }

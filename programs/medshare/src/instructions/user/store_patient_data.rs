@@ -49,6 +49,7 @@ impl StorePatientData<'_> {
     /// or any other, is a different record, and the old one's consents,
     /// computations and research values never apply to it. Groups follow
     /// with `write_record_group`.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<StorePatientData>, record_id: u64) -> Result<()> {
         let clock = Clock::get()?;
         let owner = ctx.accounts.owner.key();
@@ -56,7 +57,7 @@ impl StorePatientData<'_> {
             .accounts
             .author
             .as_ref()
-            .map(|a| a.key())
+            .map(|author| author.key())
             .unwrap_or(owner);
         let identity = &mut ctx.accounts.owner_identity;
         let generation = identity.next_record_generation()?;
@@ -75,11 +76,11 @@ impl StorePatientData<'_> {
         record.groups = Vec::new();
         record.bump = ctx.bumps.record;
         record.invariant()?;
-        let a = &ctx.accounts;
+        let accs = &ctx.accounts;
         accounts::create(
-            &a.record,
-            &a.owner,
-            &a.system_program,
+            &accs.record,
+            &accs.owner,
+            &accs.system_program,
             &[
                 SEED_RECORD,
                 owner.as_ref(),
@@ -90,7 +91,7 @@ impl StorePatientData<'_> {
             &record,
         )?;
         crate::emit_event!(RecordChanged {
-            record: a.record.key(),
+            record: accs.record.key(),
             owner,
             author,
             version: 1,

@@ -36,6 +36,7 @@ impl UpdatePatientData<'_> {
     /// dropped; new shares need the groups written again (`GroupMissing`
     /// until then). Share results of the old version cannot be decrypted any
     /// more (the client reports the record changed).
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<UpdatePatientData>) -> Result<()> {
         let clock = Clock::get()?;
         let record = &mut ctx.accounts.record;

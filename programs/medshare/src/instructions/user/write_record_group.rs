@@ -97,6 +97,7 @@ impl WriteRecordGroup<'_> {
 
     /// Adds the group, growing the account (owner pays rent). Changing a
     /// written group takes a new version (`update_patient_data`).
+    #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<WriteRecordGroup>, args: WriteGroupArgs) -> Result<()> {
         let clock = Clock::get()?;
         let ct_len = args.ciphertext.len();
