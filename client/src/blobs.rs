@@ -78,9 +78,9 @@ pub struct BlobRef {
 struct KeyBytes(Zeroizing<[u8; 32]>);
 
 fn sha_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    let s = String::deserialize(d)?;
-    if s.len() != 64
-        || !s
+    let digest = String::deserialize(d)?;
+    if digest.len() != 64
+        || !digest
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
@@ -88,19 +88,19 @@ fn sha_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, 
             "blob hash is not 64 lowercase hex digits",
         ));
     }
-    Ok(s)
+    Ok(digest)
 }
 
-fn key_hex<S: Serializer>(k: &KeyBytes, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&Zeroizing::new(hex::encode(*k.0)))
+fn key_hex<S: Serializer>(key: &KeyBytes, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&Zeroizing::new(hex::encode(*key.0)))
 }
 
 fn key_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<KeyBytes, D::Error> {
-    let s = Zeroizing::new(String::deserialize(d)?);
-    let mut k = Zeroizing::new([0u8; 32]);
-    hex::decode_to_slice(s.as_str(), k.as_mut())
+    let text = Zeroizing::new(String::deserialize(d)?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.as_str(), key.as_mut())
         .map_err(|_| serde::de::Error::custom("blob key is not 64 hex digits"))?;
-    Ok(KeyBytes(k))
+    Ok(KeyBytes(key))
 }
 
 impl fmt::Debug for BlobRef {
@@ -155,14 +155,14 @@ fn store_err(url: &str, e: impl fmt::Display) -> ClientError {
 /// `AWS_*` variables, overridden by explicit `key=value` options.
 pub fn s3_options(explicit: &[(String, String)]) -> Vec<(String, String)> {
     let mut opts: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with("AWS_"))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(name, _)| name.starts_with("AWS_"))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
         .collect();
-    for (k, v) in explicit {
-        let k = k.to_ascii_lowercase();
-        opts.retain(|(o, _)| *o != k);
-        opts.push((k, v.clone()));
+    for (name, value) in explicit {
+        let name = name.to_ascii_lowercase();
+        opts.retain(|(existing, _)| *existing != name);
+        opts.push((name, value.clone()));
     }
     opts
 }
@@ -170,8 +170,10 @@ pub fn s3_options(explicit: &[(String, String)]) -> Vec<(String, String)> {
 /// Parses `key=value` store options.
 pub fn parse_store_options(list: &[String]) -> Result<Vec<(String, String)>> {
     list.iter()
-        .map(|o| match o.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        .map(|option| match option.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((name.trim().to_string(), value.to_string()))
+            }
             // The value is not echoed: it may be a secret key.
             _ => Err(ClientError::Store(
                 "a --store-option is not key=value (e.g. aws_endpoint=http://127.0.0.1:9000)"
@@ -243,14 +245,19 @@ impl BlobStore {
         self.record_dir(record).join(sha256)
     }
 
-    fn blob_ref(&self, record: &Pubkey, s: attachment::Sealed, key: &AttachmentKey) -> BlobRef {
-        let sha256 = hex::encode(s.sha256);
+    fn blob_ref(
+        &self,
+        record: &Pubkey,
+        sealed: attachment::Sealed,
+        key: &AttachmentKey,
+    ) -> BlobRef {
+        let sha256 = hex::encode(sealed.sha256);
         BlobRef {
             locator: format!("{}/records/{record}/{sha256}", self.url),
             sha256,
-            size: s.plaintext_len,
-            blob_len: s.blob_len,
-            chunk_size: s.chunk_size,
+            size: sealed.plaintext_len,
+            blob_len: sealed.blob_len,
+            chunk_size: sealed.chunk_size,
             key: KeyBytes(key.to_bytes()),
         }
     }
@@ -261,12 +268,15 @@ impl BlobStore {
         let mut blob = Vec::with_capacity(bytes.len() + bytes.len() / 1024 + 64);
         let sealed = attachment::seal(&key, DEFAULT_CHUNK_SIZE, &mut OsRng, bytes, &mut blob)
             .map_err(|e| ClientError::Store(format!("sealing: {e}")))?;
-        let r = self.blob_ref(record, sealed, &key);
+        let reference = self.blob_ref(record, sealed, &key);
         self.store
-            .put(&self.name(record, &r.sha256), PutPayload::from(blob))
+            .put(
+                &self.name(record, &reference.sha256),
+                PutPayload::from(blob),
+            )
             .await
             .map_err(|e| store_err(&self.url, e))?;
-        Ok(r)
+        Ok(reference)
     }
 
     /// Seals the file at `path` under a fresh key, chunk by chunk, into a
@@ -274,13 +284,13 @@ impl BlobStore {
     pub async fn put_file(&self, record: &Pubkey, path: &FsPath) -> Result<BlobRef> {
         let key = AttachmentKey::generate(&mut OsRng);
         let src = path.to_path_buf();
-        let k = key.clone();
+        let sealing_key = key.clone();
         let (sealed, mut tmp) = tokio::task::spawn_blocking(move || {
             let input = std::fs::File::open(&src)
                 .map_err(|e| ClientError::Io(format!("{}: {e}", src.display())))?;
             let mut tmp = tempfile::tempfile().map_err(|e| ClientError::Io(e.to_string()))?;
             let sealed = attachment::seal(
-                &k,
+                &sealing_key,
                 DEFAULT_CHUNK_SIZE,
                 &mut OsRng,
                 std::io::BufReader::new(input),
@@ -293,39 +303,39 @@ impl BlobStore {
         })
         .await
         .map_err(|e| ClientError::Io(e.to_string()))??;
-        let r = self.blob_ref(record, sealed, &key);
+        let reference = self.blob_ref(record, sealed, &key);
         let upload = self
             .store
-            .put_multipart(&self.name(record, &r.sha256))
+            .put_multipart(&self.name(record, &reference.sha256))
             .await
             .map_err(|e| store_err(&self.url, e))?;
-        let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = match tmp.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) => {
-                    let _ = w.abort().await;
+                    let _ = writer.abort().await;
                     return Err(ClientError::Io(e.to_string()));
                 }
             };
             if n == 0 {
                 break;
             }
-            if let Err(e) = w.wait_for_capacity(PARTS_IN_FLIGHT).await {
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 return Err(store_err(&self.url, e));
             }
-            w.write(&buf[..n]);
+            writer.write(&buf[..n]);
         }
-        w.finish().await.map_err(|e| store_err(&self.url, e))?;
-        Ok(r)
+        writer.finish().await.map_err(|e| store_err(&self.url, e))?;
+        Ok(reference)
     }
 
     /// The store `r`'s locator names, opened read-only with `AWS_*`
     /// settings only (see [`BlobStore::holder`]).
     pub fn at_locator(record: &Pubkey, r: &BlobRef) -> Result<BlobStore> {
         locator_store(record, r, &[], None)
-            .map(|h| h.0)
+            .map(|holder| holder.0)
             .map_err(|_| ClientError::BlobMissing {
                 blob: r.short().to_string(),
                 store: r.locator.clone(),
@@ -366,7 +376,7 @@ fn locator_store(
         )));
     }
     let store = match reuse {
-        Some(s) if s.url == base => s.clone(),
+        Some(reused) if reused.url == base => reused.clone(),
         _ => BlobStore::open_with(base, options, false)?,
     };
     let name = store
@@ -382,7 +392,7 @@ impl BlobStore {
     /// Finds `r`: in this store, else in the store its locator names.
     async fn find(&self, record: &Pubkey, r: &BlobRef) -> Result<object_store::GetResult> {
         match self.store.get(&self.name(record, &r.sha256)).await {
-            Ok(g) => return Ok(g),
+            Ok(found) => return Ok(found),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(store_err(&self.url, e)),
         }
@@ -391,7 +401,7 @@ impl BlobStore {
             store: self.url.clone(),
         };
         let (store, name) = match self.holder(record, r) {
-            Ok(h) => h,
+            Ok(holder) => holder,
             // A locator we cannot open: the blob is not where we can look.
             Err(_) => return Err(missing()),
         };
@@ -430,7 +440,7 @@ impl BlobStore {
         let mut hash = Sha256::new();
         let mut len = 0u64;
         {
-            let mut w = std::io::BufWriter::new(&mut tmp);
+            let mut writer = std::io::BufWriter::new(&mut tmp);
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| store_err(url, e))?;
                 len += chunk.len() as u64;
@@ -438,10 +448,11 @@ impl BlobStore {
                     break;
                 }
                 hash.update(&chunk);
-                w.write_all(&chunk)
+                writer
+                    .write_all(&chunk)
                     .map_err(|e| ClientError::Io(e.to_string()))?;
             }
-            w.flush().map_err(|e| ClientError::Io(e.to_string()))?;
+            writer.flush().map_err(|e| ClientError::Io(e.to_string()))?;
         }
         if len != r.blob_len || hex::encode(hash.finalize()) != r.sha256 {
             return Err(ClientError::BlobCorrupt {
@@ -522,10 +533,10 @@ impl BlobStore {
     pub async fn list(&self, record: &Pubkey) -> Result<Vec<Path>> {
         let dir = self.record_dir(record);
         let mut out = Vec::new();
-        let mut s = self.store.list(Some(&dir));
-        while let Some(m) = s.next().await {
-            match m {
-                Ok(m) => out.push(m.location),
+        let mut listing = self.store.list(Some(&dir));
+        while let Some(item) = listing.next().await {
+            match item {
+                Ok(meta) => out.push(meta.location),
                 Err(object_store::Error::NotFound { .. }) => break,
                 Err(e) => return Err(store_err(&self.url, e)),
             }
@@ -539,7 +550,10 @@ impl BlobStore {
     pub async fn delete_except(&self, record: &Pubkey, keep: &HashSet<String>) -> Result<usize> {
         let mut n = 0;
         for name in self.list(record).await? {
-            if name.filename().is_some_and(|f| keep.contains(f)) {
+            if name
+                .filename()
+                .is_some_and(|file_name| keep.contains(file_name))
+            {
                 continue;
             }
             match self.store.delete(&name).await {
@@ -562,25 +576,28 @@ impl BlobStore {
     /// The store `r`'s locator names, for erasing (`None` if it names none
     /// this client can open).
     pub fn store_of(&self, record: &Pubkey, r: &BlobRef) -> Option<BlobStore> {
-        self.holder(record, r).ok().map(|h| h.0)
+        self.holder(record, r).ok().map(|holder| holder.0)
     }
 }
 
-fn opened_err(r: &BlobRef, e: AttachmentError) -> ClientError {
+fn opened_err(blob: &BlobRef, e: AttachmentError) -> ClientError {
     match e {
         AttachmentError::Io(e) => ClientError::Io(e.to_string()),
         e => ClientError::BlobCorrupt {
-            blob: r.short().to_string(),
+            blob: blob.short().to_string(),
             detail: e.to_string(),
         },
     }
 }
 
-fn check_size(r: &BlobRef, n: u64) -> Result<()> {
-    if n != r.size {
+fn check_size(blob: &BlobRef, n: u64) -> Result<()> {
+    if n != blob.size {
         return Err(ClientError::BlobCorrupt {
-            blob: r.short().to_string(),
-            detail: format!("{n} plaintext bytes where the record commits to {}", r.size),
+            blob: blob.short().to_string(),
+            detail: format!(
+                "{n} plaintext bytes where the record commits to {}",
+                blob.size
+            ),
         });
     }
     Ok(())

@@ -78,17 +78,17 @@ impl Contents {
     /// Each non-empty group's body, by group number.
     pub fn bodies(&self) -> Vec<(u8, Map<String, Value>)> {
         let mut bodies: Vec<Map<String, Value>> = vec![Map::new(); FieldGroup::ALL.len()];
-        for (g, fields) in self.data.group_fields() {
-            bodies[g as usize].extend(fields);
+        for (group, fields) in self.data.group_fields() {
+            bodies[group as usize].extend(fields);
         }
-        for e in &self.fhir {
-            let g = medshare_fhir::group_of(&e.resource).number() as usize;
-            bodies[g]
+        for entry in &self.fhir {
+            let group = medshare_fhir::group_of(&entry.resource).number() as usize;
+            bodies[group]
                 .entry("fhir")
                 .or_insert_with(|| Value::Array(vec![]))
                 .as_array_mut()
                 .expect("fhir is an array")
-                .push(serde_json::to_value(e).expect("JSON"));
+                .push(serde_json::to_value(entry).expect("JSON"));
         }
         if !self.attachments.is_empty() {
             bodies[FieldGroup::Documents.number() as usize].insert(
@@ -99,14 +99,16 @@ impl Contents {
         bodies
             .into_iter()
             .enumerate()
-            .filter(|(_, b)| !b.is_empty())
-            .map(|(g, b)| (g as u8, b))
+            .filter(|(_, body)| !body.is_empty())
+            .map(|(group, body)| (group as u8, body))
             .collect()
     }
 
     /// The groups that would be written.
     pub fn group_mask(&self) -> u8 {
-        self.bodies().iter().fold(0, |m, (g, _)| m | (1 << g))
+        self.bodies()
+            .iter()
+            .fold(0, |m, (group, _)| m | (1 << group))
     }
 
     /// Adds one decrypted (and, if it was off-chain, fetched) group body.
@@ -114,14 +116,14 @@ impl Contents {
         if body.contains_key("offchain") {
             return Err(BodyError("an off-chain body points to another blob".into()));
         }
-        if let Some(f) = body.remove("fhir") {
-            let entries: Vec<FhirEntry> =
-                serde_json::from_value(f).map_err(|e| BodyError(format!("FHIR entries: {e}")))?;
+        if let Some(fhir) = body.remove("fhir") {
+            let entries: Vec<FhirEntry> = serde_json::from_value(fhir)
+                .map_err(|e| BodyError(format!("FHIR entries: {e}")))?;
             self.fhir.extend(entries);
         }
-        if let Some(a) = body.remove("attachments") {
-            let list: Vec<Attachment> =
-                serde_json::from_value(a).map_err(|e| BodyError(format!("attachments: {e}")))?;
+        if let Some(attachments) = body.remove("attachments") {
+            let list: Vec<Attachment> = serde_json::from_value(attachments)
+                .map_err(|e| BodyError(format!("attachments: {e}")))?;
             self.attachments.extend(list);
         }
         let mut fields = serde_json::to_value(&self.data).expect("JSON");
@@ -138,25 +140,25 @@ impl Contents {
             fields.as_object_mut().expect("an object").extend(theirs);
         }
         self.data = serde_json::from_value(fields).expect("merged fields of two valid records");
-        for e in other.fhir {
-            if !self.fhir.contains(&e) {
-                self.fhir.push(e);
+        for entry in other.fhir {
+            if !self.fhir.contains(&entry) {
+                self.fhir.push(entry);
             }
         }
-        for a in other.attachments {
+        for attachment in other.attachments {
             if !self
                 .attachments
                 .iter()
-                .any(|b| b.blob.sha256 == a.blob.sha256)
+                .any(|present| present.blob.sha256 == attachment.blob.sha256)
             {
-                self.attachments.push(a);
+                self.attachments.push(attachment);
             }
         }
     }
 
     /// Every blob this contents refers to directly (attachments).
     pub fn blobs(&self) -> impl Iterator<Item = &BlobRef> {
-        self.attachments.iter().map(|a| &a.blob)
+        self.attachments.iter().map(|attachment| &attachment.blob)
     }
 }
 
@@ -171,18 +173,17 @@ pub enum Body {
 
 /// Reads a decrypted inline group plaintext.
 pub fn parse_body(plain: &[u8]) -> Result<Body, BodyError> {
-    let mut m: Map<String, Value> =
+    let mut body: Map<String, Value> =
         serde_json::from_slice(plain).map_err(|e| BodyError(e.to_string()))?;
-    match m.remove("offchain") {
-        Some(r) if m.is_empty() => {
-            Ok(Body::Offchain(serde_json::from_value(r).map_err(|e| {
-                BodyError(format!("off-chain reference: {e}"))
-            })?))
-        }
+    match body.remove("offchain") {
+        Some(blob) if body.is_empty() => Ok(Body::Offchain(
+            serde_json::from_value(blob)
+                .map_err(|e| BodyError(format!("off-chain reference: {e}")))?,
+        )),
         Some(_) => Err(BodyError(
             "an off-chain reference next to other fields".into(),
         )),
-        None => Ok(Body::Inline(m)),
+        None => Ok(Body::Inline(body)),
     }
 }
 

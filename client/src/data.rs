@@ -78,15 +78,15 @@ pub fn parse_groups(list: &str) -> Result<u8, String> {
         return Ok(u8::MAX);
     }
     let mut mask = 0u8;
-    for name in list.split(',').filter(|s| !s.trim().is_empty()) {
-        let g = FieldGroup::parse(name).ok_or_else(|| {
+    for name in list.split(',').filter(|name| !name.trim().is_empty()) {
+        let group = FieldGroup::parse(name).ok_or_else(|| {
             format!(
                 "unknown field group '{}' (groups: {})",
                 name.trim(),
                 all_names()
             )
         })?;
-        mask |= g.bit();
+        mask |= group.bit();
     }
     if mask == 0 {
         return Err("no field group given".into());
@@ -104,13 +104,13 @@ impl PatientData {
     pub fn group_fields(&self) -> Vec<(u8, serde_json::Map<String, serde_json::Value>)> {
         let all = serde_json::to_value(self).expect("JSON");
         let pick = |fields: &[&str]| {
-            let mut o = serde_json::Map::new();
-            for f in fields {
-                if let Some(v) = all.get(*f) {
-                    o.insert((*f).to_string(), v.clone());
+            let mut picked = serde_json::Map::new();
+            for field in fields {
+                if let Some(value) = all.get(*field) {
+                    picked.insert((*field).to_string(), value.clone());
                 }
             }
-            o
+            picked
         };
         [
             (0, pick(&["patient_id", "age", "gender"])),
@@ -120,7 +120,7 @@ impl PatientData {
             (4, pick(&["notes"])),
         ]
         .into_iter()
-        .filter(|(_, o)| !o.is_empty())
+        .filter(|(_, fields)| !fields.is_empty())
         .collect()
     }
 }

@@ -83,16 +83,16 @@ fn check_doctor_view(got: &Contents, out: &OutFiles, document: &std::path::Path)
     let expected: Vec<_> = medshare_fhir::import(SAMPLE_BUNDLE)
         .map_err(|e| wrong(&e.to_string()))?
         .into_iter()
-        .filter(|e| {
+        .filter(|entry| {
             matches!(
-                medshare_fhir::group_of(&e.resource),
+                medshare_fhir::group_of(&entry.resource),
                 FieldGroup::Vitals | FieldGroup::Medications
             )
         })
         .collect();
     let docs = exported
         .iter()
-        .filter(|e| e.resource_type() == "DocumentReference")
+        .filter(|entry| entry.resource_type() == "DocumentReference")
         .count();
     if exported.len() != expected.len() + 1 || docs != 1 || got.fhir.len() != exported.len() {
         return Err(wrong(
@@ -111,7 +111,7 @@ fn check_doctor_view(got: &Contents, out: &OutFiles, document: &std::path::Path)
 /// Runs the demo; `out` receives the report line by line.
 pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let total = Instant::now();
-    let mut say = |s: String| out(&s);
+    let mut say = |line: String| out(&line);
     say(format!(
         "MedShare demo: embedded chain, cluster t={} n={}",
         opts.t, opts.n
@@ -137,8 +137,10 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let patient = user(&chain);
     let doctor = user(&chain);
     let stranger = user(&chain);
-    for c in [&patient, &doctor, &stranger] {
-        chain.airdrop(&c.wallet.pubkey(), 5_000_000_000).await?;
+    for client in [&patient, &doctor, &stranger] {
+        chain
+            .airdrop(&client.wallet.pubkey(), 5_000_000_000)
+            .await?;
     }
     patient.register(Role::Patient).await?;
     doctor.register(Role::Doctor).await?;
@@ -225,7 +227,7 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     say(format!(
         "[6] doctor's inbox: {} share(s); decrypted groups [{}]:{saved}",
         inbox.len(),
-        group_names(result.groups.iter().fold(0, |m, g| m | (1 << g))).join(", ")
+        group_names(result.groups.iter().fold(0, |m, group| m | (1 << group))).join(", ")
     ));
     check_doctor_view(&opened.contents, &out, &document)?;
     say("    a valid FHIR R4 bundle of exactly the shared resources, and the document byte for byte: identity, diagnoses, labs and care stay sealed".into());
@@ -268,10 +270,10 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     for other_age in [23u64, 35, 41, 52, 58, 64, 67, 72, 79] {
         let other = user(&chain);
         chain.airdrop(&other.wallet.pubkey(), 1_000_000_000).await?;
-        let (r, _) = other.store_fields(&lc.address, 1, &sample_record()).await?;
+        let (other_record, _) = other.store_fields(&lc.address, 1, &sample_record()).await?;
         other
             .research_consent(
-                &r,
+                &other_record,
                 purpose,
                 None,
                 now + 86_400,
@@ -292,8 +294,8 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     researcher.close_study(&study).await?;
     let waited = Instant::now();
     let results = loop {
-        if let (_, Some(r)) = researcher.study_results(&study).await? {
-            break r;
+        if let (_, Some(released)) = researcher.study_results(&study).await? {
+            break released;
         }
         if waited.elapsed() > Duration::from_secs(60) {
             return Err(ClientError::Timeout(60));
@@ -319,17 +321,21 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     say("[9] audit trail of the record:".into());
     let trail = audit::trail(chain.as_ref(), &record).await?;
     let mut table = String::new();
-    for e in &trail {
+    for event in &trail {
         let _ = writeln!(
             table,
             "    slot {:>5}  {:<22} {}",
-            e.slot, e.event, e.detail
+            event.slot, event.event, event.detail
         );
     }
     for line in table.lines() {
         say(line.to_string());
     }
-    let contributions: u64 = lc.nodes.iter().map(|n| n.metrics.contributions.get()).sum();
+    let contributions: u64 = lc
+        .nodes
+        .iter()
+        .map(|node| node.metrics.contributions.get())
+        .sum();
     say(format!("files: {}", dir.display()));
     say(format!(
         "timings: DKG {} ms, store {} ms, share {} ms, total {} ms; node contributions posted: {contributions}",

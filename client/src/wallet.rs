@@ -50,15 +50,18 @@ pub fn create_wallet(path: &Path) -> Result<Keypair> {
             path.display()
         )));
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;
     }
-    let k = Keypair::new();
-    let json = Zeroizing::new(serde_json::to_string(&k.to_bytes().to_vec()).expect("JSON"));
+    let keypair = Keypair::new();
+    let json = Zeroizing::new(serde_json::to_string(&keypair.to_bytes().to_vec()).expect("JSON"));
     keystore::write_private(path, json.as_bytes())
         .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
-    Ok(k)
+    Ok(keypair)
 }
 
 /// The passphrase for key files.

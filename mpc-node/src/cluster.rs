@@ -289,7 +289,7 @@ impl LocalCluster {
         let node = Node::new(self.chain.clone(), authority, store, cfg, metrics.clone())?;
         let (stop, mut rx) = watch::channel(false);
         let task = tokio::spawn(node.run(async move {
-            let _ = rx.wait_for(|s| *s).await;
+            let _ = rx.wait_for(|stopped| *stopped).await;
         }));
         Ok(NodeHandle {
             index,
@@ -313,9 +313,9 @@ impl LocalCluster {
     ) -> Result<(), ClusterError> {
         let start = Instant::now();
         loop {
-            let c: Option<Cluster> = fetch(self.chain.as_ref(), &self.address).await?;
+            let account: Option<Cluster> = fetch(self.chain.as_ref(), &self.address).await?;
             on_poll();
-            match c.map(|c| c.status) {
+            match account.map(|account| account.status) {
                 Some(ClusterStatus::Ready) => {
                     self.dkg_time = self.started.elapsed();
                     self.protocol_time = self.spawned.elapsed();
@@ -330,12 +330,12 @@ impl LocalCluster {
                     after: timeout,
                 });
             }
-            if let Some(n) = self
+            if let Some(node) = self
                 .nodes
                 .iter()
-                .find(|n| n.task.as_ref().is_some_and(|t| t.is_finished()))
+                .find(|node| node.task.as_ref().is_some_and(|task| task.is_finished()))
             {
-                return Err(ClusterError::NodeStopped(n.authority));
+                return Err(ClusterError::NodeStopped(node.authority));
             }
             tokio::time::sleep(self.opts.ready_poll).await;
         }
@@ -343,35 +343,39 @@ impl LocalCluster {
 
     /// The sum of one metric over every node.
     pub fn metric_sum(&self, f: impl Fn(&Metrics) -> u64) -> u64 {
-        self.nodes.iter().map(|n| f(&n.metrics)).sum()
+        self.nodes.iter().map(|node| f(&node.metrics)).sum()
     }
 
     /// Stops node `index` (1-based) and waits for its task to end.
     pub async fn stop(&mut self, index: usize) {
-        let h = &mut self.nodes[index - 1];
-        let _ = h.stop.send(true);
-        if let Some(t) = h.task.take() {
-            let _ = t.await;
+        let handle = &mut self.nodes[index - 1];
+        let _ = handle.stop.send(true);
+        if let Some(task) = handle.task.take() {
+            let _ = task.await;
         }
     }
 
     /// Kills node `index` abruptly (no graceful shutdown).
     pub async fn kill(&mut self, index: usize) {
-        let h = &mut self.nodes[index - 1];
-        if let Some(t) = h.task.take() {
-            t.abort();
-            let _ = t.await;
+        let handle = &mut self.nodes[index - 1];
+        if let Some(task) = handle.task.take() {
+            task.abort();
+            let _ = task.await;
         }
     }
 
     /// Restarts a stopped or killed node from its key store, with the same behaviour.
     pub fn restart(&mut self, index: usize) -> Result<(), ClusterError> {
         let (keypair, key_store, behaviour) = {
-            let h = self
+            let handle = self
                 .nodes
                 .get(index.wrapping_sub(1))
                 .ok_or(ClusterError::NoSuchNode(index))?;
-            (h.keypair.clone(), h.key_store.clone(), h.behaviour)
+            (
+                handle.keypair.clone(),
+                handle.key_store.clone(),
+                handle.behaviour,
+            )
         };
         let handle = self.spawn(index, keypair, key_store, behaviour)?;
         self.nodes[index - 1] = handle;

@@ -53,7 +53,7 @@ impl Metrics {
     /// Creates and registers all metrics.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("medshare_node");
-        let m = Metrics {
+        let metrics = Metrics {
             computations_seen: Counter::default(),
             contributions: Counter::default(),
             finalized: Counter::default(),
@@ -74,54 +74,57 @@ impl Metrics {
         registry.register(
             "computations_seen",
             "Pending computations seen",
-            m.computations_seen.clone(),
+            metrics.computations_seen.clone(),
         );
         registry.register(
             "contributions",
             "Contributions accepted",
-            m.contributions.clone(),
+            metrics.contributions.clone(),
         );
         registry.register(
             "finalized",
             "Callbacks posted by this node",
-            m.finalized.clone(),
+            metrics.finalized.clone(),
         );
         registry.register(
             "proof_failures_observed",
             "Faulty contributions observed on-chain",
-            m.proof_failures_observed.clone(),
+            metrics.proof_failures_observed.clone(),
         );
         registry.register(
             "unauthorized",
             "Requests refused by the authorization check",
-            m.unauthorized.clone(),
+            metrics.unauthorized.clone(),
         );
         registry.register(
             "chain_errors",
             "Chain call failures",
-            m.chain_errors.clone(),
+            metrics.chain_errors.clone(),
         );
         registry.register(
             "queue_to_callback_seconds",
             "Seconds from first seeing a computation to this node's callback",
-            m.queue_to_callback_seconds.clone(),
+            metrics.queue_to_callback_seconds.clone(),
         );
         registry.register(
             "notices",
             "Transactions mentioning the cluster delivered by the subscription",
-            m.notices.clone(),
+            metrics.notices.clone(),
         );
         registry.register(
             "subscription_up",
             "1 while the subscription to the cluster's transactions is open",
-            m.subscription_up.clone(),
+            metrics.subscription_up.clone(),
         );
         registry.register(
             "tasks_running",
             "Contribution and callback tasks running",
-            m.tasks_running.clone(),
+            metrics.tasks_running.clone(),
         );
-        Metrics { registry, ..m }
+        Metrics {
+            registry,
+            ..metrics
+        }
     }
 
     /// The text exposition.

@@ -56,8 +56,8 @@ pub enum RoleArg {
 }
 
 impl From<RoleArg> for Role {
-    fn from(r: RoleArg) -> Role {
-        match r {
+    fn from(role: RoleArg) -> Role {
+        match role {
             RoleArg::Patient => Role::Patient,
             RoleArg::Doctor => Role::Doctor,
             RoleArg::Hospital => Role::Hospital,

@@ -36,17 +36,17 @@ impl fmt::Display for Trail {
                 serde_json::to_string_pretty(&self.events).expect("JSON")
             ),
             Format::Table => {
-                let mut s = format!(
+                let mut table = format!(
                     "{:>8}  {:<22}  {:<46}  {}\n",
                     "slot", "event", "actor", "detail"
                 );
-                for e in &self.events {
-                    s.push_str(&format!(
+                for event in &self.events {
+                    table.push_str(&format!(
                         "{:>8}  {:<22}  {:<46}  {}\n",
-                        e.slot, e.event, e.actor, e.detail
+                        event.slot, event.event, event.actor, event.detail
                     ));
                 }
-                write!(f, "{}", s.trim_end())
+                write!(f, "{}", table.trim_end())
             }
         }
     }
@@ -54,8 +54,8 @@ impl fmt::Display for Trail {
 
 /// The trail of a record named by address, or by id among this wallet's records.
 pub async fn audit(ctx: &Ctx, record: &str, format: Format) -> Result<Trail> {
-    let w = wallet::load_wallet(&ctx.wallet_path)?;
-    let r = ctx.record_of(&w.pubkey(), record)?;
-    let events = audit::trail(ctx.chain.as_ref(), &r).await?;
+    let keypair = wallet::load_wallet(&ctx.wallet_path)?;
+    let address = ctx.record_of(&keypair.pubkey(), record)?;
+    let events = audit::trail(ctx.chain.as_ref(), &address).await?;
     Ok(Trail { events, format })
 }

@@ -114,15 +114,15 @@ impl fmt::Display for ConsentOutput {
                 }
                 let lines: Vec<String> = consents
                     .iter()
-                    .map(|k| {
+                    .map(|consent| {
                         format!(
                             "{}  [{}]  \"{}\"  until {}  {}  used {}",
-                            k.grantee,
-                            k.groups.join(", "),
-                            k.purpose,
-                            k.expires_at,
-                            k.state,
-                            k.uses
+                            consent.grantee,
+                            consent.groups.join(", "),
+                            consent.purpose,
+                            consent.expires_at,
+                            consent.state,
+                            consent.uses
                         )
                     })
                     .collect();
@@ -143,10 +143,10 @@ async fn hours_from_now(ctx: &Ctx, hours: f64) -> Result<i64> {
 
 /// Runs one consent command as the record's owner.
 pub async fn run(ctx: &Ctx, cmd: &ConsentCommand) -> Result<ConsentOutput> {
-    let c = ctx.client()?;
+    let client = ctx.client()?;
     let pair = |record: &str, to: &Pubkey| -> Result<(Pubkey, String, String)> {
-        let r = ctx.record(&c, record)?;
-        Ok((r, r.to_string(), to.to_string()))
+        let address = ctx.record(&client, record)?;
+        Ok((address, address.to_string(), to.to_string()))
     };
     match cmd {
         ConsentCommand::Grant {
@@ -163,14 +163,18 @@ pub async fn run(ctx: &Ctx, cmd: &ConsentCommand) -> Result<ConsentOutput> {
             purpose,
             hours,
         } => {
-            let (r, record, grantee) = pair(record, to)?;
+            let (address, record, grantee) = pair(record, to)?;
             let mask = parse_groups(groups).map_err(ClientError::BadGroups)?;
             let until = hours_from_now(ctx, *hours).await?;
             let new = matches!(cmd, ConsentCommand::Grant { .. });
             if new {
-                c.grant_consent(&r, to, mask, purpose, until).await?;
+                client
+                    .grant_consent(&address, to, mask, purpose, until)
+                    .await?;
             } else {
-                c.modify_consent(&r, to, mask, purpose, until).await?;
+                client
+                    .modify_consent(&address, to, mask, purpose, until)
+                    .await?;
             }
             Ok(ConsentOutput::Granted {
                 record,
@@ -181,8 +185,8 @@ pub async fn run(ctx: &Ctx, cmd: &ConsentCommand) -> Result<ConsentOutput> {
             })
         }
         ConsentCommand::Revoke { record, to } => {
-            let (r, record, grantee) = pair(record, to)?;
-            c.revoke_consent(&r, to).await?;
+            let (address, record, grantee) = pair(record, to)?;
+            client.revoke_consent(&address, to).await?;
             Ok(ConsentOutput::Revoked {
                 record,
                 grantee,
@@ -190,8 +194,8 @@ pub async fn run(ctx: &Ctx, cmd: &ConsentCommand) -> Result<ConsentOutput> {
             })
         }
         ConsentCommand::Close { record, to } => {
-            let (r, record, grantee) = pair(record, to)?;
-            c.close_consent(&r, to).await?;
+            let (address, record, grantee) = pair(record, to)?;
+            client.close_consent(&address, to).await?;
             Ok(ConsentOutput::Closed {
                 record,
                 grantee,
@@ -199,28 +203,28 @@ pub async fn run(ctx: &Ctx, cmd: &ConsentCommand) -> Result<ConsentOutput> {
             })
         }
         ConsentCommand::List { record } => {
-            let r = ctx.record(&c, record)?;
-            let list = c.consents(&r).await?;
+            let address = ctx.record(&client, record)?;
+            let list = client.consents(&address).await?;
             let now = medshare_sdk::chain::chain_time(ctx.chain.as_ref()).await?;
             let consents = list
                 .into_iter()
-                .map(|(_, k)| ConsentEntry {
-                    grantee: k.grantee.to_string(),
-                    groups: group_names(k.group_mask),
-                    state: if k.revoked {
+                .map(|(_, consent)| ConsentEntry {
+                    grantee: consent.grantee.to_string(),
+                    groups: group_names(consent.group_mask),
+                    state: if consent.revoked {
                         "revoked"
-                    } else if now >= k.expires_at {
+                    } else if now >= consent.expires_at {
                         "expired"
                     } else {
                         "active"
                     },
-                    purpose: k.purpose,
-                    expires_at: k.expires_at,
-                    uses: k.uses,
+                    purpose: consent.purpose,
+                    expires_at: consent.expires_at,
+                    uses: consent.uses,
                 })
                 .collect();
             Ok(ConsentOutput::List(ConsentList {
-                record: r.to_string(),
+                record: address.to_string(),
                 consents,
             }))
         }

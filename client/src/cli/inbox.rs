@@ -43,13 +43,13 @@ impl fmt::Display for Inbox {
         let lines: Vec<String> = self
             .0
             .iter()
-            .map(|i| {
+            .map(|item| {
                 format!(
                     "{}  from {}  [{}]  {}",
-                    i.share,
-                    i.owner,
-                    i.groups.join(", "),
-                    if i.completed { "ready" } else { "pending" }
+                    item.share,
+                    item.owner,
+                    item.groups.join(", "),
+                    if item.completed { "ready" } else { "pending" }
                 )
             })
             .collect();
@@ -59,18 +59,22 @@ impl fmt::Display for Inbox {
 
 /// Lists the shares of `cluster` addressed to this user's key or wallet.
 pub async fn inbox(ctx: &Ctx, cluster: &Pubkey) -> Result<Inbox> {
-    let c = ctx.client()?;
-    let items = c.inbox(cluster).await?;
+    let client = ctx.client()?;
+    let items = client.inbox(cluster).await?;
     Ok(Inbox(
         items
             .into_iter()
-            .map(|(a, r)| InboxItem {
-                share: a.to_string(),
-                record: r.record.to_string(),
-                owner: r.owner.to_string(),
-                groups: r.groups.iter().flat_map(|g| group_names(1 << g)).collect(),
-                completed: r.completed,
-                version: r.record_version,
+            .map(|(address, result)| InboxItem {
+                share: address.to_string(),
+                record: result.record.to_string(),
+                owner: result.owner.to_string(),
+                groups: result
+                    .groups
+                    .iter()
+                    .flat_map(|group| group_names(1 << group))
+                    .collect(),
+                completed: result.completed,
+                version: result.record_version,
             })
             .collect(),
     ))
@@ -112,31 +116,31 @@ impl fmt::Display for Decrypted {
 /// Opens completed shares addressed to this user (several shares of the
 /// same record version merge) and writes the files asked for.
 pub async fn decrypt(ctx: &Ctx, shares: &[Pubkey], out: &OutArgs) -> Result<Decrypted> {
-    let c = ctx.client()?;
+    let client = ctx.client()?;
     let mut opened = Vec::with_capacity(shares.len());
-    for s in shares {
-        opened.push(c.decrypt(s).await?);
+    for share in shares {
+        opened.push(client.decrypt(share).await?);
     }
     let first = &opened[0];
-    if let Some(o) = opened
+    if let Some(other) = opened
         .iter()
-        .find(|o| o.record != first.record || o.version != first.version)
+        .find(|share| share.record != first.record || share.version != first.version)
     {
         return Err(ClientError::SharesDiffer(format!(
             "{} version {} and {} version {}",
-            first.record, first.version, o.record, o.version
+            first.record, first.version, other.record, other.version
         )));
     }
     let (record, owner, version) = (first.record, first.owner, first.version);
     let mut mask = 0u8;
     let mut contents = Contents::default();
-    for o in opened {
-        for g in &o.groups {
-            mask |= 1 << g;
+    for share in opened {
+        for group in &share.groups {
+            mask |= 1 << group;
         }
-        contents.extend(o.contents);
+        contents.extend(share.contents);
     }
-    let extras = files::save(&c, &record, &contents, &out_files(out)).await?;
+    let extras = files::save(&client, &record, &contents, &out_files(out)).await?;
     Ok(Decrypted {
         record: record.to_string(),
         owner: owner.to_string(),

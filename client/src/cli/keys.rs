@@ -36,12 +36,12 @@ impl fmt::Display for KeyCreated {
 
 /// Creates and seals the wallet's encryption key.
 pub fn keygen(ctx: &Ctx) -> Result<KeyCreated> {
-    let w = wallet::load_wallet(&ctx.wallet_path)?;
+    let keypair = wallet::load_wallet(&ctx.wallet_path)?;
     let pass = ctx.passphrase()?;
-    let path = ctx.key_file(&w.pubkey());
-    let key = wallet::create_key(&path, &w.pubkey(), &pass)?;
+    let path = ctx.key_file(&keypair.pubkey());
+    let key = wallet::create_key(&path, &keypair.pubkey(), &pass)?;
     Ok(KeyCreated {
-        wallet: w.pubkey().to_string(),
+        wallet: keypair.pubkey().to_string(),
         x25519: hex::encode(key.public_key().0),
         key_file: path,
     })
@@ -71,11 +71,11 @@ impl fmt::Display for Registered {
 
 /// Registers (or updates) the wallet's encryption key and role.
 pub async fn register(ctx: &Ctx, role: Role) -> Result<Registered> {
-    let c = ctx.client()?;
-    c.register(role).await?;
+    let client = ctx.client()?;
+    client.register(role).await?;
     Ok(Registered {
-        wallet: c.wallet.pubkey().to_string(),
-        x25519: hex::encode(c.key.public_key().0),
+        wallet: client.wallet.pubkey().to_string(),
+        x25519: hex::encode(client.key.public_key().0),
         role,
     })
 }
@@ -102,9 +102,9 @@ impl fmt::Display for WalletCreated {
 
 /// Writes a new wallet keypair (never over an existing file).
 pub fn wallet_new(ctx: &Ctx) -> Result<WalletCreated> {
-    let w = wallet::create_wallet(&ctx.wallet_path)?;
+    let keypair = wallet::create_wallet(&ctx.wallet_path)?;
     Ok(WalletCreated {
-        wallet: w.pubkey().to_string(),
+        wallet: keypair.pubkey().to_string(),
         keypair: ctx.wallet_path.clone(),
     })
 }
@@ -134,15 +134,15 @@ impl fmt::Display for Airdropped {
 
 /// Asks the endpoint's faucet for `sol` SOL (more than 0, at most 1,000).
 pub async fn airdrop(ctx: &Ctx, sol: f64) -> Result<Airdropped> {
-    let w = wallet::load_wallet(&ctx.wallet_path)?;
+    let keypair = wallet::load_wallet(&ctx.wallet_path)?;
     if !sol.is_finite() || sol <= 0.0 || sol > 1_000.0 {
         return Err(ClientError::BadAmount(sol));
     }
     let lamports = (sol * 1e9).round() as u64;
-    ctx.chain.airdrop(&w.pubkey(), lamports).await?;
-    let balance = ctx.chain.balance(&w.pubkey()).await?;
+    ctx.chain.airdrop(&keypair.pubkey(), lamports).await?;
+    let balance = ctx.chain.balance(&keypair.pubkey()).await?;
     Ok(Airdropped {
-        wallet: w.pubkey().to_string(),
+        wallet: keypair.pubkey().to_string(),
         lamports,
         balance,
     })

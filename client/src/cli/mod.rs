@@ -93,7 +93,7 @@ impl Ctx {
     fn new(cli: &Cli, chain: Option<SharedChain>) -> Result<Self> {
         let (cfg_url, cfg_keypair) = rpc::solana_cli_config();
         let chain = match chain {
-            Some(c) => c,
+            Some(chain) => chain,
             None => {
                 let url = cli
                     .url
@@ -136,10 +136,10 @@ impl Ctx {
 
     /// The user: wallet and opened encryption key.
     pub fn client(&self) -> Result<Client> {
-        let w = wallet::load_wallet(&self.wallet_path)?;
+        let keypair = wallet::load_wallet(&self.wallet_path)?;
         let pass = self.passphrase()?;
-        let key = wallet::open_key(&self.key_file(&w.pubkey()), &w.pubkey(), &pass)?;
-        let client = Client::new(self.chain.clone(), w, key);
+        let key = wallet::open_key(&self.key_file(&keypair.pubkey()), &keypair.pubkey(), &pass)?;
+        let client = Client::new(self.chain.clone(), keypair, key);
         let options = crate::blobs::parse_store_options(&self.cli.store_options)?;
         Ok(match &self.cli.store {
             Some(url) => client.with_blobs(BlobStore::open_with(url, &options, true)?),
@@ -148,18 +148,18 @@ impl Ctx {
     }
 
     /// A record named by address, or by id among `owner`'s records.
-    pub fn record_of(&self, owner: &Pubkey, r: &str) -> Result<Pubkey> {
-        match r.parse::<u64>() {
+    pub fn record_of(&self, owner: &Pubkey, record: &str) -> Result<Pubkey> {
+        match record.parse::<u64>() {
             Ok(id) => Ok(medshare::pda::record(owner, id)),
-            Err(_) => r
+            Err(_) => record
                 .parse::<Pubkey>()
-                .map_err(|_| ClientError::BadRecordRef(r.to_string())),
+                .map_err(|_| ClientError::BadRecordRef(record.to_string())),
         }
     }
 
     /// A record named by address, or by id among this user's records.
-    pub fn record(&self, c: &Client, r: &str) -> Result<Pubkey> {
-        self.record_of(&c.wallet.pubkey(), r)
+    pub fn record(&self, client: &Client, record: &str) -> Result<Pubkey> {
+        self.record_of(&client.wallet.pubkey(), record)
     }
 }
 
@@ -175,7 +175,7 @@ pub async fn execute(
             t: *threshold,
             n: *nodes,
         };
-        crate::demo::run(opts, |l| progress(l)).await?;
+        crate::demo::run(opts, |line| progress(line)).await?;
         return Ok(String::new());
     }
     if let Command::Localnet {
@@ -207,7 +207,7 @@ pub async fn execute(
         Command::Register { role } => render(&keys::register(&ctx, (*role).into()).await?, json),
         Command::Wallet(WalletCommand::New) => render(&keys::wallet_new(&ctx)?, json),
         Command::Airdrop { sol } => render(&keys::airdrop(&ctx, *sol).await?, json),
-        Command::Store(a) => render(&records::store(&ctx, a).await?, json),
+        Command::Store(args) => render(&records::store(&ctx, args).await?, json),
         Command::Show { record, out } => render(&records::show(&ctx, record, out).await?, json),
         Command::CloseRecord { record } => render(&records::close(&ctx, record).await?, json),
         Command::Erase { record } => render(&records::erase(&ctx, record).await?, json),
@@ -260,6 +260,6 @@ pub async fn execute(
 }
 
 /// Pretty JSON of a record's fields, as the text outputs show them.
-fn data_json(d: &crate::data::PatientData) -> String {
-    serde_json::to_string_pretty(d).expect("JSON")
+fn data_json(data: &crate::data::PatientData) -> String {
+    serde_json::to_string_pretty(data).expect("JSON")
 }

@@ -54,17 +54,21 @@ pub struct ProviderEntry {
 impl fmt::Display for ProviderOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProviderOutput::Entry(p) => write!(
+            ProviderOutput::Entry(entry) => write!(
                 f,
                 "{}: {}, license {}, valid {}..{}, issuer {} ({}){}",
-                p.provider,
-                p.role_display,
-                p.license_hash,
-                p.valid_from,
-                p.valid_until,
-                p.issuer,
-                if p.issuer_active { "active" } else { "revoked" },
-                if p.revoked { ", REVOKED" } else { "" }
+                entry.provider,
+                entry.role_display,
+                entry.license_hash,
+                entry.valid_from,
+                entry.valid_until,
+                entry.issuer,
+                if entry.issuer_active {
+                    "active"
+                } else {
+                    "revoked"
+                },
+                if entry.revoked { ", REVOKED" } else { "" }
             ),
             ProviderOutput::Done { message, .. } => write!(f, "{message}"),
         }
@@ -73,28 +77,29 @@ impl fmt::Display for ProviderOutput {
 
 async fn show(ctx: &Ctx, cluster: &Pubkey, wallet: &Pubkey) -> Result<ProviderEntry> {
     let chain = ctx.chain.as_ref();
-    let p: Provider = medshare_sdk::chain::fetch(chain, &medshare::pda::provider(cluster, wallet))
-        .await?
-        .ok_or_else(|| ClientError::NotProvider {
-            wallet: wallet.to_string(),
-            cluster: cluster.to_string(),
-        })?;
+    let provider: Provider =
+        medshare_sdk::chain::fetch(chain, &medshare::pda::provider(cluster, wallet))
+            .await?
+            .ok_or_else(|| ClientError::NotProvider {
+                wallet: wallet.to_string(),
+                cluster: cluster.to_string(),
+            })?;
     let issuer_active = medshare_sdk::chain::fetch::<CredentialIssuer>(
         chain,
-        &medshare::pda::issuer(cluster, &p.issuer),
+        &medshare::pda::issuer(cluster, &provider.issuer),
     )
     .await?
-    .is_some_and(|i| i.active);
+    .is_some_and(|issuer| issuer.active);
     Ok(ProviderEntry {
         provider: wallet.to_string(),
-        role: format!("{:?}", p.role).to_lowercase(),
-        role_display: format!("{:?}", p.role),
-        issuer: p.issuer.to_string(),
+        role: format!("{:?}", provider.role).to_lowercase(),
+        role_display: format!("{:?}", provider.role),
+        issuer: provider.issuer.to_string(),
         issuer_active,
-        license_hash: hex::encode(p.license_hash),
-        valid_from: p.valid_from,
-        valid_until: p.valid_until,
-        revoked: p.revoked,
+        license_hash: hex::encode(provider.license_hash),
+        valid_from: provider.valid_from,
+        valid_until: provider.valid_until,
+        revoked: provider.revoked,
     })
 }
 
@@ -103,15 +108,15 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
     if let ProviderCommand::Show { cluster, wallet } = cmd {
         return Ok(ProviderOutput::Entry(show(ctx, cluster, wallet).await?));
     }
-    let w = wallet::load_wallet(&ctx.wallet_path)?;
+    let signer = wallet::load_wallet(&ctx.wallet_path)?;
     let chain = ctx.chain.as_ref();
     let message = match cmd {
         ProviderCommand::AppointIssuer { cluster, issuer } => {
-            medshare_sdk::admin::appoint_issuer(chain, &w, cluster, issuer).await?;
+            medshare_sdk::admin::appoint_issuer(chain, &signer, cluster, issuer).await?;
             format!("appointed issuer {issuer} for cluster {cluster}")
         }
         ProviderCommand::RevokeIssuer { cluster, issuer } => {
-            medshare_sdk::admin::revoke_issuer(chain, &w, cluster, issuer).await?;
+            medshare_sdk::admin::revoke_issuer(chain, &signer, cluster, issuer).await?;
             format!("revoked issuer {issuer} of cluster {cluster}")
         }
         ProviderCommand::Register {
@@ -124,13 +129,13 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
             let role = parse_role(role).map_err(ClientError::BadRole)?;
             let hash: [u8; 32] = hex::decode(license_hash.trim())
                 .ok()
-                .and_then(|h| h.try_into().ok())
+                .and_then(|bytes| bytes.try_into().ok())
                 .ok_or(ClientError::BadLicenseHash)?;
             let now = medshare_sdk::chain::chain_time(chain).await?;
             let until = now + *valid_days as i64 * 86_400;
             medshare_sdk::admin::register_provider(
                 chain,
-                &w,
+                &signer,
                 cluster,
                 medshare::instructions::RegisterProviderArgs {
                     provider: *wallet,
@@ -144,7 +149,7 @@ pub async fn run(ctx: &Ctx, cmd: &ProviderCommand) -> Result<ProviderOutput> {
             format!("registered {wallet} as {role:?} until unix time {until}")
         }
         ProviderCommand::Revoke { cluster, wallet } => {
-            medshare_sdk::admin::revoke_provider(chain, &w, cluster, wallet).await?;
+            medshare_sdk::admin::revoke_provider(chain, &signer, cluster, wallet).await?;
             format!("revoked provider {wallet}")
         }
         ProviderCommand::Show { .. } => unreachable!("handled above"),
@@ -182,16 +187,16 @@ impl fmt::Display for PolicySet {
 
 /// Sets the record's provider policy (`none`, or a role list).
 pub async fn policy(ctx: &Ctx, record: &str, require: &str) -> Result<PolicySet> {
-    let c = ctx.client()?;
-    let r = ctx.record(&c, record)?;
+    let client = ctx.client()?;
+    let address = ctx.record(&client, record)?;
     let mask = if require.trim() == "none" {
         0
     } else {
         parse_roles(require).map_err(ClientError::BadRole)?
     };
-    c.set_policy(&r, mask).await?;
+    client.set_policy(&address, mask).await?;
     Ok(PolicySet {
-        record: r.to_string(),
+        record: address.to_string(),
         required_roles: role_names(mask),
     })
 }

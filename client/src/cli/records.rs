@@ -52,41 +52,41 @@ impl fmt::Display for Stored {
 }
 
 /// The fields `store` writes: the file's, overridden and extended by the flags.
-fn fields_of(a: &StoreArgs) -> Result<PatientData> {
-    let mut data = match &a.file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| ClientError::Io(format!("{}: {e}", f.display())))?;
+fn fields_of(args: &StoreArgs) -> Result<PatientData> {
+    let mut data = match &args.file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
             serde_json::from_str::<PatientData>(&text)
-                .map_err(|e| ClientError::BadDataFile(format!("{}: {e}", f.display())))?
+                .map_err(|e| ClientError::BadDataFile(format!("{}: {e}", path.display())))?
         }
         None => PatientData::default(),
     };
-    data.patient_id = a.patient_id.clone().or(data.patient_id);
-    data.age = a.age.or(data.age);
-    data.gender = a.gender.clone().or(data.gender);
-    data.blood_type = a.blood_type.clone().or(data.blood_type);
-    data.weight_kg = a.weight_kg.or(data.weight_kg);
-    data.height_cm = a.height_cm.or(data.height_cm);
-    data.allergies.extend(a.allergies.iter().cloned());
-    data.diagnoses.extend(a.diagnoses.iter().cloned());
-    data.medications.extend(a.medications.iter().cloned());
-    data.notes = a.notes.clone().or(data.notes);
+    data.patient_id = args.patient_id.clone().or(data.patient_id);
+    data.age = args.age.or(data.age);
+    data.gender = args.gender.clone().or(data.gender);
+    data.blood_type = args.blood_type.clone().or(data.blood_type);
+    data.weight_kg = args.weight_kg.or(data.weight_kg);
+    data.height_cm = args.height_cm.or(data.height_cm);
+    data.allergies.extend(args.allergies.iter().cloned());
+    data.diagnoses.extend(args.diagnoses.iter().cloned());
+    data.medications.extend(args.medications.iter().cloned());
+    data.notes = args.notes.clone().or(data.notes);
     Ok(data)
 }
 
 /// Seals the record's groups and writes them (a new version if it exists):
 /// the fields, a FHIR bundle's resources, attachments (sealed into the blob
 /// store first).
-pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
-    let c = ctx.client()?;
-    let (record, version, contents) = c
+pub async fn store(ctx: &Ctx, args: &StoreArgs) -> Result<Stored> {
+    let client = ctx.client()?;
+    let (record, version, contents) = client
         .store_with_files(
-            &a.cluster,
-            a.record_id,
-            Contents::from_data(fields_of(a)?),
-            a.fhir.as_deref(),
-            &a.attach,
+            &args.cluster,
+            args.record_id,
+            Contents::from_data(fields_of(args)?),
+            args.fhir.as_deref(),
+            &args.attach,
         )
         .await?;
     Ok(Stored {
@@ -97,7 +97,7 @@ pub async fn store(ctx: &Ctx, a: &StoreArgs) -> Result<Stored> {
         attachments: contents
             .attachments
             .iter()
-            .map(|a| a.name.clone())
+            .map(|attachment| attachment.name.clone())
             .collect(),
     })
 }
@@ -132,12 +132,12 @@ impl fmt::Display for Shown {
 /// Decrypts the owner's own record; writes its FHIR bundle and attachments
 /// when asked.
 pub async fn show(ctx: &Ctx, record: &str, out: &OutArgs) -> Result<Shown> {
-    let c = ctx.client()?;
-    let r = ctx.record(&c, record)?;
-    let (contents, version) = c.show(&r).await?;
-    let extras = files::save(&c, &r, &contents, &out_files(out)).await?;
+    let client = ctx.client()?;
+    let address = ctx.record(&client, record)?;
+    let (contents, version) = client.show(&address).await?;
+    let extras = files::save(&client, &address, &contents, &out_files(out)).await?;
     Ok(Shown {
-        record: r.to_string(),
+        record: address.to_string(),
         version,
         data: contents.data,
         extras,
@@ -171,11 +171,11 @@ impl fmt::Display for RecordClosed {
 
 /// Closes the owner's record (rent back).
 pub async fn close(ctx: &Ctx, record: &str) -> Result<RecordClosed> {
-    let c = ctx.client()?;
-    let r: Pubkey = ctx.record(&c, record)?;
-    c.close_record(&r).await?;
+    let client = ctx.client()?;
+    let address: Pubkey = ctx.record(&client, record)?;
+    client.close_record(&address).await?;
     Ok(RecordClosed {
-        closed: r.to_string(),
+        closed: address.to_string(),
     })
 }
 
@@ -200,11 +200,11 @@ impl fmt::Display for Erased {
 
 /// Deletes the record's blobs, then closes it.
 pub async fn erase(ctx: &Ctx, record: &str) -> Result<Erased> {
-    let c = ctx.client()?;
-    let r: Pubkey = ctx.record(&c, record)?;
-    let n = c.erase(&r).await?;
+    let client = ctx.client()?;
+    let address: Pubkey = ctx.record(&client, record)?;
+    let n = client.erase(&address).await?;
     Ok(Erased {
-        erased: r.to_string(),
+        erased: address.to_string(),
         blobs_deleted: n,
     })
 }

@@ -160,36 +160,36 @@ pub struct ResultsView {
 fn field_name(id: &[u8; 32]) -> String {
     ["age", "weight", "height"]
         .iter()
-        .find(|n| encrypted_ixs::stats::field_id(n) == *id)
-        .map(|n| n.to_string())
+        .find(|name| encrypted_ixs::stats::field_id(name) == *id)
+        .map(|name| name.to_string())
         .unwrap_or_else(|| format!("field {}", hex::encode(&id[..8])))
 }
 
 /// `t`: the cluster's threshold (the nodes whose noise a release carries).
-fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>, t: u8) -> StudyView {
-    let width = 1u64 << (s.bits - s.bucket_bits.min(s.bits));
-    let report = medshare_sdk::research::privacy_report(s, t);
+fn view(study: &Pubkey, account: &Study, results: Option<StudyResults>, t: u8) -> StudyView {
+    let width = 1u64 << (account.bits - account.bucket_bits.min(account.bits));
+    let report = medshare_sdk::research::privacy_report(account, t);
     StudyView {
         study: study.to_string(),
-        field: field_name(&s.field),
-        purpose: s.purpose.clone(),
-        status: match s.status {
+        field: field_name(&account.field),
+        purpose: account.purpose.clone(),
+        status: match account.status {
             StudyStatus::Open => "open",
             StudyStatus::Closed => "closed",
             StudyStatus::Released => "released",
         },
-        cohort: s.cohort,
-        min_cohort: s.min_cohort,
-        verified_researcher: s.verified_researcher,
+        cohort: account.cohort,
+        min_cohort: account.min_cohort,
+        verified_researcher: account.verified_researcher,
         faulty_nodes: (0..16u8)
-            .filter(|k| s.faulty & (1 << k) != 0)
+            .filter(|k| account.faulty & (1 << k) != 0)
             .map(|k| k + 1)
             .collect(),
-        epsilon: (s.epsilon_milli > 0).then(|| s.epsilon_milli as f64 / 1000.0),
+        epsilon: (account.epsilon_milli > 0).then(|| account.epsilon_milli as f64 / 1000.0),
         privacy: report
             .iter()
-            .map(|r| PrivacyView {
-                statistic: match r.statistic {
+            .map(|entry| PrivacyView {
+                statistic: match entry.statistic {
                     Statistic::Sum => "sum".into(),
                     Statistic::SumOfSquares => "sum of squares".into(),
                     Statistic::Bucket(j) => {
@@ -197,22 +197,23 @@ fn view(study: &Pubkey, s: &Study, r: Option<StudyResults>, t: u8) -> StudyView 
                         format!("bucket {from}–{}", from + width - 1)
                     }
                 },
-                epsilon: r.epsilon,
-                sensitivity: r.shift,
-                noise_sd: r.sd,
-                bound: r.bound,
-                nodes: r.nodes,
+                epsilon: entry.epsilon,
+                sensitivity: entry.shift,
+                noise_sd: entry.sd,
+                bound: entry.bound,
+                nodes: entry.nodes,
             })
             .collect(),
         delta: (!report.is_empty()).then(|| medshare_sdk::research::release_delta(&report)),
-        results: r.map(|r| ResultsView {
-            count: r.count,
-            sum: r.sum,
-            mean: r.mean,
-            sum_of_squares: r.sum_of_squares,
-            variance: r.variance,
-            histogram: r.histogram.map(|h| {
-                h.iter()
+        results: results.map(|results| ResultsView {
+            count: results.count,
+            sum: results.sum,
+            mean: results.mean,
+            sum_of_squares: results.sum_of_squares,
+            variance: results.variance,
+            histogram: results.histogram.map(|histogram| {
+                histogram
+                    .iter()
                     .enumerate()
                     .map(|(j, c)| (j as u64 * width, (j as u64 + 1) * width - 1, *c))
                     .collect()
@@ -235,8 +236,8 @@ impl fmt::Display for ResearchOutput {
                 transactions,
             } => {
                 write!(f, "research consent on {record} for \"{purpose}\"")?;
-                if let Some(r) = researcher {
-                    write!(f, " (studies of {r} only)")?;
+                if let Some(researcher) = researcher {
+                    write!(f, " (studies of {researcher} only)")?;
                 }
                 write!(f, " ({privacy})")?;
                 write!(
@@ -295,41 +296,41 @@ impl fmt::Display for ResearchOutput {
                 accounts,
                 lamports,
             } => write!(f, "study {study}: {accounts} account(s) closed, {lamports} lamports back"),
-            ResearchOutput::Study(v) => {
-                writeln!(f, "study     {}", v.study)?;
-                writeln!(f, "field     {}", v.field)?;
-                writeln!(f, "purpose   {}", v.purpose)?;
+            ResearchOutput::Study(view) => {
+                writeln!(f, "study     {}", view.study)?;
+                writeln!(f, "field     {}", view.field)?;
+                writeln!(f, "purpose   {}", view.purpose)?;
                 writeln!(
                     f,
                     "status    {} (cohort {}, minimum {})",
-                    v.status, v.cohort, v.min_cohort
+                    view.status, view.cohort, view.min_cohort
                 )?;
-                if !v.faulty_nodes.is_empty() {
-                    writeln!(f, "faulty    nodes {:?}", v.faulty_nodes)?;
+                if !view.faulty_nodes.is_empty() {
+                    writeln!(f, "faulty    nodes {:?}", view.faulty_nodes)?;
                 }
-                match (v.epsilon, v.delta) {
+                match (view.epsilon, view.delta) {
                     (Some(e), Some(delta)) => {
                         write!(
                             f,
                             "epsilon   {e}, delta {delta:.1e} (discrete Laplace noise per statistic; no node can move one by more than its bound)"
                         )?;
-                        for p in &v.privacy {
+                        for entry in &view.privacy {
                             write!(
                                 f,
                                 "\n  {:<16} ε {:<6} sensitivity {:<6} noise sd {:<9.1} bound ±{} ({} nodes)",
-                                p.statistic, p.epsilon, p.sensitivity, p.noise_sd, p.bound, p.nodes
+                                entry.statistic, entry.epsilon, entry.sensitivity, entry.noise_sd, entry.bound, entry.nodes
                             )?;
                         }
                     }
                     _ => write!(f, "epsilon   none (exact figures, no differential-privacy noise)")?,
                 }
-                if let Some(r) = &v.results {
-                    write!(f, "\ncount     {}\nsum       {}\nmean      {:.4}", r.count, r.sum, r.mean)?;
-                    if let Some(var) = r.variance {
+                if let Some(results) = &view.results {
+                    write!(f, "\ncount     {}\nsum       {}\nmean      {:.4}", results.count, results.sum, results.mean)?;
+                    if let Some(var) = results.variance {
                         write!(f, "\nvariance  {var:.4}")?;
                     }
-                    if let Some(h) = &r.histogram {
-                        for (a, b, c) in h {
+                    if let Some(histogram) = &results.histogram {
+                        for (a, b, c) in histogram {
                             write!(f, "\n  {a:>5}–{b:<5} {c}")?;
                         }
                     }
@@ -342,7 +343,7 @@ impl fmt::Display for ResearchOutput {
 
 /// Runs `research …`.
 pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput> {
-    let c = ctx.client()?;
+    let client = ctx.client()?;
     match cmd {
         ResearchCommand::Consent {
             record,
@@ -353,7 +354,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             exact,
             researcher,
         } => {
-            let record = ctx.record(&c, record)?;
+            let record = ctx.record(&client, record)?;
             if values.is_empty() {
                 return Err(ClientError::Invalid(
                     "name at least one --value FIELD=VALUE".into(),
@@ -364,16 +365,16 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                     "--days must be positive, got {days}"
                 )));
             }
-            let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
+            let now = medshare_sdk::chain::chain_time(client.chain.as_ref()).await?;
             // A field without `=VALUE` is read from the record's FHIR resources.
-            let fhir = if values.iter().any(|v| !v.contains('=')) {
-                c.show(&record).await?.0.fhir
+            let fhir = if values.iter().any(|value| !value.contains('=')) {
+                client.show(&record).await?.0.fhir
             } else {
                 Vec::new()
             };
             let values = values
                 .iter()
-                .map(|v| parse_value(v, &fhir, now))
+                .map(|value| parse_value(value, &fhir, now))
                 .collect::<Result<Vec<_>>>()?;
             let expires_at = now + (*days * 86_400.0) as i64;
             let privacy = if *exact {
@@ -386,7 +387,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                         .unwrap_or(DEFAULT_EPSILON_BUDGET_MILLI),
                 )
             };
-            let (transactions, kept) = c
+            let (transactions, kept) = client
                 .research_consent(&record, purpose, *researcher, expires_at, privacy, &values)
                 .await?;
             Ok(ResearchOutput::Consented {
@@ -394,11 +395,11 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
                 purpose: purpose.clone(),
                 fields: values
                     .iter()
-                    .map(|(f, _)| f.name.clone())
-                    .filter(|n| !kept.contains(n))
+                    .map(|(field, _)| field.name.clone())
+                    .filter(|name| !kept.contains(name))
                     .collect(),
                 kept,
-                researcher: researcher.map(|r| r.to_string()),
+                researcher: researcher.map(|researcher| researcher.to_string()),
                 privacy: match privacy {
                     Privacy::Exact => "exact releases too (chosen with --exact)".to_string(),
                     Privacy::Budget(m) => {
@@ -410,16 +411,16 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
             })
         }
         ResearchCommand::Revoke { record } => {
-            let record = ctx.record(&c, record)?;
-            let left = c.research_revoke(&record).await?;
+            let record = ctx.record(&client, record)?;
+            let left = client.research_revoke(&record).await?;
             Ok(ResearchOutput::Revoked {
                 record: record.to_string(),
-                left: left.iter().map(|s| s.to_string()).collect(),
+                left: left.iter().map(|study| study.to_string()).collect(),
             })
         }
         ResearchCommand::Close { record } => {
-            let record = ctx.record(&c, record)?;
-            let done = c.research_close(&record).await?;
+            let record = ctx.record(&client, record)?;
+            let done = client.research_close(&record).await?;
             Ok(ResearchOutput::Closed {
                 record: record.to_string(),
                 values_closed: done.closed.iter().map(field_name).collect(),
@@ -432,7 +433,7 @@ pub async fn research(ctx: &Ctx, cmd: &ResearchCommand) -> Result<ResearchOutput
 
 /// Runs `stats …`.
 pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
-    let c = ctx.client()?;
+    let client = ctx.client()?;
     match cmd {
         StatsCommand::Open {
             cluster,
@@ -443,17 +444,17 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
             epsilon,
         } => {
             let eps = epsilon.map(epsilon_milli).transpose()?.unwrap_or(0);
-            let f = Field::parse(field).map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let field = Field::parse(field).map_err(|e| ClientError::Invalid(e.to_string()))?;
             if !(*days > 0.0 && days.is_finite()) {
                 return Err(ClientError::Invalid(format!(
                     "--days must be positive, got {days}"
                 )));
             }
-            let now = medshare_sdk::chain::chain_time(c.chain.as_ref()).await?;
-            let study = c
+            let now = medshare_sdk::chain::chain_time(client.chain.as_ref()).await?;
+            let study = client
                 .open_study(
                     cluster,
-                    &f,
+                    &field,
                     purpose,
                     *min_cohort,
                     now + (*days * 86_400.0) as i64,
@@ -462,21 +463,21 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
                 .await?;
             Ok(ResearchOutput::Opened {
                 study: study.to_string(),
-                field: f.name,
+                field: field.name,
                 min_cohort: *min_cohort,
             })
         }
         StatsCommand::Collect { study } => {
-            let added = c.collect(study).await?;
-            let s = c.study(study).await?;
+            let added = client.collect(study).await?;
+            let account = client.study(study).await?;
             Ok(ResearchOutput::Collected {
                 study: study.to_string(),
                 added,
-                cohort: s.cohort,
+                cohort: account.cohort,
             })
         }
         StatsCommand::Tidy { study } => {
-            let (accounts, lamports) = c.study_tidy(study).await?;
+            let (accounts, lamports) = client.study_tidy(study).await?;
             Ok(ResearchOutput::Tidied {
                 study: study.to_string(),
                 accounts,
@@ -484,23 +485,23 @@ pub async fn stats(ctx: &Ctx, cmd: &StatsCommand) -> Result<ResearchOutput> {
             })
         }
         StatsCommand::Remove { study, record } => {
-            let s = c.remove_from_study(study, record).await?;
+            let account = client.remove_from_study(study, record).await?;
             Ok(ResearchOutput::Removed {
                 study: study.to_string(),
                 record: record.to_string(),
-                cohort: s.cohort,
+                cohort: account.cohort,
             })
         }
         StatsCommand::Close { study } => {
-            c.collect(study).await?;
-            let s = c.close_study(study).await?;
-            let t = c.ready_cluster(&s.cluster).await?.threshold;
-            Ok(ResearchOutput::Study(view(study, &s, None, t)))
+            client.collect(study).await?;
+            let account = client.close_study(study).await?;
+            let t = client.ready_cluster(&account.cluster).await?.threshold;
+            Ok(ResearchOutput::Study(view(study, &account, None, t)))
         }
         StatsCommand::Show { study } => {
-            let (s, r) = c.study_results(study).await?;
-            let t = c.ready_cluster(&s.cluster).await?.threshold;
-            Ok(ResearchOutput::Study(view(study, &s, r, t)))
+            let (account, results) = client.study_results(study).await?;
+            let t = client.ready_cluster(&account.cluster).await?.threshold;
+            Ok(ResearchOutput::Study(view(study, &account, results, t)))
         }
     }
 }

@@ -36,22 +36,23 @@ impl Wait {
 /// Waits for `ticket`'s callback, reporting each new contribution count to
 /// `progress` as `waiting for the cluster: have/need contributions`.
 pub async fn wait_for(
-    c: &Client,
+    client: &Client,
     ticket: &ShareTicket,
     timeout: Duration,
     progress: &mut impl FnMut(&str),
 ) -> Result<()> {
     let mut last = usize::MAX;
-    c.wait(ticket, timeout, |have, need| {
-        if have != last {
-            last = have;
-            progress(&format!(
-                "waiting for the cluster: {have}/{need} contributions"
-            ));
-        }
-    })
-    .await
-    .map(|_| ())
+    client
+        .wait(ticket, timeout, |have, need| {
+            if have != last {
+                last = have;
+                progress(&format!(
+                    "waiting for the cluster: {have}/{need} contributions"
+                ));
+            }
+        })
+        .await
+        .map(|_| ())
 }
 
 /// Whether a share is still with the cluster or done.
@@ -122,7 +123,7 @@ impl fmt::Display for ShareQueued {
 }
 
 async fn finish(
-    c: &Client,
+    client: &Client,
     ticket: ShareTicket,
     record: String,
     mask: u8,
@@ -133,7 +134,7 @@ async fn finish(
     let status = match wait {
         Wait::No => ShareStatus::Pending,
         Wait::For(timeout) => {
-            wait_for(c, &ticket, timeout, progress).await?;
+            wait_for(client, &ticket, timeout, progress).await?;
             ShareStatus::Completed
         }
     };
@@ -149,15 +150,15 @@ async fn finish(
 
 /// The groups of one share: `all` is the record's written groups; at most
 /// [`MAX_SHARE_GROUPS`] (what one node transaction carries).
-async fn share_mask(c: &Client, record: &Pubkey, groups: &str) -> Result<u8> {
+async fn share_mask(client: &Client, record: &Pubkey, groups: &str) -> Result<u8> {
     let mut mask = parse_groups(groups).map_err(ClientError::BadGroups)?;
     if mask == u8::MAX {
-        mask = c
+        mask = client
             .record(record)
             .await?
             .groups
             .iter()
-            .fold(0, |m, g| m | (1 << g.group));
+            .fold(0, |m, group| m | (1 << group.group));
     }
     if mask.count_ones() as usize > MAX_SHARE_GROUPS {
         return Err(ClientError::TooManyGroups(group_names(mask).join(",")));
@@ -174,15 +175,15 @@ pub async fn share(
     wait: Wait,
     progress: &mut impl FnMut(&str),
 ) -> Result<ShareQueued> {
-    let c = ctx.client()?;
-    let r = ctx.record(&c, record)?;
-    let mask = share_mask(&c, &r, groups).await?;
-    let recipient = c.resolve_recipient(to).await?;
-    let ticket = c.share(&r, mask, recipient).await?;
+    let client = ctx.client()?;
+    let address = ctx.record(&client, record)?;
+    let mask = share_mask(&client, &address, groups).await?;
+    let recipient = client.resolve_recipient(to).await?;
+    let ticket = client.share(&address, mask, recipient).await?;
     finish(
-        &c,
+        &client,
         ticket,
-        r.to_string(),
+        address.to_string(),
         mask,
         Direction::Push,
         wait,
@@ -199,11 +200,11 @@ pub async fn request(
     wait: Wait,
     progress: &mut impl FnMut(&str),
 ) -> Result<ShareQueued> {
-    let c = ctx.client()?;
-    let mask = share_mask(&c, record, groups).await?;
-    let ticket = c.request(record, mask).await?;
+    let client = ctx.client()?;
+    let mask = share_mask(&client, record, groups).await?;
+    let ticket = client.request(record, mask).await?;
     finish(
-        &c,
+        &client,
         ticket,
         record.to_string(),
         mask,
@@ -229,12 +230,12 @@ impl fmt::Display for Cancelled {
 
 /// Cancels an expired share request (rent back to the requester).
 pub async fn cancel(ctx: &Ctx, computation: &Pubkey) -> Result<Cancelled> {
-    let c = ctx.client()?;
+    let client = ctx.client()?;
     let ticket = ShareTicket {
         computation: *computation,
         share_result: medshare::pda::share_result(computation),
     };
-    c.cancel(&ticket).await?;
+    client.cancel(&ticket).await?;
     Ok(Cancelled {
         cancelled: computation.to_string(),
     })
@@ -265,8 +266,8 @@ impl fmt::Display for ShareClosed {
 
 /// Closes a completed share result (as its requester or recipient).
 pub async fn close(ctx: &Ctx, share: &Pubkey) -> Result<ShareClosed> {
-    let c = ctx.client()?;
-    let (lamports, requester) = c.close_share(share).await?;
+    let client = ctx.client()?;
+    let (lamports, requester) = client.close_share(share).await?;
     Ok(ShareClosed {
         closed: share.to_string(),
         rent_lamports: lamports,

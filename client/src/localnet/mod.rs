@@ -118,8 +118,8 @@ fn keypair_at(path: &Path) -> Result<Keypair> {
             // The localnet directory is this user's: the key must be too.
             let mine = path
                 .parent()
-                .and_then(|d| d.metadata().ok())
-                .is_some_and(|d| d.uid() == meta.uid());
+                .and_then(|parent| parent.metadata().ok())
+                .is_some_and(|parent_meta| parent_meta.uid() == meta.uid());
             if !meta.file_type().is_file() || meta.permissions().mode() & 0o077 != 0 || !mine {
                 return Err(io(
                     "refusing to adopt keypair",
@@ -130,10 +130,10 @@ fn keypair_at(path: &Path) -> Result<Keypair> {
         }
         return read_keypair_file(path).map_err(|e| io("cannot read keypair", path, e));
     }
-    let k = Keypair::new();
-    let json = Zeroizing::new(serde_json::to_string(&k.to_bytes().to_vec()).expect("JSON"));
+    let keypair = Keypair::new();
+    let json = Zeroizing::new(serde_json::to_string(&keypair.to_bytes().to_vec()).expect("JSON"));
     keystore::write_private(path, json.as_bytes()).map_err(|e| io("cannot write", path, e))?;
-    Ok(k)
+    Ok(keypair)
 }
 
 /// Runs a localnet until `shutdown` resolves; `progress` gets every line
@@ -159,15 +159,19 @@ pub async fn run(
     let ledger = dir.join("ledger");
     let saved: Option<Saved> = std::fs::read(&state_file)
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let reuse = match (&saved, opts.reset) {
-        (Some(s), false) if s.threshold == opts.t && s.nodes == opts.n && ledger.is_dir() => true,
-        (Some(s), false) if ledger.is_dir() => {
+        (Some(previous), false)
+            if previous.threshold == opts.t && previous.nodes == opts.n && ledger.is_dir() =>
+        {
+            true
+        }
+        (Some(previous), false) if ledger.is_dir() => {
             progress(&format!(
                 "{} holds a {}-of-{} localnet; replacing it with a {}-of-{} one",
                 dir.display(),
-                s.threshold,
-                s.nodes,
+                previous.threshold,
+                previous.nodes,
                 opts.t,
                 opts.n
             ));
@@ -180,11 +184,11 @@ pub async fn run(
         let _ = std::fs::remove_file(&state_file);
         let _ = std::fs::remove_file(dir.join("admin.json"));
         for i in 1..=u8::MAX {
-            let d = dir.join(format!("node-{i}"));
-            if !d.exists() {
+            let node_dir = dir.join(format!("node-{i}"));
+            if !node_dir.exists() {
                 break;
             }
-            std::fs::remove_dir_all(&d).map_err(|e| io("cannot remove", &d, e))?;
+            std::fs::remove_dir_all(&node_dir).map_err(|e| io("cannot remove", &node_dir, e))?;
         }
     }
 
@@ -228,19 +232,19 @@ pub async fn run(
             started.elapsed().as_secs_f64()
         ));
         let cluster = match (&saved, reuse) {
-            (Some(s), true) => s.cluster.parse::<Pubkey>().map_err(|_| {
+            (Some(previous), true) => previous.cluster.parse::<Pubkey>().map_err(|_| {
                 ClientError::Invalid(format!("{} is corrupt", state_file.display()))
             })?,
             _ => create(chain.as_ref(), opts, &mut progress).await?,
         };
         for i in 1..=opts.n as usize {
-            let p = start_node(&mpc_node, &url, dir, i, &cluster, opts.poll_ms)?;
+            let node_process = start_node(&mpc_node, &url, dir, i, &cluster, opts.poll_ms)?;
             progress(&format!(
                 "node {i} running (pid {}, log {})",
-                p.pid(),
-                p.log.display()
+                node_process.pid(),
+                node_process.log.display()
             ));
-            procs.0.push(p);
+            procs.0.push(node_process);
         }
         let dkg = Instant::now();
         wait_ready(chain.as_ref(), &cluster, &mut procs).await?;
@@ -264,11 +268,11 @@ pub async fn run(
         Ok::<Pubkey, ClientError>(cluster)
     };
     let set_up = tokio::select! {
-        r = setup => Some(r),
+        result = setup => Some(result),
         () = &mut shutdown => None,
     };
     let cluster = match set_up {
-        Some(Ok(c)) => c,
+        Some(Ok(cluster)) => cluster,
         Some(Err(e)) => {
             procs.stop_all(&rpc, &mut progress).await;
             return Err(e);
@@ -289,15 +293,19 @@ pub async fn run(
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         let mut exited = None;
-        for (k, p) in procs.0.iter_mut().enumerate() {
-            if let Ok(Some(status)) = p.child.try_wait() {
+        for (k, process) in procs.0.iter_mut().enumerate() {
+            if let Ok(Some(status)) = process.child.try_wait() {
                 exited = Some((k, status));
                 break;
             }
         }
         if let Some((k, status)) = exited {
-            let p = procs.0.remove(k);
-            let msg = format!("{} exited ({status}); see {}", p.name, p.log.display());
+            let process = procs.0.remove(k);
+            let msg = format!(
+                "{} exited ({status}); see {}",
+                process.name,
+                process.log.display()
+            );
             if k == 0 {
                 break Err(ClientError::Io(msg));
             }
@@ -361,16 +369,16 @@ async fn create(
         opts.t, opts.n
     ));
     for i in 1..=opts.n as usize {
-        let d = opts.dir.join(format!("node-{i}"));
-        std::fs::create_dir_all(&d).map_err(|e| io("cannot create", &d, e))?;
-        let authority = keypair_at(&d.join("authority.json"))?;
+        let node_dir = opts.dir.join(format!("node-{i}"));
+        std::fs::create_dir_all(&node_dir).map_err(|e| io("cannot create", &node_dir, e))?;
+        let authority = keypair_at(&node_dir.join("authority.json"))?;
         let mut pass = [0u8; 24];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut pass);
         let passphrase = Zeroizing::new(hex::encode(pass));
-        let pass_file = d.join("passphrase");
+        let pass_file = node_dir.join("passphrase");
         keystore::write_private(&pass_file, passphrase.as_bytes())
             .map_err(|e| io("cannot write", &pass_file, e))?;
-        KeyStore::create(&d.join("keys.json"), passphrase, authority.pubkey())?;
+        KeyStore::create(&node_dir.join("keys.json"), passphrase, authority.pubkey())?;
         chain.airdrop(&authority.pubkey(), NODE_FUNDS).await?;
         medshare_sdk::admin::add_node(chain, &admin, &cluster, &authority.pubkey()).await?;
     }
@@ -386,8 +394,8 @@ fn start_node(
     cluster: &Pubkey,
     poll_ms: u64,
 ) -> Result<Proc> {
-    let d = dir.join(format!("node-{i}"));
-    let path = |f: &str| d.join(f).display().to_string();
+    let node_dir = dir.join(format!("node-{i}"));
+    let path = |file: &str| node_dir.join(file).display().to_string();
     let args = vec![
         "--url".into(),
         url.to_string(),
@@ -415,8 +423,8 @@ fn start_node(
 async fn wait_ready(chain: &dyn Chain, cluster: &Pubkey, procs: &mut Procs) -> Result<()> {
     let start = Instant::now();
     loop {
-        let c: Option<Cluster> = fetch(chain, cluster).await?;
-        match c.map(|c| c.status) {
+        let account: Option<Cluster> = fetch(chain, cluster).await?;
+        match account.map(|account| account.status) {
             Some(ClusterStatus::Ready) => return Ok(()),
             Some(ClusterStatus::Failed) => {
                 return Err(ClientError::ClusterNotReady(format!(
@@ -426,12 +434,12 @@ async fn wait_ready(chain: &dyn Chain, cluster: &Pubkey, procs: &mut Procs) -> R
             None => return Err(ClientError::ClusterNotFound(cluster.to_string())),
             _ => {}
         }
-        for p in procs.0.iter_mut() {
-            if let Ok(Some(status)) = p.child.try_wait() {
+        for process in procs.0.iter_mut() {
+            if let Ok(Some(status)) = process.child.try_wait() {
                 return Err(ClientError::Io(format!(
                     "{} exited ({status}) before the cluster was ready; see {}",
-                    p.name,
-                    p.log.display()
+                    process.name,
+                    process.log.display()
                 )));
             }
         }

@@ -15,14 +15,14 @@ use crate::error::{ClientError, Result};
 pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
-fn is_executable(p: &Path) -> bool {
+fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
 }
 
@@ -40,8 +40,8 @@ pub fn find_validator() -> Result<PathBuf> {
 pub fn find_mpc_node() -> Result<PathBuf> {
     std::env::current_exe()
         .ok()
-        .map(|e| e.with_file_name("mpc-node"))
-        .filter(|p| is_executable(p))
+        .map(|exe| exe.with_file_name("mpc-node"))
+        .filter(|candidate| is_executable(candidate))
         .or_else(|| on_path("mpc-node"))
         .ok_or_else(|| {
             ClientError::Invalid(
@@ -55,30 +55,33 @@ pub fn find_mpc_node() -> Result<PathBuf> {
 /// The program ELF: `given`, else `target/deploy/medshare.so` under the
 /// current directory, else next to the binaries (`target/<profile>/../deploy`).
 pub fn find_program(given: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = given {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
+    if let Some(path) = given {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
         } else {
             Err(ClientError::Io(format!(
                 "no program ELF at {}",
-                p.display()
+                path.display()
             )))
         };
     }
     let mut candidates = vec![PathBuf::from("target/deploy/medshare.so")];
     if let Some(profile_dir) = std::env::current_exe()
         .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
     {
         candidates.push(profile_dir.join("../deploy/medshare.so"));
     }
-    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
-        ClientError::Invalid(
-            "no program ELF at target/deploy/medshare.so; build it with \
+    candidates
+        .into_iter()
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            ClientError::Invalid(
+                "no program ELF at target/deploy/medshare.so; build it with \
              `../shared/sbf/build -p medshare` (or `anchor build`), or pass --program"
-                .into(),
-        )
-    })
+                    .into(),
+            )
+        })
 }
 
 /// One child process and what to call it.
@@ -141,20 +144,20 @@ impl Procs {
     /// finalized (so a reused ledger has it: a validator restarted from its
     /// ledger resumes from its last root), then stops the validator.
     pub(super) async fn stop_all(&mut self, rpc: &Rpc, progress: &mut impl FnMut(&str)) {
-        for p in self.0.iter_mut().skip(1).rev() {
-            p.stop().await;
-            progress(&format!("stopped {}", p.name));
+        for process in self.0.iter_mut().skip(1).rev() {
+            process.stop().await;
+            progress(&format!("stopped {}", process.name));
         }
-        if let Some(v) = self.0.first_mut() {
-            if matches!(v.child.try_wait(), Ok(None)) {
+        if let Some(validator) = self.0.first_mut() {
+            if matches!(validator.child.try_wait(), Ok(None)) {
                 progress(&format!(
                     "waiting for the last transactions to be finalized (at most {} s)",
                     FINALIZE_WAIT.as_secs()
                 ));
                 finalize(rpc).await;
             }
-            v.stop().await;
-            progress(&format!("stopped {}", v.name));
+            validator.stop().await;
+            progress(&format!("stopped {}", validator.name));
         }
         self.0.clear();
     }
@@ -170,7 +173,7 @@ async fn finalize(rpc: &Rpc) {
     let start = Instant::now();
     while start.elapsed() < FINALIZE_WAIT {
         match rpc.slot_at(CommitmentConfig::finalized()).await {
-            Ok(s) if s >= target => return,
+            Ok(slot) if slot >= target => return,
             Ok(_) => tokio::time::sleep(Duration::from_millis(400)).await,
             Err(_) => return,
         }

@@ -44,86 +44,90 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
-fn describe(d: &[u8]) -> Option<(String, String, String)> {
-    if let Some(e) = decode::<RecordChanged>(d) {
-        let what = match e.kind {
+fn describe(data: &[u8]) -> Option<(String, String, String)> {
+    if let Some(event) = decode::<RecordChanged>(data) {
+        let what = match event.kind {
             RecordChange::Created => "created",
             RecordChange::NewVersion => "new version",
             RecordChange::Closed => "closed",
         };
         return Some((
             "RecordChanged".into(),
-            e.author.to_string(),
-            format!("record {what} (version {})", e.version),
+            event.author.to_string(),
+            format!("record {what} (version {})", event.version),
         ));
     }
-    if let Some(e) = decode::<RecordGroupWritten>(d) {
+    if let Some(event) = decode::<RecordGroupWritten>(data) {
         return Some((
             "RecordGroupWritten".into(),
             String::new(),
             format!(
                 "{} written ({} bytes, version {})",
-                group_names(1 << e.group).join(""),
-                e.ciphertext_len,
-                e.version
+                group_names(1 << event.group).join(""),
+                event.ciphertext_len,
+                event.version
             ),
         ));
     }
-    if let Some(e) = decode::<ShareRequested>(d) {
+    if let Some(event) = decode::<ShareRequested>(data) {
         return Some((
-            if e.consent == Pubkey::default() {
+            if event.consent == Pubkey::default() {
                 "ShareRequested"
             } else {
                 "PullRequested"
             }
             .into(),
-            e.requester.to_string(),
+            event.requester.to_string(),
             format!(
                 "share of [{}] to key {}{} (computation {}, expires slot {})",
-                group_names(e.group_mask).join(", "),
-                &hex::encode(e.recipient)[..KEY_HEX_SHOWN],
-                if e.recipient_wallet == Pubkey::default() {
+                group_names(event.group_mask).join(", "),
+                &hex::encode(event.recipient)[..KEY_HEX_SHOWN],
+                if event.recipient_wallet == Pubkey::default() {
                     String::new()
                 } else {
-                    format!(" / wallet {}", e.recipient_wallet)
+                    format!(" / wallet {}", event.recipient_wallet)
                 },
-                e.computation,
-                e.expiry_slot
+                event.computation,
+                event.expiry_slot
             ),
         ));
     }
-    if let Some(e) = decode::<ContributionAccepted>(d) {
+    if let Some(event) = decode::<ContributionAccepted>(data) {
         return Some((
             "ContributionAccepted".into(),
-            format!("node {}", e.node),
-            format!("contribution {} accepted", e.count),
+            format!("node {}", event.node),
+            format!("contribution {} accepted", event.count),
         ));
     }
-    if let Some(e) = decode::<ContributionRejected>(d) {
+    if let Some(event) = decode::<ContributionRejected>(data) {
         return Some((
             "ContributionRejected".into(),
-            format!("node {} ({})", e.node, e.authority),
-            format!("invalid proof for group {}: node named as faulty", e.group),
-        ));
-    }
-    if let Some(e) = decode::<ShareCompleted>(d) {
-        return Some((
-            "ShareCompleted".into(),
-            format!("node {}", e.finalizer),
+            format!("node {} ({})", event.node, event.authority),
             format!(
-                "re-encrypted [{}] for key {} from nodes {:?}",
-                e.groups
-                    .iter()
-                    .map(|g| group_names(1 << g).join(""))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                &hex::encode(e.recipient)[..KEY_HEX_SHOWN],
-                e.contributors
+                "invalid proof for group {}: node named as faulty",
+                event.group
             ),
         ));
     }
-    if let Some(e) = decode::<ConsentChanged>(d) {
-        let what = match e.kind {
+    if let Some(event) = decode::<ShareCompleted>(data) {
+        return Some((
+            "ShareCompleted".into(),
+            format!("node {}", event.finalizer),
+            format!(
+                "re-encrypted [{}] for key {} from nodes {:?}",
+                event
+                    .groups
+                    .iter()
+                    .map(|group| group_names(1 << group).join(""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                &hex::encode(event.recipient)[..KEY_HEX_SHOWN],
+                event.contributors
+            ),
+        ));
+    }
+    if let Some(event) = decode::<ConsentChanged>(data) {
+        let what = match event.kind {
             ConsentChange::Granted => "granted",
             ConsentChange::Modified => "modified",
             ConsentChange::Revoked => "revoked",
@@ -131,96 +135,99 @@ fn describe(d: &[u8]) -> Option<(String, String, String)> {
         };
         return Some((
             "ConsentChanged".into(),
-            e.grantee.to_string(),
+            event.grantee.to_string(),
             format!(
                 "consent {what}: [{}] for \"{}\" until {}",
-                group_names(e.group_mask).join(", "),
-                e.purpose,
-                e.expires_at
+                group_names(event.group_mask).join(", "),
+                event.purpose,
+                event.expires_at
             ),
         ));
     }
-    if let Some(e) = decode::<PullRefused>(d) {
-        let why = medshare::error::MedshareError::from_code(e.reason)
+    if let Some(event) = decode::<PullRefused>(data) {
+        let why = medshare::error::MedshareError::from_code(event.reason)
             .map(|m| m.to_string())
-            .unwrap_or_else(|| format!("error {}", e.reason));
+            .unwrap_or_else(|| format!("error {}", event.reason));
         return Some((
             "PullRefused".into(),
-            e.requester.to_string(),
+            event.requester.to_string(),
             format!(
                 "pull of [{}] refused: {why}",
-                group_names(e.group_mask).join(", ")
+                group_names(event.group_mask).join(", ")
             ),
         ));
     }
-    if let Some(e) = decode::<PolicyChanged>(d) {
+    if let Some(event) = decode::<PolicyChanged>(data) {
         return Some((
             "PolicyChanged".into(),
             String::new(),
-            if e.required_roles == 0 {
+            if event.required_roles == 0 {
                 "no provider verification required".into()
             } else {
                 format!(
                     "shares only to verified [{}]",
-                    crate::user::providers::role_names(e.required_roles).join(", ")
+                    crate::user::providers::role_names(event.required_roles).join(", ")
                 )
             },
         ));
     }
-    if let Some(e) = decode::<ShareClosed>(d) {
+    if let Some(event) = decode::<ShareClosed>(data) {
         return Some((
             "ShareClosed".into(),
-            e.by.to_string(),
+            event.by.to_string(),
             format!(
                 "share result {} closed, rent to {}",
-                e.share_result, e.requester
+                event.share_result, event.requester
             ),
         ));
     }
-    if let Some(e) = decode::<medshare::events::ResearchConsentChanged>(d) {
-        let what = match e.kind {
+    if let Some(event) = decode::<medshare::events::ResearchConsentChanged>(data) {
+        let what = match event.kind {
             ConsentChange::Revoked => "revoked",
             _ => "granted",
         };
         return Some((
             "ResearchConsent".into(),
-            e.owner.to_string(),
+            event.owner.to_string(),
             format!(
                 "research consent {what}: \"{}\", {} field(s), until unix time {}",
-                e.purpose,
-                e.fields.len(),
-                e.expires_at
+                event.purpose,
+                event.fields.len(),
+                event.expires_at
             ),
         ));
     }
-    if let Some(e) = decode::<medshare::events::ResearchValueSealed>(d) {
+    if let Some(event) = decode::<medshare::events::ResearchValueSealed>(data) {
         return Some((
             "ResearchValue".into(),
-            e.owner.to_string(),
+            event.owner.to_string(),
             format!(
                 "encrypted research value posted ({} bits, proofs verified)",
-                e.bits
+                event.bits
             ),
         ));
     }
-    if let Some(e) = decode::<medshare::events::StudyJoined>(d) {
+    if let Some(event) = decode::<medshare::events::StudyJoined>(data) {
         return Some((
             "StudyJoined".into(),
             String::new(),
-            format!("added to study {} (cohort {})", e.study, e.cohort),
+            format!("added to study {} (cohort {})", event.study, event.cohort),
         ));
     }
-    if let Some(e) = decode::<medshare::events::StudyLeft>(d) {
+    if let Some(event) = decode::<medshare::events::StudyLeft>(data) {
         return Some((
             "StudyLeft".into(),
             String::new(),
-            format!("removed from study {} (cohort {})", e.study, e.cohort),
+            format!(
+                "removed from study {} (cohort {})",
+                event.study, event.cohort
+            ),
         ));
     }
-    if let Some(e) = decode::<ShareCancelled>(d) {
+    if let Some(event) = decode::<ShareCancelled>(data) {
         return Some((
             "ShareCancelled".into(),
-            e.requester.to_string(),
+            event.requester.to_string(),
             "expired share cancelled".into(),
         ));
     }
@@ -232,8 +239,8 @@ pub const LOG_TRUNCATED: &str = "Log truncated";
 
 fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
     let mut any = false;
-    for d in program_data(&entry.logs, &medshare::ID) {
-        if let Some((event, actor, detail)) = describe(&d) {
+    for data in program_data(&entry.logs, &medshare::ID) {
+        if let Some((event, actor, detail)) = describe(&data) {
             any = true;
             out.push(AuditEvent {
                 slot: entry.slot,
@@ -249,7 +256,7 @@ fn push_entry(out: &mut Vec<AuditEvent>, entry: &LedgerEntry) {
         // A validator truncates a transaction's logs past its byte limit,
         // and an RPC node may not serve the logs of a recent one yet: say
         // so, rather than leave the transaction out of the trail.
-        let truncated = entry.logs.iter().any(|l| l == LOG_TRUNCATED);
+        let truncated = entry.logs.iter().any(|line| line == LOG_TRUNCATED);
         if truncated || entry.logs.is_empty() {
             out.push(AuditEvent {
                 slot: entry.slot,
@@ -296,20 +303,20 @@ pub async fn trail(chain: &dyn Chain, record: &Pubkey) -> Result<Vec<AuditEvent>
     let computations: Vec<Pubkey> = entries
         .iter()
         .flat_map(|entry| program_data(&entry.logs, &medshare::ID))
-        .filter_map(|d| decode::<ShareRequested>(&d).map(|e| e.computation))
+        .filter_map(|data| decode::<ShareRequested>(&data).map(|event| event.computation))
         .collect();
-    for c in computations {
-        let life = chain.history(&c).await?;
-        let ours: std::collections::HashSet<_> = life.iter().map(|e| e.signature).collect();
+    for computation in computations {
+        let life = chain.history(&computation).await?;
+        let ours: std::collections::HashSet<_> = life.iter().map(|entry| entry.signature).collect();
         let at = entries
             .iter()
-            .position(|e| ours.contains(&e.signature))
+            .position(|entry| ours.contains(&entry.signature))
             .unwrap_or(entries.len());
-        entries.retain(|e| !ours.contains(&e.signature));
+        entries.retain(|entry| !ours.contains(&entry.signature));
         let at = at.min(entries.len());
         entries.splice(at..at, life);
     }
-    entries.sort_by_key(|e| e.slot);
+    entries.sort_by_key(|entry| entry.slot);
     let mut out = Vec::new();
     for entry in &entries {
         push_entry(&mut out, entry);
@@ -319,17 +326,17 @@ pub async fn trail(chain: &dyn Chain, record: &Pubkey) -> Result<Vec<AuditEvent>
 
 /// The trail as CSV.
 pub fn to_csv(events: &[AuditEvent]) -> String {
-    let esc = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let esc = |field: &str| format!("\"{}\"", field.replace('"', "\"\""));
     let mut out = String::from("slot,time,event,actor,detail,signature\n");
-    for e in events {
+    for event in events {
         out.push_str(&format!(
             "{},{},{},{},{},{}\n",
-            e.slot,
-            e.time.map(|t| t.to_string()).unwrap_or_default(),
-            esc(&e.event),
-            esc(&e.actor),
-            esc(&e.detail),
-            esc(&e.signature)
+            event.slot,
+            event.time.map(|time| time.to_string()).unwrap_or_default(),
+            esc(&event.event),
+            esc(&event.actor),
+            esc(&event.detail),
+            esc(&event.signature)
         ));
     }
     out

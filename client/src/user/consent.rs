@@ -35,10 +35,15 @@ impl Client {
         if record.required_roles == 0 {
             return Ok(None);
         }
-        let p = medshare::pda::provider(&record.cluster, wallet);
-        Ok(fetch::<Provider>(self.chain.as_ref(), &p)
+        let provider = medshare::pda::provider(&record.cluster, wallet);
+        Ok(fetch::<Provider>(self.chain.as_ref(), &provider)
             .await?
-            .map(|prov| (p, medshare::pda::issuer(&record.cluster, &prov.issuer))))
+            .map(|prov| {
+                (
+                    provider,
+                    medshare::pda::issuer(&record.cluster, &prov.issuer),
+                )
+            }))
     }
 
     /// Grants `grantee` consent to request `group_mask` of `record` until `expires_at`.
@@ -50,8 +55,8 @@ impl Client {
         purpose: &str,
         expires_at: i64,
     ) -> Result<Pubkey> {
-        let r = self.record(record).await?;
-        let registry = self.registry_for(&r, grantee).await?;
+        let account = self.record(record).await?;
+        let registry = self.registry_for(&account, grantee).await?;
         let consent = medshare::pda::consent(record, grantee);
         let args = ConsentArgs {
             group_mask,
@@ -100,18 +105,19 @@ impl Client {
     /// Every consent ever granted on `record`, as it stands now.
     pub async fn consents(&self, record: &Pubkey) -> Result<Vec<(Pubkey, Consent)>> {
         let mut grantees: Vec<Pubkey> = Vec::new();
-        for e in self.chain.history(record).await? {
-            for ev in medshare_sdk::events::events::<medshare::events::ConsentChanged>(&e.logs) {
+        for entry in self.chain.history(record).await? {
+            for ev in medshare_sdk::events::events::<medshare::events::ConsentChanged>(&entry.logs)
+            {
                 if !grantees.contains(&ev.grantee) {
                     grantees.push(ev.grantee);
                 }
             }
         }
         let mut out = Vec::new();
-        for g in grantees {
-            let addr = medshare::pda::consent(record, &g);
-            if let Some(c) = fetch::<Consent>(self.chain.as_ref(), &addr).await? {
-                out.push((addr, c));
+        for grantee in grantees {
+            let addr = medshare::pda::consent(record, &grantee);
+            if let Some(consent) = fetch::<Consent>(self.chain.as_ref(), &addr).await? {
+                out.push((addr, consent));
             }
         }
         Ok(out)
@@ -121,18 +127,18 @@ impl Client {
     /// consent. A refusal is recorded on-chain and returned as
     /// [`ClientError::Refused`].
     pub async fn request(&self, record: &Pubkey, group_mask: u8) -> Result<ShareTicket> {
-        let r = self.record(record).await?;
+        let account = self.record(record).await?;
         let me = self.wallet.pubkey();
-        let registry = self.registry_for(&r, &me).await?;
+        let registry = self.registry_for(&account, &me).await?;
         for _ in 0..super::shares::COMPUTATION_ID_RETRIES {
-            let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
+            let cluster: Cluster = fetch(self.chain.as_ref(), &account.cluster)
                 .await?
-                .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
+                .ok_or_else(|| ClientError::ClusterNotFound(account.cluster.to_string()))?;
             let (ix, computation, share_result) = ix::request_share(
                 me,
                 *record,
-                r.cluster,
-                c.next_computation,
+                account.cluster,
+                cluster.next_computation,
                 group_mask,
                 registry,
             );
@@ -152,7 +158,7 @@ impl Client {
                     if landed.logs.is_empty()
                         && fetch::<medshare::state::Computation>(self.chain.as_ref(), &computation)
                             .await?
-                            .is_none_or(|c| c.requester != me)
+                            .is_none_or(|created| created.requester != me)
                     {
                         return Err(ClientError::Refused(
                             "the program refused the pull (the reason is on the record's audit trail)"

@@ -77,15 +77,17 @@ pub async fn import_fhir(
         .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
     let mut entries = medshare_fhir::import(&text)
         .map_err(|e| ClientError::BadFhir(format!("{}: {e}", path.display())))?;
-    for (i, e) in entries.iter_mut().enumerate() {
-        let kind = e.resource_type().to_string();
-        for ptr in medshare_fhir::inline_attachments(&e.resource) {
-            let a = e
+    for (i, entry) in entries.iter_mut().enumerate() {
+        let kind = entry.resource_type().to_string();
+        for ptr in medshare_fhir::inline_attachments(&entry.resource) {
+            let attachment = entry
                 .resource
                 .pointer_mut(&ptr)
                 .and_then(Value::as_object_mut)
                 .expect("the pointer was just found");
-            let data = a.remove("data").expect("an inline attachment has data");
+            let data = attachment
+                .remove("data")
+                .expect("an inline attachment has data");
             let bytes = zeroize::Zeroizing::new(
                 base64::engine::general_purpose::STANDARD
                     .decode(data.as_str().unwrap_or_default())
@@ -97,22 +99,28 @@ pub async fn import_fhir(
                         ))
                     })?,
             );
-            let r = blobs.put_bytes(record, &bytes).await?;
-            let content_type = a
+            let blob = blobs.put_bytes(record, &bytes).await?;
+            let content_type = attachment
                 .get("contentType")
                 .and_then(Value::as_str)
                 .map(str::to_string);
             let fallback = format!("{kind}-{i}{}", ptr.replace('/', "-"));
             let name = safe_name(
-                a.get("title").and_then(Value::as_str).unwrap_or(&fallback),
+                attachment
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&fallback),
                 &fallback,
             );
-            a.insert("url".into(), json!(format!("{ATTACHMENT_URL}{}", r.sha256)));
-            a.entry("size").or_insert(json!(r.size));
+            attachment.insert(
+                "url".into(),
+                json!(format!("{ATTACHMENT_URL}{}", blob.sha256)),
+            );
+            attachment.entry("size").or_insert(json!(blob.size));
             out.attachments.push(Attachment {
                 name,
                 content_type,
-                blob: r,
+                blob,
             });
         }
     }
@@ -131,31 +139,31 @@ pub async fn attach_files(
     let patient = out
         .fhir
         .iter()
-        .find(|e| e.resource_type() == "Patient")
-        .and_then(|e| e.full_url.clone().or_else(|| e.local_ref()));
-    for f in files {
-        let name = safe_name(&f.to_string_lossy(), "attachment");
-        let r = blobs.put_file(record, f).await?;
+        .find(|entry| entry.resource_type() == "Patient")
+        .and_then(|entry| entry.full_url.clone().or_else(|| entry.local_ref()));
+    for file in files {
+        let name = safe_name(&file.to_string_lossy(), "attachment");
+        let blob = blobs.put_file(record, file).await?;
         let content_type = content_type_of(&name).map(str::to_string);
         if !out.fhir.is_empty() {
             let mut doc = json!({
                 "resourceType": "DocumentReference",
-                "id": &r.sha256[..DOCUMENT_ID_HEX],
+                "id": &blob.sha256[..DOCUMENT_ID_HEX],
                 "status": "current",
                 "content": [{ "attachment": {
                     "contentType": content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
                     "title": name,
-                    "size": r.size,
-                    "url": format!("{ATTACHMENT_URL}{}", r.sha256),
+                    "size": blob.size,
+                    "url": format!("{ATTACHMENT_URL}{}", blob.sha256),
                 }}],
             });
-            if let Some(p) = &patient {
-                doc["subject"] = json!({ "reference": p });
+            if let Some(patient) = &patient {
+                doc["subject"] = json!({ "reference": patient });
             }
             out.fhir.push(FhirEntry {
                 full_url: Some(format!(
                     "urn:uuid:medshare-{}",
-                    &r.sha256[..DOCUMENT_URN_HEX]
+                    &blob.sha256[..DOCUMENT_URN_HEX]
                 )),
                 resource: doc,
             });
@@ -163,7 +171,7 @@ pub async fn attach_files(
         out.attachments.push(Attachment {
             name,
             content_type,
-            blob: r,
+            blob,
         });
     }
     Ok(())
@@ -205,17 +213,21 @@ impl fmt::Display for Extras {
             let kinds: Vec<String> = self
                 .fhir_resources
                 .iter()
-                .map(|(k, v)| format!("{k} {v}"))
+                .map(|(kind, count)| format!("{kind} {count}"))
                 .collect();
             write!(f, "\nFHIR: {n} resources ({})", kinds.join(", "))?;
-            if let Some(b) = &self.fhir_bundle {
-                write!(f, "; bundle written to {b}")?;
+            if let Some(bundle) = &self.fhir_bundle {
+                write!(f, "; bundle written to {bundle}")?;
             }
         }
-        for a in &self.attachments {
-            write!(f, "\nattachment {} ({} bytes)", a.name, a.size)?;
-            if let Some(p) = &a.saved_to {
-                write!(f, " saved to {p}")?;
+        for attachment in &self.attachments {
+            write!(
+                f,
+                "\nattachment {} ({} bytes)",
+                attachment.name, attachment.size
+            )?;
+            if let Some(path) = &attachment.saved_to {
+                write!(f, " saved to {path}")?;
             }
         }
         Ok(())
@@ -244,21 +256,22 @@ pub async fn save(
     out: &OutFiles,
 ) -> Result<Extras> {
     let mut extras = Extras::default();
-    for e in &contents.fhir {
+    for entry in &contents.fhir {
         *extras
             .fhir_resources
-            .entry(e.resource_type().to_string())
+            .entry(entry.resource_type().to_string())
             .or_default() += 1;
     }
-    let exists = |p: &Path| ClientError::Io(format!("{} exists: not overwritten", p.display()));
+    let exists =
+        |path: &Path| ClientError::Io(format!("{} exists: not overwritten", path.display()));
     // Targets, checked before anything is fetched.
     let mut targets: Vec<Option<PathBuf>> = vec![None; contents.attachments.len()];
     if let Some(dir) = &out.out_dir {
         let mut taken = std::collections::HashSet::new();
-        for (a, slot) in contents.attachments.iter().zip(targets.iter_mut()) {
-            let mut name = safe_name(&a.name, &a.blob.sha256);
+        for (attachment, slot) in contents.attachments.iter().zip(targets.iter_mut()) {
+            let mut name = safe_name(&attachment.name, &attachment.blob.sha256);
             if !taken.insert(name.clone()) {
-                name = format!("{}-{name}", a.blob.short());
+                name = format!("{}-{name}", attachment.blob.short());
                 taken.insert(name.clone());
             }
             let target = dir.join(&name);
@@ -268,8 +281,8 @@ pub async fn save(
             *slot = Some(target);
         }
     }
-    if let Some(p) = out.fhir.as_ref().filter(|p| p.exists()) {
-        return Err(exists(p));
+    if let Some(path) = out.fhir.as_ref().filter(|path| path.exists()) {
+        return Err(exists(path));
     }
     let created = match &out.out_dir {
         Some(dir) if !dir.is_dir() && !contents.attachments.is_empty() => {
@@ -286,17 +299,19 @@ pub async fn save(
         }
     }
     let urls = result?;
-    for (a, target) in contents.attachments.iter().zip(&targets) {
-        let saved_to = target.as_ref().map(|t| absolute(t).display().to_string());
+    for (attachment, target) in contents.attachments.iter().zip(&targets) {
+        let saved_to = target
+            .as_ref()
+            .map(|target| absolute(target).display().to_string());
         extras.attachments.push(SavedAttachment {
-            name: a.name.clone(),
-            size: a.blob.size,
-            content_type: a.content_type.clone(),
+            name: attachment.name.clone(),
+            size: attachment.blob.size,
+            content_type: attachment.content_type.clone(),
             saved_to,
         });
     }
     extras.fhir_bundle = urls
-        .then(|| out.fhir.as_ref().map(|p| p.display().to_string()))
+        .then(|| out.fhir.as_ref().map(|path| path.display().to_string()))
         .flatten();
     Ok(extras)
 }
@@ -312,15 +327,15 @@ async fn fetch_and_place(
 ) -> Result<bool> {
     let mut pending = Vec::new();
     let mut urls: BTreeMap<String, String> = BTreeMap::new();
-    for (a, target) in contents.attachments.iter().zip(targets) {
+    for (attachment, target) in contents.attachments.iter().zip(targets) {
         let Some(target) = target else { continue };
         let dir = target.parent().unwrap_or(Path::new("."));
         let tmp = client
-            .reader(record, &a.blob)?
-            .get_to_temp(record, &a.blob, dir)
+            .reader(record, &attachment.blob)?
+            .get_to_temp(record, &attachment.blob, dir)
             .await?;
         urls.insert(
-            format!("{ATTACHMENT_URL}{}", a.blob.sha256),
+            format!("{ATTACHMENT_URL}{}", attachment.blob.sha256),
             format!("file://{}", absolute(target).display()),
         );
         pending.push((tmp, target.clone()));
@@ -336,8 +351,8 @@ async fn fetch_and_place(
     let mut placed: Vec<PathBuf> = Vec::new();
     for (tmp, target) in pending {
         if let Err(e) = tmp.persist_noclobber(&target) {
-            for p in &placed {
-                let _ = std::fs::remove_file(p);
+            for path in &placed {
+                let _ = std::fs::remove_file(path);
             }
             return Err(ClientError::Io(format!(
                 "{}: {}",
@@ -350,21 +365,23 @@ async fn fetch_and_place(
     Ok(out.fhir.is_some())
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn rewrite_urls(v: &mut Value, urls: &BTreeMap<String, String>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(u)) = o.get_mut("url") {
-                if let Some(to) = urls.get(u.as_str()) {
-                    *u = to.clone();
+fn rewrite_urls(value: &mut Value, urls: &BTreeMap<String, String>) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(url)) = object.get_mut("url") {
+                if let Some(to) = urls.get(url.as_str()) {
+                    *url = to.clone();
                 }
             }
-            o.values_mut().for_each(|w| rewrite_urls(w, urls));
+            object
+                .values_mut()
+                .for_each(|child| rewrite_urls(child, urls));
         }
-        Value::Array(a) => a.iter_mut().for_each(|w| rewrite_urls(w, urls)),
+        Value::Array(array) => array.iter_mut().for_each(|child| rewrite_urls(child, urls)),
         _ => {}
     }
 }
@@ -374,7 +391,7 @@ fn temp_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let dir = path
         .parent()
-        .filter(|d| !d.as_os_str().is_empty())
+        .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| ClientError::Io(format!("{}: {e}", dir.display())))?;

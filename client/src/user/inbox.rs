@@ -12,10 +12,10 @@ use super::Client;
 impl Client {
     /// Share results of `cluster` addressed to this user (by key or wallet), newest first.
     pub async fn inbox(&self, cluster: &Pubkey) -> Result<Vec<(Pubkey, ShareResult)>> {
-        let c: Cluster = fetch(self.chain.as_ref(), cluster)
+        let account: Cluster = fetch(self.chain.as_ref(), cluster)
             .await?
             .ok_or_else(|| ClientError::ClusterNotFound(cluster.to_string()))?;
-        let addrs: Vec<Pubkey> = (0..c.next_computation)
+        let addrs: Vec<Pubkey> = (0..account.next_computation)
             .map(|k| medshare::pda::share_result(&medshare::pda::computation(cluster, k)))
             .collect();
         let me = self.wallet.pubkey();
@@ -24,8 +24,8 @@ impl Client {
         let mut out: Vec<(Pubkey, ShareResult)> = addrs
             .into_iter()
             .zip(results)
-            .filter_map(|(a, r)| r.map(|r| (a, r)))
-            .filter(|(_, r)| r.recipient == key || r.recipient_wallet == me)
+            .filter_map(|(address, result)| result.map(|result| (address, result)))
+            .filter(|(_, result)| result.recipient == key || result.recipient_wallet == me)
             .collect();
         out.reverse();
         Ok(out)

@@ -65,7 +65,7 @@ impl Client {
     /// Where this user's blobs go.
     pub fn blob_store(&self) -> Result<BlobStore> {
         match &self.blobs {
-            Some(b) => Ok(b.clone()),
+            Some(store) => Ok(store.clone()),
             None => BlobStore::open(&default_store_dir().to_string_lossy()),
         }
     }
@@ -74,7 +74,7 @@ impl Client {
     /// (without creating it).
     fn existing_blob_store(&self) -> Result<Option<BlobStore>> {
         match &self.blobs {
-            Some(b) => Ok(Some(b.clone())),
+            Some(store) => Ok(Some(store.clone())),
             None if default_store_dir().is_dir() => Ok(Some(self.blob_store()?)),
             None => Ok(None),
         }
@@ -86,7 +86,7 @@ impl Client {
     /// creates a store.
     pub fn reader(&self, record: &Pubkey, r: &BlobRef) -> Result<BlobStore> {
         match self.existing_blob_store()? {
-            Some(b) => Ok(b),
+            Some(store) => Ok(store),
             None => BlobStore::at_locator(record, r),
         }
     }
@@ -99,14 +99,14 @@ impl Client {
             detail: e.0,
         };
         match parse_body(plain).map_err(corrupt)? {
-            Body::Inline(m) => Ok(m),
-            Body::Offchain(r) => {
+            Body::Inline(body) => Ok(body),
+            Body::Offchain(blob) => {
                 let bytes = self
-                    .reader(record, &r)?
-                    .get_bytes(record, &r, MAX_BODY)
+                    .reader(record, &blob)?
+                    .get_bytes(record, &blob, MAX_BODY)
                     .await?;
                 match parse_body(&bytes).map_err(corrupt)? {
-                    Body::Inline(m) => Ok(m),
+                    Body::Inline(body) => Ok(body),
                     Body::Offchain(_) => Err(corrupt(BodyError(
                         "an off-chain body points to another blob".into(),
                     ))),
@@ -122,13 +122,14 @@ impl Client {
         plain: &[Zeroizing<Vec<u8>>],
         what: &'static str,
     ) -> Result<Contents> {
-        let mut c = Contents::default();
-        for p in plain {
-            let body = self.read_body(record, p).await?;
-            c.merge(body)
+        let mut contents = Contents::default();
+        for plaintext in plain {
+            let body = self.read_body(record, plaintext).await?;
+            contents
+                .merge(body)
                 .map_err(|e| ClientError::CorruptContents { what, detail: e.0 })?;
         }
-        Ok(c)
+        Ok(contents)
     }
 
     /// The Edwards form of this user's key.
@@ -161,12 +162,12 @@ impl Client {
 
     /// A ready cluster.
     pub async fn ready_cluster(&self, cluster: &Pubkey) -> Result<Cluster> {
-        let c: Cluster = fetch(self.chain.as_ref(), cluster)
+        let account: Cluster = fetch(self.chain.as_ref(), cluster)
             .await?
             .ok_or_else(|| ClientError::ClusterNotFound(cluster.to_string()))?;
-        if c.status != ClusterStatus::Ready {
+        if account.status != ClusterStatus::Ready {
             return Err(ClientError::ClusterNotReady(cluster.to_string()));
         }
-        Ok(c)
+        Ok(account)
     }
 }

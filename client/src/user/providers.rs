@@ -7,15 +7,19 @@ use medshare::state::ProviderRole;
 /// Parses `doctor,hospital` into a provider-role mask.
 pub fn parse_roles(list: &str) -> std::result::Result<u8, String> {
     let mut mask = 0u8;
-    for r in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        mask |= parse_role(r)?.bit();
+    for role in list
+        .split(',')
+        .map(str::trim)
+        .filter(|role| !role.is_empty())
+    {
+        mask |= parse_role(role)?.bit();
     }
     Ok(mask)
 }
 
 /// Parses one provider role.
-pub fn parse_role(r: &str) -> std::result::Result<ProviderRole, String> {
-    match r.to_ascii_lowercase().as_str() {
+pub fn parse_role(role: &str) -> std::result::Result<ProviderRole, String> {
+    match role.to_ascii_lowercase().as_str() {
         "doctor" => Ok(ProviderRole::Doctor),
         "hospital" => Ok(ProviderRole::Hospital),
         "insurer" => Ok(ProviderRole::Insurer),
@@ -32,6 +36,6 @@ pub fn role_names(mask: u8) -> Vec<&'static str> {
         .iter()
         .enumerate()
         .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, n)| *n)
+        .map(|(_, name)| *name)
         .collect()
 }

@@ -40,25 +40,26 @@ impl Client {
         if bodies.is_empty() {
             return Err(ClientError::EmptyRecord);
         }
-        let c = self.ready_cluster(cluster).await?;
+        let cluster_account = self.ready_cluster(cluster).await?;
         let owner = self.wallet.pubkey();
         let record = medshare::pda::record(&owner, record_id);
         let existing = fetch::<PatientRecord>(self.chain.as_ref(), &record).await?;
-        if let Some(r) = &existing {
-            if r.cluster != *cluster {
+        if let Some(previous) = &existing {
+            if previous.cluster != *cluster {
                 return Err(ClientError::OtherCluster {
                     record_id,
-                    cluster: r.cluster.to_string(),
+                    cluster: previous.cluster.to_string(),
                 });
             }
         }
         // Every body, sealed off-chain where needed, before the version moves.
         let mut blobs = None;
-        let mut keep: HashSet<String> = contents.blobs().map(|r| r.sha256.clone()).collect();
+        let mut keep: HashSet<String> = contents.blobs().map(|blob| blob.sha256.clone()).collect();
         let mut plain = Vec::with_capacity(bodies.len());
-        for (g, body) in bodies {
+        for (group, body) in bodies {
             let bytes = Zeroizing::new(serde_json::to_vec(&body).expect("JSON"));
-            let name = crate::data::FieldGroup::from_number(g).map_or("?", |g| g.name());
+            let name =
+                crate::data::FieldGroup::from_number(group).map_or("?", |group| group.name());
             if bytes.len() as u64 > MAX_BODY {
                 return Err(ClientError::GroupTooLarge {
                     group: name,
@@ -67,16 +68,16 @@ impl Client {
                 });
             }
             if bytes.len() <= INLINE_LIMIT {
-                plain.push((g, bytes));
+                plain.push((group, bytes));
                 continue;
             }
             if blobs.is_none() {
                 blobs = Some(self.blob_store()?);
             }
             let store = blobs.as_ref().expect("just opened");
-            let r = store.put_bytes(&record, &bytes).await?;
-            keep.insert(r.sha256.clone());
-            let inline = Zeroizing::new(offchain_body(&r));
+            let blob = store.put_bytes(&record, &bytes).await?;
+            keep.insert(blob.sha256.clone());
+            let inline = Zeroizing::new(offchain_body(&blob));
             if inline.len() > INLINE_LIMIT {
                 return Err(ClientError::Store(format!(
                     "{}: the URL is too long for a blob reference to fit on-chain ({} bytes, at most {INLINE_LIMIT})",
@@ -84,13 +85,13 @@ impl Client {
                     inline.len()
                 )));
             }
-            plain.push((g, inline));
+            plain.push((group, inline));
         }
         let version = match &existing {
-            Some(r) => {
+            Some(previous) => {
                 let ix = ix::update_patient_data(owner, None, record);
                 self.chain.send(&[ix], &[&self.wallet]).await?;
-                r.version + 1
+                previous.version + 1
             }
             None => {
                 // A record's owner needs an identity (it counts the owner's
@@ -115,24 +116,24 @@ impl Client {
                 1
             }
         };
-        let cluster_key = Point(c.cluster_key);
-        for (g, bytes) in plain {
-            let s = seal_group(
+        let cluster_key = Point(cluster_account.cluster_key);
+        for (group, bytes) in plain {
+            let sealed = seal_group(
                 &mut OsRng,
-                &record_ctx(&owner, &record, g),
+                &record_ctx(&owner, &record, group),
                 version,
                 &bytes,
                 &cluster_key,
                 &self.encryption_key(),
             )
             .map_err(|e| ClientError::Invalid(e.to_string()))?;
-            let write = ix::write_record_group(owner, None, record, s);
+            let write = ix::write_record_group(owner, None, record, sealed);
             let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
             self.chain.send(&[budget, write], &[&self.wallet]).await?;
         }
         // Blobs of earlier versions that this one no longer refers to.
-        if let Some(b) = blobs.or(self.existing_blob_store()?) {
-            if let Err(e) = b.delete_except(&record, &keep).await {
+        if let Some(store) = blobs.or(self.existing_blob_store()?) {
+            if let Err(e) = store.delete_except(&record, &keep).await {
                 tracing::warn!(%record, error = %e, "stored; blobs of earlier versions were not deleted (`erase` deletes them)");
             }
         }
@@ -159,26 +160,29 @@ impl Client {
 
     /// The owner decrypts their own record.
     pub async fn show(&self, record: &Pubkey) -> Result<(Contents, u32)> {
-        let r = self.record(record).await?;
-        if r.owner != self.wallet.pubkey() {
+        let account = self.record(record).await?;
+        if account.owner != self.wallet.pubkey() {
             return Err(ClientError::NotReadable {
                 record: record.to_string(),
-                owner: r.owner.to_string(),
+                owner: account.owner.to_string(),
             });
         }
         let mut plain = Vec::new();
-        for g in &r.groups {
-            let sealed = stored_to_sealed(g);
-            let p = open_own_group(
+        for group in &account.groups {
+            let sealed = stored_to_sealed(group);
+            let plaintext = open_own_group(
                 &sealed,
                 &self.key,
-                &record_ctx(&r.owner, record, g.group),
-                r.version,
+                &record_ctx(&account.owner, record, group.group),
+                account.version,
             )
             .map_err(|_| ClientError::WrongKey)?;
-            plain.push(p);
+            plain.push(plaintext);
         }
-        Ok((self.contents_of(record, &plain, "record").await?, r.version))
+        Ok((
+            self.contents_of(record, &plain, "record").await?,
+            account.version,
+        ))
     }
 
     /// Closes one of the wallet's records (rent back). Pending shares of it
@@ -186,8 +190,8 @@ impl Client {
     /// closable. What the ledger already holds (capsules, inline ciphertexts
     /// in transaction history) stays there.
     pub async fn close_record(&self, record: &Pubkey) -> Result<()> {
-        let r = self.record(record).await?;
-        if r.owner != self.wallet.pubkey() {
+        let account = self.record(record).await?;
+        if account.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
         }
         let ix = ix::close_record(self.wallet.pubkey(), *record);
@@ -203,68 +207,68 @@ impl Client {
     /// already closed: its blobs in this client's store are deleted (an
     /// error only if there were none).
     pub async fn erase(&self, record: &Pubkey) -> Result<usize> {
-        let r = match self.record(record).await {
-            Ok(r) => r,
-            Err(ClientError::RecordNotFound(a)) => {
+        let account = match self.record(record).await {
+            Ok(account) => account,
+            Err(ClientError::RecordNotFound(address)) => {
                 let n = match self.existing_blob_store()? {
-                    Some(s) => s.delete_except(record, &HashSet::new()).await?,
+                    Some(store) => store.delete_except(record, &HashSet::new()).await?,
                     None => 0,
                 };
                 return if n > 0 {
                     Ok(n)
                 } else {
-                    Err(ClientError::RecordNotFound(a))
+                    Err(ClientError::RecordNotFound(address))
                 };
             }
             Err(e) => return Err(e),
         };
-        if r.owner != self.wallet.pubkey() {
+        if account.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
         }
         let mine = self.blob_store()?;
         let mut refs: Vec<BlobRef> = Vec::new();
-        for g in &r.groups {
+        for group in &account.groups {
             let plain = open_own_group(
-                &stored_to_sealed(g),
+                &stored_to_sealed(group),
                 &self.key,
-                &record_ctx(&r.owner, record, g.group),
-                r.version,
+                &record_ctx(&account.owner, record, group.group),
+                account.version,
             )
             .map_err(|_| ClientError::WrongKey)?;
             let body = match parse_body(&plain) {
-                Ok(Body::Offchain(b)) => {
-                    refs.push(b.clone());
+                Ok(Body::Offchain(blob)) => {
+                    refs.push(blob.clone());
                     // Its attachments, if the body can still be read.
-                    match mine.get_bytes(record, &b, MAX_BODY).await {
+                    match mine.get_bytes(record, &blob, MAX_BODY).await {
                         Ok(bytes) => match parse_body(&bytes) {
-                            Ok(Body::Inline(m)) => m,
+                            Ok(Body::Inline(body)) => body,
                             _ => continue,
                         },
                         Err(_) => continue,
                     }
                 }
-                Ok(Body::Inline(m)) => m,
+                Ok(Body::Inline(body)) => body,
                 Err(_) => continue,
             };
-            let mut c = Contents::default();
-            if c.merge(body).is_ok() {
-                refs.extend(c.blobs().cloned());
+            let mut contents = Contents::default();
+            if contents.merge(body).is_ok() {
+                refs.extend(contents.blobs().cloned());
             }
         }
         let mut stores = vec![mine.clone()];
-        for b in &refs {
-            match mine.store_of(record, b) {
-                Some(s) => stores.push(s),
+        for blob in &refs {
+            match mine.store_of(record, blob) {
+                Some(store) => stores.push(store),
                 None => {
-                    tracing::warn!(locator = %b.locator, "erase: a blob locator names no store this client can open")
+                    tracing::warn!(locator = %blob.locator, "erase: a blob locator names no store this client can open")
                 }
             }
         }
         let mut seen = HashSet::new();
         let mut deleted = 0;
-        for s in stores {
-            if seen.insert(s.url().to_string()) {
-                deleted += s.delete_except(record, &HashSet::new()).await?;
+        for store in stores {
+            if seen.insert(store.url().to_string()) {
+                deleted += store.delete_except(record, &HashSet::new()).await?;
             }
         }
         self.close_record(record).await?;
@@ -285,9 +289,9 @@ impl Client {
         attach: &[std::path::PathBuf],
     ) -> Result<(Pubkey, u32, Contents)> {
         let record = medshare::pda::record(&self.wallet.pubkey(), record_id);
-        for f in attach {
-            if !f.is_file() {
-                return Err(ClientError::Io(format!("{}: not a file", f.display())));
+        for file in attach {
+            if !file.is_file() {
+                return Err(ClientError::Io(format!("{}: not a file", file.display())));
             }
         }
         let blobs = self.blob_store()?;
@@ -302,8 +306,8 @@ impl Client {
         match stored {
             Ok((record, version)) => Ok((record, version, contents)),
             Err(e) => {
-                for b in contents.blobs() {
-                    let _ = blobs.delete(&record, &b.sha256).await;
+                for blob in contents.blobs() {
+                    let _ = blobs.delete(&record, &blob.sha256).await;
                 }
                 Err(e)
             }

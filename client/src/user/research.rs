@@ -62,9 +62,9 @@ pub fn epsilon_milli(eps: f64) -> Result<u32> {
 /// Parses `name=value` (a research field and its value), or `name` alone:
 /// the value is then read from the record's FHIR resources (`fhir`, at
 /// unix time `now`; see `medshare_fhir::research`).
-pub fn parse_value(s: &str, fhir: &[medshare_fhir::Entry], now: i64) -> Result<(Field, u64)> {
-    let Some((name, v)) = s.split_once('=') else {
-        let field = Field::parse(s.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
+pub fn parse_value(text: &str, fhir: &[medshare_fhir::Entry], now: i64) -> Result<(Field, u64)> {
+    let Some((name, raw_value)) = text.split_once('=') else {
+        let field = Field::parse(text.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
         let today = medshare_fhir::research::civil_date(now);
         let value = medshare_fhir::research::research_value(fhir, &field.name, today)
             .map_err(|why| ClientError::Invalid(format!("cannot read '{}': {why}", field.name)))?;
@@ -74,8 +74,10 @@ pub fn parse_value(s: &str, fhir: &[medshare_fhir::Entry], now: i64) -> Result<(
         return Ok((field, value));
     };
     let field = Field::parse(name.trim()).map_err(|e| ClientError::Invalid(e.to_string()))?;
-    let value: u64 = v.trim().parse().map_err(|_| {
-        ClientError::Invalid(format!("value of '{name}' is not a whole number: '{v}'"))
+    let value: u64 = raw_value.trim().parse().map_err(|_| {
+        ClientError::Invalid(format!(
+            "value of '{name}' is not a whole number: '{raw_value}'"
+        ))
     })?;
     field
         .check(value)
@@ -97,16 +99,16 @@ impl Client {
         privacy: Privacy,
         values: &[(Field, u64)],
     ) -> Result<(usize, Vec<String>)> {
-        let r = self.record(record).await?;
-        if r.owner != self.wallet.pubkey() {
+        let account = self.record(record).await?;
+        if account.owner != self.wallet.pubkey() {
             return Err(ClientError::NotOwner(record.to_string()));
         }
-        let cluster = self.ready_cluster(&r.cluster).await?;
+        let cluster = self.ready_cluster(&account.cluster).await?;
         let me = self.wallet.pubkey();
         let args = ResearchConsentArgs {
             purpose: purpose.to_string(),
             researcher: researcher.unwrap_or_default(),
-            fields: values.iter().map(|(f, _)| f.id).collect(),
+            fields: values.iter().map(|(field, _)| field.id).collect(),
             expires_at,
             epsilon_budget_milli: match privacy {
                 Privacy::Budget(milli) => milli,
@@ -125,17 +127,25 @@ impl Client {
         let mut kept = vec![];
         for (field, value) in values {
             let existing = medshare::pda::research_value(record, &field.id);
-            if let Some(v) =
+            if let Some(value_account) =
                 fetch::<medshare::state::ResearchValue>(self.chain.as_ref(), &existing).await?
             {
-                if v.sealed && v.record_generation == r.generation {
+                if value_account.sealed && value_account.record_generation == account.generation {
                     kept.push(field.name.clone());
                     // Already posted (a consent granted again): values do not change.
                     continue;
                 }
             }
-            let txs = value_transactions(&mut OsRng, me, *record, r.cluster, &key, field, *value)
-                .map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let txs = value_transactions(
+                &mut OsRng,
+                me,
+                *record,
+                account.cluster,
+                &key,
+                field,
+                *value,
+            )
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
             for tx in txs {
                 self.chain.send(&tx, &[&self.wallet]).await?;
                 sent += 1;
@@ -155,22 +165,24 @@ impl Client {
         let mut seen = vec![];
         let mut left = vec![];
         for entry in self.chain.history(record).await? {
-            for j in events::<StudyJoined>(&entry.logs) {
-                if seen.contains(&j.study) {
+            for joined in events::<StudyJoined>(&entry.logs) {
+                if seen.contains(&joined.study) {
                     continue;
                 }
-                seen.push(j.study);
-                let Some(s) = fetch::<Study>(self.chain.as_ref(), &j.study).await? else {
+                seen.push(joined.study);
+                let Some(study) = fetch::<Study>(self.chain.as_ref(), &joined.study).await? else {
                     continue;
                 };
-                let member = medshare::pda::study_member(&j.study, record);
-                let m = fetch::<StudyMember>(self.chain.as_ref(), &member).await?;
-                if s.status != StudyStatus::Open || m.is_none_or(|m| m.removed) {
+                let member = medshare::pda::study_member(&joined.study, record);
+                let membership = fetch::<StudyMember>(self.chain.as_ref(), &member).await?;
+                if study.status != StudyStatus::Open
+                    || membership.is_none_or(|membership| membership.removed)
+                {
                     continue;
                 }
-                let remove = ix::remove_from_study(me, j.study, &s.field, *record);
+                let remove = ix::remove_from_study(me, joined.study, &study.field, *record);
                 match self.chain.send(&[remove], &[&self.wallet]).await {
-                    Ok(_) => left.push(j.study),
+                    Ok(_) => left.push(joined.study),
                     // Closed in the meantime: a closed study keeps the record.
                     Err(e)
                         if matches!(
@@ -202,12 +214,12 @@ impl Client {
         let mut out = ResearchClosed::default();
         for id in &consent.fields {
             let value = medshare::pda::research_value(record, id);
-            let Some(v) =
+            let Some(value_account) =
                 fetch::<medshare::state::ResearchValue>(self.chain.as_ref(), &value).await?
             else {
                 continue;
             };
-            if v.memberships > 0 {
+            if value_account.memberships > 0 {
                 out.kept.push(*id);
                 continue;
             }
@@ -227,19 +239,19 @@ impl Client {
     /// that came back.
     pub async fn study_tidy(&self, study: &Pubkey) -> Result<(usize, u64)> {
         let me = self.wallet.pubkey();
-        let s = self.study(study).await?;
-        if s.researcher != me {
+        let study_account = self.study(study).await?;
+        if study_account.researcher != me {
             return Err(ClientError::Invalid(format!(
                 "study {study} is not yours: only its researcher closes it"
             )));
         }
         let before = self.balance().await?;
         let mut closed = 0;
-        if s.status == StudyStatus::Released {
-            let c: Cluster = fetch(self.chain.as_ref(), &s.cluster)
+        if study_account.status == StudyStatus::Released {
+            let cluster: Cluster = fetch(self.chain.as_ref(), &study_account.cluster)
                 .await?
-                .ok_or_else(|| ClientError::ClusterNotFound(s.cluster.to_string()))?;
-            for i in 1..=c.size {
+                .ok_or_else(|| ClientError::ClusterNotFound(study_account.cluster.to_string()))?;
+            for i in 1..=cluster.size {
                 let partials = medshare::pda::study_partials(study, i);
                 if self.chain.accounts(&[partials]).await?[0].is_none() {
                     continue;
@@ -251,18 +263,19 @@ impl Client {
         }
         let mut records = vec![];
         for entry in self.chain.history(study).await? {
-            for j in events::<StudyJoined>(&entry.logs) {
-                if j.study == *study && !records.contains(&j.record) {
-                    records.push(j.record);
+            for joined in events::<StudyJoined>(&entry.logs) {
+                if joined.study == *study && !records.contains(&joined.record) {
+                    records.push(joined.record);
                 }
             }
         }
         for record in records {
             let member = medshare::pda::study_member(study, &record);
-            let Some(m) = fetch::<StudyMember>(self.chain.as_ref(), &member).await? else {
+            let Some(membership) = fetch::<StudyMember>(self.chain.as_ref(), &member).await? else {
                 continue;
             };
-            let ix = ix::close_study_member(me, *study, &s.field, record, m.payer);
+            let ix =
+                ix::close_study_member(me, *study, &study_account.field, record, membership.payer);
             self.chain.send(&[ix], &[&self.wallet]).await?;
             closed += 1;
         }
@@ -276,7 +289,7 @@ impl Client {
         let me = self.wallet.pubkey();
         Ok(self.chain.accounts(&[me]).await?[0]
             .as_ref()
-            .map_or(0, |a| a.lamports))
+            .map_or(0, |account| account.lamports))
     }
 
     /// Opens a study of `field` in `cluster`; returns its address.
@@ -289,16 +302,21 @@ impl Client {
         closes_at: i64,
         epsilon_milli: u32,
     ) -> Result<Pubkey> {
-        let c: Cluster = self.ready_cluster(cluster).await?;
+        let cluster_account: Cluster = self.ready_cluster(cluster).await?;
         let me = self.wallet.pubkey();
         let provider = medshare::pda::provider(cluster, &me);
         let registry = fetch::<medshare::state::Provider>(self.chain.as_ref(), &provider)
             .await?
-            .map(|p| (provider, medshare::pda::issuer(cluster, &p.issuer)));
+            .map(|provider_account| {
+                (
+                    provider,
+                    medshare::pda::issuer(cluster, &provider_account.issuer),
+                )
+            });
         let (ix, study) = ix::open_study(
             me,
             *cluster,
-            c.next_study,
+            cluster_account.next_study,
             registry,
             OpenStudyArgs {
                 purpose: purpose.to_string(),
@@ -325,22 +343,22 @@ impl Client {
     /// (found in the cluster's history) that has not joined yet; returns how
     /// many joined.
     pub async fn collect(&self, study: &Pubkey) -> Result<usize> {
-        let s = self.study(study).await?;
-        if s.status != StudyStatus::Open {
+        let study_account = self.study(study).await?;
+        if study_account.status != StudyStatus::Open {
             return Ok(0);
         }
         let now = chain_time(self.chain.as_ref()).await?;
         let mut records = vec![];
-        for entry in self.chain.history(&s.cluster).await? {
-            for v in events::<ResearchValueSealed>(&entry.logs) {
-                if v.field == s.field && !records.contains(&v.record) {
-                    records.push(v.record);
+        for entry in self.chain.history(&study_account.cluster).await? {
+            for sealed in events::<ResearchValueSealed>(&entry.logs) {
+                if sealed.field == study_account.field && !records.contains(&sealed.record) {
+                    records.push(sealed.record);
                 }
             }
         }
         // A verified researcher's registration goes with every join (records
         // that admit only verified providers check it again each time).
-        let registry = researcher_registry(self.chain.as_ref(), &s).await?;
+        let registry = researcher_registry(self.chain.as_ref(), &study_account).await?;
         let mut joined = 0;
         for record in records {
             let member = medshare::pda::study_member(study, &record);
@@ -348,13 +366,21 @@ impl Client {
                 continue;
             }
             let consent = medshare::pda::research_consent(&record);
-            let Some(c) = fetch::<ResearchConsent>(self.chain.as_ref(), &consent).await? else {
+            let Some(consent_account) =
+                fetch::<ResearchConsent>(self.chain.as_ref(), &consent).await?
+            else {
                 continue;
             };
-            if c.admits(&s, now).is_err() {
+            if consent_account.admits(&study_account, now).is_err() {
                 continue;
             }
-            let ix = ix::join_study(self.wallet.pubkey(), *study, &s.field, record, registry);
+            let ix = ix::join_study(
+                self.wallet.pubkey(),
+                *study,
+                &study_account.field,
+                record,
+                registry,
+            );
             match self.chain.send(&[ix], &[&self.wallet]).await {
                 Ok(_) => joined += 1,
                 // Closed or regenerated records, shape mismatches, a policy
@@ -371,28 +397,28 @@ impl Client {
     /// Takes `record` out of an open study (the researcher may remove any
     /// member); returns the study as it now stands.
     pub async fn remove_from_study(&self, study: &Pubkey, record: &Pubkey) -> Result<Study> {
-        let s = self.study(study).await?;
-        let ix = ix::remove_from_study(self.wallet.pubkey(), *study, &s.field, *record);
+        let study_account = self.study(study).await?;
+        let ix = ix::remove_from_study(self.wallet.pubkey(), *study, &study_account.field, *record);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         self.study(study).await
     }
 
     /// Closes a study (at least its minimum cohort).
     pub async fn close_study(&self, study: &Pubkey) -> Result<Study> {
-        let s = self.study(study).await?;
-        let ix = ix::close_study(self.wallet.pubkey(), s.cluster, *study);
+        let study_account = self.study(study).await?;
+        let ix = ix::close_study(self.wallet.pubkey(), study_account.cluster, *study);
         self.chain.send(&[ix], &[&self.wallet]).await?;
         self.study(study).await
     }
 
     /// A study and, once released, its statistics.
     pub async fn study_results(&self, study: &Pubkey) -> Result<(Study, Option<StudyResults>)> {
-        let s = self.study(study).await?;
-        let results = match StudyResults::of(&s) {
-            Ok(r) => Some(r),
+        let study_account = self.study(study).await?;
+        let results = match StudyResults::of(&study_account) {
+            Ok(results) => Some(results),
             Err(medshare_sdk::research::ResultsError::NotReleased) => None,
             Err(e) => return Err(ClientError::Invalid(e.to_string())),
         };
-        Ok((s, results))
+        Ok((study_account, results))
     }
 }

@@ -70,7 +70,7 @@ impl Client {
             let bad_key = || ClientError::BadRecipientKey(who.to_string());
             let bytes = hex::decode(who).map_err(|_| bad_key())?;
             let key = UserPublicKey::from_slice(&bytes)
-                .and_then(|k| k.edwards())
+                .and_then(|key| key.edwards())
                 .map_err(|_| bad_key())?;
             return Ok(Recipient { key, wallet: None });
         }
@@ -93,28 +93,28 @@ impl Client {
         group_mask: u8,
         to: Recipient,
     ) -> Result<ShareTicket> {
-        let r = self.record(record).await?;
+        let account = self.record(record).await?;
         // A record with a provider policy needs the recipient's identity and
         // registry entries (the program checks them).
         let registry = match to.wallet {
-            Some(w) => self.registry_for(&r, &w).await?,
+            Some(wallet) => self.registry_for(&account, &wallet).await?,
             None => None,
         };
-        let recipient_identity = match (r.required_roles != 0, to.wallet) {
-            (true, Some(w)) => Some(medshare::pda::identity(&w)),
+        let recipient_identity = match (account.required_roles != 0, to.wallet) {
+            (true, Some(wallet)) => Some(medshare::pda::identity(&wallet)),
             _ => None,
         };
         let mut last = None;
         // The computation id is the cluster's counter; retry if another request took it first.
         for _ in 0..COMPUTATION_ID_RETRIES {
-            let c: Cluster = fetch(self.chain.as_ref(), &r.cluster)
+            let cluster: Cluster = fetch(self.chain.as_ref(), &account.cluster)
                 .await?
-                .ok_or_else(|| ClientError::ClusterNotFound(r.cluster.to_string()))?;
+                .ok_or_else(|| ClientError::ClusterNotFound(account.cluster.to_string()))?;
             let (ix, computation, share_result) = ix::share_patient_data(
                 self.wallet.pubkey(),
                 *record,
-                r.cluster,
-                c.next_computation,
+                account.cluster,
+                cluster.next_computation,
                 medshare::instructions::ShareArgs {
                     group_mask,
                     recipient: to.key.0,
@@ -161,12 +161,13 @@ impl Client {
             tokio::time::timeout(WAIT_POLL * 20, self.chain.subscribe(&ticket.computation))
                 .await
                 .ok()
-                .and_then(|r| r.ok());
+                .and_then(|subscription| subscription.ok());
         loop {
-            if let Some(r) = fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
+            if let Some(result) =
+                fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
             {
-                if r.completed {
-                    return Ok(r);
+                if result.completed {
+                    return Ok(result);
                 }
             } else {
                 return Err(ClientError::ShareNotFound(ticket.share_result.to_string()));
@@ -175,10 +176,13 @@ impl Client {
                 .await?
             {
                 Some(comp) => {
-                    let c: Option<Cluster> = fetch(self.chain.as_ref(), &comp.cluster).await?;
+                    let cluster: Option<Cluster> =
+                        fetch(self.chain.as_ref(), &comp.cluster).await?;
                     progress(
                         comp.contributors.len(),
-                        c.map(|c| c.threshold as usize).unwrap_or(0),
+                        cluster
+                            .map(|cluster| cluster.threshold as usize)
+                            .unwrap_or(0),
                     );
                     if self.chain.slot().await? > comp.expiry_slot {
                         return Err(ClientError::Expired);
@@ -186,11 +190,11 @@ impl Client {
                 }
                 None => {
                     // Closed: finalized (read again) or cancelled.
-                    if let Some(r) =
+                    if let Some(result) =
                         fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await?
                     {
-                        if r.completed {
-                            return Ok(r);
+                        if result.completed {
+                            return Ok(result);
                         }
                     }
                     return Err(ClientError::Expired);
@@ -223,7 +227,7 @@ impl Client {
         if comp.is_none() {
             return Err(
                 match fetch::<ShareResult>(self.chain.as_ref(), &ticket.share_result).await? {
-                    Some(r) if r.completed => {
+                    Some(result) if result.completed => {
                         ClientError::AlreadyCompleted(ticket.share_result.to_string())
                     }
                     _ => ClientError::ShareNotFound(ticket.share_result.to_string()),
@@ -252,51 +256,56 @@ impl Client {
             .next()
             .flatten()
             .ok_or_else(not_found)?;
-        let r: ShareResult = fetch(self.chain.as_ref(), share_result)
+        let result: ShareResult = fetch(self.chain.as_ref(), share_result)
             .await?
             .ok_or_else(not_found)?;
-        let ix = ix::close_share_result(self.wallet.pubkey(), *share_result, r.requester, r.record);
+        let ix = ix::close_share_result(
+            self.wallet.pubkey(),
+            *share_result,
+            result.requester,
+            result.record,
+        );
         self.chain.send(&[ix], &[&self.wallet]).await?;
-        Ok((acc.lamports, r.requester))
+        Ok((acc.lamports, result.requester))
     }
 
     /// Opens a completed share addressed to this user's key.
     pub async fn decrypt(&self, share_result: &Pubkey) -> Result<OpenedShare> {
-        let r: ShareResult = fetch(self.chain.as_ref(), share_result)
+        let result: ShareResult = fetch(self.chain.as_ref(), share_result)
             .await?
             .ok_or_else(|| ClientError::ShareNotFound(share_result.to_string()))?;
-        if !r.completed {
+        if !result.completed {
             return Err(ClientError::SharePending(share_result.to_string()));
         }
-        if r.recipient != self.encryption_key().0 {
+        if result.recipient != self.encryption_key().0 {
             return Err(ClientError::WrongKey);
         }
-        let rec = self.record(&r.record).await?;
-        if rec.version != r.record_version {
+        let rec = self.record(&result.record).await?;
+        if rec.version != result.record_version {
             return Err(ClientError::RecordChanged {
-                shared: r.record_version,
+                shared: result.record_version,
                 now: rec.version,
             });
         }
         let mut plain = Vec::new();
-        for (g, cap) in r.groups.iter().zip(&r.capsules) {
-            let stored = rec.group(*g).ok_or(ClientError::GroupGone(*g))?;
-            let m = open(&(*cap).into(), &self.key).map_err(|_| ClientError::WrongKey)?;
-            let p = open_group_with(
+        for (group, cap) in result.groups.iter().zip(&result.capsules) {
+            let stored = rec.group(*group).ok_or(ClientError::GroupGone(*group))?;
+            let secret = open(&(*cap).into(), &self.key).map_err(|_| ClientError::WrongKey)?;
+            let plaintext = open_group_with(
                 &stored_to_sealed(stored),
-                &m,
-                &record_ctx(&rec.owner, &r.record, *g),
-                r.record_version,
+                &secret,
+                &record_ctx(&rec.owner, &result.record, *group),
+                result.record_version,
             )
             .map_err(|_| ClientError::WrongKey)?;
-            plain.push(p);
+            plain.push(plaintext);
         }
         Ok(OpenedShare {
-            record: r.record,
-            owner: r.owner,
-            version: r.record_version,
-            groups: r.groups.clone(),
-            contents: self.contents_of(&r.record, &plain, "shared").await?,
+            record: result.record,
+            owner: result.owner,
+            version: result.record_version,
+            groups: result.groups.clone(),
+            contents: self.contents_of(&result.record, &plain, "shared").await?,
         })
     }
 }

@@ -68,7 +68,7 @@ pub(super) async fn costs(
         .secrets
         .key_share()
         .ok_or_else(|| anyhow!("node 1 has no key share"))?;
-    let c: Cluster = fetch(chain.as_ref(), &lc.address)
+    let cluster: Cluster = fetch(chain.as_ref(), &lc.address)
         .await?
         .ok_or_else(|| anyhow!("cluster not found"))?;
     let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
@@ -90,13 +90,13 @@ pub(super) async fn costs(
     }
     let prove = p0.elapsed() / ROUNDS;
     let contribution = last.ok_or_else(|| anyhow!("no contribution"))?;
-    let v = Point(c.nodes[0].verification_share);
+    let verification_share = Point(cluster.nodes[0].verification_share);
     let st = Statement {
         ctx: &ctx,
         node: NodeIndex::new(1).map_err(|e| anyhow!("{e}"))?,
         recipient: &recipient,
         capsule_e: &capsule_e,
-        verification_share: &v,
+        verification_share: &verification_share,
     };
     let v0 = Instant::now();
     for _ in 0..ROUNDS {

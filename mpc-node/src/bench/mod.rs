@@ -189,14 +189,14 @@ impl Watchdog {
         let last = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let start = Instant::now();
-        let (l, s) = (last.clone(), stop.clone());
+        let (last_progress, stop_flag) = (last.clone(), stop.clone());
         std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
+            while !stop_flag.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(500));
                 let idle = start
                     .elapsed()
-                    .saturating_sub(Duration::from_millis(l.load(Ordering::Relaxed)));
-                if idle > STALL_LIMIT && !s.load(Ordering::Relaxed) {
+                    .saturating_sub(Duration::from_millis(last_progress.load(Ordering::Relaxed)));
+                if idle > STALL_LIMIT && !stop_flag.load(Ordering::Relaxed) {
                     eprintln!(
                         "error: no progress for {} s: the embedded chain's bank appears \
                          deadlocked; giving up",
@@ -235,9 +235,10 @@ pub async fn run(opts: &BenchOptions, mut out: impl FnMut(&str)) -> Result<Bench
                 .await
                 .with_context(|| format!("no answer from {url}"))?;
             let funding = match &opts.payer {
-                Some(p) => Funding::Payer(Box::new(
-                    solana_sdk::signature::read_keypair_file(p)
-                        .map_err(|e| anyhow!("cannot read payer keypair {}: {e}", p.display()))?,
+                Some(path) => Funding::Payer(Box::new(
+                    solana_sdk::signature::read_keypair_file(path).map_err(|e| {
+                        anyhow!("cannot read payer keypair {}: {e}", path.display())
+                    })?,
                 )),
                 None => Funding::Faucet,
             };

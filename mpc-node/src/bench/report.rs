@@ -77,31 +77,31 @@ fn ms(d: Duration) -> String {
 }
 
 /// The report as a table, with the targets.
-pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
+pub fn render(opts: &BenchOptions, report: &BenchReport) -> String {
     use std::fmt::Write as _;
-    let mut s = String::new();
+    let mut table = String::new();
     let chain = match &opts.url {
         Some(url) => medshare_sdk::chain::rpc::resolve_url(url),
         None => "embedded chain".into(),
     };
     let on_embedded = opts.url.is_none();
     let _ = writeln!(
-        s,
+        table,
         "\nmpc-node bench ({chain}, node poll {} ms, callback fallback {} ms)",
         opts.poll.as_millis(),
         opts.callback_fallback.as_millis()
     );
-    if !r.dkg.is_empty() {
+    if !report.dkg.is_empty() {
         let _ = writeln!(
-            s,
+            table,
             "\nDKG                 total ms   key stores ms   protocol ms   target"
         );
     }
-    for d in &r.dkg {
-        let target = if d.n == 10 && on_embedded {
+    for figure in &report.dkg {
+        let target = if figure.n == 10 && on_embedded {
             format!(
                 "<= 5000 ms: {}",
-                if d.total <= Duration::from_secs(5) {
+                if figure.total <= Duration::from_secs(5) {
                     "met"
                 } else {
                     "NOT met"
@@ -111,18 +111,18 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
             String::new()
         };
         let _ = writeln!(
-            s,
+            table,
             "  t={:<2} n={:<2}       {:>9}   {:>13}   {:>11}   {target}",
-            d.t,
-            d.n,
-            ms(d.total),
-            ms(d.key_stores),
-            ms(d.protocol)
+            figure.t,
+            figure.n,
+            ms(figure.total),
+            ms(figure.key_stores),
+            ms(figure.protocol)
         );
     }
-    let sh = &r.shares;
+    let sh = &report.shares;
     let _ = writeln!(
-        s,
+        table,
         "\nshares t={} n={}: {} of {} completed in {} ms with {} in flight",
         opts.share_cluster.0,
         opts.share_cluster.1,
@@ -133,7 +133,7 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     );
     let met = |ok: bool| if ok { "met" } else { "NOT met" };
     let _ = writeln!(
-        s,
+        table,
         "  throughput         {:>8.1} shares/s            {}",
         sh.per_second,
         if on_embedded {
@@ -144,7 +144,7 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     );
     let sl = &sh.request_to_callback_slots;
     let _ = writeln!(
-        s,
+        table,
         "  request slot -> callback slot  median {} slots, p99 {}, max {} ({} shares){}",
         sl.median,
         sl.p99,
@@ -157,20 +157,20 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         }
     );
     let _ = writeln!(
-        s,
+        table,
         "\n  latency (ms)                    median      p99      max     mean"
     );
-    let row = |s: &mut String, name: &str, x: &Summary, extra: &str| {
+    let row = |table: &mut String, name: &str, summary: &Summary, extra: &str| {
         let _ = writeln!(
-            s,
+            table,
             "  {name:<30} {:>7} {:>8} {:>8} {:>8}  {extra}",
-            ms(x.median),
-            ms(x.p99),
-            ms(x.max),
-            ms(x.mean)
+            ms(summary.median),
+            ms(summary.p99),
+            ms(summary.max),
+            ms(summary.mean)
         );
     };
-    row(&mut s, "request sent -> landed", &sh.request, "");
+    row(&mut table, "request sent -> landed", &sh.request, "");
     let target = if on_embedded {
         format!(
             "p99 target <= 100: {}",
@@ -179,28 +179,38 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
     } else {
         String::new()
     };
-    row(&mut s, "queue-to-callback", &sh.queue_to_callback, &target);
     row(
-        &mut s,
+        &mut table,
+        "queue-to-callback",
+        &sh.queue_to_callback,
+        &target,
+    );
+    row(
+        &mut table,
         "  landed -> 1st contribution",
         &sh.to_first_contribution,
         "",
     );
     row(
-        &mut s,
+        &mut table,
         "  1st -> t-th contribution",
         &sh.first_to_threshold,
         "",
     );
     row(
-        &mut s,
+        &mut table,
         "  t-th contribution -> result",
         &sh.threshold_to_callback,
         "",
     );
-    row(&mut s, "request sent -> result", &sh.request_to_result, "");
+    row(
+        &mut table,
+        "request sent -> result",
+        &sh.request_to_result,
+        "",
+    );
     let _ = writeln!(
-        s,
+        table,
         "\n  contributions sent by nodes: {} ({:.2} per share, t = {}); node tick failures: {}",
         sh.contributions_sent,
         sh.contributions_sent as f64 / sh.completed.max(1) as f64,
@@ -208,34 +218,34 @@ pub fn render(opts: &BenchOptions, r: &BenchReport) -> String {
         sh.chain_errors
     );
     let _ = writeln!(
-        s,
+        table,
         "  transactions on the cluster account during the share run, by outcome:"
     );
-    for (k, v) in &sh.ledger {
-        let _ = writeln!(s, "    {v:>6}  {k}");
+    for (outcome, count) in &sh.ledger {
+        let _ = writeln!(table, "    {count:>6}  {outcome}");
     }
-    let c = &r.costs;
-    let _ = writeln!(s, "\nisolated costs");
+    let costs = &report.costs;
+    let _ = writeln!(table, "\nisolated costs");
     let _ = writeln!(
-        s,
+        table,
         "  contribution proof, one group     {:>8} ms",
-        ms(c.prove)
+        ms(costs.prove)
     );
     let _ = writeln!(
-        s,
+        table,
         "  contribution verify, one group    {:>8} ms",
-        ms(c.verify)
+        ms(costs.verify)
     );
     let _ = writeln!(
-        s,
+        table,
         "  key-store Argon2id derivation     {:>8} ms",
-        ms(c.argon2)
+        ms(costs.argon2)
     );
     let _ = writeln!(
-        s,
+        table,
         "  transfer sent -> confirmed        {:>8} ms median, {} ms p99",
-        ms(c.transfer.median),
-        ms(c.transfer.p99)
+        ms(costs.transfer.median),
+        ms(costs.transfer.p99)
     );
-    s
+    table
 }

@@ -52,7 +52,7 @@ impl Patient {
         funding.fund(&chain, &wallet.pubkey(), lamports).await?;
         let owner_key = UserSecretKey::generate(&mut OsRng);
         let recipient = edwards(&UserSecretKey::generate(&mut OsRng))?;
-        let c: Cluster = fetch(chain.as_ref(), &cluster)
+        let cluster_account: Cluster = fetch(chain.as_ref(), &cluster)
             .await?
             .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
         let owner = wallet.pubkey();
@@ -76,17 +76,17 @@ impl Patient {
                 br#"{"medications":["salbutamol 100 ug inhaler"],"allergies":["penicillin"]}"#,
             ),
         ];
-        for (g, plain) in groups {
-            let s = encrypted_ixs::record::seal_group(
+        for (group, plain) in groups {
+            let sealed = encrypted_ixs::record::seal_group(
                 &mut OsRng,
-                &record_ctx(&owner, &record, g),
+                &record_ctx(&owner, &record, group),
                 1,
                 plain,
-                &Point(c.cluster_key),
+                &Point(cluster_account.cluster_key),
                 &edwards(&owner_key)?,
             )
-            .map_err(|e| anyhow!("sealing group {g}: {e}"))?;
-            let write = ix::write_record_group(owner, None, record, s);
+            .map_err(|e| anyhow!("sealing group {group}: {e}"))?;
+            let write = ix::write_record_group(owner, None, record, sealed);
             let budget = ix::compute_budget(ix::WRITE_GROUP_COMPUTE_UNITS);
             chain.send(&[budget, write], &[&wallet]).await?;
         }
@@ -171,22 +171,22 @@ async fn observe(
     use medshare_sdk::events::events;
     while let Some(notice) = notices.recv().await {
         let now = Instant::now();
-        let mut o = observed.lock().await;
+        let mut state = observed.lock().await;
         for ev in events::<ContributionAccepted>(&notice.logs) {
-            let seen = o.seen.entry(ev.computation).or_default();
+            let seen = state.seen.entry(ev.computation).or_default();
             seen.first.get_or_insert(now);
             if ev.count as usize >= t {
                 seen.threshold.get_or_insert(now);
             }
         }
         for ev in events::<ShareCompleted>(&notice.logs) {
-            let seen = o.seen.entry(ev.computation).or_default();
+            let seen = state.seen.entry(ev.computation).or_default();
             seen.first.get_or_insert(now);
             seen.threshold.get_or_insert(now);
             seen.done = Some(now);
             seen.done_slot = Some(notice.slot);
             let seen = *seen;
-            if let Some(tx) = o.waiting.remove(&ev.computation) {
+            if let Some(tx) = state.waiting.remove(&ev.computation) {
                 let _ = tx.send(seen);
             }
             wd.progress();
@@ -208,20 +208,20 @@ pub(super) async fn run_shares(
     wd: Arc<Watchdog>,
     funding: &Funding,
 ) -> Result<ShareFigures> {
-    let c: Cluster = fetch(chain.as_ref(), &lc.address)
+    let cluster: Cluster = fetch(chain.as_ref(), &lc.address)
         .await?
         .ok_or_else(|| anyhow!("cluster not found"))?;
-    let t = c.threshold as usize;
+    let t = cluster.threshold as usize;
     let patient = Arc::new(Patient::new(chain.clone(), lc.address, funding, opts.shares).await?);
     let observed = Arc::new(Mutex::new(Observed::default()));
     let notices = chain.subscribe(&lc.address).await?;
     let observer = tokio::spawn(observe(notices, t, observed.clone(), wd.clone()));
     let sem = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     // Requests are issued one at a time: each takes the cluster's computation counter.
-    let next_id = Arc::new(Mutex::new(c.next_computation));
+    let next_id = Arc::new(Mutex::new(cluster.next_computation));
     let first_slot = chain.slot().await?;
-    let before_contrib = lc.metric_sum(|m| m.contributions.get());
-    let before_errors = lc.metric_sum(|m| m.chain_errors.get());
+    let before_contrib = lc.metric_sum(|metrics| metrics.contributions.get());
+    let before_errors = lc.metric_sum(|metrics| metrics.chain_errors.get());
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(opts.shares);
     for _ in 0..opts.shares {
@@ -253,54 +253,62 @@ pub(super) async fn run_shares(
         }));
     }
     let mut samples = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        samples.push(t.await??);
+    for task in tasks {
+        samples.push(task.await??);
     }
     let elapsed = samples
         .iter()
-        .filter_map(|s| s.seen.done)
+        .filter_map(|sample| sample.seen.done)
         .max()
-        .map(|d| d - start)
+        .map(|done| done - start)
         .unwrap_or_default();
     observer.abort();
-    let since = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-        (Some(a), Some(b)) => Some(b.saturating_duration_since(a)),
+    let since = |from: Option<Instant>, to: Option<Instant>| match (from, to) {
+        (Some(from), Some(to)) => Some(to.saturating_duration_since(from)),
         _ => None,
     };
-    let collect = |f: &dyn Fn(&Sample) -> Option<Duration>| -> Summary {
-        Summary::of(samples.iter().filter_map(f).collect())
+    let collect = |measure: &dyn Fn(&Sample) -> Option<Duration>| -> Summary {
+        Summary::of(samples.iter().filter_map(measure).collect())
     };
     let mut ledger = BTreeMap::new();
-    for e in chain.history(&lc.address).await? {
-        if e.slot < first_slot {
+    for entry in chain.history(&lc.address).await? {
+        if entry.slot < first_slot {
             continue;
         }
-        let key = if e.success {
+        let key = if entry.success {
             "ok".to_string()
         } else {
-            e.error.unwrap_or_else(|| "failed".into())
+            entry.error.unwrap_or_else(|| "failed".into())
         };
         *ledger.entry(key).or_insert(0) += 1;
     }
-    let completed = samples.iter().filter(|s| s.seen.done.is_some()).count();
+    let completed = samples
+        .iter()
+        .filter(|sample| sample.seen.done.is_some())
+        .count();
     Ok(ShareFigures {
         completed,
         elapsed,
         per_second: completed as f64 / elapsed.as_secs_f64().max(1e-9),
-        request: collect(&|s| Some(s.landed - s.sent)),
-        queue_to_callback: collect(&|s| since(Some(s.landed), s.seen.done)),
-        to_first_contribution: collect(&|s| since(Some(s.landed), s.seen.first)),
-        first_to_threshold: collect(&|s| since(s.seen.first, s.seen.threshold)),
-        threshold_to_callback: collect(&|s| since(s.seen.threshold, s.seen.done)),
-        request_to_result: collect(&|s| since(Some(s.sent), s.seen.done)),
+        request: collect(&|sample| Some(sample.landed - sample.sent)),
+        queue_to_callback: collect(&|sample| since(Some(sample.landed), sample.seen.done)),
+        to_first_contribution: collect(&|sample| since(Some(sample.landed), sample.seen.first)),
+        first_to_threshold: collect(&|sample| since(sample.seen.first, sample.seen.threshold)),
+        threshold_to_callback: collect(&|sample| since(sample.seen.threshold, sample.seen.done)),
+        request_to_result: collect(&|sample| since(Some(sample.sent), sample.seen.done)),
         request_to_callback_slots: SlotSummary::of(
             samples
                 .iter()
-                .filter_map(|s| s.seen.done_slot.map(|d| d.saturating_sub(s.slot)))
+                .filter_map(|sample| {
+                    sample
+                        .seen
+                        .done_slot
+                        .map(|done_slot| done_slot.saturating_sub(sample.slot))
+                })
                 .collect(),
         ),
-        contributions_sent: lc.metric_sum(|m| m.contributions.get()) - before_contrib,
-        chain_errors: lc.metric_sum(|m| m.chain_errors.get()) - before_errors,
+        contributions_sent: lc.metric_sum(|metrics| metrics.contributions.get()) - before_contrib,
+        chain_errors: lc.metric_sum(|metrics| metrics.chain_errors.get()) - before_errors,
         ledger,
     })
 }

@@ -29,15 +29,15 @@ pub async fn execute(
     shutdown: impl std::future::Future<Output = ()>,
     out: Out<'_>,
 ) -> Result<()> {
-    let r = resolve(cli)?;
+    let resolved = resolve(cli)?;
     match &cli.command {
-        Command::Init => init(&r, out),
-        Command::Register => register(&r, chain, out).await,
+        Command::Init => init(&resolved, out),
+        Command::Register => register(&resolved, chain, out).await,
         Command::Run {
             metrics_addr,
             timing,
-        } => run(&r, chain, metrics_addr.as_deref(), timing, shutdown).await,
-        Command::Status => status(&r, chain, out).await,
+        } => run(&resolved, chain, metrics_addr.as_deref(), timing, shutdown).await,
+        Command::Status => status(&resolved, chain, out).await,
         #[cfg(feature = "bench")]
         Command::Bench {
             shares,
@@ -57,42 +57,43 @@ pub async fn execute(
             };
             bench(cli, opts, *no_dkg, out).await
         }
-        Command::Cluster(cmd) => cluster(&r, chain, cmd, out).await,
+        Command::Cluster(cmd) => cluster(&resolved, chain, cmd, out).await,
     }
 }
 
 /// The cluster named by `--cluster` or the config file.
-fn cluster_of(r: &Resolved) -> Result<Pubkey> {
-    r.cluster
+fn cluster_of(resolved: &Resolved) -> Result<Pubkey> {
+    resolved
+        .cluster
         .ok_or_else(|| anyhow!("no cluster: pass --cluster or set it in the config"))
 }
 
 /// `init`: the authority keypair (unless one exists) and the sealed key store.
-fn init(r: &Resolved, out: Out<'_>) -> Result<()> {
-    if let Some(dir) = r.key_store.parent() {
+fn init(resolved: &Resolved, out: Out<'_>) -> Result<()> {
+    if let Some(dir) = resolved.key_store.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let authority = if r.keypair.exists() {
-        load_keypair(&r.keypair)?
+    let authority = if resolved.keypair.exists() {
+        load_keypair(&resolved.keypair)?
     } else {
-        if let Some(dir) = r.keypair.parent() {
+        if let Some(dir) = resolved.keypair.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let keypair = Keypair::new();
         let json = serde_json::to_string(&keypair.to_bytes().to_vec())?;
-        keystore::write_private(&r.keypair, json.as_bytes())
-            .with_context(|| format!("writing {}", r.keypair.display()))?;
+        keystore::write_private(&resolved.keypair, json.as_bytes())
+            .with_context(|| format!("writing {}", resolved.keypair.display()))?;
         keypair
     };
-    let pass = keystore::passphrase(r.passphrase_file.as_deref())?;
-    let store = KeyStore::create(&r.key_store, pass, authority.pubkey())?;
+    let pass = keystore::passphrase(resolved.passphrase_file.as_deref())?;
+    let store = KeyStore::create(&resolved.key_store, pass, authority.pubkey())?;
     writeln!(out, "authority:     {}", authority.pubkey())?;
     writeln!(
         out,
         "transport key: {}",
         hex::encode(store.secrets.transport().public_key().0)
     )?;
-    writeln!(out, "key store:     {}", r.key_store.display())?;
+    writeln!(out, "key store:     {}", resolved.key_store.display())?;
     writeln!(
         out,
         "next: give the authority address to the cluster admin, then `mpc-node register`"
@@ -101,22 +102,26 @@ fn init(r: &Resolved, out: Out<'_>) -> Result<()> {
 }
 
 /// The node of `register` and `run`: its keys opened, its configuration read.
-fn open_node(r: &Resolved, chain: &SharedChain, timing: &Timing) -> Result<(Node, Arc<Metrics>)> {
-    let cluster = cluster_of(r)?;
-    let authority = load_keypair(&r.keypair)?;
-    let pass = keystore::passphrase(r.passphrase_file.as_deref())?;
-    let store = KeyStore::open(&r.key_store, pass, authority.pubkey())?;
-    let cfg = node_config(cluster, &r.file, timing)?;
+fn open_node(
+    resolved: &Resolved,
+    chain: &SharedChain,
+    timing: &Timing,
+) -> Result<(Node, Arc<Metrics>)> {
+    let cluster = cluster_of(resolved)?;
+    let authority = load_keypair(&resolved.keypair)?;
+    let pass = keystore::passphrase(resolved.passphrase_file.as_deref())?;
+    let store = KeyStore::open(&resolved.key_store, pass, authority.pubkey())?;
+    let cfg = node_config(cluster, &resolved.file, timing)?;
     let metrics = Arc::new(Metrics::new());
     let node = Node::new(chain.clone(), authority, store, cfg, metrics.clone())?;
     Ok((node, metrics))
 }
 
 /// `register`: the node's transport key, once.
-async fn register(r: &Resolved, chain: Option<&SharedChain>, out: Out<'_>) -> Result<()> {
-    let cluster = cluster_of(r)?;
-    let chain = chain_for(&r.url, chain)?;
-    let (mut node, _) = open_node(r, &chain, &Timing::default())?;
+async fn register(resolved: &Resolved, chain: Option<&SharedChain>, out: Out<'_>) -> Result<()> {
+    let cluster = cluster_of(resolved)?;
+    let chain = chain_for(&resolved.url, chain)?;
+    let (mut node, _) = open_node(resolved, &chain, &Timing::default())?;
     let state: medshare::state::Cluster = fetch(chain.as_ref(), &cluster)
         .await?
         .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
@@ -137,18 +142,18 @@ async fn register(r: &Resolved, chain: Option<&SharedChain>, out: Out<'_>) -> Re
 
 /// `run`: the node until `shutdown`, with its metrics endpoint if asked.
 async fn run(
-    r: &Resolved,
+    resolved: &Resolved,
     chain: Option<&SharedChain>,
     metrics_addr: Option<&str>,
     timing: &Timing,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
-    cluster_of(r)?;
-    let chain = chain_for(&r.url, chain)?;
-    let (node, metrics) = open_node(r, &chain, timing)?;
+    cluster_of(resolved)?;
+    let chain = chain_for(&resolved.url, chain)?;
+    let (node, metrics) = open_node(resolved, &chain, timing)?;
     if let Some(addr) = metrics_addr
         .map(str::to_string)
-        .or(r.file.metrics_addr.clone())
+        .or(resolved.file.metrics_addr.clone())
     {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
@@ -161,10 +166,12 @@ async fn run(
 }
 
 /// `status`: the cluster, the DKG, pending work, the node records.
-async fn status(r: &Resolved, chain: Option<&SharedChain>, out: Out<'_>) -> Result<()> {
-    let cluster = cluster_of(r)?;
-    let chain = chain_for(&r.url, chain)?;
-    let me = load_keypair(&r.keypair).ok().map(|k| k.pubkey());
+async fn status(resolved: &Resolved, chain: Option<&SharedChain>, out: Out<'_>) -> Result<()> {
+    let cluster = cluster_of(resolved)?;
+    let chain = chain_for(&resolved.url, chain)?;
+    let me = load_keypair(&resolved.keypair)
+        .ok()
+        .map(|keypair| keypair.pubkey());
     print_status(chain.as_ref(), &cluster, me, out).await
 }
 
@@ -201,15 +208,16 @@ async fn bench(
 
 /// `cluster …`: the admin's commands, signed with `--keypair`.
 async fn cluster(
-    r: &Resolved,
+    resolved: &Resolved,
     chain: Option<&SharedChain>,
     cmd: &ClusterCommand,
     out: Out<'_>,
 ) -> Result<()> {
-    let chain = chain_for(&r.url, chain)?;
-    let admin = load_keypair(&r.keypair)?;
+    let chain = chain_for(&resolved.url, chain)?;
+    let admin = load_keypair(&resolved.keypair)?;
     let named = || {
-        r.cluster
+        resolved
+            .cluster
             .ok_or_else(|| anyhow!("no cluster: pass --cluster"))
     };
     match cmd {
@@ -265,60 +273,63 @@ async fn print_status(
     me: Option<Pubkey>,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<()> {
-    let c: medshare::state::Cluster = fetch(chain, cluster)
+    let state: medshare::state::Cluster = fetch(chain, cluster)
         .await?
         .ok_or_else(|| anyhow!("cluster {cluster} not found"))?;
     writeln!(
         out,
         "cluster {cluster}: {:?}, {} of {}, {} nodes added",
-        c.status,
-        c.threshold,
-        c.size,
-        c.nodes.len()
+        state.status,
+        state.threshold,
+        state.size,
+        state.nodes.len()
     )?;
-    if c.cluster_key != [0u8; 32] {
-        writeln!(out, "cluster key: {}", hex::encode(c.cluster_key))?;
+    if state.cluster_key != [0u8; 32] {
+        writeln!(out, "cluster key: {}", hex::encode(state.cluster_key))?;
     }
     writeln!(
         out,
         "{:>3}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
         "#", "authority", "reg", "r1", "r2", "conf", "contrib", "faults"
     )?;
-    let records = crate::node::node_records(chain, cluster, c.nodes.len()).await?;
-    for (i, (n, record)) in c.nodes.iter().zip(records).enumerate() {
-        let mark = if Some(n.authority) == me { "*" } else { " " };
+    let records = crate::node::node_records(chain, cluster, state.nodes.len()).await?;
+    for (i, (node, record)) in state.nodes.iter().zip(records).enumerate() {
+        let mark = if Some(node.authority) == me { "*" } else { " " };
         let (contributions, faults) = record
-            .map(|r| (r.contributions.to_string(), r.faults.to_string()))
+            .map(|record| (record.contributions.to_string(), record.faults.to_string()))
             .unwrap_or_else(|| ("-".into(), "-".into()));
         writeln!(
             out,
             "{:>2}{mark}  {:<44}  {:>4} {:>4} {:>6} {:>7} {:>7} {:>6}",
             i + 1,
-            n.authority.to_string(),
-            n.registered,
-            n.round1_posted,
-            format!("{:#06x}", n.round2_sent),
-            n.confirmed,
+            node.authority.to_string(),
+            node.registered,
+            node.round1_posted,
+            format!("{:#06x}", node.round2_sent),
+            node.confirmed,
             contributions,
             faults
         )?;
     }
-    for j in crate::node::judge_complaints(chain, cluster).await? {
-        let verdict = match j.verdict {
+    for complaint in crate::node::judge_complaints(chain, cluster).await? {
+        let verdict = match complaint.verdict {
             encrypted_ixs::dkg::Verdict::SenderFaulty { reason } => {
-                format!("node {} is at fault ({reason})", j.accused)
+                format!("node {} is at fault ({reason})", complaint.accused)
             }
             encrypted_ixs::dkg::Verdict::ComplaintFalse => {
-                format!("the complaint is false: node {} is at fault", j.complainer)
+                format!(
+                    "the complaint is false: node {} is at fault",
+                    complaint.complainer
+                )
             }
         };
         writeln!(
             out,
             "DKG complaint (attempt {}): node {} accuses node {}; {verdict}",
-            c.dkg_attempt, j.complainer, j.accused
+            state.dkg_attempt, complaint.complainer, complaint.accused
         )?;
     }
-    let addrs: Vec<Pubkey> = (0..c.next_computation)
+    let addrs: Vec<Pubkey> = (0..state.next_computation)
         .map(|k| medshare::pda::computation(cluster, k))
         .collect();
     let comps =
@@ -326,16 +337,16 @@ async fn print_status(
     let pending: Vec<_> = addrs
         .iter()
         .zip(comps)
-        .filter_map(|(a, c)| c.map(|c| (a, c)))
+        .filter_map(|(address, computation)| computation.map(|computation| (address, computation)))
         .collect();
     writeln!(out, "pending computations: {}", pending.len())?;
-    for (a, comp) in pending {
+    for (address, comp) in pending {
         writeln!(
             out,
-            "  {a}  groups {:?}  contributions {}/{}  faulty {:#06x}  expires at slot {}",
+            "  {address}  groups {:?}  contributions {}/{}  faulty {:#06x}  expires at slot {}",
             comp.groups,
             comp.contributors.len(),
-            c.threshold,
+            state.threshold,
             comp.faulty,
             comp.expiry_slot
         )?;

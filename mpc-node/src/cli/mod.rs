@@ -182,7 +182,7 @@ struct Resolved {
 
 fn resolve(cli: &Cli) -> Result<Resolved> {
     let file = match &cli.config {
-        Some(p) => FileConfig::load(p)?,
+        Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
     let (cli_url, _) = rpc::solana_cli_config();
@@ -206,9 +206,10 @@ fn resolve(cli: &Cli) -> Result<Resolved> {
         .cluster
         .clone()
         .or(file.cluster.clone())
-        .map(|c| {
-            c.parse::<Pubkey>()
-                .map_err(|_| anyhow!("invalid cluster address {c}"))
+        .map(|address| {
+            address
+                .parse::<Pubkey>()
+                .map_err(|_| anyhow!("invalid cluster address {address}"))
         })
         .transpose()?;
     Ok(Resolved {
@@ -280,8 +281,8 @@ pub fn log_settings(cli: &Cli) -> (&'static str, Option<String>) {
     let file_format = cli
         .config
         .as_ref()
-        .and_then(|p| FileConfig::load(p).ok())
-        .and_then(|f| f.log_format);
+        .and_then(|path| FileConfig::load(path).ok())
+        .and_then(|config| config.log_format);
     (filter, cli.log_format.clone().or(file_format))
 }
 

@@ -95,7 +95,7 @@ impl Node {
             info!(index = me.get(), "DKG round 1 posted");
             return Ok(1);
         }
-        if !cluster.nodes.iter().all(|x| x.round1_posted) {
+        if !cluster.nodes.iter().all(|node| node.round1_posted) {
             return Ok(0);
         }
         let everyone = ((1u32 << n) - 1) as u16;
@@ -110,15 +110,15 @@ impl Node {
                 dkg::round2(&mut OsRng, &params, me, secret1, &transport, &peers)?;
             #[cfg(feature = "fault-injection")]
             if self.cfg.behaviour == Behaviour::CorruptDkgPackage {
-                if let Some(p) = packages.iter_mut().min_by_key(|p| p.to) {
-                    p.ciphertext[0] ^= 1;
+                if let Some(package) = packages.iter_mut().min_by_key(|package| package.to) {
+                    package.ciphertext[0] ^= 1;
                 }
             }
             self.store.secrets.dkg_round2 = Some(secret2.to_bytes()?.to_vec());
             self.store.save()?;
             let todo: Vec<_> = packages
                 .into_iter()
-                .filter(|p| mine.round2_sent & (1 << (p.to - 1)) == 0)
+                .filter(|package| mine.round2_sent & (1 << (package.to - 1)) == 0)
                 .collect();
             let mut sent = 0;
             for chunk in todo.chunks(ROUND2_PER_TX) {
@@ -139,7 +139,7 @@ impl Node {
             .nodes
             .iter()
             .enumerate()
-            .all(|(i, x)| x.round2_sent == everyone & !(1u16 << i));
+            .all(|(i, node)| node.round2_sent == everyone & !(1u16 << i));
         if !all_sent {
             return Ok(0);
         }
@@ -188,7 +188,7 @@ impl Node {
             .secrets
             .dkg_round1
             .as_deref()
-            .filter(|b| b.len() > 32)
+            .filter(|blob| blob.len() > 32)
             .ok_or(NodeError::DkgStateLost)?;
         let mut eph = Zeroizing::new([0u8; 32]);
         eph.copy_from_slice(&blob[..32]);
@@ -207,7 +207,11 @@ impl Node {
             self.cfg.cluster,
             medshare::instructions::ConfirmDkgArgs {
                 cluster_key: out.cluster_key.0,
-                verification_shares: out.verification_shares.iter().map(|(_, v)| v.0).collect(),
+                verification_shares: out
+                    .verification_shares
+                    .iter()
+                    .map(|(_, share)| share.0)
+                    .collect(),
             },
         );
         self.send_node_ix(&[ix]).await?;

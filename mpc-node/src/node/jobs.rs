@@ -42,8 +42,8 @@ impl Node {
         cluster: &Cluster,
         pos: usize,
     ) -> Result<Arc<Worker>, NodeError> {
-        if let Some(w) = &self.worker {
-            return Ok(w.clone());
+        if let Some(worker) = &self.worker {
+            return Ok(worker.clone());
         }
         let share = self
             .store
@@ -138,14 +138,14 @@ impl Worker {
     ) -> Result<ContributionOutcome, ChainError> {
         let me = self.index.get() as u8;
         let mut args = Vec::with_capacity(comp.groups.len());
-        for (g, cap) in comp.groups.iter().zip(&comp.capsules) {
+        for (group, cap) in comp.groups.iter().zip(&comp.capsules) {
             let ctx = ComputationContext {
                 program_id: medshare::ID.to_bytes(),
                 cluster: self.cluster.to_bytes(),
                 computation: addr.to_bytes(),
-                group: *g,
+                group: *group,
             };
-            let c = reencrypt::contribute(
+            let contribution = reencrypt::contribute(
                 &mut OsRng,
                 &self.share,
                 &ctx,
@@ -154,7 +154,7 @@ impl Worker {
             )
             .map_err(|e| ChainError::Transaction(format!("cannot contribute: {e}")))?;
             #[allow(unused_mut)]
-            let mut arg = medshare_sdk::codec::contribution_arg(&c);
+            let mut arg = medshare_sdk::codec::contribution_arg(&contribution);
             #[cfg(feature = "fault-injection")]
             if self.behaviour == Behaviour::CorruptProofs {
                 std::mem::swap(&mut arg.u, &mut arg.w);
@@ -185,14 +185,16 @@ impl Worker {
         // An RPC node can report a transaction confirmed a moment before
         // its account reads at `confirmed` show it: read again for a while.
         for _ in 0..STATE_CATCH_UP_READS {
-            let Some(c) = fetch::<Computation>(self.chain.as_ref(), addr).await? else {
+            let Some(current) = fetch::<Computation>(self.chain.as_ref(), addr).await? else {
                 return Ok(ContributionOutcome::Accepted { count: 0 });
             };
             // Contributors are appended in order: this node's count is its place.
-            if let Some(p) = c.contributors.iter().position(|i| *i == me) {
-                return Ok(ContributionOutcome::Accepted { count: p as u8 + 1 });
+            if let Some(place) = current.contributors.iter().position(|i| *i == me) {
+                return Ok(ContributionOutcome::Accepted {
+                    count: place as u8 + 1,
+                });
             }
-            if c.faulty & mask_bit(self.index) != 0 {
+            if current.faulty & mask_bit(self.index) != 0 {
                 return Ok(ContributionOutcome::RejectedAsFaulty);
             }
             tokio::time::sleep(STATE_CATCH_UP_PAUSE).await;

@@ -307,9 +307,9 @@ impl Node {
                         Err(e) => {
                             self.metrics.chain_errors.inc();
                             warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "tick failed; will retry");
-                            let w = backoff;
+                            let wait = backoff;
                             backoff = (backoff * 2).min(RETRY_MAX);
-                            w
+                            wait
                         }
                     };
             }
@@ -317,7 +317,7 @@ impl Node {
             // A fallback delay that runs out calls for a full tick, unless
             // ticks are failing (then only the backoff decides).
             let wake = match self.next_deadline() {
-                Some(d) if !failing => d.max(last_tick + spacing).min(next_tick),
+                Some(deadline) if !failing => deadline.max(last_tick + spacing).min(next_tick),
                 _ => next_tick,
             };
             let wake = subscription.retry_at().map_or(wake, |at| wake.min(at));

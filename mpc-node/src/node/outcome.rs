@@ -133,7 +133,7 @@ pub(super) fn benign(e: &ChainError) -> bool {
         // The computation was closed meanwhile (not this node's own service
         // record missing, which Anchor names).
         && matches!(e, ChainError::Program { logs, .. }
-            if !logs.iter().any(|l| l.contains("account: node_record"))))
+            if !logs.iter().any(|line| line.contains("account: node_record"))))
 }
 
 #[cfg(test)]

@@ -27,7 +27,12 @@ pub async fn recipient_registry(
     let provider = medshare::pda::provider(cluster, &comp.recipient_wallet);
     Ok(fetch::<medshare::state::Provider>(chain, &provider)
         .await?
-        .map(|p| (provider, medshare::pda::issuer(cluster, &p.issuer))))
+        .map(|provider_account| {
+            (
+                provider,
+                medshare::pda::issuer(cluster, &provider_account.issuer),
+            )
+        }))
 }
 
 /// Whether chain state still authorizes a computation: the program's own
@@ -41,7 +46,7 @@ pub async fn authorized(
 ) -> Result<bool, ChainError> {
     let Some(record) = fetch::<medshare::state::PatientRecord>(chain, &comp.record)
         .await?
-        .map(|r| r.head())
+        .map(|account| account.head())
     else {
         // Closed: nothing else to read (the rule refuses it as `RecordClosed`).
         return Ok(false);
@@ -53,13 +58,15 @@ pub async fn authorized(
     let needs_registry = record.required_roles != 0;
     let (mut provider, mut issuer) = (None, None);
     if needs_registry {
-        if let Some((p, i)) = recipient_registry(chain, cluster, comp).await? {
-            provider = fetch::<medshare::state::Provider>(chain, &p)
+        if let Some((provider_address, issuer_address)) =
+            recipient_registry(chain, cluster, comp).await?
+        {
+            provider = fetch::<medshare::state::Provider>(chain, &provider_address)
                 .await?
-                .map(|entry| (p, entry));
-            issuer = fetch::<medshare::state::CredentialIssuer>(chain, &i)
+                .map(|entry| (provider_address, entry));
+            issuer = fetch::<medshare::state::CredentialIssuer>(chain, &issuer_address)
                 .await?
-                .map(|entry| (i, entry));
+                .map(|entry| (issuer_address, entry));
         }
     }
     let now = chain_time(chain).await?;
@@ -67,8 +74,8 @@ pub async fn authorized(
         .access(&AccessFacts {
             record: Some(&record),
             consent: consent.as_ref(),
-            provider: provider.as_ref().map(|(k, p)| (*k, p)),
-            issuer: issuer.as_ref().map(|(k, i)| (*k, i)),
+            provider: provider.as_ref().map(|(address, entry)| (*address, entry)),
+            issuer: issuer.as_ref().map(|(address, entry)| (*address, entry)),
             now,
         })
         .is_ok())
@@ -115,15 +122,16 @@ pub async fn judge_complaints(
     for (me, mb) in boxes.iter().filter(|(_, mb)| mb.complaint_against != 0) {
         let complainer = NodeIndex::new(*me)?;
         let accused = NodeIndex::new(mb.complaint_against as u16)?;
-        let package = boxes.get(&accused.get()).and_then(|a| {
-            a.round2
+        let package = boxes.get(&accused.get()).and_then(|mailbox| {
+            mailbox
+                .round2
                 .iter()
-                .find(|p| p.to as u16 == *me)
-                .map(|p| EncryptedRound2 {
+                .find(|package| package.to as u16 == *me)
+                .map(|package| EncryptedRound2 {
                     from: accused.get(),
                     to: *me,
-                    nonce: p.nonce,
-                    ciphertext: p.ciphertext.clone(),
+                    nonce: package.nonce,
+                    ciphertext: package.ciphertext.clone(),
                 })
         });
         let verdict = dkg::verify_complaint(

@@ -56,23 +56,24 @@ impl Node {
         self.tracked
             .iter()
             .filter(|(addr, _)| !self.inflight.contains(addr))
-            .filter_map(|(_, c)| {
-                let due = match c.ready_seen {
-                    Some(ready) => Some(ready + self.cfg.callback_fallback * (c.rank + 1)),
-                    None if !c.settled => {
-                        let immediate = t + c.faults.count_ones();
-                        if c.rank >= immediate {
+            .filter_map(|(_, tracked)| {
+                let due = match tracked.ready_seen {
+                    Some(ready) => Some(ready + self.cfg.callback_fallback * (tracked.rank + 1)),
+                    None if !tracked.settled => {
+                        let immediate = t + tracked.faults.count_ones();
+                        if tracked.rank >= immediate {
                             Some(
-                                c.first_seen
-                                    + self.cfg.contribution_fallback * (c.rank - immediate + 1),
+                                tracked.first_seen
+                                    + self.cfg.contribution_fallback
+                                        * (tracked.rank - immediate + 1),
                             )
                         } else {
-                            c.retry_at
+                            tracked.retry_at
                         }
                     }
                     None => None,
                 }?;
-                Some(c.retry_at.map_or(due, |r| due.max(r)))
+                Some(tracked.retry_at.map_or(due, |retry| due.max(retry)))
             })
             .min()
     }
@@ -97,7 +98,7 @@ impl Node {
             let comps = fetch_many::<Computation>(self.chain.as_ref(), &addrs).await?;
             for (k, (addr, comp)) in addrs.iter().zip(comps).enumerate() {
                 let cid = id + k as u64;
-                let open = comp.filter(|c| slot <= c.expiry_slot);
+                let open = comp.filter(|computation| slot <= computation.expiry_slot);
                 let Some(comp) = open else {
                     // Finalized or cancelled (closed), or expired: only its
                     // requester can act on it now (cancel).
@@ -132,7 +133,7 @@ impl Node {
         let me = self.ensure_worker(&cluster, pos)?.index;
         let t = cluster.threshold as usize;
         let mut to_read = BTreeSet::new();
-        for notice in batch.iter().filter(|n| n.success) {
+        for notice in batch.iter().filter(|notice| notice.success) {
             for ev in events::<ShareRequested>(&notice.logs) {
                 if ev.cluster == self.cfg.cluster {
                     to_read.insert(ev.computation);
@@ -140,8 +141,8 @@ impl Node {
             }
             for ev in events::<ContributionAccepted>(&notice.logs) {
                 match self.tracked.get_mut(&ev.computation) {
-                    Some(c) if ev.count as usize >= t => {
-                        c.ready_seen.get_or_insert_with(Instant::now);
+                    Some(tracked) if ev.count as usize >= t => {
+                        tracked.ready_seen.get_or_insert_with(Instant::now);
                     }
                     Some(_) => {}
                     None => {
@@ -177,7 +178,7 @@ impl Node {
         let comps = fetch_many::<Computation>(self.chain.as_ref(), &addrs).await?;
         let mut report = TickReport::default();
         for (addr, comp) in addrs.iter().zip(comps) {
-            match comp.filter(|c| c.cluster == self.cfg.cluster) {
+            match comp.filter(|computation| computation.cluster == self.cfg.cluster) {
                 Some(comp) => self.consider(&cluster, pos, me, addr, comp, &mut report),
                 None => {
                     self.tracked.remove(addr);
@@ -234,7 +235,7 @@ impl Node {
             state.ready_seen.get_or_insert(now);
         }
         self.tracked.insert(*addr, state);
-        if self.inflight.contains(addr) || state.retry_at.is_some_and(|r| now < r) {
+        if self.inflight.contains(addr) || state.retry_at.is_some_and(|retry| now < retry) {
             return;
         }
         let job = if !state.settled && !complete {
@@ -272,14 +273,14 @@ impl Node {
     /// Backs off a computation whose task failed: the poll interval,
     /// doubled per consecutive failure, at most [`RETRY_MAX`].
     pub(super) fn failed(&mut self, addr: &Pubkey) -> Duration {
-        let Some(c) = self.tracked.get_mut(addr) else {
+        let Some(tracked) = self.tracked.get_mut(addr) else {
             return Duration::ZERO;
         };
-        c.failures = c.failures.saturating_add(1);
+        tracked.failures = tracked.failures.saturating_add(1);
         let wait = (self.cfg.poll_interval.max(MIN_BACKOFF)
-            * 2u32.saturating_pow(c.failures.min(16) - 1))
+            * 2u32.saturating_pow(tracked.failures.min(16) - 1))
         .min(RETRY_MAX);
-        c.retry_at = Some(Instant::now() + wait);
+        tracked.retry_at = Some(Instant::now() + wait);
         wait
     }
 }
@@ -337,10 +338,10 @@ impl Node {
         match result {
             Ok(()) => {
                 self.metrics.finalized.inc();
-                if let Some(c) = self.tracked.remove(&addr) {
+                if let Some(tracked) = self.tracked.remove(&addr) {
                     self.metrics
                         .queue_to_callback_seconds
-                        .observe(c.first_seen.elapsed().as_secs_f64());
+                        .observe(tracked.first_seen.elapsed().as_secs_f64());
                 }
                 info!(computation = %addr, role, "callback posted");
             }
@@ -358,26 +359,28 @@ impl Node {
 
     /// Marks a computation as owing nothing more from this node.
     fn settle(&mut self, addr: &Pubkey) -> Option<&mut Tracked> {
-        let c = self.tracked.get_mut(addr)?;
-        c.settled = true;
-        Some(c)
+        let tracked = self.tracked.get_mut(addr)?;
+        tracked.settled = true;
+        Some(tracked)
     }
 
     /// Records that this node's contribution landed (accepted or found
     /// faulty): settled, failures forgotten, and `ready` if it brought the
     /// computation to `t` contributions.
     fn landed(&mut self, addr: &Pubkey, ready: bool) {
-        if let Some(c) = self.settle(addr) {
-            c.failures = 0;
-            c.retry_at = None;
+        if let Some(tracked) = self.settle(addr) {
+            tracked.failures = 0;
+            tracked.retry_at = None;
             if ready {
-                c.ready_seen.get_or_insert_with(Instant::now);
+                tracked.ready_seen.get_or_insert_with(Instant::now);
             }
         }
     }
 
     fn worker_threshold(&self) -> usize {
-        self.worker.as_ref().map_or(usize::MAX, |w| w.threshold)
+        self.worker
+            .as_ref()
+            .map_or(usize::MAX, |worker| worker.threshold)
     }
 }
 

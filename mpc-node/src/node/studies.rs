@@ -127,7 +127,7 @@ impl Node {
             .map(|i| medshare::pda::study_partials(&addr, i))
             .collect();
         let partials = fetch_many::<StudyPartials>(self.chain.as_ref(), &partial_addrs).await?;
-        let mine = partials[pos].as_ref().map_or(0, |p| p.d.len());
+        let mine = partials[pos].as_ref().map_or(0, |posted| posted.d.len());
         if mine < slices && !faulty {
             let txs = partial_transactions(
                 &mut OsRng,
@@ -155,9 +155,12 @@ impl Node {
         let done: Vec<u8> = partials
             .iter()
             .enumerate()
-            .filter(|(k, p)| {
+            .filter(|(k, posted)| {
                 study.faulty & (1 << k) == 0
-                    && ((*k == pos && !faulty) || p.as_ref().is_some_and(|p| p.d.len() == slices))
+                    && ((*k == pos && !faulty)
+                        || posted
+                            .as_ref()
+                            .is_some_and(|posted| posted.d.len() == slices))
             })
             .map(|(k, _)| k as u8 + 1)
             .take(cluster.threshold as usize)
