@@ -158,7 +158,6 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
     let blobs = BlobStore::open(&dir.join("blobs").to_string_lossy())?;
     let patient = patient.with_blobs(blobs.clone());
     let doctor = doctor.with_blobs(blobs.clone());
-    let _record = medshare::pda::record(&patient.wallet.pubkey(), 1);
     let document = dir.join("discharge-summary.txt");
     std::fs::write(&document, sample_document())
         .map_err(|e| ClientError::Io(format!("{}: {e}", document.display())))?;
@@ -167,15 +166,16 @@ pub async fn run(opts: DemoOptions, mut out: impl FnMut(&str)) -> Result<()> {
         .map_err(|e| ClientError::Io(format!("{}: {e}", bundle_file.display())))?;
 
     let t0 = Instant::now();
-    let (record, version, contents) = patient
+    let stored = patient
         .store_with_files(
             &lc.address,
-            1,
+            crate::user::StoreTarget::New,
             Contents::default(),
             Some(&bundle_file),
             std::slice::from_ref(&document),
         )
         .await?;
+    let (record, version, contents) = (stored.record, stored.version, stored.contents);
     let stored_groups = group_names(contents.group_mask());
     say(format!(
         "[3] patient stored record {record} (version {version}): {} FHIR resources in [{}], {} KiB document attached, in {} ms",

@@ -74,6 +74,28 @@ pub enum ClientError {
     /// `store` with no field at all.
     #[error("the record has no fields")]
     EmptyRecord,
+    /// `store --record-id N` where record `N` exists, without `--new-version`:
+    /// nothing is replaced by surprise.
+    #[error("record {record_id} already exists (version {version}): add --new-version to replace its contents (its attachments are kept unless dropped with --drop-attachment), or leave out --record-id to store a new record")]
+    RecordExists {
+        /// The record id.
+        record_id: u64,
+        /// Its current version.
+        version: u32,
+    },
+    /// `store --new-version` for a record id that has no record.
+    #[error("record {0} does not exist: leave out --new-version to create it")]
+    NoRecordToReplace(u64),
+    /// `--drop-attachment` naming no attachment of the record.
+    #[error("record {record_id} has no attachment {name:?} (it has: {available})")]
+    NoSuchAttachment {
+        /// The record id.
+        record_id: u64,
+        /// The name given.
+        name: String,
+        /// The record's attachments, comma-separated ("none" if none).
+        available: String,
+    },
     /// A record id already used for a record sealed to another cluster.
     #[error("record {record_id} is sealed to cluster {cluster}")]
     OtherCluster {
@@ -230,7 +252,9 @@ impl ClientError {
             ClientError::RecordNotFound(_)
             | ClientError::ShareNotFound(_)
             | ClientError::ClusterNotFound(_)
-            | ClientError::NoIdentity(_) => exit::NOT_FOUND,
+            | ClientError::NoIdentity(_)
+            | ClientError::NoRecordToReplace(_)
+            | ClientError::NoSuchAttachment { .. } => exit::NOT_FOUND,
             ClientError::ClusterNotReady(_)
             | ClientError::Cluster(mpc_node::cluster::ClusterError::DkgFailed(_)) => {
                 exit::CLUSTER_NOT_READY

@@ -416,25 +416,33 @@ impl CliEnv {
         self.write_file(name, &serde_json::to_string_pretty(data).expect("JSON"))
     }
 
-    /// `user` stores `data` as record `id` through `store --file`; returns
-    /// the `--json` output.
+    /// `user` stores `data` as new record `id` through `store --file`;
+    /// returns the `--json` output.
     pub async fn store(&self, user: &User, id: u64, data: &PatientData) -> Value {
+        self.store_with(user, id, data, &[]).await
+    }
+
+    /// `user` stores `data` as a new version of record `id` (`store --file
+    /// --new-version`); returns the `--json` output.
+    pub async fn store_new_version(&self, user: &User, id: u64, data: &PatientData) -> Value {
+        self.store_with(user, id, data, &["--new-version"]).await
+    }
+
+    async fn store_with(&self, user: &User, id: u64, data: &PatientData, extra: &[&str]) -> Value {
         let file = self.data_file(&format!("{}-record-{id}.json", user.name), data);
         let cluster = self.cluster_arg();
         let id = id.to_string();
-        self.run_json(
-            user,
-            &[
-                "store",
-                "--cluster",
-                &cluster,
-                "--record-id",
-                &id,
-                "--file",
-                path_str(&file),
-            ],
-        )
-        .await
+        let mut args = vec![
+            "store",
+            "--cluster",
+            &cluster,
+            "--record-id",
+            &id,
+            "--file",
+            path_str(&file),
+        ];
+        args.extend_from_slice(extra);
+        self.run_json(user, &args).await
     }
 }
 

@@ -489,9 +489,24 @@ pub struct StoreArgs {
     /// Cluster the record is sealed to.
     #[arg(long)]
     pub cluster: Pubkey,
-    /// Your id for this record.
-    #[arg(long, default_value_t = 1)]
-    pub record_id: u64,
+    /// Your id for this record. Without it, a new record gets the lowest
+    /// id you have no record at (printed). An id that has a record is
+    /// refused unless --new-version.
+    #[arg(long)]
+    pub record_id: Option<u64>,
+    /// Replace the contents of record --record-id with a new version: the
+    /// groups given are written, the others removed; its attachments are
+    /// kept unless dropped. Earlier shares of the record stop opening.
+    #[arg(long, requires = "record_id")]
+    pub new_version: bool,
+    /// With --new-version: an attachment of the current version not to
+    /// keep (repeatable).
+    #[arg(
+        long = "drop-attachment",
+        value_name = "NAME",
+        requires = "new_version"
+    )]
+    pub drop_attachments: Vec<String>,
     /// A JSON file with the fields (patient_id, age, gender, blood_type,
     /// weight_kg, height_cm, allergies, diagnoses, medications, notes).
     #[arg(long)]

@@ -10,12 +10,15 @@ use crate::contents::Contents;
 use crate::data::{group_names, PatientData};
 use crate::error::{ClientError, Result};
 use crate::user::files::{self, Extras, OutFiles};
+use crate::user::StoreTarget;
 
 /// `store`: a record written (created, or a new version).
 #[derive(Debug, Serialize)]
 pub struct Stored {
     /// The record.
     pub record: String,
+    /// Its id (`--record-id`).
+    pub record_id: u64,
     /// Its version now.
     pub version: u32,
     /// The field groups written.
@@ -23,9 +26,31 @@ pub struct Stored {
     /// FHIR resources stored.
     #[serde(skip_serializing_if = "is_zero")]
     pub fhir_resources: usize,
-    /// Attachments sealed off-chain (names).
+    /// Attachments of this version (names).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// What a new version changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<ReplacedOut>,
+}
+
+/// How a new version differs from the one it replaced.
+#[derive(Debug, Serialize)]
+pub struct ReplacedOut {
+    /// The version replaced.
+    pub previous_version: u32,
+    /// Groups it had that this version has not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups_removed: Vec<&'static str>,
+    /// Its attachments kept in this version.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments_kept: Vec<String>,
+    /// Its attachments dropped on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments_dropped: Vec<String>,
+    /// Its attachments replaced by this version's copy (same resource).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments_replaced: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -34,18 +59,42 @@ fn is_zero(n: &usize) -> bool {
 
 impl fmt::Display for Stored {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let new = if self.replaced.is_none() { "new " } else { "" };
         write!(
             f,
-            "stored record {} version {}: [{}]",
+            "stored {new}record {} (id {}) version {}: [{}]",
             self.record,
+            self.record_id,
             self.version,
             self.groups.join(", ")
         )?;
         if self.fhir_resources > 0 {
             write!(f, "; {} FHIR resources", self.fhir_resources)?;
         }
-        if !self.attachments.is_empty() {
-            write!(f, "; attachments: {}", self.attachments.join(", "))?;
+        for name in &self.attachments {
+            write!(f, "\n  attachment: {name}")?;
+        }
+        if let Some(replaced) = &self.replaced {
+            write!(f, "\nreplaced version {}", replaced.previous_version)?;
+            let lists = [
+                ("groups removed", replaced.groups_removed.join(", ")),
+                ("attachments kept", replaced.attachments_kept.join(", ")),
+                (
+                    "attachments dropped",
+                    replaced.attachments_dropped.join(", "),
+                ),
+                (
+                    "attachments replaced",
+                    replaced.attachments_replaced.join(", "),
+                ),
+            ];
+            for (what, list) in lists.iter().filter(|(_, list)| !list.is_empty()) {
+                write!(f, "\n  {what}: {list}")?;
+            }
+            write!(
+                f,
+                "\n  earlier shares of this record no longer open; their recipients need a new share"
+            )?;
         }
         Ok(())
     }
@@ -80,25 +129,42 @@ fn fields_of(args: &StoreArgs) -> Result<PatientData> {
 /// store first).
 pub async fn store(ctx: &Ctx, args: &StoreArgs) -> Result<Stored> {
     let client = ctx.client()?;
-    let (record, version, contents) = client
+    let target = match (args.record_id, args.new_version) {
+        (None, _) => StoreTarget::New,
+        (Some(id), false) => StoreTarget::Id(id),
+        (Some(id), true) => StoreTarget::NewVersion {
+            id,
+            drop: args.drop_attachments.clone(),
+        },
+    };
+    let outcome = client
         .store_with_files(
             &args.cluster,
-            args.record_id,
+            target,
             Contents::from_data(fields_of(args)?),
             args.fhir.as_deref(),
             &args.attach,
         )
         .await?;
     Ok(Stored {
-        record: record.to_string(),
-        version,
-        groups: group_names(contents.group_mask()),
-        fhir_resources: contents.fhir.len(),
-        attachments: contents
+        record: outcome.record.to_string(),
+        record_id: outcome.record_id,
+        version: outcome.version,
+        groups: group_names(outcome.contents.group_mask()),
+        fhir_resources: outcome.contents.fhir.len(),
+        attachments: outcome
+            .contents
             .attachments
             .iter()
             .map(|attachment| attachment.name.clone())
             .collect(),
+        replaced: outcome.replaced.map(|replaced| ReplacedOut {
+            previous_version: replaced.previous_version,
+            groups_removed: group_names(replaced.groups_removed),
+            attachments_kept: replaced.carried.kept,
+            attachments_dropped: replaced.carried.dropped,
+            attachments_replaced: replaced.carried.replaced,
+        }),
     })
 }
 

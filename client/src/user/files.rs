@@ -400,6 +400,87 @@ fn temp_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     Ok(tmp)
 }
 
+/// What a new version of a record does with the attachments of the
+/// version it replaces (see [`carry_attachments`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// Kept: listed in the new version as they were (their blobs stay).
+    pub kept: Vec<String>,
+    /// Dropped on request (`--drop-attachment`).
+    pub dropped: Vec<String>,
+    /// Replaced by the new version's own copy: the resource that listed them
+    /// is in the new version too (a bundle stored again).
+    pub replaced: Vec<String>,
+}
+
+/// Carries the attachments of `old` (the version being replaced) into
+/// `new`, except those named in `drop`: each with the FHIR resources that
+/// refer to it (the `DocumentReference` `--attach` made, or the bundle's own
+/// resource), unless the new version has a resource of the same type and
+/// id, whose copy then replaces it. So a new version never loses a file
+/// the owner did not name. Every name in `drop` must be an attachment of
+/// `old` (else the name is returned as the error).
+pub fn carry_attachments(
+    old: &Contents,
+    new: &mut Contents,
+    drop: &[String],
+) -> std::result::Result<Carried, String> {
+    if let Some(missing) = drop
+        .iter()
+        .find(|name| !old.attachments.iter().any(|a| &a.name == *name))
+    {
+        return Err(missing.clone());
+    }
+    let in_new: std::collections::HashSet<String> =
+        new.fhir.iter().filter_map(FhirEntry::local_ref).collect();
+    let mut carried = Carried::default();
+    for attachment in &old.attachments {
+        if drop.contains(&attachment.name) {
+            carried.dropped.push(attachment.name.clone());
+            continue;
+        }
+        if new
+            .attachments
+            .iter()
+            .any(|a| a.blob.sha256 == attachment.blob.sha256)
+        {
+            continue;
+        }
+        let url = format!("{ATTACHMENT_URL}{}", attachment.blob.sha256);
+        let holders: Vec<&FhirEntry> = old
+            .fhir
+            .iter()
+            .filter(|entry| refers_to(&entry.resource, &url))
+            .collect();
+        let superseded = !holders.is_empty()
+            && holders
+                .iter()
+                .all(|entry| entry.local_ref().is_some_and(|r| in_new.contains(&r)));
+        if superseded {
+            carried.replaced.push(attachment.name.clone());
+            continue;
+        }
+        for entry in holders {
+            if !entry.local_ref().is_some_and(|r| in_new.contains(&r)) {
+                new.fhir.push(entry.clone());
+            }
+        }
+        new.attachments.push(attachment.clone());
+        carried.kept.push(attachment.name.clone());
+    }
+    Ok(carried)
+}
+
+/// Whether some string in `value` is exactly `url`.
+fn refers_to(value: &Value, url: &str) -> bool {
+    match value {
+        Value::String(s) => s == url,
+        Value::Array(items) => items.iter().any(|v| refers_to(v, url)),
+        Value::Object(map) => map.values().any(|v| refers_to(v, url)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +495,72 @@ mod tests {
         assert_eq!(safe_name("a\u{1b}[2Jb.pdf", "x"), "a[2Jb.pdf");
         assert_eq!(content_type_of("scan.PDF"), Some("application/pdf"));
         assert_eq!(content_type_of("blob.bin"), None);
+    }
+
+    fn attachment(name: &str, digit: char) -> Attachment {
+        let blob: crate::blobs::BlobRef = serde_json::from_value(json!({
+            "sha256": digit.to_string().repeat(64), "size": 10, "blob_len": 42,
+            "chunk_size": 65536, "locator": "", "key": "0".repeat(64),
+        }))
+        .expect("a blob reference");
+        Attachment {
+            name: name.into(),
+            content_type: None,
+            blob,
+        }
+    }
+
+    fn document(id: &str, sha_digit: char) -> FhirEntry {
+        serde_json::from_value(json!({"resource": {
+            "resourceType": "DocumentReference", "id": id,
+            "content": [{"attachment": {"url": format!("{ATTACHMENT_URL}{}", sha_digit.to_string().repeat(64))}}],
+        }}))
+        .expect("an entry")
+    }
+
+    #[test]
+    fn test_a_new_version_keeps_every_attachment_not_dropped() {
+        // Simple fields with two files; the new version has none of them.
+        let old = Contents {
+            attachments: vec![attachment("letter.pdf", 'a'), attachment("scan.dcm", 'b')],
+            ..Default::default()
+        };
+        let mut new = Contents::default();
+        let carried = carry_attachments(&old, &mut new, &["scan.dcm".into()]).unwrap();
+        assert_eq!(carried.kept, ["letter.pdf"]);
+        assert_eq!(carried.dropped, ["scan.dcm"]);
+        assert_eq!(new.attachments, vec![attachment("letter.pdf", 'a')]);
+
+        // A FHIR record: the attached letter's DocumentReference comes along;
+        // a resource the new bundle has again brings its own copy instead.
+        let old = Contents {
+            fhir: vec![document("letter", 'a'), document("report", 'b')],
+            attachments: vec![attachment("letter.pdf", 'a'), attachment("report.pdf", 'b')],
+            ..Default::default()
+        };
+        let mut new = Contents {
+            fhir: vec![document("report", 'c')],
+            attachments: vec![attachment("report.pdf", 'c')],
+            ..Default::default()
+        };
+        let carried = carry_attachments(&old, &mut new, &[]).unwrap();
+        assert_eq!(carried.kept, ["letter.pdf"]);
+        assert_eq!(carried.replaced, ["report.pdf"]);
+        assert_eq!(
+            new.fhir,
+            vec![document("report", 'c'), document("letter", 'a')]
+        );
+        assert_eq!(
+            new.attachments,
+            vec![attachment("report.pdf", 'c'), attachment("letter.pdf", 'a')]
+        );
+
+        // Dropping a file the record does not have names it.
+        let mut new = Contents::default();
+        assert_eq!(
+            carry_attachments(&old, &mut new, &["x.pdf".into()]),
+            Err("x.pdf".to_string())
+        );
+        assert_eq!(new, Contents::default());
     }
 }

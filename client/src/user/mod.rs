@@ -14,6 +14,7 @@ pub mod research;
 pub mod shares;
 
 pub use medshare_sdk::codec::record_ctx;
+pub use records::{Replaced, StoreOutcome, StoreTarget};
 pub use shares::{OpenedShare, Recipient, ShareTicket};
 
 use encrypted_ixs::keys::UserSecretKey;

@@ -19,7 +19,52 @@ use crate::blobs::BlobRef;
 use crate::contents::{offchain_body, parse_body, Body, Contents, INLINE_LIMIT, MAX_BODY};
 use crate::error::{ClientError, Result};
 
+use super::files::{carry_attachments, Carried};
 use super::Client;
+
+/// Which record `store` writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreTarget {
+    /// A new record, at the lowest free id ([`Client::fresh_record_id`]).
+    New,
+    /// Record `id`, which must not exist yet ([`ClientError::RecordExists`]
+    /// otherwise): nothing is replaced by surprise.
+    Id(u64),
+    /// A new version of existing record `id`: its groups are written anew,
+    /// its attachments kept except those named in `drop`.
+    NewVersion {
+        /// The record id.
+        id: u64,
+        /// Attachments of the current version not to keep.
+        drop: Vec<String>,
+    },
+}
+
+/// What `store` did.
+#[derive(Debug)]
+pub struct StoreOutcome {
+    /// The record.
+    pub record: Pubkey,
+    /// Its id.
+    pub record_id: u64,
+    /// Its version now.
+    pub version: u32,
+    /// What the version holds.
+    pub contents: Contents,
+    /// What changed, for a new version of an existing record.
+    pub replaced: Option<Replaced>,
+}
+
+/// How a new version differs from the one it replaced.
+#[derive(Debug)]
+pub struct Replaced {
+    /// The version replaced.
+    pub previous_version: u32,
+    /// Groups the replaced version had and this one has not (a mask).
+    pub groups_removed: u8,
+    /// The replaced version's attachments: kept, dropped, replaced.
+    pub carried: Carried,
+}
 
 impl Client {
     /// Stores `contents` as record `record_id` sealed to `cluster` (a new
@@ -275,39 +320,126 @@ impl Client {
         Ok(deleted)
     }
 
-    /// Stores record `record_id` in `cluster`: `contents`, the FHIR bundle
-    /// at `fhir` (its inline attachments sealed into the blob store) and
-    /// the files `attach` as attachments. Nothing of this call stays in the
-    /// blob store if any step fails. Returns the record, its version and
-    /// what was stored.
+    /// The lowest record id at which the wallet has no record (a closed
+    /// record's id is free again).
+    pub async fn fresh_record_id(&self) -> Result<u64> {
+        const BATCH: u64 = 64;
+        let owner = self.wallet.pubkey();
+        let mut first = 1u64;
+        loop {
+            let addresses: Vec<Pubkey> = (first..first + BATCH)
+                .map(|id| medshare::pda::record(&owner, id))
+                .collect();
+            let found =
+                medshare_sdk::chain::fetch_many::<PatientRecord>(self.chain.as_ref(), &addresses)
+                    .await?;
+            if let Some(k) = found.iter().position(Option::is_none) {
+                return Ok(first + k as u64);
+            }
+            first += BATCH;
+        }
+    }
+
+    /// Stores a record in `cluster` (see [`StoreTarget`]): `contents`, the
+    /// FHIR bundle at `fhir` (its inline attachments sealed into the blob
+    /// store) and the files `attach` as attachments. A new version keeps
+    /// the attachments of the one it replaces unless `drop` names them
+    /// ([`carry_attachments`]); blobs that no version refers to any more
+    /// are deleted only after the new version is written. Nothing this call
+    /// sealed stays in the blob store if any step fails.
     pub async fn store_with_files(
         &self,
         cluster: &Pubkey,
-        record_id: u64,
+        target: StoreTarget,
         mut contents: Contents,
         fhir: Option<&std::path::Path>,
         attach: &[std::path::PathBuf],
-    ) -> Result<(Pubkey, u32, Contents)> {
-        let record = medshare::pda::record(&self.wallet.pubkey(), record_id);
+    ) -> Result<StoreOutcome> {
         for file in attach {
             if !file.is_file() {
                 return Err(ClientError::Io(format!("{}: not a file", file.display())));
             }
         }
+        let owner = self.wallet.pubkey();
+        let (record_id, previous) = match &target {
+            StoreTarget::New => (self.fresh_record_id().await?, None),
+            StoreTarget::Id(id) => {
+                let address = medshare::pda::record(&owner, *id);
+                if let Some(existing) =
+                    fetch::<PatientRecord>(self.chain.as_ref(), &address).await?
+                {
+                    return Err(ClientError::RecordExists {
+                        record_id: *id,
+                        version: existing.version,
+                    });
+                }
+                (*id, None)
+            }
+            StoreTarget::NewVersion { id, .. } => {
+                let address = medshare::pda::record(&owner, *id);
+                let (old, version) = match self.show(&address).await {
+                    Err(ClientError::RecordNotFound(_)) => {
+                        return Err(ClientError::NoRecordToReplace(*id))
+                    }
+                    shown => shown?,
+                };
+                (*id, Some((old, version)))
+            }
+        };
+        let record = medshare::pda::record(&owner, record_id);
         let blobs = self.blob_store()?;
         let stored = async {
             if let Some(path) = fhir {
                 super::files::import_fhir(path, &record, &blobs, &mut contents).await?;
             }
             super::files::attach_files(attach, &record, &blobs, &mut contents).await?;
-            self.store(cluster, record_id, &contents).await
+            Ok::<_, ClientError>(())
         }
         .await;
-        match stored {
-            Ok((record, version)) => Ok((record, version, contents)),
+        // What this call sealed, and so what a failure removes again.
+        let sealed_here: Vec<String> = contents.blobs().map(|b| b.sha256.clone()).collect();
+        let result = async {
+            stored?;
+            let replaced = match (&target, previous) {
+                (StoreTarget::NewVersion { drop, .. }, Some((old, version))) => {
+                    let carried = carry_attachments(&old, &mut contents, drop).map_err(|name| {
+                        ClientError::NoSuchAttachment {
+                            record_id,
+                            name,
+                            available: if old.attachments.is_empty() {
+                                "none".into()
+                            } else {
+                                old.attachments
+                                    .iter()
+                                    .map(|a| a.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            },
+                        }
+                    })?;
+                    Some(Replaced {
+                        previous_version: version,
+                        groups_removed: old.group_mask() & !contents.group_mask(),
+                        carried,
+                    })
+                }
+                _ => None,
+            };
+            let (record, version) = self.store(cluster, record_id, &contents).await?;
+            Ok((record, version, replaced))
+        }
+        .await;
+        match result {
+            Ok((record, version, replaced)) => Ok(StoreOutcome {
+                record,
+                record_id,
+                version,
+                contents,
+                replaced,
+            }),
             Err(e) => {
-                for blob in contents.blobs() {
-                    let _ = blobs.delete(&record, &blob.sha256).await;
+                for sha in &sealed_here {
+                    let _ = blobs.delete(&record, sha).await;
                 }
                 Err(e)
             }

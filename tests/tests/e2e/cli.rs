@@ -107,7 +107,7 @@ async fn shared(t: u8, n: u8) -> Shared {
     let stored = env.store(&patient, 1, &sample_record()).await;
     assert_eq!(
         stored,
-        json!({"record": record.to_string(), "version": 1, "groups": ALL_GROUPS})
+        json!({"record": record.to_string(), "record_id": 1, "version": 1, "groups": ALL_GROUPS})
     );
 
     let (out, progress) = env
@@ -468,44 +468,106 @@ fn test_cli_store_from_flags_then_new_version() {
             .expect("store");
         assert_eq!(
             out,
-            format!("stored record {record} version 1: [identity, vitals, medications]")
+            format!("stored new record {record} (id 1) version 1: [identity, vitals, medications]")
         );
         let shown = env.run_json(&p, &["show", "1"]).await;
-        assert_eq!(
-            shown,
-            json!({
-                "record": record.to_string(),
-                "version": 1,
-                "data": {
-                    "patient_id": "P-7", "age": 42, "gender": "female",
-                    "blood_type": "O+", "weight_kg": 68.5,
-                    "allergies": ["penicillin", "latex"],
-                },
-            })
-        );
+        let first = json!({
+            "record": record.to_string(),
+            "version": 1,
+            "data": {
+                "patient_id": "P-7", "age": 42, "gender": "female",
+                "blood_type": "O+", "weight_kg": 68.5,
+                "allergies": ["penicillin", "latex"],
+            },
+        });
+        assert_eq!(shown, first);
 
-        // Storing again writes version 2, which replaces the contents.
+        // Storing again without an id makes a new record: record 1 stays.
         let v = env
-            .run_json(
-                &p,
-                &[
-                    "store",
-                    "--cluster",
-                    &cluster,
-                    "--notes",
-                    "Follow-up in 3 months.",
-                ],
-            )
+            .run_json(&p, &["store", "--cluster", &cluster, "--age", "7"])
             .await;
         assert_eq!(
             v,
-            json!({"record": record.to_string(), "version": 2, "groups": ["notes"]})
+            json!({"record": p.record(2).to_string(), "record_id": 2, "version": 1, "groups": ["identity"]})
+        );
+        assert_eq!(env.run_json(&p, &["show", "1"]).await, first);
+
+        // An id that has a record is refused, and nothing changes.
+        let notes = [
+            "store",
+            "--cluster",
+            &cluster,
+            "--notes",
+            "Follow-up in 3 months.",
+        ];
+        let mut again = notes.to_vec();
+        again.extend(["--record-id", "1"]);
+        assert_client_err!(
+            env.run(&p, &again).await,
+            ClientError::RecordExists { record_id: 1, version: 1 },
+            "record 1 already exists (version 1): add --new-version to replace its contents (its attachments are kept unless dropped with --drop-attachment), or leave out --record-id to store a new record",
+            exit::ERROR
+        );
+        assert_eq!(env.run_json(&p, &["show", "1"]).await, first);
+
+        // --new-version replaces the contents and says what went.
+        again.push("--new-version");
+        let out = env.run(&p, &again).await.expect("new version");
+        assert_eq!(
+            out,
+            format!(
+                "stored record {record} (id 1) version 2: [notes]\n\
+                 replaced version 1\n  \
+                 groups removed: identity, vitals, medications\n  \
+                 earlier shares of this record no longer open; their recipients need a new share"
+            )
         );
         let shown = env.run_json(&p, &["show", &record.to_string()]).await;
         assert_eq!(
             shown,
             json!({"record": record.to_string(), "version": 2, "data": {"notes": "Follow-up in 3 months."}})
         );
+
+        // --new-version of a record that does not exist; dropping a file
+        // the record does not have.
+        let mut missing = notes.to_vec();
+        missing.extend(["--record-id", "9", "--new-version"]);
+        assert_client_err!(
+            env.run(&p, &missing).await,
+            ClientError::NoRecordToReplace(9),
+            "record 9 does not exist: leave out --new-version to create it",
+            exit::NOT_FOUND
+        );
+        again.extend(["--drop-attachment", "letter.pdf"]);
+        assert_client_err!(
+            env.run(&p, &again).await,
+            ClientError::NoSuchAttachment { record_id: 1, .. },
+            "record 1 has no attachment \"letter.pdf\" (it has: none)",
+            exit::NOT_FOUND
+        );
+        // --new-version needs --record-id, --drop-attachment needs --new-version.
+        for args in [
+            &[
+                "store",
+                "--cluster",
+                &cluster,
+                "--age",
+                "1",
+                "--new-version",
+            ][..],
+            &[
+                "store",
+                "--cluster",
+                &cluster,
+                "--record-id",
+                "1",
+                "--drop-attachment",
+                "x",
+            ][..],
+        ] {
+            let e = Cli::try_parse_from(env.argv(&p, args)).expect_err("refused by clap");
+            assert_eq!(e.exit_code(), exit::USAGE, "{args:?}");
+        }
 
         // Nothing to store.
         assert_client_err!(
@@ -526,7 +588,7 @@ fn test_cli_store_from_json_file() {
         let v = env.store(&p, 7, &data).await;
         assert_eq!(
             v,
-            json!({"record": p.record(7).to_string(), "version": 1, "groups": ALL_GROUPS})
+            json!({"record": p.record(7).to_string(), "record_id": 7, "version": 1, "groups": ALL_GROUPS})
         );
         let shown = env.run_json(&p, &["show", "7"]).await;
         assert_eq!(shown["data"], to_json(&data));
@@ -543,6 +605,7 @@ fn test_cli_store_from_json_file() {
                     &cluster,
                     "--record-id",
                     "7",
+                    "--new-version",
                     "--file",
                     path_str(&file),
                     "--age",
@@ -554,7 +617,8 @@ fn test_cli_store_from_json_file() {
             .await;
         assert_eq!(
             v,
-            json!({"record": p.record(7).to_string(), "version": 2, "groups": ALL_GROUPS})
+            json!({"record": p.record(7).to_string(), "record_id": 7, "version": 2, "groups": ALL_GROUPS,
+                   "replaced": {"previous_version": 1}})
         );
         let mut expected = data.clone();
         expected.age = Some(43);
@@ -1091,7 +1155,7 @@ fn test_cli_decrypt_record_changed() {
         let env = &s.env;
         let mut newer = sample_record();
         newer.weight_kg = Some(66.0);
-        let v = env.store(&s.patient, 1, &newer).await;
+        let v = env.store_new_version(&s.patient, 1, &newer).await;
         assert_eq!(v["version"], json!(2));
         let e = err(env
             .run(&s.doctor, &["decrypt", &s.share_result.to_string()])

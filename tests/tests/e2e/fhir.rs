@@ -95,7 +95,7 @@ fn test_fhir_round_trip_through_two_shares() {
         let record = patient.record(3).to_string();
         assert_eq!(
             out,
-            json!({"record": record, "version": 1,
+            json!({"record": record, "record_id": 3, "version": 1,
                    "groups": ["identity", "vitals", "diagnoses", "medications", "notes", "labs", "care", "documents"],
                    "fhir_resources": 320, "attachments": ["scan.pdf"]})
         );
@@ -432,7 +432,15 @@ fn test_erase_deletes_blobs_and_closes() {
             &env,
             &patient,
             "1",
-            &["--fhir", path_str(&bundle), "--attach", path_str(&b)],
+            &[
+                "--new-version",
+                "--drop-attachment",
+                "v1.pdf",
+                "--fhir",
+                path_str(&bundle),
+                "--attach",
+                path_str(&b),
+            ],
         )
         .await;
         let v2 = files_in(&dir);
@@ -512,6 +520,107 @@ fn test_erase_deletes_blobs_and_closes() {
             env.run(&patient, &["erase", "1"]).await,
             Err(ClientError::RecordNotFound(_))
         ));
+    });
+}
+
+/// A new version keeps the files of the one it replaces unless the owner
+/// drops them by name: storing the same bundle again without the earlier
+/// `--attach` keeps the letter (its blob stays, `show --out-dir` returns it
+/// byte for byte); `--drop-attachment` removes it, and its blob goes once
+/// the new version is written.
+#[test]
+fn test_new_version_keeps_attachments_unless_dropped() {
+    run_test("test_new_version_keeps_attachments_unless_dropped", async {
+        let env = CliEnv::new(2, 3).await;
+        let patient = env.registered("patient", "patient").await;
+        let bundle = fixture("Bundle-father.json");
+        let letter = env.dir.join("letter.txt");
+        std::fs::write(&letter, document(40_000, 6)).unwrap();
+        let cluster = env.cluster_arg();
+        let first = env
+            .run_json(
+                &patient,
+                &[
+                    "store",
+                    "--cluster",
+                    &cluster,
+                    "--fhir",
+                    path_str(&bundle),
+                    "--attach",
+                    path_str(&letter),
+                ],
+            )
+            .await;
+        assert_eq!(first["record_id"], 1);
+        let names = |out: &Value| -> Vec<String> {
+            out["attachments"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|a| {
+                            a.as_str()
+                                .or_else(|| a["name"].as_str())
+                                .unwrap_or_default()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert!(names(&first).contains(&"letter.txt".to_string()), "{first}");
+        let record = patient.record(1);
+        let dir = env.blob_dir().join("records").join(record.to_string());
+        let version_1 = files_in(&dir);
+
+        // The same bundle again, without --attach: the letter stays.
+        let again = [
+            "store",
+            "--cluster",
+            &cluster,
+            "--record-id",
+            "1",
+            "--new-version",
+            "--fhir",
+            path_str(&bundle),
+        ];
+        let out = env.run_json(&patient, &again).await;
+        assert_eq!(out["version"], 2);
+        assert!(names(&out).contains(&"letter.txt".to_string()), "{out}");
+        assert_eq!(out["replaced"]["previous_version"], 1);
+        assert_eq!(out["replaced"]["attachments_kept"], json!(["letter.txt"]));
+        assert!(
+            out["replaced"].get("attachments_dropped").is_none(),
+            "{out}"
+        );
+        // Group bodies are sealed anew with each version; the letter's blob
+        // is the one that stays.
+        let version_2 = files_in(&dir);
+        assert_eq!(version_2.len(), version_1.len());
+        let kept: Vec<&PathBuf> = version_1.iter().filter(|f| version_2.contains(f)).collect();
+        assert_eq!(kept.len(), 1, "{version_1:?} {version_2:?}");
+        let saved = env.dir.join("saved");
+        env.run_json(&patient, &["show", "1", "--out-dir", path_str(&saved)])
+            .await;
+        assert_eq!(
+            std::fs::read(saved.join("letter.txt")).unwrap(),
+            document(40_000, 6)
+        );
+
+        // Dropped by name: gone from the record and from the store.
+        let mut drop = again.to_vec();
+        drop.extend(["--drop-attachment", "letter.txt"]);
+        let out = env.run(&patient, &drop).await.expect("dropped");
+        assert!(
+            out.contains("\n  attachments dropped: letter.txt\n"),
+            "{out}"
+        );
+        let shown = env.run_json(&patient, &["show", "1"]).await;
+        assert_eq!(shown["version"], 3);
+        assert!(
+            !names(&shown).contains(&"letter.txt".to_string()),
+            "{shown}"
+        );
+        assert!(!files_in(&dir).contains(kept[0]));
     });
 }
 
