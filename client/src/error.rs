@@ -8,6 +8,9 @@ pub enum ClientError {
     /// A chain refusal or endpoint failure.
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// `-u` that is neither an http(s) URL nor a Solana CLI moniker.
+    #[error("{0} is not an RPC URL (http://… or https://…) nor a moniker (devnet, testnet, mainnet-beta, localnet)")]
+    BadUrl(String),
     /// No such record.
     #[error("record {0} not found")]
     RecordNotFound(String),
@@ -226,6 +229,8 @@ impl ClientError {
     pub fn exit_code(&self) -> i32 {
         use medshare::error::MedshareError as M;
         match self {
+            ClientError::Chain(ChainError::WrongKind { .. }) => exit::NOT_FOUND,
+            ClientError::BadUrl(_) => exit::USAGE,
             ClientError::Chain(c) => match c.medshare() {
                 Some(
                     M::NotOwner
@@ -265,7 +270,9 @@ impl ClientError {
             | ClientError::RecordChanged { .. }
             | ClientError::BlobCorrupt { .. } => exit::DECRYPTION,
             ClientError::BlobMissing { .. } => exit::NOT_FOUND,
-            ClientError::Refused(_) | ClientError::NotOwner(_) => exit::NOT_AUTHORIZED,
+            ClientError::Refused(_)
+            | ClientError::NotOwner(_)
+            | ClientError::NotReadable { .. } => exit::NOT_AUTHORIZED,
             _ => exit::ERROR,
         }
     }

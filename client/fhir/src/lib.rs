@@ -75,6 +75,12 @@ pub enum FhirError {
     /// JSON, but not a Bundle.
     #[error("not a FHIR Bundle (resourceType is {0})")]
     NotBundle(String),
+    /// JSON without a `resourceType`: not FHIR at all.
+    #[error("JSON without a resourceType: not a FHIR resource (a FHIR R4 Bundle is expected)")]
+    NotFhir,
+    /// A Bundle with no entry: nothing to store.
+    #[error("the Bundle has no entries")]
+    Empty,
     /// A Bundle type that is not a set of resources to store.
     #[error("Bundle.type {0} is not imported (collection, document, transaction or searchset)")]
     BundleType(String),
@@ -91,7 +97,9 @@ pub enum FhirError {
 /// Reads and checks a Bundle; returns its entries unchanged.
 pub fn import(text: &str) -> Result<Vec<Entry>, FhirError> {
     let bundle: Value = serde_json::from_str(text).map_err(|e| FhirError::Json(e.to_string()))?;
-    let rt = bundle["resourceType"].as_str().unwrap_or("none");
+    let Some(rt) = bundle["resourceType"].as_str() else {
+        return Err(FhirError::NotFhir);
+    };
     if rt != "Bundle" {
         return Err(FhirError::NotBundle(rt.to_string()));
     }
@@ -109,6 +117,9 @@ pub fn import(text: &str) -> Result<Vec<Entry>, FhirError> {
             })
         }
     };
+    if entries.is_empty() {
+        return Err(FhirError::Empty);
+    }
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let path = format!("Bundle.entry[{i}]");
@@ -379,6 +390,17 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "Bundle.entry[0]: has no resource"
+        );
+        assert_eq!(import(&bundle(vec![])).unwrap_err(), FhirError::Empty);
+        assert_eq!(
+            import(r#"{"resourceType":"Bundle","type":"collection"}"#).unwrap_err(),
+            FhirError::Empty
+        );
+        assert_eq!(
+            import(r#"{"patient_id":"P-1","age":42}"#)
+                .unwrap_err()
+                .to_string(),
+            "JSON without a resourceType: not a FHIR resource (a FHIR R4 Bundle is expected)"
         );
     }
 

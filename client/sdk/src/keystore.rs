@@ -55,6 +55,10 @@ pub enum KeyStoreError {
     /// No passphrase was given.
     #[error("no passphrase: set {0} or pass --passphrase-file")]
     NoPassphrase(&'static str),
+    /// An empty passphrase (the file or variable named): refused, it
+    /// would seal the key with nothing.
+    #[error("the passphrase in {0} is empty: an empty passphrase is refused")]
+    EmptyPassphrase(String),
 }
 
 /// The secrets, in memory. Zeroized on drop; `Debug` redacted.
@@ -254,31 +258,36 @@ fn open_sealed_with_key(
     ))
 }
 
-/// Reads the node passphrase: `MEDSHARE_NODE_PASSPHRASE`, else the file named
-/// by `passphrase_file` (trailing newline stripped).
+/// Reads the node passphrase: the file named by `passphrase_file` (trailing
+/// newline stripped), else `MEDSHARE_NODE_PASSPHRASE`.
 pub fn passphrase(passphrase_file: Option<&Path>) -> Result<Zeroizing<String>, KeyStoreError> {
     passphrase_from("MEDSHARE_NODE_PASSPHRASE", passphrase_file)
 }
 
-/// Reads a passphrase from the environment variable `var`, else from a file.
+/// Reads a passphrase: from the file the user named, which wins (trailing
+/// newline stripped), else from the environment variable `var`. An empty
+/// one is refused ([`KeyStoreError::EmptyPassphrase`]).
 pub fn passphrase_from(
     var: &'static str,
     passphrase_file: Option<&Path>,
 ) -> Result<Zeroizing<String>, KeyStoreError> {
-    if let Ok(p) = std::env::var(var) {
-        if !p.is_empty() {
-            return Ok(Zeroizing::new(p));
-        }
-    }
-    match passphrase_file {
+    let passphrase = match passphrase_file {
         Some(f) => {
             let text = Zeroizing::new(std::fs::read_to_string(f).map_err(io(f))?);
-            Ok(Zeroizing::new(
-                text.trim_end_matches(['\r', '\n']).to_string(),
-            ))
+            (
+                Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_string()),
+                f.display().to_string(),
+            )
         }
-        None => Err(KeyStoreError::NoPassphrase(var)),
+        None => match std::env::var(var) {
+            Ok(p) => (Zeroizing::new(p), var.to_string()),
+            Err(_) => return Err(KeyStoreError::NoPassphrase(var)),
+        },
+    };
+    if passphrase.0.is_empty() {
+        return Err(KeyStoreError::EmptyPassphrase(passphrase.1));
     }
+    Ok(passphrase.0)
 }
 
 impl KeyStore {
@@ -401,6 +410,41 @@ mod tests {
 
     fn pass(s: &str) -> Zeroizing<String> {
         Zeroizing::new(s.to_string())
+    }
+
+    /// An explicit `--passphrase-file` wins over the variable; an empty
+    /// passphrase, from either, is refused with where it came from.
+    #[test]
+    fn test_passphrase_file_wins_and_empty_is_refused() {
+        const VAR: &str = "MEDSHARE_TEST_PASSPHRASE_PRECEDENCE";
+        let dir = std::env::temp_dir().join(format!("medshare-pass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pass");
+        std::fs::write(&file, "from the file\n").unwrap();
+        // No other test reads or writes this variable.
+        std::env::set_var(VAR, "from the variable");
+        assert_eq!(*passphrase_from(VAR, Some(&file)).unwrap(), "from the file");
+        assert_eq!(*passphrase_from(VAR, None).unwrap(), "from the variable");
+        std::fs::write(&file, "\n").unwrap();
+        let e = passphrase_from(VAR, Some(&file)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the passphrase in {} is empty: an empty passphrase is refused",
+                file.display()
+            )
+        );
+        std::env::set_var(VAR, "");
+        assert_eq!(
+            passphrase_from(VAR, None).unwrap_err().to_string(),
+            format!("the passphrase in {VAR} is empty: an empty passphrase is refused")
+        );
+        std::env::remove_var(VAR);
+        assert!(matches!(
+            passphrase_from(VAR, None),
+            Err(KeyStoreError::NoPassphrase(VAR))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Key files are created new and owner-only: an existing file's loose

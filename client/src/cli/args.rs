@@ -90,7 +90,7 @@ pub enum Command {
         role: RoleArg,
     },
     /// Stores (or updates) a record, encrypted per field group.
-    Store(StoreArgs),
+    Store(Box<StoreArgs>),
     /// Decrypts one of your records.
     Show {
         /// Record address, or your record id.

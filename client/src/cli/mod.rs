@@ -80,6 +80,20 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// `url` is a moniker, or an http(s) URL with a host (refused before any
+/// connection, so a typo is not reported as a network failure).
+fn check_url(url: &str) -> Result<()> {
+    let resolved = rpc::resolve_url(url);
+    match url::Url::parse(&resolved) {
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() =>
+        {
+            Ok(())
+        }
+        _ => Err(ClientError::BadUrl(url.to_string())),
+    }
+}
+
 /// What every command needs: the chain, the wallet's path, the arguments.
 pub struct Ctx {
     /// The chain.
@@ -105,6 +119,7 @@ impl Ctx {
                         "the embedded chain lives inside one process: use `medshare demo`, or -u localnet/devnet".into(),
                     ));
                 }
+                check_url(&url)?;
                 Arc::new(rpc::Rpc::new(&url))
             }
         };

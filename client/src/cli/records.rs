@@ -104,10 +104,20 @@ impl fmt::Display for Stored {
 fn fields_of(args: &StoreArgs) -> Result<PatientData> {
     let mut data = match &args.file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
-            serde_json::from_str::<PatientData>(&text)
-                .map_err(|e| ClientError::BadDataFile(format!("{}: {e}", path.display())))?
+            let text = files::read_json_input(path, "a JSON record file")?;
+            serde_json::from_str::<PatientData>(&text).map_err(|e| {
+                // A FHIR resource given to --file: say where it goes.
+                let fhir = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v["resourceType"].as_str().map(str::to_string));
+                ClientError::BadDataFile(match fhir {
+                    Some(kind) => format!(
+                        "{}: a FHIR {kind}, not a record file: pass FHIR with --fhir",
+                        path.display()
+                    ),
+                    None => format!("{}: {e}", path.display()),
+                })
+            })?
         }
         None => PatientData::default(),
     };

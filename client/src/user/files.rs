@@ -65,6 +65,35 @@ pub fn content_type_of(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Largest JSON file `store` reads (a bundle, a record file), after
+/// decompression: 256 MiB.
+pub const MAX_JSON_INPUT: u64 = 256 << 20;
+
+/// Reads a JSON file `store` takes (`what` says which, for the messages):
+/// plain, or gzip-compressed (recognised by its first two bytes, whatever
+/// the file's name), at most [`MAX_JSON_INPUT`] bytes of text.
+pub fn read_json_input(path: &Path, what: &str) -> Result<String> {
+    use std::io::Read;
+    let failed = |why: String| ClientError::Io(format!("{}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| failed(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_JSON_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| failed(e.to_string()))?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .take(MAX_JSON_INPUT + 1)
+            .read_to_end(&mut plain)
+            .map_err(|e| failed(format!("gzip-compressed, but it does not decompress ({e})")))?;
+        bytes = plain;
+    }
+    if bytes.len() as u64 > MAX_JSON_INPUT {
+        return Err(failed(format!("over {} MiB of JSON", MAX_JSON_INPUT >> 20)));
+    }
+    String::from_utf8(bytes).map_err(|_| failed(format!("not text ({what} is expected)")))
+}
+
 /// Reads a FHIR bundle for `record`, moving every inline attachment's
 /// `data` off-chain (sealed into `blobs`) and listing it in `out`.
 pub async fn import_fhir(
@@ -73,8 +102,7 @@ pub async fn import_fhir(
     blobs: &BlobStore,
     out: &mut Contents,
 ) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
+    let text = read_json_input(path, "a FHIR JSON Bundle")?;
     let mut entries = medshare_fhir::import(&text)
         .map_err(|e| ClientError::BadFhir(format!("{}: {e}", path.display())))?;
     for (i, entry) in entries.iter_mut().enumerate() {

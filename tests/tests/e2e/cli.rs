@@ -755,7 +755,7 @@ fn test_cli_show_owner_and_stranger() {
                 "record {record} belongs to {}; only its owner can read it directly (ask for a share)",
                 p.wallet()
             ),
-            exit::ERROR
+            exit::NOT_AUTHORIZED
         );
 
         // No such record; not a record at all.
@@ -1568,6 +1568,27 @@ fn test_cli_audit_formats_and_refusal() {
             let cols: Vec<&str> = row.split_whitespace().collect();
             assert_eq!(cols[0], e["slot"].to_string(), "{row}");
             assert_eq!(cols[1], e["event"].as_str().expect("event"), "{row}");
+        }
+    });
+}
+
+// ------------------------------------------------------------------ url
+
+/// `-u` that is neither a URL nor a moniker is refused before anything is
+/// read or sent, as a usage error.
+#[test]
+fn test_cli_url_that_is_not_one() {
+    run_test("test_cli_url_that_is_not_one", async {
+        let cluster = Pubkey::new_unique().to_string();
+        for url in ["notaurl", "ftp://example.org", "http://"] {
+            let cli = Cli::try_parse_from(["medshare", "-u", url, "inbox", "--cluster", &cluster])
+                .expect("parses");
+            assert_client_err!(
+                execute(&cli, None, |_| {}).await,
+                ClientError::BadUrl(_),
+                format!("{url} is not an RPC URL (http://… or https://…) nor a moniker (devnet, testnet, mainnet-beta, localnet)"),
+                exit::USAGE
+            );
         }
     });
 }

@@ -624,6 +624,109 @@ fn test_new_version_keeps_attachments_unless_dropped() {
     });
 }
 
+/// What `store` is given says what it is: a gzip-compressed bundle is read
+/// as it is; JSON that is not FHIR, an empty Bundle, a bundle given to
+/// `--file`, and bytes that are not text each get their own line; and
+/// `decrypt` of a record's address says it is a record.
+#[test]
+fn test_store_inputs_say_what_they_are() {
+    run_test("test_store_inputs_say_what_they_are", async {
+        use std::io::Write;
+        let env = CliEnv::new(2, 3).await;
+        let patient = env.registered("patient", "patient").await;
+        let cluster = env.cluster_arg();
+        let text = std::fs::read(fixture("Bundle-father.json")).unwrap();
+        let gz = env.dir.join("father.json.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
+        encoder.write_all(&text).unwrap();
+        encoder.finish().unwrap();
+        let stored = env
+            .run_json(
+                &patient,
+                &["store", "--cluster", &cluster, "--fhir", path_str(&gz)],
+            )
+            .await;
+        let plain = medshare_fhir::import(std::str::from_utf8(&text).unwrap()).unwrap();
+        assert_eq!(stored["fhir_resources"], plain.len());
+
+        let store = |flag: &'static str, path: PathBuf| {
+            let cluster = cluster.clone();
+            let patient = &patient;
+            let env = &env;
+            async move {
+                env.run(
+                    patient,
+                    &["store", "--cluster", &cluster, flag, path_str(&path)],
+                )
+                .await
+            }
+        };
+        let record_file = env.write_file("record.json", r#"{"patient_id": "P-1", "age": 42}"#);
+        assert_client_err!(
+            store("--fhir", record_file.clone()).await,
+            ClientError::BadFhir(_),
+            format!("invalid FHIR bundle {}: JSON without a resourceType: not a FHIR resource (a FHIR R4 Bundle is expected)", record_file.display()),
+            exit::ERROR
+        );
+        let empty = env.write_file(
+            "empty.json",
+            r#"{"resourceType": "Bundle", "type": "collection", "entry": []}"#,
+        );
+        assert_client_err!(
+            store("--fhir", empty.clone()).await,
+            ClientError::BadFhir(_),
+            format!(
+                "invalid FHIR bundle {}: the Bundle has no entries",
+                empty.display()
+            ),
+            exit::ERROR
+        );
+        let bundle = fixture("Bundle-father.json");
+        assert_client_err!(
+            store("--file", bundle.clone()).await,
+            ClientError::BadDataFile(_),
+            format!(
+                "{}: a FHIR Bundle, not a record file: pass FHIR with --fhir",
+                bundle.display()
+            ),
+            exit::ERROR
+        );
+        let binary = env.dir.join("scan.bin");
+        std::fs::write(&binary, [0xffu8, 0xfe, 0x00, 0x81]).unwrap();
+        assert_client_err!(
+            store("--fhir", binary.clone()).await,
+            ClientError::Io(_),
+            format!(
+                "{}: not text (a FHIR JSON Bundle is expected)",
+                binary.display()
+            ),
+            exit::ERROR
+        );
+        let broken = env.dir.join("broken.json.gz");
+        std::fs::write(&broken, [0x1fu8, 0x8b, 0x08, 0x00, 0x01]).unwrap();
+        let e = store("--file", broken.clone()).await.expect_err("refused");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{}: gzip-compressed, but it does not decompress (",
+                broken.display()
+            )),
+            "{e}"
+        );
+
+        // decrypt of a record's address (not a share result).
+        let record = patient.record(1).to_string();
+        assert_client_err!(
+            env.run(&patient, &["decrypt", &record]).await,
+            ClientError::Chain(medshare_sdk::chain::ChainError::WrongKind { .. }),
+            format!("account {record} is a record, not a share result"),
+            exit::NOT_FOUND
+        );
+    });
+}
+
 /// A group body over 64 MiB is refused before anything is written: no
 /// record, no blob (files that large go through `--attach`).
 #[test]

@@ -92,6 +92,17 @@ pub enum ChainError {
     /// An account was missing or could not be decoded.
     #[error("account {0} not found or not a MedShare account")]
     Account(Pubkey),
+    /// A MedShare account of another type than the one asked for (a record
+    /// address where a share result was expected, say).
+    #[error("account {address} is a {found}, not a {expected}")]
+    WrongKind {
+        /// The account.
+        address: Pubkey,
+        /// What it is.
+        found: &'static str,
+        /// What was asked for.
+        expected: &'static str,
+    },
     /// An account of the expected type, written in an older layout of it
     /// (by an older MedShare program): this program refuses it as it loads.
     #[error("account {address} has layout version {found} of its type; this MedShare reads version {expected} (the chain holds state from an older program: on a localnet, start again with `medshare localnet --reset`)")]
@@ -282,8 +293,43 @@ pub fn decode_error<T: Discriminator>(address: &Pubkey, data: &[u8]) -> ChainErr
             found,
             expected: T::DISCRIMINATOR.get(7).copied().unwrap_or_default(),
         },
-        None => ChainError::Account(*address),
+        None => match (kind_of(data), kind_of(&T::DISCRIMINATOR)) {
+            (Some(found), Some(expected)) if found != expected => ChainError::WrongKind {
+                address: *address,
+                found,
+                expected,
+            },
+            _ => ChainError::Account(*address),
+        },
     }
+}
+
+/// What kind of MedShare account `data` is, by its header's type tag
+/// (whatever its layout version), in the words the CLI uses.
+pub fn kind_of(data: &[u8]) -> Option<&'static str> {
+    use medshare::state::layout as l;
+    const KINDS: [([u8; 8], &str); 15] = [
+        (l::CLUSTER, "cluster"),
+        (l::COMPUTATION, "computation"),
+        (l::CONSENT, "consent"),
+        (l::DKG_MAILBOX, "DKG mailbox"),
+        (l::IDENTITY, "identity"),
+        (l::NODE_RECORD, "node's service record"),
+        (l::CREDENTIAL_ISSUER, "credential issuer entry"),
+        (l::PROVIDER, "provider entry"),
+        (l::PATIENT_RECORD, "record"),
+        (l::RESEARCH_CONSENT, "research consent"),
+        (l::RESEARCH_VALUE, "research value"),
+        (l::STUDY, "study"),
+        (l::STUDY_MEMBER, "study membership"),
+        (l::STUDY_PARTIALS, "node's study partials"),
+        (l::SHARE_RESULT, "share result"),
+    ];
+    let tag = data.get(..7)?;
+    KINDS
+        .iter()
+        .find(|(header, _)| &header[..7] == tag)
+        .map(|(_, name)| *name)
 }
 
 /// Anchor's default discriminator of `T` (`sha256("account:<Type>")[..8]`),
@@ -348,7 +394,7 @@ mod tests {
     /// An account written before layouts were versioned (Anchor's default
     /// discriminator), or in another layout version of its type, reads as
     /// one error that names both versions and the fix; another type's
-    /// account stays "not a MedShare account".
+    /// account is named for what it is.
     #[test]
     fn outdated_layouts_are_one_clear_error() {
         use medshare::state::Consent;
@@ -373,8 +419,21 @@ mod tests {
         let e = decode_error::<Consent>(&address, &newer);
         assert!(matches!(e, ChainError::OutdatedLayout { found: 2, .. }));
         let study = medshare::state::layout::STUDY.to_vec();
+        let e = decode_error::<Consent>(&address, &study);
         assert!(matches!(
-            decode_error::<Consent>(&address, &study),
+            e,
+            ChainError::WrongKind {
+                found: "study",
+                expected: "consent",
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            format!("account {address} is a study, not a consent")
+        );
+        assert!(matches!(
+            decode_error::<Consent>(&address, b"not medshare at all"),
             ChainError::Account(_)
         ));
     }
