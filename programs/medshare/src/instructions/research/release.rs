@@ -41,6 +41,23 @@ impl From<PartialDecryption> for PartialArg {
     }
 }
 
+/// `node` is the cluster's node of `node_record` and not marked faulty on
+/// the study.
+fn check_study_node(
+    study: &Study,
+    cluster: &Cluster,
+    node: &Pubkey,
+    node_record: &NodeRecord,
+) -> Result<()> {
+    let pos = cluster.position_of(node)?;
+    require!(
+        pos + 1 == node_record.index as usize,
+        MedshareError::NotClusterNode
+    );
+    require!(study.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
+    Ok(())
+}
+
 /// Records a node's failed partial decryption or noise bit: the node is
 /// marked faulty on the study, its fault counted, and named in
 /// `StudyPartialRejected`. Not an error, so that the record survives.
@@ -116,13 +133,7 @@ impl PostStudyPartials<'_> {
                 || study.noise_done.count_ones() >= self.cluster.threshold as u32,
             MedshareError::NoiseIncomplete
         );
-        let pos = self.cluster.position_of(&self.node.key())?;
-        require!(
-            pos + 1 == self.node_record.index as usize,
-            MedshareError::NotClusterNode
-        );
-        require!(study.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
-        Ok(())
+        check_study_node(study, &self.cluster, &self.node.key(), &self.node_record)
     }
 
     /// Verifies each partial decryption against the node's verification
@@ -274,13 +285,7 @@ impl PostStudyNoise<'_> {
             study.noise_done.count_ones() < self.cluster.threshold as u32,
             MedshareError::NoiseComplete
         );
-        let pos = self.cluster.position_of(&self.node.key())?;
-        require!(
-            pos + 1 == self.node_record.index as usize,
-            MedshareError::NotClusterNode
-        );
-        require!(study.faulty & (1 << pos) == 0, MedshareError::NodeFaulty);
-        Ok(())
+        check_study_node(study, &self.cluster, &self.node.key(), &self.node_record)
     }
 
     /// Takes the next bits of a node's noise, over every released
