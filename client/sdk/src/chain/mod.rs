@@ -293,7 +293,7 @@ pub fn decode_error<T: Discriminator>(address: &Pubkey, data: &[u8]) -> ChainErr
             found,
             expected: T::DISCRIMINATOR.get(7).copied().unwrap_or_default(),
         },
-        None => match (kind_of(data), kind_of(&T::DISCRIMINATOR)) {
+        None => match (kind_of(data), kind_of(T::DISCRIMINATOR)) {
             (Some(found), Some(expected)) if found != expected => ChainError::WrongKind {
                 address: *address,
                 found,
