@@ -43,89 +43,19 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use rand_core::OsRng;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use solana_sdk::pubkey::Pubkey;
 use zeroize::Zeroizing;
 
 use crate::error::{ClientError, Result};
 
+pub use reference::BlobRef;
+use reference::KeyBytes;
+
 /// Multipart upload part size (S3's minimum part is 5 MiB).
 const PART_SIZE: usize = 5 * 1024 * 1024;
 /// Parts in flight during an upload.
 const PARTS_IN_FLIGHT: usize = 4;
-
-/// What a sealed group body says about one blob. `Debug` leaves out the key.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobRef {
-    /// SHA-256 of the blob (64 lowercase hex digits): its content address.
-    #[serde(deserialize_with = "sha_from_hex")]
-    pub sha256: String,
-    /// Plaintext bytes.
-    pub size: u64,
-    /// Blob bytes (header, chunks, tags).
-    pub blob_len: u64,
-    /// Chunk size.
-    pub chunk_size: u32,
-    /// Where it is: the store's URL joined with its name.
-    pub locator: String,
-    /// The blob's own key (hex), readable only inside the sealed group.
-    #[serde(serialize_with = "key_hex", deserialize_with = "key_from_hex")]
-    key: KeyBytes,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-struct KeyBytes(Zeroizing<[u8; 32]>);
-
-fn sha_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    let digest = String::deserialize(d)?;
-    if digest.len() != 64
-        || !digest
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(serde::de::Error::custom(
-            "blob hash is not 64 lowercase hex digits",
-        ));
-    }
-    Ok(digest)
-}
-
-fn key_hex<S: Serializer>(key: &KeyBytes, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&Zeroizing::new(hex::encode(*key.0)))
-}
-
-fn key_from_hex<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<KeyBytes, D::Error> {
-    let text = Zeroizing::new(String::deserialize(d)?);
-    let mut key = Zeroizing::new([0u8; 32]);
-    hex::decode_to_slice(text.as_str(), key.as_mut())
-        .map_err(|_| serde::de::Error::custom("blob key is not 64 hex digits"))?;
-    Ok(KeyBytes(key))
-}
-
-impl fmt::Debug for BlobRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlobRef")
-            .field("sha256", &self.sha256)
-            .field("size", &self.size)
-            .field("blob_len", &self.blob_len)
-            .field("chunk_size", &self.chunk_size)
-            .field("locator", &self.locator)
-            .field("key", &"<redacted>")
-            .finish()
-    }
-}
-
-impl BlobRef {
-    fn key(&self) -> AttachmentKey {
-        AttachmentKey::from_bytes(*self.key.0)
-    }
-
-    /// The first 12 hex digits of the hash, for messages.
-    pub fn short(&self) -> &str {
-        &self.sha256[..self.sha256.len().min(12)]
-    }
-}
 
 /// An object store holding sealed blobs.
 #[derive(Clone)]
@@ -258,7 +188,7 @@ impl BlobStore {
             size: sealed.plaintext_len,
             blob_len: sealed.blob_len,
             chunk_size: sealed.chunk_size,
-            key: KeyBytes(key.to_bytes()),
+            key: KeyBytes::new(key.to_bytes()),
         }
     }
 
@@ -610,5 +540,6 @@ fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+mod reference;
 #[cfg(test)]
 mod tests;
