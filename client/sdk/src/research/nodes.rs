@@ -3,9 +3,9 @@
 
 use encrypted_ixs::keys::{KeyShare, NodeIndex};
 use encrypted_ixs::reencrypt::lagrange_coefficients;
-use encrypted_ixs::stats::{encrypt_noise_bits, noise_sample, partial_decrypt, StudyContext};
+use encrypted_ixs::stats::{encrypt_noise_bits, noise_sample, partial_decrypt};
 use medshare::instructions::{BitArg, PartialArg};
-use medshare::state::{noise_bit_at, Study};
+use medshare::state::{noise_bit_at, study_context, Study};
 use rand_core::{CryptoRng, RngCore};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
@@ -28,12 +28,7 @@ pub fn partial_transactions<R: RngCore + CryptoRng>(
     let index = share.index().get() as u8;
     let mut partials = Vec::with_capacity(study.aggregates.len());
     for (j, agg) in study.aggregates.iter().enumerate().skip(from) {
-        let ctx = StudyContext {
-            program_id: medshare::ID.to_bytes(),
-            cluster: cluster.to_bytes(),
-            study: study_key.to_bytes(),
-            slice: j as u16,
-        };
+        let ctx = study_context(&cluster, &study_key, j);
         partials.push(PartialArg::from(partial_decrypt(
             rng,
             share,
@@ -86,12 +81,7 @@ pub fn noise_transactions<R: RngCore + CryptoRng>(
     let key = share.cluster_key();
     let mut bits = Vec::new();
     for (j, p) in plan.iter().enumerate().skip(first) {
-        let ctx = StudyContext {
-            program_id: medshare::ID.to_bytes(),
-            cluster: cluster.to_bytes(),
-            study: study_key.to_bytes(),
-            slice: j as u16,
-        };
+        let ctx = study_context(&cluster, &study_key, j);
         let eta = noise_sample(rng, p.scale_num, p.scale_den, p.bits)?;
         bits.extend(
             encrypt_noise_bits(rng, &ctx, share.index(), &key, eta, p.bits)?

@@ -12,6 +12,21 @@ use crate::constants::{
 };
 use crate::error::MedshareError;
 
+/// What a study's node proofs (partial decryptions, noise bits) are bound
+/// to: this program, the cluster, the study and the statistic's index.
+pub fn study_context(
+    cluster: &Pubkey,
+    study: &Pubkey,
+    statistic: usize,
+) -> encrypted_ixs::stats::StudyContext {
+    encrypted_ixs::stats::StudyContext {
+        program_id: crate::ID.to_bytes(),
+        cluster: cluster.to_bytes(),
+        study: study.to_bytes(),
+        slice: statistic as u16,
+    }
+}
+
 /// An exponential-ElGamal ciphertext `(R, C)` as stored on-chain.
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace,

@@ -5,7 +5,7 @@ use encrypted_ixs::point::{msm_bytes, Point, BASEPOINT};
 use encrypted_ixs::reencrypt::check_lagrange;
 use encrypted_ixs::stats::{
     combine_partials, noise_offset, verify_noise_bit, verify_partial, ElGamal, EncryptedBit,
-    PartialDecryption, StudyContext,
+    PartialDecryption,
 };
 use encrypted_ixs::MAX_NODES;
 
@@ -14,8 +14,8 @@ use crate::constants::{SEED_NODE, SEED_STUDY_PARTIALS};
 use crate::error::MedshareError;
 use crate::events::{StudyNoisePosted, StudyPartialRejected, StudyPartialsPosted, StudyReleased};
 use crate::state::{
-    noise_bit_at, noise_plan, noise_total, Cluster, CredentialIssuer, ElGamalData, NodeRecord,
-    NoisePlan, Provider, Study, StudyPartials, StudyStatus,
+    noise_bit_at, noise_plan, noise_total, study_context, Cluster, CredentialIssuer, ElGamalData,
+    NodeRecord, NoisePlan, Provider, Study, StudyPartials, StudyStatus,
 };
 use crate::utils::accounts;
 
@@ -166,12 +166,7 @@ impl PostStudyPartials<'_> {
         let mut failed = None;
         for (k, p) in partials.iter().enumerate() {
             let slice = done + k;
-            let ctx_s = StudyContext {
-                program_id: crate::ID.to_bytes(),
-                cluster: accs.cluster.key().to_bytes(),
-                study: study_key.to_bytes(),
-                slice: slice as u16,
-            };
+            let ctx_s = study_context(&accs.cluster.key(), &study_key, slice);
             let pd = PartialDecryption {
                 d: Point(p.d),
                 c: p.c,
@@ -333,12 +328,7 @@ impl PostStudyNoise<'_> {
         let mut failed = None;
         for (k, b) in bits.iter().enumerate() {
             let (j, bit, _) = locate(k)?;
-            let ctx_s = StudyContext {
-                program_id: crate::ID.to_bytes(),
-                cluster: accs.cluster.key().to_bytes(),
-                study: study_key.to_bytes(),
-                slice: j as u16,
-            };
+            let ctx_s = study_context(&accs.cluster.key(), &study_key, j);
             if verify_noise_bit(&ctx_s, node, &key, bit, &EncryptedBit::from(*b)).is_err() {
                 failed = Some(j as u16);
                 break;
